@@ -1,7 +1,6 @@
 #include "nn/im2col.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 #include "nn/parallel.hpp"
 
@@ -20,6 +19,11 @@ inline void validRange(int x0, int s, int w, int ow, int& lo, int& hi) {
 // Parallelise over rows only for large single images; batches are split by the caller.
 inline bool splitRows(const ConvGeometry& g) {
   return !inParallel() && double(g.rows()) * g.cols() > 1 << 18;
+}
+
+// Short rows (tens of pixels) are the common case: an inlined loop beats a memcpy call.
+inline void copyRun(const Scalar* __restrict src, Scalar* __restrict dst, int n) {
+  for (int i = 0; i < n; ++i) dst[i] = src[i];
 }
 
 }  // namespace
@@ -45,7 +49,7 @@ void im2col(const Scalar* img, const ConvGeometry& g, Scalar* cols) {
       const Scalar* src = img + (std::size_t(ci) * g.h + iy) * g.w + x0;
       std::fill(dst, dst + lo, Scalar(0));
       if (g.sw == 1) {
-        std::memcpy(dst + lo, src + lo, sizeof(Scalar) * std::size_t(hi - lo));
+        copyRun(src + lo, dst + lo, hi - lo);
       } else {
         for (int ox = lo; ox < hi; ++ox) dst[ox] = src[ox * g.sw];
       }

@@ -1,9 +1,11 @@
 #include "nn/layers/conv2d.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "error.hpp"
+#include "nn/layers/conv2d_direct.hpp"
 #include "nn/parallel.hpp"
 
 namespace cae::nn {
@@ -61,10 +63,20 @@ void Conv2d::forward(const Inputs& in, Tensor& out) {
   out.resize(os);
   const ConvGeometry g = geometry(x.shape());
   const int K = g.rows(), P = g.cols(), N = x.shape().n, M = o_.outChannels;
-  cols_.resize(Eigen::Index(N) * K, P);
   ConstMatMap W(w_, M, K);
   const Scalar* bias = o_.bias ? w_ + std::size_t(M) * K : nullptr;
   const bool batchParallel = N > 1 && threads() > 1;
+  if (direct()) {
+#pragma omp parallel for if (batchParallel) schedule(static)
+    for (int n = 0; n < N; ++n) {
+      Scalar* y = out.sample(n);
+      for (int o = 0; o < M; ++o)
+        std::fill(y + std::size_t(o) * P, y + std::size_t(o + 1) * P, bias ? bias[o] : Scalar(0));
+      directConvForward(x.sample(n), w_, M, g, y);
+    }
+    return;
+  }
+  cols_.resize(Eigen::Index(N) * K, P);
 #pragma omp parallel for if (batchParallel) schedule(static)
   for (int n = 0; n < N; ++n) {
     Scalar* cols = cols_.data() + std::size_t(n) * K * P;
@@ -86,6 +98,11 @@ void Conv2d::backward(const Inputs& in, const Tensor& /*out*/, const Tensor& dOu
   const int K = g.rows(), P = g.cols(), N = x.shape().n, M = o_.outChannels;
   ConstMatMap W(w_, M, K);
   const bool batchParallel = N > 1 && threads() > 1;
+  if (direct()) {
+#pragma omp parallel for if (batchParallel) schedule(static)
+    for (int n = 0; n < N; ++n) directConvBackward(dOut.sample(n), w_, M, g, dx.sample(n));
+    return;
+  }
 #pragma omp parallel if (batchParallel)
   {
     Mat dcols(K, P);
@@ -106,6 +123,18 @@ void Conv2d::gradient(const Inputs& in, const Tensor& /*out*/, const Tensor& dOu
   Scalar* dbias = o_.bias ? dw_ + std::size_t(M) * K : nullptr;
   if (dbias) VecMap(dbias, M).setZero();
   const bool batchParallel = N > 1 && threads() > 1;
+  if (direct()) {
+    const int T = batchParallel ? threads() : 1;
+    std::vector<Mat> partW(T, Mat::Zero(M, K));
+#pragma omp parallel for if (batchParallel) schedule(static)
+    for (int n = 0; n < N; ++n)
+      directConvGradient(x.sample(n), dOut.sample(n), M, g, partW[threadIndex()].data());
+    for (int t = 0; t < T; ++t) dW += partW[t];
+    if (dbias)
+      for (int n = 0; n < N; ++n)
+        VecMap(dbias, M) += ConstMatMap(dOut.sample(n), M, P).rowwise().sum();
+    return;
+  }
   if (!batchParallel) {
     for (int n = 0; n < N; ++n) {
       ConstMatMap dY(dOut.sample(n), M, P);

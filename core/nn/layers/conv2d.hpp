@@ -37,6 +37,10 @@ class Conv2d : public Layer {
 
  private:
   ConvGeometry geometry(const Shape& in) const;
+  // Few output channels: im2col would move K times more memory than the FLOPs it feeds, so
+  // such convolutions run directly as shifted multiply-adds over rows.
+  bool direct() const { return o_.outChannels <= kDirectMaxOut; }
+  static constexpr int kDirectMaxOut = 4;
 
   Conv2dOptions o_;
   int kh_, kw_;

@@ -1,0 +1,54 @@
+# Shared set-up for ./run-demo and ./run-tests (sourced, not run): installs the Debian packages
+# cae needs when they are missing, then configures (release) and builds with meson.
+# Environment: CAE_BUILD_DIR (default build), CAE_EXTRA_PACKAGES (more packages to ensure).
+
+CAE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CAE_BUILD_DIR="${CAE_BUILD_DIR:-$CAE_ROOT/build}"
+
+# Build tools, libraries, and the real data the tests and demo read (DESIGN.md "Data").
+CAE_PACKAGES=(
+  g++ meson ninja-build pkg-config python3
+  libeigen3-dev libopencv-dev libboost-test-dev libonnx-dev libprotobuf-dev
+  python3-skimage mate-backgrounds
+)
+
+cae_log() { printf '\033[1m[cae]\033[0m %s\n' "$*" >&2; }
+
+cae_missing_packages() {
+  local p status
+  for p in "${CAE_PACKAGES[@]}" ${CAE_EXTRA_PACKAGES:-}; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [[ "$status" == "install ok installed" ]] || printf '%s\n' "$p"
+  done
+}
+
+cae_install_packages() {
+  local missing
+  mapfile -t missing < <(cae_missing_packages)
+  if ((${#missing[@]} == 0)); then
+    return 0
+  fi
+  if [[ $(id -u) -ne 0 ]]; then
+    cae_log "missing Debian packages: ${missing[*]}"
+    cae_log "install them with:"
+    printf '  sudo apt-get install -y --no-install-recommends %s\n' "${missing[*]}" >&2
+    return 1
+  fi
+  cae_log "installing ${#missing[@]} Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2 || return 1
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 || return 1
+}
+
+cae_build() {
+  if [[ ! -f "$CAE_BUILD_DIR/build.ninja" ]]; then
+    cae_log "configuring $CAE_BUILD_DIR (release)"
+    meson setup "$CAE_BUILD_DIR" "$CAE_ROOT" --buildtype=release >&2 || return 1
+  fi
+  cae_log "building"
+  ninja -C "$CAE_BUILD_DIR" >&2 || return 1
+}
+
+cae_setup() {
+  cae_install_packages && cae_build
+}
