@@ -1,0 +1,192 @@
+#include "onnx/metadata.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <utility>
+
+#include "error.hpp"
+#include "onnx/proto_io.hpp"
+
+namespace cae::onnx {
+namespace {
+
+const std::array<std::pair<Task, const char*>, 7> kTaskNames{{
+    {Task::Denoise, "denoise"},
+    {Task::Anomaly, "anomaly"},
+    {Task::CodecEncoder, "codec-encoder"},
+    {Task::CodecDecoder, "codec-decoder"},
+    {Task::AudioDenoise, "audio-denoise"},
+    {Task::AudioAnomaly, "audio-anomaly"},
+    {Task::Features, "features"},
+}};
+
+FormatError badValue(const std::string& k, const std::string& v, const std::string& expected) {
+  return FormatError("metadata " + k + " = '" + v + "' is not " + expected);
+}
+
+// from_chars, unlike strtod, ignores the locale: a German-locale pipeline reads "0.5" too.
+double toDouble(const std::string& k, const std::string& v) {
+  double d = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+  if (v.empty() || ec != std::errc() || end != v.data() + v.size() || !std::isfinite(d))
+    throw badValue(k, v, "a finite number");
+  return d;
+}
+
+int toInt(const std::string& k, const std::string& v) {
+  int i = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), i);
+  if (v.empty() || ec != std::errc() || end != v.data() + v.size())
+    throw badValue(k, v, "an integer");
+  return i;
+}
+
+bool toBool(const std::string& k, const std::string& v) {
+  if (v == "true" || v == "1") return true;
+  if (v == "false" || v == "0") return false;
+  throw badValue(k, v, "true/false");
+}
+
+std::vector<std::string> splitComma(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = s.find(',', start);
+    out.push_back(s.substr(start, comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<std::string>& knownKeys() {
+  static const std::vector<std::string> keys{
+      key::kTask,        key::kFormat,         key::kInputScale, key::kInputOffset,
+      key::kResidual,    key::kReceptiveField, key::kNoiseSigma, key::kLatentShape,
+      key::kQuantStep,   key::kScoreMean,      key::kScoreStd,   key::kThreshold,
+      key::kStft,        key::kTrainerVersion, key::kRecipe,     key::kMetrics,
+  };
+  return keys;
+}
+
+std::string taskName(Task t) {
+  for (const auto& [task, name] : kTaskNames)
+    if (task == t) return name;
+  return "";
+}
+
+Task parseTask(const std::string& name) {
+  for (const auto& [task, n] : kTaskNames)
+    if (name == n) return task;
+  std::string all;
+  for (const auto& [task, n] : kTaskNames) all += std::string(all.empty() ? "" : "|") + n;
+  throw badValue(key::kTask, name, "one of " + all);
+}
+
+std::string formatStft(const Stft& s) {
+  return "n_fft=" + std::to_string(s.nFft) + ",hop=" + std::to_string(s.hop) +
+         ",rate=" + std::to_string(s.sampleRate);
+}
+
+Stft parseStft(const std::string& text) {
+  Stft s;
+  bool fft = false, hop = false, rate = false;
+  for (const std::string& part : splitComma(text)) {
+    const std::size_t eq = part.find('=');
+    if (eq == std::string::npos) throw badValue(key::kStft, text, "n_fft=N,hop=N,rate=N");
+    const std::string name = part.substr(0, eq), value = part.substr(eq + 1);
+    const int v = toInt(key::kStft, value);
+    if (v <= 0) throw badValue(key::kStft, text, "made of positive integers");
+    if (name == "n_fft") {
+      s.nFft = v;
+      fft = true;
+    } else if (name == "hop") {
+      s.hop = v;
+      hop = true;
+    } else if (name == "rate") {
+      s.sampleRate = v;
+      rate = true;
+    } else {
+      throw badValue(key::kStft, text, "n_fft=N,hop=N,rate=N");
+    }
+  }
+  if (!fft || !hop || !rate) throw badValue(key::kStft, text, "n_fft=N,hop=N,rate=N");
+  return s;
+}
+
+std::string formatNumber(double v) {
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
+}
+
+ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
+  ModelInfo info;
+  for (const std::string& k : knownKeys()) {
+    auto it = metadata.find(k);
+    if (it == metadata.end()) {
+      info.defaulted.push_back(k);
+      continue;
+    }
+    info.hasCaeMetadata = true;
+    const std::string& v = it->second;
+    if (k == key::kTask) {
+      info.task = parseTask(v);
+    } else if (k == key::kFormat) {
+      info.format = v;
+    } else if (k == key::kInputScale) {
+      info.inputScale = toDouble(k, v);
+    } else if (k == key::kInputOffset) {
+      info.inputOffset = toDouble(k, v);
+    } else if (k == key::kResidual) {
+      info.residual = toBool(k, v);
+    } else if (k == key::kReceptiveField) {
+      info.receptiveField = toInt(k, v);
+      if (info.receptiveField < -1) throw badValue(k, v, "-1, 0 or a positive pixel count");
+    } else if (k == key::kNoiseSigma) {
+      info.noiseSigma = toDouble(k, v);
+    } else if (k == key::kLatentShape) {
+      for (const std::string& d : splitComma(v)) {
+        info.latentShape.push_back(toInt(k, d));
+        if (info.latentShape.back() < 1) throw badValue(k, v, "positive C,H,W");
+      }
+    } else if (k == key::kQuantStep) {
+      info.quantStep = toDouble(k, v);
+      if (info.quantStep <= 0) throw badValue(k, v, "a positive step");
+    } else if (k == key::kScoreMean) {
+      info.scoreMean = toDouble(k, v);
+    } else if (k == key::kScoreStd) {
+      info.scoreStd = toDouble(k, v);
+      if (info.scoreStd <= 0) throw badValue(k, v, "a positive deviation");
+    } else if (k == key::kThreshold) {
+      info.threshold = toDouble(k, v);
+    } else if (k == key::kStft) {
+      info.stft = parseStft(v);
+    } else if (k == key::kTrainerVersion) {
+      info.trainerVersion = v;
+    } else if (k == key::kRecipe) {
+      info.recipe = v;
+    } else if (k == key::kMetrics) {
+      info.metrics = v;
+    }
+  }
+  const auto& known = knownKeys();
+  for (const auto& [k, v] : metadata)
+    if (std::find(known.begin(), known.end(), k) == known.end()) info.unknown.emplace(k, v);
+  return info;
+}
+
+std::map<std::string, std::string> readOnnxMetadata(const std::string& path) {
+  const ::onnx::ModelProto m = detail::readModelProto(path);
+  std::map<std::string, std::string> out;
+  for (const auto& p : m.metadata_props()) out[p.key()] = p.value();
+  return out;
+}
+
+ModelInfo readModelInfo(const std::string& path) { return parseModelInfo(readOnnxMetadata(path)); }
+
+}  // namespace cae::onnx

@@ -1,0 +1,100 @@
+// The model file contract's metadata (DESIGN.md): `cae.*` key/value strings in ONNX
+// metadata_props, read back with libonnx. No onnx or protobuf types leak through this header.
+//
+//   auto info = cae::onnx::readModelInfo("model.onnx");
+//   if (!info.hasCaeMetadata) warn("no cae.* metadata; using defaults");
+//   double x = pixel * info.inputScale + info.inputOffset;
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cae::onnx {
+
+// The known keys. Values are plain text: numbers in the C locale, lists comma-separated.
+namespace key {
+inline constexpr const char* kTask = "cae.task";
+inline constexpr const char* kFormat = "cae.format";
+inline constexpr const char* kInputScale = "cae.input_scale";
+inline constexpr const char* kInputOffset = "cae.input_offset";
+inline constexpr const char* kResidual = "cae.residual";
+inline constexpr const char* kReceptiveField = "cae.receptive_field";
+inline constexpr const char* kNoiseSigma = "cae.noise_sigma";
+inline constexpr const char* kLatentShape = "cae.latent_shape";
+inline constexpr const char* kQuantStep = "cae.quant_step";
+inline constexpr const char* kScoreMean = "cae.score_mean";
+inline constexpr const char* kScoreStd = "cae.score_std";
+inline constexpr const char* kThreshold = "cae.threshold";
+inline constexpr const char* kStft = "cae.stft";
+inline constexpr const char* kTrainerVersion = "cae.trainer_version";
+inline constexpr const char* kRecipe = "cae.recipe";
+inline constexpr const char* kMetrics = "cae.metrics";
+}  // namespace key
+
+// Every key above, in the order of DESIGN.md.
+const std::vector<std::string>& knownKeys();
+
+enum class Task {
+  Unknown,  // no cae.task: the loading element decides what the model is for
+  Denoise,
+  Anomaly,
+  CodecEncoder,
+  CodecDecoder,
+  AudioDenoise,
+  AudioAnomaly,
+  Features,
+};
+// "denoise", "anomaly", "codec-encoder", ...; Unknown gives "".
+std::string taskName(Task t);
+// Inverse of taskName; throws FormatError for a name not in the list.
+Task parseTask(const std::string& name);
+
+// Short-time Fourier transform of the audio models; text form "n_fft=512,hop=128,rate=16000".
+struct Stft {
+  int nFft = 0;
+  int hop = 0;
+  int sampleRate = 0;
+};
+std::string formatStft(const Stft& s);
+Stft parseStft(const std::string& text);  // FormatError when malformed
+
+// The metadata of one model file, typed. Every field has a documented default used when its key
+// is absent, so a model exported elsewhere (PyTorch) without metadata still loads.
+struct ModelInfo {
+  bool hasCaeMetadata = false;  // at least one known cae.* key was present
+  Task task = Task::Unknown;    // default: Unknown
+  std::string format;           // GStreamer video/audio format; default "" (element negotiates)
+  double inputScale = 1.0 / 255.0;  // model input = sample * scale + offset; default 8-bit to [0,1]
+  double inputOffset = 0.0;
+  bool residual = false;    // true: the model predicts the noise (output = input - prediction)
+  int receptiveField = 0;   // pixels, for tile overlap; 0 unknown, -1 global (not tileable)
+  double noiseSigma = 0.0;  // noise level trained for, in model-input units; 0 unknown
+  std::vector<int> latentShape;  // C,H,W of the codec latent; default empty
+  double quantStep = 1.0;        // codec latent quantisation step
+  double scoreMean = 0.0;        // anomaly score calibration: z = (score - mean) / std
+  double scoreStd = 1.0;
+  std::optional<double> threshold;  // anomaly decision threshold; default none (element's own)
+  std::optional<Stft> stft;         // audio models only
+  std::string trainerVersion;       // default ""
+  std::string recipe;               // free text (the training recipe); default ""
+  std::string metrics;              // free text (validation metrics); default ""
+
+  std::vector<std::string> defaulted;          // known keys absent from the file
+  std::map<std::string, std::string> unknown;  // keys this version does not know, kept as is
+};
+
+// Parses a metadata map. A known key with a malformed value throws FormatError naming the key.
+ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata);
+
+// All metadata_props of an ONNX file. IoError when the file cannot be read; FormatError when it is
+// empty, truncated or not an ONNX model.
+std::map<std::string, std::string> readOnnxMetadata(const std::string& path);
+// readOnnxMetadata + parseModelInfo.
+ModelInfo readModelInfo(const std::string& path);
+
+// Number formatting used for metadata values: shortest text that reads back exactly.
+std::string formatNumber(double v);
+
+}  // namespace cae::onnx
