@@ -1,6 +1,5 @@
 #define BOOST_TEST_MODULE corruption
 #include <boost/test/unit_test.hpp>
-
 #include <cmath>
 #include <vector>
 

@@ -1,6 +1,5 @@
 #define BOOST_TEST_MODULE regularizers
 #include <boost/test/unit_test.hpp>
-
 #include <cmath>
 #include <memory>
 #include <vector>
@@ -30,8 +29,7 @@ constexpr double kTol = 1e-6;
 
 // Random values with |v| in [0.1, 1] and random sign: away from the L1 kink at 0.
 void awayFromZero(Scalar* v, std::size_t n, Rng& rng) {
-  for (std::size_t i = 0; i < n; ++i)
-    v[i] = (rng.uniform() < 0.5 ? -1 : 1) * rng.uniform(0.1, 1.0);
+  for (std::size_t i = 0; i < n; ++i) v[i] = (rng.uniform() < 0.5 ? -1 : 1) * rng.uniform(0.1, 1.0);
 }
 
 // Gradient check of an activation regularizer: compute(a, grad) against differences in a.
@@ -46,9 +44,12 @@ double activationError(const R& reg, Tensor a, Rng& rng) {
 
 std::unique_ptr<Layer> makeActivation(ContractiveDense::Activation act) {
   switch (act) {
-    case ContractiveDense::Activation::Sigmoid: return std::make_unique<Sigmoid>();
-    case ContractiveDense::Activation::Tanh: return std::make_unique<Tanh>();
-    case ContractiveDense::Activation::ReLU: return std::make_unique<ReLU>();
+    case ContractiveDense::Activation::Sigmoid:
+      return std::make_unique<Sigmoid>();
+    case ContractiveDense::Activation::Tanh:
+      return std::make_unique<Tanh>();
+    case ContractiveDense::Activation::ReLU:
+      return std::make_unique<ReLU>();
   }
   return nullptr;
 }
@@ -85,7 +86,7 @@ BOOST_AUTO_TEST_CASE(weight_decay_skips_biases) {
   co.inChannels = 1;
   co.outChannels = 2;
   co.kernel = 3;
-  m.add(std::make_unique<Conv2d>(co));   // 18 weights, 2 biases
+  m.add(std::make_unique<Conv2d>(co));  // 18 weights, 2 biases
   m.add(std::make_unique<Sigmoid>());
   m.add(std::make_unique<Dense>(32, 3));  // 96 weights, 3 biases
   m.compile();
@@ -196,8 +197,8 @@ BOOST_AUTO_TEST_CASE(contractive_dense_total_gradient_through_model) {
     const double eW = checkGradient(f, m.params().data(), nW, g.data(), rng, 100);
     const double eB = checkGradient(f, m.params().data() + nW, 4, g.data() + nW, rng);
     const double eX = checkGradient(f, x.data(), x.size(), dX.data(), rng);
-    BOOST_TEST_MESSAGE("contractive exact act " << int(act) << " relative errors W " << eW
-                                                << " b " << eB << " x " << eX);
+    BOOST_TEST_MESSAGE("contractive exact act " << int(act) << " relative errors W " << eW << " b "
+                                                << eB << " x " << eX);
     BOOST_TEST(eW < kTol);
     BOOST_TEST(eB < kTol);
     BOOST_TEST(eX < kTol);
@@ -324,9 +325,9 @@ BOOST_AUTO_TEST_CASE(total_variation) {
   BOOST_TEST(g[3] == 0.0);
   BOOST_TEST(TotalVariation(1, 0).compute(img, nullptr) == 0.5);
   const double e = TotalVariation::kDefaultEps;
-  BOOST_TEST(TotalVariation(1, e, Reduction::Sum).compute(img, nullptr) ==
-                 2 * (std::sqrt(1 + e * e) - e),
-             tt::tolerance(1e-12));
+  BOOST_TEST(
+      TotalVariation(1, e, Reduction::Sum).compute(img, nullptr) == 2 * (std::sqrt(1 + e * e) - e),
+      tt::tolerance(1e-12));
   const Tensor flat({2, 3, 4, 5}, 0.7);
   BOOST_TEST(std::abs(TotalVariation(1).compute(flat, &g)) < 1e-15);
 }

@@ -22,8 +22,7 @@ double ActivityL1::compute(const Tensor& activation, Tensor* grad) const {
   if (grad) {
     grad->resize(activation.shape());
     Scalar* g = grad->data();
-    for (std::size_t i = 0; i < n; ++i)
-      g[i] = Scalar(a[i] > 0 ? scale : a[i] < 0 ? -scale : 0.0);
+    for (std::size_t i = 0; i < n; ++i) g[i] = Scalar(a[i] > 0 ? scale : a[i] < 0 ? -scale : 0.0);
   }
   return scale * sum;
 }

@@ -34,8 +34,7 @@ class ContractiveDense {
   // preActivation: the Dense node's output {N, outFeatures, 1, 1}. Returns the penalty. When dPre
   // is non-null it is resized and overwritten with dPenalty/dPre; when dW is non-null the direct
   // term is added into dW[0 .. out*in) (W's layout, row-major out x in; the bias has none).
-  double compute(const Dense& encoder, const Tensor& preActivation, Tensor* dPre,
-                 Scalar* dW) const;
+  double compute(const Dense& encoder, const Tensor& preActivation, Tensor* dPre, Scalar* dW) const;
 
   double lambda() const { return lambda_; }
   Activation activation() const { return act_; }

@@ -18,8 +18,7 @@ class TotalVariation {
  public:
   static constexpr double kDefaultEps = 1e-3;
 
-  explicit TotalVariation(double lambda, double eps = kDefaultEps,
-                          Reduction r = Reduction::Mean);
+  explicit TotalVariation(double lambda, double eps = kDefaultEps, Reduction r = Reduction::Mean);
 
   // Returns the penalty; when grad is non-null resizes it to img's shape and writes dTV/dImg.
   double compute(const Tensor& img, Tensor* grad) const;

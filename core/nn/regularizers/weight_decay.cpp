@@ -55,8 +55,8 @@ double WeightDecay::value(const Eigen::Ref<const Vec>& params) const {
   double sum = 0;
   for (const ParamRange& r : effective(std::size_t(params.size()))) {
     auto seg = params.segment(Eigen::Index(r.offset), Eigen::Index(r.count));
-    sum += kind_ == Kind::L2 ? 0.5 * seg.cast<double>().squaredNorm()
-                             : seg.cast<double>().lpNorm<1>();
+    sum +=
+        kind_ == Kind::L2 ? 0.5 * seg.cast<double>().squaredNorm() : seg.cast<double>().lpNorm<1>();
   }
   return lambda_ * sum;
 }
