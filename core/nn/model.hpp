@@ -2,7 +2,7 @@
 // node applies one layer to earlier nodes. The model owns all weights as one contiguous vector
 // (params()) with a matching gradient vector (grads()); each layer views its slice.
 //
-//   Model m({1, 64, 64});                       // per-sample input shape C,H,W
+//   Model m({1, 1, 64, 64});                    // input shape N(ignored),C,H,W
 //   int e = m.add(std::make_unique<Conv2d>(...));   // input: the previous node
 //   int y = m.add(std::make_unique<Add>(), {e, Model::kInput});
 //   m.compile(); m.initialize(seed);
