@@ -15,8 +15,8 @@
 
 namespace cae::test {
 
-using nn::Inputs;
 using nn::InputGrads;
+using nn::Inputs;
 using nn::Layer;
 using nn::Rng;
 using nn::Scalar;
@@ -69,10 +69,19 @@ inline Tensor randomTensor(Shape s, Rng& rng, double lo = -1, double hi = 1) {
 struct LayerCheck {
   std::vector<double> inputErrors;  // one per input
   double weightError = 0;           // 0 when the layer has no weights
+  // Largest |difference| between backward() run straight after gradient() (the model's order,
+  // which may reuse workspace) and backward() after a fresh forward(): must be 0.
+  double orderMismatch = 0;
+  double worst() const {
+    double m = weightError;
+    for (double e : inputErrors) m = std::max(m, e);
+    return m;
+  }
 };
 
 // Checks a layer's backward() (every input) and gradient() (its weights) against central
-// differences of L = sum(forward(inputs) * R) for a fixed random R.
+// differences of L = sum(forward(inputs) * R) for a fixed random R. Gradient outputs are
+// prefilled with garbage first, because the contract says they are overwritten, not accumulated.
 inline LayerCheck checkLayer(Layer& layer, std::vector<Tensor> inputs, Rng& rng,
                              std::size_t maxChecks = 48) {
   std::vector<Scalar> w(layer.numParams()), dw(layer.numParams());
@@ -83,8 +92,6 @@ inline LayerCheck checkLayer(Layer& layer, std::vector<Tensor> inputs, Rng& rng,
 
   Inputs in;
   for (auto& t : inputs) in.push_back(&t);
-  std::vector<Shape> shapes;
-  for (auto& t : inputs) shapes.push_back(t.shape());
   Tensor out;
   layer.forward(in, out);
   const Tensor R = randomTensor(out.shape(), rng);
@@ -95,17 +102,37 @@ inline LayerCheck checkLayer(Layer& layer, std::vector<Tensor> inputs, Rng& rng,
     for (std::size_t i = 0; i < o.size(); ++i) s += double(o[i]) * R[i];
     return s;
   };
+  auto garbage = [&]() {
+    std::vector<Tensor> d;
+    for (auto& t : inputs) d.emplace_back(t.shape(), Scalar(7.25));
+    return d;
+  };
+  auto pointers = [](std::vector<Tensor>& d) {
+    InputGrads p;
+    for (auto& t : d) p.push_back(&t);
+    return p;
+  };
 
   LayerCheck res;
-  // Analytic gradients from one forward on the unperturbed inputs.
+  // Analytic gradients in the model's order: forward, gradient, backward on the same dOut.
   layer.forward(in, out);
-  std::vector<Tensor> dIn(inputs.size());
-  InputGrads dInPtr;
-  for (auto& t : dIn) dInPtr.push_back(&t);
+  std::fill(dw.begin(), dw.end(), Scalar(7.25));
   if (layer.numParams() > 0) layer.gradient(in, out, R);
   const std::vector<Scalar> dwAnalytic = dw;
+  std::vector<Tensor> dIn = garbage();
+  layer.backward(in, out, R, pointers(dIn));
+  // The same input gradients without a gradient() call in between.
+  std::vector<Tensor> dIn2 = garbage();
   layer.forward(in, out);
-  layer.backward(in, out, R, dInPtr);
+  layer.backward(in, out, R, pointers(dIn2));
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    if (dIn[k].shape() != inputs[k].shape() || dIn2[k].shape() != inputs[k].shape()) {
+      res.orderMismatch = HUGE_VAL;
+      continue;
+    }
+    for (std::size_t i = 0; i < dIn[k].size(); ++i)
+      res.orderMismatch = std::max(res.orderMismatch, std::abs(double(dIn[k][i] - dIn2[k][i])));
+  }
   for (std::size_t k = 0; k < inputs.size(); ++k)
     res.inputErrors.push_back(
         checkGradient(loss, inputs[k].data(), inputs[k].size(), dIn[k].data(), rng, maxChecks));

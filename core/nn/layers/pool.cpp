@@ -9,7 +9,8 @@ namespace cae::nn {
 inline namespace CAE_NN_ABI {
 
 MaxPool2d::MaxPool2d(int kernel, int stride) : k_(kernel), s_(stride > 0 ? stride : kernel) {
-  if (k_ < 1) throw InvalidArgument("MaxPool2d: kernel must be positive");
+  if (k_ < 1 || stride < 0)
+    throw InvalidArgument("MaxPool2d: kernel must be positive and stride positive (0: kernel)");
 }
 
 Shape MaxPool2d::outputShape(const std::vector<Shape>& in) const {
