@@ -137,6 +137,8 @@ void Model::backward(const std::vector<std::pair<int, const Tensor*>>& seeds, Te
     // Each input's gradient goes straight into its node's slot the first time, else via scratch.
     InputGrads dIns(n.inputs.size(), nullptr);
     std::vector<int> viaScratch;
+    // Sized before any pointer into it is taken: growing it later would leave dIns dangling.
+    if (scratch_.size() < n.inputs.size()) scratch_.resize(n.inputs.size());
     for (std::size_t k = 0; k < n.inputs.size(); ++k) {
       const int j = n.inputs[k];
       if (j == kInput && !dInput) continue;
@@ -146,7 +148,6 @@ void Model::backward(const std::vector<std::pair<int, const Tensor*>>& seeds, Te
       if (!seenBefore) {
         dIns[k] = &dacts_[j];
       } else {
-        if (scratch_.size() < k + 1) scratch_.resize(k + 1);
         dIns[k] = &scratch_[k];
         viaScratch.push_back(int(k));
       }

@@ -235,6 +235,48 @@ BOOST_AUTO_TEST_CASE(same_node_twice_and_inner_output) {
   BOOST_CHECK_THROW(m.setOutput(9), InvalidArgument);
 }
 
+namespace {
+// A test-only layer with three inputs: y = a + 2b + 3c. No engine layer takes more than two, but
+// the graph promises any numInputs().
+class WeightedSum3 : public Layer {
+ public:
+  std::string type() const override { return "WeightedSum3"; }
+  int numInputs() const override { return 3; }
+  Shape outputShape(const std::vector<Shape>& in) const override { return in.at(0); }
+  void forward(const Inputs& in, Tensor& out) override {
+    out.resize(in[0]->shape());
+    out.vec() = in[0]->vec() + 2 * in[1]->vec() + 3 * in[2]->vec();
+  }
+  void backward(const Inputs&, const Tensor&, const Tensor& dOut, const InputGrads& dIn) override {
+    for (std::size_t k = 0; k < 3; ++k)
+      if (dIn[k]) {
+        *dIn[k] = dOut;
+        dIn[k]->vec() *= Scalar(k + 1);
+      }
+  }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(three_inputs_on_a_node_that_already_has_a_gradient) {
+  // c feeds the last Add first, so all three of WeightedSum3's gradients for c go through the
+  // model's scratch tensors at once.
+  Model m({1, 1, 5, 4});
+  const int c = m.add(conv(1, 2, 3, 1, 1), {}, "c");
+  const int s = m.add(std::make_unique<WeightedSum3>(), {c, c, c}, "sum3");
+  m.add(std::make_unique<Add>(), {s, c}, "out");
+  m.initialize(3);
+  Rng rng(12);
+  Tensor x = randomTensor({2, 1, 5, 4}, rng);
+  const Tensor R = randomTensor(m.forward(x).shape(), rng);
+  auto loss = [&]() { return dot(m.forward(x), R); };
+  m.forward(x);
+  Tensor dx;
+  m.backward(R, &dx);
+  const std::vector<Scalar> grads(m.grads().data(), m.grads().data() + m.numParams());
+  BOOST_TEST(checkGradient(loss, m.params().data(), m.numParams(), grads.data(), rng, 100) < kTol);
+  BOOST_TEST(checkGradient(loss, x.data(), x.size(), dx.data(), rng, x.size()) < kTol);
+}
+
 BOOST_AUTO_TEST_CASE(output_at_the_input_node) {
   // With the input as output, the seed is dInput itself: it must overwrite what dx held.
   Model m({1, 1, 4, 4});
