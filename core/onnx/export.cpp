@@ -15,6 +15,7 @@
 #include "nn/layers/merge.hpp"
 #include "nn/layers/pool.hpp"
 #include "nn/layers/reshape.hpp"
+#include "nn/layers/sampling.hpp"
 #include "onnx/proto_io.hpp"
 #include "onnx/receptive_field.hpp"
 
@@ -101,7 +102,7 @@ class GraphWriter {
     needed[std::size_t(out)] = 1;
     for (int i = out; i >= 1; --i)
       if (needed[std::size_t(i)])
-        for (int j : m_.node(i).inputs) needed[std::size_t(j)] = 1;
+        for (int j : exportedInputs(i)) needed[std::size_t(j)] = 1;
 
     const bool fixed = !fullyConvolutional(m_);
     pb::ValueInfoProto* gin = g_.add_input();
@@ -134,6 +135,13 @@ class GraphWriter {
     for (int k = 1; used_.count(name); ++k) name = want + "_" + std::to_string(k);
     used_.insert(name);
     return name;
+  }
+
+  // A VAE's Sampling is exported in inference form (z = mu), so its logvar head is not needed.
+  std::vector<int> exportedInputs(int i) const {
+    const nn::Model::Node& nd = m_.node(i);
+    if (dynamic_cast<const nn::Sampling*>(nd.layer.get())) return {nd.inputs.at(0)};
+    return nd.inputs;
   }
 
   pb::NodeProto& node(const std::string& op, const std::vector<std::string>& ins,
@@ -295,6 +303,12 @@ class GraphWriter {
       pb::NodeProto& n = node(add ? "Add" : "Concat", args, base, base);
       if (!add) setInt(n, "axis", 1);
       return {base, flat};
+    }
+    if (dynamic_cast<const nn::Sampling*>(l)) {
+      // Inference form z = mu: consumers read mu directly; an Identity only to name the output.
+      if (forcedName.empty()) return x;
+      node("Identity", {x.name}, base, base);
+      return {base, x.flat};
     }
     if (dynamic_cast<const nn::Flatten*>(l)) {
       setInt(node("Flatten", {x.name}, base, base), "axis", 1);

@@ -20,6 +20,7 @@
 #include "nn/layers/merge.hpp"
 #include "nn/layers/pool.hpp"
 #include "nn/layers/reshape.hpp"
+#include "nn/layers/sampling.hpp"
 #include "error.hpp"
 #include "onnx/export.hpp"
 #include "onnx/metadata.hpp"
@@ -314,4 +315,61 @@ BOOST_AUTO_TEST_CASE(golden_fixture) {
   BOOST_TEST(info.noiseSigma == 0.1);
   BOOST_TEST(info.receptiveField == 5);  // conv k3 s2: 3 px, jump 2; deconv k4 s2: 2 units
   BOOST_CHECK_NO_THROW(onnx::checkOnnxFile(kGoldenModel));
+}
+
+// Variational autoencoders (Kingma & Welling 2014): Sampling is exported in its inference form
+// z = mu, so the engine runs with setTraining(false) to match, and the logvar head is left out.
+namespace {
+
+std::unique_ptr<nn::Sampling> inferenceSampling() {
+  auto s = std::make_unique<nn::Sampling>(3);
+  s->setTraining(false);
+  return s;
+}
+
+}  // namespace
+
+// The lecture notes' dense VAE on 28×28 images: 784-256 → mu/logvar 16 → z → 256 → 784 Sigmoid.
+BOOST_AUTO_TEST_CASE(dense_vae_inference) {
+  Model m({1, 1, 28, 28});
+  m.add(std::make_unique<nn::Dense>(784, 256));
+  const int h = m.add(std::make_unique<nn::ReLU>());
+  const int mu = m.add(std::make_unique<nn::Dense>(256, 16), {h}, "mu");
+  const int lv = m.add(std::make_unique<nn::Dense>(256, 16), {h}, "logvar_head");
+  m.add(inferenceSampling(), {mu, lv});
+  m.add(std::make_unique<nn::Dense>(16, 256));
+  m.add(std::make_unique<nn::ReLU>());
+  m.add(std::make_unique<nn::Dense>(256, 784));
+  m.add(std::make_unique<nn::Sigmoid>());
+  m.add(std::make_unique<nn::Reshape>(1, 28, 28));
+  roundTrip("dense_vae", m, {{1, 1, 28, 28}, {3, 1, 28, 28}});
+  BOOST_TEST(onnx::exportOnnxBytes(m).find("logvar_head") == std::string::npos);
+}
+
+// A small conv VAE: a 4-channel code at half resolution, fully convolutional.
+BOOST_AUTO_TEST_CASE(conv_vae_inference) {
+  Model m({1, 1, 16, 16});
+  m.add(conv(1, 8, 3, 2, 1));
+  const int h = m.add(std::make_unique<nn::ReLU>());
+  const int mu = m.add(conv(8, 4, 3, 1, 1), {h}, "mu");
+  const int lv = m.add(conv(8, 4, 3, 1, 1), {h}, "logvar_head");
+  m.add(inferenceSampling(), {mu, lv});
+  m.add(deconv(4, 8, 4, 2, 1));
+  m.add(std::make_unique<nn::ReLU>());
+  m.add(conv(8, 1, 3, 1, 1));
+  m.add(std::make_unique<nn::Sigmoid>());
+  roundTrip("conv_vae", m, {{1, 1, 16, 16}, {3, 1, 16, 16}, {1, 1, 20, 12}});
+  BOOST_TEST(onnx::exportOnnxBytes(m).find("logvar_head") == std::string::npos);
+}
+
+// An encoder that ends in Sampling: the graph output is an Identity of mu.
+BOOST_AUTO_TEST_CASE(vae_encoder_output_is_mu) {
+  Model m({1, 1, 8, 8});
+  m.add(conv(1, 4, 3, 2, 1));
+  const int h = m.add(std::make_unique<nn::Tanh>());
+  const int mu = m.add(conv(4, 2, 3, 1, 1), {h}, "mu");
+  const int lv = m.add(conv(4, 2, 3, 1, 1), {h}, "logvar_head");
+  m.add(inferenceSampling(), {mu, lv});
+  roundTrip("vae_encoder", m, {{1, 1, 8, 8}, {3, 1, 10, 6}});
+  BOOST_TEST(onnx::exportOnnxBytes(m).find("logvar_head") == std::string::npos);
 }

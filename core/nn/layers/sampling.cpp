@@ -41,8 +41,8 @@ void Sampling::backward(const Inputs& in, const Tensor&, const Tensor& dOut,
   if (dIn[0]) *dIn[0] = dOut;
   if (dIn[1]) {
     dIn[1]->resize(dOut.shape());
-    dIn[1]->vec() = dOut.vec().array() * Scalar(0.5) *
-                    (Scalar(0.5) * in[1]->vec().array()).exp() * eps_.vec().array();
+    dIn[1]->vec() = dOut.vec().array() * Scalar(0.5) * (Scalar(0.5) * in[1]->vec().array()).exp() *
+                    eps_.vec().array();
   }
 }
 
