@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE training
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -39,6 +40,9 @@ Model makeDenoiser() {
   m.add(std::make_unique<Add>(), {r, Model::kInput});
   m.compile();
   m.initialize(1);
+  // Zero last layer: the model starts as the identity, i.e. at the noisy input's PSNR.
+  Layer& last = m.layer(r);
+  std::fill(last.w(), last.w() + last.numParams(), Scalar(0));
   return m;
 }
 
@@ -64,10 +68,9 @@ BOOST_AUTO_TEST_CASE(denoising_autoencoder_beats_the_noisy_input_on_held_out_pat
   const MseLoss mse;
   Rng rng(7);
   Tensor clean, noisy, grad;
-  // 150 steps take about 5 s on one idle core; the wall-clock cap keeps a loaded machine's run
-  // short, at the price of fewer steps (about 60 suffice to pass).
-  const int maxSteps = 150, batch = 16;
-  const double maxSeconds = 12;
+  // 60 steps take about 2 s on one idle core; the wall-clock cap bounds a loaded machine's run.
+  const int maxSteps = 60, batch = 16;
+  const double maxSeconds = 10;
   const auto t0 = std::chrono::steady_clock::now();
   const auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -94,5 +97,5 @@ BOOST_AUTO_TEST_CASE(denoising_autoencoder_beats_the_noisy_input_on_held_out_pat
               denoisedPsnr, denoisedPsnr - noisyPsnr);
   BOOST_TEST(noisyPsnr > 19.5);  // sigma 25/255 on [0,1] data: about 20.2 dB
   BOOST_TEST(noisyPsnr < 21.0);
-  BOOST_TEST(denoisedPsnr > noisyPsnr + 1.0);
+  BOOST_TEST(denoisedPsnr > noisyPsnr + 3.0);  // +7.5 dB after 60 steps
 }
