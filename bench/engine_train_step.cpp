@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "cae_ref.hpp"
+#include "nn/losses/mse_loss.hpp"
+#include "nn/optim/adam.hpp"
 #include "nn/parallel.hpp"
 #include "nn/rng.hpp"
 
@@ -53,22 +55,16 @@ int main(int argc, char** argv) {
   // Forward + backward ≈ 3× forward: weight and input gradients each cost one forward's GEMMs.
   const double stepFlops = 3.0 * fwd * batch;
 
-  const float lr = 1e-3f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
-  nn::Vec m1 = nn::Vec::Zero(model.numParams()), m2 = nn::Vec::Zero(model.numParams());
+  nn::Adam adam;  // lr 1e-3, as the libtorch side
+  nn::MseLoss mse;
   std::vector<double> times, tf, tb;
   for (int s = 0; s < steps + 3; ++s) {
     auto t0 = Clock::now();
     const nn::Tensor& y = model.forward(x);
     auto t1 = Clock::now();
-    dy.resize(y.shape());
-    dy.vec() = (y.vec() - x.vec()) * (2.0f / float(y.size()));
+    mse.compute(y, x, &dy);
     model.backward(dy);
-    // Adam, bias-corrected once per step.
-    const int t = s + 1;
-    m1 = b1 * m1 + (1 - b1) * model.grads();
-    m2 = b2 * m2 + (1 - b2) * model.grads().cwiseAbs2();
-    const float c1 = 1 - std::pow(b1, float(t)), c2 = 1 - std::pow(b2, float(t));
-    model.params().array() -= lr * (m1.array() / c1) / ((m2.array() / c2).sqrt() + eps);
+    adam.step(model.params(), model.grads());
     auto t2 = Clock::now();
     if (s >= 3) {
       times.push_back(seconds(t0, t2));

@@ -23,10 +23,8 @@ int main(int argc, char** argv) {
   const int reps = argc > 3 ? std::atoi(argv[3]) : 5;
   nn::Model model = bench::makeCaeRef(64, 64);
   model.initialize(1);
-  const std::string path = "/tmp/cae_bench_ref_" + std::to_string(::getpid()) + ".onnx";
-  onnx::exportOnnx(model, path);
-  cv::dnn::Net net = cv::dnn::readNetFromONNX(path);
-  std::remove(path.c_str());
+  const std::string bytes = onnx::exportOnnxBytes(model);
+  cv::dnn::Net net = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
   net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
   net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
   cv::setNumThreads(nn::threads());

@@ -27,4 +27,4 @@ for ((r = 1; r <= rounds; r++)); do
     "$b/bench_engine_vs_opencv" 512 512 5 | sed "s/^{/{\"round\":$r,/" >> "$raw"
   fi
 done
-python3 "$here/train_report.py" "$raw" "$here/reports"
+"$CAE_PYTHON" "$here/train_report.py" "$raw" "$here/reports"

@@ -12,6 +12,10 @@ CAE_PACKAGES=(
   python3-skimage mate-backgrounds
 )
 
+# Debian's interpreter (its packages, e.g. matplotlib), not a pyenv one earlier on PATH.
+CAE_PYTHON=/usr/bin/python3
+[[ -x $CAE_PYTHON ]] || CAE_PYTHON=python3
+
 cae_log() { printf '\033[1m[cae]\033[0m %s\n' "$*" >&2; }
 
 cae_missing_packages() {

@@ -1,0 +1,73 @@
+// Training data for cae-train: what a user points the trainer at (files and folders of images,
+// DICOM series, videos, WAV files, IDX sets), loaded into float images in [0, 1], split into
+// training and validation sets, and served as batches of patches or whole frames.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nn/rng.hpp"
+#include "nn/tensor.hpp"
+
+namespace cae::train {
+
+struct LoadOptions {
+  int channels = 1;          // 1: gray, 3: RGB; every image is converted to this
+  std::size_t sample = 0;    // keep at most this many images (0: all), chosen with `seed`
+  int videoFrameStep = 10;   // keep every n-th frame of a video
+  int maxVideoFrames = 200;  // per video file
+  // WAV: log-magnitude STFT "images" (frequency × time), cut into chunks of this many frames.
+  int stftSize = 512, stftHop = 256, stftChunk = 64;
+  std::uint64_t seed = 1;
+};
+
+// One loaded image: sample 0 of a {1, C, H, W} tensor in [0, 1], and where it came from.
+struct Image {
+  nn::Tensor pixels;
+  std::string source;  // file path (and frame/slice index for videos and multi-frame files)
+};
+
+// Loads every supported file given (files, or folders searched recursively; order sorted by
+// path so runs are repeatable). Kinds by extension: .png .jpg .jpeg .tif .tiff .bmp .pgm .ppm
+// (8/16-bit), .dcm and extension-less DICOM files (DCMTK), .mp4 .avi .mkv .mov .webm (video),
+// .wav (audio → spectrogram chunks), *-idx3-ubyte[.gz] (IDX, e.g. Fashion-MNIST).
+// Errors (cae::IoError / cae::FormatError) name the offending path: a missing path, a folder
+// with no supported files, an unreadable or undecodable file.
+std::vector<Image> loadImages(const std::vector<std::string>& paths, const LoadOptions& opts);
+
+// Splits off a validation set: a fraction of the images (at least one when there are two or
+// more), chosen with rng; with a single image, the validation set is patches from that image's
+// bottom fifth and training uses the rest (so the two never overlap).
+void splitValidation(std::vector<Image>& train, std::vector<Image>& val, double fraction,
+                     nn::Rng& rng);
+
+// Serves training batches.
+class BatchSource {
+ public:
+  struct Options {
+    int patchH = 0, patchW = 0;  // 0: whole frames (all images must then share one size)
+    bool flips = false;          // random horizontal/vertical flips
+    bool rotations = false;      // random multiples of 90° (square patches only)
+  };
+  // Throws InvalidArgument when images are smaller than the patch, or (whole frames) when their
+  // sizes differ — the message names two files of different size and suggests --patch.
+  BatchSource(std::vector<Image> images, const Options& o);
+
+  // n samples into out ({n, C, h, w}), drawn with rng only.
+  void next(int n, nn::Rng& rng, nn::Tensor& out) const;
+  // A fixed set of n samples (deterministic for a seed): validation batches.
+  nn::Tensor fixed(int n, std::uint64_t seed) const;
+
+  int channels() const;
+  int height() const;  // of one served sample
+  int width() const;
+  std::size_t size() const { return images_.size(); }
+
+ private:
+  std::vector<Image> images_;
+  Options o_;
+};
+
+}  // namespace cae::train
