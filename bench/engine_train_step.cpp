@@ -78,7 +78,8 @@ int main(int argc, char** argv) {
       "\"patches_per_s\":%.1f,\"gflops\":%.2f,\"gflop_per_patch_fwd\":%.4f}\n",
       nn::threads(), ms, median(tf) * 1e3, median(tb) * 1e3, batch / (ms / 1e3),
       stepFlops / (ms / 1e3) / 1e9, fwd / 1e9);
-  std::printf("{\"impl\":\"eigen-sgemm\",\"threads\":%d,\"gflops_1024\":%.2f,\"gflops_conv\":%.2f}\n",
-              nn::threads(), sgemmGflops(1024, 1024, 1024, 5), sgemmGflops(64, 576, 4096, 10));
+  std::printf(
+      "{\"impl\":\"eigen-sgemm\",\"threads\":%d,\"gflops_1024\":%.2f,\"gflops_conv\":%.2f}\n",
+      nn::threads(), sgemmGflops(1024, 1024, 1024, 5), sgemmGflops(64, 576, 4096, 10));
   return 0;
 }

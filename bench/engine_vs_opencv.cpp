@@ -1,12 +1,11 @@
 // Inference forward of CAE-REF on one frame: the engine vs OpenCV DNN running the engine's own
 // exported ONNX file, alternating, same input. Prints one JSON line per implementation.
 // Usage: bench_engine_vs_opencv [height 512] [width 512] [reps 5]
-#include <opencv2/dnn.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <opencv2/dnn.hpp>
 #include <string>
 #include <vector>
 
@@ -51,14 +50,17 @@ int main(int argc, char** argv) {
   const nn::Tensor& ye = model.activation(model.output());
   double diff = 0;
   const float* yo = y.ptr<float>();
-  for (std::size_t i = 0; i < ye.size(); ++i) diff = std::max(diff, double(std::abs(ye[i] - yo[i])));
+  for (std::size_t i = 0; i < ye.size(); ++i)
+    diff = std::max(diff, double(std::abs(ye[i] - yo[i])));
   std::sort(te.begin(), te.end());
   std::sort(to.begin(), to.end());
   const double flops = bench::forwardFlops(model, h, w);
   const double me = te[te.size() / 2], mo = to[to.size() / 2];
   std::printf("{\"impl\":\"cae-infer\",\"h\":%d,\"w\":%d,\"ms\":%.2f,\"gflops\":%.2f}\n", h, w,
               me * 1e3, flops / me / 1e9);
-  std::printf("{\"impl\":\"opencv-dnn\",\"h\":%d,\"w\":%d,\"ms\":%.2f,\"gflops\":%.2f,"
-              "\"max_abs_diff\":%.3g}\n", h, w, mo * 1e3, flops / mo / 1e9, diff);
+  std::printf(
+      "{\"impl\":\"opencv-dnn\",\"h\":%d,\"w\":%d,\"ms\":%.2f,\"gflops\":%.2f,"
+      "\"max_abs_diff\":%.3g}\n",
+      h, w, mo * 1e3, flops / mo / 1e9, diff);
   return 0;
 }

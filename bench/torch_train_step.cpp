@@ -63,8 +63,9 @@ int main(int argc, char** argv) {
   }
   std::sort(times.begin(), times.end());
   const double ms = times[times.size() / 2] * 1e3;
-  std::printf("{\"impl\":\"libtorch\",\"version\":\"%s\",\"threads\":%d,\"ms_per_step\":%.2f,"
-              "\"patches_per_s\":%.1f}\n",
-              TORCH_VERSION, threads, ms, 16 / (ms / 1e3));
+  std::printf(
+      "{\"impl\":\"libtorch\",\"version\":\"%s\",\"threads\":%d,\"ms_per_step\":%.2f,"
+      "\"patches_per_s\":%.1f}\n",
+      TORCH_VERSION, threads, ms, 16 / (ms / 1e3));
   return 0;
 }

@@ -68,10 +68,10 @@ void im2col(const Scalar* img, const ConvGeometry& g, Scalar* cols) {
         const std::size_t first = std::size_t(oyLo) * g.ow + lo;
         const std::size_t last = std::size_t(oyHi - 1) * g.ow + hi;  // one past
         // Input index of run element i is i + shift (formed only for i in [first, last)).
-        const std::ptrdiff_t shift =
-            (std::ptrdiff_t(ci) * g.h + (oyLo + ki * g.dh - g.ph)) * g.w + x0 -
-            std::ptrdiff_t(oyLo) * g.ow;
-        if (last > first) copyRun(img + (std::ptrdiff_t(first) + shift), dst + first, int(last - first));
+        const std::ptrdiff_t shift = (std::ptrdiff_t(ci) * g.h + (oyLo + ki * g.dh - g.ph)) * g.w +
+                                     x0 - std::ptrdiff_t(oyLo) * g.ow;
+        if (last > first)
+          copyRun(img + (std::ptrdiff_t(first) + shift), dst + first, int(last - first));
         for (int oy = oyLo; oy < oyHi; ++oy) {
           Scalar* row = dst + std::size_t(oy) * g.ow;
           std::fill(row, row + lo, Scalar(0));

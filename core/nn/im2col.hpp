@@ -17,7 +17,8 @@ struct ConvGeometry {
   int cols() const { return oh * ow; }
 };
 
-// cols[(ci*kh + ki)*kw + kj][oy*ow + ox] = img[ci][oy*sh - ph + ki*dh][ox*sw - pw + kj*dw] (0 outside)
+// cols[(ci*kh + ki)*kw + kj][oy*ow + ox] = img[ci][oy*sh - ph + ki*dh][ox*sw - pw + kj*dw] (0
+// outside)
 void im2col(const Scalar* img, const ConvGeometry& g, Scalar* cols);
 // The adjoint of im2col: img += fold(cols). The caller zeroes img first when it wants a plain
 // fold. cols is scratch: entries that fall outside the image may be overwritten.

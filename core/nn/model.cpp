@@ -20,8 +20,9 @@ int Model::add(std::unique_ptr<Layer> layer, std::vector<int> inputs, std::strin
   if (inputs.empty()) inputs.push_back(int(nodes_.size()) - 1);
   const int id = int(nodes_.size());
   for (int i : inputs)
-    if (i < 0 || i >= id) throw InvalidArgument("Model: input node " + std::to_string(i) +
-                                                " does not precede node " + std::to_string(id));
+    if (i < 0 || i >= id)
+      throw InvalidArgument("Model: input node " + std::to_string(i) + " does not precede node " +
+                            std::to_string(id));
   if (int(inputs.size()) != layer->numInputs())
     throw InvalidArgument("Model: " + layer->type() + " takes " +
                           std::to_string(layer->numInputs()) + " inputs, given " +
@@ -36,7 +37,8 @@ int Model::add(std::unique_ptr<Layer> layer, std::vector<int> inputs, std::strin
 }
 
 void Model::setOutput(int node) {
-  if (node < 0 || node >= numNodes()) throw InvalidArgument("Model: no node " + std::to_string(node));
+  if (node < 0 || node >= numNodes())
+    throw InvalidArgument("Model: no node " + std::to_string(node));
   output_ = node;
 }
 

@@ -1,7 +1,8 @@
 #include "nn/parallel.hpp"
 
-#include <Eigen/Core>
 #include <omp.h>
+
+#include <Eigen/Core>
 
 namespace cae::nn {
 

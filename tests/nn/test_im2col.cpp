@@ -2,7 +2,6 @@
 // dilation, odd sizes, the "same width" fast path), and col2im as its exact adjoint.
 #define BOOST_TEST_MODULE im2col
 #include <boost/test/unit_test.hpp>
-
 #include <random>
 #include <vector>
 

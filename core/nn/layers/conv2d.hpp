@@ -10,7 +10,7 @@ inline namespace CAE_NN_ABI {
 
 struct Conv2dOptions {
   int inChannels = 1, outChannels = 1;
-  int kernel = 3;   // kh = kw = kernel unless kernelH/kernelW are set
+  int kernel = 3;  // kh = kw = kernel unless kernelH/kernelW are set
   int kernelH = 0, kernelW = 0;
   int stride = 1;
   int padding = 0;

@@ -29,7 +29,6 @@ inline void forTap(const ConvGeometry& g, int ki, int kj, F&& f) {
   }
 }
 
-
 // Stride-1 convolutions run on a zero-padded copy of the image laid out with the padded row
 // width wp: every tap is then one contiguous multiply-add over oh*wp elements (the wp - ow extra
 // columns per row are junk, dropped afterwards), instead of oh short rows with bounds checks.
@@ -193,7 +192,8 @@ void directConvGradient(const Scalar* x, const Scalar* dy, int outC, const ConvG
               acc += ConstVecMap(yr + lo, n).dot(ConstVecMap(xr + lo, n));
             } else {
               using Strided = Eigen::Map<const Vec, 0, Eigen::InnerStride<>>;
-              acc += ConstVecMap(yr + lo, n).dot(Strided(xr + lo * g.sw, n, Eigen::InnerStride<>(g.sw)));
+              acc += ConstVecMap(yr + lo, n)
+                         .dot(Strided(xr + lo * g.sw, n, Eigen::InnerStride<>(g.sw)));
             }
           });
           dW[((std::size_t(o) * g.c + c) * g.kh + ki) * g.kw + kj] += acc;

@@ -11,8 +11,7 @@ inline namespace CAE_NN_ABI {
 
 ConvTranspose2d::ConvTranspose2d(const ConvTranspose2dOptions& o) : o_(o) {
   if (o.inChannels < 1 || o.outChannels < 1 || o.kernel < 1 || o.stride < 1 || o.padding < 0 ||
-      o.dilation < 1 || o.outputPadding < 0 ||
-      o.outputPadding >= std::max(o.stride, o.dilation))
+      o.dilation < 1 || o.outputPadding < 0 || o.outputPadding >= std::max(o.stride, o.dilation))
     throw InvalidArgument(
         "ConvTranspose2d: channels, kernel, stride, dilation must be positive and "
         "outputPadding < max(stride, dilation)");
@@ -26,10 +25,10 @@ ConvGeometry ConvTranspose2d::geometry(const Shape& in) const {
   g.sh = g.sw = o_.stride;
   g.ph = g.pw = o_.padding;
   g.dh = g.dw = o_.dilation;
-  g.h = (in.h - 1) * o_.stride - 2 * o_.padding + o_.dilation * (o_.kernel - 1) +
-        o_.outputPadding + 1;
-  g.w = (in.w - 1) * o_.stride - 2 * o_.padding + o_.dilation * (o_.kernel - 1) +
-        o_.outputPadding + 1;
+  g.h = (in.h - 1) * o_.stride - 2 * o_.padding + o_.dilation * (o_.kernel - 1) + o_.outputPadding +
+        1;
+  g.w = (in.w - 1) * o_.stride - 2 * o_.padding + o_.dilation * (o_.kernel - 1) + o_.outputPadding +
+        1;
   g.oh = in.h;
   g.ow = in.w;
   return g;

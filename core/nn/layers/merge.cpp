@@ -42,8 +42,7 @@ void Concat::forward(const Inputs& in, Tensor& out) {
   }
 }
 
-void Concat::backward(const Inputs& in, const Tensor&, const Tensor& dOut,
-                      const InputGrads& dIn) {
+void Concat::backward(const Inputs& in, const Tensor&, const Tensor& dOut, const InputGrads& dIn) {
   std::size_t offset = 0;
   for (int k = 0; k < 2; ++k) {
     const Shape s = in[k]->shape();

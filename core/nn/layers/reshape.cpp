@@ -29,8 +29,7 @@ void Reshape::forward(const Inputs& in, Tensor& out) {
   copyAs(*in[0], outputShape({in[0]->shape()}), out);
 }
 
-void Reshape::backward(const Inputs& in, const Tensor&, const Tensor& dOut,
-                       const InputGrads& dIn) {
+void Reshape::backward(const Inputs& in, const Tensor&, const Tensor& dOut, const InputGrads& dIn) {
   if (dIn[0]) copyAs(dOut, in[0]->shape(), *dIn[0]);
 }
 
@@ -43,8 +42,7 @@ void Flatten::forward(const Inputs& in, Tensor& out) {
   copyAs(*in[0], outputShape({in[0]->shape()}), out);
 }
 
-void Flatten::backward(const Inputs& in, const Tensor&, const Tensor& dOut,
-                       const InputGrads& dIn) {
+void Flatten::backward(const Inputs& in, const Tensor&, const Tensor& dOut, const InputGrads& dIn) {
   if (dIn[0]) copyAs(dOut, in[0]->shape(), *dIn[0]);
 }
 
