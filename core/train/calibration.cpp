@@ -1,0 +1,33 @@
+#include "train/calibration.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+
+#include "error.hpp"
+
+namespace cae::train {
+
+Calibration calibrate(std::vector<double> scores, double fpr) {
+  if (scores.empty()) throw InvalidArgument("anomaly calibration needs at least one score");
+  if (!(fpr >= 0 && fpr < 1)) throw InvalidArgument("false-positive rate must be in [0, 1)");
+  const std::size_t n = scores.size();
+  std::sort(scores.begin(), scores.end());
+  double sum = 0, sq = 0;
+  for (double s : scores) sum += s;
+  const double mean = sum / double(n);
+  for (double s : scores) sq += (s - mean) * (s - mean);
+  Calibration c;
+  c.mean = mean;
+  c.std = n > 1 ? std::sqrt(sq / double(n - 1)) : 0.0;
+  // Index of the (1 - fpr) quantile: at most floor(n * fpr) scores lie above it.
+  const auto allowed = std::size_t(std::floor(double(n) * fpr + 1e-9));
+  const std::size_t idx = n - 1 - std::min(allowed, n - 1);
+  c.threshold = scores[idx];
+  const auto above = std::size_t(scores.end() - std::upper_bound(scores.begin(), scores.end(),
+                                                                  c.threshold));
+  c.fpr = double(above) / double(n);
+  return c;
+}
+
+}  // namespace cae::train

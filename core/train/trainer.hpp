@@ -1,0 +1,163 @@
+// The training loop of cae-train: everything the CLI sets (TrainConfig) and the Trainer that turns
+// it into one ONNX model file — data, architecture, objectives (loss, corruption, regularizers),
+// optimizer and schedule, validation with early stopping, atomic checkpoints with bit-identical
+// resume, cancellation, progress, a JSON-lines log, a loss-curve PNG and the task's final
+// numbers (denoise PSNR against OpenCV NLM, anomaly calibration).
+//
+//   cae::train::TrainConfig c;  c.data = {"photos/"};  c.arch.kind = ArchKind::Conv;
+//   cae::train::Trainer t(c);   t.setCancelFlag(&stop);   t.setProgress(print);
+//   TrainResult r = t.run();    // TrainingDiverged when the loss turns NaN/inf
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "error.hpp"
+#include "train/architecture.hpp"
+
+namespace cae::train {
+
+// The loss became NaN or infinite. The last good checkpoint is left in place; what() says why.
+class TrainingDiverged : public Error {
+ public:
+  using Error::Error;
+};
+
+enum class TrainTask { Reconstruct, Denoise, Anomaly, Features };
+enum class LossKind { Mse, Bce, L1 };
+enum class CorruptionKind { None, Gaussian, Masking, SaltPepper };
+enum class OptimizerKind { Adam, Sgd };
+enum class ScheduleKind { Constant, Step, Cosine };
+
+struct TrainConfig {
+  // Data.
+  std::vector<std::string> data;  // files and folders (see loadImages)
+  int channels = 1;               // 1 gray, 3 RGB
+  int patch = 32;                 // square training patches; 0: whole frames
+  bool flips = false, rotations = false;
+  double valFraction = 0.1;  // held-out share of the images
+  std::size_t sample = 0;    // keep at most this many images (0: all)
+  int valSamples = 64;       // fixed validation samples (patches or frames)
+
+  // Architecture. stacked: greedy layer-wise pretraining of each dense stage, then fine-tuning.
+  ArchSpec arch;
+  bool stacked = false;
+  bool allowOvercomplete = false;  // dense: accept a code not smaller than the input
+  int pretrainEpochs = 0;          // per stacked stage; 0: same as epochs
+
+  TrainTask task = TrainTask::Reconstruct;
+  LossKind loss = LossKind::Mse;
+
+  // Corruption of the input (denoising AEs); values in [0,1] pixel units.
+  CorruptionKind corruption = CorruptionKind::None;
+  double sigmaLo = 0, sigmaHi = 0;  // gaussian: fixed when equal, else per-sample uniform
+  double corruptP = 0;              // masking / salt-pepper probability
+
+  // Regularizers (0 disables each).
+  double weightDecayL1 = 0, weightDecayL2 = 0;
+  double activityL1 = 0;
+  double klRho = 0.05, klBeta = 0;  // KL sparsity of the code
+  double contractive = 0;
+  double contractiveSigma = 0.05;  // ContractiveEstimate's probe size (non-dense encoders)
+  double totalVariation = 0;
+  double vaeKlWeight = 1;  // beta of the VAE's KL term, relative to the per-sample ELBO
+
+  // Optimisation.
+  OptimizerKind optimizer = OptimizerKind::Adam;
+  double lr = 1e-3, momentum = 0.9;
+  ScheduleKind schedule = ScheduleKind::Constant;
+  double stepGamma = 0.5;
+  int stepEvery = 10;  // epochs between step decays
+  int warmup = 0;      // linear warmup steps
+  double minLr = 0;    // cosine floor
+  int batch = 16, epochs = 10, stepsPerEpoch = 100;
+  int patience = 0;  // epochs without validation improvement before stopping; 0: never
+  std::uint64_t seed = 1;
+  int threads = 0;  // 0: the engine's default
+
+  // Anomaly: false-positive rate at which the threshold is set on held-out normal data.
+  double fpr = 0.01;
+
+  // Files. Empty checkpoint: <output>.ckpt; empty log: <output>.log.jsonl; empty lossCurve:
+  // <output>.loss.png ("-" disables log or curve).
+  std::string output = "model.onnx";
+  std::string checkpoint, log, lossCurve;
+  bool resume = false;
+  std::string recipe;  // the command line, stored as cae.recipe
+};
+
+// What the progress callback sees after every step.
+struct Progress {
+  std::string stage;  // "train", "pretrain 1/2", "finetune"
+  int epoch = 0, epochs = 0;
+  int step = 0, steps = 0;   // within the epoch
+  double loss = 0;           // running mean over the epoch so far
+  double valLoss = -1;       // last validation loss; <0 before the first
+  double patchesPerSecond = 0;
+  double etaSeconds = 0;     // for the whole run
+};
+
+struct EpochRecord {
+  std::string stage;
+  int epoch = 0;
+  double loss = 0, valLoss = 0, lr = 0, seconds = 0, patchesPerSecond = 0;
+};
+
+struct TrainResult {
+  std::vector<EpochRecord> history;  // every stage's epochs, in order
+  double bestValLoss = 0;
+  int bestEpoch = 0;
+  bool earlyStopped = false;
+  bool cancelled = false;  // stopped by the cancel flag; a checkpoint was written, no model
+  std::string output, decoderOutput;  // files written (decoderOutput: VAEs only)
+  std::string metricsJson;            // also stored as cae.metrics
+  std::string summary;                // human-readable final lines
+};
+
+class Trainer {
+ public:
+  explicit Trainer(TrainConfig config);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  void setProgress(std::function<void(const Progress&)> f);
+  // Checked between steps; when it turns true the run writes a checkpoint and returns
+  // (TrainResult::cancelled).
+  void setCancelFlag(const std::atomic<bool>* flag);
+  // Requests a checkpoint after the current step (e.g. from a SIGUSR1 handler).
+  void setCheckpointFlag(std::atomic<bool>* flag);
+
+  // Loads data, builds, trains and exports. InvalidArgument for an unusable configuration,
+  // IoError / FormatError for data and files, TrainingDiverged for a NaN/inf loss.
+  TrainResult run();
+
+  const TrainConfig& config() const { return config_; }
+  std::string checkpointPath() const;
+  std::string logPath() const;       // "" when disabled
+  std::string lossCurvePath() const;  // "" when disabled
+
+ private:
+  struct Impl;
+  TrainConfig config_;
+  std::function<void(const Progress&)> progress_;
+  const std::atomic<bool>* cancel_ = nullptr;
+  std::atomic<bool>* checkpointNow_ = nullptr;
+};
+
+// Versions of the trainer written into cae.trainer_version.
+const char* trainerVersion();
+
+// Parses "784-128-32-128-784" (or "784,128,32"); InvalidArgument when malformed.
+std::vector<int> parseLayerSizes(const std::string& text);
+// The encoder half of a mirrored size list ({784,128,32,128,784} → {784,128,32}); a list that
+// is not a mirror is taken as the encoder already.
+std::vector<int> encoderSizes(const std::vector<int>& sizes);
+
+// Quotes argv for a POSIX shell so cae.recipe can be pasted back.
+std::string shellJoin(int argc, const char* const* argv);
+
+}  // namespace cae::train
