@@ -1,8 +1,15 @@
 // The autoencoder architectures cae-train builds, from a spec the CLI fills in. Every builder
 // returns the whole autoencoder plus the node ids the objectives need (the code, the VAE's mu and
 // logvar, the dense encoder's pre-activation), so regularizers can seed Model::backward there.
+//   Deep dense autoencoders: Hinton & Salakhutdinov, "Reducing the dimensionality of data with
+//   neural networks", Science 2006. U-Net skips: Ronneberger et al., MICCAI 2015. VAEs: Kingma &
+//   Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
+//
+// Node names are fixed by role ("enc0", "code", "mu", "logvar", "sampling", "dec3", ...) and are
+// the same in the full model and in extractEncoder()/extractDecoder(), which copy weights by them.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -11,11 +18,11 @@
 namespace cae::train {
 
 enum class ArchKind {
-  Dense,      // layer sizes, e.g. 784-128-32-128-784; the middle size is the code
-  Conv,       // strided conv encoder, transposed-conv decoder, optional skips / residual output
-  DenseVae,   // dense encoder → (mu, logvar) → Sampling → dense decoder
-  ConvVae,    // conv encoder → 1×1 convs to (mu, logvar) maps → Sampling → conv decoder
-  Pca,        // linear encoder/decoder whose weights come from an SVD, not from training
+  Dense,     // layer sizes, e.g. 784-128-32-128-784; the middle size is the code
+  Conv,      // strided conv encoder, transposed-conv decoder, optional skips / residual output
+  DenseVae,  // dense encoder → (mu, logvar) → Sampling → dense decoder
+  ConvVae,   // conv encoder → 1×1 convs to (mu, logvar) maps → Sampling → conv decoder
+  Pca,       // linear encoder/decoder whose weights come from an SVD, not from training
 };
 
 struct ArchSpec {
@@ -29,14 +36,21 @@ struct ArchSpec {
   bool skips = false;     // U-Net style Concat from encoder to decoder at each resolution
   bool residual = false;  // output = input + model (denoisers)
   int latent = 0;         // Pca: components; ConvVae: latent channels; Dense: = dense.back()
-  std::string activation = "relu";  // relu | leaky_relu | sigmoid | tanh (hidden layers)
-  std::string output = "linear";    // linear | sigmoid (the output layer)
+  // Hidden layers and the code: relu | leaky_relu | sigmoid | tanh | linear (= none). A dense
+  // "linear" autoencoder (hidden and output linear) spans the same subspace as PCA.
+  std::string activation = "relu";
+  std::string output = "linear";  // linear | sigmoid (also relu | leaky_relu | tanh)
+  // Dense / DenseVae: accept a code at least as large as the input (sparse or denoising
+  // overcomplete models); otherwise that is an error, since the bottleneck is what makes a
+  // plain autoencoder learn anything.
+  bool allowOvercomplete = false;
+  std::uint64_t seed = 1;  // weight initialisation and the VAE's Sampling generator
 };
 
 struct BuiltModel {
   nn::Model model;
-  int code = -1;           // node whose activation is the code (features, sparsity, contractive)
-  int codePre = -1;        // dense encoders: the Dense node before the code's activation
+  int code = -1;             // node whose activation is the code (features, sparsity, contractive)
+  int codePre = -1;          // dense encoders: the Dense node before the code's activation
   int mu = -1, logvar = -1;  // VAEs
   int sampling = -1;         // VAEs: the Sampling node (training / inference switch)
 };
@@ -44,12 +58,53 @@ struct BuiltModel {
 // Throws InvalidArgument with a message a CLI user understands (e.g. "dense sizes must start
 // with the input size 784", "the code (1024) is not smaller than the input (784): not an
 // undercomplete autoencoder").
+// The model comes back compiled and initialised from spec.seed; output shape == input shape.
+//   Dense:   Flatten, Dense+act per encoder size (the last is the code: codePre = its Dense,
+//            code = its activation, or the Dense itself for a linear code), the decoder mirrored,
+//            output activation, Reshape to C×H×W.
+//   Conv:    per resolution `depth` 3×3 convs (the first of stages ≥ 1 has stride 2); with
+//            latent > 0 a 1×1 conv to `latent` channels is the code, else the deepest features
+//            are. Decoder: ConvTranspose2d k4 s2 p1 per stage, optional Concat of the encoder's
+//            features at that resolution, depth−1 3×3 convs, a final 3×3 conv to C channels.
+//            residual: output = input + that conv, whose weights initialise to zero so the
+//            model starts as the identity (even when initialize() is called again).
+//   DenseVae / ConvVae: the same encoders ending in mu and logvar heads (Dense; 1×1 Conv2d),
+//            Sampling (code = sampling), the same decoders (ConvVae: a 3×3 conv from the latent).
+//   Pca:     the linear Dense autoencoder D→K→D (Pca::toModel() fills in its weights).
 BuiltModel buildAutoencoder(const ArchSpec& spec);
 
+// Checks a spec without building it; throws what buildAutoencoder() would.
+void validate(const ArchSpec& spec);
+
+// The code's per-sample shape {1, C, H, W} (dense: {1, K, 1, 1}): the decoder's input.
+nn::Shape codeShape(const ArchSpec& spec);
+
+// A summary for the trainer's banner: one line per layer (name, type, output shape, parameters),
+// then the parameter count, FLOPs per sample and the code size against the input size.
+std::string describe(const ArchSpec& spec);
+// Multiply-adds counted as 2 FLOPs, element-wise layers as 1 per element, for one sample of the
+// model's input shape.
+double flopsPerSample(const nn::Model& model);
+
 // The encoder alone (input → code, or → mu for VAEs) with weights copied from a trained model:
-// what `--task features` exports.
+// what `--task features` exports. Shares no memory with `trained`.
 nn::Model extractEncoder(const ArchSpec& spec, const BuiltModel& trained);
-// The decoder alone (code → output) with weights copied: what `cae-train sample` runs.
+// The decoder alone (code → output) with weights copied: what `cae-train sample` runs. Its input
+// has codeShape(spec). InvalidArgument for skips or residual models, whose decoder also reads
+// the encoder's features or the input.
 nn::Model extractDecoder(const ArchSpec& spec, const BuiltModel& trained);
+
+// Stacked autoencoders, trained by greedy layer-wise pretraining (Bengio et al., "Greedy
+// layer-wise training of deep networks", NIPS 2007; Hinton & Salakhutdinov 2006), then fine-tuned
+// end to end.
+// The shallow Dense autoencoders d0→d1→d0, d1→d2→d1, ... of a Dense spec {d0, d1, ..., dn}:
+// stage 0 has the spec's input shape and output activation; stage i ≥ 1 reads the codes of stage
+// i−1's encoder ({d_i, 1, 1}) and reconstructs them through the hidden activation, as the deep
+// decoder does.
+std::vector<ArchSpec> stackedStages(const ArchSpec& dense);
+// Copies each pretrained stage's encoder and decoder Dense weights into the matching layers of
+// the deep model (built from the Dense spec those stages came from). InvalidArgument when the
+// stages do not fit it.
+void assembleStacked(const std::vector<BuiltModel>& stages, BuiltModel& full);
 
 }  // namespace cae::train

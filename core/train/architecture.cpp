@@ -1,0 +1,510 @@
+#include "train/architecture.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <sstream>
+
+#include "error.hpp"
+#include "nn/layers/activation.hpp"
+#include "nn/layers/conv2d.hpp"
+#include "nn/layers/conv_transpose2d.hpp"
+#include "nn/layers/dense.hpp"
+#include "nn/layers/merge.hpp"
+#include "nn/layers/reshape.hpp"
+#include "nn/layers/sampling.hpp"
+
+namespace cae::train {
+namespace {
+
+using nn::Model;
+using nn::Shape;
+
+enum class Act { Linear, ReLU, LeakyReLU, Sigmoid, Tanh };
+
+Act parseActivation(const std::string& name, const std::string& what) {
+  if (name == "linear" || name == "none") return Act::Linear;
+  if (name == "relu") return Act::ReLU;
+  if (name == "leaky_relu") return Act::LeakyReLU;
+  if (name == "sigmoid") return Act::Sigmoid;
+  if (name == "tanh") return Act::Tanh;
+  throw InvalidArgument("unknown " + what + " activation '" + name +
+                        "' (choose relu, leaky_relu, sigmoid, tanh or linear)");
+}
+
+std::string kindName(ArchKind k) {
+  switch (k) {
+    case ArchKind::Dense:
+      return "dense";
+    case ArchKind::Conv:
+      return "conv";
+    case ArchKind::DenseVae:
+      return "dense-vae";
+    case ArchKind::ConvVae:
+      return "conv-vae";
+    case ArchKind::Pca:
+      return "pca";
+  }
+  return "?";
+}
+
+// A spec checked and expanded into what the builders need.
+struct Plan {
+  ArchKind kind;
+  int C, H, W, D;
+  Act hidden, out;
+  std::vector<int> sizes;  // dense: input, hidden..., code
+  std::vector<int> ch;     // conv: channels per resolution level 0..stages
+  int depth = 0, stages = 0, latent = 0;
+  bool skips = false, residual = false;
+  std::uint64_t seed = 1;
+
+  bool dense() const { return kind != ArchKind::Conv && kind != ArchKind::ConvVae; }
+  bool vae() const { return kind == ArchKind::DenseVae || kind == ArchKind::ConvVae; }
+};
+
+std::string joinSizes(const std::vector<int>& v) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "-" : "") + std::to_string(v[i]);
+  return s;
+}
+
+Plan makePlan(const ArchSpec& s) {
+  Plan p;
+  p.kind = s.kind;
+  const std::string k = kindName(s.kind);
+  if (s.channels < 1 || s.height < 1 || s.width < 1)
+    throw InvalidArgument(k + ": the input shape must be positive, got " +
+                          std::to_string(s.channels) + "x" + std::to_string(s.height) + "x" +
+                          std::to_string(s.width));
+  p.C = s.channels;
+  p.H = s.height;
+  p.W = s.width;
+  p.D = s.channels * s.height * s.width;
+  p.seed = s.seed;
+  if (s.kind == ArchKind::Pca) {
+    // PCA is linear by definition: the activation options do not apply.
+    p.hidden = p.out = Act::Linear;
+    if (s.latent < 1 || s.latent > p.D)
+      throw InvalidArgument(
+          "pca: the number of components (--latent) must be between 1 and the "
+          "input size " +
+          std::to_string(p.D) + ", got " + std::to_string(s.latent));
+    p.sizes = {p.D, s.latent};
+    p.latent = s.latent;
+    return p;
+  }
+  p.hidden = parseActivation(s.activation, "hidden");
+  p.out = parseActivation(s.output, "output");
+  if (p.dense()) {
+    if (s.dense.size() < 2)
+      throw InvalidArgument(k + ": give the layer sizes from the input to the code, e.g. " +
+                            std::to_string(p.D) + "-128-32");
+    if (s.dense.front() != p.D)
+      throw InvalidArgument(k + ": dense sizes must start with the input size " +
+                            std::to_string(p.D) + " (" + std::to_string(p.C) + "x" +
+                            std::to_string(p.H) + "x" + std::to_string(p.W) + "), got " +
+                            joinSizes(s.dense));
+    for (int d : s.dense)
+      if (d < 1)
+        throw InvalidArgument(k + ": dense sizes must be positive, got " + joinSizes(s.dense));
+    if (s.latent != 0 && s.latent != s.dense.back())
+      throw InvalidArgument(k + ": the latent size " + std::to_string(s.latent) +
+                            " disagrees with the last dense size " +
+                            std::to_string(s.dense.back()));
+    if (s.dense.back() >= p.D && !s.allowOvercomplete)
+      throw InvalidArgument(k + ": the code (" + std::to_string(s.dense.back()) +
+                            ") is not smaller than the input (" + std::to_string(p.D) +
+                            "): not an undercomplete autoencoder (allow it explicitly for "
+                            "sparse or denoising overcomplete models)");
+    p.sizes = s.dense;
+    p.latent = s.dense.back();
+    return p;
+  }
+  if (s.depth < 1)
+    throw InvalidArgument(k + ": depth must be at least 1, got " + std::to_string(s.depth));
+  if (s.stages < 0 || s.stages > 10)
+    throw InvalidArgument(k + ": stages must be between 0 and 10, got " + std::to_string(s.stages));
+  if (s.width0 < 1 || s.maxChannels < 1)
+    throw InvalidArgument(k + ": channel widths must be positive, got " + std::to_string(s.width0) +
+                          " and max " + std::to_string(s.maxChannels));
+  const int f = 1 << s.stages;
+  if (s.height % f != 0 || s.width % f != 0)
+    throw InvalidArgument(
+        k + ": height and width (" + std::to_string(s.height) + "x" + std::to_string(s.width) +
+        ") must be divisible by 2^stages = " + std::to_string(f) + " (" + std::to_string(s.stages) +
+        " stride-2 stages); change the patch size or the stages");
+  if (s.latent < 0) throw InvalidArgument(k + ": latent channels must not be negative");
+  if (s.kind == ArchKind::ConvVae) {
+    if (s.latent < 1)
+      throw InvalidArgument("conv-vae: give the number of latent channels (--latent)");
+    if (s.skips || s.residual)
+      throw InvalidArgument(
+          "conv-vae: skips and a residual output would let the decoder "
+          "bypass the latent; use them with the plain conv architecture");
+  }
+  if (s.residual && p.out != Act::Linear)
+    throw InvalidArgument(k +
+                          ": a residual output must be linear (output = input + model "
+                          "cannot pass through " +
+                          s.output + " and still start as the identity)");
+  p.depth = s.depth;
+  p.stages = s.stages;
+  p.latent = s.latent;
+  p.skips = s.skips;
+  p.residual = s.residual;
+  for (int l = 0; l <= s.stages; ++l)
+    p.ch.push_back(int(std::min<long long>(static_cast<long long>(s.width0) << l, s.maxChannels)));
+  return p;
+}
+
+// The output layer of a residual model: initialised to zero, so the model starts as the identity
+// however often initialize() runs (the Rng advances as for a plain conv).
+class ZeroInitConv2d : public nn::Conv2d {
+ public:
+  using nn::Conv2d::Conv2d;
+  void initialize(nn::Rng& rng) override {
+    nn::Conv2d::initialize(rng);
+    std::fill(w_, w_ + numParams(), nn::Scalar(0));
+  }
+};
+
+std::unique_ptr<nn::Conv2d> conv(int in, int out, int kernel, int stride, bool zeroInit = false) {
+  nn::Conv2dOptions o;
+  o.inChannels = in;
+  o.outChannels = out;
+  o.kernel = kernel;
+  o.stride = stride;
+  o.padding = kernel / 2;
+  if (zeroInit) return std::make_unique<ZeroInitConv2d>(o);
+  return std::make_unique<nn::Conv2d>(o);
+}
+
+std::unique_ptr<nn::ConvTranspose2d> upconv(int in, int out) {
+  nn::ConvTranspose2dOptions o;
+  o.inChannels = in;
+  o.outChannels = out;
+  o.kernel = 4;
+  o.stride = 2;
+  o.padding = 1;
+  return std::make_unique<nn::ConvTranspose2d>(o);
+}
+
+// Appends the activation after node `from` (nothing for linear); returns the activated node.
+int addAct(Model& m, Act a, int from, const std::string& name) {
+  switch (a) {
+    case Act::Linear:
+      return from;
+    case Act::ReLU:
+      return m.add(std::make_unique<nn::ReLU>(), {from}, name);
+    case Act::LeakyReLU:
+      return m.add(std::make_unique<nn::LeakyReLU>(), {from}, name);
+    case Act::Sigmoid:
+      return m.add(std::make_unique<nn::Sigmoid>(), {from}, name);
+    case Act::Tanh:
+      return m.add(std::make_unique<nn::Tanh>(), {from}, name);
+  }
+  return from;
+}
+
+std::string nm(const char* prefix, int k, const char* suffix = "") {
+  return prefix + std::to_string(k) + suffix;
+}
+
+struct Encoded {
+  int code = -1, codePre = -1, mu = -1, logvar = -1, sampling = -1;
+  std::vector<int> skips;  // conv: encoder features at levels 0..stages-1
+};
+
+// full: the whole VAE (logvar head and Sampling); otherwise a VAE encoder stops at mu.
+Encoded denseEncoder(Model& m, const Plan& p, bool full) {
+  Encoded e;
+  int x = m.add(std::make_unique<nn::Flatten>(), {Model::kInput}, "flatten");
+  const int n = int(p.sizes.size()) - 1;
+  const int hidden = p.vae() ? n - 1 : n;
+  int pre = x;
+  for (int k = 0; k < hidden; ++k) {
+    pre = m.add(std::make_unique<nn::Dense>(p.sizes[k], p.sizes[k + 1]), {x}, nm("enc", k));
+    x = addAct(m, p.hidden, pre, nm("enc", k, "_act"));
+  }
+  if (!p.vae()) {
+    e.codePre = pre;
+    e.code = x;
+    return e;
+  }
+  e.mu = m.add(std::make_unique<nn::Dense>(p.sizes[n - 1], p.sizes[n]), {x}, "mu");
+  if (!full) return e;
+  e.logvar = m.add(std::make_unique<nn::Dense>(p.sizes[n - 1], p.sizes[n]), {x}, "logvar");
+  e.sampling = m.add(std::make_unique<nn::Sampling>(p.seed), {e.mu, e.logvar}, "sampling");
+  e.code = e.sampling;
+  return e;
+}
+
+int denseDecoder(Model& m, const Plan& p, int from) {
+  const int n = int(p.sizes.size()) - 1;
+  int x = from;
+  for (int k = 0; k < n; ++k) {
+    x = m.add(std::make_unique<nn::Dense>(p.sizes[n - k], p.sizes[n - k - 1]), {x}, nm("dec", k));
+    x = k < n - 1 ? addAct(m, p.hidden, x, nm("dec", k, "_act")) : addAct(m, p.out, x, "out_act");
+  }
+  return m.add(std::make_unique<nn::Reshape>(p.C, p.H, p.W), {x}, "reshape");
+}
+
+Encoded convEncoder(Model& m, const Plan& p, bool full) {
+  Encoded e;
+  int x = Model::kInput, cin = p.C, k = 0, pre = x;
+  for (int l = 0; l <= p.stages; ++l) {
+    for (int d = 0; d < p.depth; ++d, ++k) {
+      pre = m.add(conv(cin, p.ch[l], 3, l > 0 && d == 0 ? 2 : 1), {x}, nm("enc", k));
+      x = addAct(m, p.hidden, pre, nm("enc", k, "_act"));
+      cin = p.ch[l];
+    }
+    if (l < p.stages) e.skips.push_back(x);
+  }
+  if (p.vae()) {
+    e.mu = m.add(conv(cin, p.latent, 1, 1), {x}, "mu");
+    if (!full) return e;
+    e.logvar = m.add(conv(cin, p.latent, 1, 1), {x}, "logvar");
+    e.sampling = m.add(std::make_unique<nn::Sampling>(p.seed), {e.mu, e.logvar}, "sampling");
+    e.code = e.sampling;
+  } else if (p.latent > 0) {
+    e.codePre = m.add(conv(cin, p.latent, 1, 1), {x}, "code");
+    e.code = addAct(m, p.hidden, e.codePre, "code_act");
+  } else {
+    e.codePre = pre;
+    e.code = x;
+  }
+  return e;
+}
+
+// skips: the encoder's features per level (empty without skips); residual: the model input.
+int convDecoder(Model& m, const Plan& p, int from, const std::vector<int>& skips) {
+  int x = from, k = 0;
+  int cin = p.latent > 0 ? p.latent : p.ch[p.stages];
+  if (p.latent > 0) {
+    x = m.add(conv(cin, p.ch[p.stages], 3, 1), {x}, nm("dec", k));
+    x = addAct(m, p.hidden, x, nm("dec", k++, "_act"));
+    cin = p.ch[p.stages];
+  }
+  for (int l = p.stages; l >= 1; --l) {
+    x = m.add(upconv(cin, p.ch[l - 1]), {x}, nm("dec", k));
+    x = addAct(m, p.hidden, x, nm("dec", k++, "_act"));
+    cin = p.ch[l - 1];
+    if (!skips.empty()) {
+      x = m.add(std::make_unique<nn::Concat>(), {x, skips[l - 1]}, nm("skip", l - 1));
+      cin *= 2;
+    }
+    for (int d = 1; d < p.depth; ++d) {
+      x = m.add(conv(cin, p.ch[l - 1], 3, 1), {x}, nm("dec", k));
+      x = addAct(m, p.hidden, x, nm("dec", k++, "_act"));
+      cin = p.ch[l - 1];
+    }
+  }
+  x = m.add(conv(cin, p.C, 3, 1, p.residual), {x}, "out");
+  if (p.residual) x = m.add(std::make_unique<nn::Add>(), {x, Model::kInput}, "residual");
+  return addAct(m, p.out, x, "out_act");
+}
+
+Encoded encoder(Model& m, const Plan& p, bool full) {
+  return p.dense() ? denseEncoder(m, p, full) : convEncoder(m, p, full);
+}
+
+Shape codeShapeOf(const Plan& p) {
+  if (p.dense()) return {1, p.latent, 1, 1};
+  const int c = p.latent > 0 ? p.latent : p.ch[p.stages];
+  return {1, c, p.H >> p.stages, p.W >> p.stages};
+}
+
+// Copies the weights of every layer of dst from the layer of the same name in src.
+void copyByName(const Model& src, Model& dst) {
+  if (!src.compiled()) throw InvalidArgument("the trained model is not compiled");
+  for (int i = 1; i < dst.numNodes(); ++i) {
+    const Model::Node& d = dst.node(i);
+    const std::size_t n = d.layer->numParams();
+    if (n == 0) continue;
+    const int j = src.findNode(d.name);
+    if (j < 0)
+      throw InvalidArgument("the trained model has no layer '" + d.name +
+                            "': it was not built from this architecture");
+    const Model::Node& s = src.node(j);
+    if (s.layer->type() != d.layer->type() || s.layer->numParams() != n)
+      throw InvalidArgument("layer '" + d.name + "' of the trained model (" + s.layer->type() +
+                            ", " + std::to_string(s.layer->numParams()) +
+                            " parameters) does not match this architecture (" + d.layer->type() +
+                            ", " + std::to_string(n) + ")");
+    dst.params().segment(Eigen::Index(d.paramOffset), Eigen::Index(n)) =
+        src.params().segment(Eigen::Index(s.paramOffset), Eigen::Index(n));
+  }
+}
+
+std::string shapeStr(const Shape& s) {
+  return std::to_string(s.c) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w);
+}
+
+std::string humanCount(double v) {
+  char buf[32];
+  if (v >= 1e9)
+    std::snprintf(buf, sizeof buf, "%.2fG", v / 1e9);
+  else if (v >= 1e6)
+    std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
+  else if (v >= 1e3)
+    std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  return buf;
+}
+
+}  // namespace
+
+void validate(const ArchSpec& spec) { makePlan(spec); }
+
+nn::Shape codeShape(const ArchSpec& spec) { return codeShapeOf(makePlan(spec)); }
+
+BuiltModel buildAutoencoder(const ArchSpec& spec) {
+  const Plan p = makePlan(spec);
+  BuiltModel b{Model({1, p.C, p.H, p.W})};
+  const Encoded e = encoder(b.model, p, true);
+  b.code = e.code;
+  b.codePre = e.codePre;
+  b.mu = e.mu;
+  b.logvar = e.logvar;
+  b.sampling = e.sampling;
+  if (p.dense())
+    denseDecoder(b.model, p, e.code);
+  else
+    convDecoder(b.model, p, e.code, p.skips ? e.skips : std::vector<int>{});
+  b.model.compile();
+  b.model.initialize(p.seed);
+  return b;
+}
+
+nn::Model extractEncoder(const ArchSpec& spec, const BuiltModel& trained) {
+  const Plan p = makePlan(spec);
+  Model m({1, p.C, p.H, p.W});
+  const Encoded e = encoder(m, p, false);
+  m.setOutput(p.vae() ? e.mu : e.code);
+  m.compile();
+  copyByName(trained.model, m);
+  return m;
+}
+
+nn::Model extractDecoder(const ArchSpec& spec, const BuiltModel& trained) {
+  const Plan p = makePlan(spec);
+  if (p.skips || p.residual)
+    throw InvalidArgument(std::string("a model with ") +
+                          (p.skips ? "skip connections" : "a residual output") +
+                          " has no decoder alone: its decoder also reads " +
+                          (p.skips ? "the encoder's features at every resolution" : "the input"));
+  Model m(codeShapeOf(p));
+  if (p.dense())
+    denseDecoder(m, p, Model::kInput);
+  else
+    convDecoder(m, p, Model::kInput, {});
+  m.compile();
+  copyByName(trained.model, m);
+  return m;
+}
+
+double flopsPerSample(const nn::Model& model) {
+  std::vector<Shape> shapes(std::size_t(model.numNodes()));
+  shapes[0] = model.inputShape();
+  double flops = 0;
+  for (int i = 1; i < model.numNodes(); ++i) {
+    const Model::Node& n = model.node(i);
+    std::vector<Shape> ins;
+    for (int j : n.inputs) ins.push_back(shapes[std::size_t(j)]);
+    const Shape out = n.layer->outputShape(ins);
+    shapes[std::size_t(i)] = out;
+    const nn::Layer* l = n.layer.get();
+    if (auto* c = dynamic_cast<const nn::Conv2d*>(l)) {
+      flops += 2.0 * c->options().inChannels * c->kernelH() * c->kernelW() * double(out.size());
+    } else if (auto* t = dynamic_cast<const nn::ConvTranspose2d*>(l)) {
+      const auto& o = t->options();
+      flops += 2.0 * o.outChannels * o.kernel * o.kernel * double(ins.at(0).size());
+    } else if (auto* d = dynamic_cast<const nn::Dense*>(l)) {
+      flops += 2.0 * d->inFeatures() * d->outFeatures();
+    } else if (!dynamic_cast<const nn::Flatten*>(l) && !dynamic_cast<const nn::Reshape*>(l)) {
+      flops += double(out.size());
+    }
+  }
+  return flops;
+}
+
+std::string describe(const ArchSpec& spec) {
+  const Plan p = makePlan(spec);
+  const BuiltModel b = buildAutoencoder(spec);
+  const Model& m = b.model;
+  std::ostringstream os;
+  os << kindName(p.kind) << " autoencoder, input " << shapeStr(m.inputShape()) << "\n";
+  char line[160];
+  for (int i = 1; i < m.numNodes(); ++i) {
+    const Model::Node& n = m.node(i);
+    std::string ins;
+    for (int j : n.inputs) ins += (ins.empty() ? "" : ",") + m.node(j).name;
+    std::snprintf(line, sizeof line, "  %-10s %-16s %-14s %10zu  <- %s\n", n.name.c_str(),
+                  n.layer->type().c_str(), shapeStr(m.nodeShape(i, m.inputShape())).c_str(),
+                  n.layer->numParams(), ins.c_str());
+    os << line;
+  }
+  const Shape code = codeShapeOf(p);
+  os << "parameters " << m.numParams() << " (" << humanCount(double(m.numParams()))
+     << "), FLOPs per sample " << humanCount(flopsPerSample(m)) << ", code " << shapeStr(code)
+     << " = " << code.perSample() << " values for " << p.D << " inputs ("
+     << (code.perSample() < std::size_t(p.D) ? "undercomplete" : "not undercomplete")
+     << (p.skips ? ", skips bypass it" : "") << ")\n";
+  return os.str();
+}
+
+std::vector<ArchSpec> stackedStages(const ArchSpec& dense) {
+  if (dense.kind != ArchKind::Dense)
+    throw InvalidArgument("stacked pretraining needs a dense architecture, got " +
+                          kindName(dense.kind));
+  const Plan p = makePlan(dense);
+  if (p.sizes.size() < 3)
+    throw InvalidArgument("stacked pretraining needs at least two encoder layers (e.g. " +
+                          std::to_string(p.D) + "-128-32), got " + joinSizes(p.sizes));
+  std::vector<ArchSpec> stages;
+  for (std::size_t i = 0; i + 1 < p.sizes.size(); ++i) {
+    ArchSpec s = dense;
+    s.dense = {p.sizes[i], p.sizes[i + 1]};
+    s.latent = 0;
+    if (i > 0) {
+      // Stage i reconstructs the previous codes, which the deep decoder produces through the
+      // hidden activation.
+      s.channels = p.sizes[i];
+      s.height = s.width = 1;
+      s.output = dense.activation;
+    }
+    stages.push_back(s);
+  }
+  return stages;
+}
+
+void assembleStacked(const std::vector<BuiltModel>& stages, BuiltModel& full) {
+  const Model& f = full.model;
+  int n = 0;
+  while (f.findNode(nm("enc", n)) >= 0) ++n;
+  if (n < 1 || int(stages.size()) != n)
+    throw InvalidArgument("assembleStacked: " + std::to_string(stages.size()) +
+                          " pretrained stages for a deep model with " + std::to_string(n) +
+                          " encoder layers");
+  for (int i = 0; i < n; ++i) {
+    const Model& s = stages[std::size_t(i)].model;
+    const std::pair<std::string, std::string> pairs[] = {{"enc0", nm("enc", i)},
+                                                         {"dec0", nm("dec", n - 1 - i)}};
+    for (const auto& [from, to] : pairs) {
+      const int a = s.findNode(from), b = f.findNode(to);
+      auto* da = a >= 0 ? dynamic_cast<const nn::Dense*>(s.node(a).layer.get()) : nullptr;
+      auto* db = b >= 0 ? dynamic_cast<const nn::Dense*>(f.node(b).layer.get()) : nullptr;
+      if (!da || !db || da->inFeatures() != db->inFeatures() ||
+          da->outFeatures() != db->outFeatures() || da->hasBias() != db->hasBias())
+        throw InvalidArgument("assembleStacked: stage " + std::to_string(i) + "'s layer '" + from +
+                              "' does not fit layer '" + to + "' of the deep model");
+      const auto k = Eigen::Index(da->numParams());
+      full.model.params().segment(Eigen::Index(f.node(b).paramOffset), k) =
+          s.params().segment(Eigen::Index(s.node(a).paramOffset), k);
+    }
+  }
+}
+
+}  // namespace cae::train
