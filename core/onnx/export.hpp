@@ -9,9 +9,9 @@
 // (transB=1, after a Flatten when its input is 4-D), MaxPool2d → MaxPool, Upsample → Resize
 // (nearest, asymmetric, floor), ReLU/LeakyReLU/Sigmoid/Tanh → Relu/LeakyRelu/Sigmoid/Tanh,
 // Add → Add, Concat → Concat(axis 1), Flatten → Flatten, Reshape → Reshape, and a VAE's
-// Sampling in its inference form z = mu (consumers read mu; Identity when it is the output). A dilated
-// ConvTranspose is written with its kernel spread out with zeros and dilation 1, because OpenCV
-// 4.6 ignores ConvTranspose dilations.
+// Sampling in its inference form z = mu (consumers read mu; Identity when it is the output).
+// A dilated ConvTranspose is written with its kernel spread out with zeros and dilation 1,
+// because OpenCV 4.6 ignores ConvTranspose dilations.
 #pragma once
 
 #include <map>
