@@ -10,6 +10,8 @@ CAE_PACKAGES=(
   g++ meson ninja-build pkg-config python3
   libeigen3-dev libopencv-dev libboost-test-dev libonnx-dev libprotobuf-dev
   python3-skimage mate-backgrounds
+  libdcmtk-dev libsndfile1-dev zlib1g-dev
+  dataset-fashion-mnist python3-pydicom alsa-utils
 )
 
 # Debian's interpreter (its packages, e.g. matplotlib), not a pyenv one earlier on PATH.

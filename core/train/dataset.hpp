@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "io/dicom.hpp"
 #include "nn/rng.hpp"
 #include "nn/tensor.hpp"
 
@@ -19,7 +20,10 @@ struct LoadOptions {
   int videoFrameStep = 10;   // keep every n-th frame of a video
   int maxVideoFrames = 200;  // per video file
   // WAV: log-magnitude STFT "images" (frequency × time), cut into chunks of this many frames.
+  // Values: log1p(|X| / a) / log1p(stftSize / 2 / a) with a = 1e-3, see audio/stft.hpp.
   int stftSize = 512, stftHop = 256, stftChunk = 64;
+  // DICOM: each file's own min..max maps to [0, 1] (default), or the full stored bit range.
+  io::DicomScaling dicomScaling = io::DicomScaling::MinMax;
   std::uint64_t seed = 1;
 };
 
@@ -49,15 +53,17 @@ class BatchSource {
   struct Options {
     int patchH = 0, patchW = 0;  // 0: whole frames (all images must then share one size)
     bool flips = false;          // random horizontal/vertical flips
-    bool rotations = false;      // random multiples of 90° (square patches only)
+    bool rotations = false;      // random multiples of 90° (non-square samples: 0° or 180°)
   };
   // Throws InvalidArgument when images are smaller than the patch, or (whole frames) when their
   // sizes differ — the message names two files of different size and suggests --patch.
   BatchSource(std::vector<Image> images, const Options& o);
 
-  // n samples into out ({n, C, h, w}), drawn with rng only.
+  // n samples into out ({n, C, h, w}), drawn with rng only: for each, an image uniformly (with
+  // replacement), a position, then flips and rotation when enabled.
   void next(int n, nn::Rng& rng, nn::Tensor& out) const;
-  // A fixed set of n samples (deterministic for a seed): validation batches.
+  // A fixed set of n samples (deterministic for a seed): validation batches. Sample i comes from
+  // image i mod size() at a seeded position, without flips or rotations.
   nn::Tensor fixed(int n, std::uint64_t seed) const;
 
   int channels() const;

@@ -1,0 +1,184 @@
+#include "io/dicom.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+
+// DCMTK's config header must come first; the others depend on its macros.
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dccodec.h>
+#include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmdata/dctk.h>
+#include <dcmtk/dcmimage/diregist.h>
+#include <dcmtk/dcmimgle/dcmimage.h>
+#include <dcmtk/dcmjpeg/djdecode.h>
+#include <dcmtk/dcmjpls/djdecode.h>
+#include <dcmtk/oflog/oflog.h>
+
+#include "error.hpp"
+
+namespace cae::io {
+
+using nn::Scalar;
+using nn::Shape;
+using nn::Tensor;
+
+namespace {
+
+// Decoders register globally in DCMTK; once per process is enough and is not thread-safe.
+void initDcmtk() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    DJDecoderRegistration::registerCodecs();
+    DJLSDecoderRegistration::registerCodecs();
+    DcmRLEDecoderRegistration::registerCodecs();
+    // Failures come back to the caller as exceptions; DCMTK's own log would only repeat them.
+    OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+  });
+}
+
+void checkReadable(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw IoError("cannot open DICOM file '" + path + "': " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw IoError("cannot open DICOM file '" + path + "': it is a folder");
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw IoError("cannot open DICOM file '" + path + "': " + std::strerror(errno));
+}
+
+template <typename T>
+void copyValues(const void* data, std::size_t count, std::vector<double>& out) {
+  const T* p = static_cast<const T*>(data);
+  out.assign(p, p + count);
+}
+
+// Stored monochrome values of every frame, as doubles, frame after frame.
+std::vector<double> monochromeValues(const DiPixel& px, std::size_t count,
+                                     const std::string& path) {
+  std::vector<double> v;
+  switch (px.getRepresentation()) {
+    case EPR_Uint8:
+      copyValues<Uint8>(px.getData(), count, v);
+      break;
+    case EPR_Sint8:
+      copyValues<Sint8>(px.getData(), count, v);
+      break;
+    case EPR_Uint16:
+      copyValues<Uint16>(px.getData(), count, v);
+      break;
+    case EPR_Sint16:
+      copyValues<Sint16>(px.getData(), count, v);
+      break;
+    case EPR_Uint32:
+      copyValues<Uint32>(px.getData(), count, v);
+      break;
+    case EPR_Sint32:
+      copyValues<Sint32>(px.getData(), count, v);
+      break;
+    default:
+      throw FormatError("DICOM '" + path + "': unsupported pixel representation");
+  }
+  return v;
+}
+
+}  // namespace
+
+bool hasDicomMagic(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  char buf[132] = {};
+  if (!f.read(buf, sizeof buf)) return false;
+  return std::memcmp(buf + 128, "DICM", 4) == 0;
+}
+
+DicomImageData readDicom(const std::string& path, DicomScaling scaling) {
+  checkReadable(path);
+  initDcmtk();
+  DcmFileFormat file;
+  const OFCondition st = file.loadFile(path.c_str());
+  if (st.bad()) throw FormatError("cannot read DICOM '" + path + "': " + st.text());
+  DcmDataset* ds = file.getDataset();
+  if (ds == nullptr || !ds->tagExists(DCM_PixelData))
+    throw FormatError("DICOM '" + path + "' holds no image (no Pixel Data element)");
+
+  // DCMTK reads a malformed frame count such as "1A" as 1 and would silently drop frames.
+  DcmElement* framesElem = nullptr;
+  if (ds->findAndGetElement(DCM_NumberOfFrames, framesElem).good() && framesElem != nullptr &&
+      framesElem->checkValue().bad()) {
+    OFString value;
+    framesElem->getOFStringArray(value);
+    throw FormatError("DICOM '" + path + "' has an invalid Number of Frames '" + value.c_str() +
+                      "'");
+  }
+
+  DicomImageData out;
+  Uint16 bitsStored = 0, pixelRep = 0;
+  ds->findAndGetUint16(DCM_BitsStored, bitsStored);
+  ds->findAndGetUint16(DCM_PixelRepresentation, pixelRep);
+  out.bitsStored = bitsStored;
+  out.isSigned = pixelRep == 1;
+
+  const DcmXfer xfer(ds->getOriginalXfer());
+  if (xfer.isEncapsulated() &&
+      !DcmCodecList::canChangeCoding(xfer.getXfer(), EXS_LittleEndianExplicit))
+    throw FormatError("DICOM '" + path + "' is compressed as " + xfer.getXferName() +
+                      ", which this build of DCMTK cannot decode");
+
+  // Stored values, not modality (rescale) output: the mapping back to the file stays simple.
+  DicomImage img(&file, xfer.getXfer(), CIF_IgnoreModalityTransformation, 0, 0);
+  if (img.getStatus() != EIS_Normal)
+    throw FormatError("cannot decode DICOM image '" + path +
+                      "': " + DicomImage::getString(img.getStatus()));
+  const int w = int(img.getWidth()), h = int(img.getHeight());
+  const int frames = int(img.getFrameCount());
+  if (w < 1 || h < 1 || frames < 1) throw FormatError("DICOM '" + path + "' has an empty image");
+  const std::size_t plane = std::size_t(w) * std::size_t(h);
+
+  if (img.isMonochrome()) {
+    const DiPixel* px = img.getInterData();
+    if (px == nullptr || px->getData() == nullptr || px->getCount() < plane * std::size_t(frames))
+      throw FormatError("cannot decode DICOM image '" + path + "': pixel data incomplete");
+    const std::vector<double> v = monochromeValues(*px, plane * std::size_t(frames), path);
+    if (scaling == DicomScaling::MinMax) {
+      const auto mm = std::minmax_element(v.begin(), v.end());
+      out.lo = *mm.first;
+      out.hi = *mm.second > *mm.first ? *mm.second : *mm.first + 1;  // flat image: all zeros
+    } else {
+      const int bits = std::clamp(int(bitsStored), 1, 32);
+      out.lo = out.isSigned ? -std::ldexp(1.0, bits - 1) : 0.0;
+      out.hi = out.lo + std::ldexp(1.0, bits) - 1;
+    }
+    const double scale = 1 / (out.hi - out.lo);
+    for (int f = 0; f < frames; ++f) {
+      Tensor t(Shape{1, 1, h, w});
+      const double* src = v.data() + plane * std::size_t(f);
+      for (std::size_t i = 0; i < plane; ++i) t[i] = Scalar((src[i] - out.lo) * scale);
+      out.frames.push_back(std::move(t));
+    }
+    return out;
+  }
+
+  // Colour: DCMTK converts YBR/palette to RGB; ask for 8 or 16 bits, planar (R plane, G, B).
+  const int bits = bitsStored <= 8 ? 8 : 16;
+  out.lo = 0;
+  out.hi = std::ldexp(1.0, bits) - 1;
+  for (int f = 0; f < frames; ++f) {
+    const void* data = img.getOutputData(bits, unsigned(f), 1);
+    if (data == nullptr)
+      throw FormatError("cannot decode DICOM colour frame " + std::to_string(f) + " of '" + path +
+                        "': " + DicomImage::getString(img.getStatus()));
+    Tensor t(Shape{1, 3, h, w});
+    for (std::size_t i = 0; i < 3 * plane; ++i)
+      t[i] = Scalar((bits == 8 ? double(static_cast<const Uint8*>(data)[i])
+                               : double(static_cast<const Uint16*>(data)[i])) /
+                    out.hi);
+    out.frames.push_back(std::move(t));
+  }
+  return out;
+}
+
+}  // namespace cae::io
