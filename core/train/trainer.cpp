@@ -211,6 +211,7 @@ struct Trainer::Impl {
     lo.sample = c.sample;
     lo.seed = c.seed;
     std::vector<Image> train = loadImages(c.data, lo), val;
+    if (c.patch == 0) requireOneSize(train);
     Rng splitRng(c.seed ^ 0x5e11u);  // independent of the training generator, so resume agrees
     splitValidation(train, val, c.valFraction, splitRng);
     BatchSource::Options bo;
@@ -222,6 +223,19 @@ struct Trainer::Impl {
     vo.patchH = vo.patchW = c.patch;
     valSrc = std::make_unique<BatchSource>(std::move(val), vo);
     valClean = valSrc->fixed(c.valSamples, c.seed + 7);
+  }
+
+  // Whole frames: every image one size, checked before the split could hide a mismatch.
+  static void requireOneSize(const std::vector<Image>& images) {
+    for (const Image& im : images) {
+      const Shape a = images.front().pixels.shape(), b = im.pixels.shape();
+      if (a.h != b.h || a.w != b.w)
+        throw InvalidArgument("whole frames (--patch 0) need images of one size, but '" +
+                              images.front().source + "' is " + std::to_string(a.w) + "x" +
+                              std::to_string(a.h) + " and '" + im.source + "' is " +
+                              std::to_string(b.w) + "x" + std::to_string(b.h) +
+                              "; train on patches instead (e.g. --patch 64)");
+    }
   }
 
   void makeCorruption() {
@@ -722,8 +736,8 @@ struct Trainer::Impl {
       metrics["train_loss_last"] = result.history.back().loss;
     }
     std::string& sum = result.summary;
-    sum += "validation loss " + fmt("%.6g", metrics["val_loss"].get<double>()) +
-           " (best epoch " + std::to_string(bestEpoch) + ")\n";
+    sum += "validation loss " + fmt("%.6g", metrics["val_loss"].get<double>());
+    sum += bestEpoch > 0 ? " (best epoch " + std::to_string(bestEpoch) + ")\n" : "\n";
     if (c.task == TrainTask::Denoise) {
       const Tensor noisy = corruptFixed(valClean, 1234);
       Tensor out = predict(s, noisy);

@@ -1,0 +1,418 @@
+// The built cae-train binary on real images (skimage textures, Fashion-MNIST), one short run per
+// autoencoder variant: exit code 0, the loss fell (JSON-lines log), the ONNX file passes
+// onnx::checker and runs in OpenCV DNN with the expected output size, the metadata carries the
+// recipe. Then bad input: each is answered with a clear message and the documented exit code.
+// The binary: $CAE_TRAIN_EXE, else ../tools/cae-train beside this test's build folder.
+#define BOOST_TEST_MODULE cae_train_cli
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "onnx/export.hpp"
+#include "onnx/metadata.hpp"
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+namespace {
+
+const std::string kSk = "/usr/lib/python3/dist-packages/skimage/data/";
+const std::string kFashion = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
+
+std::string exe() {
+  if (const char* e = std::getenv("CAE_TRAIN_EXE")) return e;
+  return (fs::canonical("/proc/self/exe").parent_path().parent_path() / "tools" / "cae-train")
+      .string();
+}
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// Each test's own temporary folder, removed afterwards.
+struct Fixture {
+  fs::path dir;
+  Fixture() {
+    static int n = 0;
+    dir = fs::temp_directory_path() /
+          ("cae_train_cli_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
+    fs::create_directories(dir);
+  }
+  ~Fixture() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  std::string at(const std::string& name) const { return (dir / name).string(); }
+
+  struct Run {
+    int code = -1;
+    std::string out, err;
+  };
+  Run run(const std::vector<std::string>& args) const {
+    std::string cmd = quote(exe());
+    for (const auto& a : args) cmd += " " + quote(a);
+    cmd += " >" + quote(at("stdout.txt")) + " 2>" + quote(at("stderr.txt"));
+    const int st = std::system(cmd.c_str());
+    Run r;
+    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.out = slurp(at("stdout.txt"));
+    r.err = slurp(at("stderr.txt"));
+    BOOST_TEST_MESSAGE(cmd << "\n  -> exit " << r.code << "\n" << r.out << r.err);
+    return r;
+  }
+  // A short training run: tiny epochs, one thread, into `name`.onnx.
+  Run train(const std::string& name, std::vector<std::string> args) const {
+    const std::vector<std::pair<std::string, std::string>> defaults{
+        {"--epochs", "3"},       {"--steps", "10"}, {"--batch", "8"}, {"--threads", "1"},
+        {"--val-samples", "32"}, {"--lr", "0.003"}, {"--seed", "3"}};
+    for (const auto& [k, v] : defaults)
+      if (std::find(args.begin(), args.end(), k) == args.end()) {
+        args.push_back(k);
+        args.push_back(v);
+      }
+    args.push_back("-o");
+    args.push_back(at(name + ".onnx"));
+    return run(args);
+  }
+
+  std::vector<Json> log(const std::string& name) const {
+    std::vector<Json> lines;
+    std::ifstream f(at(name + ".log.jsonl"));
+    for (std::string line; std::getline(f, line);) lines.push_back(Json::parse(line));
+    return lines;
+  }
+  // Training loss of the first and last epoch of one stage ("" = the last stage in the log).
+  std::pair<double, double> lossRange(const std::string& name, std::string stage = "") const {
+    std::vector<double> l;
+    const auto lines = log(name);
+    if (stage.empty())
+      for (const Json& j : lines)
+        if (j["event"] == "epoch") stage = j["stage"];
+    for (const Json& j : lines)
+      if (j["event"] == "epoch" && j["stage"] == stage) l.push_back(j["loss"].get<double>());
+    BOOST_REQUIRE_GE(l.size(), 2u);
+    return {l.front(), l.back()};
+  }
+
+  // Exit 0, loss fell, checker passes, OpenCV runs it with `outValues` outputs per sample, the
+  // recipe is stored.
+  void checkModel(const std::string& name, const Run& r, int c, int h, int w, int outValues,
+                  bool trained = true) const {
+    BOOST_REQUIRE_EQUAL(r.code, 0);
+    if (trained) {
+      const auto [first, last] = lossRange(name);
+      BOOST_TEST_MESSAGE(name << ": loss " << first << " -> " << last);
+      BOOST_CHECK_LT(last, first);
+    }
+    const std::string model = at(name + ".onnx");
+    BOOST_CHECK_NO_THROW(cae::onnx::checkOnnxFile(model));
+    cv::dnn::Net net = cv::dnn::readNetFromONNX(model);
+    const int dims[4] = {2, c, h, w};
+    cv::Mat blob(4, dims, CV_32F);
+    cv::randu(blob, 0.f, 1.f);
+    net.setInput(blob);
+    const cv::Mat y = net.forward();
+    BOOST_CHECK_EQUAL(y.total(), std::size_t(2) * std::size_t(outValues));
+    const auto info = cae::onnx::readModelInfo(model);
+    BOOST_CHECK(info.recipe.find("cae-train") != std::string::npos);
+    BOOST_CHECK(info.recipe.find(" -o ") != std::string::npos);
+    BOOST_CHECK(!info.trainerVersion.empty());
+    BOOST_CHECK(!info.metrics.empty());
+  }
+};
+
+std::vector<std::string> textures() {
+  return {kSk + "brick.png", kSk + "grass.png", kSk + "gravel.png"};
+}
+std::vector<std::string> fashion() { return {kFashion, "--sample", "200", "--patch", "0"}; }
+std::vector<std::string> operator+(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(variants, Fixture)
+
+BOOST_AUTO_TEST_CASE(dense_undercomplete) {
+  checkModel("m", train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers",
+                                                                   "784-32-784"}),
+             1, 28, 28, 784);
+}
+
+BOOST_AUTO_TEST_CASE(deep_dense) {
+  checkModel("m", train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers",
+                                                                   "784-128-32-128-784"}),
+             1, 28, 28, 784);
+}
+
+BOOST_AUTO_TEST_CASE(stacked_with_pretraining_stages) {
+  const Run r = train("m", fashion() + std::vector<std::string>{"--arch", "stacked", "--layers",
+                                                                "784-64-16-64-784",
+                                                                "--pretrain-epochs", "2"});
+  checkModel("m", r, 1, 28, 28, 784);
+  std::vector<std::string> stages;
+  for (const Json& j : log("m"))
+    if (j["event"] == "stage" && j.contains("params")) stages.push_back(j["stage"]);
+  BOOST_CHECK((stages == std::vector<std::string>{"pretrain 1/2", "pretrain 2/2", "finetune"}));
+  for (const char* s : {"pretrain 1/2", "pretrain 2/2"}) {
+    const auto [first, last] = lossRange("m", s);
+    BOOST_CHECK_LT(last, first);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(sparse_l1) {
+  checkModel("m", train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers",
+                                                                   "784-64", "--sparsity", "l1",
+                                                                   "--sparsity-weight", "1e-3"}),
+             1, 28, 28, 784);
+}
+
+BOOST_AUTO_TEST_CASE(sparse_kl) {
+  checkModel("m", train("m", fashion() + std::vector<std::string>{
+                                             "--arch", "dense", "--layers", "784-64",
+                                             "--activation", "sigmoid", "--sparsity", "kl",
+                                             "--rho", "0.05", "--sparsity-weight", "0.1"}),
+             1, 28, 28, 784);
+}
+
+BOOST_AUTO_TEST_CASE(denoise_gaussian_residual_conv_vs_nlm) {
+  const Run r = train("m", textures() + std::vector<std::string>{
+                                            "--patch", "16", "--arch", "conv", "--depth", "1",
+                                            "--stages", "1", "--channels", "8", "--residual",
+                                            "--task", "denoise", "--noise", "gaussian",
+                                            "--sigma", "15-30"});
+  checkModel("m", r, 1, 16, 16, 256);
+  BOOST_CHECK(r.out.find("OpenCV NLM") != std::string::npos);
+  const auto info = cae::onnx::readModelInfo(at("m.onnx"));
+  BOOST_CHECK(info.task == cae::onnx::Task::Denoise);
+  BOOST_CHECK_CLOSE(info.noiseSigma, 30.0 / 255, 1e-6);
+  const Json m = Json::parse(info.metrics);
+  BOOST_CHECK(m.contains("psnr_noisy") && m.contains("psnr_model") && m.contains("psnr_nlm"));
+}
+
+BOOST_AUTO_TEST_CASE(denoise_masking_dense) {
+  checkModel("m", train("m", fashion() + std::vector<std::string>{
+                                             "--arch", "dense", "--layers", "784-64",
+                                             "--noise", "masking", "--noise-p", "0.3"}),
+             1, 28, 28, 784);
+}
+
+BOOST_AUTO_TEST_CASE(denoise_salt_pepper_conv) {
+  checkModel("m", train("m", textures() + std::vector<std::string>{
+                                             "--patch", "16", "--arch", "conv", "--depth", "1",
+                                             "--stages", "1", "--channels", "8", "--noise",
+                                             "salt-pepper", "--noise-p", "0.1"}),
+             1, 16, 16, 256);
+}
+
+BOOST_AUTO_TEST_CASE(contractive_dense_and_conv) {
+  checkModel("d", train("d", fashion() + std::vector<std::string>{
+                                             "--arch", "dense", "--layers", "784-32",
+                                             "--activation", "sigmoid", "--contractive", "0.1"}),
+             1, 28, 28, 784);
+  checkModel("c", train("c", textures() + std::vector<std::string>{
+                                             "--patch", "16", "--arch", "conv", "--depth", "1",
+                                             "--stages", "1", "--channels", "8", "--latent",
+                                             "4", "--contractive", "0.01"}),
+             1, 16, 16, 256);
+}
+
+BOOST_AUTO_TEST_CASE(conv_with_skips_rgb) {
+  checkModel("m", train("m", std::vector<std::string>{kSk + "astronaut.png", kSk + "coffee.png",
+                                                      kSk + "chelsea.png", "--color", "rgb",
+                                                      "--patch", "16", "--arch", "conv",
+                                                      "--depth", "1", "--stages", "2",
+                                                      "--channels", "8", "--skips", "--flips"}),
+             3, 16, 16, 3 * 256);
+  BOOST_CHECK_EQUAL(cae::onnx::readModelInfo(at("m.onnx")).format, "RGB");
+}
+
+BOOST_AUTO_TEST_CASE(dense_vae_and_samples) {
+  checkModel("m", train("m", fashion() + std::vector<std::string>{"--arch", "vae", "--layers",
+                                                                   "784-64", "--latent", "8"}),
+             1, 28, 28, 784);
+  BOOST_REQUIRE(fs::exists(at("m.decoder.onnx")));
+  BOOST_CHECK_NO_THROW(cae::onnx::checkOnnxFile(at("m.decoder.onnx")));
+  const Run s = run({"sample", "--model", at("m.decoder.onnx"), "--count", "16", "--out",
+                     at("samples.png")});
+  BOOST_CHECK_EQUAL(s.code, 0);
+  const cv::Mat grid = cv::imread(at("samples.png"), cv::IMREAD_UNCHANGED);
+  BOOST_REQUIRE(!grid.empty());
+  BOOST_CHECK_GE(grid.cols, 4 * 28);
+  cv::Scalar mean, sd;
+  cv::meanStdDev(grid, mean, sd);
+  BOOST_CHECK_GT(sd[0], 1.0);  // not a blank image
+}
+
+BOOST_AUTO_TEST_CASE(conv_vae_and_samples) {
+  checkModel("m", train("m", textures() + std::vector<std::string>{
+                                             "--patch", "16", "--arch", "conv-vae", "--depth",
+                                             "1", "--stages", "2", "--channels", "8",
+                                             "--latent", "4"}),
+             1, 16, 16, 256);
+  const Run s = run({"sample", "--model", at("m.decoder.onnx"), "--count", "9", "--out",
+                     at("samples.png")});
+  BOOST_CHECK_EQUAL(s.code, 0);
+  BOOST_CHECK(!cv::imread(at("samples.png")).empty());
+}
+
+BOOST_AUTO_TEST_CASE(pca_baseline) {
+  const Run r = train("m", fashion() + std::vector<std::string>{"--arch", "pca", "--latent", "16"});
+  checkModel("m", r, 1, 28, 28, 784, false);
+}
+
+BOOST_AUTO_TEST_CASE(anomaly_calibration) {
+  const Run r = train("m", textures() + std::vector<std::string>{
+                                            "--patch", "16", "--arch", "conv", "--depth", "1",
+                                            "--stages", "1", "--channels", "8", "--task",
+                                            "anomaly", "--fpr", "0.05"});
+  checkModel("m", r, 1, 16, 16, 256);
+  const auto info = cae::onnx::readModelInfo(at("m.onnx"));
+  BOOST_CHECK(info.task == cae::onnx::Task::Anomaly);
+  BOOST_REQUIRE(info.threshold.has_value());
+  BOOST_CHECK_GT(*info.threshold, info.scoreMean);
+}
+
+BOOST_AUTO_TEST_CASE(features_exports_the_encoder) {
+  const Run r = train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers",
+                                                                "784-128-32-128-784", "--task",
+                                                                "features"});
+  checkModel("m", r, 1, 28, 28, 32);
+  BOOST_CHECK(cae::onnx::readModelInfo(at("m.onnx")).task == cae::onnx::Task::Features);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(bad_input, Fixture)
+
+BOOST_AUTO_TEST_CASE(help_documents_options) {
+  const Run r = run({"--help"});
+  BOOST_CHECK_EQUAL(r.code, 0);
+  for (const char* o : {"--arch", "--layers", "--task", "--noise", "--sigma", "--sparsity",
+                        "--contractive", "--kl-weight", "--patience", "--resume", "--fpr",
+                        "sample"})
+    BOOST_CHECK_MESSAGE(r.out.find(o) != std::string::npos, o << " missing from --help");
+}
+
+BOOST_AUTO_TEST_CASE(empty_and_missing_folders) {
+  fs::create_directories(at("empty"));
+  Run r = train("m", {at("empty")});
+  BOOST_CHECK_EQUAL(r.code, 1);
+  BOOST_CHECK(r.err.find(at("empty")) != std::string::npos);
+  r = train("m", {at("nowhere")});
+  BOOST_CHECK_EQUAL(r.code, 1);
+  BOOST_CHECK(r.err.find("nowhere") != std::string::npos);
+  r = run({});
+  BOOST_CHECK_EQUAL(r.code, 2);
+}
+
+BOOST_AUTO_TEST_CASE(unreadable_image) {
+  fs::create_directories(at("data"));
+  std::ofstream(at("data/notes.png")) << "this is not a PNG\n";
+  fs::copy_file(kSk + "brick.png", at("data/brick.png"));
+  const Run r = train("m", {at("data")});
+  BOOST_CHECK_EQUAL(r.code, 1);
+  BOOST_CHECK(r.err.find("notes.png") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(mixed_sizes_with_whole_frames) {
+  const Run r = train("m", {kSk + "brick.png", kSk + "coins.png", kSk + "camera.png",
+                            kSk + "moon.png", "--patch", "0"});
+  BOOST_CHECK_NE(r.code, 0);
+  BOOST_CHECK(r.err.find("--patch") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(overcomplete_needs_the_flag) {
+  std::vector<std::string> a = {kSk + "brick.png", kSk + "grass.png", "--patch", "8", "--arch",
+                                "dense", "--layers", "64-100-64"};
+  Run r = train("m", a);
+  BOOST_CHECK_EQUAL(r.code, 2);
+  BOOST_CHECK(r.err.find("--allow-overcomplete") != std::string::npos);
+  a.push_back("--allow-overcomplete");
+  a.push_back("--noise");
+  a.push_back("masking");
+  a.push_back("--noise-p");
+  a.push_back("0.2");
+  r = train("m", a);
+  BOOST_CHECK_EQUAL(r.code, 0);
+}
+
+BOOST_AUTO_TEST_CASE(out_of_range_options) {
+  const std::string img = kSk + "brick.png";
+  for (const auto& bad : std::vector<std::vector<std::string>>{
+           {"--batch", "0"},          {"--val-fraction", "2"},      {"--arch", "transformer"},
+           {"--noise-p", "1.5"},      {"--lr", "-1"},               {"--loss", "huber"},
+           {"--sigma", "300"},        {"--fpr", "0.9"},             {"--no-such-option"},
+           {"--arch", "dense"},       {"--layers", "784-x-784", "--arch", "dense"}}) {
+    std::vector<std::string> args{img};
+    args.insert(args.end(), bad.begin(), bad.end());
+    const Run r = run(args);
+    BOOST_CHECK_MESSAGE(r.code == 2, bad.front() << " gave exit " << r.code);
+    BOOST_CHECK(!r.err.empty());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(nan_loss_stops_and_keeps_the_checkpoint) {
+  const Run r = train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers",
+                                                                "784-32", "--lr", "1e30"});
+  BOOST_CHECK_EQUAL(r.code, 1);
+  BOOST_CHECK(r.err.find("diverged") != std::string::npos);
+  BOOST_CHECK(r.err.find("--lr") != std::string::npos);
+  BOOST_CHECK(fs::exists(at("m.ckpt")));
+  BOOST_CHECK(!fs::exists(at("m.onnx")));
+}
+
+// SIGINT: the run writes a checkpoint, says how to continue and exits with 130.
+BOOST_AUTO_TEST_CASE(sigint_writes_a_checkpoint) {
+  const std::string out = at("m.onnx");
+  const pid_t pid = ::fork();
+  BOOST_REQUIRE_GE(pid, 0);
+  if (pid == 0) {
+    const std::string e = exe(), err = at("stderr.txt");
+    std::freopen(err.c_str(), "w", stderr);
+    ::execl(e.c_str(), e.c_str(), kFashion.c_str(), "--sample", "200", "--patch", "0", "--arch",
+            "dense", "--layers", "784-32", "--epochs", "100000", "--threads", "1", "-o",
+            out.c_str(), static_cast<char*>(nullptr));
+    std::_Exit(127);
+  }
+  // Wait for training to start (the first checkpoint), then interrupt.
+  const auto t0 = std::chrono::steady_clock::now();
+  while (!fs::exists(at("m.ckpt")) && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::kill(pid, SIGINT);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  BOOST_CHECK(WIFEXITED(st));
+  BOOST_CHECK_EQUAL(WEXITSTATUS(st), 130);
+  BOOST_CHECK(fs::exists(at("m.ckpt")));
+  BOOST_CHECK(slurp(at("stderr.txt")).find("--resume") != std::string::npos);
+  bool cancelled = false;
+  for (const Json& j : log("m")) cancelled = cancelled || j["event"] == "cancelled";
+  BOOST_CHECK(cancelled);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,405 @@
+// cae-train: train an autoencoder on your own images and write one ONNX model file.
+//
+//   cae-train [train] DATA... -o model.onnx [options]     train (see --help for every option)
+//   cae-train sample --model m.decoder.onnx --count 16 --out samples.png
+//
+// Reads top to bottom: options → TrainConfig → Trainer::run() with a progress line on stderr and
+// SIGINT wired to the cancel flag → summary. Everything numeric lives in core/train.
+// Exit codes: 0 done, 1 runtime error (data, files, diverged), 2 bad options, 130 interrupted
+// (a checkpoint was written; continue with --resume).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "error.hpp"
+#include "train/sampler.hpp"
+#include "train/trainer.hpp"
+
+using namespace cae;
+using namespace cae::train;
+
+namespace {
+
+std::atomic<bool> gCancel{false};
+std::atomic<bool> gCheckpoint{false};
+
+extern "C" void onInterrupt(int) {
+  gCancel.store(true);
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C kills at once
+}
+extern "C" void onUsr1(int) { gCheckpoint.store(true); }
+
+std::string duration(double s) {
+  char buf[32];
+  if (s < 0 || s > 1e7) return "?";
+  const long t = long(s + 0.5);
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  return buf;
+}
+
+// One line on stderr: rewritten in place on a terminal, a plain line every few seconds (and at
+// each epoch's end) when stderr is a file or pipe.
+class ProgressLine {
+ public:
+  explicit ProgressLine(bool quiet) : quiet_(quiet), tty_(::isatty(STDERR_FILENO) == 1) {}
+  ~ProgressLine() { done(); }
+
+  void operator()(const Progress& p) {
+    if (quiet_) return;
+    const auto now = std::chrono::steady_clock::now();
+    const double since = std::chrono::duration<double>(now - last_).count();
+    const bool epochEnd = p.step >= p.steps;
+    if (since < (tty_ ? 0.2 : 5.0) && !epochEnd) return;
+    last_ = now;
+    char val[32] = "-";
+    if (p.valLoss >= 0) std::snprintf(val, sizeof val, "%.5g", p.valLoss);
+    const int width = 20, filled = p.steps ? width * p.step / p.steps : 0;
+    std::string bar(std::size_t(filled), '#');
+    bar.resize(width, '.');
+    std::fprintf(stderr, "%s%s epoch %d/%d [%s] loss %.5g  val %s  %.0f patches/s  ETA %s%s",
+                 tty_ ? "\r" : "", p.stage.c_str(), p.epoch, p.epochs, bar.c_str(), p.loss, val,
+                 p.patchesPerSecond, duration(p.etaSeconds).c_str(), tty_ ? "\x1b[K" : "\n");
+    if (tty_ && epochEnd) std::fputc('\n', stderr);
+    open_ = tty_ && !epochEnd;
+    std::fflush(stderr);
+  }
+  void done() {
+    if (open_) std::fputc('\n', stderr);
+    open_ = false;
+  }
+
+ private:
+  bool quiet_, tty_, open_ = false;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+// Parses "25" or "5-50" (8-bit grey levels) into [lo, hi] in [0, 1] units.
+void parseSigma(const std::string& text, double& lo, double& hi) {
+  const std::size_t dash = text.find('-', 1);
+  char* end = nullptr;
+  lo = std::strtod(text.c_str(), &end);
+  hi = lo;
+  if (dash != std::string::npos) hi = std::strtod(text.c_str() + dash + 1, &end);
+  if (!end || *end || !(lo >= 0 && hi >= lo && hi <= 255))
+    throw InvalidArgument("--sigma: expected a level or range in 8-bit grey levels, e.g. 25 or "
+                          "5-50, within 0..255; got '" + text + "'");
+  lo /= 255;
+  hi /= 255;
+}
+
+// A choice among names: shown and checked by CLI11 as text, stored into target after parsing.
+std::vector<std::function<void()>> gApplyChoices;
+
+template <class E>
+CLI::Option* enumOption(CLI::App& app, const std::string& name, E& target,
+                        const std::map<std::string, E>& values, const std::string& help) {
+  auto text = std::make_shared<std::string>();
+  std::vector<std::string> names;
+  for (const auto& [k, v] : values) {
+    names.push_back(k);
+    if (v == target) *text = k;
+  }
+  gApplyChoices.push_back([text, values, &target] { target = values.at(*text); });
+  return app.add_option(name, *text, help)->check(CLI::IsMember(names))->capture_default_str();
+}
+
+int runSample(const std::string& model, int count, std::uint64_t seed, const std::string& out) {
+  writeVaeSamples(model, count, seed, out);
+  std::printf("wrote %s (%d samples decoded from N(0, I) latents)\n", out.c_str(), count);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // "cae-train train ..." and "cae-train ..." are the same command.
+  std::vector<const char*> args(argv, argv + argc);
+  if (argc > 1 && std::string(argv[1]) == "train") args.erase(args.begin() + 1);
+  const std::string recipe = shellJoin(argc, argv);
+
+  CLI::App app{"cae-train: train an autoencoder on images and write one ONNX model file.\n"
+               "Every variant of the autoencoder literature: undercomplete, deep, stacked, "
+               "sparse, denoising, contractive, convolutional, variational; PCA as the baseline.\n"
+               "Example: cae-train photos/ --arch conv --task denoise --noise gaussian --sigma 25 "
+               "-o denoise.onnx",
+               "cae-train"};
+  app.get_formatter()->column_width(34);
+  TrainConfig c;
+  std::string arch = "conv", layers, sigma = "25", color = "gray";
+  enum class Sparsity { None, L1, Kl } sparsity = Sparsity::None;
+  double sparsityLambda = 0;
+  bool quiet = false;
+
+  // Data.
+  app.add_option("data", c.data, "image files or folders (PNG/JPEG/TIFF 8/16-bit, DICOM, video, "
+                                 "WAV, IDX such as Fashion-MNIST); folders are searched "
+                                 "recursively");
+  app.add_option("--color", color, "convert every image to gray or rgb")
+      ->check(CLI::IsMember({"gray", "rgb"}))->capture_default_str()->group("Data");
+  app.add_option("--patch", c.patch, "square training patch size; 0: whole frames (all images "
+                                     "one size)")
+      ->check(CLI::Range(0, 4096))->capture_default_str()->group("Data");
+  app.add_flag("--flips", c.flips, "random horizontal/vertical flips")->group("Data");
+  app.add_flag("--rotations", c.rotations, "random 90-degree rotations")->group("Data");
+  app.add_option("--val-fraction", c.valFraction, "share of the images held out for validation")
+      ->check(CLI::Range(0.01, 0.9))->capture_default_str()->group("Data");
+  app.add_option("--val-samples", c.valSamples, "fixed validation samples evaluated each epoch")
+      ->check(CLI::Range(1, 100000))->capture_default_str()->group("Data");
+  app.add_option("--sample", c.sample, "use at most N images (0: all), for quick runs")
+      ->check(CLI::Range(0, 100000000))->capture_default_str()->group("Data");
+
+  // Architecture.
+  app.add_option("--arch", arch, "dense | conv | vae (dense VAE) | conv-vae | stacked (dense, "
+                                 "greedy layer-wise pretraining) | pca (SVD, no training)")
+      ->check(CLI::IsMember({"dense", "conv", "vae", "conv-vae", "stacked", "pca"}))
+      ->capture_default_str()->group("Architecture");
+  app.add_option("--layers", layers, "dense sizes input to code (decoder mirrored) or the full "
+                                     "mirror, e.g. 784-128-32-128-784")
+      ->group("Architecture");
+  app.add_option("--depth", c.arch.depth, "conv: 3x3 convolutions per resolution")
+      ->check(CLI::Range(1, 8))->capture_default_str()->group("Architecture");
+  app.add_option("--stages", c.arch.stages, "conv: stride-2 downsamplings")
+      ->check(CLI::Range(0, 6))->capture_default_str()->group("Architecture");
+  app.add_option("--channels", c.arch.width0, "conv: feature channels at full resolution "
+                                              "(doubling per stage)")
+      ->check(CLI::Range(1, 1024))->capture_default_str()->group("Architecture");
+  app.add_option("--max-channels", c.arch.maxChannels, "conv: channel cap")
+      ->check(CLI::Range(1, 4096))->capture_default_str()->group("Architecture");
+  app.add_flag("--skips", c.arch.skips, "conv: U-Net skip connections (not with VAEs)")
+      ->group("Architecture");
+  app.add_flag("--residual", c.arch.residual, "conv: output = input + model (denoisers)")
+      ->group("Architecture");
+  app.add_option("--latent", c.arch.latent, "code size: PCA components, VAE latent (dense: "
+                                            "units, conv: channels), conv code channels")
+      ->check(CLI::Range(0, 1 << 20))->capture_default_str()->group("Architecture");
+  app.add_option("--activation", c.arch.activation, "hidden and code activation")
+      ->check(CLI::IsMember({"relu", "leaky_relu", "sigmoid", "tanh", "linear"}))
+      ->capture_default_str()->group("Architecture");
+  app.add_option("--output-activation", c.arch.output, "output layer (bce forces sigmoid)")
+      ->check(CLI::IsMember({"linear", "sigmoid", "relu", "leaky_relu", "tanh"}))
+      ->capture_default_str()->group("Architecture");
+  app.add_flag("--allow-overcomplete", c.allowOvercomplete, "dense: accept a code not smaller "
+                                                            "than the input (undercomplete is "
+                                                            "checked by default)")
+      ->group("Architecture");
+  app.add_option("--pretrain-epochs", c.pretrainEpochs, "stacked: epochs per pretraining stage "
+                                                        "(0: --epochs)")
+      ->check(CLI::Range(0, 1000000))->capture_default_str()->group("Architecture");
+
+  // Objective.
+  enumOption(app, "--task", c.task,
+             std::map<std::string, TrainTask>{{"reconstruct", TrainTask::Reconstruct},
+                                              {"denoise", TrainTask::Denoise},
+                                              {"anomaly", TrainTask::Anomaly},
+                                              {"features", TrainTask::Features}},
+             "reconstruct | denoise (PSNR vs OpenCV NLM in the summary) | anomaly (score "
+             "calibration in the metadata) | features (exports the encoder alone)")
+      ->group("Objective");
+  enumOption(app, "--loss", c.loss,
+             std::map<std::string, LossKind>{
+                 {"mse", LossKind::Mse}, {"bce", LossKind::Bce}, {"l1", LossKind::L1}},
+             "reconstruction loss: mse | bce | l1")
+      ->group("Objective");
+  enumOption(app, "--noise", c.corruption,
+             std::map<std::string, CorruptionKind>{{"none", CorruptionKind::None},
+                                                   {"gaussian", CorruptionKind::Gaussian},
+                                                   {"masking", CorruptionKind::Masking},
+                                                   {"salt-pepper", CorruptionKind::SaltPepper}},
+             "input corruption (denoising AE): none | gaussian | masking | salt-pepper")
+      ->group("Objective");
+  app.add_option("--sigma", sigma, "gaussian noise std-dev in 8-bit grey levels, or a range "
+                                   "LO-HI drawn per sample (blind denoiser)")
+      ->capture_default_str()->group("Objective");
+  app.add_option("--noise-p", c.corruptP, "masking / salt-pepper probability per value")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str()->group("Objective");
+  enumOption(app, "--sparsity", sparsity,
+             std::map<std::string, Sparsity>{
+                 {"none", Sparsity::None}, {"l1", Sparsity::L1}, {"kl", Sparsity::Kl}},
+             "sparse AE: none | l1 (activity penalty, --sparsity-weight) | kl (KL to --rho, "
+             "weight --sparsity-weight, needs --activation sigmoid)")
+      ->group("Objective");
+  app.add_option("--sparsity-weight", sparsityLambda, "lambda (l1) or beta (kl)")
+      ->check(CLI::Range(0.0, 1e6))->capture_default_str()->group("Objective");
+  app.add_option("--rho", c.klRho, "kl sparsity: target mean activation")
+      ->check(CLI::Range(1e-4, 0.9999))->capture_default_str()->group("Objective");
+  app.add_option("--contractive", c.contractive, "contractive AE: lambda of the encoder "
+                                                 "Jacobian's squared Frobenius norm")
+      ->check(CLI::Range(0.0, 1e6))->capture_default_str()->group("Objective");
+  app.add_option("--contractive-sigma", c.contractiveSigma, "probe size of the stochastic "
+                                                            "estimate (non-dense encoders)")
+      ->check(CLI::Range(1e-6, 1.0))->capture_default_str()->group("Objective");
+  app.add_option("--weight-decay", c.weightDecayL2, "L2 weight decay lambda (biases excluded)")
+      ->check(CLI::Range(0.0, 1e3))->capture_default_str()->group("Objective");
+  app.add_option("--weight-decay-l1", c.weightDecayL1, "L1 weight decay lambda")
+      ->check(CLI::Range(0.0, 1e3))->capture_default_str()->group("Objective");
+  app.add_option("--tv", c.totalVariation, "total-variation weight on the output image")
+      ->check(CLI::Range(0.0, 1e3))->capture_default_str()->group("Objective");
+  app.add_option("--kl-weight", c.vaeKlWeight, "VAE: weight of KL(q(z|x) || N(0, I)) (beta)")
+      ->check(CLI::Range(0.0, 1e3))->capture_default_str()->group("Objective");
+  app.add_option("--fpr", c.fpr, "anomaly: false-positive rate of the stored threshold")
+      ->check(CLI::Range(0.0, 0.5))->capture_default_str()->group("Objective");
+
+  // Optimisation.
+  enumOption(app, "--optimizer", c.optimizer,
+             std::map<std::string, OptimizerKind>{{"adam", OptimizerKind::Adam},
+                                                  {"sgd", OptimizerKind::Sgd}},
+             "adam | sgd (with --momentum)")
+      ->group("Optimisation");
+  app.add_option("--lr", c.lr, "learning rate")
+      ->check(CLI::PositiveNumber)->capture_default_str()->group("Optimisation");
+  app.add_option("--momentum", c.momentum, "sgd momentum")
+      ->check(CLI::Range(0.0, 0.999))->capture_default_str()->group("Optimisation");
+  enumOption(app, "--schedule", c.schedule,
+             std::map<std::string, ScheduleKind>{{"constant", ScheduleKind::Constant},
+                                                 {"step", ScheduleKind::Step},
+                                                 {"cosine", ScheduleKind::Cosine}},
+             "learning-rate schedule: constant | step | cosine")
+      ->group("Optimisation");
+  app.add_option("--step-gamma", c.stepGamma, "step schedule: factor per decay")
+      ->check(CLI::Range(1e-6, 1.0))->capture_default_str()->group("Optimisation");
+  app.add_option("--step-every", c.stepEvery, "step schedule: epochs between decays")
+      ->check(CLI::Range(1, 1000000))->capture_default_str()->group("Optimisation");
+  app.add_option("--warmup", c.warmup, "linear warmup steps")
+      ->check(CLI::Range(0, 100000000))->capture_default_str()->group("Optimisation");
+  app.add_option("--min-lr", c.minLr, "cosine schedule: final learning rate")
+      ->check(CLI::Range(0.0, 1e3))->capture_default_str()->group("Optimisation");
+  app.add_option("--batch", c.batch, "samples per step")
+      ->check(CLI::Range(1, 65536))->capture_default_str()->group("Optimisation");
+  app.add_option("--epochs", c.epochs, "epochs (each --steps steps, then validation)")
+      ->check(CLI::Range(1, 1000000))->capture_default_str()->group("Optimisation");
+  app.add_option("--steps", c.stepsPerEpoch, "steps per epoch")
+      ->check(CLI::Range(1, 100000000))->capture_default_str()->group("Optimisation");
+  app.add_option("--patience", c.patience, "early stopping: epochs without a better validation "
+                                           "loss (0: off); the best weights are kept")
+      ->check(CLI::Range(0, 1000000))->capture_default_str()->group("Optimisation");
+  app.add_option("--seed", c.seed, "seed for data split, weights, batches and noise")
+      ->capture_default_str()->group("Optimisation");
+  app.add_option("--threads", c.threads, "engine threads (0: OMP_NUM_THREADS or all cores)")
+      ->check(CLI::Range(0, 1024))->capture_default_str()->group("Optimisation");
+
+  // Files.
+  app.add_option("-o,--output", c.output, "the ONNX model to write (VAEs also write "
+                                          "<output>.decoder.onnx)")
+      ->capture_default_str()->group("Files");
+  app.add_option("--checkpoint", c.checkpoint, "checkpoint file, written every epoch and on "
+                                               "Ctrl-C / SIGUSR1 (default: <output>.ckpt)")
+      ->group("Files");
+  app.add_flag("--resume", c.resume, "continue from the checkpoint exactly where it stopped "
+                                     "(same options)")
+      ->group("Files");
+  app.add_option("--log", c.log, "JSON-lines log, one line per epoch and a summary (default: "
+                                 "<output>.log.jsonl; '-': none)")
+      ->group("Files");
+  app.add_option("--loss-curve", c.lossCurve, "loss-curve PNG (default: <output>.loss.png; '-': "
+                                              "none)")
+      ->group("Files");
+  app.add_flag("-q,--quiet", quiet, "no progress line")->group("Files");
+
+  // `sample`: decode random latents with a VAE decoder.
+  CLI::App* sample = app.add_subcommand("sample", "decode random N(0, I) latents with a VAE's "
+                                                  "decoder (model.decoder.onnx) into an image "
+                                                  "grid");
+  std::string sampleModel, sampleOut = "samples.png";
+  int sampleCount = 16;
+  std::uint64_t sampleSeed = 1;
+  sample->add_option("--model", sampleModel, "the decoder written beside a VAE model")
+      ->required();
+  sample->add_option("--count", sampleCount, "number of samples")
+      ->check(CLI::Range(1, 10000))->capture_default_str();
+  sample->add_option("--out", sampleOut, "PNG grid to write")->capture_default_str();
+  sample->add_option("--seed", sampleSeed, "seed of the latents")->capture_default_str();
+  app.require_subcommand(0, 1);
+
+  try {
+    app.parse(int(args.size()), args.data());
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "cae-train: %s (see --help)\n", e.what());
+    return 2;
+  }
+
+  try {
+    for (const auto& apply : gApplyChoices) apply();
+    if (sample->parsed()) return runSample(sampleModel, sampleCount, sampleSeed, sampleOut);
+    if (c.data.empty()) throw InvalidArgument("no training data given (folders or files)");
+    c.channels = color == "rgb" ? 3 : 1;
+    const std::map<std::string, ArchKind> kinds{
+        {"dense", ArchKind::Dense},   {"stacked", ArchKind::Dense}, {"conv", ArchKind::Conv},
+        {"vae", ArchKind::DenseVae},  {"conv-vae", ArchKind::ConvVae}, {"pca", ArchKind::Pca}};
+    c.arch.kind = kinds.at(arch);
+    c.stacked = arch == "stacked";
+    if (c.arch.kind == ArchKind::Dense || c.arch.kind == ArchKind::DenseVae) {
+      if (layers.empty())
+        throw InvalidArgument("--arch " + arch + " needs --layers, e.g. 784-128-32-128-784");
+      c.arch.dense = encoderSizes(parseLayerSizes(layers));
+      if (c.arch.kind == ArchKind::DenseVae && c.arch.latent > 0 &&
+          c.arch.dense.back() != c.arch.latent)
+        c.arch.dense.push_back(c.arch.latent);
+    } else if (!layers.empty()) {
+      throw InvalidArgument("--layers is for --arch dense, stacked or vae");
+    }
+    double sigmaLo = 0, sigmaHi = 0;
+    parseSigma(sigma, sigmaLo, sigmaHi);  // checked even when unused: a typo is still a typo
+    if (c.corruption == CorruptionKind::Gaussian) c.sigmaLo = sigmaLo, c.sigmaHi = sigmaHi;
+    if ((c.corruption == CorruptionKind::Masking || c.corruption == CorruptionKind::SaltPepper) &&
+        c.corruptP <= 0)
+      throw InvalidArgument("--noise masking / salt-pepper needs --noise-p (e.g. 0.2)");
+    if (sparsity == Sparsity::L1) c.activityL1 = sparsityLambda;
+    if (sparsity == Sparsity::Kl) c.klBeta = sparsityLambda;
+    if (sparsity != Sparsity::None && sparsityLambda <= 0)
+      throw InvalidArgument("--sparsity needs --sparsity-weight > 0");
+    c.recipe = recipe;
+
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+    std::signal(SIGUSR1, onUsr1);
+    Trainer trainer(c);
+    ProgressLine progress(quiet);
+    trainer.setProgress([&](const Progress& p) { progress(p); });
+    trainer.setCancelFlag(&gCancel);
+    trainer.setCheckpointFlag(&gCheckpoint);
+    const TrainResult r = trainer.run();
+    progress.done();
+    if (r.cancelled) {
+      std::fprintf(stderr, "cae-train: interrupted; checkpoint written to %s; continue with the "
+                   "same command plus --resume\n", trainer.checkpointPath().c_str());
+      return 130;
+    }
+    std::printf("%s", r.summary.c_str());
+    if (r.earlyStopped) std::printf("stopped early (no better validation loss for %d epochs)\n",
+                                    c.patience);
+    std::printf("wrote %s\n", r.output.c_str());
+    if (!r.decoderOutput.empty())
+      std::printf("wrote %s (cae-train sample --model %s)\n", r.decoderOutput.c_str(),
+                  r.decoderOutput.c_str());
+    if (!trainer.logPath().empty()) std::printf("log   %s\n", trainer.logPath().c_str());
+    if (!trainer.lossCurvePath().empty() && c.arch.kind != ArchKind::Pca)
+      std::printf("curve %s\n", trainer.lossCurvePath().c_str());
+    return 0;
+  } catch (const InvalidArgument& e) {
+    std::fprintf(stderr, "cae-train: %s\n", e.what());
+    return 2;
+  } catch (const TrainingDiverged& e) {
+    std::fprintf(stderr, "\ncae-train: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cae-train: error: %s\n", e.what());
+    return 1;
+  }
+}
