@@ -94,8 +94,10 @@ void parseSigma(const std::string& text, double& lo, double& hi) {
   hi = lo;
   if (dash != std::string::npos) hi = std::strtod(text.c_str() + dash + 1, &end);
   if (!end || *end || !(lo >= 0 && hi >= lo && hi <= 255))
-    throw InvalidArgument("--sigma: expected a level or range in 8-bit grey levels, e.g. 25 or "
-                          "5-50, within 0..255; got '" + text + "'");
+    throw InvalidArgument(
+        "--sigma: expected a level or range in 8-bit grey levels, e.g. 25 or "
+        "5-50, within 0..255; got '" +
+        text + "'");
   lo /= 255;
   hi /= 255;
 }
@@ -128,14 +130,19 @@ int main(int argc, char** argv) {
   // "cae-train train ..." and "cae-train ..." are the same command.
   std::vector<const char*> args(argv, argv + argc);
   if (argc > 1 && std::string(argv[1]) == "train") args.erase(args.begin() + 1);
-  const std::string recipe = shellJoin(argc, argv);
+  // The recipe retrains from scratch, so it leaves out --resume.
+  std::vector<const char*> recipeArgs;
+  for (int i = 0; i < argc; ++i)
+    if (std::string(argv[i]) != "--resume") recipeArgs.push_back(argv[i]);
+  const std::string recipe = shellJoin(int(recipeArgs.size()), recipeArgs.data());
 
-  CLI::App app{"cae-train: train an autoencoder on images and write one ONNX model file.\n"
-               "Every variant of the autoencoder literature: undercomplete, deep, stacked, "
-               "sparse, denoising, contractive, convolutional, variational; PCA as the baseline.\n"
-               "Example: cae-train photos/ --arch conv --task denoise --noise gaussian --sigma 25 "
-               "-o denoise.onnx",
-               "cae-train"};
+  CLI::App app{
+      "cae-train: train an autoencoder on images and write one ONNX model file.\n"
+      "Every variant of the autoencoder literature: undercomplete, deep, stacked, "
+      "sparse, denoising, contractive, convolutional, variational; PCA as the baseline.\n"
+      "Example: cae-train photos/ --arch conv --task denoise --noise gaussian --sigma 25 "
+      "-o denoise.onnx",
+      "cae-train"};
   app.get_formatter()->column_width(34);
   TrainConfig c;
   std::string arch = "conv", layers, sigma = "25", color = "gray";
@@ -144,60 +151,93 @@ int main(int argc, char** argv) {
   bool quiet = false;
 
   // Data.
-  app.add_option("data", c.data, "image files or folders (PNG/JPEG/TIFF 8/16-bit, DICOM, video, "
-                                 "WAV, IDX such as Fashion-MNIST); folders are searched "
-                                 "recursively");
+  app.add_option("data", c.data,
+                 "image files or folders (PNG/JPEG/TIFF 8/16-bit, DICOM, video, "
+                 "WAV, IDX such as Fashion-MNIST); folders are searched "
+                 "recursively");
   app.add_option("--color", color, "convert every image to gray or rgb")
-      ->check(CLI::IsMember({"gray", "rgb"}))->capture_default_str()->group("Data");
-  app.add_option("--patch", c.patch, "square training patch size; 0: whole frames (all images "
-                                     "one size)")
-      ->check(CLI::Range(0, 4096))->capture_default_str()->group("Data");
+      ->check(CLI::IsMember({"gray", "rgb"}))
+      ->capture_default_str()
+      ->group("Data");
+  app.add_option("--patch", c.patch,
+                 "square training patch size; 0: whole frames (all images "
+                 "one size)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str()
+      ->group("Data");
   app.add_flag("--flips", c.flips, "random horizontal/vertical flips")->group("Data");
   app.add_flag("--rotations", c.rotations, "random 90-degree rotations")->group("Data");
   app.add_option("--val-fraction", c.valFraction, "share of the images held out for validation")
-      ->check(CLI::Range(0.01, 0.9))->capture_default_str()->group("Data");
+      ->check(CLI::Range(0.01, 0.9))
+      ->capture_default_str()
+      ->group("Data");
   app.add_option("--val-samples", c.valSamples, "fixed validation samples evaluated each epoch")
-      ->check(CLI::Range(1, 100000))->capture_default_str()->group("Data");
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str()
+      ->group("Data");
   app.add_option("--sample", c.sample, "use at most N images (0: all), for quick runs")
-      ->check(CLI::Range(0, 100000000))->capture_default_str()->group("Data");
+      ->check(CLI::Range(0, 100000000))
+      ->capture_default_str()
+      ->group("Data");
 
   // Architecture.
-  app.add_option("--arch", arch, "dense | conv | vae (dense VAE) | conv-vae | stacked (dense, "
-                                 "greedy layer-wise pretraining) | pca (SVD, no training)")
+  app.add_option("--arch", arch,
+                 "dense | conv | vae (dense VAE) | conv-vae | stacked (dense, "
+                 "greedy layer-wise pretraining) | pca (SVD, no training)")
       ->check(CLI::IsMember({"dense", "conv", "vae", "conv-vae", "stacked", "pca"}))
-      ->capture_default_str()->group("Architecture");
-  app.add_option("--layers", layers, "dense sizes input to code (decoder mirrored) or the full "
-                                     "mirror, e.g. 784-128-32-128-784")
+      ->capture_default_str()
+      ->group("Architecture");
+  app.add_option("--layers", layers,
+                 "dense sizes input to code (decoder mirrored) or the full "
+                 "mirror, e.g. 784-128-32-128-784")
       ->group("Architecture");
   app.add_option("--depth", c.arch.depth, "conv: 3x3 convolutions per resolution")
-      ->check(CLI::Range(1, 8))->capture_default_str()->group("Architecture");
+      ->check(CLI::Range(1, 8))
+      ->capture_default_str()
+      ->group("Architecture");
   app.add_option("--stages", c.arch.stages, "conv: stride-2 downsamplings")
-      ->check(CLI::Range(0, 6))->capture_default_str()->group("Architecture");
-  app.add_option("--channels", c.arch.width0, "conv: feature channels at full resolution "
-                                              "(doubling per stage)")
-      ->check(CLI::Range(1, 1024))->capture_default_str()->group("Architecture");
+      ->check(CLI::Range(0, 6))
+      ->capture_default_str()
+      ->group("Architecture");
+  app.add_option("--channels", c.arch.width0,
+                 "conv: feature channels at full resolution "
+                 "(doubling per stage)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str()
+      ->group("Architecture");
   app.add_option("--max-channels", c.arch.maxChannels, "conv: channel cap")
-      ->check(CLI::Range(1, 4096))->capture_default_str()->group("Architecture");
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str()
+      ->group("Architecture");
   app.add_flag("--skips", c.arch.skips, "conv: U-Net skip connections (not with VAEs)")
       ->group("Architecture");
   app.add_flag("--residual", c.arch.residual, "conv: output = input + model (denoisers)")
       ->group("Architecture");
-  app.add_option("--latent", c.arch.latent, "code size: PCA components, VAE latent (dense: "
-                                            "units, conv: channels), conv code channels")
-      ->check(CLI::Range(0, 1 << 20))->capture_default_str()->group("Architecture");
+  app.add_option("--latent", c.arch.latent,
+                 "code size: PCA components, VAE latent (dense: "
+                 "units, conv: channels), conv code channels")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str()
+      ->group("Architecture");
   app.add_option("--activation", c.arch.activation, "hidden and code activation")
       ->check(CLI::IsMember({"relu", "leaky_relu", "sigmoid", "tanh", "linear"}))
-      ->capture_default_str()->group("Architecture");
+      ->capture_default_str()
+      ->group("Architecture");
   app.add_option("--output-activation", c.arch.output, "output layer (bce forces sigmoid)")
       ->check(CLI::IsMember({"linear", "sigmoid", "relu", "leaky_relu", "tanh"}))
-      ->capture_default_str()->group("Architecture");
-  app.add_flag("--allow-overcomplete", c.allowOvercomplete, "dense: accept a code not smaller "
-                                                            "than the input (undercomplete is "
-                                                            "checked by default)")
+      ->capture_default_str()
       ->group("Architecture");
-  app.add_option("--pretrain-epochs", c.pretrainEpochs, "stacked: epochs per pretraining stage "
-                                                        "(0: --epochs)")
-      ->check(CLI::Range(0, 1000000))->capture_default_str()->group("Architecture");
+  app.add_flag("--allow-overcomplete", c.allowOvercomplete,
+               "dense: accept a code not smaller "
+               "than the input (undercomplete is "
+               "checked by default)")
+      ->group("Architecture");
+  app.add_option("--pretrain-epochs", c.pretrainEpochs,
+                 "stacked: epochs per pretraining stage "
+                 "(0: --epochs)")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str()
+      ->group("Architecture");
 
   // Objective.
   enumOption(app, "--task", c.task,
@@ -220,11 +260,15 @@ int main(int argc, char** argv) {
                                                    {"salt-pepper", CorruptionKind::SaltPepper}},
              "input corruption (denoising AE): none | gaussian | masking | salt-pepper")
       ->group("Objective");
-  app.add_option("--sigma", sigma, "gaussian noise std-dev in 8-bit grey levels, or a range "
-                                   "LO-HI drawn per sample (blind denoiser)")
-      ->capture_default_str()->group("Objective");
+  app.add_option("--sigma", sigma,
+                 "gaussian noise std-dev in 8-bit grey levels, or a range "
+                 "LO-HI drawn per sample (blind denoiser)")
+      ->capture_default_str()
+      ->group("Objective");
   app.add_option("--noise-p", c.corruptP, "masking / salt-pepper probability per value")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str()->group("Objective");
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str()
+      ->group("Objective");
   enumOption(app, "--sparsity", sparsity,
              std::map<std::string, Sparsity>{
                  {"none", Sparsity::None}, {"l1", Sparsity::L1}, {"kl", Sparsity::Kl}},
@@ -232,25 +276,45 @@ int main(int argc, char** argv) {
              "weight --sparsity-weight, needs --activation sigmoid)")
       ->group("Objective");
   app.add_option("--sparsity-weight", sparsityLambda, "lambda (l1) or beta (kl)")
-      ->check(CLI::Range(0.0, 1e6))->capture_default_str()->group("Objective");
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str()
+      ->group("Objective");
   app.add_option("--rho", c.klRho, "kl sparsity: target mean activation")
-      ->check(CLI::Range(1e-4, 0.9999))->capture_default_str()->group("Objective");
-  app.add_option("--contractive", c.contractive, "contractive AE: lambda of the encoder "
-                                                 "Jacobian's squared Frobenius norm")
-      ->check(CLI::Range(0.0, 1e6))->capture_default_str()->group("Objective");
-  app.add_option("--contractive-sigma", c.contractiveSigma, "probe size of the stochastic "
-                                                            "estimate (non-dense encoders)")
-      ->check(CLI::Range(1e-6, 1.0))->capture_default_str()->group("Objective");
+      ->check(CLI::Range(1e-4, 0.9999))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--contractive", c.contractive,
+                 "contractive AE: lambda of the encoder "
+                 "Jacobian's squared Frobenius norm")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--contractive-sigma", c.contractiveSigma,
+                 "probe size of the stochastic "
+                 "estimate (non-dense encoders)")
+      ->check(CLI::Range(1e-6, 1.0))
+      ->capture_default_str()
+      ->group("Objective");
   app.add_option("--weight-decay", c.weightDecayL2, "L2 weight decay lambda (biases excluded)")
-      ->check(CLI::Range(0.0, 1e3))->capture_default_str()->group("Objective");
+      ->check(CLI::Range(0.0, 1e3))
+      ->capture_default_str()
+      ->group("Objective");
   app.add_option("--weight-decay-l1", c.weightDecayL1, "L1 weight decay lambda")
-      ->check(CLI::Range(0.0, 1e3))->capture_default_str()->group("Objective");
+      ->check(CLI::Range(0.0, 1e3))
+      ->capture_default_str()
+      ->group("Objective");
   app.add_option("--tv", c.totalVariation, "total-variation weight on the output image")
-      ->check(CLI::Range(0.0, 1e3))->capture_default_str()->group("Objective");
+      ->check(CLI::Range(0.0, 1e3))
+      ->capture_default_str()
+      ->group("Objective");
   app.add_option("--kl-weight", c.vaeKlWeight, "VAE: weight of KL(q(z|x) || N(0, I)) (beta)")
-      ->check(CLI::Range(0.0, 1e3))->capture_default_str()->group("Objective");
+      ->check(CLI::Range(0.0, 1e3))
+      ->capture_default_str()
+      ->group("Objective");
   app.add_option("--fpr", c.fpr, "anomaly: false-positive rate of the stored threshold")
-      ->check(CLI::Range(0.0, 0.5))->capture_default_str()->group("Objective");
+      ->check(CLI::Range(0.0, 0.5))
+      ->capture_default_str()
+      ->group("Objective");
 
   // Optimisation.
   enumOption(app, "--optimizer", c.optimizer,
@@ -259,9 +323,13 @@ int main(int argc, char** argv) {
              "adam | sgd (with --momentum)")
       ->group("Optimisation");
   app.add_option("--lr", c.lr, "learning rate")
-      ->check(CLI::PositiveNumber)->capture_default_str()->group("Optimisation");
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str()
+      ->group("Optimisation");
   app.add_option("--momentum", c.momentum, "sgd momentum")
-      ->check(CLI::Range(0.0, 0.999))->capture_default_str()->group("Optimisation");
+      ->check(CLI::Range(0.0, 0.999))
+      ->capture_default_str()
+      ->group("Optimisation");
   enumOption(app, "--schedule", c.schedule,
              std::map<std::string, ScheduleKind>{{"constant", ScheduleKind::Constant},
                                                  {"step", ScheduleKind::Step},
@@ -269,56 +337,83 @@ int main(int argc, char** argv) {
              "learning-rate schedule: constant | step | cosine")
       ->group("Optimisation");
   app.add_option("--step-gamma", c.stepGamma, "step schedule: factor per decay")
-      ->check(CLI::Range(1e-6, 1.0))->capture_default_str()->group("Optimisation");
+      ->check(CLI::Range(1e-6, 1.0))
+      ->capture_default_str()
+      ->group("Optimisation");
   app.add_option("--step-every", c.stepEvery, "step schedule: epochs between decays")
-      ->check(CLI::Range(1, 1000000))->capture_default_str()->group("Optimisation");
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str()
+      ->group("Optimisation");
   app.add_option("--warmup", c.warmup, "linear warmup steps")
-      ->check(CLI::Range(0, 100000000))->capture_default_str()->group("Optimisation");
+      ->check(CLI::Range(0, 100000000))
+      ->capture_default_str()
+      ->group("Optimisation");
   app.add_option("--min-lr", c.minLr, "cosine schedule: final learning rate")
-      ->check(CLI::Range(0.0, 1e3))->capture_default_str()->group("Optimisation");
+      ->check(CLI::Range(0.0, 1e3))
+      ->capture_default_str()
+      ->group("Optimisation");
   app.add_option("--batch", c.batch, "samples per step")
-      ->check(CLI::Range(1, 65536))->capture_default_str()->group("Optimisation");
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str()
+      ->group("Optimisation");
   app.add_option("--epochs", c.epochs, "epochs (each --steps steps, then validation)")
-      ->check(CLI::Range(1, 1000000))->capture_default_str()->group("Optimisation");
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str()
+      ->group("Optimisation");
   app.add_option("--steps", c.stepsPerEpoch, "steps per epoch")
-      ->check(CLI::Range(1, 100000000))->capture_default_str()->group("Optimisation");
-  app.add_option("--patience", c.patience, "early stopping: epochs without a better validation "
-                                           "loss (0: off); the best weights are kept")
-      ->check(CLI::Range(0, 1000000))->capture_default_str()->group("Optimisation");
+      ->check(CLI::Range(1, 100000000))
+      ->capture_default_str()
+      ->group("Optimisation");
+  app.add_option("--patience", c.patience,
+                 "early stopping: epochs without a better validation "
+                 "loss (0: off); the best weights are kept")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str()
+      ->group("Optimisation");
   app.add_option("--seed", c.seed, "seed for data split, weights, batches and noise")
-      ->capture_default_str()->group("Optimisation");
+      ->capture_default_str()
+      ->group("Optimisation");
   app.add_option("--threads", c.threads, "engine threads (0: OMP_NUM_THREADS or all cores)")
-      ->check(CLI::Range(0, 1024))->capture_default_str()->group("Optimisation");
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str()
+      ->group("Optimisation");
 
   // Files.
-  app.add_option("-o,--output", c.output, "the ONNX model to write (VAEs also write "
-                                          "<output>.decoder.onnx)")
-      ->capture_default_str()->group("Files");
-  app.add_option("--checkpoint", c.checkpoint, "checkpoint file, written every epoch and on "
-                                               "Ctrl-C / SIGUSR1 (default: <output>.ckpt)")
+  app.add_option("-o,--output", c.output,
+                 "the ONNX model to write (VAEs also write "
+                 "<output>.decoder.onnx)")
+      ->capture_default_str()
       ->group("Files");
-  app.add_flag("--resume", c.resume, "continue from the checkpoint exactly where it stopped "
-                                     "(same options)")
+  app.add_option("--checkpoint", c.checkpoint,
+                 "checkpoint file, written every epoch and on "
+                 "Ctrl-C / SIGUSR1 (default: <output>.ckpt)")
       ->group("Files");
-  app.add_option("--log", c.log, "JSON-lines log, one line per epoch and a summary (default: "
-                                 "<output>.log.jsonl; '-': none)")
+  app.add_flag("--resume", c.resume,
+               "continue from the checkpoint exactly where it stopped "
+               "(same options)")
       ->group("Files");
-  app.add_option("--loss-curve", c.lossCurve, "loss-curve PNG (default: <output>.loss.png; '-': "
-                                              "none)")
+  app.add_option("--log", c.log,
+                 "JSON-lines log, one line per epoch and a summary (default: "
+                 "<output>.log.jsonl; '-': none)")
+      ->group("Files");
+  app.add_option("--loss-curve", c.lossCurve,
+                 "loss-curve PNG (default: <output>.loss.png; '-': "
+                 "none)")
       ->group("Files");
   app.add_flag("-q,--quiet", quiet, "no progress line")->group("Files");
 
   // `sample`: decode random latents with a VAE decoder.
-  CLI::App* sample = app.add_subcommand("sample", "decode random N(0, I) latents with a VAE's "
-                                                  "decoder (model.decoder.onnx) into an image "
-                                                  "grid");
+  CLI::App* sample = app.add_subcommand("sample",
+                                        "decode random N(0, I) latents with a VAE's "
+                                        "decoder (model.decoder.onnx) into an image "
+                                        "grid");
   std::string sampleModel, sampleOut = "samples.png";
   int sampleCount = 16;
   std::uint64_t sampleSeed = 1;
-  sample->add_option("--model", sampleModel, "the decoder written beside a VAE model")
-      ->required();
+  sample->add_option("--model", sampleModel, "the decoder written beside a VAE model")->required();
   sample->add_option("--count", sampleCount, "number of samples")
-      ->check(CLI::Range(1, 10000))->capture_default_str();
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   sample->add_option("--out", sampleOut, "PNG grid to write")->capture_default_str();
   sample->add_option("--seed", sampleSeed, "seed of the latents")->capture_default_str();
   app.require_subcommand(0, 1);
@@ -340,8 +435,8 @@ int main(int argc, char** argv) {
     if (c.data.empty()) throw InvalidArgument("no training data given (folders or files)");
     c.channels = color == "rgb" ? 3 : 1;
     const std::map<std::string, ArchKind> kinds{
-        {"dense", ArchKind::Dense},   {"stacked", ArchKind::Dense}, {"conv", ArchKind::Conv},
-        {"vae", ArchKind::DenseVae},  {"conv-vae", ArchKind::ConvVae}, {"pca", ArchKind::Pca}};
+        {"dense", ArchKind::Dense},  {"stacked", ArchKind::Dense},    {"conv", ArchKind::Conv},
+        {"vae", ArchKind::DenseVae}, {"conv-vae", ArchKind::ConvVae}, {"pca", ArchKind::Pca}};
     c.arch.kind = kinds.at(arch);
     c.stacked = arch == "stacked";
     if (c.arch.kind == ArchKind::Dense || c.arch.kind == ArchKind::DenseVae) {
@@ -377,13 +472,15 @@ int main(int argc, char** argv) {
     const TrainResult r = trainer.run();
     progress.done();
     if (r.cancelled) {
-      std::fprintf(stderr, "cae-train: interrupted; checkpoint written to %s; continue with the "
-                   "same command plus --resume\n", trainer.checkpointPath().c_str());
+      std::fprintf(stderr,
+                   "cae-train: interrupted; checkpoint written to %s; continue with the "
+                   "same command plus --resume\n",
+                   trainer.checkpointPath().c_str());
       return 130;
     }
     std::printf("%s", r.summary.c_str());
-    if (r.earlyStopped) std::printf("stopped early (no better validation loss for %d epochs)\n",
-                                    c.patience);
+    if (r.earlyStopped)
+      std::printf("stopped early (no better validation loss for %d epochs)\n", c.patience);
     std::printf("wrote %s\n", r.output.c_str());
     if (!r.decoderOutput.empty())
       std::printf("wrote %s (cae-train sample --model %s)\n", r.decoderOutput.c_str(),

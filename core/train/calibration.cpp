@@ -24,8 +24,8 @@ Calibration calibrate(std::vector<double> scores, double fpr) {
   const auto allowed = std::size_t(std::floor(double(n) * fpr + 1e-9));
   const std::size_t idx = n - 1 - std::min(allowed, n - 1);
   c.threshold = scores[idx];
-  const auto above = std::size_t(scores.end() - std::upper_bound(scores.begin(), scores.end(),
-                                                                  c.threshold));
+  const auto above =
+      std::size_t(scores.end() - std::upper_bound(scores.begin(), scores.end(), c.threshold));
   c.fpr = double(above) / double(n);
   return c;
 }

@@ -54,8 +54,8 @@ DenoiseScores denoiseScores(const nn::Tensor& clean, const nn::Tensor& noisy,
     for (int y = 0; y < s.h; ++y)
       for (int x = 0; x < s.w; ++x)
         for (int ch = 0; ch < s.c; ++ch) {
-          const double e = out.ptr<unsigned char>(y)[x * s.c + ch] / 255.0 -
-                           double(q[(ch * s.h + y) * s.w + x]);
+          const double e =
+              out.ptr<unsigned char>(y)[x * s.c + ch] / 255.0 - double(q[(ch * s.h + y) * s.w + x]);
           sqNlm += e * e;
         }
   }

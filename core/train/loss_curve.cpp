@@ -37,7 +37,9 @@ void writeLossCurve(const std::string& path, const std::vector<double>& train,
   lo = std::max(0.0, lo - pad);
   hi += pad;
   const std::size_t n = std::max<std::size_t>(2, std::max(train.size(), val.size()));
-  const auto px = [&](std::size_t i) { return left + int(double(i) * (W - left - right) / (n - 1)); };
+  const auto px = [&](std::size_t i) {
+    return left + int(double(i) * (W - left - right) / (n - 1));
+  };
   const auto py = [&](double v) { return top + int((hi - v) / (hi - lo) * (H - top - bottom)); };
   const cv::Scalar black(0, 0, 0), grey(200, 200, 200);
   const int font = cv::FONT_HERSHEY_SIMPLEX;

@@ -15,8 +15,7 @@
 namespace cae::train {
 namespace {
 
-std::vector<int> intList(const std::string& text, const std::string& key,
-                         const std::string& path) {
+std::vector<int> intList(const std::string& text, const std::string& key, const std::string& path) {
   std::vector<int> v;
   std::size_t at = 0;
   while (at < text.size()) {
@@ -40,7 +39,8 @@ void writeVaeSamples(const std::string& decoderPath, int count, std::uint64_t se
   const auto lat = meta.find(onnx::key::kLatentShape);
   const auto img = meta.find("cae.sample_shape");
   if (lat == meta.end() || img == meta.end())
-    throw FormatError("'" + decoderPath + "' is not a VAE decoder written by cae-train (no "
+    throw FormatError("'" + decoderPath +
+                      "' is not a VAE decoder written by cae-train (no "
                       "cae.latent_shape / cae.sample_shape); pass the .decoder.onnx file");
   const std::vector<int> z = intList(lat->second, "cae.latent_shape", decoderPath);
   const std::vector<int> s = intList(img->second, "cae.sample_shape", decoderPath);

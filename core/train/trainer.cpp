@@ -63,7 +63,8 @@ std::vector<int> parseLayerSizes(const std::string& text) {
     char* stop = nullptr;
     const long v = std::strtol(part.c_str(), &stop, 10);
     if (part.empty() || *stop || v < 1 || v > 1 << 24)
-      throw InvalidArgument("bad layer sizes '" + text + "': expected positive integers joined "
+      throw InvalidArgument("bad layer sizes '" + text +
+                            "': expected positive integers joined "
                             "by '-', e.g. 784-128-32-128-784");
     sizes.push_back(int(v));
     at = end + 1;
@@ -85,10 +86,10 @@ std::string shellJoin(int argc, const char* const* argv) {
   for (int i = 0; i < argc; ++i) {
     const std::string a = argv[i];
     if (i) out += ' ';
-    const bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
-                                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                         "0123456789-_./=:,+@%") ==
-                                         std::string::npos;
+    const bool plain = !a.empty() && a.find_first_not_of(
+                                         "abcdefghijklmnopqrstuvwxyz"
+                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "0123456789-_./=:,+@%") == std::string::npos;
     if (plain) {
       out += a;
       continue;
@@ -157,10 +158,14 @@ std::string fmt(const char* f, double v) {
 
 const char* taskText(TrainTask t) {
   switch (t) {
-    case TrainTask::Denoise: return "denoise";
-    case TrainTask::Anomaly: return "anomaly";
-    case TrainTask::Features: return "features";
-    default: return "reconstruct";
+    case TrainTask::Denoise:
+      return "denoise";
+    case TrainTask::Anomaly:
+      return "anomaly";
+    case TrainTask::Features:
+      return "features";
+    default:
+      return "reconstruct";
   }
 }
 
@@ -252,7 +257,8 @@ struct Trainer::Impl {
       case CorruptionKind::SaltPepper:
         corruption = std::make_unique<nn::SaltPepperNoise>(Scalar(c.corruptP));
         break;
-      case CorruptionKind::None: break;
+      case CorruptionKind::None:
+        break;
     }
     if (c.task == TrainTask::Denoise && !corruption)
       throw InvalidArgument("--task denoise needs a corruption (e.g. --noise gaussian --sigma 25)");
@@ -271,13 +277,15 @@ struct Trainer::Impl {
     } catch (const InvalidArgument& e) {
       const std::string what = e.what();
       if (what.find("undercomplete") != std::string::npos)
-        throw InvalidArgument(what + "; pass --allow-overcomplete to train it anyway (then add "
+        throw InvalidArgument(what +
+                              "; pass --allow-overcomplete to train it anyway (then add "
                               "sparsity or noise, or it can learn the identity)");
       throw;
     }
     if (c.klBeta > 0 && s.activation != "sigmoid")
-      throw InvalidArgument("KL sparsity needs code activations in (0, 1): use --activation "
-                            "sigmoid (or --sparsity l1)");
+      throw InvalidArgument(
+          "KL sparsity needs code activations in (0, 1): use --activation "
+          "sigmoid (or --sparsity l1)");
     return s;
   }
 
@@ -291,10 +299,9 @@ struct Trainer::Impl {
         ArchSpec st = shallow[i];
         st.seed = c.seed + 1000 * (i + 1);
         BuiltModel b = buildAutoencoder(st);
-        stages.emplace_back("pretrain " + std::to_string(i + 1) + "/" +
-                                std::to_string(shallow.size()),
-                            st, std::move(b), c.pretrainEpochs > 0 ? c.pretrainEpochs : c.epochs,
-                            i > 0);
+        stages.emplace_back(
+            "pretrain " + std::to_string(i + 1) + "/" + std::to_string(shallow.size()), st,
+            std::move(b), c.pretrainEpochs > 0 ? c.pretrainEpochs : c.epochs, i > 0);
       }
     }
     stages.emplace_back(c.stacked ? "finetune" : "train", spec, buildAutoencoder(spec), c.epochs,
@@ -334,9 +341,12 @@ struct Trainer::Impl {
   std::unique_ptr<nn::Loss> lossFor(const Stage& s) const {
     if (s.innerStage) return std::make_unique<nn::MseLoss>();
     switch (c.loss) {
-      case LossKind::Bce: return std::make_unique<nn::BceLoss>();
-      case LossKind::L1: return std::make_unique<nn::L1Loss>();
-      default: return std::make_unique<nn::MseLoss>();
+      case LossKind::Bce:
+        return std::make_unique<nn::BceLoss>();
+      case LossKind::L1:
+        return std::make_unique<nn::L1Loss>();
+      default:
+        return std::make_unique<nn::MseLoss>();
     }
   }
 
@@ -363,13 +373,17 @@ struct Trainer::Impl {
     meta["train.recipe"] = c.recipe;
     Json h = Json::array();
     for (const EpochRecord& r : result.history)
-      h.push_back({{"stage", r.stage}, {"epoch", r.epoch}, {"loss", exact(r.loss)},
-                   {"val", exact(r.valLoss)}, {"lr", exact(r.lr)}, {"s", r.seconds},
+      h.push_back({{"stage", r.stage},
+                   {"epoch", r.epoch},
+                   {"loss", exact(r.loss)},
+                   {"val", exact(r.valLoss)},
+                   {"lr", exact(r.lr)},
+                   {"s", r.seconds},
                    {"pps", r.patchesPerSecond}});
     meta["train.history"] = h.dump();
     if (auto* smp = sampling(s)) meta["train.sampling_rng"] = smp->rng().state();
-    const auto ck = nn::makeCheckpoint(s.built.model, *opt, rng,
-                                       std::uint64_t(opt->steps()), std::uint64_t(epoch), meta);
+    const auto ck = nn::makeCheckpoint(s.built.model, *opt, rng, std::uint64_t(opt->steps()),
+                                       std::uint64_t(epoch), meta);
     nn::saveCheckpoint(owner.checkpointPath(), ck);
   }
 
@@ -399,8 +413,10 @@ struct Trainer::Impl {
     try {
       nn::restoreCheckpoint(ck, s.built.model, *opt, rng);
     } catch (const FormatError& e) {
-      throw FormatError("checkpoint '" + path + "' does not fit this model (was it made with "
-                        "other options?): " + e.what());
+      throw FormatError("checkpoint '" + path +
+                        "' does not fit this model (was it made with "
+                        "other options?): " +
+                        e.what());
     }
     epoch = int(intOf(m, "train.epoch", 0));
     stepInEpoch = int(intOf(m, "train.step_in_epoch", 0));
@@ -435,7 +451,10 @@ struct Trainer::Impl {
     for (int k = 0; k < stageIdx; ++k)
       stepsBefore += long(stages[std::size_t(k)].epochs) * c.stepsPerEpoch;
     stepsBefore += long(epoch) * c.stepsPerEpoch + stepInEpoch;
-    writeLog({{"event", "resume"}, {"checkpoint", path}, {"stage", s.name}, {"epoch", epoch + 1},
+    writeLog({{"event", "resume"},
+              {"checkpoint", path},
+              {"stage", s.name},
+              {"epoch", epoch + 1},
               {"step", stepInEpoch}});
   }
 
@@ -475,8 +494,7 @@ struct Trainer::Impl {
     if (b.mu >= 0 && b.logvar >= 0) {
       // Relative to a per-sample ELBO: the reconstruction is a mean over C*H*W values.
       const double w = c.vaeKlWeight / double(out.shape().perSample());
-      total += nn::KlNormal(w).compute(m.activation(b.mu), m.activation(b.logvar), &dMu,
-                                       &dLogvar);
+      total += nn::KlNormal(w).compute(m.activation(b.mu), m.activation(b.logvar), &dMu, &dLogvar);
       seeds.push_back({b.mu, &dMu});
       seeds.push_back({b.logvar, &dLogvar});
     }
@@ -504,9 +522,8 @@ struct Trainer::Impl {
       total += nn::ContractiveEstimate(c.contractive, c.contractiveSigma)
                    .compute(m, input, rng, true, code >= 0 ? code : -1);
     }
-    for (const auto& [kind, lambda] :
-         {std::pair{nn::WeightDecay::Kind::L1, c.weightDecayL1},
-          std::pair{nn::WeightDecay::Kind::L2, c.weightDecayL2}}) {
+    for (const auto& [kind, lambda] : {std::pair{nn::WeightDecay::Kind::L1, c.weightDecayL1},
+                                       std::pair{nn::WeightDecay::Kind::L2, c.weightDecayL2}}) {
       if (lambda <= 0) continue;
       const nn::WeightDecay wd(kind, lambda, nn::weightRanges(m));
       total += wd.value(m.params());
@@ -594,8 +611,11 @@ struct Trainer::Impl {
       for (; stepInEpoch < c.stepsPerEpoch; ++stepInEpoch) {
         if (owner.cancel_ && owner.cancel_->load()) {
           saveCheckpoint(s);
-          writeLog({{"event", "cancelled"}, {"stage", s.name}, {"epoch", epoch + 1},
-                    {"step", stepInEpoch}, {"checkpoint", owner.checkpointPath()}});
+          writeLog({{"event", "cancelled"},
+                    {"stage", s.name},
+                    {"epoch", epoch + 1},
+                    {"step", stepInEpoch},
+                    {"checkpoint", owner.checkpointPath()}});
           result.cancelled = true;
           return false;
         }
@@ -639,8 +659,14 @@ struct Trainer::Impl {
       r.patchesPerSecond =
           r.seconds > 0 ? double(stepsHere - stepsAtEpochStart) * c.batch / r.seconds : 0;
       result.history.push_back(r);
-      writeLog({{"event", "epoch"}, {"stage", s.name}, {"epoch", r.epoch}, {"epochs", s.epochs},
-                {"loss", r.loss}, {"val_loss", val}, {"lr", r.lr}, {"seconds", r.seconds},
+      writeLog({{"event", "epoch"},
+                {"stage", s.name},
+                {"epoch", r.epoch},
+                {"epochs", s.epochs},
+                {"loss", r.loss},
+                {"val_loss", val},
+                {"lr", r.lr},
+                {"seconds", r.seconds},
                 {"patches_per_s", r.patchesPerSecond}});
       if (val < bestVal) {
         bestVal = val;
@@ -663,22 +689,27 @@ struct Trainer::Impl {
       stepInEpoch = 0;
       if (stop) {
         result.earlyStopped = true;
-        writeLog({{"event", "early_stop"}, {"stage", s.name}, {"epoch", epoch + 1},
-                  {"best_epoch", bestEpoch}, {"best_val_loss", bestVal}});
+        writeLog({{"event", "early_stop"},
+                  {"stage", s.name},
+                  {"epoch", epoch + 1},
+                  {"best_epoch", bestEpoch},
+                  {"best_val_loss", bestVal}});
         ++epoch;
         break;
       }
     }
     // Early stopping's promise: the weights of the best validation epoch.
-    if (!bestParams.empty())
-      std::copy(bestParams.begin(), bestParams.end(), m.params().data());
+    if (!bestParams.empty()) std::copy(bestParams.begin(), bestParams.end(), m.params().data());
     return true;
   }
 
   [[noreturn]] void diverged(const Stage& s, double value) {
     const std::string what = std::isnan(value) ? "NaN" : "infinite";
-    writeLog({{"event", "diverged"}, {"stage", s.name}, {"epoch", epoch + 1},
-              {"step", stepInEpoch + 1}, {"lr", opt->learningRate()}});
+    writeLog({{"event", "diverged"},
+              {"stage", s.name},
+              {"epoch", epoch + 1},
+              {"step", stepInEpoch + 1},
+              {"lr", opt->learningRate()}});
     throw TrainingDiverged(
         "the loss became " + what + " at " + s.name + " epoch " + std::to_string(epoch + 1) +
         " step " + std::to_string(stepInEpoch + 1) + " (learning rate " +
@@ -741,8 +772,8 @@ struct Trainer::Impl {
     if (c.task == TrainTask::Denoise) {
       const Tensor noisy = corruptFixed(valClean, 1234);
       Tensor out = predict(s, noisy);
-      const DenoiseScores d = denoiseScores(valClean, noisy, out, c.sigmaHi,
-                                            c.corruption == CorruptionKind::Gaussian);
+      const DenoiseScores d =
+          denoiseScores(valClean, noisy, out, c.sigmaHi, c.corruption == CorruptionKind::Gaussian);
       metrics["psnr_noisy"] = d.noisy;
       metrics["psnr_model"] = d.model;
       if (d.hasNlm) metrics["psnr_nlm"] = d.nlm;
@@ -767,9 +798,11 @@ struct Trainer::Impl {
       metrics["threshold"] = cal.threshold;
       metrics["calibration_fpr"] = cal.fpr;
       metrics["calibration_samples"] = scores.size();
-      sum += "anomaly score on " + std::to_string(scores.size()) + " held-out normal samples: "
-             "mean " + fmt("%.6g", cal.mean) + ", std " + fmt("%.6g", cal.std) +
-             ", threshold " + fmt("%.6g", cal.threshold) + " at FPR " + fmt("%g", c.fpr) + "\n";
+      sum += "anomaly score on " + std::to_string(scores.size()) +
+             " held-out normal samples: "
+             "mean " +
+             fmt("%.6g", cal.mean) + ", std " + fmt("%.6g", cal.std) + ", threshold " +
+             fmt("%.6g", cal.threshold) + " at FPR " + fmt("%g", c.fpr) + "\n";
     }
     (void)b;
   }
@@ -787,10 +820,17 @@ struct Trainer::Impl {
     eo.metrics = metrics.dump();
     eo.docString = "cae-train: " + c.recipe;
     switch (c.task) {
-      case TrainTask::Denoise: eo.task = onnx::Task::Denoise; break;
-      case TrainTask::Anomaly: eo.task = onnx::Task::Anomaly; break;
-      case TrainTask::Features: eo.task = onnx::Task::Features; break;
-      default: break;
+      case TrainTask::Denoise:
+        eo.task = onnx::Task::Denoise;
+        break;
+      case TrainTask::Anomaly:
+        eo.task = onnx::Task::Anomaly;
+        break;
+      case TrainTask::Features:
+        eo.task = onnx::Task::Features;
+        break;
+      default:
+        break;
     }
     if (auto* smp = sampling(s)) smp->setTraining(false);
     ensureFolder(c.output);
@@ -835,8 +875,8 @@ struct Trainer::Impl {
   TrainResult runPca() {
     const ArchSpec spec = baseSpec();
     if (spec.latent <= 0) throw InvalidArgument("--arch pca needs --latent K (components)");
-    const Tensor train = trainSrc->fixed(std::max(c.batch * c.stepsPerEpoch, spec.latent * 4),
-                                         c.seed + 3);
+    const Tensor train =
+        trainSrc->fixed(std::max(c.batch * c.stepsPerEpoch, spec.latent * 4), c.seed + 3);
     Pca pca;
     pca.fit(train, spec.latent);
     stages.emplace_back("pca", pca.spec(), pca.toModel(), 0, false);
@@ -863,8 +903,11 @@ struct Trainer::Impl {
     }
     loadData();
     makeCorruption();
-    writeLog({{"event", "start"}, {"version", trainerVersion()}, {"recipe", c.recipe},
-              {"train_images", trainSrc->size()}, {"val_images", valSrc->size()},
+    writeLog({{"event", "start"},
+              {"version", trainerVersion()},
+              {"recipe", c.recipe},
+              {"train_images", trainSrc->size()},
+              {"val_images", valSrc->size()},
               {"sample_shape", {trainSrc->channels(), trainSrc->height(), trainSrc->width()}}});
     if (c.arch.kind == ArchKind::Pca) return runPca();
     ensureFolder(owner.checkpointPath());
@@ -873,7 +916,9 @@ struct Trainer::Impl {
     for (std::size_t i = std::size_t(stageIdx); i < stages.size(); ++i) {
       Stage& s = stages[i];
       if (stages.size() > 1)
-        writeLog({{"event", "stage"}, {"stage", s.name}, {"params", s.built.model.numParams()},
+        writeLog({{"event", "stage"},
+                  {"stage", s.name},
+                  {"params", s.built.model.numParams()},
                   {"epochs", s.epochs}});
       if (!runStage(s)) return result;
       if (i + 1 < stages.size()) finishStage(i);
@@ -886,8 +931,11 @@ struct Trainer::Impl {
     exportModels(metrics, eo);
     drawCurve();
     result.metricsJson = metrics.dump();
-    writeLog({{"event", "summary"}, {"metrics", metrics}, {"output", result.output},
-              {"decoder", result.decoderOutput}, {"early_stopped", result.earlyStopped},
+    writeLog({{"event", "summary"},
+              {"metrics", metrics},
+              {"output", result.output},
+              {"decoder", result.decoderOutput},
+              {"early_stopped", result.earlyStopped},
               {"checkpoint", owner.checkpointPath()}});
     return result;
   }

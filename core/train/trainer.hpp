@@ -93,11 +93,11 @@ struct TrainConfig {
 struct Progress {
   std::string stage;  // "train", "pretrain 1/2", "finetune"
   int epoch = 0, epochs = 0;
-  int step = 0, steps = 0;   // within the epoch
-  double loss = 0;           // running mean over the epoch so far
-  double valLoss = -1;       // last validation loss; <0 before the first
+  int step = 0, steps = 0;  // within the epoch
+  double loss = 0;          // running mean over the epoch so far
+  double valLoss = -1;      // last validation loss; <0 before the first
   double patchesPerSecond = 0;
-  double etaSeconds = 0;     // for the whole run
+  double etaSeconds = 0;  // for the whole run
 };
 
 struct EpochRecord {
@@ -137,7 +137,7 @@ class Trainer {
 
   const TrainConfig& config() const { return config_; }
   std::string checkpointPath() const;
-  std::string logPath() const;       // "" when disabled
+  std::string logPath() const;        // "" when disabled
   std::string lossCurvePath() const;  // "" when disabled
 
  private:

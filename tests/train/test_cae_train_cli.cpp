@@ -4,13 +4,12 @@
 // recipe. Then bad input: each is answered with a clear message and the documented exit code.
 // The binary: $CAE_TRAIN_EXE, else ../tools/cae-train beside this test's build folder.
 #define BOOST_TEST_MODULE cae_train_cli
-#include <boost/test/unit_test.hpp>
-
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -123,7 +122,8 @@ struct Fixture {
     BOOST_REQUIRE_EQUAL(r.code, 0);
     if (trained) {
       const auto [first, last] = lossRange(name);
-      BOOST_TEST_MESSAGE(name << ": loss " << first << " -> " << last);
+      BOOST_TEST_MESSAGE(boost::unit_test::framework::current_test_case().p_name.get()
+                         << " " << name << ": loss " << first << " -> " << last);
       BOOST_CHECK_LT(last, first);
     }
     const std::string model = at(name + ".onnx");
@@ -157,21 +157,23 @@ std::vector<std::string> operator+(std::vector<std::string> a, const std::vector
 BOOST_FIXTURE_TEST_SUITE(variants, Fixture)
 
 BOOST_AUTO_TEST_CASE(dense_undercomplete) {
-  checkModel("m", train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers",
-                                                                   "784-32-784"}),
-             1, 28, 28, 784);
+  checkModel(
+      "m",
+      train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers", "784-32-784"}),
+      1, 28, 28, 784);
 }
 
 BOOST_AUTO_TEST_CASE(deep_dense) {
-  checkModel("m", train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers",
-                                                                   "784-128-32-128-784"}),
+  checkModel("m",
+             train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers",
+                                                             "784-128-32-128-784"}),
              1, 28, 28, 784);
 }
 
 BOOST_AUTO_TEST_CASE(stacked_with_pretraining_stages) {
-  const Run r = train("m", fashion() + std::vector<std::string>{"--arch", "stacked", "--layers",
-                                                                "784-64-16-64-784",
-                                                                "--pretrain-epochs", "2"});
+  const Run r = train(
+      "m", fashion() + std::vector<std::string>{"--arch", "stacked", "--layers", "784-64-16-64-784",
+                                                "--pretrain-epochs", "2"});
   checkModel("m", r, 1, 28, 28, 784);
   std::vector<std::string> stages;
   for (const Json& j : log("m"))
@@ -184,26 +186,28 @@ BOOST_AUTO_TEST_CASE(stacked_with_pretraining_stages) {
 }
 
 BOOST_AUTO_TEST_CASE(sparse_l1) {
-  checkModel("m", train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers",
-                                                                   "784-64", "--sparsity", "l1",
-                                                                   "--sparsity-weight", "1e-3"}),
+  checkModel("m",
+             train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers",
+                                                             "784-64", "--sparsity", "l1",
+                                                             "--sparsity-weight", "1e-3"}),
              1, 28, 28, 784);
 }
 
 BOOST_AUTO_TEST_CASE(sparse_kl) {
-  checkModel("m", train("m", fashion() + std::vector<std::string>{
-                                             "--arch", "dense", "--layers", "784-64",
-                                             "--activation", "sigmoid", "--sparsity", "kl",
-                                             "--rho", "0.05", "--sparsity-weight", "0.1"}),
-             1, 28, 28, 784);
+  checkModel(
+      "m",
+      train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers", "784-64",
+                                                      "--activation", "sigmoid", "--sparsity", "kl",
+                                                      "--rho", "0.05", "--sparsity-weight", "0.1"}),
+      1, 28, 28, 784);
 }
 
 BOOST_AUTO_TEST_CASE(denoise_gaussian_residual_conv_vs_nlm) {
-  const Run r = train("m", textures() + std::vector<std::string>{
-                                            "--patch", "16", "--arch", "conv", "--depth", "1",
-                                            "--stages", "1", "--channels", "8", "--residual",
-                                            "--task", "denoise", "--noise", "gaussian",
-                                            "--sigma", "15-30"});
+  const Run r =
+      train("m", textures() + std::vector<std::string>{"--patch", "16", "--arch", "conv", "--depth",
+                                                       "1", "--stages", "1", "--channels", "8",
+                                                       "--residual", "--task", "denoise", "--noise",
+                                                       "gaussian", "--sigma", "15-30"});
   checkModel("m", r, 1, 16, 16, 256);
   BOOST_CHECK(r.out.find("OpenCV NLM") != std::string::npos);
   const auto info = cae::onnx::readModelInfo(at("m.onnx"));
@@ -214,50 +218,55 @@ BOOST_AUTO_TEST_CASE(denoise_gaussian_residual_conv_vs_nlm) {
 }
 
 BOOST_AUTO_TEST_CASE(denoise_masking_dense) {
-  checkModel("m", train("m", fashion() + std::vector<std::string>{
-                                             "--arch", "dense", "--layers", "784-64",
-                                             "--noise", "masking", "--noise-p", "0.3"}),
-             1, 28, 28, 784);
+  checkModel(
+      "m",
+      train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers", "784-64",
+                                                      "--noise", "masking", "--noise-p", "0.3"}),
+      1, 28, 28, 784);
 }
 
 BOOST_AUTO_TEST_CASE(denoise_salt_pepper_conv) {
-  checkModel("m", train("m", textures() + std::vector<std::string>{
-                                             "--patch", "16", "--arch", "conv", "--depth", "1",
-                                             "--stages", "1", "--channels", "8", "--noise",
-                                             "salt-pepper", "--noise-p", "0.1"}),
+  checkModel("m",
+             train("m", textures() + std::vector<std::string>{"--patch", "16", "--arch", "conv",
+                                                              "--depth", "1", "--stages", "1",
+                                                              "--channels", "8", "--noise",
+                                                              "salt-pepper", "--noise-p", "0.1"}),
              1, 16, 16, 256);
 }
 
 BOOST_AUTO_TEST_CASE(contractive_dense_and_conv) {
-  checkModel("d", train("d", fashion() + std::vector<std::string>{
-                                             "--arch", "dense", "--layers", "784-32",
-                                             "--activation", "sigmoid", "--contractive", "0.1"}),
+  checkModel("d",
+             train("d", fashion() + std::vector<std::string>{"--arch", "dense", "--layers",
+                                                             "784-32", "--activation", "sigmoid",
+                                                             "--contractive", "0.1"}),
              1, 28, 28, 784);
-  checkModel("c", train("c", textures() + std::vector<std::string>{
-                                             "--patch", "16", "--arch", "conv", "--depth", "1",
-                                             "--stages", "1", "--channels", "8", "--latent",
-                                             "4", "--contractive", "0.01"}),
-             1, 16, 16, 256);
+  checkModel(
+      "c",
+      train("c", textures() + std::vector<std::string>{"--patch", "16", "--arch", "conv", "--depth",
+                                                       "1", "--stages", "1", "--channels", "8",
+                                                       "--latent", "4", "--contractive", "0.01"}),
+      1, 16, 16, 256);
 }
 
 BOOST_AUTO_TEST_CASE(conv_with_skips_rgb) {
-  checkModel("m", train("m", std::vector<std::string>{kSk + "astronaut.png", kSk + "coffee.png",
-                                                      kSk + "chelsea.png", "--color", "rgb",
-                                                      "--patch", "16", "--arch", "conv",
-                                                      "--depth", "1", "--stages", "2",
-                                                      "--channels", "8", "--skips", "--flips"}),
+  checkModel("m",
+             train("m", std::vector<std::string>{kSk + "astronaut.png", kSk + "coffee.png",
+                                                 kSk + "chelsea.png", "--color", "rgb", "--patch",
+                                                 "16", "--arch", "conv", "--depth", "1", "--stages",
+                                                 "2", "--channels", "8", "--skips", "--flips"}),
              3, 16, 16, 3 * 256);
   BOOST_CHECK_EQUAL(cae::onnx::readModelInfo(at("m.onnx")).format, "RGB");
 }
 
 BOOST_AUTO_TEST_CASE(dense_vae_and_samples) {
-  checkModel("m", train("m", fashion() + std::vector<std::string>{"--arch", "vae", "--layers",
-                                                                   "784-64", "--latent", "8"}),
+  checkModel("m",
+             train("m", fashion() + std::vector<std::string>{"--arch", "vae", "--layers", "784-64",
+                                                             "--latent", "8"}),
              1, 28, 28, 784);
   BOOST_REQUIRE(fs::exists(at("m.decoder.onnx")));
   BOOST_CHECK_NO_THROW(cae::onnx::checkOnnxFile(at("m.decoder.onnx")));
-  const Run s = run({"sample", "--model", at("m.decoder.onnx"), "--count", "16", "--out",
-                     at("samples.png")});
+  const Run s =
+      run({"sample", "--model", at("m.decoder.onnx"), "--count", "16", "--out", at("samples.png")});
   BOOST_CHECK_EQUAL(s.code, 0);
   const cv::Mat grid = cv::imread(at("samples.png"), cv::IMREAD_UNCHANGED);
   BOOST_REQUIRE(!grid.empty());
@@ -268,13 +277,13 @@ BOOST_AUTO_TEST_CASE(dense_vae_and_samples) {
 }
 
 BOOST_AUTO_TEST_CASE(conv_vae_and_samples) {
-  checkModel("m", train("m", textures() + std::vector<std::string>{
-                                             "--patch", "16", "--arch", "conv-vae", "--depth",
-                                             "1", "--stages", "2", "--channels", "8",
-                                             "--latent", "4"}),
+  checkModel("m",
+             train("m", textures() + std::vector<std::string>{"--patch", "16", "--arch", "conv-vae",
+                                                              "--depth", "1", "--stages", "2",
+                                                              "--channels", "8", "--latent", "4"}),
              1, 16, 16, 256);
-  const Run s = run({"sample", "--model", at("m.decoder.onnx"), "--count", "9", "--out",
-                     at("samples.png")});
+  const Run s =
+      run({"sample", "--model", at("m.decoder.onnx"), "--count", "9", "--out", at("samples.png")});
   BOOST_CHECK_EQUAL(s.code, 0);
   BOOST_CHECK(!cv::imread(at("samples.png")).empty());
 }
@@ -285,10 +294,10 @@ BOOST_AUTO_TEST_CASE(pca_baseline) {
 }
 
 BOOST_AUTO_TEST_CASE(anomaly_calibration) {
-  const Run r = train("m", textures() + std::vector<std::string>{
-                                            "--patch", "16", "--arch", "conv", "--depth", "1",
-                                            "--stages", "1", "--channels", "8", "--task",
-                                            "anomaly", "--fpr", "0.05"});
+  const Run r =
+      train("m", textures() + std::vector<std::string>{"--patch", "16", "--arch", "conv", "--depth",
+                                                       "1", "--stages", "1", "--channels", "8",
+                                                       "--task", "anomaly", "--fpr", "0.05"});
   checkModel("m", r, 1, 16, 16, 256);
   const auto info = cae::onnx::readModelInfo(at("m.onnx"));
   BOOST_CHECK(info.task == cae::onnx::Task::Anomaly);
@@ -297,9 +306,9 @@ BOOST_AUTO_TEST_CASE(anomaly_calibration) {
 }
 
 BOOST_AUTO_TEST_CASE(features_exports_the_encoder) {
-  const Run r = train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers",
-                                                                "784-128-32-128-784", "--task",
-                                                                "features"});
+  const Run r =
+      train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers",
+                                                      "784-128-32-128-784", "--task", "features"});
   checkModel("m", r, 1, 28, 28, 32);
   BOOST_CHECK(cae::onnx::readModelInfo(at("m.onnx")).task == cae::onnx::Task::Features);
 }
@@ -311,9 +320,9 @@ BOOST_FIXTURE_TEST_SUITE(bad_input, Fixture)
 BOOST_AUTO_TEST_CASE(help_documents_options) {
   const Run r = run({"--help"});
   BOOST_CHECK_EQUAL(r.code, 0);
-  for (const char* o : {"--arch", "--layers", "--task", "--noise", "--sigma", "--sparsity",
-                        "--contractive", "--kl-weight", "--patience", "--resume", "--fpr",
-                        "sample"})
+  for (const char* o :
+       {"--arch", "--layers", "--task", "--noise", "--sigma", "--sparsity", "--contractive",
+        "--kl-weight", "--patience", "--resume", "--fpr", "sample"})
     BOOST_CHECK_MESSAGE(r.out.find(o) != std::string::npos, o << " missing from --help");
 }
 
@@ -346,8 +355,8 @@ BOOST_AUTO_TEST_CASE(mixed_sizes_with_whole_frames) {
 }
 
 BOOST_AUTO_TEST_CASE(overcomplete_needs_the_flag) {
-  std::vector<std::string> a = {kSk + "brick.png", kSk + "grass.png", "--patch", "8", "--arch",
-                                "dense", "--layers", "64-100-64"};
+  std::vector<std::string> a = {kSk + "brick.png", kSk + "grass.png", "--patch",  "8",
+                                "--arch",          "dense",           "--layers", "64-100-64"};
   Run r = train("m", a);
   BOOST_CHECK_EQUAL(r.code, 2);
   BOOST_CHECK(r.err.find("--allow-overcomplete") != std::string::npos);
@@ -362,11 +371,18 @@ BOOST_AUTO_TEST_CASE(overcomplete_needs_the_flag) {
 
 BOOST_AUTO_TEST_CASE(out_of_range_options) {
   const std::string img = kSk + "brick.png";
-  for (const auto& bad : std::vector<std::vector<std::string>>{
-           {"--batch", "0"},          {"--val-fraction", "2"},      {"--arch", "transformer"},
-           {"--noise-p", "1.5"},      {"--lr", "-1"},               {"--loss", "huber"},
-           {"--sigma", "300"},        {"--fpr", "0.9"},             {"--no-such-option"},
-           {"--arch", "dense"},       {"--layers", "784-x-784", "--arch", "dense"}}) {
+  for (const auto& bad :
+       std::vector<std::vector<std::string>>{{"--batch", "0"},
+                                             {"--val-fraction", "2"},
+                                             {"--arch", "transformer"},
+                                             {"--noise-p", "1.5"},
+                                             {"--lr", "-1"},
+                                             {"--loss", "huber"},
+                                             {"--sigma", "300"},
+                                             {"--fpr", "0.9"},
+                                             {"--no-such-option"},
+                                             {"--arch", "dense"},
+                                             {"--layers", "784-x-784", "--arch", "dense"}}) {
     std::vector<std::string> args{img};
     args.insert(args.end(), bad.begin(), bad.end());
     const Run r = run(args);
@@ -400,7 +416,8 @@ BOOST_AUTO_TEST_CASE(sigint_writes_a_checkpoint) {
   }
   // Wait for training to start (the first checkpoint), then interrupt.
   const auto t0 = std::chrono::steady_clock::now();
-  while (!fs::exists(at("m.ckpt")) && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60))
+  while (!fs::exists(at("m.ckpt")) &&
+         std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60))
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ::kill(pid, SIGINT);

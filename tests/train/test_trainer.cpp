@@ -5,15 +5,15 @@
 // moves the mean code activation toward rho, and the contractive penalty lowers the encoder's
 // Jacobian norm.
 #define BOOST_TEST_MODULE trainer
-#include <boost/test/unit_test.hpp>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <unistd.h>
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <string>
