@@ -309,3 +309,33 @@ BOOST_AUTO_TEST_CASE(contractive_lowers_the_jacobian_norm) {
   BOOST_TEST_MESSAGE("mean ||J||_F^2: plain " << norms[0] << ", contractive " << norms[1]);
   BOOST_CHECK_LT(norms[1], 0.7 * norms[0]);
 }
+
+// Stacked: interrupted during the second pretraining stage, resumed: the finished stage's weights
+// come from the checkpoint and the result matches the uninterrupted run byte for byte.
+BOOST_AUTO_TEST_CASE(stacked_resume_across_stages) {
+  TempDir dir;
+  TrainConfig c = denseConfig(dir, "stacked");
+  c.arch.dense = {64, 32, 16};
+  c.stacked = true;
+  c.pretrainEpochs = 2;
+  c.epochs = 2;
+  const TrainResult full = Trainer(c).run();
+  std::vector<std::string> stages;
+  for (const auto& e : full.history) stages.push_back(e.stage);
+  BOOST_CHECK((stages == std::vector<std::string>{"pretrain 1/2", "pretrain 1/2", "pretrain 2/2",
+                                                  "pretrain 2/2", "finetune", "finetune"}));
+
+  TrainConfig k = c;
+  k.output = dir / "cut.onnx";
+  std::atomic<bool> stop{false};
+  Trainer t(k);
+  t.setCancelFlag(&stop);
+  t.setProgress([&](const Progress& p) {
+    if (p.stage == "pretrain 2/2" && p.epoch == 1 && p.step == 5) stop = true;
+  });
+  BOOST_REQUIRE(t.run().cancelled);
+  k.resume = true;
+  const TrainResult done = Trainer(k).run();
+  BOOST_CHECK_EQUAL(done.history.size(), 6u);
+  BOOST_CHECK(slurp(c.output) == slurp(k.output));
+}
