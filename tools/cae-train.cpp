@@ -83,7 +83,7 @@ class ProgressLine {
 
  private:
   bool quiet_, tty_, open_ = false;
-  std::chrono::steady_clock::time_point last_{};
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
 // Parses "25" or "5-50" (8-bit grey levels) into [lo, hi] in [0, 1] units.

@@ -579,7 +579,8 @@ struct Trainer::Impl {
     log.flush();
   }
 
-  void report(const Stage& s, double valLoss) {
+  // epochLoss >= 0: the finished epoch's mean (the running sums are already reset).
+  void report(const Stage& s, double valLoss, double epochLoss = -1) {
     if (!owner.progress_) return;
     Progress p;
     p.stage = s.name;
@@ -587,7 +588,7 @@ struct Trainer::Impl {
     p.epochs = s.epochs;
     p.step = stepInEpoch;
     p.steps = c.stepsPerEpoch;
-    p.loss = lossCount ? lossSum / double(lossCount) : 0;
+    p.loss = epochLoss >= 0 ? epochLoss : lossCount ? lossSum / double(lossCount) : 0;
     p.valLoss = valLoss;
     const double el = std::chrono::duration<double>(Clock::now() - t0).count();
     p.patchesPerSecond = el > 0 ? double(stepsHere) * c.batch / el : 0;
@@ -685,7 +686,7 @@ struct Trainer::Impl {
       drawCurve();
       --epoch;
       stepInEpoch = c.stepsPerEpoch;
-      report(s, val);
+      report(s, val, r.loss);
       stepInEpoch = 0;
       if (stop) {
         result.earlyStopped = true;
@@ -913,6 +914,7 @@ struct Trainer::Impl {
     ensureFolder(owner.checkpointPath());
     buildStages();
     if (c.resume) resume();
+    t0 = Clock::now();  // throughput counts training, not loading
     for (std::size_t i = std::size_t(stageIdx); i < stages.size(); ++i) {
       Stage& s = stages[i];
       if (stages.size() > 1)
