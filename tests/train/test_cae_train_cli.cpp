@@ -154,6 +154,16 @@ std::vector<std::string> operator+(std::vector<std::string> a, const std::vector
 
 }  // namespace
 
+// Fails every test at once, with the reason, when the binary is not built.
+struct BinaryPresent {
+  BinaryPresent() {
+    if (!fs::exists(exe()))
+      throw std::runtime_error("cae-train not found at " + exe() +
+                               " (build it, or set CAE_TRAIN_EXE)");
+  }
+};
+BOOST_TEST_GLOBAL_FIXTURE(BinaryPresent);
+
 BOOST_FIXTURE_TEST_SUITE(variants, Fixture)
 
 BOOST_AUTO_TEST_CASE(dense_undercomplete) {
@@ -303,6 +313,32 @@ BOOST_AUTO_TEST_CASE(anomaly_calibration) {
   BOOST_CHECK(info.task == cae::onnx::Task::Anomaly);
   BOOST_REQUIRE(info.threshold.has_value());
   BOOST_CHECK_GT(*info.threshold, info.scoreMean);
+}
+
+// --resume through the CLI: 2 epochs, then resumed to 4, gives the model a straight 4-epoch run
+// gives (same outputs in OpenCV; the files differ only in their recipe's output path).
+BOOST_AUTO_TEST_CASE(resume_continues_exactly) {
+  const std::vector<std::string> a =
+      fashion() + std::vector<std::string>{"--arch", "dense", "--layers", "784-32"};
+  BOOST_REQUIRE_EQUAL(train("full", a + std::vector<std::string>{"--epochs", "4"}).code, 0);
+  BOOST_REQUIRE_EQUAL(train("half", a + std::vector<std::string>{"--epochs", "2"}).code, 0);
+  BOOST_REQUIRE_EQUAL(train("half", a + std::vector<std::string>{"--epochs", "4", "--resume"}).code,
+                      0);
+  const int dims[4] = {4, 1, 28, 28};
+  cv::Mat blob(4, dims, CV_32F);
+  cv::randu(blob, 0.f, 1.f);
+  cv::Mat y[2];
+  for (int k = 0; k < 2; ++k) {
+    cv::dnn::Net net = cv::dnn::readNetFromONNX(at(k ? "half.onnx" : "full.onnx"));
+    net.setInput(blob);
+    y[k] = net.forward().clone();
+  }
+  BOOST_CHECK_EQUAL(cv::norm(y[0], y[1], cv::NORM_INF), 0.0);
+  const std::string recipe = cae::onnx::readModelInfo(at("half.onnx")).recipe;
+  BOOST_CHECK(recipe.find("--resume") == std::string::npos);
+  int epochs = 0;
+  for (const Json& j : log("half")) epochs += j["event"] == "epoch";
+  BOOST_CHECK_EQUAL(epochs, 4);  // the log is appended to, not restarted
 }
 
 BOOST_AUTO_TEST_CASE(features_exports_the_encoder) {
