@@ -467,6 +467,11 @@ int main(int argc, char** argv) {
     Trainer trainer(c);
     ProgressLine progress(quiet);
     trainer.setProgress([&](const Progress& p) { progress(p); });
+    trainer.setMessages([&](const std::string& line) {
+      if (quiet) return;
+      progress.done();
+      std::fprintf(stderr, "%s%s", line.c_str(), line.empty() || line.back() != '\n' ? "\n" : "");
+    });
     trainer.setCancelFlag(&gCancel);
     trainer.setCheckpointFlag(&gCheckpoint);
     const TrainResult r = trainer.run();

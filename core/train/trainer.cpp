@@ -451,6 +451,8 @@ struct Trainer::Impl {
     for (int k = 0; k < stageIdx; ++k)
       stepsBefore += long(stages[std::size_t(k)].epochs) * c.stepsPerEpoch;
     stepsBefore += long(epoch) * c.stepsPerEpoch + stepInEpoch;
+    say("resume " + path + ": " + s.name + " epoch " + std::to_string(epoch + 1) + " step " +
+        std::to_string(stepInEpoch));
     writeLog({{"event", "resume"},
               {"checkpoint", path},
               {"stage", s.name},
@@ -573,6 +575,10 @@ struct Trainer::Impl {
   }
 
   // ---- the loop ------------------------------------------------------------------------------
+  void say(const std::string& line) const {
+    if (owner.messages_) owner.messages_(line);
+  }
+
   void writeLog(const Json& j) {
     if (!log.is_open()) return;
     log << j.dump() << '\n';
@@ -910,13 +916,19 @@ struct Trainer::Impl {
               {"train_images", trainSrc->size()},
               {"val_images", valSrc->size()},
               {"sample_shape", {trainSrc->channels(), trainSrc->height(), trainSrc->width()}}});
+    say("data   " + std::to_string(trainSrc->size()) + " training and " +
+        std::to_string(valSrc->size()) + " validation images; samples " +
+        std::to_string(trainSrc->channels()) + "x" + std::to_string(trainSrc->height()) + "x" +
+        std::to_string(trainSrc->width()) + (c.patch > 0 ? " patches" : " whole frames"));
     if (c.arch.kind == ArchKind::Pca) return runPca();
     ensureFolder(owner.checkpointPath());
     buildStages();
+    say(describe(stages.back().spec));
     if (c.resume) resume();
     t0 = Clock::now();  // throughput counts training, not loading
     for (std::size_t i = std::size_t(stageIdx); i < stages.size(); ++i) {
       Stage& s = stages[i];
+      if (stages.size() > 1) say("stage  " + s.name);
       if (stages.size() > 1)
         writeLog({{"event", "stage"},
                   {"stage", s.name},
@@ -947,6 +959,7 @@ Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {}
 Trainer::~Trainer() = default;
 
 void Trainer::setProgress(std::function<void(const Progress&)> f) { progress_ = std::move(f); }
+void Trainer::setMessages(std::function<void(const std::string&)> f) { messages_ = std::move(f); }
 void Trainer::setCancelFlag(const std::atomic<bool>* flag) { cancel_ = flag; }
 void Trainer::setCheckpointFlag(std::atomic<bool>* flag) { checkpointNow_ = flag; }
 

@@ -125,6 +125,8 @@ class Trainer {
   Trainer& operator=(const Trainer&) = delete;
 
   void setProgress(std::function<void(const Progress&)> f);
+  // Informational lines for the user (data found, the architecture, resuming, stages).
+  void setMessages(std::function<void(const std::string&)> f);
   // Checked between steps; when it turns true the run writes a checkpoint and returns
   // (TrainResult::cancelled).
   void setCancelFlag(const std::atomic<bool>* flag);
@@ -144,6 +146,7 @@ class Trainer {
   struct Impl;
   TrainConfig config_;
   std::function<void(const Progress&)> progress_;
+  std::function<void(const std::string&)> messages_;
   const std::atomic<bool>* cancel_ = nullptr;
   std::atomic<bool>* checkpointNow_ = nullptr;
 };
