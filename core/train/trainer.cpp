@@ -371,6 +371,7 @@ struct Trainer::Impl {
     meta["train.since_best"] = std::to_string(sinceBest);
     meta["train.best_params"] = bytesOf(bestParams.data(), bestParams.size());
     meta["train.recipe"] = c.recipe;
+    meta["train.architecture"] = describe(stages.back().spec);
     Json h = Json::array();
     for (const EpochRecord& r : result.history)
       h.push_back({{"stage", r.stage},
@@ -394,6 +395,13 @@ struct Trainer::Impl {
       throw IoError("--resume: no checkpoint at '" + path + "' (train without --resume first)");
     const nn::Checkpoint ck = nn::loadCheckpoint(path);
     const auto& m = ck.meta;
+    const auto arch = m.find("train.architecture");
+    if (arch != m.end() && arch->second != describe(stages.back().spec))
+      throw FormatError("checkpoint '" + path + "' was made for another architecture:\n" +
+                        arch->second +
+                        "resume with the options it was trained with (its "
+                        "recipe: " +
+                        (m.count("train.recipe") ? m.at("train.recipe") : "?") + ")");
     stageIdx = int(intOf(m, "train.stage", 0));
     if (stageIdx < 0 || stageIdx >= int(stages.size()))
       throw FormatError("checkpoint '" + path + "' is from a different architecture (stage " +
