@@ -61,6 +61,9 @@ md.append(f"- **Engine vs libtorch: {speedup:.2f}×** faster (target ≥ 4×): "
           f"{'met' if speedup >= 4 else 'NOT met'}.")
 md.append(f"- **Engine vs sgemm: {100 * cae_gf / sgemm:.0f} %** of the best sgemm rate "
           f"({sgemm:.1f} GFLOP/s) (target ≥ 50 %): {'met' if cae_gf >= 0.5 * sgemm else 'NOT met'}.")
+md.append(f"- Against the libtorch figure in shared/ANCHORS.md (1.04 s per step, measured there "
+          f"with PyTorch 1.13 from Debian), the engine is {1040 / cae_ms:.2f}× faster; the libtorch "
+          f"measured in this run took {torch_ms / 1e3:.2f} s.")
 md.append(f"- Engine split: forward {med('cae', 'fwd_ms'):.1f} ms, backward + Adam "
           f"{med('cae', 'bwd_adam_ms'):.1f} ms.")
 if any(r.get("impl") == "cae-infer" for r in rows):

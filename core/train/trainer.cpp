@@ -18,6 +18,7 @@
 #include "nn/corruption/masking_noise.hpp"
 #include "nn/corruption/salt_pepper_noise.hpp"
 #include "nn/layers/dense.hpp"
+#include "nn/layers/reshape.hpp"
 #include "nn/layers/sampling.hpp"
 #include "nn/losses/bce_loss.hpp"
 #include "nn/losses/l1_loss.hpp"
@@ -102,6 +103,17 @@ std::string shellJoin(int argc, const char* const* argv) {
 }
 
 namespace {
+
+// True when node reads the model input directly or through a Flatten (which leaves the
+// encoder's Jacobian unchanged): the exact dense contractive penalty then applies.
+bool readsInput(const nn::Model& m, int node) {
+  const auto& ins = m.node(node).inputs;
+  if (ins.size() != 1) return false;
+  if (ins[0] == nn::Model::kInput) return true;
+  const auto& prev = m.node(ins[0]);
+  return dynamic_cast<const nn::Flatten*>(prev.layer.get()) &&
+         prev.inputs == std::vector<int>{nn::Model::kInput};
+}
 
 // Exact text for doubles in checkpoints (hex float reads back bit for bit).
 std::string exact(double v) {
@@ -510,8 +522,7 @@ struct Trainer::Impl {
     }
     const nn::Dense* exactEnc = nullptr;
     std::unique_ptr<nn::ContractiveDense> cd;
-    if (c.contractive > 0 && b.codePre >= 0 && code >= 0 &&
-        m.node(b.codePre).inputs == std::vector<int>{Model::kInput}) {
+    if (c.contractive > 0 && b.codePre >= 0 && code >= 0 && readsInput(m, b.codePre)) {
       exactEnc = dynamic_cast<const nn::Dense*>(&m.layer(b.codePre));
       try {
         cd = std::make_unique<nn::ContractiveDense>(
