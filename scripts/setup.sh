@@ -10,7 +10,7 @@ CAE_PACKAGES=(
   g++ meson ninja-build pkg-config python3
   libeigen3-dev libopencv-dev libboost-test-dev libonnx-dev libprotobuf-dev
   python3-skimage mate-backgrounds
-  libdcmtk-dev libsndfile1-dev zlib1g-dev
+  libdcmtk-dev libsndfile1-dev zlib1g-dev libcli11-dev nlohmann-json3-dev
   dataset-fashion-mnist python3-pydicom alsa-utils
 )
 
