@@ -9,14 +9,6 @@ namespace cae::nn {
 inline namespace CAE_NN_ABI {
 namespace {
 
-// Range [lo, hi) of output columns whose input column ox*s + x0 lies inside [0, w).
-inline void validRange(int x0, int s, int w, int ow, int& lo, int& hi) {
-  lo = x0 >= 0 ? 0 : (-x0 + s - 1) / s;
-  hi = (w - 1 - x0) < 0 ? 0 : (w - 1 - x0) / s + 1;
-  lo = std::min(lo, ow);
-  hi = std::clamp(hi, lo, ow);
-}
-
 // Parallelise over rows only for large single images; batches are split by the caller.
 inline bool splitRows(const ConvGeometry& g) {
   return !inParallel() && double(g.rows()) * g.cols() > 1 << 18;
@@ -56,7 +48,7 @@ void im2col(const Scalar* img, const ConvGeometry& g, Scalar* cols) {
     Scalar* dst = cols + std::size_t(r) * n;
     const int x0 = kj * g.dw - g.pw;
     int lo, hi;
-    validRange(x0, g.sw, g.w, g.ow, lo, hi);
+    validColumns(x0, g.sw, g.w, g.ow, lo, hi);
     if (sameWidthRuns(g)) {
       int oyLo, oyHi;
       validRows(g, ki, oyLo, oyHi);
@@ -109,7 +101,7 @@ void col2im(Scalar* cols, const ConvGeometry& g, Scalar* img) {
         Scalar* src = cols + std::size_t(r) * n;
         const int x0 = kj * g.dw - g.pw;
         int lo, hi;
-        validRange(x0, g.sw, g.w, g.ow, lo, hi);
+        validColumns(x0, g.sw, g.w, g.ow, lo, hi);
         if (sameWidthRuns(g)) {
           int oyLo, oyHi;
           validRows(g, ki, oyLo, oyHi);

@@ -17,6 +17,14 @@ struct ConvGeometry {
   int cols() const { return oh * ow; }
 };
 
+// Output columns [lo, hi) of an ow-wide grid whose input column ox*s + x0 lies in [0, w).
+inline void validColumns(int x0, int s, int w, int ow, int& lo, int& hi) {
+  lo = x0 >= 0 ? 0 : (-x0 + s - 1) / s;
+  hi = (w - 1 - x0) < 0 ? 0 : (w - 1 - x0) / s + 1;
+  lo = lo < ow ? lo : ow;
+  hi = hi < lo ? lo : (hi > ow ? ow : hi);
+}
+
 // cols[(ci*kh + ki)*kw + kj][oy*ow + ox] = img[ci][oy*sh - ph + ki*dh][ox*sw - pw + kj*dw] (0
 // outside)
 void im2col(const Scalar* img, const ConvGeometry& g, Scalar* cols);

@@ -6,21 +6,13 @@ namespace cae::nn {
 inline namespace CAE_NN_ABI {
 namespace {
 
-// Output columns [lo, hi) whose input column ox*s + x0 lies inside [0, w).
-inline void validRange(int x0, int s, int w, int ow, int& lo, int& hi) {
-  lo = x0 >= 0 ? 0 : (-x0 + s - 1) / s;
-  hi = (w - 1 - x0) < 0 ? 0 : (w - 1 - x0) / s + 1;
-  lo = std::min(lo, ow);
-  hi = std::clamp(hi, lo, ow);
-}
-
 // Calls f(yRow, xRow, lo, hi) for every output row of tap (ki, kj) with a valid input row; the
 // input element of output column ox is xRow[ox * sw].
 template <typename F>
 inline void forTap(const ConvGeometry& g, int ki, int kj, F&& f) {
   const int x0 = kj * g.dw - g.pw;
   int lo, hi;
-  validRange(x0, g.sw, g.w, g.ow, lo, hi);
+  validColumns(x0, g.sw, g.w, g.ow, lo, hi);
   if (lo >= hi) return;
   for (int oy = 0; oy < g.oh; ++oy) {
     const int iy = oy * g.sh - g.ph + ki * g.dh;
@@ -55,6 +47,17 @@ void padImage(const Scalar* x, const ConvGeometry& g, const PaddedGrid& p, Vec& 
     for (int y = 0; y < g.h; ++y)
       std::copy(x + (std::size_t(c) * g.h + y) * g.w, x + (std::size_t(c) * g.h + y + 1) * g.w,
                 xp.data() + c * p.inPlane + std::size_t(y + g.ph) * p.wp + g.pw);
+}
+
+// dyp[o] = dy[o] on the padded-width output grid, zeros in the junk columns.
+void spreadToGrid(const Scalar* dy, int outC, const ConvGeometry& g, const PaddedGrid& p,
+                  Vec& dyp) {
+  dyp.setZero(Eigen::Index(p.outPlane) * outC);
+  for (int o = 0; o < outC; ++o)
+    for (int oy = 0; oy < g.oh; ++oy)
+      std::copy(dy + (std::size_t(o) * g.oh + oy) * g.ow,
+                dy + (std::size_t(o) * g.oh + oy + 1) * g.ow,
+                dyp.data() + o * p.outPlane + std::size_t(oy) * p.wp);
 }
 
 thread_local Vec tlsA, tlsB;
@@ -111,12 +114,7 @@ void directConvBackward(const Scalar* dy, const Scalar* W, int outC, const ConvG
     const PaddedGrid p(g);
     const Eigen::Index n = Eigen::Index(p.outPlane);
     Vec& dyp = tlsA;  // dy on the padded-width grid, zeros in the junk columns
-    dyp.setZero(n * outC);
-    for (int o = 0; o < outC; ++o)
-      for (int oy = 0; oy < g.oh; ++oy)
-        std::copy(dy + (std::size_t(o) * g.oh + oy) * g.ow,
-                  dy + (std::size_t(o) * g.oh + oy + 1) * g.ow,
-                  dyp.data() + o * p.outPlane + std::size_t(oy) * p.wp);
+    spreadToGrid(dy, outC, g, p, dyp);
     Vec& dxp = tlsB;
     dxp.setZero(Eigen::Index(p.inPlane) * g.c);
     for (int c = 0; c < g.c; ++c)
@@ -162,12 +160,7 @@ void directConvGradient(const Scalar* x, const Scalar* dy, int outC, const ConvG
     const Eigen::Index n = Eigen::Index(p.outPlane);
     padImage(x, g, p, tlsA);
     Vec& dyp = tlsB;
-    dyp.setZero(n * outC);
-    for (int o = 0; o < outC; ++o)
-      for (int oy = 0; oy < g.oh; ++oy)
-        std::copy(dy + (std::size_t(o) * g.oh + oy) * g.ow,
-                  dy + (std::size_t(o) * g.oh + oy + 1) * g.ow,
-                  dyp.data() + o * p.outPlane + std::size_t(oy) * p.wp);
+    spreadToGrid(dy, outC, g, p, dyp);
     for (int o = 0; o < outC; ++o)
       for (int c = 0; c < g.c; ++c)
         for (int ki = 0; ki < g.kh; ++ki)
