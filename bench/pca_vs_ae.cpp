@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
       const char* name;
       train::ArchSpec arch;
       int steps, batch;
+      double lr;
     };
     std::vector<Variant> variants;
     train::ArchSpec lin;
@@ -100,11 +101,11 @@ int main(int argc, char** argv) {
     lin.dense = {kPatch * kPatch, k};
     lin.activation = "linear";
     lin.output = "linear";
-    variants.push_back({"linear-ae", lin, 3000, 64});
+    variants.push_back({"linear-ae", lin, 20000, 128, 2e-3});
     train::ArchSpec dense = lin;
     dense.dense = {kPatch * kPatch, 256, k};
     dense.activation = "relu";
-    variants.push_back({"dense-ae", dense, 3000, 64});
+    variants.push_back({"dense-ae", dense, 8000, 128, 2e-3});
     train::ArchSpec conv;
     conv.kind = train::ArchKind::Conv;
     conv.channels = 1;
@@ -115,7 +116,7 @@ int main(int argc, char** argv) {
     conv.maxChannels = 64;
     conv.latent = k / 4;  // k values on a 2×2 grid
     conv.output = "linear";
-    variants.push_back({"conv-ae", conv, 1500, 32});
+    variants.push_back({"conv-ae", conv, 1200, 32, 2e-3});
 
     for (const Variant& v : variants) {
       train::TrainConfig c;
@@ -123,9 +124,9 @@ int main(int argc, char** argv) {
       c.patch = kPatch;
       c.arch = v.arch;
       c.batch = v.batch;
-      c.stepsPerEpoch = 100;
-      c.epochs = std::max(1, int(v.steps * scale / 100));
-      c.lr = 1e-3;
+      c.stepsPerEpoch = 200;
+      c.epochs = std::max(1, int(v.steps * scale / 200));
+      c.lr = v.lr;
       c.schedule = train::ScheduleKind::Cosine;
       c.seed = 5;
       c.output = (outdir / (std::string(v.name) + "-" + std::to_string(k) + ".onnx")).string();
@@ -133,6 +134,8 @@ int main(int argc, char** argv) {
       c.recipe = "bench_pca_vs_ae";
       const auto t0 = std::chrono::steady_clock::now();
       train::Trainer t(c);
+      std::fprintf(stderr, "%s K=%d: %d steps of %d\n", v.name, k, c.epochs * c.stepsPerEpoch,
+                   c.batch);
       t.run();
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
