@@ -27,7 +27,7 @@ FormatError badValue(const std::string& k, const std::string& v, const std::stri
 }
 
 // from_chars, unlike strtod, ignores the locale: a German-locale pipeline reads "0.5" too.
-double toDouble(const std::string& k, const std::string& v) {
+double parseDouble(const std::string& k, const std::string& v) {
   double d = 0;
   const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
   if (v.empty() || ec != std::errc() || end != v.data() + v.size() || !std::isfinite(d))
@@ -139,31 +139,31 @@ ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
     } else if (k == key::kFormat) {
       info.format = v;
     } else if (k == key::kInputScale) {
-      info.inputScale = toDouble(k, v);
+      info.inputScale = parseDouble(k, v);
     } else if (k == key::kInputOffset) {
-      info.inputOffset = toDouble(k, v);
+      info.inputOffset = parseDouble(k, v);
     } else if (k == key::kResidual) {
       info.residual = toBool(k, v);
     } else if (k == key::kReceptiveField) {
       info.receptiveField = toInt(k, v);
       if (info.receptiveField < -1) throw badValue(k, v, "-1, 0 or a positive pixel count");
     } else if (k == key::kNoiseSigma) {
-      info.noiseSigma = toDouble(k, v);
+      info.noiseSigma = parseDouble(k, v);
     } else if (k == key::kLatentShape) {
       for (const std::string& d : splitComma(v)) {
         info.latentShape.push_back(toInt(k, d));
         if (info.latentShape.back() < 1) throw badValue(k, v, "positive C,H,W");
       }
     } else if (k == key::kQuantStep) {
-      info.quantStep = toDouble(k, v);
+      info.quantStep = parseDouble(k, v);
       if (info.quantStep <= 0) throw badValue(k, v, "a positive step");
     } else if (k == key::kScoreMean) {
-      info.scoreMean = toDouble(k, v);
+      info.scoreMean = parseDouble(k, v);
     } else if (k == key::kScoreStd) {
-      info.scoreStd = toDouble(k, v);
+      info.scoreStd = parseDouble(k, v);
       if (info.scoreStd <= 0) throw badValue(k, v, "a positive deviation");
     } else if (k == key::kThreshold) {
-      info.threshold = toDouble(k, v);
+      info.threshold = parseDouble(k, v);
     } else if (k == key::kStft) {
       info.stft = parseStft(v);
     } else if (k == key::kTrainerVersion) {
