@@ -179,6 +179,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 100000000))
       ->capture_default_str()
       ->group("Data");
+  app.add_option("--scales", c.scales,
+                 "multi-scale data: also train on every image downsized by these factors "
+                 "(area averaging), e.g. 1,0.5,0.25")
+      ->delimiter(',')
+      ->check(CLI::Range(0.01, 1.0))
+      ->group("Data");
 
   // Architecture.
   app.add_option("--arch", arch,
@@ -193,6 +199,12 @@ int main(int argc, char** argv) {
       ->group("Architecture");
   app.add_option("--depth", c.arch.depth, "conv: 3x3 convolutions per resolution")
       ->check(CLI::Range(1, 8))
+      ->capture_default_str()
+      ->group("Architecture");
+  app.add_option("--stem", c.arch.stem,
+                 "conv: run the network at 1/N resolution behind a learned N x N "
+                 "unshuffle (kernel = stride = N) and its transposed inverse; 1: none")
+      ->check(CLI::IsMember({1, 2, 4, 8}))
       ->capture_default_str()
       ->group("Architecture");
   app.add_option("--stages", c.arch.stages, "conv: stride-2 downsamplings")

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <opencv2/core.hpp>
@@ -132,6 +133,23 @@ Tensor crop(const Tensor& image, int y, int x, int h, int w) {
       const Scalar* src = rowOf(image, c, y + r) + x;
       std::copy(src, src + w, &out.at(0, c, r, 0));
     }
+  return out;
+}
+
+Tensor resizeArea(const Tensor& image, double factor) {
+  const Shape s = image.shape();
+  if (!(factor > 0) || factor > 1 || s.n < 1)
+    throw InvalidArgument("resizeArea: the factor must be in (0, 1], got " +
+                          std::to_string(factor));
+  const int h = std::max(1, int(std::lround(s.h * factor)));
+  const int w = std::max(1, int(std::lround(s.w * factor)));
+  Tensor out(Shape{1, s.c, h, w});
+  for (int c = 0; c < s.c; ++c) {
+    cv::Mat src(s.h, s.w, sizeof(Scalar) == 4 ? CV_32F : CV_64F,
+                const_cast<Scalar*>(rowOf(image, c, 0)));
+    cv::Mat dst(h, w, src.type(), &out.at(0, c, 0, 0));
+    cv::resize(src, dst, dst.size(), 0, 0, cv::INTER_AREA);
+  }
   return out;
 }
 

@@ -28,6 +28,10 @@ void writePng(const std::string& path, const nn::Tensor& image, int bitDepth = 8
 // The h×w window of sample 0 at (y, x), all channels. Throws InvalidArgument outside the image.
 nn::Tensor crop(const nn::Tensor& image, int y, int x, int h, int w);
 
+// Sample 0 resized by factor in (0, 1] with area averaging (OpenCV INTER_AREA): the image seen
+// from further away. Throws InvalidArgument for other factors.
+nn::Tensor resizeArea(const nn::Tensor& image, double factor);
+
 // Sample 0 of each image placed left to right with gap pixels of value background between them;
 // images are top-aligned and must share the channel count.
 nn::Tensor sideBySide(const std::vector<nn::Tensor>& images, int gap = 8,

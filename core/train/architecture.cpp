@@ -55,7 +55,7 @@ struct Plan {
   Act hidden, out;
   std::vector<int> sizes;  // dense: input, hidden..., code
   std::vector<int> ch;     // conv: channels per resolution level 0..stages
-  int depth = 0, stages = 0, latent = 0;
+  int depth = 0, stages = 0, latent = 0, stem = 1;
   bool skips = false, residual = false;
   std::uint64_t seed = 1;
 
@@ -128,12 +128,18 @@ Plan makePlan(const ArchSpec& s) {
   if (s.width0 < 1 || s.maxChannels < 1)
     throw InvalidArgument(k + ": channel widths must be positive, got " + std::to_string(s.width0) +
                           " and max " + std::to_string(s.maxChannels));
-  const int f = 1 << s.stages;
+  if (s.stem != 1 && s.stem != 2 && s.stem != 4 && s.stem != 8)
+    throw InvalidArgument(k + ": the stem factor must be 1, 2, 4 or 8, got " +
+                          std::to_string(s.stem));
+  if (s.stem != 1 && s.kind != ArchKind::Conv)
+    throw InvalidArgument(k + ": a stem (--stem) is for the plain conv architecture");
+  const int f = (1 << s.stages) * s.stem;
   if (s.height % f != 0 || s.width % f != 0)
-    throw InvalidArgument(
-        k + ": height and width (" + std::to_string(s.height) + "x" + std::to_string(s.width) +
-        ") must be divisible by 2^stages = " + std::to_string(f) + " (" + std::to_string(s.stages) +
-        " stride-2 stages); change the patch size or the stages");
+    throw InvalidArgument(k + ": height and width (" + std::to_string(s.height) + "x" +
+                          std::to_string(s.width) + ") must be divisible by " +
+                          (s.stem > 1 ? "stem x " : "") + "2^stages = " + std::to_string(f) +
+                          " (" + std::to_string(s.stages) +
+                          " stride-2 stages); change the patch size or the stages");
   if (s.latent < 0) throw InvalidArgument(k + ": latent channels must not be negative");
   if (s.kind == ArchKind::ConvVae) {
     if (s.latent < 1)
@@ -150,6 +156,7 @@ Plan makePlan(const ArchSpec& s) {
                           s.output + " and still start as the identity)");
   p.depth = s.depth;
   p.stages = s.stages;
+  p.stem = s.stem;
   p.latent = s.latent;
   p.skips = s.skips;
   p.residual = s.residual;
@@ -165,6 +172,16 @@ class ZeroInitConv2d : public nn::Conv2d {
   using nn::Conv2d::Conv2d;
   void initialize(nn::Rng& rng) override {
     nn::Conv2d::initialize(rng);
+    std::fill(w_, w_ + numParams(), nn::Scalar(0));
+  }
+};
+
+// The same for a transposed-conv output layer (the stem's way back to full resolution).
+class ZeroInitConvTranspose2d : public nn::ConvTranspose2d {
+ public:
+  using nn::ConvTranspose2d::ConvTranspose2d;
+  void initialize(nn::Rng& rng) override {
+    nn::ConvTranspose2d::initialize(rng);
     std::fill(w_, w_ + numParams(), nn::Scalar(0));
   }
 };
@@ -187,6 +204,28 @@ std::unique_ptr<nn::ConvTranspose2d> upconv(int in, int out) {
   o.kernel = 4;
   o.stride = 2;
   o.padding = 1;
+  return std::make_unique<nn::ConvTranspose2d>(o);
+}
+
+// A stem: kernel = stride = s, no padding (a learned pixel-unshuffle, or its inverse).
+std::unique_ptr<nn::Conv2d> stemDown(int in, int out, int s) {
+  nn::Conv2dOptions o;
+  o.inChannels = in;
+  o.outChannels = out;
+  o.kernel = s;
+  o.stride = s;
+  o.padding = 0;
+  return std::make_unique<nn::Conv2d>(o);
+}
+
+std::unique_ptr<nn::ConvTranspose2d> stemUp(int in, int out, int s, bool zeroInit) {
+  nn::ConvTranspose2dOptions o;
+  o.inChannels = in;
+  o.outChannels = out;
+  o.kernel = s;
+  o.stride = s;
+  o.padding = 0;
+  if (zeroInit) return std::make_unique<ZeroInitConvTranspose2d>(o);
   return std::make_unique<nn::ConvTranspose2d>(o);
 }
 
@@ -253,6 +292,11 @@ int denseDecoder(Model& m, const Plan& p, int from) {
 Encoded convEncoder(Model& m, const Plan& p, bool full) {
   Encoded e;
   int x = Model::kInput, cin = p.C, k = 0, pre = x;
+  if (p.stem > 1) {
+    pre = m.add(stemDown(cin, p.ch[0], p.stem), {x}, "stem");
+    x = addAct(m, p.hidden, pre, "stem_act");
+    cin = p.ch[0];
+  }
   for (int l = 0; l <= p.stages; ++l) {
     for (int d = 0; d < p.depth; ++d, ++k) {
       pre = m.add(conv(cin, p.ch[l], 3, l > 0 && d == 0 ? 2 : 1), {x}, nm("enc", k));
@@ -300,7 +344,10 @@ int convDecoder(Model& m, const Plan& p, int from, const std::vector<int>& skips
       cin = p.ch[l - 1];
     }
   }
-  x = m.add(conv(cin, p.C, 3, 1, p.residual), {x}, "out");
+  if (p.stem > 1)
+    x = m.add(stemUp(cin, p.C, p.stem, p.residual), {x}, "out");
+  else
+    x = m.add(conv(cin, p.C, 3, 1, p.residual), {x}, "out");
   if (p.residual) x = m.add(std::make_unique<nn::Add>(), {x, Model::kInput}, "residual");
   return addAct(m, p.out, x, "out_act");
 }
@@ -312,7 +359,7 @@ Encoded encoder(Model& m, const Plan& p, bool full) {
 Shape codeShapeOf(const Plan& p) {
   if (p.dense()) return {1, p.latent, 1, 1};
   const int c = p.latent > 0 ? p.latent : p.ch[p.stages];
-  return {1, c, p.H >> p.stages, p.W >> p.stages};
+  return {1, c, (p.H / p.stem) >> p.stages, (p.W / p.stem) >> p.stages};
 }
 
 // Copies the weights of every layer of dst from the layer of the same name in src.

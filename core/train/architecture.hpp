@@ -33,6 +33,11 @@ struct ArchSpec {
   // Conv / ConvVae: `depth` 3×3 convs per stage, `stages` stride-2 downsamplings, `width0`
   // channels at full resolution doubling per stage up to `maxChannels`.
   int depth = 2, stages = 2, width0 = 32, maxChannels = 128;
+  // Conv: a stem of factor s (1, 2, 4 or 8) runs the whole network at 1/s resolution: a first
+  // conv with kernel = stride = s (a learned pixel-unshuffle) and a last transposed conv with
+  // kernel = stride = s back to full resolution (replacing the final 3×3 conv). Cheap
+  // real-time denoisers (FFDNet-style, Zhang et al., IEEE TIP 2018). 1: none.
+  int stem = 1;
   bool skips = false;     // U-Net style Concat from encoder to decoder at each resolution
   bool residual = false;  // output = input + model (denoisers)
   int latent = 0;         // Pca: components; ConvVae: latent channels; Dense: = dense.back()
@@ -66,6 +71,8 @@ struct BuiltModel {
 //            latent > 0 a 1×1 conv to `latent` channels is the code, else the deepest features
 //            are. Decoder: ConvTranspose2d k4 s2 p1 per stage, optional Concat of the encoder's
 //            features at that resolution, depth−1 3×3 convs, a final 3×3 conv to C channels.
+//            stem > 1: the input first passes a stem conv (k = s = stem) + activation, and the
+//            final layer is a transposed conv (k = s = stem) instead of the 3×3 conv.
 //            residual: output = input + that conv, whose weights initialise to zero so the
 //            model starts as the identity (even when initialize() is called again).
 //   DenseVae / ConvVae: the same encoders ending in mu and logvar heads (Dense; 1×1 Conv2d),

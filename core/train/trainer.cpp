@@ -13,6 +13,7 @@
 #include <sstream>
 #include <utility>
 
+#include "io/image.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/corruption/gaussian_noise.hpp"
 #include "nn/corruption/masking_noise.hpp"
@@ -231,6 +232,7 @@ struct Trainer::Impl {
     if (c.patch == 0) requireOneSize(train);
     Rng splitRng(c.seed ^ 0x5e11u);  // independent of the training generator, so resume agrees
     splitValidation(train, val, c.valFraction, splitRng);
+    addScaled(train);
     BatchSource::Options bo;
     bo.patchH = bo.patchW = c.patch;
     bo.flips = c.flips;
@@ -240,6 +242,24 @@ struct Trainer::Impl {
     vo.patchH = vo.patchW = c.patch;
     valSrc = std::make_unique<BatchSource>(std::move(val), vo);
     valClean = valSrc->fixed(c.valSamples, c.seed + 7);
+  }
+
+  // Appends each training image resized by each factor of c.scales below 1 (patch mode only:
+  // whole frames must keep one size).
+  void addScaled(std::vector<Image>& train) const {
+    const std::size_t n = train.size();
+    for (double f : c.scales) {
+      if (f == 1) continue;
+      if (!(f > 0 && f < 1))
+        throw InvalidArgument("scales must be in (0, 1], got " + std::to_string(f));
+      if (c.patch == 0)
+        throw InvalidArgument("--scales needs patches (--patch N): whole frames keep one size");
+      for (std::size_t i = 0; i < n; ++i) {
+        nn::Tensor t = io::resizeArea(train[i].pixels, f);
+        if (t.shape().h < c.patch || t.shape().w < c.patch) continue;
+        train.push_back({std::move(t), train[i].source + " (x" + std::to_string(f) + ")"});
+      }
+    }
   }
 
   // Whole frames: every image one size, checked before the split could hide a mismatch.

@@ -41,6 +41,9 @@ struct TrainConfig {
   double valFraction = 0.1;  // held-out share of the images
   std::size_t sample = 0;    // keep at most this many images (0: all)
   int valSamples = 64;       // fixed validation samples (patches or frames)
+  // Multi-scale data: each training image is also added resized by each factor < 1 here
+  // (area averaging), so textures are seen at several distances. Empty or {1}: as loaded.
+  std::vector<double> scales;
 
   // Architecture. stacked: greedy layer-wise pretraining of each dense stage, then fine-tuning.
   ArchSpec arch;

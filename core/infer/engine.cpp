@@ -1,0 +1,264 @@
+#include "infer/engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+
+#include <opencv2/core/ocl.hpp>
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "error.hpp"
+
+namespace cae::infer {
+namespace {
+
+int roundUp(int v, int m) { return (v + m - 1) / m * m; }
+
+int dnnBackend(Backend b) {
+  return b == Backend::Cuda ? cv::dnn::DNN_BACKEND_CUDA : cv::dnn::DNN_BACKEND_OPENCV;
+}
+
+int dnnTarget(Target t) {
+  switch (t) {
+    case Target::Cpu:
+      return cv::dnn::DNN_TARGET_CPU;
+    case Target::OpenCL:
+      return cv::dnn::DNN_TARGET_OPENCL;
+    case Target::OpenCLFp16:
+      return cv::dnn::DNN_TARGET_OPENCL_FP16;
+    case Target::Cuda:
+      return cv::dnn::DNN_TARGET_CUDA;
+    case Target::CudaFp16:
+      return cv::dnn::DNN_TARGET_CUDA_FP16;
+  }
+  return cv::dnn::DNN_TARGET_CPU;
+}
+
+bool isCudaTarget(Target t) { return t == Target::Cuda || t == Target::CudaFp16; }
+
+}  // namespace
+
+std::string backendName(Backend b) { return b == Backend::Cuda ? "cuda" : "opencv"; }
+
+std::string targetName(Target t) {
+  switch (t) {
+    case Target::Cpu:
+      return "cpu";
+    case Target::OpenCL:
+      return "opencl";
+    case Target::OpenCLFp16:
+      return "opencl-fp16";
+    case Target::Cuda:
+      return "cuda";
+    case Target::CudaFp16:
+      return "cuda-fp16";
+  }
+  return "cpu";
+}
+
+Backend parseBackend(const std::string& s) {
+  if (s == "opencv") return Backend::OpenCV;
+  if (s == "cuda") return Backend::Cuda;
+  throw InvalidArgument("unknown backend '" + s + "' (opencv, cuda)");
+}
+
+Target parseTarget(const std::string& s) {
+  for (Target t : {Target::Cpu, Target::OpenCL, Target::OpenCLFp16, Target::Cuda, Target::CudaFp16})
+    if (targetName(t) == s) return t;
+  throw InvalidArgument("unknown target '" + s + "' (cpu, opencl, opencl-fp16, cuda, cuda-fp16)");
+}
+
+bool available(Backend b, Target t, std::string* why) {
+  auto no = [&](const std::string& m) {
+    if (why) *why = m;
+    return false;
+  };
+  if (b == Backend::Cuda) {
+    if (!isCudaTarget(t))
+      return no("backend cuda runs only the cuda and cuda-fp16 targets, not " + targetName(t));
+    const auto ts = cv::dnn::getAvailableTargets(cv::dnn::DNN_BACKEND_CUDA);
+    if (std::find(ts.begin(), ts.end(), dnnTarget(t)) == ts.end())
+      return no("this OpenCV (" + std::string(CV_VERSION) +
+                ") was built without CUDA support in its DNN module (Debian's is); use "
+                "backend=opencv with target=cpu or opencl");
+    return true;
+  }
+  if (isCudaTarget(t)) return no("target " + targetName(t) + " needs backend=cuda");
+  if (t == Target::OpenCL || t == Target::OpenCLFp16) {
+    if (!cv::ocl::haveOpenCL())
+      return no(
+          "no OpenCL platform found: install an OpenCL driver (on a machine without a GPU, "
+          "Debian's pocl-opencl-icd runs OpenCL on the CPU)");
+  }
+  return true;
+}
+
+double fullScale(const std::string& format) {
+  return format.rfind("GRAY16", 0) == 0 ? 65535.0 : 255.0;
+}
+
+struct Engine::NetHolder {
+  cv::dnn::Net net;
+};
+
+Engine::Engine(const EngineOptions& o) : o_(o), net_(std::make_unique<NetHolder>()) {
+  if (o.model.empty()) throw InvalidArgument("no model file given");
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(o.model, ec))
+    throw IoError("model file '" + o.model + "' does not exist or is not a file");
+  info_ = onnx::readModelInfo(o.model);  // IoError / FormatError for unreadable or corrupt files
+  graph_ = onnx::readGraphInfo(o.model);
+  if (!info_.hasCaeMetadata)
+    warnings_.push_back("'" + o.model +
+                        "' has no cae.* metadata: assuming 8-bit input scaled to [0, 1], a "
+                        "clean-image output and a 32-pixel tile overlap");
+  if (o.task != onnx::Task::Unknown && info_.task != onnx::Task::Unknown && info_.task != o.task)
+    throw InvalidArgument("'" + o.model + "' is a " + onnx::taskName(info_.task) +
+                          " model (cae.task), not a " + onnx::taskName(o.task) + " model");
+  if (o.task != onnx::Task::Unknown && info_.hasCaeMetadata && info_.task == onnx::Task::Unknown)
+    warnings_.push_back("'" + o.model + "' does not say what it is for (no cae.task); using it as a " +
+                        onnx::taskName(o.task) + " model");
+  if (graph_.inputHeight > 0 || graph_.inputWidth > 0)
+    throw InvalidArgument("'" + o.model + "' needs a fixed input size (" +
+                          std::to_string(graph_.inputHeight) + "x" +
+                          std::to_string(graph_.inputWidth) +
+                          "); frame-by-frame inference needs a fully convolutional model");
+  if (info_.receptiveField < 0)
+    throw InvalidArgument("'" + o.model +
+                          "' is not convolutional (cae.receptive_field = -1): every output "
+                          "depends on the whole input, so frames cannot be processed at any size");
+  channels_ = graph_.inputChannels > 0 ? graph_.inputChannels
+              : info_.format == "RGB" || info_.format == "BGR" ? 3
+                                                               : 1;
+  if (graph_.outputChannels > 0 && graph_.outputChannels != channels_)
+    throw InvalidArgument("'" + o.model + "' reads " + std::to_string(channels_) +
+                          " channels but writes " + std::to_string(graph_.outputChannels) +
+                          "; an image-to-image model must write what it reads");
+  if (o.tileSize < 0) throw InvalidArgument("tile size must be >= 0");
+
+  std::string why;
+  if (!available(o.backend, o.target, &why)) throw InvalidArgument(why);
+  if (o.target == Target::OpenCL || o.target == Target::OpenCLFp16)
+    // OpenCV's DNN otherwise falls back to the CPU, silently, on any OpenCL device that is not an
+    // Intel GPU (pocl included). Read once by OpenCV, so it must be set before the first use.
+    setenv("OPENCV_DNN_OPENCL_ALLOW_ALL_DEVICES", "1", 0);
+  if (o.threads > 0) cv::setNumThreads(o.threads);
+  try {
+    net_->net = cv::dnn::readNetFromONNX(o.model);
+    net_->net.setPreferableBackend(dnnBackend(o.backend));
+    net_->net.setPreferableTarget(dnnTarget(o.target));
+  } catch (const cv::Exception& e) {
+    throw FormatError("OpenCV DNN cannot load '" + o.model + "': " + e.err);
+  }
+}
+
+Engine::~Engine() = default;
+
+Normalisation Engine::normalisation(int bitDepth) const {
+  if (bitDepth != 8 && bitDepth != 16)
+    throw InvalidArgument("samples must be 8 or 16 bits, got " + std::to_string(bitDepth));
+  const double frameMax = bitDepth == 16 ? 65535.0 : 255.0;
+  Normalisation n;
+  n.scale = info_.inputScale * fullScale(info_.format) / frameMax;
+  n.offset = info_.inputOffset;
+  return n;
+}
+
+TilePlan Engine::plan(int h, int w) const {
+  const int mult = std::max(1, graph_.sizeMultiple);
+  const int rf = info_.receptiveField > 0 ? info_.receptiveField : 64;
+  TilePlan p;
+  // Half the receptive field reaches each way; one more size multiple covers the asymmetry of
+  // strided grids and transposed convolutions.
+  p.margin = roundUp((rf + 1) / 2 + mult, mult);
+  int core = o_.tileSize;
+  if (core == 0 && std::max(h, w) > kAutoTileLimit) core = kAutoTile;
+  if (core == 0 || (h <= core && w <= core)) return p;  // one tile: core 0
+  p.core = roundUp(core, mult);
+  p.tilesY = (h + p.core - 1) / p.core;
+  p.tilesX = (w + p.core - 1) / p.core;
+  return p;
+}
+
+cv::Mat Engine::forward(const cv::Mat& tile) {
+  try {
+    net_->net.setInput(tile);
+    cv::Mat out = net_->net.forward();
+    if (out.dims != 4 || out.size[0] != tile.size[0] || out.size[1] != channels_ ||
+        out.size[2] != tile.size[2] || out.size[3] != tile.size[3])
+      throw Error("'" + o_.model + "' returned a " + std::to_string(out.dims) +
+                  "-D output of a different shape than its input; not an image-to-image model");
+    return out.clone();
+  } catch (const cv::Exception& e) {
+    throw Error("OpenCV DNN failed to run '" + o_.model + "': " + e.err);
+  }
+}
+
+namespace {
+
+// Plane (n, c) of a 4-D blob as a 2-D header sharing its data.
+cv::Mat plane(const cv::Mat& blob, int n, int c) {
+  return cv::Mat(blob.size[2], blob.size[3], CV_32F,
+                 const_cast<float*>(blob.ptr<float>(n, c)));
+}
+
+cv::Mat blob4(int n, int c, int h, int w) {
+  const int sz[4] = {n, c, h, w};
+  return cv::Mat(4, sz, CV_32F);
+}
+
+}  // namespace
+
+cv::Mat Engine::run(const cv::Mat& blob) {
+  if (blob.dims != 4 || blob.type() != CV_32F || !blob.isContinuous() || blob.size[1] != channels_ ||
+      blob.size[0] < 1 || blob.size[2] < 1 || blob.size[3] < 1)
+    throw InvalidArgument("Engine::run needs a continuous N x " + std::to_string(channels_) +
+                          " x H x W float blob");
+  const int N = blob.size[0], C = blob.size[1], H = blob.size[2], W = blob.size[3];
+  const int mult = std::max(1, graph_.sizeMultiple);
+  const int Hp = roundUp(H, mult), Wp = roundUp(W, mult);
+  // Pad bottom/right up to the size multiple by reflection (a copy only when needed).
+  cv::Mat padded = blob;
+  if (Hp != H || Wp != W) {
+    padded = blob4(N, C, Hp, Wp);
+    for (int n = 0; n < N; ++n)
+      for (int c = 0; c < C; ++c) {
+        cv::Mat dst = plane(padded, n, c);
+        cv::copyMakeBorder(plane(blob, n, c), dst, 0, Hp - H, 0, Wp - W,
+                           H > 1 && W > 1 ? cv::BORDER_REFLECT_101 : cv::BORDER_REPLICATE);
+      }
+  }
+  const TilePlan p = plan(H, W);
+  cv::Mat out = blob4(N, C, H, W);
+  if (p.core == 0) {
+    cv::Mat y = forward(padded);
+    for (int n = 0; n < N; ++n)
+      for (int c = 0; c < C; ++c)
+        plane(y, n, c)(cv::Rect(0, 0, W, H)).copyTo(plane(out, n, c));
+    return out;
+  }
+  for (int ty = 0; ty < p.tilesY; ++ty)
+    for (int tx = 0; tx < p.tilesX; ++tx) {
+      const int y0 = ty * p.core, x0 = tx * p.core;
+      const int iy0 = std::max(0, y0 - p.margin), ix0 = std::max(0, x0 - p.margin);
+      const int iy1 = std::min(Hp, y0 + p.core + p.margin);
+      const int ix1 = std::min(Wp, x0 + p.core + p.margin);
+      cv::Mat tile = blob4(N, C, iy1 - iy0, ix1 - ix0);
+      for (int n = 0; n < N; ++n)
+        for (int c = 0; c < C; ++c)
+          plane(padded, n, c)(cv::Rect(ix0, iy0, ix1 - ix0, iy1 - iy0))
+              .copyTo(plane(tile, n, c));
+      cv::Mat y = forward(tile);
+      const int oh = std::min(p.core, H - y0), ow = std::min(p.core, W - x0);
+      for (int n = 0; n < N; ++n)
+        for (int c = 0; c < C; ++c) {
+          cv::Mat dst = plane(out, n, c)(cv::Rect(x0, y0, ow, oh));
+          plane(y, n, c)(cv::Rect(x0 - ix0, y0 - iy0, ow, oh)).copyTo(dst);
+        }
+    }
+  return out;
+}
+
+}  // namespace cae::infer

@@ -1,0 +1,110 @@
+// Inference over cv::dnn::Net (DESIGN.md, core/infer): load a model file and its cae.* metadata,
+// choose backend and target, normalise samples, and run frames of any size in tiles that overlap
+// by the model's receptive field, so memory stays bounded and tile seams do not show.
+//
+//   cae::infer::EngineOptions o;
+//   o.model = "models/denoise-gray.onnx";
+//   cae::infer::Engine e(o);                 // throws cae::IoError / FormatError / InvalidArgument
+//   cv::Mat y = e.run(x);                    // x: N×C×H×W CV_32F blob in model units
+//
+// Library errors are cae::Error subclasses; OpenCV exceptions are turned into them too.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "onnx/graph_info.hpp"
+#include "onnx/metadata.hpp"
+
+namespace cae::infer {
+
+// cv::dnn backends and targets this project offers (the names are the element's enum nicks).
+enum class Backend { OpenCV, Cuda };
+enum class Target { Cpu, OpenCL, OpenCLFp16, Cuda, CudaFp16 };
+
+std::string backendName(Backend b);  // "opencv", "cuda"
+std::string targetName(Target t);    // "cpu", "opencl", "opencl-fp16", "cuda", "cuda-fp16"
+Backend parseBackend(const std::string& s);  // InvalidArgument for unknown names
+Target parseTarget(const std::string& s);
+
+// Whether this OpenCV build and machine can run the pair; when not, *why says so in a sentence
+// (e.g. "OpenCV was built without CUDA" or "no OpenCL device: install pocl-opencl-icd").
+bool available(Backend b, Target t, std::string* why = nullptr);
+
+struct EngineOptions {
+  std::string model;  // .onnx path
+  Backend backend = Backend::OpenCV;
+  Target target = Target::Cpu;
+  // Side of the square output region each tile produces (rounded up to the model's size
+  // multiple); the tile the model sees is larger by the overlap on each side. 0: whole frames up
+  // to kAutoTileLimit pixels on a side, tiles of kAutoTile beyond.
+  int tileSize = 0;
+  int threads = 0;  // cv::setNumThreads (process-wide in OpenCV); 0: leave it as it is
+  // Task the caller needs; a model whose cae.task says otherwise is refused (InvalidArgument).
+  // Unknown: accept any. A model without cae.task is accepted (with a warning in warnings()).
+  onnx::Task task = onnx::Task::Unknown;
+};
+
+inline constexpr int kAutoTileLimit = 2048;
+inline constexpr int kAutoTile = 512;
+
+// Affine map between stored samples and model units: model = sample * scale + offset.
+struct Normalisation {
+  double scale = 1.0 / 255.0;
+  double offset = 0.0;
+};
+
+// How a frame is cut: the frame is reflect-padded by `margin` (and up to the size multiple), cut
+// into tiles of core×core output pixels whose inputs overlap by `margin` on every side; tile
+// origins sit on the size multiple so strided layers see the same grid in every tile.
+struct TilePlan {
+  int margin = 0;     // overlap on each side, a multiple of the size multiple
+  int core = 0;       // output pixels per tile side (height and width); 0: one tile
+  int tilesY = 1, tilesX = 1;
+};
+
+class Engine {
+ public:
+  explicit Engine(const EngineOptions& o);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  const onnx::ModelInfo& info() const { return info_; }
+  const onnx::GraphInfo& graph() const { return graph_; }
+  const EngineOptions& options() const { return o_; }
+  // Channels the model reads and writes (from the graph, else cae.format, else 1).
+  int channels() const { return channels_; }
+  // Things a user should know about the model (no metadata, defaults used); one line each.
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+  // Samples of `bitDepth` bits (8 or 16) to model units. cae.input_scale is relative to the
+  // model's own cae.format; a 16-bit frame fed to an 8-bit model is rescaled to the same range.
+  Normalisation normalisation(int bitDepth) const;
+
+  // The tiling of an h×w frame under the current options.
+  TilePlan plan(int h, int w) const;
+
+  // Runs the model on an N×C×H×W CV_32F blob (C = channels(), any H, W ≥ 1) in model units and
+  // returns the N×C×H×W output. InvalidArgument for other shapes; Error when OpenCV fails.
+  cv::Mat run(const cv::Mat& blob);
+
+ private:
+  cv::Mat forward(const cv::Mat& tile);  // one padded tile through the net
+
+  EngineOptions o_;
+  onnx::ModelInfo info_;
+  onnx::GraphInfo graph_;
+  int channels_ = 1;
+  std::vector<std::string> warnings_;
+  struct NetHolder;
+  std::unique_ptr<NetHolder> net_;
+};
+
+// The format's full-scale value: 255 for 8-bit formats (GRAY8, RGB, ...), 65535 for GRAY16_LE/BE.
+double fullScale(const std::string& format);
+
+}  // namespace cae::infer

@@ -1,0 +1,24 @@
+#include "gstcaeenums.hpp"
+
+GType gst_cae_backend_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_CAE_BACKEND_OPENCV, "OpenCV DNN's own backend", "opencv"},
+      {GST_CAE_BACKEND_CUDA, "CUDA (only where OpenCV was built with it)", "cuda"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstCaeBackend", values));
+  return type;
+}
+
+GType gst_cae_target_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_CAE_TARGET_CPU, "CPU", "cpu"},
+      {GST_CAE_TARGET_OPENCL, "OpenCL (a GPU, or the CPU through pocl)", "opencl"},
+      {GST_CAE_TARGET_OPENCL_FP16, "OpenCL, half precision", "opencl-fp16"},
+      {GST_CAE_TARGET_CUDA, "CUDA (backend=cuda)", "cuda"},
+      {GST_CAE_TARGET_CUDA_FP16, "CUDA, half precision (backend=cuda)", "cuda-fp16"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstCaeTarget", values));
+  return type;
+}

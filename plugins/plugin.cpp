@@ -1,0 +1,15 @@
+// The GStreamer plugin `cae`: convolutional-autoencoder stages for video and audio streams.
+#include <gst/gst.h>
+
+#include "gstcaedenoise.hpp"
+
+static gboolean plugin_init(GstPlugin* plugin) {
+  gboolean ok = FALSE;
+  ok |= GST_ELEMENT_REGISTER(caedenoise, plugin);
+  return ok;
+}
+
+GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, cae,
+                  "Convolutional-autoencoder stages: denoising, anomaly flagging, learned "
+                  "compression",
+                  plugin_init, CAE_VERSION, "LGPL", "cae", "https://example.invalid/cae")
