@@ -103,8 +103,10 @@ static gboolean gst_cae_denoise_start(GstBaseTransform* trans) {
   o.task = cae::onnx::Task::Denoise;
   try {
     auto e = std::make_unique<cae::infer::Engine>(o);
-    for (const std::string& w : e->warnings()) GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("%s", w.c_str()), (nullptr));
-    GST_INFO_OBJECT(self, "model %s: %d channel(s), format %s, receptive field %d, size multiple %d",
+    for (const std::string& w : e->warnings())
+      GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("%s", w.c_str()), (nullptr));
+    GST_INFO_OBJECT(self,
+                    "model %s: %d channel(s), format %s, receptive field %d, size multiple %d",
                     o.model.c_str(), e->channels(), e->info().format.c_str(),
                     e->info().receptiveField, e->graph().sizeMultiple);
     delete self->engine;
@@ -114,7 +116,8 @@ static gboolean gst_cae_denoise_start(GstBaseTransform* trans) {
                       ("set the model property to a .onnx file made by cae-train --task denoise"));
     return FALSE;
   } catch (const cae::FormatError& e) {
-    GST_ELEMENT_ERROR(self, RESOURCE, READ, ("The denoising model is not a valid ONNX model: %s", e.what()),
+    GST_ELEMENT_ERROR(self, RESOURCE, READ,
+                      ("The denoising model is not a valid ONNX model: %s", e.what()),
                       ("model '%s'", o.model.c_str()));
     return FALSE;
   } catch (const std::exception& e) {
@@ -174,7 +177,8 @@ static gboolean gst_cae_denoise_set_info(GstVideoFilter* filter, GstCaps*, GstVi
   if (!self->engine) return FALSE;
   if (GST_VIDEO_INFO_FORMAT(in_info) != GST_VIDEO_INFO_FORMAT(out_info) ||
       in_info->width != out_info->width || in_info->height != out_info->height) {
-    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("caedenoise does not convert: input and output caps differ"), (nullptr));
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+                      ("caedenoise does not convert: input and output caps differ"), (nullptr));
     return FALSE;
   }
   const int c = self->engine->channels();
@@ -186,7 +190,8 @@ static gboolean gst_cae_denoise_set_info(GstVideoFilter* filter, GstCaps*, GstVi
     return FALSE;
   }
   if (c != 1 && c != 3) {
-    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("The model reads %d channels; video frames give 1 or 3", c), (nullptr));
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+                      ("The model reads %d channels; video frames give 1 or 3", c), (nullptr));
     return FALSE;
   }
   // Measure one frame of this size: the processing latency the LATENCY query reports.
@@ -209,12 +214,14 @@ static gboolean gst_cae_denoise_set_info(GstVideoFilter* filter, GstCaps*, GstVi
   gst_buffer_unref(a);
   gst_buffer_unref(b);
   if (ret != GST_FLOW_OK) return FALSE;
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0);
+  const auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0);
   GST_OBJECT_LOCK(self);
   self->latency = GstClockTime(ns.count());
   GST_OBJECT_UNLOCK(self);
   GST_INFO_OBJECT(self, "%dx%d %s: %" GST_TIME_FORMAT " per frame", in_info->width, in_info->height,
-                  gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(in_info)), GST_TIME_ARGS(self->latency));
+                  gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(in_info)),
+                  GST_TIME_ARGS(self->latency));
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
   return TRUE;
 }
@@ -287,7 +294,8 @@ static void gst_cae_denoise_set_property(GObject* object, guint id, const GValue
   GST_OBJECT_UNLOCK(self);
 }
 
-static void gst_cae_denoise_get_property(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
+static void gst_cae_denoise_get_property(GObject* object, guint id, GValue* value,
+                                         GParamSpec* pspec) {
   GstCaeDenoise* self = GST_CAE_DENOISE(object);
   GST_OBJECT_LOCK(self);
   switch (id) {
@@ -380,7 +388,8 @@ static void gst_cae_denoise_class_init(GstCaeDenoiseClass* klass) {
 
   gst_element_class_set_static_metadata(
       element_class, "CAE denoiser", "Filter/Effect/Video",
-      "Denoises video with a learned convolutional autoencoder (ONNX, OpenCV DNN)", "cae developers");
+      "Denoises video with a learned convolutional autoencoder (ONNX, OpenCV DNN)",
+      "cae developers");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
 

@@ -6,7 +6,8 @@ GType gst_cae_backend_get_type(void) {
       {GST_CAE_BACKEND_OPENCV, "OpenCV DNN's own backend", "opencv"},
       {GST_CAE_BACKEND_CUDA, "CUDA (only where OpenCV was built with it)", "cuda"},
       {0, nullptr, nullptr}};
-  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstCaeBackend", values));
+  if (g_once_init_enter(&type))
+    g_once_init_leave(&type, g_enum_register_static("GstCaeBackend", values));
   return type;
 }
 
@@ -19,6 +20,7 @@ GType gst_cae_target_get_type(void) {
       {GST_CAE_TARGET_CUDA, "CUDA (backend=cuda)", "cuda"},
       {GST_CAE_TARGET_CUDA_FP16, "CUDA, half precision (backend=cuda)", "cuda-fp16"},
       {0, nullptr, nullptr}};
-  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstCaeTarget", values));
+  if (g_once_init_enter(&type))
+    g_once_init_leave(&type, g_enum_register_static("GstCaeTarget", values));
   return type;
 }

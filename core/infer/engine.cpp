@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-
 #include <opencv2/core/ocl.hpp>
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
@@ -115,10 +114,11 @@ Engine::Engine(const EngineOptions& o) : o_(o), net_(std::make_unique<NetHolder>
                         "' has no cae.* metadata: assuming 8-bit input scaled to [0, 1], a "
                         "clean-image output and a 32-pixel tile overlap");
   if (o.task != onnx::Task::Unknown && info_.task != onnx::Task::Unknown && info_.task != o.task)
-    throw InvalidArgument("'" + o.model + "' is a " + onnx::taskName(info_.task) +
-                          " model (cae.task), not a " + onnx::taskName(o.task) + " model");
+    throw InvalidArgument("'" + o.model + "' is a model for task '" + onnx::taskName(info_.task) +
+                          "' (cae.task), not for '" + onnx::taskName(o.task) + "'");
   if (o.task != onnx::Task::Unknown && info_.hasCaeMetadata && info_.task == onnx::Task::Unknown)
-    warnings_.push_back("'" + o.model + "' does not say what it is for (no cae.task); using it as a " +
+    warnings_.push_back("'" + o.model +
+                        "' does not say what it is for (no cae.task); using it as a " +
                         onnx::taskName(o.task) + " model");
   if (graph_.inputHeight > 0 || graph_.inputWidth > 0)
     throw InvalidArgument("'" + o.model + "' needs a fixed input size (" +
@@ -129,7 +129,7 @@ Engine::Engine(const EngineOptions& o) : o_(o), net_(std::make_unique<NetHolder>
     throw InvalidArgument("'" + o.model +
                           "' is not convolutional (cae.receptive_field = -1): every output "
                           "depends on the whole input, so frames cannot be processed at any size");
-  channels_ = graph_.inputChannels > 0 ? graph_.inputChannels
+  channels_ = graph_.inputChannels > 0                         ? graph_.inputChannels
               : info_.format == "RGB" || info_.format == "BGR" ? 3
                                                                : 1;
   if (graph_.outputChannels > 0 && graph_.outputChannels != channels_)
@@ -200,8 +200,7 @@ namespace {
 
 // Plane (n, c) of a 4-D blob as a 2-D header sharing its data.
 cv::Mat plane(const cv::Mat& blob, int n, int c) {
-  return cv::Mat(blob.size[2], blob.size[3], CV_32F,
-                 const_cast<float*>(blob.ptr<float>(n, c)));
+  return cv::Mat(blob.size[2], blob.size[3], CV_32F, const_cast<float*>(blob.ptr<float>(n, c)));
 }
 
 cv::Mat blob4(int n, int c, int h, int w) {
@@ -212,8 +211,8 @@ cv::Mat blob4(int n, int c, int h, int w) {
 }  // namespace
 
 cv::Mat Engine::run(const cv::Mat& blob) {
-  if (blob.dims != 4 || blob.type() != CV_32F || !blob.isContinuous() || blob.size[1] != channels_ ||
-      blob.size[0] < 1 || blob.size[2] < 1 || blob.size[3] < 1)
+  if (blob.dims != 4 || blob.type() != CV_32F || !blob.isContinuous() ||
+      blob.size[1] != channels_ || blob.size[0] < 1 || blob.size[2] < 1 || blob.size[3] < 1)
     throw InvalidArgument("Engine::run needs a continuous N x " + std::to_string(channels_) +
                           " x H x W float blob");
   const int N = blob.size[0], C = blob.size[1], H = blob.size[2], W = blob.size[3];
@@ -235,8 +234,7 @@ cv::Mat Engine::run(const cv::Mat& blob) {
   if (p.core == 0) {
     cv::Mat y = forward(padded);
     for (int n = 0; n < N; ++n)
-      for (int c = 0; c < C; ++c)
-        plane(y, n, c)(cv::Rect(0, 0, W, H)).copyTo(plane(out, n, c));
+      for (int c = 0; c < C; ++c) plane(y, n, c)(cv::Rect(0, 0, W, H)).copyTo(plane(out, n, c));
     return out;
   }
   for (int ty = 0; ty < p.tilesY; ++ty)
@@ -248,8 +246,7 @@ cv::Mat Engine::run(const cv::Mat& blob) {
       cv::Mat tile = blob4(N, C, iy1 - iy0, ix1 - ix0);
       for (int n = 0; n < N; ++n)
         for (int c = 0; c < C; ++c)
-          plane(padded, n, c)(cv::Rect(ix0, iy0, ix1 - ix0, iy1 - iy0))
-              .copyTo(plane(tile, n, c));
+          plane(padded, n, c)(cv::Rect(ix0, iy0, ix1 - ix0, iy1 - iy0)).copyTo(plane(tile, n, c));
       cv::Mat y = forward(tile);
       const int oh = std::min(p.core, H - y0), ow = std::min(p.core, W - x0);
       for (int n = 0; n < N; ++n)

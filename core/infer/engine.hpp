@@ -11,10 +11,9 @@
 #pragma once
 
 #include <memory>
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 #include "onnx/graph_info.hpp"
 #include "onnx/metadata.hpp"
@@ -25,8 +24,8 @@ namespace cae::infer {
 enum class Backend { OpenCV, Cuda };
 enum class Target { Cpu, OpenCL, OpenCLFp16, Cuda, CudaFp16 };
 
-std::string backendName(Backend b);  // "opencv", "cuda"
-std::string targetName(Target t);    // "cpu", "opencl", "opencl-fp16", "cuda", "cuda-fp16"
+std::string backendName(Backend b);          // "opencv", "cuda"
+std::string targetName(Target t);            // "cpu", "opencl", "opencl-fp16", "cuda", "cuda-fp16"
 Backend parseBackend(const std::string& s);  // InvalidArgument for unknown names
 Target parseTarget(const std::string& s);
 
@@ -61,8 +60,8 @@ struct Normalisation {
 // into tiles of core×core output pixels whose inputs overlap by `margin` on every side; tile
 // origins sit on the size multiple so strided layers see the same grid in every tile.
 struct TilePlan {
-  int margin = 0;     // overlap on each side, a multiple of the size multiple
-  int core = 0;       // output pixels per tile side (height and width); 0: one tile
+  int margin = 0;  // overlap on each side, a multiple of the size multiple
+  int core = 0;    // output pixels per tile side (height and width); 0: one tile
   int tilesY = 1, tilesX = 1;
 };
 

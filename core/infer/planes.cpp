@@ -11,7 +11,8 @@ namespace cae::infer {
 namespace {
 
 double sampleAt(const PlaneView& p, int x, int y) {
-  const std::uint8_t* s = p.data + std::ptrdiff_t(y) * p.rowStride + std::ptrdiff_t(x) * p.pixelStride;
+  const std::uint8_t* s =
+      p.data + std::ptrdiff_t(y) * p.rowStride + std::ptrdiff_t(x) * p.pixelStride;
   if (p.depth == 8) return *s;
   std::uint16_t v;
   std::memcpy(&v, s, 2);
@@ -33,8 +34,9 @@ void store(const PlaneView& p, int x, int y, double v) {
 void check(const PlaneView& a, const PlaneView& b) {
   if (!a.data || !b.data || a.width < 1 || a.height < 1 || a.width != b.width ||
       a.height != b.height || a.depth != b.depth || (a.depth != 8 && a.depth != 16))
-    throw InvalidArgument("runPlanes: input and output planes must be non-empty, of one size and "
-                          "of one depth (8 or 16 bits)");
+    throw InvalidArgument(
+        "runPlanes: input and output planes must be non-empty, of one size and "
+        "of one depth (8 or 16 bits)");
 }
 
 void copyPlane(const PlaneView& in, const PlaneView& out) {
@@ -68,8 +70,8 @@ void runGroup(Engine& e, const std::vector<PlaneView>& in, const std::vector<Pla
     for (int yy = 0; yy < H; ++yy)
       for (int x = 0; x < W; ++x) {
         const double model = (double(src[std::size_t(yy) * W + x]) - norm.offset) / norm.scale;
-        const double v = strength >= 1 ? model
-                                       : strength * model + (1 - strength) * sampleAt(pi, x, yy);
+        const double v =
+            strength >= 1 ? model : strength * model + (1 - strength) * sampleAt(pi, x, yy);
         store(po, x, yy, v);
       }
   }

@@ -8,8 +8,8 @@
 namespace cae::onnx {
 
 struct GraphInfo {
-  int inputChannels = 0;   // 0: not fixed in the file (symbolic dimension)
-  int inputHeight = 0;     // 0: symbolic (any size); > 0: the model needs exactly this size
+  int inputChannels = 0;  // 0: not fixed in the file (symbolic dimension)
+  int inputHeight = 0;    // 0: symbolic (any size); > 0: the model needs exactly this size
   int inputWidth = 0;
   int outputChannels = 0;  // 0: not stated in the file
   // Height and width must be multiples of this: the largest product of Conv / MaxPool strides
