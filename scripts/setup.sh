@@ -12,6 +12,8 @@ CAE_PACKAGES=(
   python3-skimage mate-backgrounds
   libdcmtk-dev libsndfile1-dev zlib1g-dev libcli11-dev nlohmann-json3-dev
   dataset-fashion-mnist python3-pydicom alsa-utils
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good pocl-opencl-icd
 )
 
 # Debian's interpreter (its packages, e.g. matplotlib), not a pyenv one earlier on PATH.
