@@ -76,6 +76,15 @@ std::vector<std::pair<std::string, ArchSpec>> allSpecs() {
   l.activation = "sigmoid";
   v.emplace_back("conv_latent_rgb", l);
   v.emplace_back("conv_no_stages", convSpec(2, 0));
+  // Stems: the network at 1/2 or 1/4 resolution behind a kernel = stride conv (cae-train --stem).
+  ArchSpec s2 = convSpec(1, 2);
+  s2.stem = 2;
+  s2.skips = s2.residual = true;
+  v.emplace_back("conv_stem2_skips_residual", s2);
+  ArchSpec s4 = convSpec(2, 1, 2);
+  s4.stem = 4;
+  s4.channels = 3;
+  v.emplace_back("conv_stem4_latent_rgb", s4);
   ArchSpec dv = denseSpec({16, 8, 2});
   dv.kind = ArchKind::DenseVae;
   dv.output = "sigmoid";
@@ -373,6 +382,11 @@ BOOST_AUTO_TEST_CASE(clear_messages_for_bad_specs) {
   odd.height = 12;
   odd.width = 10;
   checkMessage([&] { train::buildAutoencoder(odd); }, "divisible by 2^stages = 4");
+  ArchSpec stem = convSpec(1, 2);
+  stem.stem = 3;
+  checkMessage([&] { train::buildAutoencoder(stem); }, "stem factor must be 1, 2, 4 or 8");
+  stem.stem = 4;  // 8 is not divisible by 4 x 2^2
+  checkMessage([&] { train::buildAutoencoder(stem); }, "divisible by stem x 2^stages = 16");
   ArchSpec act = convSpec(1, 1);
   act.activation = "swish";
   checkMessage([&] { train::buildAutoencoder(act); }, "unknown hidden activation 'swish'");

@@ -227,6 +227,20 @@ BOOST_AUTO_TEST_CASE(denoise_gaussian_residual_conv_vs_nlm) {
   BOOST_CHECK(m.contains("psnr_noisy") && m.contains("psnr_model") && m.contains("psnr_nlm"));
 }
 
+// The shipped denoisers' design: a learned 2x2 unshuffle stem, U-Net skips, multi-scale data.
+BOOST_AUTO_TEST_CASE(denoise_stem_unet_multiscale) {
+  const Run r = train("m", textures() + std::vector<std::string>{
+                                            "--patch", "32", "--arch", "conv", "--stem", "2",
+                                            "--depth", "1", "--stages", "1", "--channels", "8",
+                                            "--skips", "--residual", "--task", "denoise",
+                                            "--noise", "gaussian", "--sigma", "5-50", "--scales",
+                                            "1,0.5", "--flips", "--rotations"});
+  checkModel("m", r, 1, 32, 32, 1024);
+  BOOST_CHECK(r.err.find("4 training") != std::string::npos);  // 2 textures (1 held out) x 2 scales
+  const Run bad = train("b", textures() + std::vector<std::string>{"--stem", "3"});
+  BOOST_CHECK_EQUAL(bad.code, 2);
+}
+
 BOOST_AUTO_TEST_CASE(denoise_masking_dense) {
   checkModel(
       "m",
