@@ -86,10 +86,23 @@ bool available(Backend b, Target t, std::string* why) {
   }
   if (isCudaTarget(t)) return no("target " + targetName(t) + " needs backend=cuda");
   if (t == Target::OpenCL || t == Target::OpenCLFp16) {
+    // Unless OPENCV_OPENCL_DEVICE is set, OpenCV opens GPU devices only, and DNN then runs the
+    // OpenCL target on the CPU path without a word; ":" means a GPU, else a CPU device (pocl).
+    // Read when OpenCL is first used in the process, so it must be set before that.
+    setenv("OPENCV_OPENCL_DEVICE", ":", 0);
     if (!cv::ocl::haveOpenCL())
       return no(
           "no OpenCL platform found: install an OpenCL driver (on a machine without a GPU, "
           "Debian's pocl-opencl-icd runs OpenCL on the CPU)");
+    if (!cv::ocl::useOpenCL()) {
+      const char* dev = std::getenv("OPENCV_OPENCL_DEVICE");
+      return no(
+          "an OpenCL platform is installed but OpenCV uses no OpenCL device in this "
+          "process (OPENCV_OPENCL_DEVICE='" +
+          std::string(dev ? dev : "") +
+          "', or OpenCL was disabled or first used before this check); set "
+          "OPENCV_OPENCL_DEVICE=: or use target=cpu");
+    }
   }
   return true;
 }

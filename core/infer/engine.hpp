@@ -31,6 +31,8 @@ Target parseTarget(const std::string& s);
 
 // Whether this OpenCV build and machine can run the pair; when not, *why says so in a sentence
 // (e.g. "OpenCV was built without CUDA" or "no OpenCL device: install pocl-opencl-icd").
+// OpenCL: OpenCV picks its device once, when anything first touches OpenCL; call this (or build
+// the Engine) before other OpenCV work so that a CPU device (pocl) can be picked when no GPU is.
 bool available(Backend b, Target t, std::string* why = nullptr);
 
 struct EngineOptions {

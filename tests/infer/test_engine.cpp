@@ -1,0 +1,791 @@
+#define BOOST_TEST_MODULE infer_engine
+#include <boost/test/unit_test.hpp>
+
+// core/infer: the inference engine over cv::dnn::Net. Fixtures are made here, in a scratch
+// directory removed at exit: small stem-2, 2-stage conv autoencoders (skips, residual) from
+// cae::train with every parameter randomised (so the model is far from the identity), exported
+// with and without cae.* metadata, a fixed-size dense model, and broken files. Frames are crops
+// of real images from python3-skimage.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <opencv2/core/ocl.hpp>
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <string>
+#include <vector>
+
+#include "error.hpp"
+#include "infer/engine.hpp"
+#include "infer/planes.hpp"
+#include "nn/rng.hpp"
+#include "onnx/export.hpp"
+#include "onnx/graph_info.hpp"
+#include "onnx/metadata.hpp"
+#include "train/architecture.hpp"
+
+using namespace cae;
+using infer::Backend;
+using infer::Engine;
+using infer::EngineOptions;
+using infer::Target;
+
+namespace {
+
+const std::string kImages = "/usr/lib/python3/dist-packages/skimage/data/";
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+class ScratchDir {
+ public:
+  ScratchDir()
+      : dir_(std::filesystem::temp_directory_path() /
+             ("cae_infer_test_" + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(dir_);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::string file(const std::string& name) const { return (dir_ / name).string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+ScratchDir& scratch() {
+  static ScratchDir d;
+  return d;
+}
+
+// The stem-2, 2-stage U-Net denoiser shape with every parameter uniform in [-0.2, 0.2]. The
+// residual output conv initialises to zero (the identity); randomising it too makes every
+// comparison below meaningful.
+nn::Model convModel(int channels, std::uint64_t seed) {
+  train::ArchSpec s;
+  s.kind = train::ArchKind::Conv;
+  s.channels = channels;
+  s.height = s.width = 32;
+  s.stem = 2;
+  s.stages = 2;
+  s.depth = 1;
+  s.width0 = 8;
+  s.skips = true;
+  s.residual = true;
+  s.seed = seed;
+  nn::Model m = train::buildAutoencoder(s).model;
+  nn::Rng rng(seed + 100);
+  for (Eigen::Index i = 0; i < m.params().size(); ++i) m.params()[i] = rng.uniform(-0.2f, 0.2f);
+  return m;
+}
+
+std::string writeBytes(const std::string& name, const std::string& bytes) {
+  const std::string path = scratch().file(name);
+  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+  return path;
+}
+
+std::string readBytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// Every model file the suite uses, made once.
+struct Models {
+  std::string gray, rgb, anomaly, noMeta, noTask, gray16, dense;
+  Models() {
+    const nn::Model g = convModel(1, 1), c = convModel(3, 2);
+    onnx::ExportOptions o;
+    o.task = onnx::Task::Denoise;
+    o.format = "GRAY8";
+    gray = scratch().file("gray.onnx");
+    onnx::exportOnnx(g, gray, o);
+    o.format = "RGB";
+    rgb = scratch().file("rgb.onnx");
+    onnx::exportOnnx(c, rgb, o);
+    o.format = "GRAY16_LE";
+    o.inputScale = 1.0 / 65535.0;
+    gray16 = scratch().file("gray16.onnx");
+    onnx::exportOnnx(g, gray16, o);
+
+    onnx::ExportOptions a;
+    a.task = onnx::Task::Anomaly;
+    a.format = "GRAY8";
+    anomaly = scratch().file("anomaly.onnx");
+    onnx::exportOnnx(g, anomaly, a);
+
+    // No task, no format, no computed receptive field: exportOnnx writes no metadata_props at
+    // all (checked in the test), like a plain PyTorch export.
+    onnx::ExportOptions none;
+    none.computeReceptiveField = false;
+    noMeta = scratch().file("nometa.onnx");
+    onnx::exportOnnx(g, noMeta, none);
+
+    onnx::ExportOptions fmtOnly;
+    fmtOnly.format = "GRAY8";
+    noTask = scratch().file("notask.onnx");
+    onnx::exportOnnx(g, noTask, fmtOnly);
+
+    train::ArchSpec d;
+    d.kind = train::ArchKind::Dense;
+    d.channels = 1;
+    d.height = d.width = 8;
+    d.dense = {64, 16};
+    onnx::ExportOptions od;
+    od.task = onnx::Task::Denoise;
+    od.format = "GRAY8";
+    dense = scratch().file("dense.onnx");
+    onnx::exportOnnx(train::buildAutoencoder(d).model, dense, od);
+  }
+};
+
+const Models& models() {
+  static Models m;
+  return m;
+}
+
+EngineOptions opts(const std::string& model, int tileSize = 0) {
+  EngineOptions o;
+  o.model = model;
+  o.tileSize = tileSize;
+  o.task = onnx::Task::Denoise;
+  return o;
+}
+
+// A h×w crop of a skimage image at (y, x), 8-bit, gray (1 channel) or RGB (3 channels).
+cv::Mat image8(const std::string& name, int channels, int y, int x, int h, int w) {
+  cv::Mat im = cv::imread(kImages + name, channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+  BOOST_TEST_REQUIRE(!im.empty(), "cannot read " << kImages << name << " (python3-skimage)");
+  if (channels == 3) cv::cvtColor(im, im, cv::COLOR_BGR2RGB);
+  BOOST_TEST_REQUIRE((y + h <= im.rows && x + w <= im.cols));
+  return im(cv::Rect(x, y, w, h)).clone();
+}
+
+cv::Mat blob4(int n, int c, int h, int w) {
+  const int sz[4] = {n, c, h, w};
+  return cv::Mat(4, sz, CV_32F, cv::Scalar(0));
+}
+
+cv::Mat plane(const cv::Mat& blob, int n, int c) {
+  return cv::Mat(blob.size[2], blob.size[3], CV_32F, const_cast<float*>(blob.ptr<float>(n, c)));
+}
+
+// Sample n of a blob: an 8-bit image (any channels) scaled to [0, 1], channels as planes.
+void fill(cv::Mat& blob, int n, const cv::Mat& im8) {
+  std::vector<cv::Mat> ch;
+  cv::split(im8, ch);
+  for (int c = 0; c < int(ch.size()); ++c) ch[c].convertTo(plane(blob, n, c), CV_32F, 1.0 / 255);
+}
+
+cv::Mat blobOf(const cv::Mat& im8) {
+  cv::Mat b = blob4(1, im8.channels(), im8.rows, im8.cols);
+  fill(b, 0, im8);
+  return b;
+}
+
+bool sameShape(const cv::Mat& a, const cv::Mat& b) {
+  if (a.dims != b.dims || a.type() != b.type()) return false;
+  for (int i = 0; i < a.dims; ++i)
+    if (a.size[i] != b.size[i]) return false;
+  return true;
+}
+
+// Largest |a - b| over two blobs of one shape; infinite for NaN or a shape mismatch.
+double maxDiff(const cv::Mat& a, const cv::Mat& b) {
+  if (!sameShape(a, b)) return INFINITY;
+  const float* pa = a.ptr<float>();
+  const float* pb = b.ptr<float>();
+  double m = 0;
+  for (std::size_t i = 0; i < a.total(); ++i) {
+    const double e = std::abs(double(pa[i]) - double(pb[i]));
+    if (!std::isfinite(e)) return INFINITY;
+    m = std::max(m, e);
+  }
+  return m;
+}
+
+bool allFinite(const cv::Mat& a) {
+  const float* p = a.ptr<float>();
+  for (std::size_t i = 0; i < a.total(); ++i)
+    if (!std::isfinite(p[i])) return false;
+  return true;
+}
+
+template <class E>
+void checkThrows(const std::function<void()>& f, const std::vector<std::string>& words) {
+  try {
+    f();
+    BOOST_ERROR("no exception thrown");
+  } catch (const E& e) {
+    const std::string m = e.what();
+    BOOST_TEST_MESSAGE("  expected error: " << m);
+    for (const std::string& w : words)
+      BOOST_TEST(m.find(w) != std::string::npos, "'" << m << "' mentions '" << w << "'");
+  } catch (const std::exception& e) {
+    BOOST_ERROR("wrong exception type: " << e.what());
+  }
+}
+
+// OpenCV settles its OpenCL device the first time anything in the process touches OpenCL (even
+// cv::dnn::getAvailableTargets), and infer::available() must get there first to let it pick a
+// CPU device (pocl); an application checks its target at start-up the same way.
+struct CheckOpenClFirst {
+  CheckOpenClFirst() {
+    std::string why;
+    openClAtStart = infer::available(Backend::OpenCV, Target::OpenCL, &why);
+    whyNot = why;
+  }
+  static inline bool openClAtStart = false;
+  static inline std::string whyNot;
+};
+
+}  // namespace
+
+BOOST_TEST_GLOBAL_FIXTURE(CheckOpenClFirst);
+
+// ---------------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(tiling)
+
+BOOST_AUTO_TEST_CASE(tiles_have_no_seams) {
+  const cv::Mat x = blobOf(image8("camera.png", 1, 180, 200, 150, 130));
+  Engine whole(opts(models().gray));
+  const cv::Mat ref = whole.run(x);
+  BOOST_TEST_REQUIRE(sameShape(ref, x));
+  BOOST_TEST_REQUIRE(allFinite(ref));
+  // The model must not be the identity, or seams could not show.
+  const double change = maxDiff(ref, x);
+  BOOST_TEST_MESSAGE("model changes the frame by up to " << change);
+  BOOST_TEST(change > 0.05);
+  for (int tile : {32, 48}) {
+    Engine tiled(opts(models().gray, tile));
+    const infer::TilePlan p = tiled.plan(150, 130);
+    BOOST_TEST(p.tilesY * p.tilesX > 1);
+    const double d = maxDiff(tiled.run(x), ref);
+    BOOST_TEST_MESSAGE("gray 150x130, tile " << tile << " (" << p.tilesY << "x" << p.tilesX
+                                             << " tiles, margin " << p.margin
+                                             << "): max |tiled - whole| = " << d);
+    BOOST_TEST(d <= 1e-3);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(batches_of_two_are_tiled_per_sample) {
+  cv::Mat x = blob4(2, 1, 150, 130);
+  fill(x, 0, image8("camera.png", 1, 180, 200, 150, 130));
+  fill(x, 1, image8("coins.png", 1, 100, 150, 150, 130));
+  Engine whole(opts(models().gray)), tiled(opts(models().gray, 32));
+  const cv::Mat ref = whole.run(x);
+  const double d = maxDiff(tiled.run(x), ref);
+  BOOST_TEST_MESSAGE("batch of 2, tile 32: max |tiled - whole| = " << d);
+  BOOST_TEST(d <= 1e-3);
+  // Sample 1 of the batch equals sample 1 run alone.
+  const cv::Mat alone = whole.run(blobOf(image8("coins.png", 1, 100, 150, 150, 130)));
+  const int sz[4] = {1, 1, 150, 130};
+  const cv::Mat second(4, sz, CV_32F, const_cast<float*>(ref.ptr<float>(1, 0)));
+  BOOST_TEST(maxDiff(second, alone) <= 1e-5);
+}
+
+BOOST_AUTO_TEST_CASE(rgb_tiles_have_no_seams) {
+  const cv::Mat x = blobOf(image8("astronaut.png", 3, 40, 160, 150, 130));
+  Engine whole(opts(models().rgb)), tiled(opts(models().rgb, 32));
+  BOOST_TEST_REQUIRE(whole.channels() == 3);
+  const cv::Mat ref = whole.run(x);
+  BOOST_TEST(maxDiff(ref, x) > 0.05);
+  const double d = maxDiff(tiled.run(x), ref);
+  BOOST_TEST_MESSAGE("RGB 150x130, tile 32: max |tiled - whole| = " << d);
+  BOOST_TEST(d <= 1e-3);
+}
+
+BOOST_AUTO_TEST_CASE(odd_sizes_keep_their_shape) {
+  const cv::Mat src = image8("camera.png", 1, 50, 60, 40, 40);
+  Engine whole(opts(models().gray)), tiled(opts(models().gray, 16));
+  for (auto [h, w] :
+       std::vector<std::pair<int, int>>{{1, 1}, {1, 7}, {7, 1}, {2, 3}, {33, 17}, {17, 33}}) {
+    BOOST_TEST_CONTEXT(h << "x" << w) {
+      const cv::Mat x = blobOf(src(cv::Rect(0, 0, w, h)));
+      const cv::Mat y = whole.run(x);
+      BOOST_TEST(sameShape(y, x));
+      BOOST_TEST(allFinite(y));
+      // Tiled (tile 16) agrees with the whole frame at odd sizes too.
+      BOOST_TEST(maxDiff(tiled.run(x), y) <= 1e-3);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(rejects_blobs_of_the_wrong_shape) {
+  Engine e(opts(models().gray));
+  checkThrows<InvalidArgument>([&] { e.run(blob4(1, 3, 16, 16)); }, {"1 x H x W"});
+  checkThrows<InvalidArgument>([&] { e.run(cv::Mat(16, 16, CV_32F, cv::Scalar(0))); }, {});
+  const int sz[4] = {1, 1, 16, 16};
+  checkThrows<InvalidArgument>([&] { e.run(cv::Mat(4, sz, CV_8U, cv::Scalar(0))); }, {});
+}
+
+BOOST_AUTO_TEST_CASE(matches_a_direct_opencv_forward) {
+  // 64×48 is a multiple of 8: no padding, one tile, so the engine must give the net's output.
+  const cv::Mat x = blobOf(image8("camera.png", 1, 300, 250, 64, 48));
+  cv::dnn::Net net = cv::dnn::readNetFromONNX(models().gray);
+  net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+  net.setInput(x);
+  const cv::Mat want = net.forward().clone();
+  Engine e(opts(models().gray));
+  const double d = maxDiff(e.run(x), want);
+  BOOST_TEST_MESSAGE("engine vs cv::dnn::Net::forward, 64x48: max diff " << d);
+  BOOST_TEST(d <= 1e-5);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(model_info)
+
+BOOST_AUTO_TEST_CASE(graph_info_of_conv_and_dense_models) {
+  const onnx::GraphInfo g = onnx::readGraphInfo(models().gray);
+  BOOST_TEST(g.sizeMultiple == 8);  // stem 2 × two stride-2 stages
+  BOOST_TEST(g.inputChannels == 1);
+  BOOST_TEST(g.outputChannels == 1);
+  BOOST_TEST(g.inputHeight == 0);
+  BOOST_TEST(g.inputWidth == 0);
+  const onnx::GraphInfo c = onnx::readGraphInfo(models().rgb);
+  BOOST_TEST(c.inputChannels == 3);
+  BOOST_TEST(c.sizeMultiple == 8);
+  const onnx::GraphInfo d = onnx::readGraphInfo(models().dense);
+  BOOST_TEST(d.inputHeight == 8);
+  BOOST_TEST(d.inputWidth == 8);
+
+  Engine e(opts(models().gray));
+  BOOST_TEST(e.channels() == 1);
+  BOOST_TEST(e.warnings().empty());
+  BOOST_TEST(e.info().receptiveField > 0);
+  BOOST_TEST(e.plan(100, 100).margin % 8 == 0);
+  checkThrows<InvalidArgument>([] { Engine x(opts(models().dense)); }, {"fixed input size"});
+}
+
+BOOST_AUTO_TEST_CASE(normalisation_follows_the_model_format) {
+  Engine e(opts(models().gray));
+  BOOST_TEST(e.normalisation(8).scale == 1.0 / 255, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(e.normalisation(8).offset == 0.0);
+  // A 16-bit frame fed to an 8-bit model is mapped onto the same [0, 1] range.
+  BOOST_TEST(e.normalisation(16).scale == 1.0 / 65535, boost::test_tools::tolerance(1e-12));
+  for (int bad : {0, 1, 10, 12, 32})
+    checkThrows<InvalidArgument>([&] { e.normalisation(bad); }, {std::to_string(bad)});
+  // And the other way round: a GRAY16_LE model scaled by 1/65535.
+  Engine e16(opts(models().gray16));
+  BOOST_TEST(e16.normalisation(16).scale == 1.0 / 65535, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(e16.normalisation(8).scale == 1.0 / 255, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(infer::fullScale("GRAY16_BE") == 65535.0);
+  BOOST_TEST(infer::fullScale("RGB") == 255.0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(backends)
+
+BOOST_AUTO_TEST_CASE(names_round_trip) {
+  for (Backend b : {Backend::OpenCV, Backend::Cuda})
+    BOOST_TEST((infer::parseBackend(infer::backendName(b)) == b));
+  for (Target t : {Target::Cpu, Target::OpenCL, Target::OpenCLFp16, Target::Cuda, Target::CudaFp16})
+    BOOST_TEST((infer::parseTarget(infer::targetName(t)) == t));
+  checkThrows<InvalidArgument>([] { infer::parseBackend("vulkan"); }, {"vulkan"});
+  checkThrows<InvalidArgument>([] { infer::parseTarget("npu"); }, {"npu"});
+}
+
+BOOST_AUTO_TEST_CASE(cpu_runs_and_cuda_is_refused_clearly) {
+  std::string why;
+  BOOST_TEST(infer::available(Backend::OpenCV, Target::Cpu, &why));
+
+  EngineOptions o = opts(models().gray);
+  o.backend = Backend::Cuda;
+  o.target = Target::Cuda;
+  if (infer::available(Backend::Cuda, Target::Cuda, &why)) {
+    BOOST_TEST_MESSAGE("this OpenCV has CUDA; the refusal is not tested here");
+  } else {
+    BOOST_TEST_MESSAGE("cuda/cuda: " << why);
+    BOOST_TEST(why.find("CUDA") != std::string::npos);
+    checkThrows<InvalidArgument>([&] { Engine e(o); }, {"CUDA"});
+  }
+
+  // Pairs that never work, whatever the build.
+  why.clear();
+  BOOST_TEST(!infer::available(Backend::OpenCV, Target::Cuda, &why));
+  BOOST_TEST(why.find("backend=cuda") != std::string::npos, why);
+  o.backend = Backend::OpenCV;
+  checkThrows<InvalidArgument>([&] { Engine e(o); }, {"cuda"});
+  why.clear();
+  BOOST_TEST(!infer::available(Backend::Cuda, Target::Cpu, &why));
+  BOOST_TEST(why.find("cpu") != std::string::npos, why);
+  o.backend = Backend::Cuda;
+  o.target = Target::Cpu;
+  checkThrows<InvalidArgument>([&] { Engine e(o); }, {"cuda", "cpu"});
+}
+
+BOOST_AUTO_TEST_CASE(opencl_matches_cpu) {
+  std::string why;
+  const bool ok = infer::available(Backend::OpenCV, Target::OpenCL, &why);
+  BOOST_TEST(ok == CheckOpenClFirst::openClAtStart);
+  if (!ok) {
+    // The refusal must say what to do: install a platform, or let OpenCV open a device.
+    BOOST_TEST_MESSAGE("no OpenCL here: " << why);
+    BOOST_TEST(why.find("OpenCL") != std::string::npos);
+    if (cv::ocl::haveOpenCL())
+      BOOST_TEST(why.find("OPENCV_OPENCL_DEVICE") != std::string::npos);
+    else
+      BOOST_TEST(why.find("pocl-opencl-icd") != std::string::npos);
+    EngineOptions o = opts(models().gray);
+    o.target = Target::OpenCL;
+    checkThrows<InvalidArgument>([&] { Engine e(o); }, {"OpenCL"});
+    return;
+  }
+  BOOST_TEST(cv::ocl::useOpenCL());
+  const cv::ocl::Device& dev = cv::ocl::Device::getDefault();
+  BOOST_TEST_MESSAGE("OpenCL device: " << dev.name() << " (" << dev.vendorName() << ")");
+  const cv::Mat x = blobOf(image8("camera.png", 1, 100, 100, 64, 64));
+  Engine cpu(opts(models().gray));
+  const cv::Mat want = cpu.run(x);
+  EngineOptions o = opts(models().gray);
+  o.target = Target::OpenCL;
+  Engine ocl(o);
+  const auto t0 = std::chrono::steady_clock::now();
+  const cv::Mat got = ocl.run(x);  // first run compiles the kernels
+  const auto t1 = std::chrono::steady_clock::now();
+  const cv::Mat again = ocl.run(x);
+  const auto t2 = std::chrono::steady_clock::now();
+  const double d = maxDiff(got, want);
+  BOOST_TEST_MESSAGE("OpenCL vs CPU, 64x64: max diff "
+                     << d << "; first run " << std::chrono::duration<double>(t1 - t0).count()
+                     << " s, second " << std::chrono::duration<double>(t2 - t1).count() << " s");
+  BOOST_TEST(d <= 1e-3);
+  BOOST_TEST(maxDiff(again, want) <= 1e-3);
+
+  // OpenCV DNN silently falls back to the CPU on non-GPU OpenCL devices unless
+  // OPENCV_DNN_OPENCL_ALLOW_ALL_DEVICES is set (the engine sets it). A net of our own in this
+  // process shows where the layers really ran.
+  cv::dnn::Net net = cv::dnn::readNetFromONNX(models().gray);
+  net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  net.setPreferableTarget(cv::dnn::DNN_TARGET_OPENCL);
+  net.setInput(x);
+  net.forward();
+  int onOpenCl = 0, layers = 0;
+  for (const std::string& name : net.getLayerNames()) {
+    ++layers;
+    onOpenCl += net.getLayer(name)->preferableTarget == cv::dnn::DNN_TARGET_OPENCL;
+  }
+  BOOST_TEST_MESSAGE(onOpenCl << " of " << layers << " layers set to run on OpenCL");
+  BOOST_TEST(onOpenCl == layers);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(model_files)
+
+BOOST_AUTO_TEST_CASE(missing_file_is_an_io_error) {
+  checkThrows<IoError>([] { Engine e(opts(scratch().file("no-such-model.onnx"))); },
+                       {"no-such-model.onnx"});
+  std::filesystem::create_directories(scratch().file("a-directory.onnx"));
+  checkThrows<IoError>([] { Engine e(opts(scratch().file("a-directory.onnx"))); }, {});
+  checkThrows<InvalidArgument>([] { Engine e(opts("")); }, {});
+}
+
+BOOST_AUTO_TEST_CASE(truncated_and_garbage_files_are_format_errors) {
+  const std::string bytes = readBytes(models().gray);
+  BOOST_TEST_REQUIRE(bytes.size() > 1000u);
+  for (std::size_t n : {std::size_t(0), std::size_t(1), std::size_t(16), std::size_t(200),
+                        bytes.size() / 3, bytes.size() / 2, bytes.size() - 1}) {
+    BOOST_TEST_CONTEXT("truncated to " << n << " of " << bytes.size() << " bytes") {
+      const std::string p = writeBytes("truncated.onnx", bytes.substr(0, n));
+      checkThrows<FormatError>([&] { Engine e(opts(p)); }, {"truncated.onnx"});
+    }
+  }
+  std::string noise(4096, '\0');
+  nn::Rng rng(5);
+  for (char& ch : noise) ch = char(rng.below(256));
+  const std::string g = writeBytes("garbage.onnx", noise);
+  checkThrows<FormatError>([&] { Engine e(opts(g)); }, {"garbage.onnx"});
+  const std::string png = writeBytes("camera.onnx", readBytes(kImages + "camera.png"));
+  checkThrows<FormatError>([&] { Engine e(opts(png)); }, {"camera.onnx"});
+  const std::string text = writeBytes("text.onnx", "this is not an ONNX model\n");
+  checkThrows<FormatError>([&] { Engine e(opts(text)); }, {"text.onnx"});
+}
+
+BOOST_AUTO_TEST_CASE(wrong_task_names_both_tasks) {
+  checkThrows<InvalidArgument>([] { Engine e(opts(models().anomaly)); }, {"anomaly", "denoise"});
+  // Asking for nothing in particular accepts it.
+  EngineOptions o = opts(models().anomaly);
+  o.task = onnx::Task::Unknown;
+  Engine e(o);
+  BOOST_TEST((e.info().task == onnx::Task::Anomaly));
+}
+
+BOOST_AUTO_TEST_CASE(model_without_metadata_loads_with_a_warning) {
+  for (const auto& [k, v] : onnx::readOnnxMetadata(models().noMeta))
+    BOOST_TEST(k.rfind("cae.", 0) != 0, "unexpected metadata " << k << "=" << v);
+  Engine e(opts(models().noMeta));
+  BOOST_TEST(!e.info().hasCaeMetadata);
+  BOOST_TEST_REQUIRE(!e.warnings().empty());
+  BOOST_TEST_MESSAGE("warning: " << e.warnings()[0]);
+  BOOST_TEST(e.warnings()[0].find("no cae.* metadata") != std::string::npos);
+  BOOST_TEST(e.channels() == 1);
+  // Defaults: 8-bit to [0, 1], and the model still runs (with the default overlap) seamlessly.
+  BOOST_TEST(e.normalisation(8).scale == 1.0 / 255, boost::test_tools::tolerance(1e-12));
+  const cv::Mat x = blobOf(image8("camera.png", 1, 0, 0, 40, 40));
+  Engine same(opts(models().gray));
+  BOOST_TEST(maxDiff(e.run(x), same.run(x)) <= 1e-5);
+
+  // Metadata without cae.task, used for a task: loads, and says so.
+  Engine t(opts(models().noTask));
+  BOOST_TEST(t.info().hasCaeMetadata);
+  BOOST_TEST_REQUIRE(t.warnings().size() == 1u);
+  BOOST_TEST(t.warnings()[0].find("no cae.task") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------------------------
+BOOST_AUTO_TEST_SUITE(frame_planes)
+
+namespace {
+
+constexpr int kW = 45, kH = 37;
+
+// A packed 8-bit RGB frame with padded rows; R holds camera.png, G and B other images.
+struct PackedRgb {
+  int stride = kW * 3 + 7;
+  std::vector<std::uint8_t> bytes = std::vector<std::uint8_t>(std::size_t(stride) * kH, 0xAB);
+  infer::PlaneView view(int c) {
+    infer::PlaneView v;
+    v.data = bytes.data() + c;
+    v.width = kW;
+    v.height = kH;
+    v.rowStride = stride;
+    v.pixelStride = 3;
+    return v;
+  }
+};
+
+struct Tight {
+  int depth;
+  std::vector<std::uint8_t> bytes;
+  explicit Tight(int d = 8) : depth(d), bytes(std::size_t(kW) * kH * (d / 8), 0) {}
+  infer::PlaneView view() {
+    infer::PlaneView v;
+    v.data = bytes.data();
+    v.width = kW;
+    v.height = kH;
+    v.rowStride = kW * (depth / 8);
+    v.pixelStride = depth / 8;
+    v.depth = depth;
+    return v;
+  }
+  int at(int x, int y) const {
+    if (depth == 8) return bytes[std::size_t(y) * kW + x];
+    std::uint16_t v;
+    std::memcpy(&v, &bytes[(std::size_t(y) * kW + x) * 2], 2);
+    return v;
+  }
+};
+
+Tight tightFrom(const cv::Mat& im8) {
+  Tight t;
+  for (int y = 0; y < kH; ++y)
+    for (int x = 0; x < kW; ++x) t.bytes[std::size_t(y) * kW + x] = im8.at<std::uint8_t>(y, x);
+  return t;
+}
+
+int sampleOf(const infer::PlaneView& p, int x, int y) {
+  return p.data[y * p.rowStride + x * p.pixelStride];
+}
+
+// The engine's output for a 1-plane image, in sample units, neither rounded nor clamped.
+std::vector<double> modelSamples(Engine& e, const cv::Mat& im, double full) {
+  cv::Mat x = blob4(1, 1, kH, kW);
+  im.convertTo(plane(x, 0, 0), CV_32F, 1.0 / full);
+  const cv::Mat y = e.run(x);
+  std::vector<double> v(std::size_t(kW) * kH);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = double(y.ptr<float>()[i]) * full;
+  return v;
+}
+
+// What runPlanes must write at full strength: those samples rounded and clamped.
+std::vector<int> expected(Engine& e, const cv::Mat& im, double full) {
+  std::vector<int> v;
+  for (double m : modelSamples(e, im, full))
+    v.push_back(int(std::nearbyint(std::clamp(m, 0.0, full))));
+  return v;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(strided_planes_give_the_tight_result) {
+  Engine e(opts(models().gray));
+  const cv::Mat cam = image8("camera.png", 1, 200, 210, kH, kW);
+  Tight in = tightFrom(cam), out;
+  infer::runPlanes(e, {in.view()}, {out.view()}, 1.0);
+  const std::vector<int> want = expected(e, cam, 255);
+  int worst = 0, changed = 0;
+  for (int y = 0; y < kH; ++y)
+    for (int x = 0; x < kW; ++x) {
+      worst = std::max(worst, std::abs(out.at(x, y) - want[std::size_t(y) * kW + x]));
+      changed += out.at(x, y) != in.at(x, y);
+    }
+  BOOST_TEST(worst <= 1);  // rounding of x·255 against x / (1/255)
+  BOOST_TEST(changed > kW * kH / 2);
+
+  // The same samples as the R plane of packed RGB with padded rows, into another packed frame.
+  PackedRgb src, dst;
+  const cv::Mat other = image8("coins.png", 1, 10, 10, kH, kW);
+  for (int y = 0; y < kH; ++y)
+    for (int x = 0; x < kW; ++x) {
+      src.bytes[y * src.stride + 3 * x] = cam.at<std::uint8_t>(y, x);
+      src.bytes[y * src.stride + 3 * x + 1] = other.at<std::uint8_t>(y, x);
+      src.bytes[y * src.stride + 3 * x + 2] = 255 - other.at<std::uint8_t>(y, x);
+    }
+  const std::vector<std::uint8_t> srcBefore = src.bytes;
+  infer::runPlanes(e, {src.view(0)}, {dst.view(0)}, 1.0);
+  int mismatches = 0, clobbered = 0;
+  for (int y = 0; y < kH; ++y)
+    for (int x = 0; x < src.stride; ++x) {
+      const std::uint8_t got = dst.bytes[y * dst.stride + x];
+      if (x < 3 * kW && x % 3 == 0)
+        mismatches += got != out.at(x / 3, y);
+      else
+        clobbered += got != 0xAB;  // G, B and row padding untouched
+    }
+  BOOST_TEST(mismatches == 0);
+  BOOST_TEST(clobbered == 0);
+  BOOST_TEST((src.bytes == srcBefore));
+
+  // In place: out is the input's memory.
+  PackedRgb inplace = src;
+  infer::runPlanes(e, {inplace.view(0)}, {inplace.view(0)}, 1.0);
+  mismatches = 0;
+  for (int y = 0; y < kH; ++y)
+    for (int x = 0; x < kW; ++x) mismatches += sampleOf(inplace.view(0), x, y) != out.at(x, y);
+  BOOST_TEST(mismatches == 0);
+  Tight tightInPlace = in;
+  infer::runPlanes(e, {tightInPlace.view()}, {tightInPlace.view()}, 1.0);
+  BOOST_TEST((tightInPlace.bytes == out.bytes));
+}
+
+BOOST_AUTO_TEST_CASE(strength_blends_with_the_input) {
+  Engine e(opts(models().gray));
+  const cv::Mat cam = image8("camera.png", 1, 200, 210, kH, kW);
+  Tight in = tightFrom(cam), full, none, half;
+  std::fill(none.bytes.begin(), none.bytes.end(), 0x11);
+  infer::runPlanes(e, {in.view()}, {full.view()}, 1.0);
+  infer::runPlanes(e, {in.view()}, {none.view()}, 0.0);
+  BOOST_TEST((none.bytes == in.bytes));  // exact copy
+  infer::runPlanes(e, {in.view()}, {half.view()}, 0.5);
+  // The blend takes the unclamped model output: where it leaves [0, 255], half is not the mean
+  // of the input and the clamped full-strength sample, but it still lies between them.
+  const std::vector<double> m = modelSamples(e, cam, 255);
+  int outside = 0, offMid = 0, strictlyBetween = 0;
+  for (int y = 0; y < kH; ++y)
+    for (int x = 0; x < kW; ++x) {
+      const int a = in.at(x, y), b = full.at(x, y), h = half.at(x, y);
+      const double mid = std::clamp(0.5 * a + 0.5 * m[std::size_t(y) * kW + x], 0.0, 255.0);
+      outside += h < std::min(a, b) || h > std::max(a, b);
+      offMid += std::abs(h - mid) > 0.5 + 1e-3;
+      strictlyBetween += h != a && h != b;
+    }
+  BOOST_TEST(outside == 0);
+  BOOST_TEST(offMid == 0);
+  BOOST_TEST(strictlyBetween > kW * kH / 4);
+  // Out-of-range strengths are clamped.
+  Tight over, under;
+  infer::runPlanes(e, {in.view()}, {over.view()}, 3.0);
+  infer::runPlanes(e, {in.view()}, {under.view()}, -1.0);
+  BOOST_TEST((over.bytes == full.bytes));
+  BOOST_TEST((under.bytes == in.bytes));
+}
+
+BOOST_AUTO_TEST_CASE(sixteen_bit_planes) {
+  Engine e(opts(models().gray));
+  const cv::Mat cam = image8("camera.png", 1, 200, 210, kH, kW);
+  cv::Mat cam16;
+  cam.convertTo(cam16, CV_16U, 257.0);
+  // Rows padded by 6 bytes.
+  const int stride = kW * 2 + 6;
+  std::vector<std::uint8_t> buf(std::size_t(stride) * kH, 0xCD), outBuf = buf;
+  for (int y = 0; y < kH; ++y) std::memcpy(&buf[std::size_t(y) * stride], cam16.ptr(y), kW * 2);
+  infer::PlaneView in{buf.data(), kW, kH, stride, 2, 16}, out{outBuf.data(), kW, kH, stride, 2, 16};
+  infer::runPlanes(e, {in}, {out}, 1.0);
+  const std::vector<int> want = expected(e, cam16, 65535);
+  int worst = 0;
+  for (int y = 0; y < kH; ++y)
+    for (int x = 0; x < kW; ++x) {
+      std::uint16_t v;
+      std::memcpy(&v, &outBuf[std::size_t(y) * stride + 2 * x], 2);
+      worst = std::max(worst, std::abs(int(v) - want[std::size_t(y) * kW + x]));
+    }
+  BOOST_TEST(worst <= 1);
+  int padding = 0;
+  for (int y = 0; y < kH; ++y)
+    for (int x = kW * 2; x < stride; ++x) padding += outBuf[std::size_t(y) * stride + x] != 0xCD;
+  BOOST_TEST(padding == 0);
+  // Strength 0 copies 16-bit samples exactly.
+  std::vector<std::uint8_t> copy(buf.size(), 0xCD);
+  infer::runPlanes(e, {in}, {{copy.data(), kW, kH, stride, 2, 16}}, 0.0);
+  BOOST_TEST((copy == buf));
+}
+
+BOOST_AUTO_TEST_CASE(planes_of_several_sizes_and_rgb) {
+  // A 1-channel model on the planes of one frame (Y, then two half-size chroma planes): each plane
+  // comes out as it would alone.
+  Engine e(opts(models().gray));
+  const cv::Mat cam = image8("camera.png", 1, 200, 210, kH, kW);
+  const cv::Mat small = image8("coins.png", 1, 30, 30, 19, 23);
+  std::vector<std::uint8_t> a(cam.begin<std::uint8_t>(), cam.end<std::uint8_t>());
+  std::vector<std::uint8_t> b(small.begin<std::uint8_t>(), small.end<std::uint8_t>()), c = b;
+  std::reverse(c.begin(), c.end());
+  std::vector<std::uint8_t> oa(a.size()), ob(b.size()), oc(c.size());
+  infer::runPlanes(
+      e, {{a.data(), kW, kH, kW, 1, 8}, {b.data(), 23, 19, 23, 1, 8}, {c.data(), 23, 19, 23, 1, 8}},
+      {{oa.data(), kW, kH, kW, 1, 8}, {ob.data(), 23, 19, 23, 1, 8}, {oc.data(), 23, 19, 23, 1, 8}},
+      1.0);
+  std::vector<std::uint8_t> alone(c.size());
+  infer::runPlanes(e, {{c.data(), 23, 19, 23, 1, 8}}, {{alone.data(), 23, 19, 23, 1, 8}}, 1.0);
+  BOOST_TEST((alone == oc));
+  Tight ta = tightFrom(cam), tao;
+  infer::runPlanes(e, {ta.view()}, {tao.view()}, 1.0);
+  BOOST_TEST((tao.bytes == oa));
+
+  // A 3-channel model reads R, G, B planes of packed RGB as one image.
+  Engine rgb(opts(models().rgb));
+  const cv::Mat ast = image8("astronaut.png", 3, 100, 200, kH, kW);
+  PackedRgb src, dst;
+  for (int y = 0; y < kH; ++y) std::memcpy(&src.bytes[y * src.stride], ast.ptr(y), kW * 3);
+  infer::runPlanes(rgb, {src.view(0), src.view(1), src.view(2)},
+                   {dst.view(0), dst.view(1), dst.view(2)}, 1.0);
+  const cv::Mat y = rgb.run(blobOf(ast));
+  int worst = 0;
+  for (int ch = 0; ch < 3; ++ch)
+    for (int yy = 0; yy < kH; ++yy)
+      for (int x = 0; x < kW; ++x) {
+        const double m = std::clamp(double(y.ptr<float>(0, ch)[yy * kW + x]) * 255, 0.0, 255.0);
+        worst = std::max(worst, std::abs(sampleOf(dst.view(ch), x, yy) - int(std::nearbyint(m))));
+      }
+  BOOST_TEST(worst <= 1);
+
+  // Mismatched planes are refused.
+  checkThrows<InvalidArgument>([&] { infer::runPlanes(rgb, {src.view(0)}, {dst.view(0)}, 1.0); },
+                               {"3 channels"});
+  checkThrows<InvalidArgument>(
+      [&] {
+        infer::runPlanes(e, {ta.view()}, {{ob.data(), 23, 19, 23, 1, 8}}, 1.0);
+      },
+      {});
+  checkThrows<InvalidArgument>([&] { infer::runPlanes(e, {ta.view()}, {}, 1.0); }, {});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
