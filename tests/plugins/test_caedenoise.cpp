@@ -33,21 +33,21 @@ struct GstInit {
 };
 BOOST_TEST_GLOBAL_FIXTURE(GstInit);
 
-fs::path scratch() {
-  static const fs::path d = [] {
-    fs::path p = fs::temp_directory_path() / ("cae_element_test_" + std::to_string(::getpid()));
-    fs::create_directories(p);
-    return p;
-  }();
-  return d;
-}
-
-struct Cleanup {
-  ~Cleanup() {
+// One scratch folder per process, removed at exit (a function-local static, so it outlives
+// every use).
+struct Scratch {
+  fs::path dir = fs::temp_directory_path() / ("cae_element_test_" + std::to_string(::getpid()));
+  Scratch() { fs::create_directories(dir); }
+  ~Scratch() {
     std::error_code ec;
-    fs::remove_all(scratch(), ec);
+    fs::remove_all(dir, ec);
   }
-} cleanup;
+};
+
+fs::path scratch() {
+  static Scratch s;
+  return s.dir;
+}
 
 // A residual conv denoiser with random weights (not the identity): for geometry tests, where
 // what matters is that every output pixel depends on a wide neighbourhood.
