@@ -207,6 +207,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({1, 2, 4, 8}))
       ->capture_default_str()
       ->group("Architecture");
+  app.add_flag("--linear-stem", c.arch.linearStem,
+               "conv: no activation after the stem (a linear, lossless unshuffle)")
+      ->group("Architecture");
   app.add_option("--stages", c.arch.stages, "conv: stride-2 downsamplings")
       ->check(CLI::Range(0, 6))
       ->capture_default_str()

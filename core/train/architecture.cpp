@@ -56,6 +56,7 @@ struct Plan {
   std::vector<int> sizes;  // dense: input, hidden..., code
   std::vector<int> ch;     // conv: channels per resolution level 0..stages
   int depth = 0, stages = 0, latent = 0, stem = 1;
+  bool linearStem = false;
   bool skips = false, residual = false;
   std::uint64_t seed = 1;
 
@@ -157,6 +158,9 @@ Plan makePlan(const ArchSpec& s) {
   p.depth = s.depth;
   p.stages = s.stages;
   p.stem = s.stem;
+  p.linearStem = s.linearStem;
+  if (s.linearStem && s.stem == 1)
+    throw InvalidArgument(k + ": a linear stem needs a stem (--stem 2, 4 or 8)");
   p.latent = s.latent;
   p.skips = s.skips;
   p.residual = s.residual;
@@ -294,7 +298,7 @@ Encoded convEncoder(Model& m, const Plan& p, bool full) {
   int x = Model::kInput, cin = p.C, k = 0, pre = x;
   if (p.stem > 1) {
     pre = m.add(stemDown(cin, p.ch[0], p.stem), {x}, "stem");
-    x = addAct(m, p.hidden, pre, "stem_act");
+    x = p.linearStem ? pre : addAct(m, p.hidden, pre, "stem_act");
     cin = p.ch[0];
   }
   for (int l = 0; l <= p.stages; ++l) {

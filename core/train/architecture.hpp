@@ -38,6 +38,9 @@ struct ArchSpec {
   // kernel = stride = s back to full resolution (replacing the final 3×3 conv). Cheap
   // real-time denoisers (FFDNet-style, Zhang et al., IEEE TIP 2018). 1: none.
   int stem = 1;
+  // The stem conv without an activation: a linear (information-preserving) unshuffle. A ReLU
+  // there keeps only half of each s×s block's detail when the stem has few channels.
+  bool linearStem = false;
   bool skips = false;     // U-Net style Concat from encoder to decoder at each resolution
   bool residual = false;  // output = input + model (denoisers)
   int latent = 0;         // Pca: components; ConvVae: latent channels; Dense: = dense.back()

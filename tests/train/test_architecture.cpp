@@ -85,6 +85,10 @@ std::vector<std::pair<std::string, ArchSpec>> allSpecs() {
   s4.stem = 4;
   s4.channels = 3;
   v.emplace_back("conv_stem4_latent_rgb", s4);
+  ArchSpec sl = convSpec(2, 1);
+  sl.stem = 4;
+  sl.linearStem = sl.skips = sl.residual = true;
+  v.emplace_back("conv_linear_stem4_skips_residual", sl);
   ArchSpec dv = denseSpec({16, 8, 2});
   dv.kind = ArchKind::DenseVae;
   dv.output = "sigmoid";
@@ -387,6 +391,9 @@ BOOST_AUTO_TEST_CASE(clear_messages_for_bad_specs) {
   checkMessage([&] { train::buildAutoencoder(stem); }, "stem factor must be 1, 2, 4 or 8");
   stem.stem = 4;  // 8 is not divisible by 4 x 2^2
   checkMessage([&] { train::buildAutoencoder(stem); }, "divisible by stem x 2^stages = 16");
+  ArchSpec noStem = convSpec(1, 1);
+  noStem.linearStem = true;
+  checkMessage([&] { train::buildAutoencoder(noStem); }, "a linear stem needs a stem");
   ArchSpec act = convSpec(1, 1);
   act.activation = "swish";
   checkMessage([&] { train::buildAutoencoder(act); }, "unknown hidden activation 'swish'");
