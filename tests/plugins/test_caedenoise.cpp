@@ -10,6 +10,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -502,6 +503,45 @@ BOOST_AUTO_TEST_CASE(qos_drops_frames_that_are_already_late) {
   BOOST_TEST(o != nullptr);
   if (o) gst_buffer_unref(o);
   gst_harness_teardown(h);
+}
+
+// `meson install` puts the plugin and the models where the plugin's default model path points:
+// installed into a DESTDIR, the plugin loads and its default model file exists there.
+BOOST_AUTO_TEST_CASE(meson_install_puts_the_plugin_and_its_default_model_in_place) {
+  const char* pp = std::getenv("GST_PLUGIN_PATH");
+  BOOST_REQUIRE_MESSAGE(pp, "GST_PLUGIN_PATH (the build tree's plugins/) is not set");
+  const fs::path build = fs::path(pp).parent_path(), dest = scratch() / "destdir";
+  const fs::path log = scratch() / "install.log";
+  const std::string cmd = "meson install -C '" + build.string() + "' --no-rebuild --destdir '" +
+                          dest.string() + "' > '" + log.string() + "' 2>&1";
+  BOOST_REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0,
+                        "meson install failed: " << slurp(log.string()));
+  fs::path plugin, model;
+  for (const auto& e : fs::recursive_directory_iterator(dest)) {
+    if (e.path().filename() == "libgstcae.so") plugin = e.path();
+    if (e.path().filename() == "denoise-fast.onnx") model = e.path();
+  }
+  BOOST_REQUIRE_MESSAGE(!plugin.empty(), "no libgstcae.so installed");
+  BOOST_REQUIRE_MESSAGE(!model.empty(), "no denoise-fast.onnx installed");
+  BOOST_TEST(fs::exists(model.parent_path() / "denoise-gray.onnx"));
+  BOOST_TEST(fs::exists(model.parent_path() / "denoise-fast.md"));
+  BOOST_TEST(plugin.parent_path().filename() == "gstreamer-1.0");
+  // The default `model` names the installed file (without the DESTDIR).
+  GstElement* e = gst_element_factory_make("caedenoise", nullptr);
+  BOOST_REQUIRE(e);
+  gchar* def = nullptr;
+  g_object_get(e, "model", &def, nullptr);
+  const std::string installed = "/" + fs::relative(model, dest).string();
+  BOOST_TEST(std::string(def) == installed);
+  g_free(def);
+  gst_object_unref(e);
+  // The installed plugin loads on its own.
+  const std::string inspect = "GST_PLUGIN_PATH='" + plugin.parent_path().string() +
+                              "' GST_REGISTRY='" + (scratch() / "inst.reg").string() +
+                              "' gst-inspect-1.0 '" + plugin.string() + "' > '" + log.string() +
+                              "' 2>&1";
+  BOOST_TEST(std::system(inspect.c_str()) == 0);
+  BOOST_TEST(slurp(log.string()).find("caedenoise") != std::string::npos, slurp(log.string()));
 }
 
 BOOST_AUTO_TEST_CASE(properties_have_documented_defaults) {
