@@ -241,6 +241,13 @@ static GstFlowReturn gst_cae_denoise_transform_frame(GstVideoFilter* filter, Gst
   return run_frame(self, in, out, strength, chroma);
 }
 
+// Controlled properties (strength, chroma) follow their control bindings frame by frame.
+static void gst_cae_denoise_before_transform(GstBaseTransform* trans, GstBuffer* buf) {
+  const GstClockTime st = gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME,
+                                                     GST_BUFFER_TIMESTAMP(buf));
+  if (GST_CLOCK_TIME_IS_VALID(st)) gst_object_sync_values(GST_OBJECT(trans), st);
+}
+
 static gboolean gst_cae_denoise_query(GstBaseTransform* trans, GstPadDirection dir, GstQuery* q) {
   GstCaeDenoise* self = GST_CAE_DENOISE(trans);
   if (GST_QUERY_TYPE(q) == GST_QUERY_LATENCY && dir == GST_PAD_SRC) {
@@ -396,6 +403,7 @@ static void gst_cae_denoise_class_init(GstCaeDenoiseClass* klass) {
   trans_class->start = GST_DEBUG_FUNCPTR(gst_cae_denoise_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_cae_denoise_stop);
   trans_class->query = GST_DEBUG_FUNCPTR(gst_cae_denoise_query);
+  trans_class->before_transform = GST_DEBUG_FUNCPTR(gst_cae_denoise_before_transform);
   filter_class->set_info = GST_DEBUG_FUNCPTR(gst_cae_denoise_set_info);
   filter_class->transform_frame = GST_DEBUG_FUNCPTR(gst_cae_denoise_transform_frame);
 
