@@ -1,20 +1,12 @@
-// Anomaly-score calibration on held-out normal data: the score statistics and a decision
-// threshold at a chosen false-positive rate, written into the model as cae.score_mean,
-// cae.score_std and cae.threshold.
+// Anomaly-score calibration lives in core/anomaly (the caeanomaly element uses it too); cae-train
+// keeps its old names.
 #pragma once
 
-#include <vector>
+#include "anomaly/calibration.hpp"
 
 namespace cae::train {
 
-struct Calibration {
-  double mean = 0, std = 0, threshold = 0;
-  double fpr = 0;  // share of the calibration scores strictly above threshold
-};
-
-// scores: one per normal sample (e.g. mean squared reconstruction error). The threshold is the
-// smallest calibration score with at most fpr of the scores strictly above it. InvalidArgument
-// when scores is empty or fpr is outside [0, 1).
-Calibration calibrate(std::vector<double> scores, double fpr);
+using anomaly::calibrate;
+using anomaly::Calibration;
 
 }  // namespace cae::train

@@ -1,16 +1,21 @@
-#include "train/calibration.hpp"
+#include "anomaly/calibration.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <string>
 
 #include "error.hpp"
 
-namespace cae::train {
+namespace cae::anomaly {
 
 Calibration calibrate(std::vector<double> scores, double fpr) {
   if (scores.empty()) throw InvalidArgument("anomaly calibration needs at least one score");
-  if (!(fpr >= 0 && fpr < 1)) throw InvalidArgument("false-positive rate must be in [0, 1)");
+  if (!(fpr >= 0 && fpr < 1))
+    throw InvalidArgument("anomaly calibration: false-positive rate must be in [0, 1), got " +
+                          std::to_string(fpr));
+  for (double s : scores)
+    if (!std::isfinite(s)) throw InvalidArgument("anomaly calibration: a score is not finite");
   const std::size_t n = scores.size();
   std::sort(scores.begin(), scores.end());
   double sum = 0, sq = 0;
@@ -30,4 +35,4 @@ Calibration calibrate(std::vector<double> scores, double fpr) {
   return c;
 }
 
-}  // namespace cae::train
+}  // namespace cae::anomaly

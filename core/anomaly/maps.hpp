@@ -1,0 +1,54 @@
+// Per-pixel anomaly maps from a frame and its autoencoder reconstruction, smoothing, and the
+// frame score. An autoencoder trained on normal data reconstructs normal texture well and
+// defects badly, so where the two differ is where the defect is.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace cae::anomaly {
+
+// Read-only float image with interleaved channels (model units, e.g. [0, 1]): sample c of pixel
+// (x, y) is data[y * rowStride + x * channels + c]. rowStride counts floats; 0 means packed
+// (width * channels).
+struct ImageView {
+  const float* data = nullptr;
+  int width = 0, height = 0;
+  int channels = 1;
+  int rowStride = 0;
+};
+
+// A single-channel map of per-pixel scores, packed row-major.
+struct ScoreMap {
+  int width = 0, height = 0;
+  std::vector<float> data;
+
+  float at(int x, int y) const { return data[std::size_t(y) * std::size_t(width) + x]; }
+  float& at(int x, int y) { return data[std::size_t(y) * std::size_t(width) + x]; }
+};
+
+// Squared error averaged over channels, per pixel.
+ScoreMap l2Map(const ImageView& input, const ImageView& reconstruction);
+
+// 1 - SSIM per pixel (Wang et al. 2004), averaged over channels: local means, variances and
+// covariance under a Gaussian window of `sigma` (1.5 with radius 3*sigma gives the paper's
+// 11x11 window), constants C1 = (0.01 L)^2 and C2 = (0.03 L)^2 for dynamic range L. 0 where the
+// images agree, up to 2; clamped at 0 against rounding. Borders reflect.
+ScoreMap ssimMap(const ImageView& input, const ImageView& reconstruction, double sigma = 1.5,
+                 double dynamicRange = 1.0);
+
+// Gaussian smoothing with standard deviation sigma (pixels; radius 3*sigma, borders reflect).
+// sigma = 0 returns the map unchanged. Spreads an isolated noisy pixel so that one outlier does
+// not decide the frame score.
+ScoreMap smooth(const ScoreMap& map, double sigma);
+
+// The largest pixel score.
+double maxScore(const ScoreMap& map);
+// Mean of the ceil(fraction * pixels) largest scores (at least one); fraction in (0, 1].
+// fraction -> 0 approaches maxScore, fraction = 1 is the map's mean.
+double topFractionMean(const ScoreMap& map, double fraction);
+
+// Every function throws InvalidArgument for an empty image or map, images whose size or channel
+// count differ, a rowStride below width * channels, or a parameter outside its range.
+
+}  // namespace cae::anomaly

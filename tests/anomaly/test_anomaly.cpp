@@ -1,0 +1,269 @@
+#define BOOST_TEST_MODULE anomaly_maps
+#include <boost/test/unit_test.hpp>
+
+// core/anomaly: anomaly maps (L2, 1 - SSIM), smoothing, frame scores, connected regions and
+// calibration. Hand-computed values on tiny images; the SSIM map on a crop of skimage's
+// brick.png (python3-skimage) with pasted defects.
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "anomaly/calibration.hpp"
+#include "anomaly/maps.hpp"
+#include "anomaly/regions.hpp"
+#include "error.hpp"
+
+using namespace cae;
+using namespace cae::anomaly;
+
+namespace {
+
+ImageView view(const std::vector<float>& v, int w, int h, int c = 1, int stride = 0) {
+  return ImageView{v.data(), w, h, c, stride};
+}
+ImageView view(const cv::Mat& m) {
+  return ImageView{m.ptr<float>(), m.cols, m.rows, m.channels(), int(m.step1())};
+}
+
+ScoreMap mapOf(int w, int h, std::vector<float> v) {
+  ScoreMap m;
+  m.width = w;
+  m.height = h;
+  m.data = std::move(v);
+  return m;
+}
+
+double mean(const ScoreMap& m) {
+  return std::accumulate(m.data.begin(), m.data.end(), 0.0) / double(m.data.size());
+}
+
+// Mean of the map over a rectangle.
+double meanIn(const ScoreMap& m, cv::Rect r) {
+  double s = 0;
+  for (int y = r.y; y < r.y + r.height; ++y)
+    for (int x = r.x; x < r.x + r.width; ++x) s += m.at(x, y);
+  return s / double(r.area());
+}
+
+template <class F>
+void checkThrowsWith(F&& f, const std::string& words) {
+  try {
+    f();
+    BOOST_ERROR("no InvalidArgument; expected one mentioning '" << words << "'");
+  } catch (const InvalidArgument& e) {
+    BOOST_CHECK_MESSAGE(std::string(e.what()).find(words) != std::string::npos,
+                        "message '" << e.what() << "' lacks '" << words << "'");
+  }
+}
+
+// A 128x128 crop of brick.png in [0, 1].
+cv::Mat brick() {
+  const cv::Mat img =
+      cv::imread("/usr/lib/python3/dist-packages/skimage/data/brick.png", cv::IMREAD_GRAYSCALE);
+  BOOST_REQUIRE_MESSAGE(!img.empty(), "python3-skimage's brick.png is missing");
+  cv::Mat f;
+  img(cv::Rect(64, 64, 128, 128)).convertTo(f, CV_32F, 1.0 / 255);
+  return f;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(l2_map_by_hand) {
+  // 2x2, two channels, input rows padded to a stride of 5 floats.
+  const std::vector<float> in = {0.0f, 1.0f, 0.5f, 0.5f, 9.0f,  //
+                                 1.0f, 1.0f, 0.2f, 0.4f, 9.0f};
+  const std::vector<float> rec = {0.0f, 0.0f, 0.5f, 0.0f,  //
+                                  0.0f, 0.0f, 0.3f, 0.1f};
+  const ScoreMap m = l2Map(view(in, 2, 2, 2, 5), view(rec, 2, 2, 2));
+  BOOST_REQUIRE_EQUAL(m.width, 2);
+  BOOST_REQUIRE_EQUAL(m.height, 2);
+  BOOST_CHECK_CLOSE(m.at(0, 0), (0.0 + 1.0) / 2, 1e-4);
+  BOOST_CHECK_CLOSE(m.at(1, 0), (0.0 + 0.25) / 2, 1e-4);
+  BOOST_CHECK_CLOSE(m.at(0, 1), (1.0 + 1.0) / 2, 1e-4);
+  BOOST_CHECK_CLOSE(m.at(1, 1), (0.01 + 0.09) / 2, 1e-3);
+}
+
+BOOST_AUTO_TEST_CASE(ssim_map_zero_for_identical_images) {
+  const cv::Mat b = brick();
+  const ScoreMap m = ssimMap(view(b), view(b));
+  BOOST_CHECK_EQUAL(maxScore(m), 0.0);
+  // An RGB image against itself too.
+  cv::Mat rgb;
+  cv::merge(std::vector<cv::Mat>{b, b.t(), 1.0f - b}, rgb);
+  BOOST_CHECK_EQUAL(maxScore(ssimMap(view(rgb), view(rgb))), 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(ssim_map_high_on_pasted_defects) {
+  const cv::Mat b = brick();
+  cv::Mat defect = b.clone();
+  cv::circle(defect, {36, 36}, 4, cv::Scalar(1.0), cv::FILLED);            // bright spot
+  cv::line(defect, {80, 70}, {110, 110}, cv::Scalar(0.0), 1, cv::LINE_8);  // dark scratch
+  const ScoreMap m = ssimMap(view(defect), view(b));
+  const cv::Rect spot(32, 32, 9, 9), scratch(80, 70, 31, 41), far(0, 90, 40, 38);
+  BOOST_TEST_MESSAGE("1-SSIM: spot " << meanIn(m, spot) << ", scratch " << meanIn(m, scratch)
+                                     << ", far " << meanIn(m, far));
+  // Reference: 1 - skimage.metrics.structural_similarity(defect, b, data_range=1,
+  // gaussian_weights=True, sigma=1.5, use_sample_covariance=False, full=True)[1].
+  BOOST_CHECK_CLOSE(mean(m), 0.0309052870, 1e-3);
+  BOOST_CHECK_CLOSE(m.at(36, 36), 0.9589372327, 1e-3);
+  BOOST_CHECK_CLOSE(m.at(30, 40), 0.2362123319, 1e-3);
+  BOOST_CHECK_CLOSE(m.at(95, 90), 0.9293394420, 1e-3);
+  BOOST_CHECK_GT(meanIn(m, spot), 0.3);
+  BOOST_CHECK_GT(meanIn(m, scratch), 0.05);
+  // Beyond the window's reach (radius 5) the images agree exactly.
+  BOOST_CHECK_EQUAL(meanIn(m, far), 0.0);
+  // The largest score lies on a defect.
+  const auto peak = std::max_element(m.data.begin(), m.data.end()) - m.data.begin();
+  const cv::Point p(int(peak % m.width), int(peak / m.width));
+  const auto near = [&](cv::Rect r) {
+    return (r + cv::Point(-5, -5) + cv::Size(10, 10)).contains(p);
+  };
+  BOOST_CHECK_MESSAGE(near(spot) || near(scratch), "peak at " << p << " is off both defects");
+  // Thresholded and smoothed, the map gives a region over each defect and nothing else.
+  const auto regions = findRegions(smooth(m, 2.0), 0.1f, 10);
+  BOOST_REQUIRE_EQUAL(regions.size(), 2u);
+  for (const Region& r : regions) {
+    const cv::Rect box(r.x, r.y, r.width, r.height);
+    BOOST_CHECK_MESSAGE((box & spot).area() > 0 || (box & scratch).area() > 0,
+                        "region " << box << " overlaps no defect");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(smoothing_preserves_mean) {
+  ScoreMap m = mapOf(32, 24, std::vector<float>(32 * 24, 0.0f));
+  m.at(10, 10) = 5.0f;
+  m.at(20, 12) = 1.0f;
+  m.at(11, 10) = 2.0f;
+  const ScoreMap s = smooth(m, 2.0);
+  BOOST_CHECK_CLOSE(mean(s), mean(m), 1e-3);
+  BOOST_CHECK_LT(maxScore(s), 5.0);  // the peak spreads out
+  BOOST_CHECK_GT(s.at(12, 10), 0.0f);
+  // A constant map stays constant, borders included; sigma 0 is the identity.
+  const ScoreMap c = smooth(mapOf(9, 7, std::vector<float>(63, 0.25f)), 3.0);
+  for (float v : c.data) BOOST_CHECK_CLOSE(v, 0.25f, 1e-4);
+  BOOST_CHECK(smooth(m, 0.0).data == m.data);
+}
+
+BOOST_AUTO_TEST_CASE(frame_score_max_vs_top_fraction) {
+  // 100 pixels: one at 10, nine at 1, the rest 0.
+  std::vector<float> v(100, 0.0f);
+  v[37] = 10.0f;
+  for (int i = 0; i < 9; ++i) v[50 + i] = 1.0f;
+  const ScoreMap m = mapOf(10, 10, v);
+  BOOST_CHECK_EQUAL(maxScore(m), 10.0);
+  BOOST_CHECK_CLOSE(topFractionMean(m, 0.01), 10.0, 1e-9);       // top 1 pixel
+  BOOST_CHECK_CLOSE(topFractionMean(m, 0.10), 19.0 / 10, 1e-6);  // top 10
+  BOOST_CHECK_CLOSE(topFractionMean(m, 0.20), 19.0 / 20, 1e-6);  // top 20
+  BOOST_CHECK_CLOSE(topFractionMean(m, 1.0), 19.0 / 100, 1e-6);  // the mean
+  BOOST_CHECK_CLOSE(topFractionMean(m, 0.001), 10.0, 1e-9);      // at least one pixel
+  // One hot pixel decides the max but barely moves the top-10% mean.
+  BOOST_CHECK_LT(topFractionMean(m, 0.1), maxScore(m) / 4);
+}
+
+BOOST_AUTO_TEST_CASE(regions_boxes_areas_and_scores) {
+  ScoreMap m = mapOf(20, 12, std::vector<float>(240, 0.0f));
+  // Blob A: 3x2 rectangle at (2, 3) with a peak of 0.9.
+  for (int y = 3; y < 5; ++y)
+    for (int x = 2; x < 5; ++x) m.at(x, y) = 0.6f;
+  m.at(3, 4) = 0.9f;
+  // Blob B: an L of 4 pixels at (12..14, 7..8).
+  m.at(12, 7) = m.at(12, 8) = m.at(13, 8) = m.at(14, 8) = 0.7f;
+  // Blob C: one pixel, dropped by minArea 2.
+  m.at(18, 1) = 0.95f;
+  // Below the threshold: ignored.
+  m.at(8, 10) = 0.5f;
+
+  const auto all = findRegions(m, 0.5f);
+  BOOST_REQUIRE_EQUAL(all.size(), 3u);
+  BOOST_CHECK_CLOSE(all[0].peak, 0.95f, 1e-4);  // sorted by peak
+
+  const auto r = findRegions(m, 0.5f, 2);
+  BOOST_REQUIRE_EQUAL(r.size(), 2u);
+  const Region& a = r[0];
+  BOOST_CHECK_EQUAL(a.x, 2);
+  BOOST_CHECK_EQUAL(a.y, 3);
+  BOOST_CHECK_EQUAL(a.width, 3);
+  BOOST_CHECK_EQUAL(a.height, 2);
+  BOOST_CHECK_EQUAL(a.area, 6);
+  BOOST_CHECK_CLOSE(a.peak, 0.9f, 1e-4);
+  BOOST_CHECK_CLOSE(a.mean, (5 * 0.6 + 0.9) / 6, 1e-4);
+  const Region& b = r[1];
+  BOOST_CHECK_EQUAL(b.x, 12);
+  BOOST_CHECK_EQUAL(b.y, 7);
+  BOOST_CHECK_EQUAL(b.width, 3);
+  BOOST_CHECK_EQUAL(b.height, 2);
+  BOOST_CHECK_EQUAL(b.area, 4);
+  BOOST_CHECK_CLOSE(b.mean, 0.7f, 1e-4);
+
+  BOOST_CHECK(findRegions(m, 1.0f).empty());
+}
+
+BOOST_AUTO_TEST_CASE(regions_merge_diagonal_neighbours) {
+  // A diagonal staircase: with 4-connectivity it would be 4 regions, with 8 it is one.
+  ScoreMap m = mapOf(6, 6, std::vector<float>(36, 0.0f));
+  for (int i = 0; i < 4; ++i) m.at(1 + i, 1 + i) = 1.0f;
+  const auto r = findRegions(m, 0.5f);
+  BOOST_REQUIRE_EQUAL(r.size(), 1u);
+  BOOST_CHECK_EQUAL(r[0].area, 4);
+  BOOST_CHECK_EQUAL(r[0].x, 1);
+  BOOST_CHECK_EQUAL(r[0].width, 4);
+  BOOST_CHECK_EQUAL(r[0].height, 4);
+}
+
+BOOST_AUTO_TEST_CASE(calibration_threshold_at_one_percent_fpr) {
+  std::mt19937 rng(42);
+  std::normal_distribution<double> normal(5.0, 2.0);
+  std::vector<double> s(1000);
+  for (double& x : s) x = normal(rng);
+  const Calibration c = calibrate(s, 0.01);
+  std::vector<double> sorted = s;
+  std::sort(sorted.begin(), sorted.end());
+  // The 99th percentile of the sample: 10 scores above it.
+  BOOST_CHECK_EQUAL(c.threshold, sorted[989]);
+  BOOST_CHECK_CLOSE(c.fpr, 0.01, 1e-9);
+  // ... and near the population's: 5 + 2.326 * 2.
+  BOOST_CHECK_CLOSE(c.threshold, 5.0 + 2.3263 * 2.0, 5.0);
+  BOOST_CHECK_CLOSE(c.mean, 5.0, 3.0);
+  BOOST_CHECK_CLOSE(c.std, 2.0, 6.0);
+  // Scores already ordered or not, the answer is the same.
+  BOOST_CHECK_EQUAL(calibrate(sorted, 0.01).threshold, c.threshold);
+}
+
+BOOST_AUTO_TEST_CASE(bad_input_is_invalid_argument) {
+  const std::vector<float> a(12, 0.5f), b(16, 0.5f);
+  checkThrowsWith([&] { l2Map(view(a, 4, 3), view(b, 4, 4)); },
+                  "input is 4x3x1 (WxHxC) but reconstruction is 4x4x1");
+  checkThrowsWith([&] { ssimMap(view(a, 4, 3), view(a, 2, 2, 3)); }, "but reconstruction is");
+  checkThrowsWith([&] { l2Map(view(a, 0, 3), view(a, 0, 3)); }, "input image is empty");
+  checkThrowsWith([&] { l2Map(ImageView{}, view(a, 4, 3)); }, "input image is empty");
+  checkThrowsWith([&] { l2Map(view(a, 4, 3, 1, 2), view(a, 4, 3)); }, "row stride 2");
+  checkThrowsWith([&] { ssimMap(view(a, 4, 3), view(a, 4, 3), 0.0); }, "sigma must be > 0");
+  checkThrowsWith([&] { smooth(ScoreMap{}, 1.0); }, "score map is empty");
+  checkThrowsWith([&] { smooth(mapOf(2, 2, {0, 0, 0, 0}), -1.0); }, "sigma must be >= 0");
+  checkThrowsWith([&] { maxScore(ScoreMap{}); }, "score map is empty");
+  checkThrowsWith(
+      [&] {
+        topFractionMean(mapOf(2, 2, {0, 0, 0, 0}), 0.0);
+      },
+      "fraction must be in (0, 1]");
+  checkThrowsWith(
+      [&] {
+        topFractionMean(mapOf(2, 2, {0, 0, 0, 0}), 1.5);
+      },
+      "fraction must be in (0, 1]");
+  checkThrowsWith([&] { findRegions(ScoreMap{}, 0.5f); }, "score map is empty");
+  checkThrowsWith([&] { findRegions(mapOf(1, 1, {0}), 0.5f, 0); }, "min area must be >= 1");
+  checkThrowsWith([&] { calibrate({}, 0.01); }, "at least one score");
+  checkThrowsWith([&] { calibrate({1.0, 2.0}, 1.0); }, "false-positive rate must be in [0, 1)");
+  checkThrowsWith([&] { calibrate({1.0, 2.0}, -0.1); }, "false-positive rate must be in [0, 1)");
+  checkThrowsWith([&] { calibrate({1.0, 2.0}, std::nan("")); }, "false-positive rate");
+  checkThrowsWith([&] { calibrate({1.0, std::nan("")}, 0.1); }, "not finite");
+  // fpr = 0 is allowed (cae-train's choice): the threshold is the largest normal score.
+  BOOST_CHECK_EQUAL(calibrate({3.0, 1.0, 2.0}, 0.0).threshold, 3.0);
+}
