@@ -12,5 +12,5 @@ exec "$root/build/tools/cae-train" "${DENOISE_DATA[@]}" \
   --arch conv --stem 2 --channels 24 --stages 3 --depth 2 --max-channels 96 --skips --residual \
   --task denoise --noise gaussian --sigma 5-50 \
   --patch 64 --scales 1,0.5,0.25 --flips --rotations --val-samples 256 \
-  --batch 16 --epochs 64 --steps 100 --lr 1e-3 --schedule cosine --min-lr 1e-5 --seed 1 --threads 2 \
+  --batch 16 --epochs 160 --steps 100 --lr 1e-3 --schedule cosine --min-lr 1e-5 --seed 1 --threads 2 \
   -o "$out/denoise-gray.onnx" "$@"
