@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "error.hpp"
 #include "infer/engine.hpp"
@@ -31,6 +32,40 @@ void store(const PlaneView& p, int x, int y, double v) {
   }
 }
 
+// Row loops with the sample type fixed (T = uint8_t or uint16_t): the per-frame hot path.
+template <class T>
+void gather(const PlaneView& p, const Normalisation& n, float* dst) {
+  for (int y = 0; y < p.height; ++y) {
+    const std::uint8_t* row = p.data + std::ptrdiff_t(y) * p.rowStride;
+    for (int x = 0; x < p.width; ++x) {
+      T v;
+      std::memcpy(&v, row + std::ptrdiff_t(x) * p.pixelStride, sizeof(T));
+      *dst++ = float(v * n.scale + n.offset);
+    }
+  }
+}
+
+// out = strength * model + (1 - strength) * in, back in sample units, rounded and clamped.
+template <class T>
+void scatter(const PlaneView& in, const PlaneView& out, const Normalisation& n, const float* src,
+             double strength) {
+  const double hi = double(std::numeric_limits<T>::max());
+  for (int y = 0; y < in.height; ++y) {
+    const std::uint8_t* ri = in.data + std::ptrdiff_t(y) * in.rowStride;
+    std::uint8_t* ro = out.data + std::ptrdiff_t(y) * out.rowStride;
+    for (int x = 0; x < in.width; ++x) {
+      double v = (double(*src++) - n.offset) / n.scale;
+      if (strength < 1) {
+        T a;
+        std::memcpy(&a, ri + std::ptrdiff_t(x) * in.pixelStride, sizeof(T));
+        v = strength * v + (1 - strength) * a;
+      }
+      const T r = T(std::nearbyint(std::clamp(v, 0.0, hi)));
+      std::memcpy(ro + std::ptrdiff_t(x) * out.pixelStride, &r, sizeof(T));
+    }
+  }
+}
+
 void check(const PlaneView& a, const PlaneView& b) {
   if (!a.data || !b.data || a.width < 1 || a.height < 1 || a.width != b.width ||
       a.height != b.height || a.depth != b.depth || (a.depth != 8 && a.depth != 16))
@@ -56,24 +91,21 @@ void runGroup(Engine& e, const std::vector<PlaneView>& in, const std::vector<Pla
   const Normalisation norm = e.normalisation(p0.depth);
   const int sz[4] = {n, c, H, W};
   cv::Mat blob(4, sz, CV_32F);
+  const std::size_t plane = std::size_t(H) * W;
   for (std::size_t k = 0; k < idx.size(); ++k) {
-    float* dst = reinterpret_cast<float*>(blob.data) + k * std::size_t(H) * W;
-    const PlaneView& p = in[idx[k]];
-    for (int y = 0; y < H; ++y)
-      for (int x = 0; x < W; ++x)
-        dst[std::size_t(y) * W + x] = float(sampleAt(p, x, y) * norm.scale + norm.offset);
+    float* dst = reinterpret_cast<float*>(blob.data) + k * plane;
+    if (p0.depth == 8)
+      gather<std::uint8_t>(in[idx[k]], norm, dst);
+    else
+      gather<std::uint16_t>(in[idx[k]], norm, dst);
   }
   const cv::Mat y = e.run(blob);
   for (std::size_t k = 0; k < idx.size(); ++k) {
-    const float* src = reinterpret_cast<const float*>(y.data) + k * std::size_t(H) * W;
-    const PlaneView &pi = in[idx[k]], &po = out[idx[k]];
-    for (int yy = 0; yy < H; ++yy)
-      for (int x = 0; x < W; ++x) {
-        const double model = (double(src[std::size_t(yy) * W + x]) - norm.offset) / norm.scale;
-        const double v =
-            strength >= 1 ? model : strength * model + (1 - strength) * sampleAt(pi, x, yy);
-        store(po, x, yy, v);
-      }
+    const float* src = reinterpret_cast<const float*>(y.data) + k * plane;
+    if (p0.depth == 8)
+      scatter<std::uint8_t>(in[idx[k]], out[idx[k]], norm, src, strength);
+    else
+      scatter<std::uint16_t>(in[idx[k]], out[idx[k]], norm, src, strength);
   }
 }
 

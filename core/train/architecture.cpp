@@ -138,8 +138,8 @@ Plan makePlan(const ArchSpec& s) {
   if (s.height % f != 0 || s.width % f != 0)
     throw InvalidArgument(k + ": height and width (" + std::to_string(s.height) + "x" +
                           std::to_string(s.width) + ") must be divisible by " +
-                          (s.stem > 1 ? "stem x " : "") + "2^stages = " + std::to_string(f) +
-                          " (" + std::to_string(s.stages) +
+                          (s.stem > 1 ? "stem x " : "") + "2^stages = " + std::to_string(f) + " (" +
+                          std::to_string(s.stages) +
                           " stride-2 stages); change the patch size or the stages");
   if (s.latent < 0) throw InvalidArgument(k + ": latent channels must not be negative");
   if (s.kind == ArchKind::ConvVae) {
@@ -169,24 +169,16 @@ Plan makePlan(const ArchSpec& s) {
   return p;
 }
 
-// The output layer of a residual model: initialised to zero, so the model starts as the identity
-// however often initialize() runs (the Rng advances as for a plain conv).
-class ZeroInitConv2d : public nn::Conv2d {
+// The output layer of a residual model (a conv, or the stem's transposed conv): initialised to
+// zero, so the model starts as the identity however often initialize() runs (the Rng advances as
+// for a plain layer).
+template <class Base>
+class ZeroInit : public Base {
  public:
-  using nn::Conv2d::Conv2d;
+  using Base::Base;
   void initialize(nn::Rng& rng) override {
-    nn::Conv2d::initialize(rng);
-    std::fill(w_, w_ + numParams(), nn::Scalar(0));
-  }
-};
-
-// The same for a transposed-conv output layer (the stem's way back to full resolution).
-class ZeroInitConvTranspose2d : public nn::ConvTranspose2d {
- public:
-  using nn::ConvTranspose2d::ConvTranspose2d;
-  void initialize(nn::Rng& rng) override {
-    nn::ConvTranspose2d::initialize(rng);
-    std::fill(w_, w_ + numParams(), nn::Scalar(0));
+    Base::initialize(rng);
+    std::fill(this->w_, this->w_ + this->numParams(), nn::Scalar(0));
   }
 };
 
@@ -197,7 +189,7 @@ std::unique_ptr<nn::Conv2d> conv(int in, int out, int kernel, int stride, bool z
   o.kernel = kernel;
   o.stride = stride;
   o.padding = kernel / 2;
-  if (zeroInit) return std::make_unique<ZeroInitConv2d>(o);
+  if (zeroInit) return std::make_unique<ZeroInit<nn::Conv2d>>(o);
   return std::make_unique<nn::Conv2d>(o);
 }
 
@@ -229,7 +221,7 @@ std::unique_ptr<nn::ConvTranspose2d> stemUp(int in, int out, int s, bool zeroIni
   o.kernel = s;
   o.stride = s;
   o.padding = 0;
-  if (zeroInit) return std::make_unique<ZeroInitConvTranspose2d>(o);
+  if (zeroInit) return std::make_unique<ZeroInit<nn::ConvTranspose2d>>(o);
   return std::make_unique<nn::ConvTranspose2d>(o);
 }
 

@@ -32,6 +32,7 @@
 #include "onnx/export.hpp"
 #include "onnx/graph_info.hpp"
 #include "onnx/metadata.hpp"
+#include "onnx/onnx_util.hpp"
 #include "train/architecture.hpp"
 
 using namespace cae;
@@ -47,27 +48,7 @@ const std::string kImages = "/usr/lib/python3/dist-packages/skimage/data/";
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
-class ScratchDir {
- public:
-  ScratchDir()
-      : dir_(std::filesystem::temp_directory_path() /
-             ("cae_infer_test_" + std::to_string(::getpid()))) {
-    std::filesystem::create_directories(dir_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
-
- private:
-  std::filesystem::path dir_;
-};
-
-ScratchDir& scratch() {
-  static ScratchDir d;
-  return d;
-}
+using test::scratch;  // one scratch folder per process (tests/onnx/onnx_util.hpp)
 
 // The stem-2, 2-stage U-Net denoiser shape with every parameter uniform in [-0.2, 0.2]. The
 // residual output conv initialises to zero (the identity); randomising it too makes every
