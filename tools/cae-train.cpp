@@ -330,6 +330,22 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 0.5))
       ->capture_default_str()
       ->group("Objective");
+  app.add_option("--anomaly-map", c.anomalyMap,
+                 "anomaly: per-pixel map the frame score is the maximum of: l2 | ssim (1 - SSIM)")
+      ->check(CLI::IsMember({"l2", "ssim"}))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--map-sigma", c.mapSigma,
+                 "anomaly: Gaussian smoothing of the map before the maximum, pixels (0: none)")
+      ->check(CLI::Range(0.0, 50.0))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--calib-size", c.calibSize,
+                 "anomaly: side of the held-out normal crops the threshold is calibrated on "
+                 "(clamped to the held-out images)")
+      ->check(CLI::Range(8, 4096))
+      ->capture_default_str()
+      ->group("Objective");
 
   // Optimisation.
   enumOption(app, "--optimizer", c.optimizer,

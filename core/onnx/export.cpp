@@ -371,6 +371,8 @@ std::map<std::string, std::string> exportMetadata(const nn::Model& model,
   num(key::kScoreMean, o.scoreMean);
   num(key::kScoreStd, o.scoreStd);
   num(key::kThreshold, o.threshold);
+  put(key::kAnomalyMap, o.anomalyMap);
+  num(key::kMapSigma, o.mapSigma);
   if (o.stft) m[key::kStft] = formatStft(*o.stft);
   put(key::kTrainerVersion, o.trainerVersion);
   put(key::kRecipe, o.recipe);

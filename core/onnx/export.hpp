@@ -37,6 +37,8 @@ struct ExportOptions {
   std::vector<int> latentShape;
   std::optional<double> quantStep;
   std::optional<double> scoreMean, scoreStd, threshold;
+  std::string anomalyMap;  // l2 | ssim
+  std::optional<double> mapSigma;
   std::optional<Stft> stft;
   std::string trainerVersion, recipe, metrics;
   std::map<std::string, std::string> extra;

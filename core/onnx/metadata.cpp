@@ -68,6 +68,7 @@ const std::vector<std::string>& knownKeys() {
       key::kTask,        key::kFormat,         key::kInputScale, key::kInputOffset,
       key::kResidual,    key::kReceptiveField, key::kNoiseSigma, key::kLatentShape,
       key::kQuantStep,   key::kScoreMean,      key::kScoreStd,   key::kThreshold,
+      key::kAnomalyMap,  key::kMapSigma,
       key::kStft,        key::kTrainerVersion, key::kRecipe,     key::kMetrics,
   };
   return keys;
@@ -164,6 +165,12 @@ ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
       if (info.scoreStd <= 0) throw badValue(k, v, "a positive deviation");
     } else if (k == key::kThreshold) {
       info.threshold = parseDouble(k, v);
+    } else if (k == key::kAnomalyMap) {
+      if (v != "l2" && v != "ssim") throw badValue(k, v, "l2 or ssim");
+      info.anomalyMap = v;
+    } else if (k == key::kMapSigma) {
+      info.mapSigma = parseDouble(k, v);
+      if (!(info.mapSigma >= 0)) throw badValue(k, v, "a smoothing sigma >= 0");
     } else if (k == key::kStft) {
       info.stft = parseStft(v);
     } else if (k == key::kTrainerVersion) {

@@ -27,6 +27,8 @@ inline constexpr const char* kQuantStep = "cae.quant_step";
 inline constexpr const char* kScoreMean = "cae.score_mean";
 inline constexpr const char* kScoreStd = "cae.score_std";
 inline constexpr const char* kThreshold = "cae.threshold";
+inline constexpr const char* kAnomalyMap = "cae.anomaly_map";
+inline constexpr const char* kMapSigma = "cae.map_sigma";
 inline constexpr const char* kStft = "cae.stft";
 inline constexpr const char* kTrainerVersion = "cae.trainer_version";
 inline constexpr const char* kRecipe = "cae.recipe";
@@ -76,6 +78,8 @@ struct ModelInfo {
   double scoreMean = 0.0;        // anomaly score calibration: z = (score - mean) / std
   double scoreStd = 1.0;
   std::optional<double> threshold;  // anomaly decision threshold; default none (element's own)
+  std::string anomalyMap = "l2";    // anomaly map kind the threshold was calibrated on: l2 | ssim
+  double mapSigma = 0.0;            // Gaussian smoothing of that map, pixels; default 0 (none)
   std::optional<Stft> stft;         // audio models only
   std::string trainerVersion;       // default ""
   std::string recipe;               // free text (the training recipe); default ""

@@ -37,6 +37,7 @@
 #include "nn/regularizers/total_variation.hpp"
 #include "nn/regularizers/weight_decay.hpp"
 #include "onnx/export.hpp"
+#include "anomaly/score.hpp"
 #include "train/calibration.hpp"
 #include "train/dataset.hpp"
 #include "train/denoise_metrics.hpp"
@@ -148,13 +149,21 @@ Tensor slice(const Tensor& t, int from, int n) {
   return out;
 }
 
-double sumSq(const Scalar* a, const Scalar* b, std::size_t n) {
-  double s = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double d = double(a[i]) - double(b[i]);
-    s += d * d;
-  }
-  return s;
+// Sample n of an NCHW tensor as an interleaved float image (the layout core/anomaly reads).
+struct Interleaved {
+  std::vector<float> data;
+  int width = 0, height = 0, channels = 0;
+  anomaly::ImageView view() const { return {data.data(), width, height, channels, 0}; }
+};
+
+Interleaved interleaved(const Tensor& t, int n) {
+  const Shape& s = t.shape();
+  Interleaved out{std::vector<float>(std::size_t(s.perSample())), s.w, s.h, s.c};
+  const Scalar* p = t.sample(n);
+  for (int c = 0; c < s.c; ++c)
+    for (int i = 0; i < s.h * s.w; ++i)
+      out.data[std::size_t(i) * s.c + c] = float(p[std::size_t(c) * s.h * s.w + i]);
+  return out;
 }
 
 std::string pathBeside(const std::string& output, const std::string& suffix) {
@@ -200,6 +209,7 @@ struct Trainer::Impl {
   const TrainConfig& c;
   Rng rng;
   std::unique_ptr<BatchSource> trainSrc, valSrc;
+  std::vector<Image> valImages;  // anomaly: the held-out images, for calibration
   Tensor valClean;  // fixed validation samples (pixels)
   std::vector<Stage> stages;
   std::vector<Model> encoders;  // trained encoders of finished stacked stages, in order
@@ -240,6 +250,7 @@ struct Trainer::Impl {
     trainSrc = std::make_unique<BatchSource>(std::move(train), bo);
     BatchSource::Options vo;
     vo.patchH = vo.patchW = c.patch;
+    if (c.task == TrainTask::Anomaly) valImages = val;  // calibration crops are larger
     valSrc = std::make_unique<BatchSource>(std::move(val), vo);
     valClean = valSrc->fixed(c.valSamples, c.seed + 7);
   }
@@ -575,6 +586,19 @@ struct Trainer::Impl {
   }
 
   // Reconstruction outputs of the model for samples (in chunks of the batch size), copied.
+  // Side of the square held-out crops the anomaly threshold is calibrated on: --calib-size,
+  // clamped to the smallest held-out image and rounded down to the model's size multiple (conv);
+  // models of one input size use the patch.
+  int calibrationSide(const ArchSpec& spec) const {
+    if (spec.kind != ArchKind::Conv || valImages.empty()) return spec.height;
+    int side = c.calibSize;
+    for (const Image& im : valImages)
+      side = std::min({side, im.pixels.shape().h, im.pixels.shape().w});
+    const int multiple = spec.stem << spec.stages;
+    side -= side % multiple;
+    return std::max(side, spec.height);
+  }
+
   Tensor predict(Stage& s, const Tensor& x) {
     auto* smp = sampling(s);
     if (smp) smp->setTraining(false);
@@ -829,24 +853,34 @@ struct Trainer::Impl {
       sum += "\n";
     }
     if (c.task == TrainTask::Anomaly) {
-      const Tensor normal = valSrc->fixed(std::max(c.valSamples, 200), c.seed + 13);
+      const anomaly::ScoreOptions so{anomaly::parseMapKind(c.anomalyMap), c.mapSigma};
+      const int side = calibrationSide(s.spec);
+      BatchSource::Options co;
+      co.patchH = co.patchW = side;
+      const BatchSource calSrc(valImages, co);
+      const Tensor normal = calSrc.fixed(std::max(c.valSamples, 200), c.seed + 13);
       const Tensor out = predict(s, normal);
       std::vector<double> scores;
-      const std::size_t per = out.shape().perSample();
       for (int n = 0; n < normal.shape().n; ++n)
-        scores.push_back(sumSq(out.sample(n), normal.sample(n), per) / double(per));
+        scores.push_back(anomaly::frameScore(anomaly::anomalyMap(
+            interleaved(normal, n).view(), interleaved(out, n).view(), so)));
       const Calibration cal = calibrate(scores, c.fpr);
       eo.scoreMean = cal.mean;
       eo.scoreStd = cal.std;
       eo.threshold = cal.threshold;
+      eo.anomalyMap = anomaly::mapKindName(so.map);
+      eo.mapSigma = so.smoothSigma;
       metrics["score_mean"] = cal.mean;
       metrics["score_std"] = cal.std;
       metrics["threshold"] = cal.threshold;
       metrics["calibration_fpr"] = cal.fpr;
       metrics["calibration_samples"] = scores.size();
-      sum += "anomaly score on " + std::to_string(scores.size()) +
-             " held-out normal samples: "
-             "mean " +
+      metrics["calibration_size"] = side;
+      metrics["anomaly_map"] = eo.anomalyMap;
+      metrics["map_sigma"] = so.smoothSigma;
+      sum += "anomaly frame score (max of the " + eo.anomalyMap + " map smoothed by sigma " +
+             fmt("%g", so.smoothSigma) + ") on " + std::to_string(scores.size()) + " held-out " +
+             std::to_string(side) + "x" + std::to_string(side) + " normal crops: mean " +
              fmt("%.6g", cal.mean) + ", std " + fmt("%.6g", cal.std) + ", threshold " +
              fmt("%.6g", cal.threshold) + " at FPR " + fmt("%g", c.fpr) + "\n";
     }

@@ -81,8 +81,13 @@ struct TrainConfig {
   std::uint64_t seed = 1;
   int threads = 0;  // 0: the engine's default
 
-  // Anomaly: false-positive rate at which the threshold is set on held-out normal data.
+  // Anomaly: false-positive rate at which the threshold is set on held-out normal data; the
+  // frame score it is set on (core/anomaly/score.hpp: the largest pixel of the smoothed l2 or
+  // ssim map), computed on held-out crops of calibSize pixels (clamped to the held-out images).
   double fpr = 0.01;
+  std::string anomalyMap = "ssim";
+  double mapSigma = 2.0;
+  int calibSize = 256;
 
   // Files. Empty checkpoint: <output>.ckpt; empty log: <output>.log.jsonl; empty lossCurve:
   // <output>.loss.png ("-" disables log or curve).

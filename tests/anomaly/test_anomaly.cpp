@@ -17,6 +17,7 @@
 #include "anomaly/calibration.hpp"
 #include "anomaly/maps.hpp"
 #include "anomaly/regions.hpp"
+#include "anomaly/score.hpp"
 #include "error.hpp"
 
 using namespace cae;
@@ -233,6 +234,26 @@ BOOST_AUTO_TEST_CASE(calibration_threshold_at_one_percent_fpr) {
   BOOST_CHECK_CLOSE(c.std, 2.0, 6.0);
   // Scores already ordered or not, the answer is the same.
   BOOST_CHECK_EQUAL(calibrate(sorted, 0.01).threshold, c.threshold);
+}
+
+// The shared decision: anomalyMap is the chosen map, smoothed; the frame score its maximum.
+BOOST_AUTO_TEST_CASE(score_options_pick_map_and_smoothing) {
+  std::vector<float> a(64, 0.5f), b = a;
+  b[3 * 8 + 4] = 0.9f;
+  const ScoreOptions l2{MapKind::L2, 0.0}, l2s{MapKind::L2, 1.0}, ss{MapKind::Ssim, 1.0};
+  const ScoreMap raw = anomalyMap(view(a, 8, 8), view(b, 8, 8), l2);
+  BOOST_TEST(raw.data == l2Map(view(a, 8, 8), view(b, 8, 8)).data,
+             boost::test_tools::per_element());
+  BOOST_TEST(frameScore(raw) == 0.16, boost::test_tools::tolerance(1e-6));
+  const ScoreMap sm = anomalyMap(view(a, 8, 8), view(b, 8, 8), l2s);
+  BOOST_TEST(sm.data == smooth(raw, 1.0).data, boost::test_tools::per_element());
+  BOOST_TEST(frameScore(sm) < frameScore(raw));
+  const ScoreMap st = anomalyMap(view(a, 8, 8), view(b, 8, 8), ss);
+  BOOST_TEST(st.data == smooth(ssimMap(view(a, 8, 8), view(b, 8, 8)), 1.0).data,
+             boost::test_tools::per_element());
+  BOOST_TEST((parseMapKind("ssim") == MapKind::Ssim));
+  BOOST_TEST(std::string(mapKindName(parseMapKind("l2"))) == "l2");
+  checkThrowsWith([] { parseMapKind("l1"); }, "expected l2 or ssim");
 }
 
 BOOST_AUTO_TEST_CASE(bad_input_is_invalid_argument) {

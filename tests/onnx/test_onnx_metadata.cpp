@@ -77,6 +77,8 @@ onnx::ExportOptions everyOption() {
   o.scoreMean = 0.0123;
   o.scoreStd = 0.004;
   o.threshold = 3.5;
+  o.anomalyMap = "ssim";
+  o.mapSigma = 2.5;
   o.stft = onnx::Stft{512, 128, 16000};
   o.trainerVersion = "cae-train 0.1.0";
   o.recipe = "loss=mse epochs=3 lr=1e-3, \"quoted\" and ünïcode";
@@ -126,6 +128,8 @@ BOOST_AUTO_TEST_CASE(every_key_round_trips) {
   BOOST_TEST(info.scoreStd == 0.004);
   BOOST_TEST_REQUIRE(info.threshold.has_value());
   BOOST_TEST(*info.threshold == 3.5);
+  BOOST_TEST(info.anomalyMap == "ssim");
+  BOOST_TEST(info.mapSigma == 2.5);
   BOOST_TEST_REQUIRE(info.stft.has_value());
   BOOST_TEST(info.stft->nFft == 512);
   BOOST_TEST(info.stft->hop == 128);
@@ -180,6 +184,8 @@ BOOST_AUTO_TEST_CASE(no_metadata_gives_documented_defaults) {
   BOOST_TEST(info.scoreMean == 0.0);
   BOOST_TEST(info.scoreStd == 1.0);
   BOOST_TEST(!info.threshold.has_value());
+  BOOST_TEST(info.anomalyMap == "l2");
+  BOOST_TEST(info.mapSigma == 0.0);
   BOOST_TEST(!info.stft.has_value());
   BOOST_TEST(info.trainerVersion.empty());
   BOOST_TEST(info.unknown.empty());
@@ -196,6 +202,7 @@ BOOST_AUTO_TEST_CASE(malformed_values_name_the_key) {
       {"cae.latent_shape", "8,,4"},     {"cae.latent_shape", "8,0,4"},
       {"cae.quant_step", "0"},          {"cae.score_std", "-1"},
       {"cae.threshold", "inf"},         {"cae.stft", "n_fft=512"},
+      {"cae.anomaly_map", "l1"},        {"cae.map_sigma", "-2"},
       {"cae.stft", "n_fft=512,hop=x,rate=1"}, {"cae.stft", "size=1,hop=2,rate=3"},
   };
   for (const auto& [k, v] : bad) {

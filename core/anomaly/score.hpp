@@ -1,0 +1,37 @@
+// The anomaly decision shared by cae-train (calibration), the caeanomaly element and the defect
+// benchmark, so that a threshold calibrated at training time means the same thing at run time:
+//
+//   map   = smooth(l2Map or ssimMap of frame and reconstruction, sigma)
+//   score = max over the map; the frame is anomalous when score > threshold
+//   regions = findRegions(map, threshold)   (so a flagged frame always has a region)
+//
+// The model file names the map kind and sigma (cae.anomaly_map, cae.map_sigma) next to its
+// calibrated cae.threshold.
+#pragma once
+
+#include <string>
+
+#include "anomaly/maps.hpp"
+
+namespace cae::anomaly {
+
+enum class MapKind { L2, Ssim };
+
+// "l2" | "ssim"; InvalidArgument otherwise.
+MapKind parseMapKind(const std::string& name);
+const char* mapKindName(MapKind kind);
+
+struct ScoreOptions {
+  MapKind map = MapKind::L2;
+  double smoothSigma = 0.0;  // pixels; 0: no smoothing
+};
+
+// The smoothed per-pixel anomaly map of a frame (model units, e.g. [0, 1]) against its
+// reconstruction.
+ScoreMap anomalyMap(const ImageView& input, const ImageView& reconstruction,
+                    const ScoreOptions& options);
+
+// The frame score of such a map: its largest pixel.
+inline double frameScore(const ScoreMap& map) { return maxScore(map); }
+
+}  // namespace cae::anomaly
