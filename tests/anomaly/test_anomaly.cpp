@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "anomaly/calibration.hpp"
+#include "anomaly/defects.hpp"
 #include "anomaly/maps.hpp"
 #include "anomaly/regions.hpp"
 #include "anomaly/score.hpp"
@@ -254,6 +255,60 @@ BOOST_AUTO_TEST_CASE(score_options_pick_map_and_smoothing) {
   BOOST_TEST((parseMapKind("ssim") == MapKind::Ssim));
   BOOST_TEST(std::string(mapKindName(parseMapKind("l2"))) == "l2");
   checkThrowsWith([] { parseMapKind("l1"); }, "expected l2 or ssim");
+}
+
+// Every defect kind changes the texture where its mask says and nowhere else, is clipped at the
+// border, and is repeatable for a seed; colour blobs change colour, not only brightness.
+BOOST_AUTO_TEST_CASE(defects_paint_inside_their_masks) {
+  const cv::Mat clean = brick();
+  for (DefectKind k : allDefectKinds()) {
+    for (int size : {6, 20, 40}) {
+      BOOST_TEST_CONTEXT(defectKindName(k) << " size " << size) {
+        BOOST_TEST((parseDefectKind(defectKindName(k)) == k));
+        cv::Mat img = clean.clone();
+        const DefectSpec d{k, size, 0.3, 64, 60, 0.5, 9};
+        const cv::Mat mask = paintDefect(img, d);
+        BOOST_TEST(mask.type() == CV_8U);
+        BOOST_TEST((mask.size() == img.size()));
+        const int area = cv::countNonZero(mask);
+        BOOST_TEST(area > 0);
+        // Within a box of the defect's extent around its centre.
+        const cv::Rect box = cv::boundingRect(mask);
+        BOOST_TEST(std::abs(box.x + box.width / 2 - 64) <= size / 2 + 3);
+        BOOST_TEST(std::abs(box.y + box.height / 2 - 60) <= size / 2 + 3);
+        BOOST_TEST(std::max(box.width, box.height) <= size * 5 / 4 + 4);  // rotated cuts
+        // Changed inside the mask by a visible amount on average; unchanged far outside it.
+        cv::Mat diff = cv::abs(img - clean);
+        BOOST_TEST(cv::mean(diff, mask)[0] > 0.05);
+        cv::Mat far;
+        cv::dilate(mask, far, cv::Mat::ones(2 * size + 1, 2 * size + 1, CV_8U));
+        double outside = 0;
+        cv::minMaxLoc(diff, nullptr, &outside, nullptr, nullptr, ~far);
+        BOOST_TEST(outside == 0.0);
+        // The same seed paints the same defect.
+        cv::Mat again = clean.clone();
+        paintDefect(again, d);
+        BOOST_TEST(cv::norm(again, img, cv::NORM_INF) == 0.0);
+      }
+    }
+  }
+  // Clipped at the border, not an error.
+  cv::Mat edge = clean.clone();
+  BOOST_TEST(cv::countNonZero(paintDefect(edge, {DefectKind::Spot, 30, 0.3, 0, 0, 0, 1})) > 0);
+  // A colour blob shifts the channels by different amounts.
+  cv::Mat rgb;
+  cv::cvtColor(clean, rgb, cv::COLOR_GRAY2RGB);
+  cv::Mat before = rgb.clone();
+  const cv::Mat m = paintDefect(rgb, {DefectKind::Blob, 40, 0.4, 64, 64, 0, 3});
+  const cv::Scalar shift = cv::mean(rgb - before, m);
+  BOOST_TEST(std::max({std::abs(shift[0] - shift[1]), std::abs(shift[1] - shift[2]),
+                       std::abs(shift[0] - shift[2])}) > 0.02);
+  // Bad arguments.
+  cv::Mat u8(8, 8, CV_8U);
+  checkThrowsWith([&] { paintDefect(u8, DefectSpec{}); }, "CV_32FC1 or CV_32FC3");
+  checkThrowsWith([&] { paintDefect(edge, {DefectKind::Cut, 1, 0.3, 4, 4, 0, 1}); }, "size");
+  checkThrowsWith([&] { paintDefect(edge, {DefectKind::Cut, 8, 0.0, 4, 4, 0, 1}); }, "contrast");
+  checkThrowsWith([] { parseDefectKind("dent"); }, "expected scratch, spot, cut or blob");
 }
 
 BOOST_AUTO_TEST_CASE(bad_input_is_invalid_argument) {
