@@ -5,8 +5,9 @@
 // each (core/anomaly/defects: scratch, spot, cut, blob at three sizes and two contrasts) with its
 // pixel mask. Methods on the same images, every one scored as caeanomaly scores a frame (the
 // largest pixel of the smoothed map, core/anomaly/score):
-//   ae-ssim, ae-l2   the texture's autoencoder (cae-train --task anomaly), run as the element
-//                    runs it (cae::infer::Engine), 1 - SSIM map or squared error map
+//   ae-lowpass,      the texture's autoencoder (cae-train --task anomaly), run as the element
+//   ae-l2, ae-ssim   runs it (cae::infer::Engine): squared low-passed residual (the shipped
+//                    models' map), squared residual, or 1 - SSIM
 //   pca              patch PCA: 8x8 patches projected on 16 principal components of the training
 //                    patches, per-pixel mean reconstruction error over the patches covering it
 //   gauss            per-pixel Gaussian statistics of a local feature: a multivariate Gaussian
@@ -19,7 +20,7 @@
 // Usage:
 //   bench_anomaly_defects prepare OUT_DIR           training tiles and test strips
 //   bench_anomaly_defects eval DATA_DIR MODEL_DIR   MODEL_DIR/anomaly-<texture>.onnx
-//     [--textures a,b] [--crop 128] [--max-crops 32] [--threads 2] [--examples DIR]
+//     [--textures a,b] [--crop 96] [--max-crops 48] [--threads 2] [--examples DIR]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -446,8 +447,14 @@ int evaluate(const fs::path& data, const fs::path& models, const std::vector<std
     }
     if (sigmaOverride >= 0) sigma = sigmaOverride;
     if (ae) {
-      methods.push_back(std::make_unique<AeMethod>(*ae, anomaly::MapKind::Ssim));
+      const onnx::ModelInfo& mi = ae->engine().info();
+      std::printf("{\"type\":\"model\",\"texture\":\"%s\",\"file\":\"%s\",\"anomaly_map\":"
+                  "\"%s\",\"map_sigma\":%g,\"threshold\":%.6g}\n",
+                  tex.name, model.filename().c_str(), mi.anomalyMap.c_str(), mi.mapSigma,
+                  mi.threshold.value_or(std::nan("")));
+      methods.push_back(std::make_unique<AeMethod>(*ae, anomaly::MapKind::Lowpass));
       methods.push_back(std::make_unique<AeMethod>(*ae, anomaly::MapKind::L2));
+      methods.push_back(std::make_unique<AeMethod>(*ae, anomaly::MapKind::Ssim));
     } else {
       std::fprintf(stderr, "%s: no model %s, autoencoder skipped\n", tex.name, model.c_str());
     }
@@ -576,14 +583,14 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: bench_anomaly_defects prepare OUT_DIR\n"
                    "       bench_anomaly_defects eval DATA_DIR MODEL_DIR [--textures a,b] "
-                   "[--crop 128] [--max-crops 32] [--threads 2] [--examples DIR] [--sigma S]\n");
+                   "[--crop 96] [--max-crops 48] [--threads 2] [--examples DIR] [--sigma S]\n");
       return 2;
     };
     if (a.empty() || a[0] == "--help" || a[0] == "-h") return usage();
     if (a[0] == "prepare" && a.size() == 2) return prepare(a[1]);
     if (a[0] == "eval" && a.size() >= 3) {
       std::vector<std::string> only;
-      int crop = 128, maxCrops = 32, threads = 2;
+      int crop = 96, maxCrops = 48, threads = 2;
       double sigma = -1;
       fs::path examples;
       for (std::size_t i = 3; i + 1 < a.size(); i += 2) {

@@ -331,8 +331,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->group("Objective");
   app.add_option("--anomaly-map", c.anomalyMap,
-                 "anomaly: per-pixel map the frame score is the maximum of: l2 | ssim (1 - SSIM)")
-      ->check(CLI::IsMember({"l2", "ssim"}))
+                 "anomaly: per-pixel map the frame score is the maximum of: l2 (squared "
+                 "residual) | lowpass (squared residual low-passed by sigma 2: texture "
+                 "residuals cancel, coherent defects stay) | ssim (1 - SSIM)")
+      ->check(CLI::IsMember({"l2", "lowpass", "ssim"}))
       ->capture_default_str()
       ->group("Objective");
   app.add_option("--map-sigma", c.mapSigma,

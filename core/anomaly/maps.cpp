@@ -98,6 +98,28 @@ ScoreMap l2Map(const ImageView& input, const ImageView& reconstruction) {
   return out;
 }
 
+ScoreMap lowpassMap(const ImageView& input, const ImageView& reconstruction, double sigma) {
+  checkPair(input, reconstruction);
+  if (!(sigma >= 0) || !std::isfinite(sigma))
+    throw InvalidArgument("low-pass map: sigma must be >= 0, got " + std::to_string(sigma));
+  if (sigma == 0) return l2Map(input, reconstruction);
+  cv::Mat sum = cv::Mat::zeros(input.height, input.width, CV_32F);
+  const int sa = stride(input), sb = stride(reconstruction), ch = input.channels;
+  cv::Mat d(input.height, input.width, CV_32F);
+  for (int c = 0; c < ch; ++c) {
+    for (int y = 0; y < input.height; ++y) {
+      const float* a = input.data + std::size_t(y) * sa + c;
+      const float* b = reconstruction.data + std::size_t(y) * sb + c;
+      float* o = d.ptr<float>(y);
+      for (int x = 0; x < input.width; ++x) o[x] = a[std::size_t(x) * ch] - b[std::size_t(x) * ch];
+    }
+    const cv::Mat low = gaussian(d, sigma);
+    cv::accumulateSquare(low, sum);
+  }
+  if (ch > 1) sum /= double(ch);
+  return toMap(sum);
+}
+
 ScoreMap ssimMap(const ImageView& input, const ImageView& reconstruction, double sigma,
                  double dynamicRange) {
   checkPair(input, reconstruction);

@@ -30,6 +30,12 @@ struct ScoreMap {
 // Squared error averaged over channels, per pixel.
 ScoreMap l2Map(const ImageView& input, const ImageView& reconstruction);
 
+// Squared low-passed residual: the difference input - reconstruction smoothed by a Gaussian of
+// `sigma` pixels, then squared, averaged over channels. A texture's own residual is fine-grained
+// and of either sign, so it averages out; a defect's residual is coherent (a spot, a cut, a shift
+// of brightness or colour) and survives. sigma = 0 is l2Map.
+ScoreMap lowpassMap(const ImageView& input, const ImageView& reconstruction, double sigma = 2.0);
+
 // 1 - SSIM per pixel (Wang et al. 2004), averaged over channels: local means, variances and
 // covariance under a Gaussian window of `sigma` (1.5 with radius 3*sigma gives the paper's
 // 11x11 window), constants C1 = (0.01 L)^2 and C2 = (0.03 L)^2 for dynamic range L. 0 where the

@@ -1,7 +1,7 @@
 // The anomaly decision shared by cae-train (calibration), the caeanomaly element and the defect
 // benchmark, so that a threshold calibrated at training time means the same thing at run time:
 //
-//   map   = smooth(l2Map or ssimMap of frame and reconstruction, sigma)
+//   map   = smooth(l2Map, lowpassMap or ssimMap of frame and reconstruction, sigma)
 //   score = max over the map; the frame is anomalous when score > threshold
 //   regions = findRegions(map, threshold)   (so a flagged frame always has a region)
 //
@@ -15,9 +15,14 @@
 
 namespace cae::anomaly {
 
-enum class MapKind { L2, Ssim };
+enum class MapKind {
+  L2,       // squared residual per pixel
+  Lowpass,  // squared residual after a Gaussian low-pass of kLowpassSigma (lowpassMap)
+  Ssim,     // 1 - SSIM
+};
+inline constexpr double kLowpassSigma = 2.0;
 
-// "l2" | "ssim"; InvalidArgument otherwise.
+// "l2" | "lowpass" | "ssim"; InvalidArgument otherwise.
 MapKind parseMapKind(const std::string& name);
 const char* mapKindName(MapKind kind);
 

@@ -37,7 +37,7 @@ struct ExportOptions {
   std::vector<int> latentShape;
   std::optional<double> quantStep;
   std::optional<double> scoreMean, scoreStd, threshold;
-  std::string anomalyMap;  // l2 | ssim
+  std::string anomalyMap;  // l2 | lowpass | ssim
   std::optional<double> mapSigma;
   std::optional<Stft> stft;
   std::string trainerVersion, recipe, metrics;

@@ -166,7 +166,7 @@ ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
     } else if (k == key::kThreshold) {
       info.threshold = parseDouble(k, v);
     } else if (k == key::kAnomalyMap) {
-      if (v != "l2" && v != "ssim") throw badValue(k, v, "l2 or ssim");
+      if (v != "l2" && v != "lowpass" && v != "ssim") throw badValue(k, v, "l2, lowpass or ssim");
       info.anomalyMap = v;
     } else if (k == key::kMapSigma) {
       info.mapSigma = parseDouble(k, v);

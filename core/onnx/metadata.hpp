@@ -78,7 +78,7 @@ struct ModelInfo {
   double scoreMean = 0.0;        // anomaly score calibration: z = (score - mean) / std
   double scoreStd = 1.0;
   std::optional<double> threshold;  // anomaly decision threshold; default none (element's own)
-  std::string anomalyMap = "l2";    // anomaly map kind the threshold was calibrated on: l2 | ssim
+  std::string anomalyMap = "l2";  // map the threshold was calibrated on: l2 | lowpass | ssim
   double mapSigma = 0.0;            // Gaussian smoothing of that map, pixels; default 0 (none)
   std::optional<Stft> stft;         // audio models only
   std::string trainerVersion;       // default ""

@@ -82,11 +82,11 @@ struct TrainConfig {
   int threads = 0;  // 0: the engine's default
 
   // Anomaly: false-positive rate at which the threshold is set on held-out normal data; the
-  // frame score it is set on (core/anomaly/score.hpp: the largest pixel of the smoothed l2 or
-  // ssim map), computed on held-out crops of calibSize pixels (clamped to the held-out images).
+  // frame score it is set on (core/anomaly/score.hpp: the largest pixel of the smoothed l2,
+  // lowpass or ssim map), computed on held-out crops of calibSize pixels (clamped to the held-out images).
   double fpr = 0.01;
-  std::string anomalyMap = "ssim";
-  double mapSigma = 2.0;
+  std::string anomalyMap = "lowpass";
+  double mapSigma = 4.0;
   int calibSize = 256;
 
   // Files. Empty checkpoint: <output>.ckpt; empty log: <output>.log.jsonl; empty lossCurve:

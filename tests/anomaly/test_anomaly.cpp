@@ -237,6 +237,33 @@ BOOST_AUTO_TEST_CASE(calibration_threshold_at_one_percent_fpr) {
   BOOST_CHECK_EQUAL(calibrate(sorted, 0.01).threshold, c.threshold);
 }
 
+// The low-passed residual: a coherent shift survives, fine zero-mean texture residual cancels;
+// sigma 0 is the plain squared residual.
+BOOST_AUTO_TEST_CASE(lowpass_map_keeps_coherent_residuals) {
+  const int w = 32, h = 32;
+  std::vector<float> a(w * h, 0.5f), checker = a, blob = a;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      checker[y * w + x] += ((x + y) % 2 ? 0.1f : -0.1f);                        // fine texture
+      if (std::abs(x - 16) < 4 && std::abs(y - 16) < 4) blob[y * w + x] += 0.1f;  // coherent
+    }
+  const ScoreMap fine = lowpassMap(view(a, w, h), view(checker, w, h), 2.0);
+  const ScoreMap coherent = lowpassMap(view(a, w, h), view(blob, w, h), 2.0);
+  // Same pixel-wise energy where they differ, but the checkerboard cancels (< 1 % of the square).
+  BOOST_TEST(maxScore(fine) < 0.01 * 0.01);
+  BOOST_TEST(maxScore(coherent) > 0.3 * 0.01);
+  BOOST_TEST(coherent.at(16, 16) > coherent.at(2, 2));
+  BOOST_TEST(lowpassMap(view(a, w, h), view(blob, w, h), 0.0).data ==
+                 l2Map(view(a, w, h), view(blob, w, h)).data,
+             boost::test_tools::per_element());
+  // Channels are averaged: the same residual in one of three channels gives a third.
+  std::vector<float> a3(w * h * 3, 0.5f), b3 = a3;
+  for (int i = 0; i < w * h; ++i) b3[i * 3 + 1] = blob[i];
+  const ScoreMap c3 = lowpassMap(view(a3, w, h, 3), view(b3, w, h, 3), 2.0);
+  BOOST_TEST(c3.at(16, 16) == coherent.at(16, 16) / 3, boost::test_tools::tolerance(1e-5f));
+  checkThrowsWith([&] { lowpassMap(view(a, w, h), view(a, w, h), -1.0); }, "sigma must be >= 0");
+}
+
 // The shared decision: anomalyMap is the chosen map, smoothed; the frame score its maximum.
 BOOST_AUTO_TEST_CASE(score_options_pick_map_and_smoothing) {
   std::vector<float> a(64, 0.5f), b = a;
@@ -252,9 +279,13 @@ BOOST_AUTO_TEST_CASE(score_options_pick_map_and_smoothing) {
   const ScoreMap st = anomalyMap(view(a, 8, 8), view(b, 8, 8), ss);
   BOOST_TEST(st.data == smooth(ssimMap(view(a, 8, 8), view(b, 8, 8)), 1.0).data,
              boost::test_tools::per_element());
+  const ScoreMap lp = anomalyMap(view(a, 8, 8), view(b, 8, 8), {MapKind::Lowpass, 0.0});
+  BOOST_TEST(lp.data == lowpassMap(view(a, 8, 8), view(b, 8, 8), kLowpassSigma).data,
+             boost::test_tools::per_element());
   BOOST_TEST((parseMapKind("ssim") == MapKind::Ssim));
+  BOOST_TEST((parseMapKind("lowpass") == MapKind::Lowpass));
   BOOST_TEST(std::string(mapKindName(parseMapKind("l2"))) == "l2");
-  checkThrowsWith([] { parseMapKind("l1"); }, "expected l2 or ssim");
+  checkThrowsWith([] { parseMapKind("l1"); }, "expected l2, lowpass or ssim");
 }
 
 // Every defect kind changes the texture where its mask says and nowhere else, is clipped at the

@@ -202,7 +202,7 @@ BOOST_AUTO_TEST_CASE(malformed_values_name_the_key) {
       {"cae.latent_shape", "8,,4"},     {"cae.latent_shape", "8,0,4"},
       {"cae.quant_step", "0"},          {"cae.score_std", "-1"},
       {"cae.threshold", "inf"},         {"cae.stft", "n_fft=512"},
-      {"cae.anomaly_map", "l1"},        {"cae.map_sigma", "-2"},
+      {"cae.anomaly_map", "l1"},        {"cae.anomaly_map", "lowpass2"},        {"cae.map_sigma", "-2"},
       {"cae.stft", "n_fft=512,hop=x,rate=1"}, {"cae.stft", "size=1,hop=2,rate=3"},
   };
   for (const auto& [k, v] : bad) {

@@ -328,8 +328,8 @@ BOOST_AUTO_TEST_CASE(anomaly_calibration) {
   BOOST_REQUIRE(info.threshold.has_value());
   BOOST_CHECK_GT(*info.threshold, info.scoreMean);
   // The frame score the threshold belongs to: the default map, named in the file.
-  BOOST_CHECK_EQUAL(info.anomalyMap, "ssim");
-  BOOST_CHECK_EQUAL(info.mapSigma, 2.0);
+  BOOST_CHECK_EQUAL(info.anomalyMap, "lowpass");
+  BOOST_CHECK_EQUAL(info.mapSigma, 4.0);
   BOOST_CHECK_NE(info.metrics.find("\"calibration_size\""), std::string::npos);
 }
 

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Recipe of models/anomaly-<texture>.onnx, the caeanomaly texture models of the defect benchmark
+# (bench/run_anomaly_bench.sh): one undercomplete conv autoencoder per texture, trained on the
+# defect-free training part of the texture (bench_anomaly_defects prepare: the left three
+# quarters, cut into 6 tiles; one tile is held out for validation and for the threshold), as a
+# denoising autoencoder (Gaussian noise, sigma 15) so that it learns to pull unusual pixels back to
+# the texture. The threshold is calibrated by cae-train on held-out crops: the frame score is the
+# largest pixel of the low-passed residual map (sigma 2) smoothed by sigma 4 (cae.anomaly_map, cae.map_sigma), at a
+# false-positive rate of 1 %.
+# Retrain: models/recipes/anomaly.sh TEXTURE [out-dir] [extra cae-train options, e.g. --resume]
+#   TEXTURE: brick | grass | gravel | wood | leaf (colour) | all (one after the other)
+# Needs a built tree (build/tools/cae-train, build/bench/bench_anomaly_defects). One engine
+# thread, as the shipped models were trained (bit-identical rerun).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+tex=${1:?"usage: $0 brick|grass|gravel|wood|leaf|all [out-dir] [cae-train options]"}
+shift
+out=${1:-$root/out/models}; shift || true
+if [[ $tex == all ]]; then
+  for t in brick grass gravel wood leaf; do "$0" "$t" "$out" "$@"; done
+  exit 0
+fi
+data=$out/anomaly-data
+[[ -d $data/$tex/train ]] || "$root/build/bench/bench_anomaly_defects" prepare "$data" >/dev/null
+[[ -d $data/$tex/train ]] || { echo "unknown texture: $tex" >&2; exit 2; }
+color=gray
+[[ $tex == leaf ]] && color=rgb
+mkdir -p "$out"
+exec "$root/build/tools/cae-train" "$data/$tex/train" --color "$color" \
+  --task anomaly --anomaly-map lowpass --map-sigma 4 --fpr 0.01 --calib-size 256 \
+  --arch conv --stem 2 --channels 16 --stages 3 --depth 1 --max-channels 64 --latent 32 \
+  --noise gaussian --sigma 15 \
+  --patch 64 --val-fraction 0.17 --val-samples 128 \
+  --batch 16 --epochs 60 --steps 100 --lr 1e-3 --schedule cosine --min-lr 1e-5 --seed 1 --threads 1 \
+  -o "$out/anomaly-$tex.onnx" "$@"
