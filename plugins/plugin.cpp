@@ -1,11 +1,13 @@
 // The GStreamer plugin `cae`: convolutional-autoencoder stages for video and audio streams.
 #include <gst/gst.h>
 
+#include "gstcaeanomaly.hpp"
 #include "gstcaedenoise.hpp"
 
 static gboolean plugin_init(GstPlugin* plugin) {
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER(caedenoise, plugin);
+  ok |= GST_ELEMENT_REGISTER(caeanomaly, plugin);
   return ok;
 }
 
