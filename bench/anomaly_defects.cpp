@@ -8,6 +8,7 @@
 //   ae-lowpass,      the texture's autoencoder (cae-train --task anomaly), run as the element
 //   ae-l2, ae-ssim   runs it (cae::infer::Engine): squared low-passed residual (the shipped
 //                    models' map), squared residual, or 1 - SSIM
+//   ae-fast-lowpass  the texture's real-time model (anomaly-<texture>-fast.onnx), when there is one
 //   pca              patch PCA: 8x8 patches projected on 16 principal components of the training
 //                    patches, per-pixel mean reconstruction error over the patches covering it
 //   gauss            per-pixel Gaussian statistics of a local feature: a multivariate Gaussian
@@ -164,8 +165,11 @@ class AutoEncoder {
 
 class AeMethod : public Method {
  public:
-  AeMethod(AutoEncoder& ae, anomaly::MapKind k) : ae_(ae), kind_(k) {}
-  std::string name() const override { return std::string("ae-") + anomaly::mapKindName(kind_); }
+  AeMethod(AutoEncoder& ae, anomaly::MapKind k, std::string suffix)
+      : ae_(ae), kind_(k), suffix_(std::move(suffix)) {}
+  std::string name() const override {
+    return "ae" + suffix_ + "-" + anomaly::mapKindName(kind_);
+  }
   cv::Mat rawMap(const cv::Mat& img) override {
     const cv::Mat& rec = ae_.reconstruct(img);
     return toMat(anomaly::anomalyMap(viewOf(img), viewOf(rec), {kind_, 0.0}));
@@ -174,6 +178,7 @@ class AeMethod : public Method {
  private:
   AutoEncoder& ae_;
   anomaly::MapKind kind_;
+  std::string suffix_;
 };
 
 // All p x p patches (stride s) of img as rows.
@@ -438,26 +443,34 @@ int evaluate(const fs::path& data, const fs::path& models, const std::vector<std
     const std::vector<TestImage> set = makeTestSet(strip, crop, maxCrops, 17);
 
     std::vector<std::unique_ptr<Method>> methods;
-    std::unique_ptr<AutoEncoder> ae;
+    // The quality model (three maps) and, when shipped, the real-time one (its own map).
+    std::vector<std::unique_ptr<AutoEncoder>> aes;
     double sigma = 2.0;
-    const fs::path model = models / ("anomaly-" + std::string(tex.name) + ".onnx");
-    if (fs::exists(model)) {
-      ae = std::make_unique<AutoEncoder>(model.string(), threads);
-      if (ae->engine().info().mapSigma > 0) sigma = ae->engine().info().mapSigma;
-    }
-    if (sigmaOverride >= 0) sigma = sigmaOverride;
-    if (ae) {
-      const onnx::ModelInfo& mi = ae->engine().info();
+    for (const std::string suffix : {"", "-fast"}) {
+      const fs::path model = models / ("anomaly-" + std::string(tex.name) + suffix + ".onnx");
+      if (!fs::exists(model)) {
+        if (suffix.empty())
+          std::fprintf(stderr, "%s: no model %s, autoencoder skipped\n", tex.name, model.c_str());
+        continue;
+      }
+      aes.push_back(std::make_unique<AutoEncoder>(model.string(), threads));
+      AutoEncoder& ae = *aes.back();
+      const onnx::ModelInfo& mi = ae.engine().info();
+      if (suffix.empty() && mi.mapSigma > 0) sigma = mi.mapSigma;
       std::printf("{\"type\":\"model\",\"texture\":\"%s\",\"file\":\"%s\",\"anomaly_map\":"
                   "\"%s\",\"map_sigma\":%g,\"threshold\":%.6g}\n",
                   tex.name, model.filename().c_str(), mi.anomalyMap.c_str(), mi.mapSigma,
                   mi.threshold.value_or(std::nan("")));
-      methods.push_back(std::make_unique<AeMethod>(*ae, anomaly::MapKind::Lowpass));
-      methods.push_back(std::make_unique<AeMethod>(*ae, anomaly::MapKind::L2));
-      methods.push_back(std::make_unique<AeMethod>(*ae, anomaly::MapKind::Ssim));
-    } else {
-      std::fprintf(stderr, "%s: no model %s, autoencoder skipped\n", tex.name, model.c_str());
+      const anomaly::MapKind own = anomaly::parseMapKind(mi.anomalyMap);
+      if (suffix.empty()) {
+        for (anomaly::MapKind k :
+             {anomaly::MapKind::Lowpass, anomaly::MapKind::L2, anomaly::MapKind::Ssim})
+          methods.push_back(std::make_unique<AeMethod>(ae, k, ""));
+      } else {
+        methods.push_back(std::make_unique<AeMethod>(ae, own, suffix));
+      }
     }
+    if (sigmaOverride >= 0) sigma = sigmaOverride;
     methods.push_back(std::make_unique<PcaMethod>(train));
     methods.push_back(std::make_unique<GaussMethod>(train));
 
@@ -514,7 +527,7 @@ int evaluate(const fs::path& data, const fs::path& models, const std::vector<std
                       "\"size\":%d,\"contrast\":%.2f,\"auroc\":%.5f}\n",
                       tex.name, m->name().c_str(), size, contrast, auroc(pos, neg));
         }
-      if (ae) ae->forget();
+      for (auto& ae : aes) ae->forget();
       if (!examples.empty()) {
         // A few test images and this method's map, for looking at.
         fs::create_directories(examples);
@@ -550,7 +563,7 @@ int evaluate(const fs::path& data, const fs::path& models, const std::vector<std
     for (auto& m : methods) {
       const double ms = msPerCall(
           [&] {
-            if (ae) ae->forget();  // every timed call runs the model
+            for (auto& ae : aes) ae->forget();  // every timed call runs the model
             const cv::Mat map = smoothMap(m->rawMap(frame.clone()), sigma);
             anomaly::ScoreMap sm{map.cols, map.rows,
                                  std::vector<float>(map.begin<float>(), map.end<float>())};

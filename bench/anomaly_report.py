@@ -14,7 +14,7 @@ one = lambda t: (of(t) or [{}])[0]
 machine, run, models = one("machine"), one("run"), of("model")
 
 LABEL = {"ae-lowpass": "cae AE, low-passed residual (shipped)", "ae-ssim": "cae AE, 1-SSIM map",
-         "ae-l2": "cae AE, L2 map",
+         "ae-l2": "cae AE, L2 map", "ae-fast-lowpass": "cae real-time AE (-fast), low-passed residual",
          "pca": "patch PCA (baseline)", "gauss": "per-pixel Gaussian features (baseline)"}
 label = lambda m: LABEL.get(m, m)
 
@@ -183,14 +183,19 @@ if "--cards" in sys.argv:
                  + (" (residual low-passed by σ 2, squared)" if r["anomaly_map"] == "lowpass" else "") +
                  f" "
                  f"smoothed by σ {r['map_sigma']}, flagged above the calibrated `cae.threshold` "
-                 f"{r['threshold']:.4g}. A learned 2×2 stem, three stride-2 stages (16 → 32 → 64 → 64 "
-                 "channels, one 3×3 conv each), a 1×1 code of 32 channels at 1/16 resolution, "
-                 "transposed-conv decoder, no skips. Trained as a denoising AE (Gaussian σ 15).\n")
+                 f"{r['threshold']:.4g}. "
+                 + ("The real-time design: a learned linear 4×4 stem (4×4 stride-4 conv to 24 channels, "
+                    "no activation), two stride-2 stages (24 → 48 → 48 channels, one 3×3 conv each), a 1×1 "
+                    "code of 32 channels at 1/16 resolution, transposed-conv decoder, no skips."
+                    if name.endswith("-fast") else
+                    "A learned 2×2 stem, three stride-2 stages (16 → 32 → 64 → 64 channels, one 3×3 conv "
+                    "each), a 1×1 code of 32 channels at 1/16 resolution, transposed-conv decoder, no skips.")
+                 + " Trained as a denoising AE (Gaussian σ 15).\n")
         C.append(f"**Data.** {TEX.get(x, x)}: the left three quarters, cut into 6 tiles "
                  "(`bench_anomaly_defects prepare`); cae-train holds one tile out for validation and "
                  "for calibrating the threshold. The right quarter is never trained on: the benchmark's "
                  "test strip.\n")
-        C.append(f"**Recipe.** `models/recipes/anomaly.sh {x}` (the exact command is in the file's "
+        C.append(f"**Recipe.** `models/recipes/anomaly.sh {name.removeprefix('anomaly-')}` (the exact command is in the file's "
                  "`cae.recipe`).\n")
         if met:
             C.append(f"**Training.** {met.get('epochs_run', '?')} epochs × 100 steps × 16 patches of 64×64; "
@@ -215,7 +220,7 @@ if "--cards" in sys.argv:
             C.append("Time per 640×480 frame (model, map, score, regions; 2 threads): "
                      + ", ".join(f"{label(m)} {v:.0f} ms" for m, v in spx.items()) + ".\n")
         for e in of("element"):
-            if e["texture"] == x:
+            if e["model"] == r["file"]:
                 C.append(f"Through `caeanomaly` (gst-launch, 640×480 GRAY8, inference-interval=1): "
                          f"{e['fps']:.1f} fps.\n")
         C.append("**Limits.** One texture at one scale and lighting: retrain on your own surface "

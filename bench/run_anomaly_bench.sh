@@ -60,7 +60,7 @@ n="${CAE_BENCH_FRAMES:-100}"
 src=(filesrc location="$work/data/wood/test.png" ! pngdec ! videoconvert ! videoscale ! video/x-raw,format=GRAY8,width=640,height=480 ! imagefreeze num-buffers="$n" ! video/x-raw,framerate=30/1)
 for m in "$models"/anomaly-*.onnx; do
   [[ -f $m ]] || continue
-  tex=$(basename "$m" .onnx); tex=${tex#anomaly-}
+  tex=$(basename "$m" .onnx); tex=${tex#anomaly-}; tex=${tex%-fast}
   [[ $tex == leaf ]] && continue  # colour model; the gray timing is the target's
   cae_log "caeanomaly $(basename "$m") at 640x480, $n frames"
   t=$(elapsed "${src[@]}" ! caeanomaly model="$m" threads=2 inference-interval=1 ! fakesink sync=false)

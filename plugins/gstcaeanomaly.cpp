@@ -5,10 +5,10 @@
  * Flags anomalous frames (defects, foreign objects) with a convolutional autoencoder trained on
  * normal images only (an ONNX file made by `cae-train --task anomaly`, run by OpenCV DNN): where
  * the model reconstructs a frame badly, the frame holds something it has not seen. Per analysed
- * frame the element computes the model's anomaly map (the l2 or 1 - SSIM map and smoothing named
- * by the model's cae.anomaly_map / cae.map_sigma), the frame score (the map's maximum) and the
- * connected regions above the threshold. The video passes through unchanged unless
- * `overlay=true`.
+ * frame the element computes the model's anomaly map (the l2, low-passed l2 or 1 - SSIM map and
+ * the smoothing named by the model's cae.anomaly_map / cae.map_sigma), the frame score (the
+ * map's maximum) and the connected regions above the threshold. The video passes through
+ * unchanged unless `overlay=true`.
  *
  * Gray models analyse GRAY8/GRAY16_LE frames and the BT.601 luma of RGB-type frames; RGB models
  * need RGB-type frames.

@@ -949,7 +949,7 @@ BOOST_AUTO_TEST_CASE(properties_have_documented_defaults) {
   g_object_get(e, "model", &model, "threshold", &threshold, "inference-interval", &interval,
                "min-region-area", &minArea, "overlay", &overlay, "message-every-frame", &every,
                "tile-size", &tile, nullptr);
-  BOOST_TEST(std::string(model).find("anomaly-wood.onnx") != std::string::npos);
+  BOOST_TEST(std::string(model).find("anomaly-wood-fast.onnx") != std::string::npos);
   BOOST_TEST(threshold == -1.0);
   BOOST_TEST(interval == 1u);
   BOOST_TEST(minArea == 16u);
