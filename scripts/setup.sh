@@ -14,6 +14,7 @@ CAE_PACKAGES=(
   dataset-fashion-mnist python3-pydicom alsa-utils
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good pocl-opencl-icd
+  libgstrtspserver-1.0-dev gstreamer1.0-rtsp
 )
 
 # Debian's interpreter (its packages, e.g. matplotlib), not a pyenv one earlier on PATH.
