@@ -445,7 +445,8 @@ int evaluate(const fs::path& data, const fs::path& models, const std::vector<std
     std::vector<std::unique_ptr<Method>> methods;
     // The quality model (three maps) and, when shipped, the real-time one (its own map).
     std::vector<std::unique_ptr<AutoEncoder>> aes;
-    double sigma = 2.0;
+    double sigma = 2.0;  // all methods are smoothed alike: by the first model's cae.map_sigma
+    bool sigmaFromModel = false;
     for (const std::string suffix : {"", "-fast"}) {
       const fs::path model = models / ("anomaly-" + std::string(tex.name) + suffix + ".onnx");
       if (!fs::exists(model)) {
@@ -456,7 +457,10 @@ int evaluate(const fs::path& data, const fs::path& models, const std::vector<std
       aes.push_back(std::make_unique<AutoEncoder>(model.string(), threads));
       AutoEncoder& ae = *aes.back();
       const onnx::ModelInfo& mi = ae.engine().info();
-      if (suffix.empty() && mi.mapSigma > 0) sigma = mi.mapSigma;
+      if (!sigmaFromModel && mi.mapSigma > 0) {
+        sigma = mi.mapSigma;
+        sigmaFromModel = true;
+      }
       std::printf("{\"type\":\"model\",\"texture\":\"%s\",\"file\":\"%s\",\"anomaly_map\":"
                   "\"%s\",\"map_sigma\":%g,\"threshold\":%.6g}\n",
                   tex.name, model.filename().c_str(), mi.anomalyMap.c_str(), mi.mapSigma,

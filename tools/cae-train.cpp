@@ -343,8 +343,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->group("Objective");
   app.add_option("--calib-size", c.calibSize,
-                 "anomaly: side of the held-out normal crops the threshold is calibrated on "
-                 "(clamped to the held-out images)")
+                 "anomaly: largest side of the held-out normal crops the threshold is "
+                 "calibrated on (each side at most 3/4 of the held-out images'; the frame "
+                 "score is a maximum, so the larger the better)")
       ->check(CLI::Range(8, 4096))
       ->capture_default_str()
       ->group("Objective");

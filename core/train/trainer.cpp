@@ -586,17 +586,21 @@ struct Trainer::Impl {
   }
 
   // Reconstruction outputs of the model for samples (in chunks of the batch size), copied.
-  // Side of the square held-out crops the anomaly threshold is calibrated on: --calib-size,
-  // clamped to the smallest held-out image and rounded down to the model's size multiple (conv);
-  // models of one input size use the patch.
-  int calibrationSide(const ArchSpec& spec) const {
-    if (spec.kind != ArchKind::Conv || valImages.empty()) return spec.height;
-    int side = c.calibSize;
-    for (const Image& im : valImages)
-      side = std::min({side, im.pixels.shape().h, im.pixels.shape().w});
+  // Height and width of the held-out crops the anomaly threshold is calibrated on: up to
+  // --calib-size, and up to 3/4 of the smallest held-out image on each side, so that the crops
+  // vary (whole images would all be one sample when one image is held out); rounded down to the
+  // model's size multiple (conv). A frame's maximum grows with its area: the larger the crops,
+  // the better the threshold carries over to whole frames. Models of one input size use the
+  // patch.
+  std::pair<int, int> calibrationSize(const ArchSpec& spec) const {
+    if (spec.kind != ArchKind::Conv || valImages.empty()) return {spec.height, spec.width};
+    int h = c.calibSize, w = c.calibSize;
+    for (const Image& im : valImages) {
+      h = std::min(h, im.pixels.shape().h * 3 / 4);
+      w = std::min(w, im.pixels.shape().w * 3 / 4);
+    }
     const int multiple = spec.stem << spec.stages;
-    side -= side % multiple;
-    return std::max(side, spec.height);
+    return {std::max(h - h % multiple, spec.height), std::max(w - w % multiple, spec.width)};
   }
 
   Tensor predict(Stage& s, const Tensor& x) {
@@ -854,9 +858,10 @@ struct Trainer::Impl {
     }
     if (c.task == TrainTask::Anomaly) {
       const anomaly::ScoreOptions so{anomaly::parseMapKind(c.anomalyMap), c.mapSigma};
-      const int side = calibrationSide(s.spec);
+      const auto [ch, cw] = calibrationSize(s.spec);
       BatchSource::Options co;
-      co.patchH = co.patchW = side;
+      co.patchH = ch;
+      co.patchW = cw;
       const BatchSource calSrc(valImages, co);
       const Tensor normal = calSrc.fixed(std::max(c.valSamples, 200), c.seed + 13);
       const Tensor out = predict(s, normal);
@@ -875,12 +880,12 @@ struct Trainer::Impl {
       metrics["threshold"] = cal.threshold;
       metrics["calibration_fpr"] = cal.fpr;
       metrics["calibration_samples"] = scores.size();
-      metrics["calibration_size"] = side;
+      metrics["calibration_size"] = std::to_string(cw) + "x" + std::to_string(ch);
       metrics["anomaly_map"] = eo.anomalyMap;
       metrics["map_sigma"] = so.smoothSigma;
       sum += "anomaly frame score (max of the " + eo.anomalyMap + " map smoothed by sigma " +
              fmt("%g", so.smoothSigma) + ") on " + std::to_string(scores.size()) + " held-out " +
-             std::to_string(side) + "x" + std::to_string(side) + " normal crops: mean " +
+             std::to_string(cw) + "x" + std::to_string(ch) + " normal crops: mean " +
              fmt("%.6g", cal.mean) + ", std " + fmt("%.6g", cal.std) + ", threshold " +
              fmt("%.6g", cal.threshold) + " at FPR " + fmt("%g", c.fpr) + "\n";
     }

@@ -83,11 +83,12 @@ struct TrainConfig {
 
   // Anomaly: false-positive rate at which the threshold is set on held-out normal data; the
   // frame score it is set on (core/anomaly/score.hpp: the largest pixel of the smoothed l2,
-  // lowpass or ssim map), computed on held-out crops of calibSize pixels (clamped to the held-out images).
+  // lowpass or ssim map), computed on held-out crops of up to calibSize x calibSize pixels (each
+  // side at most 3/4 of the held-out images', so that the crops vary).
   double fpr = 0.01;
   std::string anomalyMap = "lowpass";
   double mapSigma = 4.0;
-  int calibSize = 256;
+  int calibSize = 640;
 
   // Files. Empty checkpoint: <output>.ckpt; empty log: <output>.log.jsonl; empty lossCurve:
   // <output>.loss.png ("-" disables log or curve).

@@ -33,7 +33,7 @@ color=gray
 [[ $tex == leaf ]] && color=rgb
 mkdir -p "$out"
 exec "$root/build/tools/cae-train" "$data/$tex/train" --color "$color" \
-  --task anomaly --anomaly-map lowpass --map-sigma 4 --fpr 0.01 --calib-size 256 \
+  --task anomaly --anomaly-map lowpass --map-sigma 4 --fpr 0.01 --calib-size 640 \
   --arch conv "${arch[@]}" \
   --noise gaussian --sigma 15 \
   --patch 64 --val-fraction 0.17 --val-samples 128 \
