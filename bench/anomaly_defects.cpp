@@ -88,7 +88,8 @@ int prepare(const fs::path& out) {
       for (int c = 0; c < 3; ++c)
         cv::imwrite((dir / ("tile" + std::to_string(r) + std::to_string(c) + ".png")).string(),
                     m(cv::Rect(c * tw, r * th, tw, th)));
-    cv::imwrite((out / t.name / "test.png").string(), m(cv::Rect(split, 0, m.cols - split, m.rows)));
+    cv::imwrite((out / t.name / "test.png").string(),
+                m(cv::Rect(split, 0, m.cols - split, m.rows)));
     std::printf("%s: %dx%d %s, training tiles %dx%d, test strip %dx%d\n", t.name, m.cols, m.rows,
                 t.color ? "rgb" : "gray", tw, th, m.cols - split, m.rows);
   }
@@ -167,9 +168,7 @@ class AeMethod : public Method {
  public:
   AeMethod(AutoEncoder& ae, anomaly::MapKind k, std::string suffix)
       : ae_(ae), kind_(k), suffix_(std::move(suffix)) {}
-  std::string name() const override {
-    return "ae" + suffix_ + "-" + anomaly::mapKindName(kind_);
-  }
+  std::string name() const override { return "ae" + suffix_ + "-" + anomaly::mapKindName(kind_); }
   cv::Mat rawMap(const cv::Mat& img) override {
     const cv::Mat& rec = ae_.reconstruct(img);
     return toMat(anomaly::anomalyMap(viewOf(img), viewOf(rec), {kind_, 0.0}));
@@ -395,8 +394,12 @@ std::vector<TestImage> makeTestSet(const cv::Mat& strip, int crop, int maxCrops,
         for (double contrast : kContrasts) {
           TestImage t{clean.clone(), cv::Mat(), anomaly::defectKindName(k), size, contrast};
           const int m = size / 2 + 6;
-          anomaly::DefectSpec d{k, size, contrast, rng.uniform(m, crop - m),
-                                rng.uniform(m, crop - m), rng.uniform(0.0, CV_PI),
+          anomaly::DefectSpec d{k,
+                                size,
+                                contrast,
+                                rng.uniform(m, crop - m),
+                                rng.uniform(m, crop - m),
+                                rng.uniform(0.0, CV_PI),
                                 rng.next()};
           t.mask = anomaly::paintDefect(t.img, d);
           if (cv::countNonZero(t.mask) == 0) continue;
@@ -412,7 +415,8 @@ std::vector<cv::Mat> loadTrain(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir))
     if (e.path().extension() == ".png") files.push_back(e.path());
   std::sort(files.begin(), files.end());
-  for (const fs::path& f : files) out.push_back(toFloat(cv::imread(f.string(), cv::IMREAD_UNCHANGED)));
+  for (const fs::path& f : files)
+    out.push_back(toFloat(cv::imread(f.string(), cv::IMREAD_UNCHANGED)));
   return out;
 }
 
@@ -435,8 +439,8 @@ int evaluate(const fs::path& data, const fs::path& models, const std::vector<std
     if (!only.empty() && std::find(only.begin(), only.end(), tex.name) == only.end()) continue;
     const auto t0 = Clock::now();
     const std::vector<cv::Mat> train = loadTrain(data / tex.name / "train");
-    const cv::Mat strip = toFloat(cv::imread((data / tex.name / "test.png").string(),
-                                             cv::IMREAD_UNCHANGED));
+    const cv::Mat strip =
+        toFloat(cv::imread((data / tex.name / "test.png").string(), cv::IMREAD_UNCHANGED));
     if (train.empty() || strip.empty())
       throw std::runtime_error("no prepared data for " + std::string(tex.name) + " in " +
                                data.string() + " (run prepare first)");
@@ -461,10 +465,11 @@ int evaluate(const fs::path& data, const fs::path& models, const std::vector<std
         sigma = mi.mapSigma;
         sigmaFromModel = true;
       }
-      std::printf("{\"type\":\"model\",\"texture\":\"%s\",\"file\":\"%s\",\"anomaly_map\":"
-                  "\"%s\",\"map_sigma\":%g,\"threshold\":%.6g}\n",
-                  tex.name, model.filename().c_str(), mi.anomalyMap.c_str(), mi.mapSigma,
-                  mi.threshold.value_or(std::nan("")));
+      std::printf(
+          "{\"type\":\"model\",\"texture\":\"%s\",\"file\":\"%s\",\"anomaly_map\":"
+          "\"%s\",\"map_sigma\":%g,\"threshold\":%.6g}\n",
+          tex.name, model.filename().c_str(), mi.anomalyMap.c_str(), mi.mapSigma,
+          mi.threshold.value_or(std::nan("")));
       const anomaly::MapKind own = anomaly::parseMapKind(mi.anomalyMap);
       if (suffix.empty()) {
         for (anomaly::MapKind k :
@@ -513,9 +518,10 @@ int evaluate(const fs::path& data, const fs::path& models, const std::vector<std
         emit("pixel_auroc", kind, auroc(ppos, pneg), ppos.size(), pneg.size());
         if (kind == "all") {
           const auto [f, t] = rocCurve(pos, neg);
-          std::printf("{\"type\":\"roc\",\"texture\":\"%s\",\"method\":\"%s\",\"fpr\":%s,"
-                      "\"tpr\":%s}\n",
-                      tex.name, m->name().c_str(), jsonList(f).c_str(), jsonList(t).c_str());
+          std::printf(
+              "{\"type\":\"roc\",\"texture\":\"%s\",\"method\":\"%s\",\"fpr\":%s,"
+              "\"tpr\":%s}\n",
+              tex.name, m->name().c_str(), jsonList(f).c_str(), jsonList(t).c_str());
         }
       }
       for (int size : kSizes)
@@ -527,9 +533,10 @@ int evaluate(const fs::path& data, const fs::path& models, const std::vector<std
             else if (set[i].size == size && set[i].contrast == contrast)
               pos.push_back(imgScore[i]);
           }
-          std::printf("{\"type\":\"image_auroc_by_size\",\"texture\":\"%s\",\"method\":\"%s\","
-                      "\"size\":%d,\"contrast\":%.2f,\"auroc\":%.5f}\n",
-                      tex.name, m->name().c_str(), size, contrast, auroc(pos, neg));
+          std::printf(
+              "{\"type\":\"image_auroc_by_size\",\"texture\":\"%s\",\"method\":\"%s\","
+              "\"size\":%d,\"contrast\":%.2f,\"auroc\":%.5f}\n",
+              tex.name, m->name().c_str(), size, contrast, auroc(pos, neg));
         }
       for (auto& ae : aes) ae->forget();
       if (!examples.empty()) {
@@ -555,8 +562,7 @@ int evaluate(const fs::path& data, const fs::path& models, const std::vector<std
                  set.size(),
                  std::size_t(std::count_if(set.begin(), set.end(),
                                            [](const TestImage& t) { return t.kind.empty(); })),
-                 methods.size(),
-                 std::chrono::duration<double>(Clock::now() - t0).count());
+                 methods.size(), std::chrono::duration<double>(Clock::now() - t0).count());
 
     // Time per 640x480 frame (the strip mirrored up to that size), each method with its map,
     // smoothing, frame score and (the element's work) regions.
@@ -574,9 +580,10 @@ int evaluate(const fs::path& data, const fs::path& models, const std::vector<std
             anomaly::findRegions(sm, float(anomaly::frameScore(sm) * 0.9), 16);
           },
           5);
-      std::printf("{\"type\":\"speed\",\"texture\":\"%s\",\"method\":\"%s\",\"width\":640,"
-                  "\"height\":480,\"ms_per_frame\":%.2f,\"threads\":%d}\n",
-                  tex.name, m->name().c_str(), ms, threads);
+      std::printf(
+          "{\"type\":\"speed\",\"texture\":\"%s\",\"method\":\"%s\",\"width\":640,"
+          "\"height\":480,\"ms_per_frame\":%.2f,\"threads\":%d}\n",
+          tex.name, m->name().c_str(), ms, threads);
     }
     std::fflush(stdout);
   }
@@ -611,13 +618,20 @@ int main(int argc, char** argv) {
       double sigma = -1;
       fs::path examples;
       for (std::size_t i = 3; i + 1 < a.size(); i += 2) {
-        if (a[i] == "--textures") only = splitComma(a[i + 1]);
-        else if (a[i] == "--crop") crop = std::stoi(a[i + 1]);
-        else if (a[i] == "--max-crops") maxCrops = std::stoi(a[i + 1]);
-        else if (a[i] == "--threads") threads = std::stoi(a[i + 1]);
-        else if (a[i] == "--examples") examples = a[i + 1];
-        else if (a[i] == "--sigma") sigma = std::stod(a[i + 1]);
-        else return usage();
+        if (a[i] == "--textures")
+          only = splitComma(a[i + 1]);
+        else if (a[i] == "--crop")
+          crop = std::stoi(a[i + 1]);
+        else if (a[i] == "--max-crops")
+          maxCrops = std::stoi(a[i + 1]);
+        else if (a[i] == "--threads")
+          threads = std::stoi(a[i + 1]);
+        else if (a[i] == "--examples")
+          examples = a[i + 1];
+        else if (a[i] == "--sigma")
+          sigma = std::stod(a[i + 1]);
+        else
+          return usage();
       }
       return evaluate(a[1], a[2], only, crop, maxCrops, threads, examples, sigma);
     }

@@ -116,9 +116,8 @@ cv::Mat paintDefect(cv::Mat& img, const DefectSpec& d) {
     }
     case DefectKind::Spot: {
       // Soft edge over ~1.5 px.
-      const cv::Mat alpha = radial(sz, d.x, d.y, [r](double dist) {
-        return std::clamp((r - dist) / 1.5 + 0.5, 0.0, 1.0);
-      });
+      const cv::Mat alpha = radial(
+          sz, d.x, d.y, [r](double dist) { return std::clamp((r - dist) / 1.5 + 0.5, 0.0, 1.0); });
       addShift(img, alpha, shiftOf(img.channels(), d.contrast, rng, false));
       return maskOf(alpha, 0.25f);
     }
@@ -128,8 +127,7 @@ cv::Mat paintDefect(cv::Mat& img, const DefectSpec& d) {
       // it.
       const double w = d.size * rng.uniform(0.4, 1.0);
       const cv::RotatedRect rr(cv::Point2f(float(d.x), float(d.y)),
-                               cv::Size2f(float(d.size), float(w)),
-                               float(d.angle * 180.0 / CV_PI));
+                               cv::Size2f(float(d.size), float(w)), float(d.angle * 180.0 / CV_PI));
       cv::Point2f c4[4];
       rr.points(c4);
       std::vector<cv::Point> poly;

@@ -22,16 +22,16 @@ enum class DefectKind {
 };
 
 const std::vector<DefectKind>& allDefectKinds();
-std::string defectKindName(DefectKind k);     // "scratch", "spot", "cut", "blob"
+std::string defectKindName(DefectKind k);             // "scratch", "spot", "cut", "blob"
 DefectKind parseDefectKind(const std::string& name);  // InvalidArgument otherwise
 
 struct DefectSpec {
   DefectKind kind = DefectKind::Spot;
-  int size = 16;          // extent in pixels: scratch length, spot / cut / blob diameter
-  double contrast = 0.3;  // intensity change in image units ([0, 1] images), sign chosen by seed
-  int x = 0, y = 0;       // centre
-  double angle = 0;       // radians: scratch direction, cut orientation
-  std::uint64_t seed = 1; // sign, colour, curvature, small shape variations
+  int size = 16;           // extent in pixels: scratch length, spot / cut / blob diameter
+  double contrast = 0.3;   // intensity change in image units ([0, 1] images), sign chosen by seed
+  int x = 0, y = 0;        // centre
+  double angle = 0;        // radians: scratch direction, cut orientation
+  std::uint64_t seed = 1;  // sign, colour, curvature, small shape variations
 };
 
 // Paints the defect into img (CV_32FC1 or CV_32FC3, modified in place, clamped to [0, 1]) and

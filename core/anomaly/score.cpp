@@ -24,9 +24,10 @@ const char* mapKindName(MapKind kind) {
 
 ScoreMap anomalyMap(const ImageView& input, const ImageView& reconstruction,
                     const ScoreOptions& options) {
-  ScoreMap raw = options.map == MapKind::Ssim      ? ssimMap(input, reconstruction)
-                 : options.map == MapKind::Lowpass ? lowpassMap(input, reconstruction, kLowpassSigma)
-                                                   : l2Map(input, reconstruction);
+  ScoreMap raw = options.map == MapKind::Ssim ? ssimMap(input, reconstruction)
+                 : options.map == MapKind::Lowpass
+                     ? lowpassMap(input, reconstruction, kLowpassSigma)
+                     : l2Map(input, reconstruction);
   return options.smoothSigma > 0 ? smooth(raw, options.smoothSigma) : raw;
 }
 

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <utility>
 
+#include "anomaly/score.hpp"
 #include "io/image.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/corruption/gaussian_noise.hpp"
@@ -37,7 +38,6 @@
 #include "nn/regularizers/total_variation.hpp"
 #include "nn/regularizers/weight_decay.hpp"
 #include "onnx/export.hpp"
-#include "anomaly/score.hpp"
 #include "train/calibration.hpp"
 #include "train/dataset.hpp"
 #include "train/denoise_metrics.hpp"
@@ -585,7 +585,6 @@ struct Trainer::Impl {
     return recon;
   }
 
-  // Reconstruction outputs of the model for samples (in chunks of the batch size), copied.
   // Height and width of the held-out crops the anomaly threshold is calibrated on: up to
   // --calib-size, and up to 3/4 of the smallest held-out image on each side, so that the crops
   // vary (whole images would all be one sample when one image is held out); rounded down to the
@@ -603,6 +602,7 @@ struct Trainer::Impl {
     return {std::max(h - h % multiple, spec.height), std::max(w - w % multiple, spec.width)};
   }
 
+  // Reconstruction outputs of the model for samples (in chunks of the batch size), copied.
   Tensor predict(Stage& s, const Tensor& x) {
     auto* smp = sampling(s);
     if (smp) smp->setTraining(false);

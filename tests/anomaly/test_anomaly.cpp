@@ -244,7 +244,7 @@ BOOST_AUTO_TEST_CASE(lowpass_map_keeps_coherent_residuals) {
   std::vector<float> a(w * h, 0.5f), checker = a, blob = a;
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
-      checker[y * w + x] += ((x + y) % 2 ? 0.1f : -0.1f);                        // fine texture
+      checker[y * w + x] += ((x + y) % 2 ? 0.1f : -0.1f);                         // fine texture
       if (std::abs(x - 16) < 4 && std::abs(y - 16) < 4) blob[y * w + x] += 0.1f;  // coherent
     }
   const ScoreMap fine = lowpassMap(view(a, w, h), view(checker, w, h), 2.0);
