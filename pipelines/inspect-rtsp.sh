@@ -109,7 +109,7 @@ pipe_log "camera: $url ($codec RTP), defects: ${defects:-none}"
 pipe_log "watching ${seconds}s with $model"
 
 rc=0
-timeout --signal=INT --kill-after=10 "$guard" "$inspect" watch "$url" --codec "$codec" \
+timeout --foreground --signal=INT --kill-after=10 "$guard" "$inspect" watch "$url" --codec "$codec" \
   --model "$model" --seconds "$seconds" --out "$out/detections.jsonl" \
   --stats "$out/watch-stats.json" "${watch_args[@]}" || rc=$?
 stop_camera

@@ -720,10 +720,11 @@ int watch(const WatchOptions& o) {
   }
   GstElement* detector = gst_bin_get_by_name(GST_BIN(w.pipeline), "detector");
   if (!o.model.empty()) setProperty(detector, "model", fs::absolute(o.model).string());
-  setProperty(detector, "threshold", std::to_string(o.threshold));
-  setProperty(detector, "inference-interval", std::to_string(o.inferenceInterval));
+  // Numbers as numbers: std::to_string keeps 6 decimals, too few for thresholds near 1e-3.
+  g_object_set(detector, "threshold", gdouble(o.threshold), "inference-interval",
+               guint(o.inferenceInterval), nullptr);
   if (o.minRegionArea > 0)
-    setProperty(detector, "min-region-area", std::to_string(o.minRegionArea));
+    g_object_set(detector, "min-region-area", guint(o.minRegionArea), nullptr);
   if (o.display || !o.record.empty()) setProperty(detector, "overlay", "true");
   if (o.everyFrame) setProperty(detector, "message-every-frame", "true");
   GstElement* live = gst_bin_get_by_name(GST_BIN(w.pipeline), "live");
@@ -874,6 +875,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   wat->add_option("--model", w.model, "anomaly model (.onnx; default: the element's)");
   wat->add_option("--threshold", w.threshold, "score threshold; -1: the model's calibrated one")
+      ->check(CLI::Range(-1.0, 1e30))
       ->capture_default_str();
   wat->add_option("--inference-interval", w.inferenceInterval, "score every Nth frame")
       ->check(CLI::Range(1, 1000))

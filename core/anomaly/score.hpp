@@ -3,7 +3,8 @@
 //
 //   map   = smooth(l2Map, lowpassMap or ssimMap of frame and reconstruction, sigma)
 //   score = max over the map; the frame is anomalous when score > threshold
-//   regions = findRegions(map, threshold)   (so a flagged frame always has a region)
+//   regions = findRegions(map, threshold)   (so a flagged frame has a region, unless a minimum
+//                                            region area drops a small one)
 //
 // The model file names the map kind and sigma (cae.anomaly_map, cae.map_sigma) next to its
 // calibrated cae.threshold.

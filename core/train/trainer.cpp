@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -864,11 +865,19 @@ struct Trainer::Impl {
       co.patchW = cw;
       const BatchSource calSrc(valImages, co);
       const Tensor normal = calSrc.fixed(std::max(c.valSamples, 200), c.seed + 13);
-      const Tensor out = predict(s, normal);
+      // Crops are larger than training patches: forward as many at a time as a training batch
+      // has pixels, and score each chunk at once (no second full-size tensor).
+      const int chunk = std::max(1, int(std::int64_t(c.batch) * s.spec.height * s.spec.width /
+                                        (std::int64_t(ch) * cw)));
       std::vector<double> scores;
-      for (int n = 0; n < normal.shape().n; ++n)
-        scores.push_back(anomaly::frameScore(anomaly::anomalyMap(
-            interleaved(normal, n).view(), interleaved(out, n).view(), so)));
+      for (int at = 0; at < normal.shape().n; at += chunk) {
+        const int k = std::min(chunk, normal.shape().n - at);
+        const Tensor in = slice(normal, at, k);
+        const Tensor out = predict(s, in);
+        for (int n = 0; n < k; ++n)
+          scores.push_back(anomaly::frameScore(anomaly::anomalyMap(
+              interleaved(in, n).view(), interleaved(out, n).view(), so)));
+      }
       const Calibration cal = calibrate(scores, c.fpr);
       eo.scoreMean = cal.mean;
       eo.scoreStd = cal.std;
