@@ -186,6 +186,19 @@ static gboolean gst_cae_anomaly_start(GstBaseTransform* trans) {
   }
   for (const std::string& w : e->warnings())
     GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("%s", w.c_str()), (nullptr));
+  // A threshold without the map it was calibrated on (a model from elsewhere, or from a
+  // cae-train before cae.anomaly_map): the documented default is an unsmoothed l2 map, which
+  // may not be what the threshold means.
+  const auto& absent = info.defaulted;
+  if (info.threshold && !threshold_set &&
+      std::find(absent.begin(), absent.end(), cae::onnx::key::kAnomalyMap) != absent.end())
+    GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS,
+                        ("The anomaly model '%s' has cae.threshold but no cae.anomaly_map: its "
+                         "threshold is read as one for the l2 map smoothed by cae.map_sigma "
+                         "(default 0); set the threshold property if flags look wrong, or "
+                         "retrain with cae-train --task anomaly",
+                         o.model.c_str()),
+                        (nullptr));
   GST_INFO_OBJECT(self,
                   "model %s: %d channel(s), format %s, map %s sigma %g, threshold %g, receptive "
                   "field %d",

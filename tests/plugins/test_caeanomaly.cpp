@@ -186,7 +186,7 @@ std::string woodProp() { return "model=" + dq(wood().path); }
 
 // A random residual conv autoencoder (not the identity), exported with the given metadata.
 std::string randomModel(const std::string& name, int channels, cae::onnx::Task task,
-                        std::optional<double> threshold) {
+                        std::optional<double> threshold, bool nameMap = true) {
   const fs::path path = scratch() / name;
   if (fs::exists(path)) return path.string();
   cae::train::ArchSpec s;
@@ -211,6 +211,7 @@ std::string randomModel(const std::string& name, int channels, cae::onnx::Task t
   if (threshold) {
     o.scoreMean = *threshold / 2;
     o.scoreStd = *threshold / 10;
+    if (nameMap) o.anomalyMap = "l2";
   }
   cae::onnx::exportOnnx(b.model, path.string(), o);
   return path.string();
@@ -903,6 +904,17 @@ BOOST_AUTO_TEST_CASE(an_uncalibrated_model_runs_with_the_threshold_property) {
   BOOST_TEST(u.eos);
   BOOST_REQUIRE_EQUAL(u.warnings.size(), 1u);
   BOOST_TEST(u.warnings[0].find("no cae.task") != std::string::npos, u.warnings[0]);
+  // A threshold without the map it belongs to runs with the documented default and a warning;
+  // setting the threshold property silences it.
+  const std::string unnamed =
+      randomModel("random_unnamed_map.onnx", 1, cae::onnx::Task::Anomaly, 0.05, /*nameMap=*/false);
+  const PipelineRun n = play(grayLaunch("model=" + dq(unnamed)));
+  BOOST_TEST(n.error.empty(), n.error);
+  BOOST_TEST(n.eos);
+  BOOST_REQUIRE_EQUAL(n.warnings.size(), 1u);
+  BOOST_TEST(n.warnings[0].find("no cae.anomaly_map") != std::string::npos, n.warnings[0]);
+  const PipelineRun set = play(grayLaunch("model=" + dq(unnamed) + " threshold=0.05"));
+  BOOST_TEST(set.warnings.empty());
 }
 
 BOOST_AUTO_TEST_CASE(latency_query_adds_the_analysis_time) {
