@@ -53,6 +53,7 @@
 #include "anomaly/regions.hpp"
 #include "anomaly/score.hpp"
 #include "error.hpp"
+#include "gstcaecommon.hpp"
 #include "gstcaeenums.hpp"
 #include "infer/engine.hpp"
 
@@ -120,18 +121,6 @@ GST_ELEMENT_REGISTER_DEFINE(caeanomaly, "caeanomaly", GST_RANK_NONE, GST_TYPE_CA
 
 // The model a user means: the property, or the shipped default (installed, else the source
 // tree's models/ when running uninstalled from a build directory).
-static std::string resolve_model(const gchar* prop) {
-  std::string m = prop ? prop : "";
-  if (m.empty() || m == DEFAULT_MODEL) {
-    std::error_code ec;
-    if (std::filesystem::exists(DEFAULT_MODEL, ec)) return DEFAULT_MODEL;
-    const std::string src = CAE_SOURCE_MODEL_DIR "/" CAE_DEFAULT_ANOMALY_MODEL;
-    if (std::filesystem::exists(src, ec)) return src;
-    return DEFAULT_MODEL;
-  }
-  return m;
-}
-
 // The threshold in force: the property when set (>= 0), else the model's calibrated one.
 // Call with the object lock held. FALSE when neither exists.
 static bool effective_threshold(GstCaeAnomaly* self, double* t) {
@@ -148,7 +137,7 @@ static gboolean gst_cae_anomaly_start(GstBaseTransform* trans) {
   GstCaeAnomaly* self = GST_CAE_ANOMALY(trans);
   cae::infer::EngineOptions o;
   GST_OBJECT_LOCK(self);
-  o.model = resolve_model(self->model);
+  o.model = gst_cae_resolve_model(self->model, CAE_DEFAULT_ANOMALY_MODEL);
   o.backend = cae::infer::Backend(self->backend);
   o.target = cae::infer::Target(self->target);
   o.tileSize = self->tile_size;
@@ -524,17 +513,11 @@ static gboolean gst_cae_anomaly_query(GstBaseTransform* trans, GstPadDirection d
   GstCaeAnomaly* self = GST_CAE_ANOMALY(trans);
   if (GST_QUERY_TYPE(q) == GST_QUERY_LATENCY && dir == GST_PAD_SRC) {
     if (!GST_BASE_TRANSFORM_CLASS(gst_cae_anomaly_parent_class)->query(trans, dir, q)) return FALSE;
-    gboolean live;
-    GstClockTime min, max;
-    gst_query_parse_latency(q, &live, &min, &max);
     GST_OBJECT_LOCK(self);
     const GstClockTime lat = self->latency;
     GST_OBJECT_UNLOCK(self);
-    min += lat;
-    if (GST_CLOCK_TIME_IS_VALID(max)) max += lat;
-    gst_query_set_latency(q, live, min, max);
-    GST_DEBUG_OBJECT(self, "latency: ours %" GST_TIME_FORMAT ", total min %" GST_TIME_FORMAT,
-                     GST_TIME_ARGS(lat), GST_TIME_ARGS(min));
+    gst_cae_add_latency(q, lat);
+    GST_DEBUG_OBJECT(self, "latency: ours %" GST_TIME_FORMAT, GST_TIME_ARGS(lat));
     return TRUE;
   }
   return GST_BASE_TRANSFORM_CLASS(gst_cae_anomaly_parent_class)->query(trans, dir, q);

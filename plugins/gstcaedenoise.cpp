@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "error.hpp"
+#include "gstcaecommon.hpp"
 #include "gstcaeenums.hpp"
 #include "infer/engine.hpp"
 #include "infer/planes.hpp"
@@ -78,23 +79,11 @@ GST_ELEMENT_REGISTER_DEFINE(caedenoise, "caedenoise", GST_RANK_NONE, GST_TYPE_CA
 
 // The model a user means: the property, or the shipped default (installed, else the source
 // tree's models/ when running uninstalled from a build directory).
-static std::string resolve_model(const gchar* prop) {
-  std::string m = prop ? prop : "";
-  if (m.empty() || m == DEFAULT_MODEL) {
-    std::error_code ec;
-    if (std::filesystem::exists(DEFAULT_MODEL, ec)) return DEFAULT_MODEL;
-    const std::string src = CAE_SOURCE_MODEL_DIR "/" CAE_DEFAULT_DENOISE_MODEL;
-    if (std::filesystem::exists(src, ec)) return src;
-    return DEFAULT_MODEL;
-  }
-  return m;
-}
-
 static gboolean gst_cae_denoise_start(GstBaseTransform* trans) {
   GstCaeDenoise* self = GST_CAE_DENOISE(trans);
   cae::infer::EngineOptions o;
   GST_OBJECT_LOCK(self);
-  o.model = resolve_model(self->model);
+  o.model = gst_cae_resolve_model(self->model, CAE_DEFAULT_DENOISE_MODEL);
   o.backend = cae::infer::Backend(self->backend);
   o.target = cae::infer::Target(self->target);
   o.tileSize = self->tile_size;
@@ -243,8 +232,8 @@ static GstFlowReturn gst_cae_denoise_transform_frame(GstVideoFilter* filter, Gst
 
 // Controlled properties (strength, chroma) follow their control bindings frame by frame.
 static void gst_cae_denoise_before_transform(GstBaseTransform* trans, GstBuffer* buf) {
-  const GstClockTime st = gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME,
-                                                     GST_BUFFER_TIMESTAMP(buf));
+  const GstClockTime st =
+      gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_TIMESTAMP(buf));
   if (GST_CLOCK_TIME_IS_VALID(st)) gst_object_sync_values(GST_OBJECT(trans), st);
 }
 
@@ -252,17 +241,11 @@ static gboolean gst_cae_denoise_query(GstBaseTransform* trans, GstPadDirection d
   GstCaeDenoise* self = GST_CAE_DENOISE(trans);
   if (GST_QUERY_TYPE(q) == GST_QUERY_LATENCY && dir == GST_PAD_SRC) {
     if (!GST_BASE_TRANSFORM_CLASS(gst_cae_denoise_parent_class)->query(trans, dir, q)) return FALSE;
-    gboolean live;
-    GstClockTime min, max;
-    gst_query_parse_latency(q, &live, &min, &max);
     GST_OBJECT_LOCK(self);
     const GstClockTime lat = self->latency;
     GST_OBJECT_UNLOCK(self);
-    min += lat;
-    if (GST_CLOCK_TIME_IS_VALID(max)) max += lat;
-    gst_query_set_latency(q, live, min, max);
-    GST_DEBUG_OBJECT(self, "latency: ours %" GST_TIME_FORMAT ", total min %" GST_TIME_FORMAT,
-                     GST_TIME_ARGS(lat), GST_TIME_ARGS(min));
+    gst_cae_add_latency(q, lat);
+    GST_DEBUG_OBJECT(self, "latency: ours %" GST_TIME_FORMAT, GST_TIME_ARGS(lat));
     return TRUE;
   }
   return GST_BASE_TRANSFORM_CLASS(gst_cae_denoise_parent_class)->query(trans, dir, q);
