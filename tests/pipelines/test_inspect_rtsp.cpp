@@ -24,8 +24,12 @@
 #include <string>
 #include <vector>
 
+#include "shell.hpp"
+
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
+
+using namespace cae::testing;
 
 namespace {
 
@@ -36,37 +40,6 @@ constexpr int kWidth = 640, kHeight = 480, kFps = 10;
 constexpr double kSpeed = 20;
 // A detection counts for a defect in [start - 0.3 s, end + 1.0 s] (pipelines/inspect-rtsp.sh).
 constexpr double kBefore = 0.3, kAfter = 1.0;
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-std::string quote(const fs::path& p) { return quote(p.string()); }
-
-struct Result {
-  int rc = -1;
-  std::string out;
-};
-
-// A shell command under `timeout`, stdout and stderr together.
-Result run(const std::string& cmd, int timeoutS = 120) {
-  const std::string full =
-      "timeout -k 10 " + std::to_string(timeoutS) + " bash -c " + quote(cmd) + " 2>&1";
-  Result r;
-  FILE* p = popen(full.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, p)) r.out += buf;
-  const int status = pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 // The wood texture as the camera prepares it: gray, area-downscaled by 2 (1280x960).
 cv::Mat woodTexture() {

@@ -16,43 +16,15 @@
 #include <string>
 #include <vector>
 
+#include "shell.hpp"
+
 namespace fs = std::filesystem;
+
+using namespace cae::testing;
 
 namespace {
 
 const fs::path kData = "/usr/lib/python3/dist-packages/skimage/data";
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-// A word for the shell: single-quoted, with embedded single quotes escaped.
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-std::string quote(const fs::path& p) { return quote(p.string()); }
-
-struct Result {
-  int rc = -1;
-  std::string out;
-};
-
-// Runs a shell command under `timeout`, stdout and stderr together.
-Result run(const std::string& cmd, int timeoutS = 180) {
-  const std::string full =
-      "timeout -k 10 " + std::to_string(timeoutS) + " bash -c " + quote(cmd) + " 2>&1";
-  Result r;
-  FILE* p = popen(full.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, p)) r.out += buf;
-  const int status = pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 // The source tree, the build tree, a scratch folder and the model every case uses.
 struct Setup {

@@ -29,9 +29,12 @@
 #include "nn/layers/conv2d.hpp"
 #include "onnx/export.hpp"
 #include "onnx/metadata.hpp"
+#include "shell.hpp"
 #include "train/architecture.hpp"
 
 namespace fs = std::filesystem;
+
+using namespace cae::testing;
 
 namespace {
 
@@ -60,31 +63,6 @@ fs::path scratch() {
 
 // Double-quoted for a gst-launch property value.
 std::string dq(const std::string& s) { return '"' + s + '"'; }
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-struct Result {
-  int rc = -1;
-  std::string out;
-};
-
-// Runs a shell command under `timeout`, stdout and stderr together.
-Result run(const std::string& cmd, int timeoutS = 300) {
-  const std::string full =
-      "timeout -k 10 " + std::to_string(timeoutS) + " bash -c " + quote(cmd) + " 2>&1";
-  Result r;
-  FILE* p = popen(full.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, p)) r.out += buf;
-  const int status = pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 cv::Mat brick() {
   cv::Mat b = cv::imread(kSk + "brick.png", cv::IMREAD_GRAYSCALE);
