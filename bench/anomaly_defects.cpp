@@ -461,16 +461,17 @@ int evaluate(const fs::path& data, const fs::path& models, const std::vector<std
       aes.push_back(std::make_unique<AutoEncoder>(model.string(), threads));
       AutoEncoder& ae = *aes.back();
       const onnx::ModelInfo& mi = ae.engine().info();
-      if (!sigmaFromModel && mi.mapSigma > 0) {
-        sigma = mi.mapSigma;
+      const anomaly::Decision& decision = mi.anomaly;
+      if (!sigmaFromModel && decision.map.smoothSigma > 0) {
+        sigma = decision.map.smoothSigma;
         sigmaFromModel = true;
       }
       std::printf(
           "{\"type\":\"model\",\"texture\":\"%s\",\"file\":\"%s\",\"anomaly_map\":"
           "\"%s\",\"map_sigma\":%g,\"threshold\":%.6g}\n",
-          tex.name, model.filename().c_str(), mi.anomalyMap.c_str(), mi.mapSigma,
-          mi.threshold.value_or(std::nan("")));
-      const anomaly::MapKind own = anomaly::parseMapKind(mi.anomalyMap);
+          tex.name, model.filename().c_str(), anomaly::mapKindName(decision.map.map),
+          decision.map.smoothSigma, decision.threshold.value_or(std::nan("")));
+      const anomaly::MapKind own = decision.map.map;
       if (suffix.empty()) {
         for (anomaly::MapKind k :
              {anomaly::MapKind::Lowpass, anomaly::MapKind::L2, anomaly::MapKind::Ssim})

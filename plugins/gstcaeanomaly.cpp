@@ -149,7 +149,7 @@ static gboolean gst_cae_anomaly_start(GstBaseTransform* trans) {
   cae::anomaly::MapKind kind = cae::anomaly::MapKind::L2;
   try {
     e = std::make_unique<cae::infer::Engine>(o);
-    kind = cae::anomaly::parseMapKind(e->info().anomalyMap);
+    kind = e->info().anomaly.map.map;
   } catch (const cae::IoError& x) {
     GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("Cannot read the anomaly model: %s", x.what()),
                       ("set the model property to a .onnx file made by cae-train --task anomaly"));
@@ -165,7 +165,7 @@ static gboolean gst_cae_anomaly_start(GstBaseTransform* trans) {
     return FALSE;
   }
   const cae::onnx::ModelInfo& info = e->info();
-  if (!info.threshold && !threshold_set) {
+  if (!info.anomaly.threshold && !threshold_set) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
                       ("The anomaly model '%s' has no calibrated threshold (cae.threshold): set "
                        "the threshold property, or retrain it with cae-train --task anomaly",
@@ -179,7 +179,7 @@ static gboolean gst_cae_anomaly_start(GstBaseTransform* trans) {
   // cae-train before cae.anomaly_map): the documented default is an unsmoothed l2 map, which
   // may not be what the threshold means.
   const auto& absent = info.defaulted;
-  if (info.threshold && !threshold_set &&
+  if (info.anomaly.threshold && !threshold_set &&
       std::find(absent.begin(), absent.end(), cae::onnx::key::kAnomalyMap) != absent.end())
     GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS,
                         ("The anomaly model '%s' has cae.threshold but no cae.anomaly_map: its "
@@ -192,17 +192,17 @@ static gboolean gst_cae_anomaly_start(GstBaseTransform* trans) {
                   "model %s: %d channel(s), format %s, map %s sigma %g, threshold %g, receptive "
                   "field %d",
                   o.model.c_str(), e->channels(), info.format.c_str(),
-                  cae::anomaly::mapKindName(kind), info.mapSigma,
-                  info.threshold ? *info.threshold : -1.0, info.receptiveField);
+                  cae::anomaly::mapKindName(kind), info.anomaly.map.smoothSigma,
+                  info.anomaly.threshold.value_or(-1.0), info.receptiveField);
   GST_OBJECT_LOCK(self);
   delete self->engine;
   self->engine = e.release();
   self->map_kind = kind;
-  self->map_sigma = info.mapSigma;
-  self->model_has_threshold = info.threshold.has_value();
-  self->model_threshold = info.threshold.value_or(0.0);
-  self->score_mean = info.scoreMean;
-  self->score_std = info.scoreStd;
+  self->map_sigma = info.anomaly.map.smoothSigma;
+  self->model_has_threshold = info.anomaly.threshold.has_value();
+  self->model_threshold = info.anomaly.threshold.value_or(0.0);
+  self->score_mean = info.anomaly.scoreMean;
+  self->score_std = info.anomaly.scoreStd;
   self->frames = 0;
   self->latency = 0;
   GST_OBJECT_UNLOCK(self);

@@ -10,27 +10,10 @@
 // calibrated cae.threshold.
 #pragma once
 
-#include <string>
-
+#include "anomaly/decision.hpp"
 #include "anomaly/maps.hpp"
 
 namespace cae::anomaly {
-
-enum class MapKind {
-  L2,       // squared residual per pixel
-  Lowpass,  // squared residual after a Gaussian low-pass of kLowpassSigma (lowpassMap)
-  Ssim,     // 1 - SSIM
-};
-inline constexpr double kLowpassSigma = 2.0;
-
-// "l2" | "lowpass" | "ssim"; InvalidArgument otherwise.
-MapKind parseMapKind(const std::string& name);
-const char* mapKindName(MapKind kind);
-
-struct ScoreOptions {
-  MapKind map = MapKind::L2;
-  double smoothSigma = 0.0;  // pixels; 0: no smoothing
-};
 
 // The smoothed per-pixel anomaly map of a frame (model units, e.g. [0, 1]) against its
 // reconstruction.

@@ -1,11 +1,11 @@
 #include "onnx/export.hpp"
 
+#include <onnx/checker.h>
+#include <onnx/shape_inference/implementation.h>
+
 #include <cstdint>
 #include <set>
 #include <utility>
-
-#include <onnx/checker.h>
-#include <onnx/shape_inference/implementation.h>
 
 #include "error.hpp"
 #include "nn/layers/activation.hpp"
@@ -107,10 +107,9 @@ class GraphWriter {
     const bool fixed = !fullyConvolutional(m_);
     pb::ValueInfoProto* gin = g_.add_input();
     gin->set_name("input");
-    setType(*gin, {{0, "batch"},
-                   {in.c, ""},
-                   {in.h, fixed ? "" : "height"},
-                   {in.w, fixed ? "" : "width"}});
+    setType(
+        *gin,
+        {{0, "batch"}, {in.c, ""}, {in.h, fixed ? "" : "height"}, {in.w, fixed ? "" : "width"}});
     used_ = {"input", "output"};
     values_.assign(std::size_t(out) + 1, Value{});
     values_[0] = {"input", false};
@@ -180,8 +179,7 @@ class GraphWriter {
   // The engine's {N, F, 1, 1} as ONNX 4-D, for a layer that needs an image after a Dense.
   Value as4d(const Value& v, int producer, const std::string& base) {
     if (!v.flat) return v;
-    const std::string shape =
-        int64s(base + "_shape", {-1, shapes_[std::size_t(producer)].c, 1, 1});
+    const std::string shape = int64s(base + "_shape", {-1, shapes_[std::size_t(producer)].c, 1, 1});
     const std::string out = unique(base + "_4d");
     node("Reshape", {v.name, shape}, out, out);
     return {out, false};
@@ -200,12 +198,12 @@ class GraphWriter {
       const auto& o = c->options();
       const Value x4 = as4d(x, nd.inputs[0], base);
       std::vector<std::string> args{x4.name};
-      args.push_back(floats(base + ".weight", {o.outChannels, o.inChannels, c->kernelH(),
-                                               c->kernelW()}, w));
+      args.push_back(
+          floats(base + ".weight", {o.outChannels, o.inChannels, c->kernelH(), c->kernelW()}, w));
       if (o.bias)
-        args.push_back(floats(base + ".bias", {o.outChannels},
-                              w + std::size_t(o.outChannels) * o.inChannels * c->kernelH() *
-                                      c->kernelW()));
+        args.push_back(
+            floats(base + ".bias", {o.outChannels},
+                   w + std::size_t(o.outChannels) * o.inChannels * c->kernelH() * c->kernelW()));
       // OpenCV 4.6 refuses a Conv without kernel_shape, although ONNX makes it optional.
       pb::NodeProto& n = node("Conv", args, base, base);
       setInts(n, "kernel_shape", {c->kernelH(), c->kernelW()});
@@ -231,8 +229,8 @@ class GraphWriter {
       std::vector<std::string> args{x4.name};
       args.push_back(floats(base + ".weight", {o.inChannels, o.outChannels, k, k}, spread.data()));
       if (o.bias)
-        args.push_back(floats(base + ".bias", {o.outChannels},
-                              w + planes * std::size_t(o.kernel) * o.kernel));
+        args.push_back(
+            floats(base + ".bias", {o.outChannels}, w + planes * std::size_t(o.kernel) * o.kernel));
       pb::NodeProto& n = node("ConvTranspose", args, base, base);
       setInts(n, "kernel_shape", {k, k});
       setInts(n, "strides", {o.stride, o.stride});
@@ -348,8 +346,7 @@ bool fullyConvolutional(const nn::Model& model) {
   return true;
 }
 
-std::map<std::string, std::string> exportMetadata(const nn::Model& model,
-                                                  const ExportOptions& o) {
+std::map<std::string, std::string> exportMetadata(const nn::Model& model, const ExportOptions& o) {
   std::map<std::string, std::string> m = model.metadata();
   auto put = [&m](const char* k, const std::string& v) {
     if (!v.empty()) m[k] = v;
@@ -368,11 +365,14 @@ std::map<std::string, std::string> exportMetadata(const nn::Model& model,
   for (int d : o.latentShape) latent += (latent.empty() ? "" : ",") + std::to_string(d);
   put(key::kLatentShape, latent);
   num(key::kQuantStep, o.quantStep);
-  num(key::kScoreMean, o.scoreMean);
-  num(key::kScoreStd, o.scoreStd);
-  num(key::kThreshold, o.threshold);
-  put(key::kAnomalyMap, o.anomalyMap);
-  num(key::kMapSigma, o.mapSigma);
+  if (o.anomaly) {
+    const anomaly::Decision& d = *o.anomaly;
+    put(key::kAnomalyMap, anomaly::mapKindName(d.map.map));
+    num(key::kMapSigma, d.map.smoothSigma);
+    num(key::kThreshold, d.threshold);
+    num(key::kScoreMean, d.scoreMean);
+    num(key::kScoreStd, d.scoreStd);
+  }
   if (o.stft) m[key::kStft] = formatStft(*o.stft);
   put(key::kTrainerVersion, o.trainerVersion);
   put(key::kRecipe, o.recipe);

@@ -36,9 +36,9 @@ struct ExportOptions {
   std::optional<double> noiseSigma;
   std::vector<int> latentShape;
   std::optional<double> quantStep;
-  std::optional<double> scoreMean, scoreStd, threshold;
-  std::string anomalyMap;  // l2 | lowpass | ssim
-  std::optional<double> mapSigma;
+  // The anomaly decision, written as one unit: map kind and sigma, the statistics, and the
+  // threshold when calibrated.
+  std::optional<anomaly::Decision> anomaly;
   std::optional<Stft> stft;
   std::string trainerVersion, recipe, metrics;
   std::map<std::string, std::string> extra;

@@ -65,11 +65,10 @@ std::vector<std::string> splitComma(const std::string& s) {
 
 const std::vector<std::string>& knownKeys() {
   static const std::vector<std::string> keys{
-      key::kTask,        key::kFormat,         key::kInputScale, key::kInputOffset,
-      key::kResidual,    key::kReceptiveField, key::kNoiseSigma, key::kLatentShape,
-      key::kQuantStep,   key::kScoreMean,      key::kScoreStd,   key::kThreshold,
-      key::kAnomalyMap,  key::kMapSigma,
-      key::kStft,        key::kTrainerVersion, key::kRecipe,     key::kMetrics,
+      key::kTask,           key::kFormat,     key::kInputScale,  key::kInputOffset, key::kResidual,
+      key::kReceptiveField, key::kNoiseSigma, key::kLatentShape, key::kQuantStep,   key::kScoreMean,
+      key::kScoreStd,       key::kThreshold,  key::kAnomalyMap,  key::kMapSigma,    key::kStft,
+      key::kTrainerVersion, key::kRecipe,     key::kMetrics,
   };
   return keys;
 }
@@ -159,18 +158,21 @@ ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
       info.quantStep = parseDouble(k, v);
       if (info.quantStep <= 0) throw badValue(k, v, "a positive step");
     } else if (k == key::kScoreMean) {
-      info.scoreMean = parseDouble(k, v);
+      info.anomaly.scoreMean = parseDouble(k, v);
     } else if (k == key::kScoreStd) {
-      info.scoreStd = parseDouble(k, v);
-      if (info.scoreStd <= 0) throw badValue(k, v, "a positive deviation");
+      info.anomaly.scoreStd = parseDouble(k, v);
+      if (info.anomaly.scoreStd <= 0) throw badValue(k, v, "a positive deviation");
     } else if (k == key::kThreshold) {
-      info.threshold = parseDouble(k, v);
+      info.anomaly.threshold = parseDouble(k, v);
     } else if (k == key::kAnomalyMap) {
-      if (v != "l2" && v != "lowpass" && v != "ssim") throw badValue(k, v, "l2, lowpass or ssim");
-      info.anomalyMap = v;
+      try {
+        info.anomaly.map.map = anomaly::parseMapKind(v);
+      } catch (const InvalidArgument&) {
+        throw badValue(k, v, "l2, lowpass or ssim");
+      }
     } else if (k == key::kMapSigma) {
-      info.mapSigma = parseDouble(k, v);
-      if (!(info.mapSigma >= 0)) throw badValue(k, v, "a smoothing sigma >= 0");
+      info.anomaly.map.smoothSigma = parseDouble(k, v);
+      if (!(info.anomaly.map.smoothSigma >= 0)) throw badValue(k, v, "a smoothing sigma >= 0");
     } else if (k == key::kStft) {
       info.stft = parseStft(v);
     } else if (k == key::kTrainerVersion) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "anomaly/decision.hpp"
+
 namespace cae::onnx {
 
 // The known keys. Values are plain text: numbers in the C locale, lists comma-separated.
@@ -65,25 +67,23 @@ Stft parseStft(const std::string& text);  // FormatError when malformed
 // The metadata of one model file, typed. Every field has a documented default used when its key
 // is absent, so a model exported elsewhere (PyTorch) without metadata still loads.
 struct ModelInfo {
-  bool hasCaeMetadata = false;  // at least one known cae.* key was present
-  Task task = Task::Unknown;    // default: Unknown
-  std::string format;           // GStreamer video/audio format; default "" (element negotiates)
+  bool hasCaeMetadata = false;      // at least one known cae.* key was present
+  Task task = Task::Unknown;        // default: Unknown
+  std::string format;               // GStreamer video/audio format; default "" (element negotiates)
   double inputScale = 1.0 / 255.0;  // model input = sample * scale + offset; default 8-bit to [0,1]
   double inputOffset = 0.0;
-  bool residual = false;    // true: the model predicts the noise (output = input - prediction)
-  int receptiveField = 0;   // pixels, for tile overlap; 0 unknown, -1 global (not tileable)
-  double noiseSigma = 0.0;  // noise level trained for, in model-input units; 0 unknown
+  bool residual = false;         // true: the model predicts the noise (output = input - prediction)
+  int receptiveField = 0;        // pixels, for tile overlap; 0 unknown, -1 global (not tileable)
+  double noiseSigma = 0.0;       // noise level trained for, in model-input units; 0 unknown
   std::vector<int> latentShape;  // C,H,W of the codec latent; default empty
   double quantStep = 1.0;        // codec latent quantisation step
-  double scoreMean = 0.0;        // anomaly score calibration: z = (score - mean) / std
-  double scoreStd = 1.0;
-  std::optional<double> threshold;  // anomaly decision threshold; default none (element's own)
-  std::string anomalyMap = "l2";  // map the threshold was calibrated on: l2 | lowpass | ssim
-  double mapSigma = 0.0;            // Gaussian smoothing of that map, pixels; default 0 (none)
-  std::optional<Stft> stft;         // audio models only
-  std::string trainerVersion;       // default ""
-  std::string recipe;               // free text (the training recipe); default ""
-  std::string metrics;              // free text (validation metrics); default ""
+  // cae.anomaly_map, cae.map_sigma, cae.threshold, cae.score_mean, cae.score_std as one value;
+  // defaults: unsmoothed l2 map, no threshold, mean 0, std 1.
+  anomaly::Decision anomaly;
+  std::optional<Stft> stft;    // audio models only
+  std::string trainerVersion;  // default ""
+  std::string recipe;          // free text (the training recipe); default ""
+  std::string metrics;         // free text (validation metrics); default ""
 
   std::vector<std::string> defaulted;          // known keys absent from the file
   std::map<std::string, std::string> unknown;  // keys this version does not know, kept as is

@@ -879,20 +879,17 @@ struct Trainer::Impl {
               interleaved(in, n).view(), interleaved(out, n).view(), so)));
       }
       const Calibration cal = calibrate(scores, c.fpr);
-      eo.scoreMean = cal.mean;
-      eo.scoreStd = cal.std;
-      eo.threshold = cal.threshold;
-      eo.anomalyMap = anomaly::mapKindName(so.map);
-      eo.mapSigma = so.smoothSigma;
+      eo.anomaly = anomaly::Decision{so, cal.threshold, cal.mean, cal.std};
+      const std::string mapName = anomaly::mapKindName(so.map);
       metrics["score_mean"] = cal.mean;
       metrics["score_std"] = cal.std;
       metrics["threshold"] = cal.threshold;
       metrics["calibration_fpr"] = cal.fpr;
       metrics["calibration_samples"] = scores.size();
       metrics["calibration_size"] = std::to_string(cw) + "x" + std::to_string(ch);
-      metrics["anomaly_map"] = eo.anomalyMap;
+      metrics["anomaly_map"] = mapName;
       metrics["map_sigma"] = so.smoothSigma;
-      sum += "anomaly frame score (max of the " + eo.anomalyMap + " map smoothed by sigma " +
+      sum += "anomaly frame score (max of the " + mapName + " map smoothed by sigma " +
              fmt("%g", so.smoothSigma) + ") on " + std::to_string(scores.size()) + " held-out " +
              std::to_string(cw) + "x" + std::to_string(ch) + " normal crops: mean " +
              fmt("%.6g", cal.mean) + ", std " + fmt("%.6g", cal.std) + ", threshold " +

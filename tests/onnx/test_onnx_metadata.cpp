@@ -74,11 +74,7 @@ onnx::ExportOptions everyOption() {
   o.noiseSigma = 0.1;
   o.latentShape = {8, 4, 4};
   o.quantStep = 0.25;
-  o.scoreMean = 0.0123;
-  o.scoreStd = 0.004;
-  o.threshold = 3.5;
-  o.anomalyMap = "ssim";
-  o.mapSigma = 2.5;
+  o.anomaly = anomaly::Decision{{anomaly::MapKind::Ssim, 2.5}, 3.5, 0.0123, 0.004};
   o.stft = onnx::Stft{512, 128, 16000};
   o.trainerVersion = "cae-train 0.1.0";
   o.recipe = "loss=mse epochs=3 lr=1e-3, \"quoted\" and ünïcode";
@@ -124,12 +120,13 @@ BOOST_AUTO_TEST_CASE(every_key_round_trips) {
   BOOST_TEST(info.noiseSigma == 0.1);
   BOOST_TEST(info.latentShape == std::vector<int>({8, 4, 4}), boost::test_tools::per_element());
   BOOST_TEST(info.quantStep == 0.25);
-  BOOST_TEST(info.scoreMean == 0.0123);
-  BOOST_TEST(info.scoreStd == 0.004);
-  BOOST_TEST_REQUIRE(info.threshold.has_value());
-  BOOST_TEST(*info.threshold == 3.5);
-  BOOST_TEST(info.anomalyMap == "ssim");
-  BOOST_TEST(info.mapSigma == 2.5);
+  BOOST_TEST(info.anomaly.scoreMean == 0.0123);
+  BOOST_TEST(info.anomaly.scoreStd == 0.004);
+  BOOST_TEST_REQUIRE(info.anomaly.threshold.has_value());
+  BOOST_TEST(*info.anomaly.threshold == 3.5);
+  BOOST_TEST(meta.at("cae.anomaly_map") == "ssim");
+  BOOST_TEST((info.anomaly.map.map == anomaly::MapKind::Ssim));
+  BOOST_TEST(info.anomaly.map.smoothSigma == 2.5);
   BOOST_TEST_REQUIRE(info.stft.has_value());
   BOOST_TEST(info.stft->nFft == 512);
   BOOST_TEST(info.stft->hop == 128);
@@ -181,11 +178,11 @@ BOOST_AUTO_TEST_CASE(no_metadata_gives_documented_defaults) {
   BOOST_TEST(info.noiseSigma == 0.0);
   BOOST_TEST(info.latentShape.empty());
   BOOST_TEST(info.quantStep == 1.0);
-  BOOST_TEST(info.scoreMean == 0.0);
-  BOOST_TEST(info.scoreStd == 1.0);
-  BOOST_TEST(!info.threshold.has_value());
-  BOOST_TEST(info.anomalyMap == "l2");
-  BOOST_TEST(info.mapSigma == 0.0);
+  BOOST_TEST(info.anomaly.scoreMean == 0.0);
+  BOOST_TEST(info.anomaly.scoreStd == 1.0);
+  BOOST_TEST(!info.anomaly.threshold.has_value());
+  BOOST_TEST((info.anomaly.map.map == anomaly::MapKind::L2));
+  BOOST_TEST(info.anomaly.map.smoothSigma == 0.0);
   BOOST_TEST(!info.stft.has_value());
   BOOST_TEST(info.trainerVersion.empty());
   BOOST_TEST(info.unknown.empty());
@@ -195,15 +192,25 @@ BOOST_AUTO_TEST_CASE(no_metadata_gives_documented_defaults) {
 
 BOOST_AUTO_TEST_CASE(malformed_values_name_the_key) {
   const std::vector<std::pair<std::string, std::string>> bad{
-      {"cae.task", "sharpen"},          {"cae.input_scale", "abc"},
-      {"cae.input_scale", "1.0x"},      {"cae.input_offset", ""},
-      {"cae.residual", "yes"},          {"cae.receptive_field", "3.5"},
-      {"cae.receptive_field", "-7"},    {"cae.noise_sigma", "nan"},
-      {"cae.latent_shape", "8,,4"},     {"cae.latent_shape", "8,0,4"},
-      {"cae.quant_step", "0"},          {"cae.score_std", "-1"},
-      {"cae.threshold", "inf"},         {"cae.stft", "n_fft=512"},
-      {"cae.anomaly_map", "l1"},        {"cae.anomaly_map", "lowpass2"},        {"cae.map_sigma", "-2"},
-      {"cae.stft", "n_fft=512,hop=x,rate=1"}, {"cae.stft", "size=1,hop=2,rate=3"},
+      {"cae.task", "sharpen"},
+      {"cae.input_scale", "abc"},
+      {"cae.input_scale", "1.0x"},
+      {"cae.input_offset", ""},
+      {"cae.residual", "yes"},
+      {"cae.receptive_field", "3.5"},
+      {"cae.receptive_field", "-7"},
+      {"cae.noise_sigma", "nan"},
+      {"cae.latent_shape", "8,,4"},
+      {"cae.latent_shape", "8,0,4"},
+      {"cae.quant_step", "0"},
+      {"cae.score_std", "-1"},
+      {"cae.threshold", "inf"},
+      {"cae.stft", "n_fft=512"},
+      {"cae.anomaly_map", "l1"},
+      {"cae.anomaly_map", "lowpass2"},
+      {"cae.map_sigma", "-2"},
+      {"cae.stft", "n_fft=512,hop=x,rate=1"},
+      {"cae.stft", "size=1,hop=2,rate=3"},
   };
   for (const auto& [k, v] : bad) {
     BOOST_TEST_CONTEXT(k << " = '" << v << "'") {
@@ -292,8 +299,8 @@ BOOST_AUTO_TEST_CASE(truncated_files_are_format_errors) {
   const std::size_t n = bytes.size();
   BOOST_TEST_MESSAGE("exported file: " << n << " bytes");
   // Cuts in the metadata, inside the weights, and right before the end.
-  std::set<std::size_t> cuts{1, 2, 5, 10, 50, 100, n / 4, n / 3, n / 2, 2 * n / 3, n - 100,
-                             n - 10, n - 2, n - 1};
+  std::set<std::size_t> cuts{1,     2,     5,         10,      50,     100,   n / 4,
+                             n / 3, n / 2, 2 * n / 3, n - 100, n - 10, n - 2, n - 1};
   // Every cut inside the first and last 300 bytes, so field boundaries are hit too.
   for (std::size_t k = 1; k < 300; ++k) {
     cuts.insert(k);

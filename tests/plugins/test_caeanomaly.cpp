@@ -98,11 +98,7 @@ std::string rangeModel(const fs::path& path, double& threshold) {
   cae::onnx::ExportOptions o;
   o.task = cae::onnx::Task::Anomaly;
   o.format = "GRAY8";
-  o.threshold = threshold;
-  o.scoreMean = 0;
-  o.scoreStd = threshold / 4;
-  o.anomalyMap = "l2";
-  o.mapSigma = 2;
+  o.anomaly = cae::anomaly::Decision{{cae::anomaly::MapKind::L2, 2.0}, threshold, 0.0, threshold / 4};
   cae::onnx::exportOnnx(m, path.string(), o);
   return path.string();
 }
@@ -123,7 +119,7 @@ struct WoodModel {
     train();
 #endif
     info = cae::onnx::readModelInfo(path);
-    BOOST_REQUIRE(info.threshold.has_value());
+    BOOST_REQUIRE(info.anomaly.threshold.has_value());
   }
 
   void train() {
@@ -149,9 +145,11 @@ struct WoodModel {
     BOOST_REQUIRE_MESSAGE(r.rc == 0 && fs::exists(path), "cae-train failed:\n" << r.out);
     const cae::onnx::ModelInfo mi = cae::onnx::readModelInfo(path);
     BOOST_TEST_MESSAGE("test model trained in "
-                       << sec << " s: threshold " << mi.threshold.value_or(-1)
-                       << ", calibration mean " << mi.scoreMean << " std " << mi.scoreStd
-                       << ", map " << mi.anomalyMap << " sigma " << mi.mapSigma);
+                       << sec << " s: threshold " << mi.anomaly.threshold.value_or(-1)
+                       << ", calibration mean " << mi.anomaly.scoreMean << " std "
+                       << mi.anomaly.scoreStd << ", map "
+                       << cae::anomaly::mapKindName(mi.anomaly.map.map) << " sigma "
+                       << mi.anomaly.map.smoothSigma);
   }
 };
 
@@ -185,11 +183,12 @@ std::string randomModel(const std::string& name, int channels, cae::onnx::Task t
   cae::onnx::ExportOptions o;
   o.task = task;
   o.format = channels == 3 ? "RGB" : "GRAY8";
-  o.threshold = threshold;
-  if (threshold) {
-    o.scoreMean = *threshold / 2;
-    o.scoreStd = *threshold / 10;
-    if (nameMap) o.anomalyMap = "l2";
+  if (threshold && nameMap) {
+    o.anomaly = cae::anomaly::Decision{{}, threshold, *threshold / 2, *threshold / 10};
+  } else if (threshold) {  // the decision's keys but cae.anomaly_map (an older cae-train)
+    o.extra = {{cae::onnx::key::kThreshold, cae::onnx::formatNumber(*threshold)},
+               {cae::onnx::key::kScoreMean, cae::onnx::formatNumber(*threshold / 2)},
+               {cae::onnx::key::kScoreStd, cae::onnx::formatNumber(*threshold / 10)}};
   }
   cae::onnx::exportOnnx(b.model, path.string(), o);
   return path.string();
@@ -482,7 +481,7 @@ bool overlaps(const cv::Rect& a, const cv::Rect& b) { return (a & b).area() > 0;
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(a_clean_frame_is_not_flagged) {
-  const double t = *wood().info.threshold;
+  const double t = *wood().info.anomaly.threshold;
   const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 128, 96);
   for (int y0 : {0, 200, 400}) {
     Element e(woodProp() + " message-every-frame=true", info);
@@ -518,10 +517,10 @@ BOOST_AUTO_TEST_CASE(a_pasted_defect_is_flagged_with_message_and_roi_meta) {
   BOOST_TEST_MESSAGE(text);
   g_free(text);
   const double score = field(m[0], "score");
-  BOOST_TEST_MESSAGE("defect: score " << score << " = " << score / *mi.threshold << " x threshold");
-  BOOST_TEST(score > 1.5 * *mi.threshold);
-  BOOST_TEST(field(m[0], "threshold") == *mi.threshold);
-  BOOST_TEST(field(m[0], "z-score") == (score - mi.scoreMean) / mi.scoreStd,
+  BOOST_TEST_MESSAGE("defect: score " << score << " = " << score / *mi.anomaly.threshold << " x threshold");
+  BOOST_TEST(score > 1.5 * *mi.anomaly.threshold);
+  BOOST_TEST(field(m[0], "threshold") == *mi.anomaly.threshold);
+  BOOST_TEST(field(m[0], "z-score") == (score - mi.anomaly.scoreMean) / mi.anomaly.scoreStd,
              boost::test_tools::tolerance(1e-9));
   gboolean flagged = FALSE;
   BOOST_TEST(gst_structure_get_boolean(s, "is-anomaly", &flagged));
@@ -556,7 +555,7 @@ BOOST_AUTO_TEST_CASE(a_pasted_defect_is_flagged_with_message_and_roi_meta) {
                                     &mean, nullptr));
     BOOST_TEST(area >= 16);  // min-region-area's default
     BOOST_TEST(area <= w * h);
-    BOOST_TEST(peak > *mi.threshold);
+    BOOST_TEST(peak > *mi.anomaly.threshold);
     BOOST_TEST(mean <= peak);
     if (overlaps(cv::Rect(x, y, w, h), kDefect)) onDefect = true;
   }
@@ -568,7 +567,7 @@ BOOST_AUTO_TEST_CASE(a_pasted_defect_is_flagged_with_message_and_roi_meta) {
   for (const RoiBox& r : rois) {
     BOOST_TEST(r.type == "anomaly");
     BOOST_TEST(r.hasScore);
-    BOOST_TEST(r.score > *mi.threshold);
+    BOOST_TEST(r.score > *mi.anomaly.threshold);
     BOOST_TEST(r.area >= 16);
     if (overlaps(r.box, kDefect)) metaOnDefect = true;
   }
@@ -670,7 +669,7 @@ BOOST_AUTO_TEST_CASE(inference_interval_analyses_every_nth_frame_from_the_first)
 }
 
 BOOST_AUTO_TEST_CASE(threshold_property_overrides_the_model_and_changes_while_playing) {
-  const double t = *wood().info.threshold;
+  const double t = *wood().info.anomaly.threshold;
   const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 128, 96);
   // A frame the model does not flag, but does not reconstruct perfectly either (a small spot
   // just below brick's darkest value).
@@ -764,7 +763,7 @@ BOOST_AUTO_TEST_CASE(min_region_area_drops_small_regions) {
 }
 
 BOOST_AUTO_TEST_CASE(every_format_gives_the_same_score_for_the_same_picture) {
-  const double t = *wood().info.threshold;
+  const double t = *wood().info.anomaly.threshold;
   const cv::Mat pictures[] = {cleanFrame(), withDefect(cleanFrame())};
   for (const cv::Mat& pic : pictures) {
     const double ref = scoreOf(woodProp(), videoInfo(GST_VIDEO_FORMAT_GRAY8, 128, 96),

@@ -325,11 +325,11 @@ BOOST_AUTO_TEST_CASE(anomaly_calibration) {
   checkModel("m", r, 1, 16, 16, 256);
   const auto info = cae::onnx::readModelInfo(at("m.onnx"));
   BOOST_CHECK(info.task == cae::onnx::Task::Anomaly);
-  BOOST_REQUIRE(info.threshold.has_value());
-  BOOST_CHECK_GT(*info.threshold, info.scoreMean);
+  BOOST_REQUIRE(info.anomaly.threshold.has_value());
+  BOOST_CHECK_GT(*info.anomaly.threshold, info.anomaly.scoreMean);
   // The frame score the threshold belongs to: the default map, named in the file.
-  BOOST_CHECK_EQUAL(info.anomalyMap, "lowpass");
-  BOOST_CHECK_EQUAL(info.mapSigma, 4.0);
+  BOOST_CHECK_EQUAL(cae::anomaly::mapKindName(info.anomaly.map.map), std::string("lowpass"));
+  BOOST_CHECK_EQUAL(info.anomaly.map.smoothSigma, 4.0);
   BOOST_CHECK_NE(info.metrics.find("\"calibration_size\""), std::string::npos);
 }
 

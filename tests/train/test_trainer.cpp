@@ -247,9 +247,9 @@ BOOST_AUTO_TEST_CASE(anomaly_task_stores_calibration) {
   Trainer(c).run();
   const auto info = onnx::readModelInfo(c.output);
   BOOST_CHECK(info.task == onnx::Task::Anomaly);
-  BOOST_REQUIRE(info.threshold.has_value());
-  BOOST_CHECK_GT(*info.threshold, info.scoreMean);
-  BOOST_CHECK_GT(info.scoreStd, 0);
+  BOOST_REQUIRE(info.anomaly.threshold.has_value());
+  BOOST_CHECK_GT(*info.anomaly.threshold, info.anomaly.scoreMean);
+  BOOST_CHECK_GT(info.anomaly.scoreStd, 0);
   const std::string m = info.metrics;
   const double fpr = std::stod(m.substr(m.find("\"calibration_fpr\":") + 18));
   BOOST_CHECK_LE(fpr, 0.05);
