@@ -1,70 +1,190 @@
 #!/usr/bin/env python3
-"""bench_pca_vs_ae's JSON lines → pca_vs_ae.md (table) and pca_vs_ae.png (plot)."""
+"""pca_vs_ae.jsonl → pca_vs_ae.md (tables) and pca_vs_ae.png (plot).
+
+Rows without "data" (or "data": "patches") come from bench_pca_vs_ae (run_pca_bench.sh);
+"fashion-mnist" rows from bench_pca_vs_ae_fmnist (run_pca_fmnist_bench.sh); "fashion-mnist-trial"
+rows are its hyper-parameter trials on the validation split. A row with "meta" says when and at
+which commit a part was measured."""
 import json
 import os
-import subprocess
 import sys
-from datetime import datetime, timezone
 
 raw, outdir = sys.argv[1], sys.argv[2]
 rows = [json.loads(l) for l in open(raw, encoding="utf-8") if l.strip().startswith("{")]
-methods = ["pca", "linear-ae", "dense-ae", "conv-ae"]
-labels = {"pca": "PCA", "linear-ae": "linear AE", "dense-ae": "dense AE (ReLU)",
-          "conv-ae": "conv AE"}
-latents = sorted({r["latent"] for r in rows})
-by = {(r["method"], r["latent"]): r for r in rows}
-commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                        cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
+for r in rows:
+    r.setdefault("data", "patches")
+meta = {r["data"]: r for r in rows if r.get("meta")}
+rows = [r for r in rows if not r.get("meta")]
+patch_rows = [r for r in rows if r["data"] == "patches"]
+fm_rows = [r for r in rows if r["data"] == "fashion-mnist"]
+trial_rows = [r for r in rows if r["data"] == "fashion-mnist-trial"]
 
-md = ["# PCA against autoencoders: reconstruction error vs latent size\n",
-      f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit}. 16×16 gray "
-      "patches (D = 256). Training images: skimage brick, grass, gravel and the mate-backgrounds "
-      "photographs; test: 5,000 fixed patches of the 11 ANCHORS.md test images (never trained "
-      "on). Autoencoders trained by cae::train::Trainer (Adam, cosine schedule) and evaluated "
-      "from their ONNX files in OpenCV DNN; PCA fitted on 20,000 training patches.\n",
-      "Test PSNR in dB (MSE in brackets; higher PSNR is better):\n",
-      "| latent K | " + " | ".join(labels[m] for m in methods) + " |",
-      "|---|" + "---|" * len(methods)]
-for k in latents:
-    cells = []
-    for m in methods:
-        r = by.get((m, k))
-        cells.append(f"{r['psnr']:.2f} ({r['mse']:.2e})" if r else "–")
-    md.append(f"| {k} | " + " | ".join(cells) + " |")
-md.append("")
-for k in latents:
-    if ("pca", k) in by and ("linear-ae", k) in by:
-        d = by[("linear-ae", k)]["psnr"] - by[("pca", k)]["psnr"]
-        md.append(f"- K={k}: linear AE − PCA = {d:+.2f} dB; "
-                  + "; ".join(f"{labels[m]} − PCA = {by[(m, k)]['psnr'] - by[('pca', k)]['psnr']:+.2f} dB"
-                              for m in ("dense-ae", "conv-ae") if (m, k) in by))
-md.append("\nTraining budgets (steps × batch, Adam lr 2e-3, cosine): linear AE 20000 × 128, "
-          "dense AE (256-256-K-256-256, ReLU hidden and code) 8000 × 128, conv AE (16×16 → 2×2×K/4 "
-          "code, 3 stages, 32–64 channels) 1200 × 32. The budgets are unequal on purpose: each run "
-          "had to fit this benchmark into minutes on 2 cores, and the convolutional model costs "
-          "~100× the dense ones per sample. So the nonlinear rows say what these budgets reach, not "
-          "what the architectures can reach.")
-md.append("\nTraining time per autoencoder (s, on a shared 2-core machine): " + ", ".join(
-    f"{r['method']} K={r['latent']}: {r['train_s']:.0f}" for r in rows if r["method"] != "pca"))
-md.append("\nReproduce: `bench/run_pca_bench.sh` (raw: `pca_vs_ae.jsonl`).")
-open(os.path.join(outdir, "pca_vs_ae.md"), "w", encoding="utf-8").write("\n".join(md) + "\n")
-try:
+PATCH_METHODS = ["pca", "linear-ae", "dense-ae", "conv-ae"]
+FM_METHODS = ["pca", "linear-ae", "deep-ae"]
+LABELS = {"pca": "PCA", "linear-ae": "linear AE", "dense-ae": "dense AE (ReLU)",
+          "conv-ae": "conv AE", "deep-ae": "deep AE"}
+
+
+def index(rs):
+    return {(r["method"], r["latent"]): r for r in rs}
+
+
+def measured(data):
+    m = meta.get(data)
+    return f"Measured {m['measured']} UTC, commit {m['commit']}." if m else "Measured: unknown."
+
+
+def table(by, methods, latents, psnr="psnr", mse="mse"):
+    out = ["| latent K | " + " | ".join(LABELS[m] for m in methods) + " |",
+           "|---|" + "---|" * len(methods)]
+    for k in latents:
+        cells = [f"{by[(m, k)][psnr]:.2f} ({by[(m, k)][mse]:.2e})" if (m, k) in by else "–"
+                 for m in methods]
+        out.append(f"| {k} | " + " | ".join(cells) + " |")
+    return out
+
+
+def patch_section():
+    by = index(patch_rows)
+    latents = sorted({r["latent"] for r in patch_rows})
+    md = ["## 1. 16×16 natural-image patches (where PCA is close to optimal)\n",
+          f"{measured('patches')} 16×16 gray patches (D = 256). Training images: skimage brick, "
+          "grass, gravel and the mate-backgrounds photographs; test: 5,000 fixed patches of the 11 "
+          "ANCHORS.md test images (never trained on). Autoencoders trained by "
+          "cae::train::Trainer (Adam, cosine schedule) and evaluated from their ONNX files in "
+          "OpenCV DNN; PCA fitted on 20,000 training patches.\n",
+          "Test PSNR in dB (MSE in brackets; higher PSNR is better):\n"]
+    md += table(by, PATCH_METHODS, latents) + [""]
+    for k in latents:
+        if ("pca", k) in by and ("linear-ae", k) in by:
+            d = by[("linear-ae", k)]["psnr"] - by[("pca", k)]["psnr"]
+            md.append(f"- K={k}: linear AE − PCA = {d:+.2f} dB; " + "; ".join(
+                f"{LABELS[m]} − PCA = {by[(m, k)]['psnr'] - by[('pca', k)]['psnr']:+.2f} dB"
+                for m in ("dense-ae", "conv-ae") if (m, k) in by))
+    md.append("\nTraining budgets (steps × batch, Adam lr 2e-3, cosine): linear AE 20000 × 128, "
+              "dense AE (256-256-K-256-256, ReLU hidden and code) 8000 × 128, conv AE (16×16 → "
+              "2×2×K/4 code, 3 stages, 32–64 channels) 1200 × 32. The budgets are unequal on "
+              "purpose: each run had to fit this benchmark into minutes on 2 cores, and the "
+              "convolutional model costs ~100× the dense ones per sample. So the nonlinear rows say "
+              "what these budgets reach, not what the architectures can reach.")
+    md.append("\nTraining time per autoencoder (s, on a shared 2-core machine): " + ", ".join(
+        f"{r['method']} K={r['latent']}: {r['train_s']:.0f}" for r in patch_rows
+        if r["method"] != "pca"))
+    md.append("\nReproduce: `bench/run_pca_bench.sh` (rows without `data` in `pca_vs_ae.jsonl`).")
+    return md
+
+
+def claim_lines(by, latents):
+    """Where the deep AE beats PCA on the test split, and by how much."""
+    wins = [k for k in latents if ("deep-ae", k) in by and ("pca", k) in by
+            and by[("deep-ae", k)]["psnr"] > by[("pca", k)]["psnr"]]
+    losses = [k for k in latents if ("deep-ae", k) in by and k not in wins]
+    gap = {k: by[("deep-ae", k)]["psnr"] - by[("pca", k)]["psnr"] for k in wins + losses}
+    out = []
+    if wins:
+        out.append("- The deep AE beats PCA on the test images at K = "
+                   + ", ".join(f"{k} ({gap[k]:+.2f} dB)" for k in wins) + ".")
+    if losses:
+        out.append("- It does not at K = " + ", ".join(f"{k} ({gap[k]:+.2f} dB)" for k in losses)
+                   + ".")
+    return out
+
+
+def trial_lines():
+    if not trial_rows:
+        return []
+    out = ["\nHyper-parameter trials (validation split only; test images not read). Each row: "
+           "method, K, training images × epochs, architecture/activation/output/lr, batch, "
+           "validation PSNR (MSE):\n",
+           "| method | K | train × epochs | setting | batch | val PSNR (MSE) |",
+           "|---|---|---|---|---|---|"]
+    for r in trial_rows:
+        out.append(f"| {r['method']} | {r['latent']} | {r['train_n']} × {r.get('epochs', '?')} "
+                   f"| {r['arch']} | {r.get('batch', 128)} | {r['val_psnr']:.2f} "
+                   f"({r['val_mse']:.2e}) |")
+    return out
+
+
+def fmnist_section():
+    by = index(fm_rows)
+    latents = sorted({r["latent"] for r in fm_rows})
+    m = meta.get("fashion-mnist", {})
+    deep = next((r for r in fm_rows if r["method"] == "deep-ae"), None)
+    lin = next((r for r in fm_rows if r["method"] == "linear-ae"), None)
+    md = ["\n## 2. Fashion-MNIST: the setting of Hinton & Salakhutdinov (2006)\n",
+          f"{measured('fashion-mnist')} 28×28 gray images (D = 784, Debian's "
+          "dataset-fashion-mnist). The 60,000 training images are split once by a fixed "
+          "permutation into 50,000 for training and 10,000 for validation; every choice "
+          "(learning rate, activation, output layer, epochs, the kept epoch) was made on the "
+          "validation split. The 10,000 test images were read only by the final run. PCA is "
+          "fitted on the 50,000 training images (core/train/pca). Autoencoders are trained "
+          "directly on the core/nn engine: MSE loss, Adam, cosine schedule after half an epoch "
+          "of warm-up, one thread; the weights of the epoch with the lowest validation MSE are "
+          "kept. Deep AE: a linear code layer, mirrored decoder, no pretraining (Hinton & "
+          "Salakhutdinov pretrained with RBMs; Adam and ReLU make that unnecessary here).\n"]
+    if deep:
+        md.append(f"- deep AE: {deep['arch']} (shown for K={deep['latent']}), "
+                  f"{deep['epochs']} epochs × {deep['train_n'] // deep['batch']} steps × "
+                  f"batch {deep['batch']}")
+    if lin:
+        md.append(f"- linear AE: one linear layer each way, {lin['arch']}, {lin['epochs']} "
+                  f"epochs, batch {lin['batch']}")
+    md.append("\nTest PSNR in dB over the 10,000 test images (MSE per pixel in brackets, pixels in "
+              "[0, 1]; higher PSNR is better):\n")
+    md += table(by, FM_METHODS, latents) + [""]
+    for k in latents:
+        if ("pca", k) in by:
+            md.append(f"- K={k}: " + "; ".join(
+                f"{LABELS[x]} − PCA = {by[(x, k)]['psnr'] - by[('pca', k)]['psnr']:+.2f} dB"
+                for x in ("linear-ae", "deep-ae") if (x, k) in by))
+    md.append("\nValidation PSNR (the split the choices were made on), same layout:\n")
+    md += table(by, FM_METHODS, latents, "val_psnr", "val_mse")
+    md.append("\n### Where the claim holds\n")
+    md += claim_lines(by, latents)
+    md += trial_lines()
+    md.append("\nTraining time (s, one thread at nice 19 on a 2-core machine shared with other "
+              "builds): " + ", ".join(f"{r['method']} K={r['latent']}: {r['train_s']:.0f}"
+                                     for r in fm_rows if r["method"] != "pca")
+              + (f"; the whole run: {m['wall_s'] / 60:.1f} min wall." if m else "."))
+    md.append("\nReproduce: `bench/run_pca_fmnist_bench.sh` (rows with `\"data\":\"fashion-mnist\"` "
+              "in `pca_vs_ae.jsonl`" + (f"; it ran `bench_pca_vs_ae_fmnist {m['args']}`" if m
+                                         else "") + ").")
+    return md
+
+
+def plot():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for m in methods:
-        ks = [k for k in latents if (m, k) in by]
-        ax.plot(ks, [by[(m, k)]["psnr"] for k in ks], marker="o", label=labels[m])
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(latents)
-    ax.set_xticklabels([str(k) for k in latents])
-    ax.set_xlabel("latent size K")
-    ax.set_ylabel("test reconstruction PSNR (dB)")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    panels = [(rs, methods, title) for rs, methods, title in
+              [(patch_rows, PATCH_METHODS, "16×16 natural-image patches"),
+               (fm_rows, FM_METHODS, "Fashion-MNIST (784-d)")] if rs]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+    for ax, (rs, methods, title) in zip(axes[0], panels):
+        by = index(rs)
+        latents = sorted({r["latent"] for r in rs})
+        for m in methods:
+            ks = [k for k in latents if (m, k) in by]
+            if ks:
+                ax.plot(ks, [by[(m, k)]["psnr"] for k in ks], marker="o", label=LABELS[m])
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(latents)
+        ax.set_xticklabels([str(k) for k in latents])
+        ax.set_xlabel("latent size K")
+        ax.set_ylabel("test reconstruction PSNR (dB)")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend()
     fig.tight_layout()
     fig.savefig(os.path.join(outdir, "pca_vs_ae.png"), dpi=100)
+
+
+md = ["# PCA against autoencoders: reconstruction error vs latent size\n"] + patch_section()
+if fm_rows:
+    md += fmnist_section()
+open(os.path.join(outdir, "pca_vs_ae.md"), "w", encoding="utf-8").write("\n".join(md) + "\n")
+try:
+    plot()
 except ImportError:
     print("matplotlib missing: no plot", file=sys.stderr)
 print("\n".join(md))
