@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "error.hpp"
+#include "onnx/validate.hpp"
 
 namespace cae::infer {
 namespace {
@@ -158,6 +159,8 @@ Engine::Engine(const EngineOptions& o) : o_(o), net_(std::make_unique<NetHolder>
     // Intel GPU (pocl included). Read once by OpenCV, so it must be set before the first use.
     setenv("OPENCV_DNN_OPENCL_ALLOW_ALL_DEVICES", "1", 0);
   if (o.threads > 0) cv::setNumThreads(o.threads);
+  // OpenCV trusts the file (a damaged one can crash it), so all of it is checked first.
+  onnx::validateModel(o.model);
   try {
     net_->net = cv::dnn::readNetFromONNX(o.model);
     net_->net.setPreferableBackend(dnnBackend(o.backend));

@@ -1,8 +1,5 @@
 #include "onnx/export.hpp"
 
-#include <onnx/checker.h>
-#include <onnx/shape_inference/implementation.h>
-
 #include <cstdint>
 #include <set>
 #include <utility>
@@ -329,15 +326,6 @@ class GraphWriter {
   std::set<std::string> used_;
 };
 
-// onnx::checker plus strict shape inference (what Python's check_model(full_check=True) does), so
-// that inconsistent attributes or shapes are caught here rather than in an importer.
-void checkModel(const pb::ModelProto& m) {
-  pb::checker::check_model(m);
-  pb::ModelProto inferred(m);  // inference adds value_info; the file keeps the graph as built
-  pb::shape_inference::InferShapes(inferred, pb::OpSchemaRegistry::Instance(),
-                                   pb::ShapeInferenceOptions(true, 1, false));
-}
-
 }  // namespace
 
 bool fullyConvolutional(const nn::Model& model) {
@@ -400,7 +388,7 @@ std::string exportOnnxBytes(const nn::Model& model, const ExportOptions& opts) {
   }
   GraphWriter(model, *m.mutable_graph()).write();
   try {
-    checkModel(m);
+    detail::checkModelProto(m);
   } catch (const std::exception& e) {
     throw FormatError(std::string("exportOnnx: onnx::checker rejects the exported graph: ") +
                       e.what());
@@ -416,7 +404,7 @@ std::string exportOnnxBytes(const nn::Model& model, const ExportOptions& opts) {
 void checkOnnxFile(const std::string& path) {
   const pb::ModelProto m = detail::readModelProto(path);
   try {
-    checkModel(m);
+    detail::checkModelProto(m);
   } catch (const std::exception& e) {
     throw FormatError("ONNX model '" + path + "' fails onnx::checker: " + e.what());
   }

@@ -24,10 +24,8 @@ std::vector<long long> ints(const pb::NodeProto& n, const char* name) {
   return {};
 }
 
-}  // namespace
-
-GraphInfo readGraphInfo(const std::string& path) {
-  const pb::ModelProto m = detail::readModelProto(path);
+// Reads the model's description; `path` names it in messages.
+GraphInfo graphInfoOf(const pb::ModelProto& m, const std::string& path) {
   const pb::GraphProto& g = m.graph();
   std::set<std::string> initializers;
   for (const auto& t : g.initializer()) initializers.insert(t.name());
@@ -85,6 +83,16 @@ GraphInfo readGraphInfo(const std::string& path) {
   }
   info.sizeMultiple = int(most + 0.5);
   return info;
+}
+
+}  // namespace
+
+GraphInfo readGraphInfo(const std::string& path) {
+  return graphInfoOf(detail::readModelProto(path), path);
+}
+
+GraphInfo readGraphInfoBytes(const std::string& bytes, const std::string& name) {
+  return graphInfoOf(detail::parseModelProto(bytes, name), name);
 }
 
 }  // namespace cae::onnx

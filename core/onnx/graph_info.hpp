@@ -21,5 +21,7 @@ struct GraphInfo {
 // IoError: unreadable; FormatError: not an ONNX model, no graph input, or an input that is not
 // 4-D float.
 GraphInfo readGraphInfo(const std::string& path);
+// readGraphInfo on bytes already in memory; `name` stands for the path in messages.
+GraphInfo readGraphInfoBytes(const std::string& bytes, const std::string& name);
 
 }  // namespace cae::onnx

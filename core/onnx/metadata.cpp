@@ -189,11 +189,23 @@ ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
   return info;
 }
 
-std::map<std::string, std::string> readOnnxMetadata(const std::string& path) {
-  const ::onnx::ModelProto m = detail::readModelProto(path);
+namespace {
+
+std::map<std::string, std::string> metadataOf(const ::onnx::ModelProto& m) {
   std::map<std::string, std::string> out;
   for (const auto& p : m.metadata_props()) out[p.key()] = p.value();
   return out;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> readOnnxMetadata(const std::string& path) {
+  return metadataOf(detail::readModelProto(path));
+}
+
+std::map<std::string, std::string> readOnnxMetadataBytes(const std::string& bytes,
+                                                         const std::string& name) {
+  return metadataOf(detail::parseModelProto(bytes, name));
 }
 
 ModelInfo readModelInfo(const std::string& path) { return parseModelInfo(readOnnxMetadata(path)); }

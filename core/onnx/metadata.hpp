@@ -95,6 +95,9 @@ ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata);
 // All metadata_props of an ONNX file. IoError when the file cannot be read; FormatError when it is
 // empty, truncated or not an ONNX model.
 std::map<std::string, std::string> readOnnxMetadata(const std::string& path);
+// readOnnxMetadata on bytes already in memory; `name` stands for the path in messages.
+std::map<std::string, std::string> readOnnxMetadataBytes(const std::string& bytes,
+                                                         const std::string& name);
 // readOnnxMetadata + parseModelInfo.
 ModelInfo readModelInfo(const std::string& path);
 

@@ -1,6 +1,8 @@
 #include "onnx/proto_io.hpp"
 
 #include <fcntl.h>
+#include <onnx/checker.h>
+#include <onnx/shape_inference/implementation.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,7 +28,9 @@ struct Fd {
   }
 };
 
-std::string readAll(const std::string& path) {
+}  // namespace
+
+std::string readModelBytes(const std::string& path) {
   Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (f.fd < 0) throw IoError(sysError("cannot open ONNX model", path));
   struct stat st {};
@@ -48,10 +52,11 @@ std::string readAll(const std::string& path) {
   return bytes;
 }
 
-}  // namespace
-
 ::onnx::ModelProto readModelProto(const std::string& path) {
-  const std::string bytes = readAll(path);
+  return parseModelProto(readModelBytes(path), path);
+}
+
+::onnx::ModelProto parseModelProto(const std::string& bytes, const std::string& path) {
   if (bytes.empty()) throw FormatError("ONNX model '" + path + "' is empty");
   ::onnx::ModelProto m;
   if (!m.ParseFromString(bytes))
@@ -59,16 +64,23 @@ std::string readAll(const std::string& path) {
                       " bytes) is truncated or not an ONNX file: protobuf parse failed");
   // Random bytes or a cut at a field boundary can still parse; a real model has all of these.
   // (exportOnnx writes metadata before the graph, so a cut file of ours always lacks them.)
-  const char* missing = m.ir_version() <= 0          ? "ir_version"
-                        : !m.has_graph()             ? "graph"
-                        : m.opset_import_size() == 0 ? "opset_import"
-                        : m.graph().node_size() == 0 ? "graph nodes"
+  const char* missing = m.ir_version() <= 0            ? "ir_version"
+                        : !m.has_graph()               ? "graph"
+                        : m.opset_import_size() == 0   ? "opset_import"
+                        : m.graph().node_size() == 0   ? "graph nodes"
                         : m.graph().output_size() == 0 ? "graph outputs"
                                                        : nullptr;
   if (missing)
     throw FormatError("ONNX model '" + path + "' (" + std::to_string(bytes.size()) +
                       " bytes) is truncated or not an ONNX file: no " + missing);
   return m;
+}
+
+void checkModelProto(const ::onnx::ModelProto& m) {
+  ::onnx::checker::check_model(m);
+  ::onnx::ModelProto inferred(m);  // inference adds value_info; the caller's model stays as is
+  ::onnx::shape_inference::InferShapes(inferred, ::onnx::OpSchemaRegistry::Instance(),
+                                       ::onnx::ShapeInferenceOptions(true, 1, false));
 }
 
 void writeFileAtomically(const std::string& path, const std::string& bytes) {
