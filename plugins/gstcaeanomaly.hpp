@@ -3,12 +3,13 @@
 #pragma once
 
 #include <gst/gst.h>
-#include <gst/video/gstvideofilter.h>
+
+#include "gstcaefilter.hpp"
 
 G_BEGIN_DECLS
 
 #define GST_TYPE_CAE_ANOMALY (gst_cae_anomaly_get_type())
-G_DECLARE_FINAL_TYPE(GstCaeAnomaly, gst_cae_anomaly, GST, CAE_ANOMALY, GstVideoFilter)
+G_DECLARE_FINAL_TYPE(GstCaeAnomaly, gst_cae_anomaly, GST, CAE_ANOMALY, GstCaeFilter)
 
 GST_ELEMENT_REGISTER_DECLARE(caeanomaly);
 

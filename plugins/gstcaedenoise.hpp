@@ -2,12 +2,13 @@
 #pragma once
 
 #include <gst/gst.h>
-#include <gst/video/gstvideofilter.h>
+
+#include "gstcaefilter.hpp"
 
 G_BEGIN_DECLS
 
 #define GST_TYPE_CAE_DENOISE (gst_cae_denoise_get_type())
-G_DECLARE_FINAL_TYPE(GstCaeDenoise, gst_cae_denoise, GST, CAE_DENOISE, GstVideoFilter)
+G_DECLARE_FINAL_TYPE(GstCaeDenoise, gst_cae_denoise, GST, CAE_DENOISE, GstCaeFilter)
 
 GST_ELEMENT_REGISTER_DECLARE(caedenoise);
 

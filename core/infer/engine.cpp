@@ -112,17 +112,32 @@ double fullScale(const std::string& format) {
   return format.rfind("GRAY16", 0) == 0 ? 65535.0 : 255.0;
 }
 
+int modelChannels(const onnx::ModelInfo& info, const onnx::GraphInfo& graph) {
+  if (graph.inputChannels > 0) return graph.inputChannels;
+  return info.format == "RGB" || info.format == "BGR" ? 3 : 1;
+}
+
+ModelDescription describeModel(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw IoError("model file '" + path + "' does not exist or is not a file");
+  ModelDescription d;
+  d.path = path;
+  d.info = onnx::readModelInfo(path);  // IoError / FormatError for unreadable or corrupt files
+  d.graph = onnx::readGraphInfo(path);
+  d.channels = modelChannels(d.info, d.graph);
+  return d;
+}
+
 struct Engine::NetHolder {
   cv::dnn::Net net;
 };
 
 Engine::Engine(const EngineOptions& o) : o_(o), net_(std::make_unique<NetHolder>()) {
   if (o.model.empty()) throw InvalidArgument("no model file given");
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(o.model, ec))
-    throw IoError("model file '" + o.model + "' does not exist or is not a file");
-  info_ = onnx::readModelInfo(o.model);  // IoError / FormatError for unreadable or corrupt files
-  graph_ = onnx::readGraphInfo(o.model);
+  ModelDescription d = describeModel(o.model);
+  info_ = std::move(d.info);
+  graph_ = d.graph;
   if (!info_.hasCaeMetadata)
     warnings_.push_back("'" + o.model +
                         "' has no cae.* metadata: assuming 8-bit input scaled to [0, 1], a "
@@ -143,14 +158,16 @@ Engine::Engine(const EngineOptions& o) : o_(o), net_(std::make_unique<NetHolder>
     throw InvalidArgument("'" + o.model +
                           "' is not convolutional (cae.receptive_field = -1): every output "
                           "depends on the whole input, so frames cannot be processed at any size");
-  channels_ = graph_.inputChannels > 0                         ? graph_.inputChannels
-              : info_.format == "RGB" || info_.format == "BGR" ? 3
-                                                               : 1;
+  channels_ = d.channels;
   if (graph_.outputChannels > 0 && graph_.outputChannels != channels_)
     throw InvalidArgument("'" + o.model + "' reads " + std::to_string(channels_) +
                           " channels but writes " + std::to_string(graph_.outputChannels) +
                           "; an image-to-image model must write what it reads");
   if (o.tileSize < 0) throw InvalidArgument("tile size must be >= 0");
+  if (o.tileSize > 0 && o.tileSize < minTileSize())
+    warnings_.push_back("tile size " + std::to_string(o.tileSize) + " is below '" + o.model +
+                        "''s smallest useful tile (its overlap margin); using " +
+                        std::to_string(minTileSize()));
 
   std::string why;
   if (!available(o.backend, o.target, &why)) throw InvalidArgument(why);
@@ -182,14 +199,27 @@ Normalisation Engine::normalisation(int bitDepth) const {
   return n;
 }
 
+namespace {
+
+// Half the receptive field reaches each way; one more size multiple covers the asymmetry of
+// strided grids and transposed convolutions.
+int tileMargin(const onnx::ModelInfo& info, int mult) {
+  const int rf = info.receptiveField > 0 ? info.receptiveField : 64;
+  return roundUp((rf + 1) / 2 + mult, mult);
+}
+
+}  // namespace
+
+int Engine::minTileSize() const {
+  const int mult = std::max(1, graph_.sizeMultiple);
+  return roundUp(std::max(tileMargin(info_, mult), kMinTile), mult);
+}
+
 TilePlan Engine::plan(int h, int w) const {
   const int mult = std::max(1, graph_.sizeMultiple);
-  const int rf = info_.receptiveField > 0 ? info_.receptiveField : 64;
   TilePlan p;
-  // Half the receptive field reaches each way; one more size multiple covers the asymmetry of
-  // strided grids and transposed convolutions.
-  p.margin = roundUp((rf + 1) / 2 + mult, mult);
-  int core = o_.tileSize;
+  p.margin = tileMargin(info_, mult);
+  int core = o_.tileSize > 0 ? std::max(o_.tileSize, minTileSize()) : 0;
   if (core == 0 && std::max(h, w) > kAutoTileLimit) core = kAutoTile;
   if (core == 0 || (h <= core && w <= core)) return p;  // one tile: core 0
   p.core = roundUp(core, mult);

@@ -41,7 +41,8 @@ struct EngineOptions {
   Target target = Target::Cpu;
   // Side of the square output region each tile produces (rounded up to the model's size
   // multiple); the tile the model sees is larger by the overlap on each side. 0: whole frames up
-  // to kAutoTileLimit pixels on a side, tiles of kAutoTile beyond.
+  // to kAutoTileLimit pixels on a side, tiles of kAutoTile beyond. A size below the model's
+  // smallest useful tile (Engine::minTileSize()) is raised to it, with a warning.
   int tileSize = 0;
   int threads = 0;  // cv::setNumThreads (process-wide in OpenCV); 0: leave it as it is
   // Task the caller needs; a model whose cae.task says otherwise is refused (InvalidArgument).
@@ -51,6 +52,8 @@ struct EngineOptions {
 
 inline constexpr int kAutoTileLimit = 2048;
 inline constexpr int kAutoTile = 512;
+// The smallest tile side any model is run with: below it, per-tile overhead dominates.
+inline constexpr int kMinTile = 16;
 
 // Affine map between stored samples and model units: model = sample * scale + offset.
 struct Normalisation {
@@ -66,6 +69,20 @@ struct TilePlan {
   int core = 0;    // output pixels per tile side (height and width); 0: one tile
   int tilesY = 1, tilesX = 1;
 };
+
+// What a model file says about itself, read without building the network (cheap: metadata and
+// graph facts only), e.g. to know the formats a model can take before it is loaded. Throws
+// IoError / FormatError like the Engine for unreadable or corrupt files.
+struct ModelDescription {
+  std::string path;
+  onnx::ModelInfo info;
+  onnx::GraphInfo graph;
+  int channels = 1;  // modelChannels(info, graph)
+};
+ModelDescription describeModel(const std::string& path);
+
+// Channels a model reads: from the graph, else cae.format (RGB/BGR: 3), else 1.
+int modelChannels(const onnx::ModelInfo& info, const onnx::GraphInfo& graph);
 
 class Engine {
  public:
@@ -88,6 +105,10 @@ class Engine {
 
   // The tiling of an h×w frame under the current options.
   TilePlan plan(int h, int w) const;
+  // The smallest tile side worth running: the overlap margin (a tile smaller than its overlap
+  // computes mostly overlap: tile-size 1 made a 512x512 frame take 14 s), at least kMinTile,
+  // rounded up to the size multiple. Smaller EngineOptions::tileSize values are raised to it.
+  int minTileSize() const;
 
   // Runs the model on an N×C×H×W CV_32F blob (C = channels(), any H, W ≥ 1) in model units and
   // returns the N×C×H×W output. InvalidArgument for other shapes; Error when OpenCV fails.

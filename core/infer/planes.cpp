@@ -11,27 +11,6 @@
 namespace cae::infer {
 namespace {
 
-double sampleAt(const PlaneView& p, int x, int y) {
-  const std::uint8_t* s =
-      p.data + std::ptrdiff_t(y) * p.rowStride + std::ptrdiff_t(x) * p.pixelStride;
-  if (p.depth == 8) return *s;
-  std::uint16_t v;
-  std::memcpy(&v, s, 2);
-  return v;
-}
-
-void store(const PlaneView& p, int x, int y, double v) {
-  std::uint8_t* d = p.data + std::ptrdiff_t(y) * p.rowStride + std::ptrdiff_t(x) * p.pixelStride;
-  const double hi = p.depth == 8 ? 255.0 : 65535.0;
-  const double r = std::nearbyint(std::clamp(v, 0.0, hi));
-  if (p.depth == 8) {
-    *d = std::uint8_t(r);
-  } else {
-    const std::uint16_t u = std::uint16_t(r);
-    std::memcpy(d, &u, 2);
-  }
-}
-
 // Row loops with the sample type fixed (T = uint8_t or uint16_t): the per-frame hot path.
 template <class T>
 void gather(const PlaneView& p, const Normalisation& n, float* dst) {
@@ -43,6 +22,16 @@ void gather(const PlaneView& p, const Normalisation& n, float* dst) {
       *dst++ = float(v * n.scale + n.offset);
     }
   }
+}
+
+// BT.601 luma of three R, G, B planes, summed in that order in double precision.
+void gatherLuma(const PlaneView& r, const PlaneView& g, const PlaneView& b, const Normalisation& n,
+                float* dst) {
+  for (int y = 0; y < r.height; ++y)
+    for (int x = 0; x < r.width; ++x) {
+      const double luma = 0.299 * r.get(x, y) + 0.587 * g.get(x, y) + 0.114 * b.get(x, y);
+      *dst++ = float(luma * n.scale + n.offset);
+    }
 }
 
 // out = strength * model + (1 - strength) * in, back in sample units, rounded and clamped.
@@ -78,7 +67,7 @@ void copyPlane(const PlaneView& in, const PlaneView& out) {
   if (in.data == out.data && in.rowStride == out.rowStride && in.pixelStride == out.pixelStride)
     return;
   for (int y = 0; y < in.height; ++y)
-    for (int x = 0; x < in.width; ++x) store(out, x, y, sampleAt(in, x, y));
+    for (int x = 0; x < in.width; ++x) out.set(x, y, in.get(x, y));
 }
 
 // Runs one group: planes idx (one image of `channels` planes, or a batch of 1-plane images).
@@ -86,19 +75,15 @@ void runGroup(Engine& e, const std::vector<PlaneView>& in, const std::vector<Pla
               const std::vector<std::size_t>& idx, bool asChannels, double strength) {
   const PlaneView& p0 = in[idx[0]];
   const int H = p0.height, W = p0.width;
-  const int n = asChannels ? 1 : int(idx.size());
-  const int c = asChannels ? int(idx.size()) : 1;
   const Normalisation norm = e.normalisation(p0.depth);
-  const int sz[4] = {n, c, H, W};
-  cv::Mat blob(4, sz, CV_32F);
-  const std::size_t plane = std::size_t(H) * W;
-  for (std::size_t k = 0; k < idx.size(); ++k) {
-    float* dst = reinterpret_cast<float*>(blob.data) + k * plane;
-    if (p0.depth == 8)
-      gather<std::uint8_t>(in[idx[k]], norm, dst);
-    else
-      gather<std::uint16_t>(in[idx[k]], norm, dst);
+  std::vector<PlaneView> group;
+  for (std::size_t k : idx) group.push_back(in[k]);
+  cv::Mat blob = gatherPlanes(group, norm, Feed::Channels);
+  if (!asChannels) {  // a batch of 1-channel images: the same memory, read as N×1×H×W
+    const int sz[4] = {int(idx.size()), 1, H, W};
+    blob = blob.reshape(1, 4, sz);
   }
+  const std::size_t plane = std::size_t(H) * W;
   const cv::Mat y = e.run(blob);
   for (std::size_t k = 0; k < idx.size(); ++k) {
     const float* src = reinterpret_cast<const float*>(y.data) + k * plane;
@@ -110,6 +95,48 @@ void runGroup(Engine& e, const std::vector<PlaneView>& in, const std::vector<Pla
 }
 
 }  // namespace
+
+cv::Mat gatherPlanes(const std::vector<PlaneView>& planes, const Normalisation& n, Feed feed) {
+  if (planes.empty()) throw InvalidArgument("gatherPlanes: no planes");
+  const PlaneView& p0 = planes[0];
+  for (const PlaneView& p : planes)
+    if (!p.data || p.width < 1 || p.height < 1 || p.width != p0.width || p.height != p0.height ||
+        p.depth != p0.depth || (p.depth != 8 && p.depth != 16))
+      throw InvalidArgument(
+          "gatherPlanes: planes must be non-empty, of one size and of one depth (8 or 16 bits)");
+  if (feed == Feed::Luma && planes.size() != 3)
+    throw InvalidArgument("gatherPlanes: the luma needs three planes (R, G, B), " +
+                          std::to_string(planes.size()) + " given");
+  const int c = feed == Feed::Luma ? 1 : int(planes.size());
+  const int sz[4] = {1, c, p0.height, p0.width};
+  cv::Mat blob(4, sz, CV_32F);
+  float* dst = blob.ptr<float>();
+  if (feed == Feed::Luma) {
+    gatherLuma(planes[0], planes[1], planes[2], n, dst);
+    return blob;
+  }
+  const std::size_t plane = std::size_t(p0.height) * p0.width;
+  for (std::size_t k = 0; k < planes.size(); ++k) {
+    if (p0.depth == 8)
+      gather<std::uint8_t>(planes[k], n, dst + k * plane);
+    else
+      gather<std::uint16_t>(planes[k], n, dst + k * plane);
+  }
+  return blob;
+}
+
+cv::Mat readFrame(const Engine& engine, std::vector<PlaneView> planes) {
+  if (planes.empty()) throw InvalidArgument("readFrame: no planes");
+  const int c = engine.channels();
+  const bool luma = c == 1 && planes.size() == 3;
+  if (!luma && int(planes.size()) != c)
+    throw InvalidArgument("readFrame: the model reads " + std::to_string(c) + " channel(s), " +
+                          std::to_string(planes.size()) + " plane(s) given");
+  if (planes.size() == 3 && engine.info().format.rfind("BGR", 0) == 0 && !luma)
+    std::swap(planes[0], planes[2]);
+  return gatherPlanes(planes, engine.normalisation(planes[0].depth),
+                      luma ? Feed::Luma : Feed::Channels);
+}
 
 void runPlanes(Engine& engine, const std::vector<PlaneView>& in, const std::vector<PlaneView>& out,
                double strength) {

@@ -1,14 +1,21 @@
-// Image-to-image inference on frame planes as a video frame stores them (any row stride, any
-// pixel stride, 8- or 16-bit samples): gathers them into model units, runs the Engine, blends
-// with the input and writes samples back, rounded and clamped. What caedenoise runs per frame.
+// Frames as a video frame stores them (any row stride, any pixel stride, 8- or 16-bit samples)
+// to and from model units: the one frame reader both elements use, and image-to-image
+// inference that writes the result back into the planes (what caedenoise runs per frame).
+//
+//   std::vector<PlaneView> rgb = {r, g, b};            // component views of one frame
+//   cv::Mat x = readFrame(engine, rgb);                 // 1×C×H×W: R, G, B or their luma
+//   runPlanes(engine, in, out, 0.8);                    // denoise planes, 80 % strength
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <opencv2/core.hpp>
 #include <vector>
 
 namespace cae::infer {
 
 class Engine;
+struct Normalisation;
 
 // One component of a frame: sample (x, y) is the 8- or 16-bit (native-endian) unsigned value at
 // data + y * rowStride + x * pixelStride bytes.
@@ -18,7 +25,44 @@ struct PlaneView {
   int rowStride = 0;    // bytes between rows
   int pixelStride = 1;  // bytes between samples of a row (e.g. 3 for R of packed RGB)
   int depth = 8;        // bits per sample: 8 or 16
+
+  std::uint8_t* at(int x, int y) const {
+    return data + std::ptrdiff_t(y) * rowStride + std::ptrdiff_t(x) * pixelStride;
+  }
+  unsigned get(int x, int y) const {
+    if (depth == 8) return *at(x, y);
+    std::uint16_t v;
+    std::memcpy(&v, at(x, y), 2);
+    return v;
+  }
+  // Stores v truncated to the sample width (callers round and clamp).
+  void set(int x, int y, unsigned v) const {
+    if (depth == 8) {
+      *at(x, y) = std::uint8_t(v);
+      return;
+    }
+    const std::uint16_t s = std::uint16_t(v);
+    std::memcpy(at(x, y), &s, 2);
+  }
+  unsigned maxValue() const { return depth == 8 ? 255u : 65535u; }
 };
+
+// How a frame's planes become a model's input channels.
+enum class Feed {
+  Channels,  // one channel per plane, in the order given
+  Luma,      // one channel: the BT.601 luma 0.299 R + 0.587 G + 0.114 B of three planes R, G, B
+};
+
+// Planes (all of one size and depth) as a 1×C×H×W CV_32F blob in model units, sample * n.scale +
+// n.offset. InvalidArgument for no planes, planes that differ in size or depth, a depth other
+// than 8 or 16, or Luma without exactly three planes.
+cv::Mat gatherPlanes(const std::vector<PlaneView>& planes, const Normalisation& n, Feed feed);
+
+// A frame's planes as the 1×C×H×W blob the engine's model reads (C = engine.channels()): one
+// plane per channel when the counts match, the luma when a 1-channel model reads three R, G, B
+// planes. Planes given R, G, B are read B, G, R for a model whose cae.format starts with BGR.
+// InvalidArgument when the planes cannot feed the model.
+cv::Mat readFrame(const Engine& engine, std::vector<PlaneView> planes);
 
 // Runs the engine's model on `in` and writes `out` = strength * model + (1 - strength) * input.
 // A 1-channel model denoises each plane on its own (planes of one size in one batch); a

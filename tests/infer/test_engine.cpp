@@ -320,6 +320,37 @@ BOOST_AUTO_TEST_CASE(odd_sizes_keep_their_shape) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(tiny_tiles_are_raised_to_the_smallest_useful_tile) {
+  // tile-size 1 once cut a 512x512 frame into 16,384 tiles of 4x4 output pixels, each computing
+  // its whole overlap margin (14 s a frame).
+  Engine tiny(opts(models().gray, 1)), whole(opts(models().gray));
+  const int min = tiny.minTileSize(), mult = tiny.graph().sizeMultiple;
+  const infer::TilePlan p = tiny.plan(512, 512);
+  BOOST_TEST_MESSAGE("smallest useful tile " << min << " (margin " << p.margin << ", multiple "
+                                             << mult << "): " << p.tilesY << "x" << p.tilesX
+                                             << " tiles for 512x512");
+  BOOST_TEST(min >= p.margin);
+  BOOST_TEST(min >= infer::kMinTile);
+  BOOST_TEST(min % mult == 0);
+  BOOST_TEST(p.core == min);
+  BOOST_TEST(p.tilesY * p.tilesX <= (512 / min + 1) * (512 / min + 1));
+  BOOST_REQUIRE_EQUAL(tiny.warnings().size(), 1u);
+  BOOST_TEST(tiny.warnings()[0].find("smallest useful tile") != std::string::npos,
+             tiny.warnings()[0]);
+  BOOST_TEST(tiny.warnings()[0].find("using " + std::to_string(min)) != std::string::npos);
+  // The same cut as asking for that tile, and (tiles have no seams) the same frame as whole.
+  Engine asked(opts(models().gray, min));
+  BOOST_TEST(asked.warnings().empty());
+  const infer::TilePlan q = asked.plan(512, 512);
+  BOOST_TEST((p.core == q.core && p.tilesY == q.tilesY && p.tilesX == q.tilesX));
+  const cv::Mat x = blobOf(image8("camera.png", 1, 0, 0, 96, 80));
+  BOOST_TEST(maxDiff(tiny.run(x), whole.run(x)) <= 1e-3);
+  // Sizes at or above it are kept.
+  Engine big(opts(models().gray, min + mult));
+  BOOST_TEST(big.plan(512, 512).core == min + mult);
+  BOOST_TEST(big.warnings().empty());
+}
+
 BOOST_AUTO_TEST_CASE(rejects_blobs_of_the_wrong_shape) {
   Engine e(opts(models().gray));
   checkThrows<InvalidArgument>([&] { e.run(blob4(1, 3, 16, 16)); }, {"1 x H x W"});
@@ -738,6 +769,53 @@ BOOST_AUTO_TEST_CASE(sixteen_bit_planes) {
   std::vector<std::uint8_t> copy(buf.size(), 0xCD);
   infer::runPlanes(e, {in}, {{copy.data(), kW, kH, stride, 2, 16}}, 0.0);
   BOOST_TEST((copy == buf));
+}
+
+BOOST_AUTO_TEST_CASE(read_frame_gives_channels_or_the_bt601_luma) {
+  const cv::Mat ast = image8("astronaut.png", 3, 100, 200, kH, kW);
+  PackedRgb src;
+  for (int y = 0; y < kH; ++y) std::memcpy(&src.bytes[y * src.stride], ast.ptr(y), kW * 3);
+  const std::vector<infer::PlaneView> rgbPlanes = {src.view(0), src.view(1), src.view(2)};
+  // A gray model reads the luma of R, G, B, summed in double precision, then scaled.
+  Engine gray(opts(models().gray));
+  const cv::Mat luma = infer::readFrame(gray, rgbPlanes);
+  BOOST_TEST_REQUIRE((luma.dims == 4 && luma.size[0] == 1 && luma.size[1] == 1 &&
+                      luma.size[2] == kH && luma.size[3] == kW));
+  // An RGB model reads the planes as channels; a BGR model the other way round.
+  Engine rgb(opts(models().rgb));
+  const cv::Mat chans = infer::readFrame(rgb, rgbPlanes);
+  onnx::ExportOptions o;
+  o.task = onnx::Task::Denoise;
+  o.format = "BGR";
+  const std::string bgrPath = scratch().file("bgr.onnx");
+  onnx::exportOnnx(convModel(3, 2), bgrPath, o);
+  Engine bgr(opts(bgrPath));
+  const cv::Mat swapped = infer::readFrame(bgr, rgbPlanes);
+  int wrong = 0;
+  for (int y = 0; y < kH; ++y)
+    for (int x = 0; x < kW; ++x) {
+      const cv::Vec3b v = ast.at<cv::Vec3b>(y, x);
+      const double l = 0.299 * v[0] + 0.587 * v[1] + 0.114 * v[2];
+      wrong += luma.ptr<float>(0, 0)[y * kW + x] != float(l * (1.0 / 255.0) + 0.0);
+      for (int c = 0; c < 3; ++c) {
+        wrong += chans.ptr<float>(0, c)[y * kW + x] != float(v[c] * (1.0 / 255.0));
+        wrong += swapped.ptr<float>(0, 2 - c)[y * kW + x] != float(v[c] * (1.0 / 255.0));
+      }
+    }
+  BOOST_TEST(wrong == 0);
+  // 16-bit planes in the model's units.
+  Tight t16(16);
+  for (std::size_t i = 0; i < t16.bytes.size(); i += 2) t16.bytes[i + 1] = std::uint8_t(i % 251);
+  const cv::Mat wide = infer::readFrame(gray, {t16.view()});
+  BOOST_TEST(wide.ptr<float>()[7] == float(t16.at(7, 0) * gray.normalisation(16).scale));
+  // Planes that cannot feed the model are refused.
+  checkThrows<InvalidArgument>([&] { infer::readFrame(rgb, {src.view(0)}); }, {"3 channel"});
+  checkThrows<InvalidArgument>(
+      [&] {
+        infer::gatherPlanes({src.view(0), src.view(1)}, gray.normalisation(8), infer::Feed::Luma);
+      },
+      {"three planes"});
+  checkThrows<InvalidArgument>([&] { infer::readFrame(gray, {src.view(0), t16.view()}); }, {});
 }
 
 BOOST_AUTO_TEST_CASE(planes_of_several_sizes_and_rgb) {
