@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "error.hpp"
+#include "train/cli_text.hpp"
 #include "train/sampler.hpp"
 #include "train/trainer.hpp"
 

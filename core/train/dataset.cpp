@@ -234,6 +234,14 @@ void splitValidation(std::vector<Image>& train, std::vector<Image>& val, double 
   train.swap(kept);
 }
 
+nn::Tensor sliceSamples(const nn::Tensor& t, int from, int n) {
+  Shape s = t.shape();
+  s.n = n;
+  nn::Tensor out(s);
+  std::copy(t.sample(from), t.sample(from) + s.size(), out.data());
+  return out;
+}
+
 BatchSource::BatchSource(std::vector<Image> images, const Options& o)
     : images_(std::move(images)), o_(o) {
   if (images_.empty()) throw InvalidArgument("no images to draw batches from");

@@ -47,6 +47,9 @@ std::vector<Image> loadImages(const std::vector<std::string>& paths, const LoadO
 void splitValidation(std::vector<Image>& train, std::vector<Image>& val, double fraction,
                      nn::Rng& rng);
 
+// Copies samples [from, from + n) of an {N, C, H, W} tensor.
+nn::Tensor sliceSamples(const nn::Tensor& t, int from, int n);
+
 // Serves training batches.
 class BatchSource {
  public:

@@ -1,0 +1,93 @@
+#include "train/model_export.hpp"
+
+#include <filesystem>
+#include <system_error>
+
+#include "error.hpp"
+#include "nn/layers/sampling.hpp"
+
+namespace cae::train {
+namespace {
+
+using nn::Model;
+using nn::Shape;
+
+onnx::Task exportTask(TrainTask t) {
+  switch (t) {
+    case TrainTask::Denoise:
+      return onnx::Task::Denoise;
+    case TrainTask::Anomaly:
+      return onnx::Task::Anomaly;
+    case TrainTask::Features:
+      return onnx::Task::Features;
+    default:
+      return onnx::Task::Unknown;  // reconstruct: no cae.task
+  }
+}
+
+// VAEs: the decoder alone, reading N(0, I) latents.
+std::string exportDecoder(const TrainConfig& c, const ArchSpec& spec, const BuiltModel& built,
+                          const onnx::ExportOptions& eo) {
+  Model dec = extractDecoder(spec, built);
+  onnx::ExportOptions d;
+  d.format = eo.format;
+  d.inputScale = eo.inputScale;
+  d.trainerVersion = eo.trainerVersion;
+  d.recipe = eo.recipe;
+  const Shape z = dec.inputShape();
+  d.latentShape = {z.c, z.h, z.w};
+  d.extra["cae.sample_shape"] = std::to_string(spec.channels) + "," + std::to_string(spec.height) +
+                                "," + std::to_string(spec.width);
+  d.computeReceptiveField = false;
+  d.docString = "VAE decoder: N(0, I) latents to images (cae-train sample)";
+  const std::string path = pathBeside(c.output, ".decoder.onnx");
+  onnx::exportOnnx(dec, path, d);
+  return path;
+}
+
+}  // namespace
+
+std::string pathBeside(const std::string& output, const std::string& suffix) {
+  std::filesystem::path p(output);
+  p.replace_extension();
+  return p.string() + suffix;
+}
+
+void ensureFolder(const std::string& file) {
+  const std::filesystem::path p(file);
+  if (!p.has_parent_path()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(p.parent_path(), ec);
+  if (ec) throw IoError("cannot create folder '" + p.parent_path().string() + "': " + ec.message());
+}
+
+ExportedFiles exportTrained(const TrainConfig& c, const ArchSpec& spec, BuiltModel& built,
+                            onnx::ExportOptions eo) {
+  eo.format = spec.channels == 3 ? "RGB" : "GRAY8";
+  eo.inputScale = 1.0 / 255.0;
+  eo.inputOffset = 0.0;
+  eo.residual = false;  // a residual AE adds its input inside the graph: the output is clean
+  if (c.corruption == CorruptionKind::Gaussian) eo.noiseSigma = c.sigmaHi;
+  eo.trainerVersion = trainerVersion();
+  eo.recipe = c.recipe;
+  eo.docString = "cae-train: " + c.recipe;
+  eo.task = exportTask(c.task);
+  if (built.sampling >= 0)
+    if (auto* smp = dynamic_cast<nn::Sampling*>(&built.model.layer(built.sampling)))
+      smp->setTraining(false);
+  ensureFolder(c.output);
+  const Shape one{1, spec.channels, spec.height, spec.width};
+  if (c.task == TrainTask::Features) {
+    Model enc = extractEncoder(spec, built);
+    const Shape code = enc.outputShape(one);
+    eo.latentShape = {code.c, code.h, code.w};
+    onnx::exportOnnx(enc, c.output, eo);
+  } else {
+    onnx::exportOnnx(built.model, c.output, eo);
+  }
+  ExportedFiles files{c.output, ""};
+  if (built.sampling >= 0) files.decoderOutput = exportDecoder(c, spec, built, eo);
+  return files;
+}
+
+}  // namespace cae::train

@@ -1,0 +1,191 @@
+#include "train/objective.hpp"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "error.hpp"
+#include "nn/corruption/gaussian_noise.hpp"
+#include "nn/corruption/masking_noise.hpp"
+#include "nn/corruption/salt_pepper_noise.hpp"
+#include "nn/layers/dense.hpp"
+#include "nn/layers/reshape.hpp"
+#include "nn/losses/bce_loss.hpp"
+#include "nn/losses/l1_loss.hpp"
+#include "nn/regularizers/contractive_dense.hpp"
+#include "nn/regularizers/kl_normal.hpp"
+#include "nn/regularizers/weight_decay.hpp"
+
+namespace cae::train {
+
+using nn::Model;
+using nn::Scalar;
+using nn::Tensor;
+
+namespace {
+
+std::unique_ptr<nn::Corruption> makeCorruption(const TrainConfig& c) {
+  switch (c.corruption) {
+    case CorruptionKind::Gaussian:
+      if (c.sigmaHi > c.sigmaLo)
+        return std::make_unique<nn::GaussianNoise>(Scalar(c.sigmaLo), Scalar(c.sigmaHi));
+      return std::make_unique<nn::GaussianNoise>(Scalar(c.sigmaLo));
+    case CorruptionKind::Masking:
+      return std::make_unique<nn::MaskingNoise>(Scalar(c.corruptP));
+    case CorruptionKind::SaltPepper:
+      return std::make_unique<nn::SaltPepperNoise>(Scalar(c.corruptP));
+    case CorruptionKind::None:
+      break;
+  }
+  return nullptr;
+}
+
+std::unique_ptr<nn::Loss> makeLoss(LossKind kind) {
+  switch (kind) {
+    case LossKind::Bce:
+      return std::make_unique<nn::BceLoss>();
+    case LossKind::L1:
+      return std::make_unique<nn::L1Loss>();
+    default:
+      return std::make_unique<nn::MseLoss>();
+  }
+}
+
+// True when node reads the model input directly or through a Flatten (which leaves the
+// encoder's Jacobian unchanged): the exact dense contractive penalty then applies.
+bool readsInput(const Model& m, int node) {
+  const auto& ins = m.node(node).inputs;
+  if (ins.size() != 1) return false;
+  if (ins[0] == Model::kInput) return true;
+  const auto& prev = m.node(ins[0]);
+  return dynamic_cast<const nn::Flatten*>(prev.layer.get()) &&
+         prev.inputs == std::vector<int>{Model::kInput};
+}
+
+// The exact contractive penalty of a dense encoder that reads the input, or nullptr (then the
+// estimate applies): no code, another encoder, or a linear code.
+std::unique_ptr<nn::ContractiveDense> exactContractive(double lambda, Model& m,
+                                                       const BuiltModel& b) {
+  if (!(lambda > 0 && b.codePre >= 0 && b.code >= 0 && readsInput(m, b.codePre))) return nullptr;
+  if (!dynamic_cast<const nn::Dense*>(&m.layer(b.codePre))) return nullptr;
+  try {
+    return std::make_unique<nn::ContractiveDense>(
+        lambda, nn::ContractiveDense::activationOf(m.layer(b.code)));
+  } catch (const InvalidArgument&) {
+    return nullptr;  // a linear code: fall back to the estimate
+  }
+}
+
+}  // namespace
+
+// Output gradients of one step by node, for Model::backward (the tensors outlive the list).
+struct Objective::Seeds {
+  Tensor dOut, dTv, dCode, dKl, dMu, dLogvar, dPre;
+  std::vector<std::pair<int, const Tensor*>> list;
+};
+
+Objective::Objective(const TrainConfig& c)
+    : loss_(makeLoss(c.loss)),
+      corruption_(makeCorruption(c)),
+      seed_(c.seed),
+      vaeKlWeight_(c.vaeKlWeight),
+      contractive_(c.contractive),
+      weightDecayL1_(c.weightDecayL1),
+      weightDecayL2_(c.weightDecayL2) {
+  if (c.task == TrainTask::Denoise && !corruption_)
+    throw InvalidArgument("--task denoise needs a corruption (e.g. --noise gaussian --sigma 25)");
+  if (c.totalVariation > 0) tv_.emplace(c.totalVariation);
+  if (c.activityL1 > 0) activityL1_.emplace(c.activityL1);
+  if (c.klBeta > 0) klSparsity_.emplace(c.klRho, c.klBeta);
+  if (c.contractive > 0) contractiveEstimate_.emplace(c.contractive, c.contractiveSigma);
+}
+
+const Tensor& Objective::corrupt(const Tensor& target, bool inner, Tensor& noisy,
+                                 nn::Rng& rng) const {
+  if (!corruption_ || inner) return target;
+  corruption_->apply(target, noisy, rng);
+  return noisy;
+}
+
+Tensor Objective::corruptFixed(const Tensor& clean, std::uint64_t salt) const {
+  if (!corruption_) return clean;
+  nn::Rng r(seed_ + salt);
+  Tensor noisy;
+  corruption_->apply(clean, noisy, r);
+  return noisy;
+}
+
+StepLoss Objective::step(BuiltModel& b, bool inner, const Tensor& input, const Tensor& target,
+                         nn::Rng& rng) const {
+  Model& m = b.model;
+  const Tensor& out = m.forward(input);
+  Seeds g;
+  const Tensor* targetP = &target;
+  Tensor reshaped;
+  if (out.shape() != target.shape()) {  // dense: {N, F, 1, 1} against {N, C, H, W}
+    reshaped = target;
+    reshaped.resize(out.shape());
+    std::copy(target.data(), target.data() + target.size(), reshaped.data());
+    targetP = &reshaped;
+  }
+  StepLoss l;
+  l.reconstruction = loss(inner).compute(out, *targetP, &g.dOut);
+  double total = l.reconstruction;
+  g.list.push_back({m.output(), &g.dOut});
+  if (tv_ && !inner && out.shape().h > 1) {
+    total += tv_->compute(out, &g.dTv);
+    g.dOut.vec() += g.dTv.vec();
+  }
+  addCodeTerms(m, b, out, g, total);
+  const auto exact = exactContractive(contractive_, m, b);
+  if (exact) {
+    total += exact->compute(dynamic_cast<const nn::Dense&>(m.layer(b.codePre)),
+                            m.activation(b.codePre), &g.dPre, nullptr);
+    g.list.push_back({b.codePre, &g.dPre});
+  }
+  m.backward(g.list);
+  if (exact) {  // Model::backward overwrote grads(): the direct term goes in after it
+    auto& enc = dynamic_cast<nn::Dense&>(m.layer(b.codePre));
+    exact->compute(enc, m.activation(b.codePre), nullptr, enc.dw());
+  } else if (contractiveEstimate_) {
+    total += contractiveEstimate_->compute(m, input, rng, true, b.code >= 0 ? b.code : -1);
+  }
+  addWeightDecay(m, total);
+  l.total = total;
+  return l;
+}
+
+// Sparsity of the code and the VAE's KL term, each seeding its node's gradient.
+void Objective::addCodeTerms(Model& m, const BuiltModel& b, const Tensor& out, Seeds& g,
+                             double& total) const {
+  const int code = b.code;
+  if (activityL1_ && code >= 0) {
+    total += activityL1_->compute(m.activation(code), &g.dCode);
+    g.list.push_back({code, &g.dCode});
+  }
+  if (klSparsity_ && code >= 0) {
+    total += klSparsity_->compute(m.activation(code), &g.dKl);
+    g.list.push_back({code, &g.dKl});
+  }
+  if (b.mu >= 0 && b.logvar >= 0) {
+    // Relative to a per-sample ELBO: the reconstruction is a mean over C*H*W values.
+    const double w = vaeKlWeight_ / double(out.shape().perSample());
+    total +=
+        nn::KlNormal(w).compute(m.activation(b.mu), m.activation(b.logvar), &g.dMu, &g.dLogvar);
+    g.list.push_back({b.mu, &g.dMu});
+    g.list.push_back({b.logvar, &g.dLogvar});
+  }
+}
+
+// L1 then L2 decay of the weights (biases excluded), value and gradient.
+void Objective::addWeightDecay(Model& m, double& total) const {
+  for (const auto& [kind, lambda] : {std::pair{nn::WeightDecay::Kind::L1, weightDecayL1_},
+                                     std::pair{nn::WeightDecay::Kind::L2, weightDecayL2_}}) {
+    if (lambda <= 0) continue;
+    const nn::WeightDecay wd(kind, lambda, nn::weightRanges(m));
+    total += wd.value(m.params());
+    wd.addGradient(m.params(), m.grads());
+  }
+}
+
+}  // namespace cae::train

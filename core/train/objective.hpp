@@ -1,0 +1,74 @@
+// The objective cae-train minimises, built once from the configuration: the reconstruction loss
+// (MSE/BCE/L1; inner stages of stacked pretraining reconstruct codes with MSE), the input
+// corruption of denoising autoencoders, and the regularizer chain — total variation of the output,
+// L1 activity and KL sparsity of the code, the VAE's KL to N(0, I), the contractive penalty (exact
+// for a dense encoder reading the input, estimated otherwise) and L1/L2 weight decay.
+//
+//   Objective obj(config);                              // InvalidArgument: denoise without noise
+//   const Tensor& x = obj.corrupt(clean, inner, noisy, rng);
+//   StepLoss l = obj.step(built, inner, x, clean, rng);  // gradients now in built.model.grads()
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "nn/corruption/corruption.hpp"
+#include "nn/losses/loss.hpp"
+#include "nn/losses/mse_loss.hpp"
+#include "nn/regularizers/activity_l1.hpp"
+#include "nn/regularizers/contractive_estimate.hpp"
+#include "nn/regularizers/kl_sparsity.hpp"
+#include "nn/regularizers/total_variation.hpp"
+#include "train/architecture.hpp"
+#include "train/trainer.hpp"
+
+namespace cae::train {
+
+// One step's losses: the reconstruction alone and the whole objective it is part of.
+struct StepLoss {
+  double reconstruction = 0, total = 0;
+};
+
+class Objective {
+ public:
+  // InvalidArgument when --task denoise has no corruption.
+  explicit Objective(const TrainConfig& c);
+
+  // The reconstruction loss of a stage (inner: a stacked stage that reconstructs codes).
+  const nn::Loss& loss(bool inner) const {
+    if (inner) return mse_;
+    return *loss_;
+  }
+  bool corrupts() const { return bool(corruption_); }
+  // The input of a training step: target corrupted with rng into noisy (pixel stages with a
+  // corruption), else target itself.
+  const nn::Tensor& corrupt(const nn::Tensor& target, bool inner, nn::Tensor& noisy,
+                            nn::Rng& rng) const;
+  // The corrupted copy of clean validation samples: the same draw for a salt every time.
+  nn::Tensor corruptFixed(const nn::Tensor& clean, std::uint64_t salt) const;
+
+  // Forward and backward of one step through b.model; the gradients of the whole objective are
+  // in b.model.grads() afterwards. rng: the contractive estimate's probes.
+  StepLoss step(BuiltModel& b, bool inner, const nn::Tensor& input, const nn::Tensor& target,
+                nn::Rng& rng) const;
+
+ private:
+  struct Seeds;
+  void addCodeTerms(nn::Model& m, const BuiltModel& b, const nn::Tensor& out, Seeds& g,
+                    double& total) const;
+  void addWeightDecay(nn::Model& m, double& total) const;
+
+  std::unique_ptr<nn::Loss> loss_;
+  nn::MseLoss mse_;
+  std::unique_ptr<nn::Corruption> corruption_;
+  std::uint64_t seed_ = 1;
+  std::optional<nn::TotalVariation> tv_;
+  std::optional<nn::ActivityL1> activityL1_;
+  std::optional<nn::KlSparsity> klSparsity_;
+  std::optional<nn::ContractiveEstimate> contractiveEstimate_;
+  double vaeKlWeight_ = 1, contractive_ = 0;
+  double weightDecayL1_ = 0, weightDecayL2_ = 0;
+};
+
+}  // namespace cae::train

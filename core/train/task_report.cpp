@@ -1,0 +1,123 @@
+#include "train/task_report.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "anomaly/score.hpp"
+
+namespace cae::train {
+
+using nn::Scalar;
+using nn::Shape;
+using nn::Tensor;
+
+namespace {
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+// Sample n of an NCHW tensor as an interleaved float image (the layout core/anomaly reads).
+struct Interleaved {
+  std::vector<float> data;
+  int width = 0, height = 0, channels = 0;
+  anomaly::ImageView view() const { return {data.data(), width, height, channels, 0}; }
+};
+
+Interleaved interleaved(const Tensor& t, int n) {
+  const Shape& s = t.shape();
+  Interleaved out{std::vector<float>(std::size_t(s.perSample())), s.w, s.h, s.c};
+  const Scalar* p = t.sample(n);
+  for (int c = 0; c < s.c; ++c)
+    for (int i = 0; i < s.h * s.w; ++i)
+      out.data[std::size_t(i) * s.c + c] = float(p[std::size_t(c) * s.h * s.w + i]);
+  return out;
+}
+
+}  // namespace
+
+DenoiseReport denoiseReport(const Tensor& clean, const Tensor& noisy, const Tensor& output,
+                            double sigma, bool gaussian) {
+  return {denoiseScores(clean, noisy, output, sigma, gaussian), clean.shape().n};
+}
+
+void DenoiseReport::addTo(nlohmann::json& metrics, std::string& summary) const {
+  const DenoiseScores& d = scores;
+  metrics["psnr_noisy"] = d.noisy;
+  metrics["psnr_model"] = d.model;
+  if (d.hasNlm) metrics["psnr_nlm"] = d.nlm;
+  summary += "PSNR on " + std::to_string(samples) + " validation samples: noisy " +
+             fmt("%.2f", d.noisy) + " dB -> model " + fmt("%.2f", d.model) + " dB";
+  if (d.hasNlm) summary += " (OpenCV NLM " + fmt("%.2f", d.nlm) + " dB)";
+  summary += "\n";
+}
+
+std::pair<int, int> calibrationSize(const ArchSpec& spec, const std::vector<Image>& heldOut,
+                                    int calibSize) {
+  if (spec.kind != ArchKind::Conv || heldOut.empty()) return {spec.height, spec.width};
+  int h = calibSize, w = calibSize;
+  for (const Image& im : heldOut) {
+    h = std::min(h, im.pixels.shape().h * 3 / 4);
+    w = std::min(w, im.pixels.shape().w * 3 / 4);
+  }
+  const int multiple = spec.stem << spec.stages;
+  return {std::max(h - h % multiple, spec.height), std::max(w - w % multiple, spec.width)};
+}
+
+AnomalyReport calibrateAnomaly(const std::vector<Image>& heldOut, const ArchSpec& spec,
+                               const TrainConfig& c, const Predict& predict) {
+  const anomaly::ScoreOptions so{anomaly::parseMapKind(c.anomalyMap), c.mapSigma};
+  const auto [ch, cw] = calibrationSize(spec, heldOut, c.calibSize);
+  BatchSource::Options co;
+  co.patchH = ch;
+  co.patchW = cw;
+  const BatchSource calSrc(heldOut, co);
+  const Tensor normal = calSrc.fixed(std::max(c.valSamples, 200), c.seed + 13);
+  // Crops are larger than training patches: forward as many at a time as a training batch
+  // has pixels, and score each chunk at once (no second full-size tensor).
+  const int chunk =
+      std::max(1, int(std::int64_t(c.batch) * spec.height * spec.width / (std::int64_t(ch) * cw)));
+  std::vector<double> scores;
+  for (int at = 0; at < normal.shape().n; at += chunk) {
+    const int k = std::min(chunk, normal.shape().n - at);
+    const Tensor in = sliceSamples(normal, at, k);
+    const Tensor out = predict(in);
+    for (int n = 0; n < k; ++n)
+      scores.push_back(anomaly::frameScore(
+          anomaly::anomalyMap(interleaved(in, n).view(), interleaved(out, n).view(), so)));
+  }
+  AnomalyReport r;
+  r.calibration = anomaly::calibrate(scores, c.fpr);
+  r.decision =
+      anomaly::Decision{so, r.calibration.threshold, r.calibration.mean, r.calibration.std};
+  r.samples = scores.size();
+  r.cropWidth = cw;
+  r.cropHeight = ch;
+  r.fpr = c.fpr;
+  return r;
+}
+
+void AnomalyReport::addTo(nlohmann::json& metrics, std::string& summary) const {
+  const anomaly::Calibration& cal = calibration;
+  const std::string mapName = anomaly::mapKindName(decision.map.map);
+  const std::string crop = std::to_string(cropWidth) + "x" + std::to_string(cropHeight);
+  metrics["score_mean"] = cal.mean;
+  metrics["score_std"] = cal.std;
+  metrics["threshold"] = cal.threshold;
+  metrics["calibration_fpr"] = cal.fpr;
+  metrics["calibration_samples"] = samples;
+  metrics["calibration_size"] = crop;
+  metrics["anomaly_map"] = mapName;
+  metrics["map_sigma"] = decision.map.smoothSigma;
+  summary += "anomaly frame score (max of the " + mapName + " map smoothed by sigma " +
+             fmt("%g", decision.map.smoothSigma) + ") on " + std::to_string(samples) +
+             " held-out " + crop + " normal crops: mean " + fmt("%.6g", cal.mean) + ", std " +
+             fmt("%.6g", cal.std) + ", threshold " + fmt("%.6g", cal.threshold) + " at FPR " +
+             fmt("%g", fpr) + "\n";
+}
+
+}  // namespace cae::train

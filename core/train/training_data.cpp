@@ -1,0 +1,102 @@
+#include "train/training_data.hpp"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "error.hpp"
+#include "io/image.hpp"
+
+namespace cae::train {
+namespace {
+
+using nn::Shape;
+
+std::string sizeText(const Shape& s) { return std::to_string(s.w) + "x" + std::to_string(s.h); }
+
+// Whole frames: every image one size, checked before the split could hide a mismatch.
+void requireOneSize(const std::vector<Image>& images) {
+  for (const Image& im : images) {
+    const Shape a = images.front().pixels.shape(), b = im.pixels.shape();
+    if (a.h != b.h || a.w != b.w)
+      throw InvalidArgument("whole frames (--patch 0) need images of one size, but '" +
+                            images.front().source + "' is " + sizeText(a) + " and '" + im.source +
+                            "' is " + sizeText(b) + "; train on patches instead (e.g. --patch 64)");
+  }
+}
+
+// Patches: every image at least the patch, checked before the split so that the message gives
+// the size of the file the user named (width x height).
+void requirePatchFits(const std::vector<Image>& images, int patch) {
+  for (const Image& im : images) {
+    const Shape s = im.pixels.shape();
+    if (s.h < patch || s.w < patch)
+      throw InvalidArgument("image '" + im.source + "' (" + sizeText(s) + ") is smaller than the " +
+                            std::to_string(patch) + "x" + std::to_string(patch) +
+                            " patch; use a smaller --patch or leave that file out");
+  }
+}
+
+// A single image is split by rows (splitValidation): the patch must fit both parts.
+void requireSplitFits(const Image& train, const Image& val, int patch) {
+  const Shape a = train.pixels.shape(), b = val.pixels.shape();
+  const int largest = std::min({a.h, b.h, a.w});
+  if (patch <= largest) return;
+  throw InvalidArgument("'" + train.source + "' (" + std::to_string(a.w) + "x" +
+                        std::to_string(a.h + b.h) + ") is the only image: its top " +
+                        std::to_string(a.h) + " rows train and its bottom " + std::to_string(b.h) +
+                        " rows validate, so a patch can be at most " + std::to_string(largest) +
+                        "x" + std::to_string(largest) + ", not " + std::to_string(patch) + "x" +
+                        std::to_string(patch) +
+                        "; use a smaller --patch or give more images (then whole images are "
+                        "held out)");
+}
+
+// Appends each training image resized by each factor of c.scales below 1 (patch mode only:
+// whole frames must keep one size).
+void addScaled(const TrainConfig& c, std::vector<Image>& train) {
+  const std::size_t n = train.size();
+  for (double f : c.scales) {
+    if (f == 1) continue;
+    if (!(f > 0 && f < 1))
+      throw InvalidArgument("scales must be in (0, 1], got " + std::to_string(f));
+    if (c.patch == 0)
+      throw InvalidArgument("--scales needs patches (--patch N): whole frames keep one size");
+    for (std::size_t i = 0; i < n; ++i) {
+      nn::Tensor t = io::resizeArea(train[i].pixels, f);
+      if (t.shape().h < c.patch || t.shape().w < c.patch) continue;
+      train.push_back({std::move(t), train[i].source + " (x" + std::to_string(f) + ")"});
+    }
+  }
+}
+
+}  // namespace
+
+TrainingData loadTrainingData(const TrainConfig& c) {
+  LoadOptions lo;
+  lo.channels = c.channels;
+  lo.sample = c.sample;
+  lo.seed = c.seed;
+  std::vector<Image> train = loadImages(c.data, lo), val;
+  if (c.patch == 0) requireOneSize(train);
+  if (c.patch > 0) requirePatchFits(train, c.patch);
+  nn::Rng splitRng(c.seed ^ 0x5e11u);  // independent of the training generator, so resume agrees
+  const bool single = train.size() == 1;
+  splitValidation(train, val, c.valFraction, splitRng);
+  if (single && c.patch > 0 && val.size() == 1) requireSplitFits(train[0], val[0], c.patch);
+  addScaled(c, train);
+  TrainingData d;
+  BatchSource::Options bo;
+  bo.patchH = bo.patchW = c.patch;
+  bo.flips = c.flips;
+  bo.rotations = c.rotations;
+  d.train = std::make_unique<BatchSource>(std::move(train), bo);
+  BatchSource::Options vo;
+  vo.patchH = vo.patchW = c.patch;
+  if (c.task == TrainTask::Anomaly) d.heldOut = val;  // calibration crops are larger
+  d.val = std::make_unique<BatchSource>(std::move(val), vo);
+  d.valClean = d.val->fixed(c.valSamples, c.seed + 7);
+  return d;
+}
+
+}  // namespace cae::train
