@@ -18,8 +18,8 @@ raw="$here/reports/pca_vs_ae.jsonl"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 args=(--latent 8,16,32,64 --methods pca,linear-ae,deep-ae --test
-      --hidden 1000,500,250 --act relu --out linear --lr 1e-3 --epochs 16 --batch 128
-      --linear-lr 3e-3 --linear-epochs 20 --threads "${CAE_THREADS:-1}" "$@")
+      --hidden 1000,500,250 --act relu --out linear --lr 1e-3 --epochs 18 --batch 128
+      --linear-lr 1e-2 --linear-epochs 100 --threads "${CAE_THREADS:-1}" "$@")
 start=$(date +%s)
 "$CAE_BUILD_DIR/bench/bench_pca_vs_ae_fmnist" "${args[@]}" | tee "$work/rows.jsonl"
 printf '{"data":"fashion-mnist","meta":true,"measured":"%s","commit":"%s","wall_s":%d,"args":"%s"}\n' \
