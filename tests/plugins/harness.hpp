@@ -27,7 +27,25 @@
 #include "onnx/export.hpp"
 #include "train/architecture.hpp"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <dlfcn.h>
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace cae::testing {
+
+// A prefix for a shell command that runs an uninstrumented GStreamer tool (gst-inspect-1.0,
+// gst-launch-1.0) on this build's plugin: in an ASan build the plugin needs the ASan runtime
+// loaded first, so it preloads the runtime this process uses (and leaves leak checks to the
+// suites); elsewhere nothing.
+inline std::string sanitizerPreload() {
+#if defined(__SANITIZE_ADDRESS__)
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&__asan_address_is_poisoned), &info) && info.dli_fname)
+    return "LD_PRELOAD='" + std::string(info.dli_fname) + "' ASAN_OPTIONS=detect_leaks=0 ";
+#endif
+  return "";
+}
 
 inline const std::string kSkimage = "/usr/lib/python3/dist-packages/skimage/data/";
 
@@ -324,6 +342,63 @@ inline PipelineRun play(const std::string& launch, GstClockTime timeout = 30 * G
   gst_element_set_state(p, GST_STATE_NULL);
   gst_object_unref(p);
   return r;
+}
+
+// A short test stream of `format` frames into an element (a launch fragment with properties).
+inline std::string testLaunch(const std::string& element, const std::string& format = "GRAY8") {
+  return "videotestsrc num-buffers=2 ! video/x-raw,format=" + format + ",width=64,height=48 ! " +
+         element + " ! fakesink";
+}
+
+// Model files that must fail the change to PAUSED, made from a good one: what each is and a
+// piece of the error it must give.
+struct BadModel {
+  std::string name, path, expect;
+};
+
+inline std::vector<BadModel> brokenCopiesOf(const std::string& good) {
+  const std::string bytes = slurp(good);
+  const std::string invalid = "not a valid ONNX model";
+  return {
+      {"missing", (scratch() / "no-such-model.onnx").string(), "does not exist"},
+      {"empty", writeBytes("empty.onnx", ""), invalid},
+      {"truncated", writeBytes("truncated.onnx", bytes.substr(0, bytes.size() / 2)), invalid},
+      {"truncated early", writeBytes("truncated2.onnx", bytes.substr(0, 40)), invalid},
+      {"garbage", writeBytes("garbage.onnx", std::string(4096, '\x7f')), invalid},
+  };
+}
+
+// Each bad model in `element model=<it>` fails the change to PAUSED with its error.
+inline void expectStartFailures(const std::string& element, const std::vector<BadModel>& cases) {
+  for (const BadModel& c : cases) {
+    const PipelineRun r = play(testLaunch(element + " model=" + dq(c.path)));
+    BOOST_TEST_MESSAGE(c.name << ": " << r.error);
+    BOOST_TEST(r.ret == GST_STATE_CHANGE_FAILURE, c.name);
+    BOOST_TEST(r.error.find(c.expect) != std::string::npos, c.name << ": " << r.error);
+  }
+}
+
+// The latency an element reports after one frame, with `upstream` latency before it.
+inline GstClockTime latencyAfterOneFrame(const std::string& launch, const GstVideoInfo& info,
+                                         const std::vector<cv::Mat>& comps, GstClockTime upstream) {
+  Element e(launch, info);
+  gst_harness_set_upstream_latency(e.harness(), upstream);
+  gst_buffer_unref(e.push(comps));
+  const GstClockTime lat = gst_harness_query_latency(e.harness());
+  BOOST_TEST_MESSAGE("reported latency " << double(lat) / GST_MSECOND << " ms");
+  return lat;
+}
+
+// QoS: after downstream says a frame at 0 was 1 s late, a frame at 100 ms is dropped (not
+// blocked) and one at 3 s passes. Pushes three frames of comps.
+inline void expectLateFramesDropped(Element& e, const std::vector<cv::Mat>& comps) {
+  gst_buffer_unref(e.push(comps, 0));
+  BOOST_REQUIRE(gst_harness_push_upstream_event(
+      e.harness(), gst_event_new_qos(GST_QOS_TYPE_UNDERFLOW, 0.5, GST_SECOND, 0)));
+  BOOST_TEST(gst_harness_push(e.harness(), makeBuffer(e.info(), comps, 100 * GST_MSECOND)) ==
+             GST_FLOW_OK);
+  BOOST_TEST(gst_harness_try_pull(e.harness()) == nullptr);  // dropped, not blocked
+  gst_buffer_unref(e.push(comps, 3 * GST_SECOND));
 }
 
 }  // namespace cae::testing
