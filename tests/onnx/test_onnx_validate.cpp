@@ -21,6 +21,7 @@
 #include "infer/engine.hpp"
 #include "onnx/onnx_util.hpp"
 #include "onnx/validate.hpp"
+#include "plugins/harness.hpp"
 #include "shell.hpp"
 
 namespace fs = std::filesystem;
@@ -149,16 +150,11 @@ const std::vector<Damage>& damages() {
   return d;
 }
 
-struct GstInit {
-  GstInit() { gst_init(nullptr, nullptr); }
-};
-
 // The error an element posts when `launch` is set to PAUSED; "" when the change succeeds.
 std::string pausedError(const std::string& launch) {
   GError* err = nullptr;
   GstElement* p = gst_parse_launch(launch.c_str(), &err);
-  BOOST_TEST_REQUIRE(p != nullptr, (err ? err->message : "parse failed"));
-  if (err) g_error_free(err);
+  BOOST_TEST_REQUIRE((p != nullptr && err == nullptr), (err ? err->message : "parse failed"));
   const GstStateChangeReturn r = gst_element_set_state(p, GST_STATE_PAUSED);
   std::string text;
   GstBus* bus = gst_element_get_bus(p);
@@ -174,6 +170,15 @@ std::string pausedError(const std::string& launch) {
   gst_element_set_state(p, GST_STATE_NULL);
   gst_object_unref(p);
   return text;
+}
+
+// sanitizerPreload() plus libstdc++: gst-launch is C, so in an ASan build the runtime finds no
+// __cxa_throw to intercept (a CHECK failure) unless libstdc++ is loaded before the plugin.
+std::string preload() {
+  std::string p = cae::testing::sanitizerPreload();
+  const auto end = p.find("' ");
+  if (end != std::string::npos) p.insert(end, " libstdc++.so.6");
+  return p;
 }
 
 std::string anomalyLaunch(const fs::path& model) {
@@ -228,7 +233,8 @@ BOOST_AUTO_TEST_CASE(the_engine_refuses_the_repro_models_before_opencv_reads_the
   }
 }
 
-BOOST_FIXTURE_TEST_CASE(the_elements_fail_the_change_to_paused_with_the_reason, GstInit) {
+BOOST_FIXTURE_TEST_CASE(the_elements_fail_the_change_to_paused_with_the_reason,
+                        cae::testing::GstInit) {
   for (const auto& [model, why] :
        {std::pair{kSegv, kSegvWhy}, std::pair{kOverflow, kOverflowWhy}}) {
     BOOST_TEST_CONTEXT(model) {
@@ -248,10 +254,10 @@ BOOST_AUTO_TEST_CASE(gst_launch_of_the_reported_pipeline_exits_with_the_error_no
   using cae::testing::quote;
   for (const auto& [model, why] :
        {std::pair{kSegv, kSegvWhy}, std::pair{kOverflow, kOverflowWhy}}) {
-    const std::string launch =
-        "gst-launch-1.0 videotestsrc num-buffers=2 ! "
-        "video/x-raw,format=GRAY8,width=320,height=240 ! caeanomaly model=" +
-        quote(model) + " ! fakesink";
+    const std::string launch = preload() +
+                               "gst-launch-1.0 videotestsrc num-buffers=2 ! "
+                               "video/x-raw,format=GRAY8,width=320,height=240 ! caeanomaly model=" +
+                               quote(model) + " ! fakesink";
     const cae::testing::Result r = cae::testing::run(launch, 120);
     BOOST_TEST_CONTEXT(launch << "\n" << r.out) {
       BOOST_TEST(r.rc == 255);  // gst-launch's error exit (-1); a crash gives 128 + the signal
