@@ -6,7 +6,8 @@
 // The 60k training images are split once (fixed permutation) into a training part and a
 // validation part; hyper-parameters and the kept epoch are chosen on validation only. The 10k
 // test images are read only with --test, and then only for the final numbers.
-// Prints one JSON line per (method, K). Trained directly on the core/nn engine (Adam, cosine).
+// Prints one JSON line per (method, K); method pca-sweep: PCA at K = 4…256. Trained directly on the
+// core/nn engine (Adam, cosine).
 //
 //   bench_pca_vs_ae_fmnist --latent 8,16,32,64 --methods pca,linear-ae,deep-ae --test
 //   bench_pca_vs_ae_fmnist --latent 32 --methods deep-ae --train-n 20000 --epochs 2 --lr 3e-3
@@ -259,16 +260,21 @@ std::string archName(const Options& o, int k) {
   return s + "-784 " + o.act + ", " + o.out + " out, lr " + std::to_string(o.lr).substr(0, 6);
 }
 
-void runPca(const Options& o, const Split& d) {
+// PCA fitted once; "pca-sweep" reports many more K, to say how many PCA components match a
+// deep AE's code.
+void runPca(const Options& o, const Split& d, const std::string& method) {
+  const std::vector<int> ks =
+      method == "pca" ? o.latents : std::vector<int>{4,  6,  8,  12, 16, 20,  24,  32,
+                                                     40, 48, 64, 80, 96, 128, 192, 256};
   const auto t0 = std::chrono::steady_clock::now();
   train::Pca full;
-  full.fit(d.train, *std::max_element(o.latents.begin(), o.latents.end()));
+  full.fit(d.train, *std::max_element(ks.begin(), ks.end()));
   Fit f;
   f.trainS = seconds(t0);
-  for (int k : o.latents) {
+  for (int k : ks) {
     const train::Pca p = full.truncated(k);
-    report("pca", k, o, p.reconstructionError(d.val), o.test ? p.reconstructionError(d.test) : 0, f,
-           "784-" + std::to_string(k) + "-784");
+    report(method, k, o, p.reconstructionError(d.val), o.test ? p.reconstructionError(d.test) : 0,
+           f, "784-" + std::to_string(k) + "-784");
   }
 }
 
@@ -294,8 +300,8 @@ int main(int argc, char** argv) {
     nn::setThreads(o.threads);
     const Split d = loadSplit(o);
     for (const std::string& method : o.methods) {
-      if (method == "pca")
-        runPca(o, d);
+      if (method == "pca" || method == "pca-sweep")
+        runPca(o, d, method);
       else if (method == "linear-ae" || method == "deep-ae")
         for (int k : o.latents) runAutoencoder(o, d, method, k);
       else
