@@ -14,6 +14,7 @@
 #include <gst/video/video.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
 #include <filesystem>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "onnx/export.hpp"
+#include "shell.hpp"
 #include "train/architecture.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -78,6 +80,23 @@ inline std::string writeBytes(const std::string& name, const std::string& bytes)
 inline std::string slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// gst-launch-1.0 -v of a pipeline (the tool as a user runs it, on this build's plugin).
+inline Result launch(const std::string& pipeline, int timeoutS = 120) {
+  return run(sanitizerPreload() + "gst-launch-1.0 -v " + pipeline, timeoutS);
+}
+
+// The format negotiated on the sink pad of the first `element` in a gst-launch-1.0 -v log ("" if
+// none was).
+inline std::string sinkFormat(const std::string& log, const std::string& element) {
+  const auto line = log.find(element + "0.GstPad:sink: caps = video/x-raw");
+  if (line == std::string::npos) return "";
+  const std::string key = "format=(string)";
+  const auto at = log.find(key, line);
+  if (at == std::string::npos || at > log.find('\n', line)) return "";
+  const auto from = at + key.size();
+  return log.substr(from, log.find_first_of(",\n", from) - from);
 }
 
 // A residual conv autoencoder with random weights (seeded; not the identity) in the scratch
@@ -399,6 +418,28 @@ inline void expectLateFramesDropped(Element& e, const std::vector<cv::Mat>& comp
              GST_FLOW_OK);
   BOOST_TEST(gst_harness_try_pull(e.harness()) == nullptr);  // dropped, not blocked
   gst_buffer_unref(e.push(comps, 3 * GST_SECOND));
+}
+
+// A picture through `filesrc ! pngdec ! videoconvert ! <element> <tail>` with gst-launch-1.0 and
+// no caps filter: the pipeline must run, and the element's sink must get one of `formats`.
+struct Negotiation {
+  std::string props, image;  // image: a skimage file
+  std::vector<std::string> formats;
+};
+
+inline void expectNegotiated(const std::string& element, const std::string& tail,
+                             const std::vector<Negotiation>& cases) {
+  for (const Negotiation& c : cases) {
+    const std::string line = "filesrc location=" + quote(kSkimage + c.image) +
+                             " ! pngdec ! videoconvert ! " + element + " " + c.props + " " + tail;
+    const Result r = launch(line);
+    const std::string got = sinkFormat(r.out, element);
+    BOOST_TEST_MESSAGE("gst-launch-1.0 " << line << ": rc " << r.rc << ", " << element << " got "
+                                         << got);
+    BOOST_TEST(r.rc == 0, line << "\n" << r.out);
+    BOOST_TEST((std::find(c.formats.begin(), c.formats.end(), got) != c.formats.end()),
+               line << ": " << got);
+  }
 }
 
 }  // namespace cae::testing

@@ -23,7 +23,6 @@
 #include "nn/layers/activation.hpp"
 #include "nn/layers/conv2d.hpp"
 #include "onnx/metadata.hpp"
-#include "shell.hpp"
 
 namespace fs = std::filesystem;
 
@@ -615,6 +614,21 @@ BOOST_AUTO_TEST_CASE(an_uncalibrated_model_runs_with_the_threshold_property) {
   BOOST_TEST(n.warnings[0].find("no cae.anomaly_map") != std::string::npos, n.warnings[0]);
   const PipelineRun set = play(testLaunch(anomaly("model=" + dq(unnamed) + " threshold=0.05")));
   BOOST_TEST(set.warnings.empty());
+}
+
+// Caps come from the model: behind a plain videoconvert an RGB model gets an RGB type even from
+// a gray picture, and a gray model gray (or the luma of an RGB type), as in "filesrc
+// location=brick.png ! pngdec ! videoconvert ! caeanomaly model=models/anomaly-leaf.onnx !
+// fakesink".
+BOOST_AUTO_TEST_CASE(videoconvert_negotiates_what_the_model_takes_with_no_caps_filter) {
+  const fs::path models = fs::path(env("CAE_SOURCE_ROOT")) / "models";
+  const std::string leaf = "model=" + quote(models / "anomaly-leaf.onnx");
+  const std::string brickModel = "model=" + quote(models / "anomaly-brick.onnx");
+  expectNegotiated("caeanomaly", "! fakesink",
+                   {{leaf, "brick.png", {"RGB", "BGR", "RGBx", "BGRx", "RGBA", "BGRA"}},
+                    {leaf, "astronaut.png", {"RGB"}},
+                    {brickModel, "brick.png", {"GRAY8"}},
+                    {brickModel, "astronaut.png", {"RGB"}}});
 }
 
 BOOST_AUTO_TEST_CASE(latency_query_adds_the_analysis_time) {

@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "harness.hpp"
-#include "shell.hpp"
 
 namespace fs = std::filesystem;
 using namespace cae::testing;
@@ -244,6 +243,43 @@ BOOST_AUTO_TEST_CASE(an_rgb_model_is_refused_for_gray_caps_at_negotiation) {
   const std::vector<cv::Mat> out =
       roundTrip("model=" + rgb, videoInfo(GST_VIDEO_FORMAT_RGB, 40, 30), clean);
   BOOST_TEST(out.size() == 3u);
+}
+
+// Caps come from the model: behind a plain videoconvert a gray model takes the gray, YUV or RGB
+// format nearest the input (each of R, G, B denoised) and an RGB model an RGB type.
+BOOST_AUTO_TEST_CASE(videoconvert_negotiates_what_the_model_takes_with_no_caps_filter) {
+  const std::string rgb = "model=" + quote(randomModel("random_rgb.onnx", 3));
+  const std::vector<std::string> rgbTypes = {"RGB", "BGR", "RGBx", "BGRx"};
+  expectNegotiated("caedenoise", "! videoconvert ! fakesink",
+                   {{"", "camera.png", {"GRAY8"}},
+                    {"", "astronaut.png", {"RGB"}},
+                    {rgb, "camera.png", rgbTypes},
+                    {rgb, "astronaut.png", {"RGB"}}});
+}
+
+// pipelines/denoise-video.sh (decodebin ! videoconvert ! caedenoise ! videoconvert ! encoder)
+// on a VP8 clip (I420 frames) with the gray default and with an RGB model, no caps filter.
+BOOST_AUTO_TEST_CASE(denoise_video_script_runs_gray_and_rgb_models) {
+  const fs::path in = scratch() / "clip.mkv";
+  const Result mk = launch(
+      "videotestsrc num-buffers=6 pattern=snow ! video/x-raw,width=96,"
+      "height=64,framerate=10/1 ! vp8enc ! matroskamux ! filesink location=" +
+      quote(in));
+  BOOST_TEST_REQUIRE(mk.rc == 0, mk.out);
+  const fs::path root = env("CAE_SOURCE_ROOT"),
+                 build = fs::path(env("GST_PLUGIN_PATH")).parent_path();
+  for (const std::string& model : {std::string(), randomModel("random_rgb.onnx", 3)}) {
+    const fs::path out = scratch() / (model.empty() ? "gray.webm" : "rgb.webm");
+    const Result r = run(sanitizerPreload() + "CAE_BUILD_DIR=" + quote(build) + " " +
+                         quote(root / "pipelines" / "denoise-video.sh") + " " + quote(in) + " " +
+                         quote(out) + (model.empty() ? "" : " --model " + quote(model)));
+    BOOST_TEST_MESSAGE("denoise-video.sh " << (model.empty() ? "(default gray model)" : model)
+                                           << ": rc " << r.rc << "\n"
+                                           << r.out);
+    BOOST_TEST(r.rc == 0, r.out);
+    BOOST_TEST(r.out.find("denoised 6 frames") != std::string::npos, r.out);
+    BOOST_TEST(fs::file_size(out) > 0u);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(latency_query_adds_the_processing_time) {
