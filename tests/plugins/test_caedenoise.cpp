@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "infer/engine.hpp"
 
 namespace fs = std::filesystem;
 using namespace cae::testing;
@@ -195,6 +196,31 @@ BOOST_AUTO_TEST_CASE(tiles_leave_no_seams) {
   }
   // The model really does something (else equality would be trivial).
   BOOST_TEST(maxAbsDiff(whole, wide) > 1000);
+}
+
+// tile-size=1 once cut a 512x512 frame into 16,384 tiles (14 s a frame): sizes below the
+// model's smallest useful tile are raised to it, with a warning, and give that tile's pixels.
+BOOST_AUTO_TEST_CASE(tile_sizes_below_the_smallest_useful_tile_are_raised_to_it) {
+  GstElement* probe = gst_element_factory_make("caedenoise", nullptr);
+  gchar* path = nullptr;
+  g_object_get(probe, "model", &path, nullptr);
+  cae::infer::EngineOptions o;
+  o.model = path;
+  g_free(path);
+  gst_object_unref(probe);
+  const int min = cae::infer::Engine(o).minTileSize();
+  const PipelineRun r = play(testLaunch("caedenoise tile-size=1"));
+  BOOST_TEST(r.error.empty(), r.error);
+  BOOST_TEST(r.eos);
+  BOOST_REQUIRE_EQUAL(r.warnings.size(), 1u);
+  BOOST_TEST(r.warnings[0].find("smallest useful tile") != std::string::npos, r.warnings[0]);
+  BOOST_TEST(r.warnings[0].find("using " + std::to_string(min)) != std::string::npos);
+  const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 512, 512);
+  const cv::Mat noisy = addNoise(grayImage("camera.png", 512, 512), 25, 4);
+  const cv::Mat one = roundTrip("tile-size=1", info, {noisy})[0];
+  const cv::Mat raised = roundTrip("tile-size=" + std::to_string(min), info, {noisy})[0];
+  BOOST_TEST_MESSAGE("tile-size 1 raised to " << min);
+  BOOST_TEST(maxAbsDiff(one, raised) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(strength_zero_returns_the_input_exactly) {
