@@ -22,7 +22,7 @@ ninja -C "$build" tests/fuzz/fuzz_model_loader
 
 work="$build/fuzz-corpus"
 mkdir -p "$work" "$build/fuzz-artifacts"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"  # a leak per load adds up in a long pipeline
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 # Seeds: the committed corpus, the shipped models and the test data models.
 seeds=("$root/tests/fuzz/corpus" "$root/models" "$root/tests/data")
@@ -33,6 +33,7 @@ if [[ "${1:-}" == merge ]]; then
 fi
 seconds="${1:-600}"
 shift || true
-exec nice -n 19 "$exe" -max_total_time="$seconds" -rss_limit_mb=4096 \
-  -timeout=30 -artifact_prefix="$build/fuzz-artifacts/" -print_final_stats=1 \
-  "$work" "${seeds[@]}" "$@"
+# -timeout is wall time: under nice on a loaded machine a 30 ms input can wait half a minute.
+exec nice -n 19 "$exe" -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=300 \
+  -dict="$root/tests/fuzz/onnx.dict" -artifact_prefix="$build/fuzz-artifacts/" \
+  -print_final_stats=1 "$work" "${seeds[@]}" "$@"

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "error.hpp"
+#include "onnx/metadata.hpp"
 #include "onnx/proto_io.hpp"
 #include "onnx/validate_ops.hpp"
 
@@ -179,6 +180,10 @@ class Validator {
     const Activation out = detail::checkOperator(n, so_, where());
     if (out.growth > detail::kMaxGrowth)
       fail(n, "makes an activation more than 16 times the input's width or height");
+    if (out.rankKnown && out.dims.size() == 4 &&
+        double(out.dims[1]) * out.growth * out.growth > detail::kMaxValuesPerPixel)
+      fail(n, "makes " + std::to_string(out.dims[1]) + " channels at " + formatNumber(out.growth) +
+                  " times the input's size: over 1024 values a pixel");
     so_.values[y] = out;
     so_.computed.insert(y);
   }

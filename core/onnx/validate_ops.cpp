@@ -356,9 +356,11 @@ class NodeRules {
     if (!x.rankKnown || x.dims.size() < 2) fail(n, "needs an input of known rank >= 2");
     if (intAttr(n, "axis").value_or(1) != 1) fail(n, "has an axis other than 1");
     std::int64_t features = 1;
-    for (std::size_t k = 1; k < x.dims.size(); ++k)
+    for (std::size_t k = 1; k < x.dims.size(); ++k) {
+      if (features > 0 && x.dims[k] > kMaxElements / features)
+        fail(n, "flattens to more than 2^28 features");
       features = (features < 0 || x.dims[k] < 0) ? -1 : features * x.dims[k];
-    if (features > kMaxElements) fail(n, "flattens to more than 2^28 features");
+    }
     Activation y = x;
     y.dims = {x.dims[0], features};
     return y;
@@ -392,6 +394,7 @@ class NodeRules {
       for (std::size_t k = 0; k < y.dims.size(); ++k) {
         if (k == 1) {
           y.dims[1] = (y.dims[1] < 0 || x.dims[1] < 0) ? -1 : y.dims[1] + x.dims[1];
+          if (y.dims[1] > kMaxElements) fail(n, "joins more than 2^28 channels");
         } else if (y.dims[k] >= 0 && x.dims[k] >= 0 && y.dims[k] != x.dims[k]) {
           fail(n, "joins " + dimsText(y.dims) + " and " + dimsText(x.dims));
         } else {

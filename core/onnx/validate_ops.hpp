@@ -18,6 +18,9 @@ using Dims = std::vector<std::int64_t>;  // one entry per axis; -1: extent not k
 // Far above any cae model, far below what would let a few bytes make OpenCV allocate gigabytes.
 inline constexpr std::int64_t kMaxElements = std::int64_t(1) << 28;  // 1 GiB of float
 inline constexpr double kMaxGrowth = 16;  // how much larger than the input frame a value may be
+// Values an activation may hold per input pixel (channels x growth^2): 16 times a 64-channel
+// full-resolution layer, so that no file makes a tile's forward pass take gigabytes.
+inline constexpr double kMaxValuesPerPixel = 1024;
 
 // An activation as far as the file tells: its extents and its size relative to the input frame.
 struct Activation {

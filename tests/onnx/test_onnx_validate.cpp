@@ -140,6 +140,9 @@ const std::vector<Damage>& damages() {
       {"attribute_of_the_wrong_type",
        [](auto& m) { attr(node(m, "enc1"), "group").set_type(pb::AttributeProto::FLOAT); },
        "has an attribute 'group' of the wrong type"},
+      {"upsampled_to_gigabytes", [](auto& m) { attr(node(m, "dec1"), "strides").set_ints(0, 64); },
+       "node 'dec2' (ConvTranspose) makes 24 channels at 8 times the input's size: over 1024 "
+       "values a pixel"},
       {"graph_output_renamed",
        [](auto& m) { m.mutable_graph()->mutable_output(0)->set_name("out"); },
        "the graph output 'out' is not computed by any node"},
