@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -43,7 +44,7 @@ extern "C" void onUsr1(int) { gCheckpoint.store(true); }
 std::string duration(double s) {
   char buf[32];
   if (s < 0 || s > 1e7) return "?";
-  const long t = long(s + 0.5);
+  const long t = std::lround(s);
   if (t >= 3600)
     std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
   else
@@ -125,33 +126,22 @@ int runSample(const std::string& model, int count, std::uint64_t seed, const std
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  // "cae-train train ..." and "cae-train ..." are the same command.
-  std::vector<const char*> args(argv, argv + argc);
-  if (argc > 1 && std::string(argv[1]) == "train") args.erase(args.begin() + 1);
-  // The recipe retrains from scratch, so it leaves out --resume.
-  std::vector<const char*> recipeArgs;
-  for (int i = 0; i < argc; ++i)
-    if (std::string(argv[i]) != "--resume") recipeArgs.push_back(argv[i]);
-  const std::string recipe = shellJoin(int(recipeArgs.size()), recipeArgs.data());
-
-  CLI::App app{
-      "cae-train: train an autoencoder on images and write one ONNX model file.\n"
-      "Every variant of the autoencoder literature: undercomplete, deep, stacked, "
-      "sparse, denoising, contractive, convolutional, variational; PCA as the baseline.\n"
-      "Example: cae-train photos/ --arch conv --task denoise --noise gaussian --sigma 25 "
-      "-o denoise.onnx",
-      "cae-train"};
-  app.get_formatter()->column_width(34);
+// What the options hold until they become a TrainConfig (texts parsed after CLI11 is done).
+enum class Sparsity { None, L1, Kl };
+struct Options {
   TrainConfig c;
   std::string arch = "conv", layers, sigma = "25", color = "gray";
-  enum class Sparsity { None, L1, Kl } sparsity = Sparsity::None;
+  Sparsity sparsity = Sparsity::None;
   double sparsityLambda = 0;
   bool quiet = false;
+  std::string sampleModel, sampleOut = "samples.png";  // `cae-train sample`
+  int sampleCount = 16;
+  std::uint64_t sampleSeed = 1;
+};
 
-  // Data.
+void addDataOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  std::string& color = o.color;
   app.add_option("data", c.data,
                  "image files or folders (PNG/JPEG/TIFF 8/16-bit, DICOM, video, "
                  "WAV, IDX such as Fashion-MNIST); folders are searched "
@@ -186,8 +176,12 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::Range(0.01, 1.0))
       ->group("Data");
+}
 
-  // Architecture.
+void addArchitectureOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  std::string& arch = o.arch;
+  std::string& layers = o.layers;
   app.add_option("--arch", arch,
                  "dense | conv | vae (dense VAE) | conv-vae | stacked (dense, "
                  "greedy layer-wise pretraining) | pca (SVD, no training)")
@@ -244,9 +238,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->group("Architecture");
   app.add_flag("--allow-overcomplete", c.allowOvercomplete,
-               "dense: accept a code not smaller "
-               "than the input (undercomplete is "
-               "checked by default)")
+               "accept a code not smaller than the input (dense units or conv channels x "
+               "height x width against input values; undercomplete is checked by default)")
       ->group("Architecture");
   app.add_option("--pretrain-epochs", c.pretrainEpochs,
                  "stacked: epochs per pretraining stage "
@@ -254,8 +247,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str()
       ->group("Architecture");
+}
 
-  // Objective.
+void addObjectiveOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  std::string& sigma = o.sigma;
+  Sparsity& sparsity = o.sparsity;
+  double& sparsityLambda = o.sparsityLambda;
   enumOption(app, "--task", c.task,
              std::map<std::string, TrainTask>{{"reconstruct", TrainTask::Reconstruct},
                                               {"denoise", TrainTask::Denoise},
@@ -327,6 +325,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1e3))
       ->capture_default_str()
       ->group("Objective");
+}
+
+// Objective options of --task anomaly (the same help group).
+void addAnomalyOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
   app.add_option("--fpr", c.fpr, "anomaly: false-positive rate of the stored threshold")
       ->check(CLI::Range(0.0, 0.5))
       ->capture_default_str()
@@ -350,8 +353,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(8, 4096))
       ->capture_default_str()
       ->group("Objective");
+}
 
-  // Optimisation.
+void addOptimisationOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
   enumOption(app, "--optimizer", c.optimizer,
              std::map<std::string, OptimizerKind>{{"adam", OptimizerKind::Adam},
                                                   {"sgd", OptimizerKind::Sgd}},
@@ -412,8 +417,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1024))
       ->capture_default_str()
       ->group("Optimisation");
+}
 
-  // Files.
+void addFileOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  bool& quiet = o.quiet;
   app.add_option("-o,--output", c.output,
                  "the ONNX model to write (VAEs also write "
                  "<output>.decoder.onnx)")
@@ -436,21 +444,127 @@ int main(int argc, char** argv) {
                  "none)")
       ->group("Files");
   app.add_flag("-q,--quiet", quiet, "no progress line")->group("Files");
+}
 
-  // `sample`: decode random latents with a VAE decoder.
+// `sample`: decode random latents with a VAE decoder.
+CLI::App* addSampleCommand(CLI::App& app, Options& o) {
   CLI::App* sample = app.add_subcommand("sample",
                                         "decode random N(0, I) latents with a VAE's "
                                         "decoder (model.decoder.onnx) into an image "
                                         "grid");
-  std::string sampleModel, sampleOut = "samples.png";
-  int sampleCount = 16;
-  std::uint64_t sampleSeed = 1;
-  sample->add_option("--model", sampleModel, "the decoder written beside a VAE model")->required();
-  sample->add_option("--count", sampleCount, "number of samples")
+  sample->add_option("--model", o.sampleModel, "the decoder written beside a VAE model")
+      ->required();
+  sample->add_option("--count", o.sampleCount, "number of samples")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
-  sample->add_option("--out", sampleOut, "PNG grid to write")->capture_default_str();
-  sample->add_option("--seed", sampleSeed, "seed of the latents")->capture_default_str();
+  sample->add_option("--out", o.sampleOut, "PNG grid to write")->capture_default_str();
+  sample->add_option("--seed", o.sampleSeed, "seed of the latents")->capture_default_str();
+  return sample;
+}
+
+// The TrainConfig of parsed options; InvalidArgument for combinations CLI11 cannot check.
+TrainConfig configOf(Options& o, const std::string& recipe) {
+  TrainConfig& c = o.c;
+  const std::string& arch = o.arch;
+  const std::string& layers = o.layers;
+  const Sparsity sparsity = o.sparsity;
+  const double sparsityLambda = o.sparsityLambda;
+  if (c.data.empty()) throw InvalidArgument("no training data given (folders or files)");
+  c.channels = o.color == "rgb" ? 3 : 1;
+  const std::map<std::string, ArchKind> kinds{
+      {"dense", ArchKind::Dense},  {"stacked", ArchKind::Dense},    {"conv", ArchKind::Conv},
+      {"vae", ArchKind::DenseVae}, {"conv-vae", ArchKind::ConvVae}, {"pca", ArchKind::Pca}};
+  c.arch.kind = kinds.at(arch);
+  c.stacked = arch == "stacked";
+  if (c.arch.kind == ArchKind::Dense || c.arch.kind == ArchKind::DenseVae) {
+    if (layers.empty())
+      throw InvalidArgument("--arch " + arch + " needs --layers, e.g. 784-128-32-128-784");
+    c.arch.dense = encoderSizes(parseLayerSizes(layers));
+    if (c.arch.kind == ArchKind::DenseVae && c.arch.latent > 0 &&
+        c.arch.dense.back() != c.arch.latent)
+      c.arch.dense.push_back(c.arch.latent);
+  } else if (!layers.empty()) {
+    throw InvalidArgument("--layers is for --arch dense, stacked or vae");
+  }
+  double sigmaLo = 0, sigmaHi = 0;
+  parseSigma(o.sigma, sigmaLo, sigmaHi);  // checked even when unused: a typo is still a typo
+  if (c.corruption == CorruptionKind::Gaussian) c.sigmaLo = sigmaLo, c.sigmaHi = sigmaHi;
+  if ((c.corruption == CorruptionKind::Masking || c.corruption == CorruptionKind::SaltPepper) &&
+      c.corruptP <= 0)
+    throw InvalidArgument("--noise masking / salt-pepper needs --noise-p (e.g. 0.2)");
+  if (sparsity == Sparsity::L1) c.activityL1 = sparsityLambda;
+  if (sparsity == Sparsity::Kl) c.klBeta = sparsityLambda;
+  if (sparsity != Sparsity::None && sparsityLambda <= 0)
+    throw InvalidArgument("--sparsity needs --sparsity-weight > 0");
+  c.recipe = recipe;
+  return c;
+}
+
+// Trains with a progress line on stderr and SIGINT wired to the cancel flag; the exit code.
+int runTraining(const TrainConfig& c, bool quiet) {
+  std::signal(SIGINT, onInterrupt);
+  std::signal(SIGTERM, onInterrupt);
+  std::signal(SIGUSR1, onUsr1);
+  Trainer trainer(c);
+  ProgressLine progress(quiet);
+  trainer.setProgress([&](const Progress& p) { progress(p); });
+  trainer.setMessages([&](const std::string& line) {
+    if (quiet) return;
+    progress.done();
+    std::fprintf(stderr, "%s%s", line.c_str(), line.empty() || line.back() != '\n' ? "\n" : "");
+  });
+  trainer.setCancelFlag(&gCancel);
+  trainer.setCheckpointFlag(&gCheckpoint);
+  const TrainResult r = trainer.run();
+  progress.done();
+  if (r.cancelled) {
+    std::fprintf(stderr,
+                 "cae-train: interrupted; checkpoint written to %s; continue with the "
+                 "same command plus --resume\n",
+                 trainer.checkpointPath().c_str());
+    return 130;
+  }
+  std::printf("%s", r.summary.c_str());
+  if (r.earlyStopped)
+    std::printf("stopped early (no better validation loss for %d epochs)\n", c.patience);
+  std::printf("wrote %s\n", r.output.c_str());
+  if (!r.decoderOutput.empty())
+    std::printf("wrote %s (cae-train sample --model %s)\n", r.decoderOutput.c_str(),
+                r.decoderOutput.c_str());
+  if (!trainer.logPath().empty()) std::printf("log   %s\n", trainer.logPath().c_str());
+  if (!trainer.lossCurvePath().empty() && c.arch.kind != ArchKind::Pca)
+    std::printf("curve %s\n", trainer.lossCurvePath().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // "cae-train train ..." and "cae-train ..." are the same command.
+  std::vector<const char*> args(argv, argv + argc);
+  if (argc > 1 && std::string(argv[1]) == "train") args.erase(args.begin() + 1);
+  // The recipe retrains from scratch, so it leaves out --resume.
+  std::vector<const char*> recipeArgs;
+  for (int i = 0; i < argc; ++i)
+    if (std::string(argv[i]) != "--resume") recipeArgs.push_back(argv[i]);
+  const std::string recipe = shellJoin(int(recipeArgs.size()), recipeArgs.data());
+
+  CLI::App app{
+      "cae-train: train an autoencoder on images and write one ONNX model file.\n"
+      "Every variant of the autoencoder literature: undercomplete, deep, stacked, "
+      "sparse, denoising, contractive, convolutional, variational; PCA as the baseline.\n"
+      "Example: cae-train photos/ --arch conv --latent 8 --task denoise --noise gaussian "
+      "--sigma 25 -o denoise.onnx",
+      "cae-train"};
+  app.get_formatter()->column_width(34);
+  Options o;
+  addDataOptions(app, o);
+  addArchitectureOptions(app, o);
+  addObjectiveOptions(app, o);
+  addAnomalyOptions(app, o);
+  addOptimisationOptions(app, o);
+  addFileOptions(app, o);
+  CLI::App* sample = addSampleCommand(app, o);
   app.require_subcommand(0, 1);
 
   try {
@@ -466,69 +580,8 @@ int main(int argc, char** argv) {
 
   try {
     for (const auto& apply : gApplyChoices) apply();
-    if (sample->parsed()) return runSample(sampleModel, sampleCount, sampleSeed, sampleOut);
-    if (c.data.empty()) throw InvalidArgument("no training data given (folders or files)");
-    c.channels = color == "rgb" ? 3 : 1;
-    const std::map<std::string, ArchKind> kinds{
-        {"dense", ArchKind::Dense},  {"stacked", ArchKind::Dense},    {"conv", ArchKind::Conv},
-        {"vae", ArchKind::DenseVae}, {"conv-vae", ArchKind::ConvVae}, {"pca", ArchKind::Pca}};
-    c.arch.kind = kinds.at(arch);
-    c.stacked = arch == "stacked";
-    if (c.arch.kind == ArchKind::Dense || c.arch.kind == ArchKind::DenseVae) {
-      if (layers.empty())
-        throw InvalidArgument("--arch " + arch + " needs --layers, e.g. 784-128-32-128-784");
-      c.arch.dense = encoderSizes(parseLayerSizes(layers));
-      if (c.arch.kind == ArchKind::DenseVae && c.arch.latent > 0 &&
-          c.arch.dense.back() != c.arch.latent)
-        c.arch.dense.push_back(c.arch.latent);
-    } else if (!layers.empty()) {
-      throw InvalidArgument("--layers is for --arch dense, stacked or vae");
-    }
-    double sigmaLo = 0, sigmaHi = 0;
-    parseSigma(sigma, sigmaLo, sigmaHi);  // checked even when unused: a typo is still a typo
-    if (c.corruption == CorruptionKind::Gaussian) c.sigmaLo = sigmaLo, c.sigmaHi = sigmaHi;
-    if ((c.corruption == CorruptionKind::Masking || c.corruption == CorruptionKind::SaltPepper) &&
-        c.corruptP <= 0)
-      throw InvalidArgument("--noise masking / salt-pepper needs --noise-p (e.g. 0.2)");
-    if (sparsity == Sparsity::L1) c.activityL1 = sparsityLambda;
-    if (sparsity == Sparsity::Kl) c.klBeta = sparsityLambda;
-    if (sparsity != Sparsity::None && sparsityLambda <= 0)
-      throw InvalidArgument("--sparsity needs --sparsity-weight > 0");
-    c.recipe = recipe;
-
-    std::signal(SIGINT, onInterrupt);
-    std::signal(SIGTERM, onInterrupt);
-    std::signal(SIGUSR1, onUsr1);
-    Trainer trainer(c);
-    ProgressLine progress(quiet);
-    trainer.setProgress([&](const Progress& p) { progress(p); });
-    trainer.setMessages([&](const std::string& line) {
-      if (quiet) return;
-      progress.done();
-      std::fprintf(stderr, "%s%s", line.c_str(), line.empty() || line.back() != '\n' ? "\n" : "");
-    });
-    trainer.setCancelFlag(&gCancel);
-    trainer.setCheckpointFlag(&gCheckpoint);
-    const TrainResult r = trainer.run();
-    progress.done();
-    if (r.cancelled) {
-      std::fprintf(stderr,
-                   "cae-train: interrupted; checkpoint written to %s; continue with the "
-                   "same command plus --resume\n",
-                   trainer.checkpointPath().c_str());
-      return 130;
-    }
-    std::printf("%s", r.summary.c_str());
-    if (r.earlyStopped)
-      std::printf("stopped early (no better validation loss for %d epochs)\n", c.patience);
-    std::printf("wrote %s\n", r.output.c_str());
-    if (!r.decoderOutput.empty())
-      std::printf("wrote %s (cae-train sample --model %s)\n", r.decoderOutput.c_str(),
-                  r.decoderOutput.c_str());
-    if (!trainer.logPath().empty()) std::printf("log   %s\n", trainer.logPath().c_str());
-    if (!trainer.lossCurvePath().empty() && c.arch.kind != ArchKind::Pca)
-      std::printf("curve %s\n", trainer.lossCurvePath().c_str());
-    return 0;
+    if (sample->parsed()) return runSample(o.sampleModel, o.sampleCount, o.sampleSeed, o.sampleOut);
+    return runTraining(configOf(o, recipe), o.quiet);
   } catch (const InvalidArgument& e) {
     std::fprintf(stderr, "cae-train: %s\n", e.what());
     return 2;

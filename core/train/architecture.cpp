@@ -70,58 +70,69 @@ std::string joinSizes(const std::vector<int>& v) {
   return s;
 }
 
-Plan makePlan(const ArchSpec& s) {
-  Plan p;
-  p.kind = s.kind;
-  const std::string k = kindName(s.kind);
-  if (s.channels < 1 || s.height < 1 || s.width < 1)
-    throw InvalidArgument(k + ": the input shape must be positive, got " +
-                          std::to_string(s.channels) + "x" + std::to_string(s.height) + "x" +
-                          std::to_string(s.width));
-  p.C = s.channels;
-  p.H = s.height;
-  p.W = s.width;
-  p.D = s.channels * s.height * s.width;
-  p.seed = s.seed;
-  if (s.kind == ArchKind::Pca) {
-    // PCA is linear by definition: the activation options do not apply.
-    p.hidden = p.out = Act::Linear;
-    if (s.latent < 1 || s.latent > p.D)
-      throw InvalidArgument(
-          "pca: the number of components (--latent) must be between 1 and the "
-          "input size " +
-          std::to_string(p.D) + ", got " + std::to_string(s.latent));
-    p.sizes = {p.D, s.latent};
-    p.latent = s.latent;
-    return p;
-  }
-  p.hidden = parseActivation(s.activation, "hidden");
-  p.out = parseActivation(s.output, "output");
-  if (p.dense()) {
-    if (s.dense.size() < 2)
-      throw InvalidArgument(k + ": give the layer sizes from the input to the code, e.g. " +
-                            std::to_string(p.D) + "-128-32");
-    if (s.dense.front() != p.D)
-      throw InvalidArgument(k + ": dense sizes must start with the input size " +
-                            std::to_string(p.D) + " (" + std::to_string(p.C) + "x" +
-                            std::to_string(p.H) + "x" + std::to_string(p.W) + "), got " +
-                            joinSizes(s.dense));
-    for (int d : s.dense)
-      if (d < 1)
-        throw InvalidArgument(k + ": dense sizes must be positive, got " + joinSizes(s.dense));
-    if (s.latent != 0 && s.latent != s.dense.back())
-      throw InvalidArgument(k + ": the latent size " + std::to_string(s.latent) +
-                            " disagrees with the last dense size " +
-                            std::to_string(s.dense.back()));
-    if (s.dense.back() >= p.D && !s.allowOvercomplete)
-      throw InvalidArgument(k + ": the code (" + std::to_string(s.dense.back()) +
-                            ") is not smaller than the input (" + std::to_string(p.D) +
-                            "): not an undercomplete autoencoder (allow it explicitly for "
-                            "sparse or denoising overcomplete models)");
-    p.sizes = s.dense;
-    p.latent = s.dense.back();
-    return p;
-  }
+// The code's per-sample shape {1, C, H, W} (dense: {1, K, 1, 1}).
+Shape codeShapeOf(const Plan& p) {
+  if (p.dense()) return {1, p.latent, 1, 1};
+  const int c = p.latent > 0 ? p.latent : p.ch[p.stages];
+  return {1, c, (p.H / p.stem) >> p.stages, (p.W / p.stem) >> p.stages};
+}
+
+CodeSize codeSizeOf(const Plan& p) {
+  return {codeShapeOf(p).perSample(), std::size_t(p.C) * p.H * p.W};
+}
+
+// The undercomplete rule, the same for every kind (PCA aside, whose components are checked on
+// their own): unless allowed, the code must hold fewer values than the input.
+void requireUndercomplete(const ArchSpec& s, const Plan& p, const std::string& k) {
+  const CodeSize n = codeSizeOf(p);
+  if (n.undercomplete() || s.allowOvercomplete) return;
+  const Shape code = codeShapeOf(p);
+  const std::string codeText = p.dense() ? std::to_string(n.code)
+                                         : std::to_string(code.c) + "x" + std::to_string(code.h) +
+                                               "x" + std::to_string(code.w) + " = " +
+                                               std::to_string(n.code) + " values";
+  throw InvalidArgument(k + ": the code (" + codeText + ") is not smaller than the input (" +
+                        std::to_string(n.input) +
+                        "): not an undercomplete autoencoder (allow it explicitly for "
+                        "sparse or denoising overcomplete models" +
+                        (p.dense() ? std::string()
+                                   : ", or shrink the code: fewer latent or maximum channels, "
+                                     "or more stages") +
+                        ")");
+}
+
+void planPca(const ArchSpec& s, Plan& p) {
+  // PCA is linear by definition: the activation options do not apply.
+  p.hidden = p.out = Act::Linear;
+  if (s.latent < 1 || s.latent > p.D)
+    throw InvalidArgument(
+        "pca: the number of components (--latent) must be between 1 and the "
+        "input size " +
+        std::to_string(p.D) + ", got " + std::to_string(s.latent));
+  p.sizes = {p.D, s.latent};
+  p.latent = s.latent;
+}
+
+void planDense(const ArchSpec& s, Plan& p, const std::string& k) {
+  if (s.dense.size() < 2)
+    throw InvalidArgument(k + ": give the layer sizes from the input to the code, e.g. " +
+                          std::to_string(p.D) + "-128-32");
+  if (s.dense.front() != p.D)
+    throw InvalidArgument(k + ": dense sizes must start with the input size " +
+                          std::to_string(p.D) + " (" + std::to_string(p.C) + "x" +
+                          std::to_string(p.H) + "x" + std::to_string(p.W) + "), got " +
+                          joinSizes(s.dense));
+  for (int d : s.dense)
+    if (d < 1)
+      throw InvalidArgument(k + ": dense sizes must be positive, got " + joinSizes(s.dense));
+  if (s.latent != 0 && s.latent != s.dense.back())
+    throw InvalidArgument(k + ": the latent size " + std::to_string(s.latent) +
+                          " disagrees with the last dense size " + std::to_string(s.dense.back()));
+  p.sizes = s.dense;
+  p.latent = s.dense.back();
+}
+
+void checkConvShape(const ArchSpec& s, const std::string& k) {
   if (s.depth < 1)
     throw InvalidArgument(k + ": depth must be at least 1, got " + std::to_string(s.depth));
   if (s.stages < 0 || s.stages > 10)
@@ -141,6 +152,10 @@ Plan makePlan(const ArchSpec& s) {
                           (s.stem > 1 ? "stem x " : "") + "2^stages = " + std::to_string(f) + " (" +
                           std::to_string(s.stages) +
                           " stride-2 stages); change the patch size or the stages");
+}
+
+void planConv(const ArchSpec& s, Plan& p, const std::string& k) {
+  checkConvShape(s, k);
   if (s.latent < 0) throw InvalidArgument(k + ": latent channels must not be negative");
   if (s.kind == ArchKind::ConvVae) {
     if (s.latent < 1)
@@ -166,6 +181,32 @@ Plan makePlan(const ArchSpec& s) {
   p.residual = s.residual;
   for (int l = 0; l <= s.stages; ++l)
     p.ch.push_back(int(std::min<long long>(static_cast<long long>(s.width0) << l, s.maxChannels)));
+}
+
+Plan makePlan(const ArchSpec& s) {
+  Plan p;
+  p.kind = s.kind;
+  const std::string k = kindName(s.kind);
+  if (s.channels < 1 || s.height < 1 || s.width < 1)
+    throw InvalidArgument(k + ": the input shape must be positive, got " +
+                          std::to_string(s.channels) + "x" + std::to_string(s.height) + "x" +
+                          std::to_string(s.width));
+  p.C = s.channels;
+  p.H = s.height;
+  p.W = s.width;
+  p.D = s.channels * s.height * s.width;
+  p.seed = s.seed;
+  if (s.kind == ArchKind::Pca) {
+    planPca(s, p);
+    return p;
+  }
+  p.hidden = parseActivation(s.activation, "hidden");
+  p.out = parseActivation(s.output, "output");
+  if (p.dense())
+    planDense(s, p, k);
+  else
+    planConv(s, p, k);
+  requireUndercomplete(s, p, k);
   return p;
 }
 
@@ -352,12 +393,6 @@ Encoded encoder(Model& m, const Plan& p, bool full) {
   return p.dense() ? denseEncoder(m, p, full) : convEncoder(m, p, full);
 }
 
-Shape codeShapeOf(const Plan& p) {
-  if (p.dense()) return {1, p.latent, 1, 1};
-  const int c = p.latent > 0 ? p.latent : p.ch[p.stages];
-  return {1, c, (p.H / p.stem) >> p.stages, (p.W / p.stem) >> p.stages};
-}
-
 // Copies the weights of every layer of dst from the layer of the same name in src.
 void copyByName(const Model& src, Model& dst) {
   if (!src.compiled()) throw InvalidArgument("the trained model is not compiled");
@@ -402,6 +437,12 @@ std::string humanCount(double v) {
 void validate(const ArchSpec& spec) { makePlan(spec); }
 
 nn::Shape codeShape(const ArchSpec& spec) { return codeShapeOf(makePlan(spec)); }
+
+CodeSize codeSize(const ArchSpec& spec) {
+  ArchSpec allowed = spec;  // the sizes of any valid spec, undercomplete or not
+  allowed.allowOvercomplete = true;
+  return codeSizeOf(makePlan(allowed));
+}
 
 BuiltModel buildAutoencoder(const ArchSpec& spec) {
   const Plan p = makePlan(spec);
@@ -493,7 +534,7 @@ std::string describe(const ArchSpec& spec) {
   os << "parameters " << m.numParams() << " (" << humanCount(double(m.numParams()))
      << "), FLOPs per sample " << humanCount(flopsPerSample(m)) << ", code " << shapeStr(code)
      << " = " << code.perSample() << " values for " << p.D << " inputs ("
-     << (code.perSample() < std::size_t(p.D) ? "undercomplete" : "not undercomplete")
+     << (codeSizeOf(p).undercomplete() ? "undercomplete" : "not undercomplete")
      << (p.skips ? ", skips bypass it" : "") << ")\n";
   return os.str();
 }

@@ -9,6 +9,7 @@
 // the same in the full model and in extractEncoder()/extractDecoder(), which copy weights by them.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -48,9 +49,9 @@ struct ArchSpec {
   // "linear" autoencoder (hidden and output linear) spans the same subspace as PCA.
   std::string activation = "relu";
   std::string output = "linear";  // linear | sigmoid (also relu | leaky_relu | tanh)
-  // Dense / DenseVae: accept a code at least as large as the input (sparse or denoising
-  // overcomplete models); otherwise that is an error, since the bottleneck is what makes a
-  // plain autoencoder learn anything.
+  // Accept a code at least as large as the input (sparse or denoising overcomplete models);
+  // otherwise that is an error for every kind (see CodeSize), since the bottleneck is what makes
+  // a plain autoencoder learn anything other than the identity.
   bool allowOvercomplete = false;
   std::uint64_t seed = 1;  // weight initialisation and the VAE's Sampling generator
 };
@@ -65,7 +66,7 @@ struct BuiltModel {
 
 // Throws InvalidArgument with a message a CLI user understands (e.g. "dense sizes must start
 // with the input size 784", "the code (1024) is not smaller than the input (784): not an
-// undercomplete autoencoder").
+// undercomplete autoencoder", "the code (128x16x16 = 32768 values) is not smaller than ...").
 // The model comes back compiled and initialised from spec.seed; output shape == input shape.
 //   Dense:   Flatten, Dense+act per encoder size (the last is the code: codePre = its Dense,
 //            code = its activation, or the Dense itself for a linear code), the decoder mirrored,
@@ -88,6 +89,17 @@ void validate(const ArchSpec& spec);
 
 // The code's per-sample shape {1, C, H, W} (dense: {1, K, 1, 1}): the decoder's input.
 nn::Shape codeShape(const ArchSpec& spec);
+
+// The undercomplete rule, one for dense and conv autoencoders and their VAEs: the code holds
+// fewer values (dense: units; conv: channels x height x width) than the input (C x H x W).
+// buildAutoencoder() and validate() refuse a spec that breaks it unless allowOvercomplete.
+// U-Net skips are not counted: they bypass the code (describe() says so).
+struct CodeSize {
+  std::size_t code = 0, input = 0;
+  bool undercomplete() const { return code < input; }
+};
+// The sizes of a spec that is valid but for the rule itself; InvalidArgument otherwise.
+CodeSize codeSize(const ArchSpec& spec);
 
 // A summary for the trainer's banner: one line per layer (name, type, output shape, parameters),
 // then the parameter count, FLOPs per sample and the code size against the input size.

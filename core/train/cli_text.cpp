@@ -1,6 +1,7 @@
 #include "train/cli_text.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 
 #include "error.hpp"
@@ -29,7 +30,7 @@ std::vector<int> parseLayerSizes(const std::string& text) {
 }
 
 std::vector<int> encoderSizes(const std::vector<int>& sizes) {
-  const std::size_t n = sizes.size();
+  const auto n = std::ptrdiff_t(sizes.size());
   if (n >= 3 && n % 2 == 1 && std::equal(sizes.begin(), sizes.begin() + n / 2, sizes.rbegin()))
     return std::vector<int>(sizes.begin(), sizes.begin() + n / 2 + 1);
   return sizes;

@@ -40,7 +40,7 @@ std::string exportDecoder(const TrainConfig& c, const ArchSpec& spec, const Buil
                                 "," + std::to_string(spec.width);
   d.computeReceptiveField = false;
   d.docString = "VAE decoder: N(0, I) latents to images (cae-train sample)";
-  const std::string path = pathBeside(c.output, ".decoder.onnx");
+  std::string path = pathBeside(c.output, ".decoder.onnx");
   onnx::exportOnnx(dec, path, d);
   return path;
 }

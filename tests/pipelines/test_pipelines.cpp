@@ -53,7 +53,8 @@ struct Setup {
     const Result r = run(env("CAE_TRAIN_EXE") + " " + quote(kData / "coins.png") + " " +
                              quote(kData / "moon.png") +
                              " --arch conv --stem 2 --stages 1 --depth 1 --channels 16 --skips"
-                             " --residual --task denoise --noise gaussian --sigma 10-40"
+                             " --residual --allow-overcomplete --task denoise --noise gaussian"
+                             " --sigma 10-40"
                              " --patch 32 --epochs 1 --steps 400 --lr 2e-3 --seed 1 -q -o " +
                              quote(model),
                          300);

@@ -40,6 +40,9 @@ ArchSpec denseSpec(std::vector<int> sizes, std::string act = "relu") {
   return s;
 }
 
+// Small conv specs for shapes, wiring and exports; some (one stage, no latent) have a code
+// larger than the 8x8 input, so the undercomplete rule is waived here and tested on its own
+// (undercomplete_is_one_rule_for_dense_and_conv).
 ArchSpec convSpec(int depth, int stages, int latent = 0) {
   ArchSpec s;
   s.kind = ArchKind::Conv;
@@ -50,6 +53,7 @@ ArchSpec convSpec(int depth, int stages, int latent = 0) {
   s.width0 = 4;
   s.maxChannels = 8;
   s.latent = latent;
+  s.allowOvercomplete = true;
   return s;
 }
 
@@ -419,6 +423,51 @@ BOOST_AUTO_TEST_CASE(clear_messages_for_bad_specs) {
   checkMessage([&] { train::buildAutoencoder(pca); }, "between 1 and the input size 16");
   pca.latent = 16;  // a complete basis is a valid (if pointless) PCA
   BOOST_CHECK_NO_THROW(train::validate(pca));
+}
+
+// One rule decides "undercomplete" for every kind: code values against input values, refused
+// unless allowed explicitly, with the same message (conv codes spelled out as C x H x W).
+BOOST_AUTO_TEST_CASE(undercomplete_is_one_rule_for_dense_and_conv) {
+  auto strict = [](ArchSpec s) {
+    s.allowOvercomplete = false;
+    return s;
+  };
+  BOOST_TEST(train::codeSize(denseSpec({16, 8, 3})).code == 3u);
+  BOOST_TEST(train::codeSize(denseSpec({16, 8, 3})).input == 16u);
+  BOOST_TEST(!train::codeSize(denseSpec({16, 32, 20})).undercomplete());  // counted, not refused
+  const train::CodeSize wide = train::codeSize(convSpec(1, 1));  // 8 channels at 4x4 for 8x8
+  BOOST_TEST(wide.code == 128u);
+  BOOST_TEST(wide.input == 64u);
+  BOOST_TEST(!wide.undercomplete());
+  BOOST_TEST(train::codeSize(convSpec(2, 2)).code == 32u);  // 8 channels at 2x2
+  BOOST_TEST(train::codeSize(convSpec(2, 2)).undercomplete());
+
+  checkMessage([&] { train::buildAutoencoder(strict(convSpec(1, 1))); },
+               "conv: the code (8x4x4 = 128 values) is not smaller than the input (64): not an "
+               "undercomplete autoencoder (allow it explicitly");
+  checkMessage([&] { train::validate(strict(convSpec(2, 0))); }, "(4x8x8 = 256 values)");
+  ArchSpec equal = strict(convSpec(1, 1));
+  equal.maxChannels = 4;  // 4 x 4x4 = 64 values for 64 inputs: not smaller
+  checkMessage([&] { train::validate(equal); }, "not an undercomplete autoencoder");
+  ArchSpec vae = strict(convSpec(1, 1, 8));
+  vae.kind = ArchKind::ConvVae;
+  checkMessage([&] { train::validate(vae); }, "conv-vae: the code (8x4x4 = 128 values)");
+  ArchSpec dv = strict(denseSpec({16, 8, 16}));
+  dv.kind = ArchKind::DenseVae;
+  checkMessage([&] { train::validate(dv); }, "the code (16) is not smaller than the input (16)");
+
+  // Undercomplete conv specs pass, the stem counted: 8 channels at 2x2 behind a stem of 2.
+  BOOST_CHECK_NO_THROW(train::validate(strict(convSpec(2, 2))));
+  ArchSpec stem = strict(convSpec(1, 1));
+  stem.stem = 2;
+  BOOST_TEST(train::codeSize(stem).code == 32u);
+  BOOST_CHECK_NO_THROW(train::validate(stem));
+  ArchSpec latent = strict(convSpec(1, 1, 2));  // 2 latent channels at 4x4
+  BOOST_CHECK_NO_THROW(train::validate(latent));
+  BOOST_TEST(train::describe(latent).find("(undercomplete)") != std::string::npos);
+  // Allowed explicitly, as dense: built, and described as what it is.
+  BOOST_TEST(train::describe(convSpec(1, 1)).find("not undercomplete") != std::string::npos);
+  checkMessage([] { train::codeSize(convSpec(0, 1)); }, "depth must be at least 1");
 }
 
 BOOST_AUTO_TEST_CASE(stacked_stages_and_assembly) {

@@ -213,11 +213,11 @@ BOOST_AUTO_TEST_CASE(sparse_kl) {
 }
 
 BOOST_AUTO_TEST_CASE(denoise_gaussian_residual_conv_vs_nlm) {
-  const Run r =
-      train("m", textures() + std::vector<std::string>{"--patch", "16", "--arch", "conv", "--depth",
-                                                       "1", "--stages", "1", "--channels", "8",
-                                                       "--residual", "--task", "denoise", "--noise",
-                                                       "gaussian", "--sigma", "15-30"});
+  const Run r = train(
+      "m", textures() + std::vector<std::string>{"--patch", "16", "--arch", "conv", "--depth", "1",
+                                                 "--stages", "1", "--channels", "8", "--residual",
+                                                 "--task", "denoise", "--noise", "gaussian",
+                                                 "--sigma", "15-30", "--allow-overcomplete"});
   checkModel("m", r, 1, 16, 16, 256);
   BOOST_CHECK(r.out.find("OpenCV NLM") != std::string::npos);
   const auto info = cae::onnx::readModelInfo(at("m.onnx"));
@@ -229,12 +229,14 @@ BOOST_AUTO_TEST_CASE(denoise_gaussian_residual_conv_vs_nlm) {
 
 // The shipped denoisers' design: a learned 2x2 unshuffle stem, U-Net skips, multi-scale data.
 BOOST_AUTO_TEST_CASE(denoise_stem_unet_multiscale) {
-  const Run r = train("m", textures() + std::vector<std::string>{
-                                            "--patch", "32", "--arch", "conv", "--stem", "2",
-                                            "--depth", "1", "--stages", "1", "--channels", "8",
-                                            "--skips", "--residual", "--task", "denoise",
-                                            "--noise", "gaussian", "--sigma", "5-50", "--scales",
-                                            "1,0.5", "--flips", "--rotations"});
+  const Run r = train(
+      "m",
+      textures() + std::vector<std::string>{
+                       "--patch",    "32",      "--arch",   "conv",        "--stem",
+                       "2",          "--depth", "1",        "--stages",    "1",
+                       "--channels", "8",       "--skips",  "--residual",  "--task",
+                       "denoise",    "--noise", "gaussian", "--sigma",     "5-50",
+                       "--scales",   "1,0.5",   "--flips",  "--rotations", "--allow-overcomplete"});
   checkModel("m", r, 1, 32, 32, 1024);
   BOOST_CHECK(r.err.find("4 training") != std::string::npos);  // 2 textures (1 held out) x 2 scales
   const Run bad = train("b", textures() + std::vector<std::string>{"--stem", "3"});
@@ -250,12 +252,13 @@ BOOST_AUTO_TEST_CASE(denoise_masking_dense) {
 }
 
 BOOST_AUTO_TEST_CASE(denoise_salt_pepper_conv) {
-  checkModel("m",
-             train("m", textures() + std::vector<std::string>{"--patch", "16", "--arch", "conv",
-                                                              "--depth", "1", "--stages", "1",
-                                                              "--channels", "8", "--noise",
-                                                              "salt-pepper", "--noise-p", "0.1"}),
-             1, 16, 16, 256);
+  checkModel(
+      "m",
+      train("m", textures() + std::vector<std::string>{"--patch", "16", "--arch", "conv", "--depth",
+                                                       "1", "--stages", "1", "--channels", "8",
+                                                       "--noise", "salt-pepper", "--noise-p", "0.1",
+                                                       "--allow-overcomplete"}),
+      1, 16, 16, 256);
 }
 
 BOOST_AUTO_TEST_CASE(contractive_dense_and_conv) {
@@ -268,7 +271,8 @@ BOOST_AUTO_TEST_CASE(contractive_dense_and_conv) {
       "c",
       train("c", textures() + std::vector<std::string>{"--patch", "16", "--arch", "conv", "--depth",
                                                        "1", "--stages", "1", "--channels", "8",
-                                                       "--latent", "4", "--contractive", "0.01"}),
+                                                       "--latent", "4", "--contractive", "0.01",
+                                                       "--allow-overcomplete"}),
       1, 16, 16, 256);
 }
 
@@ -317,11 +321,13 @@ BOOST_AUTO_TEST_CASE(pca_baseline) {
   checkModel("m", r, 1, 28, 28, 784, false);
 }
 
+// 16 channels at 8x8 for 16x16 patches: not undercomplete, allowed explicitly (the calibration
+// is what this case checks).
 BOOST_AUTO_TEST_CASE(anomaly_calibration) {
-  const Run r =
-      train("m", textures() + std::vector<std::string>{"--patch", "16", "--arch", "conv", "--depth",
-                                                       "1", "--stages", "1", "--channels", "8",
-                                                       "--task", "anomaly", "--fpr", "0.05"});
+  const Run r = train("m", textures() + std::vector<std::string>{
+                                            "--patch", "16", "--arch", "conv", "--depth", "1",
+                                            "--stages", "1", "--channels", "8", "--task", "anomaly",
+                                            "--fpr", "0.05", "--allow-overcomplete"});
   checkModel("m", r, 1, 16, 16, 256);
   const auto info = cae::onnx::readModelInfo(at("m.onnx"));
   BOOST_CHECK(info.task == cae::onnx::Task::Anomaly);
@@ -421,6 +427,83 @@ BOOST_AUTO_TEST_CASE(overcomplete_needs_the_flag) {
   a.push_back("0.2");
   r = train("m", a);
   BOOST_CHECK_EQUAL(r.code, 0);
+}
+
+// The undercomplete rule is one rule: a conv code not smaller than the input is refused as the
+// dense one is (16 channels at 8x8 for a 16x16 patch), with the same advice.
+BOOST_AUTO_TEST_CASE(overcomplete_conv_needs_the_flag_too) {
+  const Run r =
+      train("m", textures() + std::vector<std::string>{"--patch", "16", "--arch", "conv", "--depth",
+                                                       "1", "--stages", "1", "--channels", "8",
+                                                       "--task", "anomaly"});
+  BOOST_CHECK_EQUAL(r.code, 2);
+  BOOST_CHECK(r.err.find("conv: the code (16x8x8 = 1024 values) is not smaller than the input "
+                         "(256): not an undercomplete autoencoder") != std::string::npos);
+  BOOST_CHECK(r.err.find("--allow-overcomplete") != std::string::npos);
+}
+
+// A run refused before training starts leaves nothing behind: no log, no folder, and an older
+// log at the same place stays as it was.
+BOOST_AUTO_TEST_CASE(a_refused_run_leaves_no_files) {
+  const std::vector<std::string> overcomplete = {"--patch",    "16", "--arch",   "conv",
+                                                 "--depth",    "1",  "--stages", "1",
+                                                 "--channels", "8",  "--task",   "anomaly"};
+  Run r = run(textures() + overcomplete + std::vector<std::string>{"-o", at("new/m.onnx")});
+  BOOST_CHECK_EQUAL(r.code, 2);
+  BOOST_CHECK(!fs::exists(at("new")));
+  r = run({at("nowhere"), "-o", at("new/m.onnx")});
+  BOOST_CHECK_EQUAL(r.code, 1);
+  BOOST_CHECK(!fs::exists(at("new")));
+  r = train("m", fashion() +
+                     std::vector<std::string>{"--arch", "dense", "--layers", "784-32", "--resume"});
+  BOOST_CHECK_EQUAL(r.code, 1);  // no checkpoint to resume from
+  BOOST_CHECK(!fs::exists(at("m.log.jsonl")));
+  std::ofstream(at("old.log.jsonl")) << "{\"event\":\"start\"}\n";
+  BOOST_CHECK_EQUAL(train("old", textures() + overcomplete).code, 2);
+  BOOST_CHECK_EQUAL(slurp(at("old.log.jsonl")), "{\"event\":\"start\"}\n");
+  for (const auto& f : fs::directory_iterator(dir))
+    BOOST_CHECK_MESSAGE(f.path().filename() == "old.log.jsonl" ||
+                            f.path().filename() == "stdout.txt" ||
+                            f.path().filename() == "stderr.txt",
+                        "left behind: " << f.path());
+}
+
+// A run that fails after training started (here: the model path is a folder) ends its log with
+// the reason, every line whole JSON, and leaves no half-written model.
+BOOST_AUTO_TEST_CASE(a_failure_after_the_start_ends_the_log_with_its_reason) {
+  fs::create_directories(at("m.onnx"));
+  const Run r =
+      train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers", "784-32"});
+  BOOST_CHECK_EQUAL(r.code, 1);
+  const std::vector<Json> lines = log("m");  // throws on a line that is not JSON
+  BOOST_REQUIRE_GE(lines.size(), 2u);
+  BOOST_CHECK_EQUAL(lines.front()["event"], "start");
+  BOOST_CHECK_EQUAL(lines.back()["event"], "error");
+  BOOST_CHECK(lines.back()["message"].get<std::string>().find(at("m.onnx")) != std::string::npos);
+  for (const auto& f : fs::directory_iterator(dir))
+    BOOST_CHECK_MESSAGE(f.path().filename().string().find(".tmp") == std::string::npos,
+                        "left behind: " << f.path());
+}
+
+// Patches larger than an image: the message gives the size of the file named (width x height),
+// and for a single image split into training and validation rows, the parts and the largest
+// patch that fits both.
+BOOST_AUTO_TEST_CASE(patch_larger_than_an_image_names_its_true_size) {
+  Run r = train("m", {kSk + "camera.png", "--patch", "1024"});
+  BOOST_CHECK_EQUAL(r.code, 2);
+  BOOST_CHECK(r.err.find("camera.png' (512x512) is smaller than the 1024x1024 patch") !=
+              std::string::npos);
+  BOOST_CHECK(r.err.find("410") == std::string::npos);
+  r = train("m", {kSk + "camera.png", "--patch", "128"});
+  BOOST_CHECK_EQUAL(r.code, 2);
+  BOOST_CHECK(r.err.find("camera.png' (512x512) is the only image: its top 410 rows train and "
+                         "its bottom 102 rows validate, so a patch can be at most 102x102, not "
+                         "128x128") != std::string::npos);
+  r = train("m", {kSk + "camera.png", kSk + "coins.png", "--patch", "320"});
+  BOOST_CHECK_EQUAL(r.code, 2);
+  BOOST_CHECK(r.err.find("coins.png' (384x303) is smaller than the 320x320 patch") !=
+              std::string::npos);
+  BOOST_CHECK(!fs::exists(at("m.log.jsonl")));
 }
 
 BOOST_AUTO_TEST_CASE(out_of_range_options) {
