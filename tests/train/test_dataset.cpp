@@ -221,13 +221,13 @@ BOOST_AUTO_TEST_CASE(bad_inputs_are_named) {
   BOOST_CHECK_THROW(train::loadImages({}, {}), cae::InvalidArgument);
 }
 
-BOOST_AUTO_TEST_CASE(fashion_mnist_loads_fast_and_samples) {
+BOOST_AUTO_TEST_CASE(fashion_mnist_loads_and_samples) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::vector<train::Image> all = train::loadImages({kFashion}, {});
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   BOOST_TEST_MESSAGE("Fashion-MNIST: 70000 images in " << secs << " s");
   BOOST_TEST_REQUIRE(all.size() == 70000u);
-  BOOST_TEST(secs < 5.0);
+  // Load time is reported, not asserted: tests never assert wall-clock times (bench/ does).
   // Sorted: t10k (10,000) before train (60,000). References: /usr/bin/python3, gzip + numpy,
   // images = frombuffer(data, uint8, offset=16).reshape(-1, 28, 28).
   BOOST_TEST(all[0].pixels.shape() == (Shape{1, 1, 28, 28}));
