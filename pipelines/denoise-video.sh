@@ -10,9 +10,9 @@ usage() {
 Usage: $(basename "$0") IN OUT [--model M] [--strength S]
 
 Decodes IN (any container/codec GStreamer's decodebin reads), denoises every frame with
-caedenoise (luma of YUV frames; each channel of RGB ones) and encodes OUT by its extension:
-.webm (VP8/WebM), .mkv (VP8/Matroska), .mp4 (H.264 via openh264enc), .avi (MJPEG). Audio is
-dropped; size and frame rate are kept.
+caedenoise (all three planes of YUV frames, luma and chroma, each as a gray image; each channel
+of RGB ones) and encodes OUT by its extension: .webm (VP8/WebM), .mkv (VP8/Matroska), .mp4
+(H.264 via openh264enc), .avi (MJPEG). Audio is dropped; size and frame rate are kept.
   --model M       ONNX denoising model (default: \$CAE_MODEL, else the element's default,
                   models/denoise-fast.onnx)
   --strength S    blend between input (0) and denoised (1) (default 1)

@@ -15,6 +15,7 @@ CAE_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good pocl-opencl-icd
   libgstrtspserver-1.0-dev gstreamer1.0-rtsp
+  clang-format clang-tidy
 )
 
 # Debian's interpreter (its packages, e.g. matplotlib), not a pyenv one earlier on PATH.
@@ -49,15 +50,52 @@ cae_install_packages() {
   apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 || return 1
 }
 
-cae_build() {
+# Configures the build tree, or brings its build files up to date (meson re-runs when a
+# meson.build changed) without compiling anything.
+cae_configure() {
   if [[ ! -f "$CAE_BUILD_DIR/build.ninja" ]]; then
     cae_log "configuring $CAE_BUILD_DIR (release)"
     meson setup "$CAE_BUILD_DIR" "$CAE_ROOT" --buildtype=release >&2 || return 1
+  else
+    ninja -C "$CAE_BUILD_DIR" build.ninja >/dev/null || return 1
   fi
+}
+
+cae_build() {
+  cae_configure || return 1
   cae_log "building"
   ninja -C "$CAE_BUILD_DIR" >&2 || return 1
 }
 
 cae_setup() {
   cae_install_packages && cae_build
+}
+
+# cae_check_test_names [MESON-TEST-ARGS...]: fails, naming it, on a test name that the build
+# does not define (`meson test` would skip it silently). Options that take a value are skipped
+# with their value; --logbase is refused (./run-tests reads its own log).
+cae_check_test_names() {
+  local known arg name bad=0
+  known=$(meson test -C "$CAE_BUILD_DIR" --no-rebuild --list 2>/dev/null) || {
+    cae_log "cannot list the tests of $CAE_BUILD_DIR"
+    return 1
+  }
+  while (($#)); do
+    arg=$1
+    shift
+    case "$arg" in
+      --logbase | --logbase=*) cae_log "--logbase: run-tests keeps its own log"; return 1 ;;
+      --maxfail | --repeat | --gdb-path | --wrapper | -C | --suite | --no-suite | \
+        --num-processes | -t | --timeout-multiplier | --setup | --test-args)
+        shift ;;
+      -*) ;;
+      *)
+        name=${arg#*:}  # meson also takes PROJECT:NAME
+        if [[ -n "$name" ]] && ! grep -qxF -e "$name" -e "${arg%%:*}:$name" <<<"$known"; then
+          cae_log "no test named '$arg'; the tests are: $(tr '\n' ' ' <<<"$known")"
+          bad=1
+        fi ;;
+    esac
+  done
+  return "$bad"
 }

@@ -18,6 +18,9 @@ except OSError as e:
     print(f"no test log: {e}", file=sys.stderr)
     entries = []
 
+if not entries:
+    print("no test ran", file=sys.stderr)
+
 for e in entries:
     out = (e.get("stdout") or "") + (e.get("stderr") or "")
     p = sum(int(n) for n in re.findall(r"(\d+) test cases? out of \d+ passed", out))

@@ -192,6 +192,99 @@ BOOST_AUTO_TEST_CASE(image_color_odd_size_psnr_improves) {
   BOOST_TEST(after > before + 1.0);
 }
 
+BOOST_AUTO_TEST_CASE(image_16bit_gray_stays_16bit_gray) {
+  // A 16-bit gray PNG (camera.png crop times 257, noise sigma 20 of 255) comes back 16-bit gray,
+  // not 8-bit RGBA.
+  const cv::Mat cam = cv::imread((kData / "camera.png").string(), cv::IMREAD_GRAYSCALE);
+  BOOST_TEST_REQUIRE(!cam.empty());
+  cv::Mat clean;
+  cam(cv::Rect(150, 100, 161, 121)).convertTo(clean, CV_16U, 257.0);
+  const cv::Mat noisyIn = noisy(clean, 20.0, 11);
+  const fs::path in = setup().work / "gray16.png", out = setup().work / "gray16-out.png";
+  BOOST_TEST_REQUIRE(cv::imwrite(in.string(), noisyIn));
+  const Result r = run(setup().script("denoise-image.sh") + " " + quote(in) + " " + quote(out) +
+                       " " + setup().modelOpt);
+  BOOST_TEST_MESSAGE(r.out);
+  BOOST_TEST_REQUIRE(r.rc == 0);
+  const cv::Mat den = cv::imread(out.string(), cv::IMREAD_UNCHANGED);
+  BOOST_TEST_REQUIRE(!den.empty());
+  BOOST_TEST(den.depth() == CV_16U, "16-bit in, 16-bit out");
+  BOOST_TEST(den.channels() == 1, "gray in, gray out");
+  BOOST_TEST_REQUIRE(den.size() == clean.size());
+  const double before = psnr(clean, noisyIn), after = psnr(clean, den);
+  BOOST_TEST_MESSAGE("16-bit gray PNG sigma 20: PSNR noisy " << before << " dB -> denoised "
+                                                             << after << " dB");
+  BOOST_TEST(after > before + 1.0);
+}
+
+BOOST_AUTO_TEST_CASE(image_jpeg_in_gives_a_png_of_its_colour) {
+  // Gray and colour JPEGs (quality 95) of noisy crops, no --noise: an 8-bit PNG, gray for the
+  // gray one and colour for the colour one, closer to the clean crop than the JPEG.
+  const cv::Mat chelsea = cv::imread((kData / "chelsea.png").string(), cv::IMREAD_COLOR);
+  BOOST_TEST_REQUIRE(!chelsea.empty());
+  const cv::Mat colour = chelsea(cv::Rect(60, 40, 201, 151)).clone();
+  cv::Mat gray;
+  cv::cvtColor(colour, gray, cv::COLOR_BGR2GRAY);
+  for (const cv::Mat& clean : {gray, colour}) {
+    const std::string name = clean.channels() == 1 ? "gray" : "colour";
+    const fs::path in = setup().work / (name + ".jpg"), out = setup().work / (name + "-jpg.png");
+    BOOST_TEST_REQUIRE(
+        cv::imwrite(in.string(), noisy(clean, 20.0, 13), {cv::IMWRITE_JPEG_QUALITY, 95}));
+    const Result r = run(setup().script("denoise-image.sh") + " " + quote(in) + " " + quote(out) +
+                         " " + setup().modelOpt);
+    BOOST_TEST_MESSAGE(r.out);
+    BOOST_TEST_REQUIRE(r.rc == 0, name << " JPEG: " << r.out);
+    const cv::Mat den = cv::imread(out.string(), cv::IMREAD_UNCHANGED);
+    const cv::Mat noisyIn = cv::imread(in.string(), cv::IMREAD_UNCHANGED);
+    BOOST_TEST_REQUIRE(!den.empty());
+    BOOST_TEST(den.depth() == CV_8U);
+    BOOST_TEST(den.channels() == clean.channels(), name);
+    BOOST_TEST_REQUIRE(den.size() == clean.size());
+    const double before = psnr(clean, noisyIn), after = psnr(clean, den);
+    BOOST_TEST_MESSAGE(name << " JPEG sigma 20: PSNR noisy " << before << " dB -> denoised "
+                            << after << " dB");
+    BOOST_TEST(after > before + 1.0, name);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(image_failure_leaves_no_output_file) {
+  // A PNG cut short and a file that is neither PNG nor JPEG: a clear error and no OUT at all
+  // (not a 0-byte file), and nothing left beside it.
+  const fs::path dir = setup().work / "failures";
+  fs::create_directories(dir);
+  const fs::path cut = dir / "cut.png", text = dir / "notes.png";
+  {
+    std::FILE* f = std::fopen((kData / "camera.png").c_str(), "rb");
+    BOOST_TEST_REQUIRE(f != nullptr);
+    char head[600];
+    const size_t n = std::fread(head, 1, sizeof head, f);
+    std::fclose(f);
+    std::FILE* g = std::fopen(cut.c_str(), "wb");
+    BOOST_TEST_REQUIRE(g != nullptr);
+    std::fwrite(head, 1, n, g);
+    std::fclose(g);
+    std::FILE* t = std::fopen(text.c_str(), "wb");
+    BOOST_TEST_REQUIRE(t != nullptr);
+    std::fputs("not an image\n", t);
+    std::fclose(t);
+  }
+  for (const fs::path& in : {cut, text}) {
+    const fs::path out = dir / ("out-" + in.filename().string());
+    const Result r = run(setup().script("denoise-image.sh") + " " + quote(in) + " " + quote(out) +
+                         " " + setup().modelOpt);
+    BOOST_TEST_MESSAGE(r.out);
+    BOOST_TEST(r.rc != 0, in.filename());
+    BOOST_TEST(r.out.find("error") != std::string::npos, r.out);
+    BOOST_TEST(!fs::exists(out), out << " must not exist after a failure");
+  }
+  int left = 0;
+  for (const auto& e : fs::directory_iterator(dir)) left += e.path() != cut && e.path() != text;
+  BOOST_TEST(left == 0, "temporary outputs left in " << dir);
+  const Result text_r = run(setup().script("denoise-image.sh") + " " + quote(text) + " " +
+                            quote(dir / "x.png") + " " + setup().modelOpt);
+  BOOST_TEST(text_r.out.find("neither a PNG nor a JPEG") != std::string::npos, text_r.out);
+}
+
 BOOST_AUTO_TEST_CASE(sequence_16bit_stays_16bit) {
   const fs::path in = setup().work / "seq-in", out = setup().work / "seq-out";
   fs::create_directories(in);
@@ -297,6 +390,33 @@ BOOST_AUTO_TEST_CASE(live_test_source_to_file_is_playable) {
   BOOST_TEST_REQUIRE(!frames.empty());
   BOOST_TEST(frames[0].cols == 160);
   BOOST_TEST(frames[0].rows == 120);
+}
+
+BOOST_AUTO_TEST_CASE(run_tests_fails_on_an_unknown_test_name) {
+  // ./run-tests with this build tree: an unknown name fails before anything runs, also beside a
+  // known one, and no summary of an earlier run is printed.
+  const std::string runTests = quote(setup().root / "run-tests");
+  for (const char* args : {"nosuch", "format nosuch"}) {
+    const Result r = run(runTests + " " + std::string(args), 120);
+    BOOST_TEST_MESSAGE(r.out);
+    BOOST_TEST(r.rc != 0, args);
+    BOOST_TEST(r.out.find("no test named 'nosuch'") != std::string::npos, r.out);
+    BOOST_TEST(r.out.find("tests: 0 passed, 1 failed") != std::string::npos, r.out);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(help_texts_say_what_runs) {
+  // run-demo's help is its opening comment and nothing of the script after it; denoise-video.sh
+  // says that the chroma planes are denoised too (caedenoise's chroma=true default).
+  const Result demo = run(quote(setup().root / "run-demo") + " --help", 30);
+  BOOST_TEST(demo.rc == 0);
+  BOOST_TEST(demo.out.find("Options:") != std::string::npos, demo.out);
+  BOOST_TEST(demo.out.find("set -") == std::string::npos, demo.out);
+  BOOST_TEST(demo.out.find("source") == std::string::npos, demo.out);
+  const Result video = run(setup().script("denoise-video.sh") + " --help", 30);
+  BOOST_TEST(video.rc == 0);
+  BOOST_TEST(video.out.find("chroma") != std::string::npos, video.out);
+  BOOST_TEST(video.out.find("luma of YUV frames;") == std::string::npos, video.out);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
