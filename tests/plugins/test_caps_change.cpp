@@ -1,4 +1,4 @@
-// Caps changing mid-stream, thousands of times, under CPU load: appsrc pushes frames whose
+// Caps changing mid-stream, thousands of times (2,100), under CPU load: appsrc pushes frames whose
 // format and size change every other buffer through 7 sets (BGRx 33x17 -> GRAY8 320x240 -> ...)
 // into caedenoise or caeanomaly while another thread keeps asking the element's pads for caps
 // and accept-caps and reading its model, and a third burns a core. The stream must never end
@@ -47,13 +47,21 @@ struct Run {
   bool eos = false;
 };
 
+// The application side, as gst-launch-1.0 does it: a LATENCY message from the element (posted
+// at each negotiation) makes the pipeline recalculate its latency, from another thread.
+GstBusSyncReply onMessage(GstBus*, GstMessage* m, gpointer pending) {
+  if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_LATENCY) *static_cast<std::atomic<bool>*>(pending) = true;
+  return GST_BUS_PASS;
+}
+
 // Another thread's questions to the element while it streams: caps (with and without a
-// filter), accept-caps of each set, and the model it runs.
-void ask(GstElement* el, const std::vector<GstCaps*>& caps, const std::atomic<bool>& done,
-         std::atomic<long>& asked) {
+// filter), accept-caps of each set, and the model it runs; and the latency recalculations.
+void ask(GstElement* pipeline, GstElement* el, const std::vector<GstCaps*>& caps,
+         const std::atomic<bool>& done, std::atomic<bool>& latency, std::atomic<long>& asked) {
   GstPad* sink = gst_element_get_static_pad(el, "sink");
   GstPad* src = gst_element_get_static_pad(el, "src");
   for (std::size_t i = 0; !done; ++i) {
+    if (latency.exchange(false)) gst_bin_recalculate_latency(GST_BIN(pipeline));
     GstCaps* c = caps[i % caps.size()];
     gst_caps_unref(gst_pad_query_caps(sink, nullptr));
     gst_caps_unref(gst_pad_query_caps(src, c));
@@ -68,10 +76,11 @@ void ask(GstElement* el, const std::vector<GstCaps*>& caps, const std::atomic<bo
   gst_object_unref(src);
 }
 
-Run stress(const std::string& element, const std::vector<Set>& sets, int changes, int perSet) {
+Run stress(const std::string& element, const std::string& downstream, const std::vector<Set>& sets,
+           int changes, int perSet) {
   GError* err = nullptr;
   GstElement* p = gst_parse_launch(("appsrc name=src format=time block=true max-buffers=4 ! " +
-                                    element + " name=el ! fakesink sync=false")
+                                    element + " name=el ! " + downstream)
                                        .c_str(),
                                    &err);
   BOOST_REQUIRE_MESSAGE(p && !err, "cannot parse the pipeline around " << element);
@@ -97,7 +106,10 @@ Run stress(const std::string& element, const std::vector<Set>& sets, int changes
     volatile double x = 1;
     while (!done) x = std::sqrt(x + 1.0);
   });
-  std::thread asker([&] { ask(el, caps, done, asked); });
+  std::atomic<bool> latency{false};
+  GstBus* bus = gst_element_get_bus(p);
+  gst_bus_set_sync_handler(bus, onMessage, &latency, nullptr);
+  std::thread asker([&] { ask(p, el, caps, done, latency, asked); });
   Run r;
   for (int i = 0; i < changes * perSet; ++i) {
     const std::size_t k = std::size_t(i / perSet) % sets.size();
@@ -115,7 +127,6 @@ Run stress(const std::string& element, const std::vector<Set>& sets, int changes
   }
   GstFlowReturn ret = GST_FLOW_OK;
   g_signal_emit_by_name(src, "end-of-stream", &ret);
-  GstBus* bus = gst_element_get_bus(p);
   if (GstMessage* m = gst_bus_timed_pop_filtered(
           bus, 120 * GST_SECOND, GstMessageType(GST_MESSAGE_ERROR | GST_MESSAGE_EOS))) {
     r.eos = GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS;
@@ -125,6 +136,7 @@ Run stress(const std::string& element, const std::vector<Set>& sets, int changes
   done = true;
   busy.join();
   asker.join();
+  gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
   BOOST_TEST_MESSAGE(element << ": " << asked << " caps/accept-caps/model questions meanwhile");
   gst_element_set_state(p, GST_STATE_NULL);
   r.buffersOut = counts.buffers;
@@ -138,9 +150,9 @@ Run stress(const std::string& element, const std::vector<Set>& sets, int changes
 }
 
 void expectEveryChangeThrough(const std::string& element, const std::vector<Set>& sets, int changes,
-                              int perSet) {
+                              int perSet, const std::string& downstream = "fakesink sync=false") {
   const auto t0 = std::chrono::steady_clock::now();
-  const Run r = stress(element, sets, changes, perSet);
+  const Run r = stress(element, downstream, sets, changes, perSet);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   BOOST_TEST_MESSAGE(element << ": " << changes << " caps changes, " << r.pushed
                              << " buffers pushed, " << r.buffersOut << " out, " << r.capsOut
@@ -156,20 +168,27 @@ void expectEveryChangeThrough(const std::string& element, const std::vector<Set>
 
 }  // namespace
 
-// The sets of the report: every format caedenoise takes, odd and tiny sizes, a gray model.
-BOOST_AUTO_TEST_CASE(caedenoise_survives_thousands_of_caps_changes_under_load) {
+const std::vector<Set> kDenoiseSets = {
+    {GST_VIDEO_FORMAT_BGRx, 33, 17}, {GST_VIDEO_FORMAT_GRAY8, 320, 240},
+    {GST_VIDEO_FORMAT_I420, 64, 48}, {GST_VIDEO_FORMAT_RGB, 37, 23},
+    {GST_VIDEO_FORMAT_NV12, 96, 64}, {GST_VIDEO_FORMAT_GRAY16_LE, 50, 30},
+    {GST_VIDEO_FORMAT_BGR, 17, 33}};
+
+std::string denoiser() {
   cae::onnx::ExportOptions o;
   o.task = cae::onnx::Task::Denoise;
-  const std::string model = randomModel("caps_gray.onnx", 1, o, 5);
-  expectEveryChangeThrough("caedenoise threads=1 model=" + dq(model),
-                           {{GST_VIDEO_FORMAT_BGRx, 33, 17},
-                            {GST_VIDEO_FORMAT_GRAY8, 320, 240},
-                            {GST_VIDEO_FORMAT_I420, 64, 48},
-                            {GST_VIDEO_FORMAT_RGB, 37, 23},
-                            {GST_VIDEO_FORMAT_NV12, 96, 64},
-                            {GST_VIDEO_FORMAT_GRAY16_LE, 50, 30},
-                            {GST_VIDEO_FORMAT_BGR, 17, 33}},
-                           1400, 2);
+  return "caedenoise threads=1 model=" + dq(randomModel("caps_gray.onnx", 1, o, 5));
+}
+
+// The sets of the report: every format caedenoise takes, odd and tiny sizes, a gray model.
+BOOST_AUTO_TEST_CASE(caedenoise_survives_caps_changes_under_load) {
+  expectEveryChangeThrough(denoiser(), kDenoiseSets, 700, 2);
+}
+
+// The same downstream of a converter with its own allocation and a queue (its own thread).
+BOOST_AUTO_TEST_CASE(caedenoise_survives_caps_changes_into_videoconvert_and_a_queue) {
+  expectEveryChangeThrough(denoiser(), kDenoiseSets, 700, 2,
+                           "videoconvert ! queue max-size-buffers=2 ! fakesink sync=false");
 }
 
 BOOST_AUTO_TEST_CASE(caeanomaly_survives_caps_changes_under_load) {
