@@ -1,6 +1,7 @@
 #include "onnx/graph_info.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -81,7 +82,7 @@ GraphInfo graphInfoOf(const pb::ModelProto& m, const std::string& path) {
     most = std::max(most, f);
     for (const auto& y : n.output()) factor[y] = f;
   }
-  info.sizeMultiple = int(most + 0.5);
+  info.sizeMultiple = int(std::lround(most));
   return info;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include "error.hpp"
 #include "onnx/metadata.hpp"
@@ -25,7 +26,8 @@ constexpr int kMaxInputs = 64;                              // node inputs (Conc
 
 class Validator {
  public:
-  Validator(const pb::ModelProto& m, std::string name) : m_(m), g_(m.graph()), name_(name) {}
+  Validator(const pb::ModelProto& m, std::string name)
+      : m_(m), g_(m.graph()), name_(std::move(name)) {}
 
   void run() {
     checkModelFields();

@@ -324,7 +324,8 @@ class NodeRules {
     if (intAttr(n, "exclude_outside").value_or(0) != 0) fail(n, "sets exclude_outside");
     Activation y = x;
     for (int k = 2; k < 4; ++k)
-      if (x.dims[k] >= 0) y.dims[k] = std::max<std::int64_t>(1, std::int64_t(x.dims[k] * s[k]));
+      if (x.dims[k] >= 0)
+        y.dims[k] = std::max<std::int64_t>(1, std::int64_t(double(x.dims[k]) * s[k]));
     y.growth = x.growth * std::max(s[2], s[3]);
     return y;
   }

@@ -53,7 +53,7 @@ pb::ModelProto woodFast() {
 
 // Writes m to a scratch file named after the case and returns its path.
 std::string write(const pb::ModelProto& m, const std::string& name) {
-  const std::string p = cae::test::scratch().file(name + ".onnx");
+  std::string p = cae::test::scratch().file(name + ".onnx");
   std::ofstream(p, std::ios::binary) << m.SerializeAsString();
   return p;
 }
@@ -98,11 +98,11 @@ const std::vector<Damage>& damages() {
        [](auto& m) {
          auto& t = init(m, "stem.bias");
          t.clear_float_data();
-         t.set_raw_data(std::string(24 * 4 - 2, '\0'));
+         t.set_raw_data(std::string(std::size_t(24 * 4 - 2), '\0'));
        },
        "bytes of raw_data, not a whole number of float values"},
       {"raw_data_and_float_data_both",
-       [](auto& m) { init(m, "stem.bias").set_raw_data(std::string(24 * 4, '\0')); },
+       [](auto& m) { init(m, "stem.bias").set_raw_data(std::string(std::size_t(24 * 4), '\0')); },
        "has both raw_data and typed values"},
       {"two_initializers_with_one_name",
        [](auto& m) { init(m, "enc2.bias").set_name("enc0.bias"); }, kSegvWhy},
