@@ -33,7 +33,10 @@ def index(rs):
 
 def measured(data):
     m = meta.get(data)
-    return f"Measured {m['measured']} UTC, commit {m['commit']}." if m else "Measured: unknown."
+    if not m:
+        return "Measured: unknown."
+    note = f"; {m['note']}" if m.get("note") else ""
+    return f"Measured {m['measured']} UTC, commit {m['commit']}{note}."
 
 
 def table(by, methods, latents, psnr="psnr", mse="mse"):
@@ -95,12 +98,39 @@ def claim_lines(by, latents):
                    "PCA sweep, K = 4…256): " + ", ".join(
                        f"K={k}: ≈{match[k]:.0f} ({match[k] / k:.1f}×)" for k in sorted(match)
                        if match[k]) + ".")
+    deep = [by[("deep-ae", k)] for k in sorted(gap)]
+    if len(gap) > 1:
+        ks = sorted(gap)
+        trend = "shrinks" if gap[ks[-1]] < gap[ks[0]] else "grows"
+        out.append(f"- The margin {trend} as K grows: {gap[ks[0]]:+.2f} dB at K={ks[0]}, "
+                   f"{gap[ks[-1]]:+.2f} dB at K={ks[-1]}; whether PCA catches up beyond "
+                   f"K={ks[-1]} is not measured. Test and validation PSNR agree within "
+                   f"{max(abs(r['psnr'] - r['val_psnr']) for r in fm_rows):.2f} dB.")
+    if deep and all(r["best_epoch"] == r["epochs"] for r in deep):
+        out.append("- The kept epoch was the last one at every K: the deep AEs were still "
+                   "improving when the budget ended, so the margins are lower bounds for this "
+                   "architecture, not its limit.")
+    if deep:
+        widths = [int(w) for w in deep[-1]["arch"].split()[0].split("-")]
+        weights = sum(a * b + b for a, b in zip(widths, widths[1:]))
+        out.append(f"- What it costs: the K={deep[-1]['latent']} deep AE has {weights / 1e6:.1f} M "
+                   "weights and trained "
+                   + "–".join(f"{x:.0f}" for x in (min(r["train_s"] for r in deep) / 60,
+                                                    max(r["train_s"] for r in deep) / 60))
+                   + " min per K on one thread; PCA keeps 785·K numbers and fits in seconds.")
     lin = [by[("linear-ae", k)]["psnr"] - by[("pca", k)]["psnr"] for k in latents
            if ("linear-ae", k) in by and ("pca", k) in by]
     if lin:
         out.append(f"- The linear AE lands on PCA ({min(lin):+.3f} to {max(lin):+.3f} dB), as "
                    "Baldi & Hornik (1989) predict, so the optimiser is not what separates the "
                    "deep AE from PCA.")
+    pb = index(patch_rows)
+    d = [pb[(m, k)]["psnr"] - pb[("pca", k)]["psnr"] for (m, k) in pb
+         if m in ("dense-ae", "conv-ae") and ("pca", k) in pb]
+    if d:
+        out.append("- Where it does not hold: section 1. On 16×16 natural-image patches, where "
+                   "PCA is close to optimal, the "
+                   f"nonlinear AEs at their budgets were {-max(d):.1f}–{-min(d):.1f} dB below PCA.")
     return out
 
 

@@ -17,13 +17,14 @@ ninja -C "$CAE_BUILD_DIR" bench/bench_pca_vs_ae_fmnist >&2
 raw="$here/reports/pca_vs_ae.jsonl"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-args=(--latent 8,16,32,64 --methods pca,linear-ae,deep-ae --test
+args=(--latent 8,16,32,64 --methods pca,pca-sweep,linear-ae,deep-ae --test
       --hidden 1000,500,250 --act relu --out linear --lr 1e-3 --epochs 18 --batch 128
       --linear-lr 1e-2 --linear-epochs 100 --threads "${CAE_THREADS:-1}" "$@")
 start=$(date +%s)
+commit="$(git -C "$here" rev-parse --short HEAD)"  # what the binary was built from
 "$CAE_BUILD_DIR/bench/bench_pca_vs_ae_fmnist" "${args[@]}" | tee "$work/rows.jsonl"
 printf '{"data":"fashion-mnist","meta":true,"measured":"%s","commit":"%s","wall_s":%d,"args":"%s"}\n' \
-  "$(date -u '+%Y-%m-%d %H:%M')" "$(git -C "$here" rev-parse --short HEAD)" \
+  "$(date -u '+%Y-%m-%d %H:%M')" "$commit" \
   "$(($(date +%s) - start))" "${args[*]}" >>"$work/rows.jsonl"
 { grep -v '"data":"fashion-mnist"' "$raw" || true; } >"$work/keep.jsonl"
 cat "$work/keep.jsonl" "$work/rows.jsonl" >"$raw"
