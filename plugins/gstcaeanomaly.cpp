@@ -56,7 +56,7 @@
 GST_DEBUG_CATEGORY_STATIC(gst_cae_anomaly_debug);
 #define GST_CAT_DEFAULT gst_cae_anomaly_debug
 
-#define DEFAULT_THRESHOLD -1.0
+#define DEFAULT_THRESHOLD (-1.0)
 #define DEFAULT_INFERENCE_INTERVAL 1
 #define DEFAULT_MIN_REGION_AREA 16
 #define DEFAULT_OVERLAY FALSE
@@ -141,6 +141,7 @@ static cv::Mat interleaved(const cv::Mat& blob) {
   const int c = blob.size[1], h = blob.size[2], w = blob.size[3];
   const cv::Mat packed = blob.isContinuous() ? blob : blob.clone();
   std::vector<cv::Mat> planes;
+  planes.reserve(std::size_t(c));
   for (int k = 0; k < c; ++k)
     planes.emplace_back(h, w, CV_32F,
                         const_cast<float*>(packed.ptr<float>()) + std::size_t(k) * h * w);

@@ -66,12 +66,12 @@ static const char* factory_name(GstCaeFilter* self) {
 }
 
 std::string gst_cae_resolve_model(const gchar* prop, const char* default_name) {
-  const std::string installed = std::string(CAE_MODEL_DIR "/") + default_name;
-  const std::string m = prop ? prop : "";
+  std::string installed = std::string(CAE_MODEL_DIR "/") + default_name;
+  std::string m = prop ? prop : "";
   if (!m.empty() && m != installed) return m;
   std::error_code ec;
   if (std::filesystem::exists(installed, ec)) return installed;
-  const std::string src = std::string(CAE_SOURCE_MODEL_DIR "/") + default_name;
+  std::string src = std::string(CAE_SOURCE_MODEL_DIR "/") + default_name;
   if (std::filesystem::exists(src, ec)) return src;
   return installed;
 }

@@ -77,6 +77,7 @@ void runGroup(Engine& e, const std::vector<PlaneView>& in, const std::vector<Pla
   const int H = p0.height, W = p0.width;
   const Normalisation norm = e.normalisation(p0.depth);
   std::vector<PlaneView> group;
+  group.reserve(idx.size());
   for (std::size_t k : idx) group.push_back(in[k]);
   cv::Mat blob = gatherPlanes(group, norm, Feed::Channels);
   if (!asChannels) {  // a batch of 1-channel images: the same memory, read as N×1×H×W

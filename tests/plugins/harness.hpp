@@ -148,7 +148,7 @@ inline cv::Mat readComp(GstVideoFrame* f, int k) {
   const auto* base = static_cast<const guint8*>(GST_VIDEO_FRAME_COMP_DATA(f, k));
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
-      const guint8* p = base + y * rs + x * ps;
+      const guint8* p = base + std::ptrdiff_t(y) * rs + std::ptrdiff_t(x) * ps;
       if (wide)
         m.at<uint16_t>(y, x) = uint16_t(p[0] | (p[1] << 8));
       else
@@ -164,7 +164,7 @@ inline void writeComp(GstVideoFrame* f, int k, const cv::Mat& m) {
   auto* base = static_cast<guint8*>(GST_VIDEO_FRAME_COMP_DATA(f, k));
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
-      guint8* p = base + y * rs + x * ps;
+      guint8* p = base + std::ptrdiff_t(y) * rs + std::ptrdiff_t(x) * ps;
       if (m.depth() == CV_16U) {
         const uint16_t v = m.at<uint16_t>(y, x);
         p[0] = guint8(v & 0xff);
@@ -332,7 +332,7 @@ inline std::string messageText(GstMessage* m) {
     gst_message_parse_error(m, &e, &dbg);
   else
     gst_message_parse_warning(m, &e, &dbg);
-  const std::string text = std::string(e->message) + " | " + (dbg ? dbg : "");
+  std::string text = std::string(e->message) + " | " + (dbg ? dbg : "");
   g_error_free(e);
   g_free(dbg);
   return text;
@@ -430,8 +430,8 @@ struct Negotiation {
 inline void expectNegotiated(const std::string& element, const std::string& tail,
                              const std::vector<Negotiation>& cases) {
   for (const Negotiation& c : cases) {
-    const std::string line = "filesrc location=" + quote(kSkimage + c.image) +
-                             " ! pngdec ! videoconvert ! " + element + " " + c.props + " " + tail;
+    std::string line = "filesrc location=" + quote(kSkimage + c.image);
+    line += " ! pngdec ! videoconvert ! " + element + " " + c.props + " " + tail;
     const Result r = launch(line);
     const std::string got = sinkFormat(r.out, element);
     BOOST_TEST_MESSAGE("gst-launch-1.0 " << line << ": rc " << r.rc << ", " << element << " got "
