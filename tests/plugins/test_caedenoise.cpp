@@ -283,6 +283,59 @@ BOOST_AUTO_TEST_CASE(videoconvert_negotiates_what_the_model_takes_with_no_caps_f
                     {rgb, "astronaut.png", {"RGB"}}});
 }
 
+// The formats the sink offers an asker that could give any (as videoconvert asks), by model.
+std::vector<std::string> offered(const std::string& props) {
+  GstElement* e = gst_element_factory_make("caedenoise", nullptr);
+  if (!props.empty()) g_object_set(e, "model", props.c_str(), nullptr);
+  GstPad* sink = gst_element_get_static_pad(e, "sink");
+  GstCaps* any = gst_caps_from_string(
+      "video/x-raw, format={ GRAY8, GRAY16_LE, I420, NV12, RGB, BGR, RGBx, BGRx, AYUV, RGBA }");
+  GstCaps* caps = gst_pad_query_caps(sink, any);
+  std::vector<std::string> formats;
+  for (guint i = 0; i < gst_caps_get_size(caps); ++i) {
+    const GValue* f = gst_structure_get_value(gst_caps_get_structure(caps, i), "format");
+    if (G_VALUE_HOLDS_STRING(f)) formats.emplace_back(g_value_get_string(f));
+    for (guint k = 0; GST_VALUE_HOLDS_LIST(f) && k < gst_value_list_get_size(f); ++k)
+      formats.emplace_back(g_value_get_string(gst_value_list_get_value(f, k)));
+  }
+  gst_caps_unref(caps);
+  gst_caps_unref(any);
+  gst_object_unref(sink);
+  gst_object_unref(e);
+  return formats;
+}
+
+BOOST_AUTO_TEST_CASE(caps_queries_offer_only_what_the_model_takes) {
+  const std::vector<std::string> gray = offered(""),
+                                 rgb = offered(randomModel("random_rgb.onnx", 3));
+  const std::vector<std::string> rgbTypes = {"RGB", "BGR", "RGBx", "BGRx"};
+  BOOST_TEST(rgb == rgbTypes, boost::test_tools::per_element());
+  const std::vector<std::string> grayFirst = {"GRAY8", "GRAY16_LE", "I420", "NV12",
+                                              "RGB",   "BGR",       "RGBx", "BGRx"};
+  BOOST_TEST(gray == grayFirst, boost::test_tools::per_element());
+}
+
+// `model` reads back the file the running element loaded, and a set value as it was set.
+BOOST_AUTO_TEST_CASE(model_reads_back_the_file_loaded) {
+  Element e("caedenoise", videoInfo(GST_VIDEO_FORMAT_GRAY8, 64, 48));
+  gst_buffer_unref(e.push({grayImage("camera.png", 64, 48)}));
+  GstElement* el = gst_harness_find_element(e.harness(), "caedenoise");
+  gchar* loaded = nullptr;
+  g_object_get(el, "model", &loaded, nullptr);
+  BOOST_TEST(fs::path(loaded).filename() == "denoise-fast.onnx");
+  BOOST_TEST(fs::exists(loaded), loaded);
+  g_free(loaded);
+  gst_object_unref(el);
+  const std::string rgb = randomModel("random_rgb.onnx", 3);
+  GstElement* fresh = gst_element_factory_make("caedenoise", nullptr);
+  g_object_set(fresh, "model", rgb.c_str(), nullptr);
+  gchar* set = nullptr;
+  g_object_get(fresh, "model", &set, nullptr);
+  BOOST_TEST(std::string(set) == rgb);
+  g_free(set);
+  gst_object_unref(fresh);
+}
+
 // pipelines/denoise-video.sh (decodebin ! videoconvert ! caedenoise ! videoconvert ! encoder)
 // on a VP8 clip (I420 frames) with the gray default and with an RGB model, no caps filter.
 BOOST_AUTO_TEST_CASE(denoise_video_script_runs_gray_and_rgb_models) {
