@@ -431,7 +431,8 @@ inline void expectNegotiated(const std::string& element, const std::string& tail
                              const std::vector<Negotiation>& cases) {
   for (const Negotiation& c : cases) {
     std::string line = "filesrc location=" + quote(kSkimage + c.image);
-    line += " ! pngdec ! videoconvert ! " + element + " " + c.props + " " + tail;
+    for (const std::string& part : {" ! pngdec ! videoconvert ! " + element, c.props, tail})
+      line.append(" ").append(part);
     const Result r = launch(line);
     const std::string got = sinkFormat(r.out, element);
     BOOST_TEST_MESSAGE("gst-launch-1.0 " << line << ": rc " << r.rc << ", " << element << " got "
