@@ -146,11 +146,13 @@ class AutoEncoder {
     const int dims[] = {1, c, img.rows, img.cols};
     cv::Mat blob(4, dims, CV_32F);
     std::vector<cv::Mat> planes;
+    planes.reserve(std::size_t(c));
     for (int i = 0; i < c; ++i)
       planes.emplace_back(img.rows, img.cols, CV_32F, blob.ptr<float>(0, i));
     cv::split(img, planes);
     const cv::Mat out = engine_->run(blob);
     std::vector<cv::Mat> op;
+    op.reserve(std::size_t(c));
     for (int i = 0; i < c; ++i)
       op.emplace_back(img.rows, img.cols, CV_32F, const_cast<float*>(out.ptr<float>(0, i)));
     cv::Mat rec;
@@ -190,8 +192,8 @@ cv::Mat patchRows(const cv::Mat& img, int p, int s, std::vector<cv::Point>* at =
   for (std::size_t i = 0; i < pts.size(); ++i) {
     float* r = rows.ptr<float>(int(i));
     for (int y = 0; y < p; ++y) {
-      const float* src = img.ptr<float>(pts[i].y + y) + pts[i].x * c;
-      std::copy(src, src + p * c, r + y * p * c);
+      const float* src = img.ptr<float>(pts[i].y + y) + std::ptrdiff_t(pts[i].x) * c;
+      std::copy(src, src + std::ptrdiff_t(p) * c, r + std::ptrdiff_t(y) * p * c);
     }
   }
   if (at) *at = std::move(pts);
@@ -261,7 +263,7 @@ class GaussMethod : public Method {
     for (int i = 0; i < f.rows; ++i) {
       cv::subtract(f.row(i), mean_, d);
       t = d * icov_;
-      map.at<float>(i / img.cols, i % img.cols) = std::sqrt(std::max(0.0, d.dot(t)));
+      map.at<float>(i / img.cols, i % img.cols) = float(std::sqrt(std::max(0.0, d.dot(t))));
     }
     return map;
   }
@@ -415,6 +417,7 @@ std::vector<cv::Mat> loadTrain(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir))
     if (e.path().extension() == ".png") files.push_back(e.path());
   std::sort(files.begin(), files.end());
+  out.reserve(files.size());
   for (const fs::path& f : files)
     out.push_back(toFloat(cv::imread(f.string(), cv::IMREAD_UNCHANGED)));
   return out;
@@ -432,6 +435,161 @@ double msPerCall(const std::function<void()>& f, int reps) {
   return t[t.size() / 2];
 }
 
+// The methods compared on one texture: the shipped autoencoders' maps (the quality model's three
+// maps; the real-time model's own), patch PCA and per-pixel Gaussian features, and the smoothing
+// sigma every method shares.
+struct Methods {
+  std::vector<std::unique_ptr<AutoEncoder>> aes;  // the models behind the AeMethods
+  std::vector<std::unique_ptr<Method>> list;
+  double sigma = 2.0;
+};
+
+Methods loadMethods(const Texture& tex, const fs::path& models, const std::vector<cv::Mat>& train,
+                    int threads, double sigmaOverride) {
+  Methods ms;
+  std::vector<std::unique_ptr<Method>>& methods = ms.list;
+  std::vector<std::unique_ptr<AutoEncoder>>& aes = ms.aes;
+  double& sigma = ms.sigma;
+  // All methods are smoothed alike: by the first model's cae.map_sigma.
+  bool sigmaFromModel = false;
+  for (const std::string suffix : {"", "-fast"}) {
+    const fs::path model = models / ("anomaly-" + std::string(tex.name) + suffix + ".onnx");
+    if (!fs::exists(model)) {
+      if (suffix.empty())
+        std::fprintf(stderr, "%s: no model %s, autoencoder skipped\n", tex.name, model.c_str());
+      continue;
+    }
+    aes.push_back(std::make_unique<AutoEncoder>(model.string(), threads));
+    AutoEncoder& ae = *aes.back();
+    const onnx::ModelInfo& mi = ae.engine().info();
+    const anomaly::Decision& decision = mi.anomaly;
+    if (!sigmaFromModel && decision.map.smoothSigma > 0) {
+      sigma = decision.map.smoothSigma;
+      sigmaFromModel = true;
+    }
+    std::printf(
+        "{\"type\":\"model\",\"texture\":\"%s\",\"file\":\"%s\",\"anomaly_map\":"
+        "\"%s\",\"map_sigma\":%g,\"threshold\":%.6g}\n",
+        tex.name, model.filename().c_str(), anomaly::mapKindName(decision.map.map),
+        decision.map.smoothSigma, decision.threshold.value_or(std::nan("")));
+    const anomaly::MapKind own = decision.map.map;
+    if (suffix.empty()) {
+      for (anomaly::MapKind k :
+           {anomaly::MapKind::Lowpass, anomaly::MapKind::L2, anomaly::MapKind::Ssim})
+        methods.push_back(std::make_unique<AeMethod>(ae, k, ""));
+    } else {
+      methods.push_back(std::make_unique<AeMethod>(ae, own, suffix));
+    }
+  }
+  if (sigmaOverride >= 0) sigma = sigmaOverride;
+  methods.push_back(std::make_unique<PcaMethod>(train));
+  methods.push_back(std::make_unique<GaussMethod>(train));
+  return ms;
+}
+
+// A few test images beside this method's map, for looking at.
+void writeExamples(const fs::path& examples, const Texture& tex, Method& m,
+                   const std::vector<TestImage>& set, const std::vector<cv::Mat>& maps) {
+  fs::create_directories(examples);
+  for (std::size_t i = 0; i < set.size() && i < 25; i += 6) {
+    cv::Mat vis, img8, m8;
+    set[i].img.convertTo(img8, CV_8U, 255);
+    if (img8.channels() == 3) cv::cvtColor(img8, img8, cv::COLOR_RGB2GRAY);
+    double mx;
+    cv::minMaxLoc(maps[i], nullptr, &mx);
+    maps[i].convertTo(m8, CV_8U, 255.0 / std::max(mx, 1e-9));
+    cv::hconcat(img8, m8, vis);
+    cv::imwrite((examples / (std::string(tex.name) + "_" + m.name() + "_" + std::to_string(i) +
+                             "_" + set[i].kind + ".png"))
+                    .string(),
+                vis);
+  }
+}
+
+// One method on one texture's test set: image and pixel AUROC per defect kind, the ROC curve,
+// and image AUROC per defect size and contrast, as JSON lines.
+void scoreMethod(const Texture& tex, Method& m, const std::vector<TestImage>& set, double sigma,
+                 const std::vector<std::string>& kinds, const fs::path& examples) {
+  std::vector<float> imgScore(set.size());
+  std::vector<cv::Mat> maps(set.size());
+  for (std::size_t i = 0; i < set.size(); ++i) {
+    maps[i] = smoothMap(m.rawMap(set[i].img), sigma);
+    double mx;
+    cv::minMaxLoc(maps[i], nullptr, &mx);
+    imgScore[i] = float(mx);
+  }
+  auto emit = [&](const char* type, const std::string& kind, double a, std::size_t np,
+                  std::size_t nn, const std::string& extra = "") {
+    std::printf(
+        "{\"type\":\"%s\",\"texture\":\"%s\",\"method\":\"%s\",\"kind\":\"%s\",\"auroc\":%.5f,"
+        "\"n_pos\":%zu,\"n_neg\":%zu%s}\n",
+        type, tex.name, m.name().c_str(), kind.c_str(), a, np, nn, extra.c_str());
+  };
+  for (const std::string& kind : kinds) {
+    std::vector<float> pos, neg, ppos, pneg;
+    for (std::size_t i = 0; i < set.size(); ++i) {
+      const bool clean = set[i].kind.empty();
+      if (!clean && kind != "all" && set[i].kind != kind) continue;
+      (clean ? neg : pos).push_back(imgScore[i]);
+      for (int y = 0; y < maps[i].rows; ++y) {
+        const float* s = maps[i].ptr<float>(y);
+        const std::uint8_t* k = clean ? nullptr : set[i].mask.ptr<std::uint8_t>(y);
+        for (int x = 0; x < maps[i].cols; ++x) ((k && k[x]) ? ppos : pneg).push_back(s[x]);
+      }
+    }
+    emit("image_auroc", kind, auroc(pos, neg), pos.size(), neg.size());
+    emit("pixel_auroc", kind, auroc(ppos, pneg), ppos.size(), pneg.size());
+    if (kind == "all") {
+      const auto [f, t] = rocCurve(pos, neg);
+      std::printf(
+          "{\"type\":\"roc\",\"texture\":\"%s\",\"method\":\"%s\",\"fpr\":%s,"
+          "\"tpr\":%s}\n",
+          tex.name, m.name().c_str(), jsonList(f).c_str(), jsonList(t).c_str());
+    }
+  }
+  for (int size : kSizes)
+    for (double contrast : kContrasts) {
+      std::vector<float> pos, neg;
+      for (std::size_t i = 0; i < set.size(); ++i) {
+        if (set[i].kind.empty())
+          neg.push_back(imgScore[i]);
+        else if (set[i].size == size && set[i].contrast == contrast)
+          pos.push_back(imgScore[i]);
+      }
+      std::printf(
+          "{\"type\":\"image_auroc_by_size\",\"texture\":\"%s\",\"method\":\"%s\","
+          "\"size\":%d,\"contrast\":%.2f,\"auroc\":%.5f}\n",
+          tex.name, m.name().c_str(), size, contrast, auroc(pos, neg));
+    }
+  if (!examples.empty()) writeExamples(examples, tex, m, set, maps);
+}
+
+// Time per 640x480 frame (the strip mirrored up to that size), each method with its map,
+// smoothing, frame score and (the element's work) regions.
+void timeMethods(const Texture& tex, const cv::Mat& strip, Methods& methods, int threads) {
+  std::vector<std::unique_ptr<AutoEncoder>>& aes = methods.aes;
+  const double sigma = methods.sigma;
+  cv::Mat frame;
+  cv::copyMakeBorder(strip, frame, 0, std::max(0, 480 - strip.rows), 0,
+                     std::max(0, 640 - strip.cols), cv::BORDER_REFLECT_101);
+  frame = frame(cv::Rect(0, 0, 640, 480)).clone();
+  for (auto& m : methods.list) {
+    const double ms = msPerCall(
+        [&] {
+          for (auto& ae : aes) ae->forget();  // every timed call runs the model
+          const cv::Mat map = smoothMap(m->rawMap(frame.clone()), sigma);
+          anomaly::ScoreMap sm{map.cols, map.rows,
+                               std::vector<float>(map.begin<float>(), map.end<float>())};
+          anomaly::findRegions(sm, float(anomaly::frameScore(sm) * 0.9), 16);
+        },
+        5);
+    std::printf(
+        "{\"type\":\"speed\",\"texture\":\"%s\",\"method\":\"%s\",\"width\":640,"
+        "\"height\":480,\"ms_per_frame\":%.2f,\"threads\":%d}\n",
+        tex.name, m->name().c_str(), ms, threads);
+  }
+}
+
 int evaluate(const fs::path& data, const fs::path& models, const std::vector<std::string>& only,
              int crop, int maxCrops, int threads, const fs::path& examples, double sigmaOverride) {
   cv::setNumThreads(threads);
@@ -446,117 +604,14 @@ int evaluate(const fs::path& data, const fs::path& models, const std::vector<std
                                data.string() + " (run prepare first)");
     const std::vector<TestImage> set = makeTestSet(strip, crop, maxCrops, 17);
 
-    std::vector<std::unique_ptr<Method>> methods;
-    // The quality model (three maps) and, when shipped, the real-time one (its own map).
-    std::vector<std::unique_ptr<AutoEncoder>> aes;
-    double sigma = 2.0;  // all methods are smoothed alike: by the first model's cae.map_sigma
-    bool sigmaFromModel = false;
-    for (const std::string suffix : {"", "-fast"}) {
-      const fs::path model = models / ("anomaly-" + std::string(tex.name) + suffix + ".onnx");
-      if (!fs::exists(model)) {
-        if (suffix.empty())
-          std::fprintf(stderr, "%s: no model %s, autoencoder skipped\n", tex.name, model.c_str());
-        continue;
-      }
-      aes.push_back(std::make_unique<AutoEncoder>(model.string(), threads));
-      AutoEncoder& ae = *aes.back();
-      const onnx::ModelInfo& mi = ae.engine().info();
-      const anomaly::Decision& decision = mi.anomaly;
-      if (!sigmaFromModel && decision.map.smoothSigma > 0) {
-        sigma = decision.map.smoothSigma;
-        sigmaFromModel = true;
-      }
-      std::printf(
-          "{\"type\":\"model\",\"texture\":\"%s\",\"file\":\"%s\",\"anomaly_map\":"
-          "\"%s\",\"map_sigma\":%g,\"threshold\":%.6g}\n",
-          tex.name, model.filename().c_str(), anomaly::mapKindName(decision.map.map),
-          decision.map.smoothSigma, decision.threshold.value_or(std::nan("")));
-      const anomaly::MapKind own = decision.map.map;
-      if (suffix.empty()) {
-        for (anomaly::MapKind k :
-             {anomaly::MapKind::Lowpass, anomaly::MapKind::L2, anomaly::MapKind::Ssim})
-          methods.push_back(std::make_unique<AeMethod>(ae, k, ""));
-      } else {
-        methods.push_back(std::make_unique<AeMethod>(ae, own, suffix));
-      }
-    }
-    if (sigmaOverride >= 0) sigma = sigmaOverride;
-    methods.push_back(std::make_unique<PcaMethod>(train));
-    methods.push_back(std::make_unique<GaussMethod>(train));
-
+    Methods ms = loadMethods(tex, models, train, threads, sigmaOverride);
+    const std::vector<std::unique_ptr<Method>>& methods = ms.list;
     std::vector<std::string> kinds{"all"};
     for (anomaly::DefectKind k : anomaly::allDefectKinds())
       kinds.push_back(anomaly::defectKindName(k));
     for (auto& m : methods) {
-      std::vector<float> imgScore(set.size());
-      std::vector<cv::Mat> maps(set.size());
-      for (std::size_t i = 0; i < set.size(); ++i) {
-        maps[i] = smoothMap(m->rawMap(set[i].img), sigma);
-        double mx;
-        cv::minMaxLoc(maps[i], nullptr, &mx);
-        imgScore[i] = float(mx);
-      }
-      auto emit = [&](const char* type, const std::string& kind, double a, std::size_t np,
-                      std::size_t nn, const std::string& extra = "") {
-        std::printf(
-            "{\"type\":\"%s\",\"texture\":\"%s\",\"method\":\"%s\",\"kind\":\"%s\",\"auroc\":%.5f,"
-            "\"n_pos\":%zu,\"n_neg\":%zu%s}\n",
-            type, tex.name, m->name().c_str(), kind.c_str(), a, np, nn, extra.c_str());
-      };
-      for (const std::string& kind : kinds) {
-        std::vector<float> pos, neg, ppos, pneg;
-        for (std::size_t i = 0; i < set.size(); ++i) {
-          const bool clean = set[i].kind.empty();
-          if (!clean && kind != "all" && set[i].kind != kind) continue;
-          (clean ? neg : pos).push_back(imgScore[i]);
-          for (int y = 0; y < maps[i].rows; ++y) {
-            const float* s = maps[i].ptr<float>(y);
-            const std::uint8_t* k = clean ? nullptr : set[i].mask.ptr<std::uint8_t>(y);
-            for (int x = 0; x < maps[i].cols; ++x) ((k && k[x]) ? ppos : pneg).push_back(s[x]);
-          }
-        }
-        emit("image_auroc", kind, auroc(pos, neg), pos.size(), neg.size());
-        emit("pixel_auroc", kind, auroc(ppos, pneg), ppos.size(), pneg.size());
-        if (kind == "all") {
-          const auto [f, t] = rocCurve(pos, neg);
-          std::printf(
-              "{\"type\":\"roc\",\"texture\":\"%s\",\"method\":\"%s\",\"fpr\":%s,"
-              "\"tpr\":%s}\n",
-              tex.name, m->name().c_str(), jsonList(f).c_str(), jsonList(t).c_str());
-        }
-      }
-      for (int size : kSizes)
-        for (double contrast : kContrasts) {
-          std::vector<float> pos, neg;
-          for (std::size_t i = 0; i < set.size(); ++i) {
-            if (set[i].kind.empty())
-              neg.push_back(imgScore[i]);
-            else if (set[i].size == size && set[i].contrast == contrast)
-              pos.push_back(imgScore[i]);
-          }
-          std::printf(
-              "{\"type\":\"image_auroc_by_size\",\"texture\":\"%s\",\"method\":\"%s\","
-              "\"size\":%d,\"contrast\":%.2f,\"auroc\":%.5f}\n",
-              tex.name, m->name().c_str(), size, contrast, auroc(pos, neg));
-        }
-      for (auto& ae : aes) ae->forget();
-      if (!examples.empty()) {
-        // A few test images and this method's map, for looking at.
-        fs::create_directories(examples);
-        for (std::size_t i = 0; i < set.size() && i < 25; i += 6) {
-          cv::Mat vis, img8, m8;
-          set[i].img.convertTo(img8, CV_8U, 255);
-          if (img8.channels() == 3) cv::cvtColor(img8, img8, cv::COLOR_RGB2GRAY);
-          double mx;
-          cv::minMaxLoc(maps[i], nullptr, &mx);
-          maps[i].convertTo(m8, CV_8U, 255.0 / std::max(mx, 1e-9));
-          cv::hconcat(img8, m8, vis);
-          cv::imwrite((examples / (std::string(tex.name) + "_" + m->name() + "_" +
-                                   std::to_string(i) + "_" + set[i].kind + ".png"))
-                          .string(),
-                      vis);
-        }
-      }
+      scoreMethod(tex, *m, set, ms.sigma, kinds, examples);
+      for (auto& ae : ms.aes) ae->forget();
       std::fflush(stdout);
     }
     std::fprintf(stderr, "%s: %zu test images (%zu clean), %zu methods, %.0f s\n", tex.name,
@@ -565,27 +620,7 @@ int evaluate(const fs::path& data, const fs::path& models, const std::vector<std
                                            [](const TestImage& t) { return t.kind.empty(); })),
                  methods.size(), std::chrono::duration<double>(Clock::now() - t0).count());
 
-    // Time per 640x480 frame (the strip mirrored up to that size), each method with its map,
-    // smoothing, frame score and (the element's work) regions.
-    cv::Mat frame;
-    cv::copyMakeBorder(strip, frame, 0, std::max(0, 480 - strip.rows), 0,
-                       std::max(0, 640 - strip.cols), cv::BORDER_REFLECT_101);
-    frame = frame(cv::Rect(0, 0, 640, 480)).clone();
-    for (auto& m : methods) {
-      const double ms = msPerCall(
-          [&] {
-            for (auto& ae : aes) ae->forget();  // every timed call runs the model
-            const cv::Mat map = smoothMap(m->rawMap(frame.clone()), sigma);
-            anomaly::ScoreMap sm{map.cols, map.rows,
-                                 std::vector<float>(map.begin<float>(), map.end<float>())};
-            anomaly::findRegions(sm, float(anomaly::frameScore(sm) * 0.9), 16);
-          },
-          5);
-      std::printf(
-          "{\"type\":\"speed\",\"texture\":\"%s\",\"method\":\"%s\",\"width\":640,"
-          "\"height\":480,\"ms_per_frame\":%.2f,\"threads\":%d}\n",
-          tex.name, m->name().c_str(), ms, threads);
-    }
+    timeMethods(tex, strip, ms, threads);
     std::fflush(stdout);
   }
   return 0;

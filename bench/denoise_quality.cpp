@@ -31,6 +31,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/photo.hpp>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -286,13 +287,8 @@ Result meanOf(const std::vector<Result>& v) {
   return m;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const Options o = parse(argc, argv);
-  cv::setNumThreads(o.threads);
-  const bool json = !o.card;
-
+// The test images with their noisy copies, one per sigma.
+std::vector<Frame> loadFrames(const Options& o) {
   std::vector<Frame> frames;
   for (int i = 0; i < o.images; ++i) {
     Frame f;
@@ -303,159 +299,152 @@ int main(int argc, char** argv) {
       f.noisy[s] = addNoise(f.clean, s, o.seed * 1000003u + unsigned(i) * 1000u + unsigned(s));
     frames.push_back(std::move(f));
   }
+  return frames;
+}
 
-  Ffmpeg ffmpeg(o.threads);
-  if (o.bm3d && !ffmpeg.available)
-    std::fprintf(stderr, "ffmpeg with the bm3d filter not found: no bm3d rows\n");
-  const bool bm3d = o.bm3d && ffmpeg.available;
-  auto bm3dFilter = [&](int sigma) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "bm3d=sigma=%g", o.bm3dScale * sigma);
-    return std::string(buf) + (o.bm3dOpts.empty() ? "" : ":" + o.bm3dOpts);
-  };
-  if (json)
-    std::printf(
-        "{\"type\":\"config\",\"images\":%d,\"seed\":%u,\"threads\":%d,\"repeat\":%d,"
-        "\"opencv\":\"%s\",\"bm3d\":\"%s\",\"nlm\":\"templateWindowSize 7, searchWindowSize "
-        "21\"}\n",
-        o.images, o.seed, o.threads, o.repeat, CV_VERSION, bm3d ? bm3dFilter(25).c_str() : "");
+std::string bm3dFilter(const Options& o, int sigma) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "bm3d=sigma=%g", o.bm3dScale * sigma);
+  return std::string(buf) + (o.bm3dOpts.empty() ? "" : ":" + o.bm3dOpts);
+}
 
-  std::vector<Method> methods;
-  {
-    Method noisy{"noisy", "noisy", {}};
-    for (const Frame& f : frames)
-      for (int s : o.sigmas) {
-        const Result r{psnr8(f.noisy.at(s), f.clean), 0.0, long(f.clean.total())};
-        noisy.bySigma[s].push_back(r);
-        if (json) printFrame(noisy, f, s, r);
-      }
-    methods.push_back(std::move(noisy));
-  }
-
-  for (const std::string& path : o.models) {
-    cae::infer::EngineOptions eo;
-    eo.model = path;
-    eo.threads = o.threads;
-    eo.task = cae::onnx::Task::Denoise;
-    std::unique_ptr<cae::infer::Engine> engine;
-    try {
-      engine = std::make_unique<cae::infer::Engine>(eo);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "cannot use model %s: %s\n", path.c_str(), e.what());
-      return 1;
+Method measureNoisy(const std::vector<Frame>& frames, const Options& o, bool json) {
+  Method noisy{"noisy", "noisy", {}};
+  for (const Frame& f : frames)
+    for (int s : o.sigmas) {
+      const Result r{psnr8(f.noisy.at(s), f.clean), 0.0, long(f.clean.total())};
+      noisy.bySigma[s].push_back(r);
+      if (json) printFrame(noisy, f, s, r);
     }
-    if (engine->channels() != 1) {
-      std::fprintf(stderr, "model %s reads %d channels; this benchmark is gray\n", path.c_str(),
-                   engine->channels());
-      return 1;
-    }
-    Method m{fs::path(path).stem().string(), "model", {}};
-    for (const Frame& f : frames) {
-      runModel(*engine, f.noisy.begin()->second);  // warm-up: the net allocates for this size
-      for (int s : o.sigmas) {
-        cv::Mat out;
-        std::vector<double> t;
-        for (int r = 0; r < o.repeat; ++r) {
-          const auto t0 = Clock::now();
-          out = runModel(*engine, f.noisy.at(s));
-          t.push_back(ms(t0, Clock::now()));
-        }
-        const Result r{psnr8(out, f.clean), median(t), long(f.clean.total())};
-        m.bySigma[s].push_back(r);
-        if (json) printFrame(m, f, s, r);
-      }
-    }
-    methods.push_back(std::move(m));
-  }
-  cv::setNumThreads(o.threads);  // the engine's setting is process-wide; NLM runs on the same
+  return noisy;
+}
 
-  if (o.nlm) {
-    Method m{"nlm", "nlm", {}};
-    for (const Frame& f : frames)
-      for (int s : o.sigmas) {
-        cv::Mat out;
-        std::vector<double> t;
-        for (int r = 0; r < o.repeat; ++r) {
-          const auto t0 = Clock::now();
-          out = runNlm(f.noisy.at(s), s);
-          t.push_back(ms(t0, Clock::now()));
-        }
-        const Result r{psnr8(out, f.clean), median(t), long(f.clean.total())};
-        m.bySigma[s].push_back(r);
-        char extra[32];
-        std::snprintf(extra, sizeof extra, ",\"h_param\":%g", nlmH(s));
-        if (json) printFrame(m, f, s, r, extra);
-      }
-    methods.push_back(std::move(m));
+// One model's PSNR and time on every frame; nothing (after saying why) when it cannot be used.
+std::optional<Method> measureModel(const std::string& path, const std::vector<Frame>& frames,
+                                   const Options& o, bool json) {
+  cae::infer::EngineOptions eo;
+  eo.model = path;
+  eo.threads = o.threads;
+  eo.task = cae::onnx::Task::Denoise;
+  std::unique_ptr<cae::infer::Engine> engine;
+  try {
+    engine = std::make_unique<cae::infer::Engine>(eo);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cannot use model %s: %s\n", path.c_str(), e.what());
+    return std::nullopt;
   }
-
-  if (bm3d) {
-    // Time of the filter alone: the bm3d call minus a null-filter call on the same frame.
-    Method m{"bm3d", "bm3d", {}};
-    for (const Frame& f : frames) {
-      std::vector<double> tn;
-      for (int r = 0; r < o.repeat; ++r) {
-        double w = 0;
-        ffmpeg.run(f.clean, "null", &w);
-        tn.push_back(w);
-      }
-      const double nullMs = median(tn);
-      for (int s : o.sigmas) {
-        cv::Mat out;
-        std::vector<double> t;
-        for (int r = 0; r < o.repeat; ++r) {
-          double w = 0;
-          out = ffmpeg.run(f.noisy.at(s), bm3dFilter(s), &w);
-          t.push_back(w);
-        }
-        const bool ok = aligned(out, f.clean);
-        if (!ok)
-          std::fprintf(stderr, "bm3d output of %s at sigma %d is shifted against the clean image\n",
-                       f.image.c_str(), s);
-        const Result r{psnr8(out, f.clean), std::max(0.0, median(t) - nullMs),
-                       long(f.clean.total())};
-        m.bySigma[s].push_back(r);
-        char extra[160];
-        std::snprintf(extra, sizeof extra,
-                      ",\"wall_ms\":%.1f,\"null_ms\":%.1f,\"aligned\":%s,\"filter\":\"%s\"",
-                      median(t), nullMs, ok ? "true" : "false", bm3dFilter(s).c_str());
-        if (json) printFrame(m, f, s, r, extra);
-      }
-    }
-    methods.push_back(std::move(m));
+  if (engine->channels() != 1) {
+    std::fprintf(stderr, "model %s reads %d channels; this benchmark is gray\n", path.c_str(),
+                 engine->channels());
+    return std::nullopt;
   }
-
-  if (json) {
-    for (const Method& m : methods)
-      for (const auto& [s, v] : m.bySigma) {
-        const Result r = meanOf(v);
-        std::printf(
-            "{\"type\":\"mean\",\"method\":\"%s\",\"kind\":\"%s\",\"sigma\":%d,\"images\":%zu,"
-            "\"psnr\":%.3f,\"ms_512\":%.2f}\n",
-            m.name.c_str(), m.kind.c_str(), s, v.size(), r.psnr, r.ms);
-      }
-    // OpenCV NLM at video sizes: a natural image scaled to the size, sigma 25 noise.
-    for (const cv::Size& sz : o.speedSizes) {
-      if (!o.nlm) break;
-      cv::Mat big;
-      cv::resize(frames[0].clean, big, sz, 0, 0, cv::INTER_LINEAR);
-      const cv::Mat noisy = addNoise(big, 25, o.seed);
+  Method m{fs::path(path).stem().string(), "model", {}};
+  for (const Frame& f : frames) {
+    runModel(*engine, f.noisy.begin()->second);  // warm-up: the net allocates for this size
+    for (int s : o.sigmas) {
+      cv::Mat out;
       std::vector<double> t;
       for (int r = 0; r < o.repeat; ++r) {
         const auto t0 = Clock::now();
-        runNlm(noisy, 25);
+        out = runModel(*engine, f.noisy.at(s));
         t.push_back(ms(t0, Clock::now()));
       }
-      const double m = median(t);
-      std::printf(
-          "{\"type\":\"speed\",\"method\":\"nlm\",\"kind\":\"nlm\",\"width\":%d,\"height\":%d,"
-          "\"ms\":%.1f,\"fps\":%.3f}\n",
-          sz.width, sz.height, m, 1000.0 / m);
-      std::fflush(stdout);
+      const Result r{psnr8(out, f.clean), median(t), long(f.clean.total())};
+      m.bySigma[s].push_back(r);
+      if (json) printFrame(m, f, s, r);
     }
-    return 0;
   }
+  return m;
+}
 
+Method measureNlm(const std::vector<Frame>& frames, const Options& o, bool json) {
+  Method m{"nlm", "nlm", {}};
+  for (const Frame& f : frames)
+    for (int s : o.sigmas) {
+      cv::Mat out;
+      std::vector<double> t;
+      for (int r = 0; r < o.repeat; ++r) {
+        const auto t0 = Clock::now();
+        out = runNlm(f.noisy.at(s), s);
+        t.push_back(ms(t0, Clock::now()));
+      }
+      const Result r{psnr8(out, f.clean), median(t), long(f.clean.total())};
+      m.bySigma[s].push_back(r);
+      char extra[32];
+      std::snprintf(extra, sizeof extra, ",\"h_param\":%g", nlmH(s));
+      if (json) printFrame(m, f, s, r, extra);
+    }
+  return m;
+}
+
+Method measureBm3d(Ffmpeg& ffmpeg, const std::vector<Frame>& frames, const Options& o, bool json) {
+  // Time of the filter alone: the bm3d call minus a null-filter call on the same frame.
+  Method m{"bm3d", "bm3d", {}};
+  for (const Frame& f : frames) {
+    std::vector<double> tn;
+    for (int r = 0; r < o.repeat; ++r) {
+      double w = 0;
+      ffmpeg.run(f.clean, "null", &w);
+      tn.push_back(w);
+    }
+    const double nullMs = median(tn);
+    for (int s : o.sigmas) {
+      cv::Mat out;
+      std::vector<double> t;
+      for (int r = 0; r < o.repeat; ++r) {
+        double w = 0;
+        out = ffmpeg.run(f.noisy.at(s), bm3dFilter(o, s), &w);
+        t.push_back(w);
+      }
+      const bool ok = aligned(out, f.clean);
+      if (!ok)
+        std::fprintf(stderr, "bm3d output of %s at sigma %d is shifted against the clean image\n",
+                     f.image.c_str(), s);
+      const Result r{psnr8(out, f.clean), std::max(0.0, median(t) - nullMs), long(f.clean.total())};
+      m.bySigma[s].push_back(r);
+      char extra[160];
+      std::snprintf(extra, sizeof extra,
+                    ",\"wall_ms\":%.1f,\"null_ms\":%.1f,\"aligned\":%s,\"filter\":\"%s\"",
+                    median(t), nullMs, ok ? "true" : "false", bm3dFilter(o, s).c_str());
+      if (json) printFrame(m, f, s, r, extra);
+    }
+  }
+  return m;
+}
+
+// The JSON lines after the frames: per-method means, and OpenCV NLM at video sizes.
+void printMeansAndSpeed(const std::vector<Method>& methods, const std::vector<Frame>& frames,
+                        const Options& o) {
+  for (const Method& m : methods)
+    for (const auto& [s, v] : m.bySigma) {
+      const Result r = meanOf(v);
+      std::printf(
+          "{\"type\":\"mean\",\"method\":\"%s\",\"kind\":\"%s\",\"sigma\":%d,\"images\":%zu,"
+          "\"psnr\":%.3f,\"ms_512\":%.2f}\n",
+          m.name.c_str(), m.kind.c_str(), s, v.size(), r.psnr, r.ms);
+    }
+  // OpenCV NLM at video sizes: a natural image scaled to the size, sigma 25 noise.
+  for (const cv::Size& sz : o.speedSizes) {
+    if (!o.nlm) break;
+    cv::Mat big;
+    cv::resize(frames[0].clean, big, sz, 0, 0, cv::INTER_LINEAR);
+    const cv::Mat noisy = addNoise(big, 25, o.seed);
+    std::vector<double> t;
+    for (int r = 0; r < o.repeat; ++r) {
+      const auto t0 = Clock::now();
+      runNlm(noisy, 25);
+      t.push_back(ms(t0, Clock::now()));
+    }
+    const double m = median(t);
+    std::printf(
+        "{\"type\":\"speed\",\"method\":\"nlm\",\"kind\":\"nlm\",\"width\":%d,\"height\":%d,"
+        "\"ms\":%.1f,\"fps\":%.3f}\n",
+        sz.width, sz.height, m, 1000.0 / m);
+    std::fflush(stdout);
+  }
+}
+
+void printCard(const std::vector<Method>& methods, const Options& o, bool bm3d) {
   // --card: the model's per-sigma table, NLM measured beside it, ANCHORS' figures for reference.
   const Method& model = methods[1];
   const Method* nlm = o.nlm ? &methods[2] : nullptr;
@@ -497,5 +486,50 @@ int main(int argc, char** argv) {
       o.images, o.seed, o.threads, model.name.c_str(), meanOf(every).ms);
   if (nlm) std::printf(", NLM %.0f ms (same run)", meanOf(everyNlm).ms);
   std::printf(". Measured with `bench_denoise_quality --card`.\n");
+}
+
+int run(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  cv::setNumThreads(o.threads);
+  const bool json = !o.card;
+  const std::vector<Frame> frames = loadFrames(o);
+
+  Ffmpeg ffmpeg(o.threads);
+  if (o.bm3d && !ffmpeg.available)
+    std::fprintf(stderr, "ffmpeg with the bm3d filter not found: no bm3d rows\n");
+  const bool bm3d = o.bm3d && ffmpeg.available;
+  if (json)
+    std::printf(
+        "{\"type\":\"config\",\"images\":%d,\"seed\":%u,\"threads\":%d,\"repeat\":%d,"
+        "\"opencv\":\"%s\",\"bm3d\":\"%s\",\"nlm\":\"templateWindowSize 7, searchWindowSize "
+        "21\"}\n",
+        o.images, o.seed, o.threads, o.repeat, CV_VERSION, bm3d ? bm3dFilter(o, 25).c_str() : "");
+
+  std::vector<Method> methods;
+  methods.push_back(measureNoisy(frames, o, json));
+  for (const std::string& path : o.models) {
+    std::optional<Method> m = measureModel(path, frames, o, json);
+    if (!m) return 1;
+    methods.push_back(std::move(*m));
+  }
+  cv::setNumThreads(o.threads);  // the engine's setting is process-wide; NLM runs on the same
+  if (o.nlm) methods.push_back(measureNlm(frames, o, json));
+  if (bm3d) methods.push_back(measureBm3d(ffmpeg, frames, o, json));
+
+  if (json)
+    printMeansAndSpeed(methods, frames, o);
+  else
+    printCard(methods, o, bm3d);
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // ffmpeg or OpenCV failing mid-run
+    std::fprintf(stderr, "bench_denoise_quality: %s\n", e.what());
+    return 1;
+  }
 }

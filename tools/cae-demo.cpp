@@ -1,9 +1,12 @@
 // cae-demo: the two ends of the main job (./run-demo), around a gst-launch-1.0 pipeline that
 // runs caedenoise on a noisy clip made from a real photograph.
 //
-//   cae-demo prepare IMAGE DIR [--sigma 25] [--frames 10]   → DIR/clean.png, DIR/noisy/00000.png…
-//   gst-launch-1.0 multifilesrc location=DIR/noisy/%05d.png … ! caedenoise ! … DIR/denoised/%05d.png
-//   cae-demo report DIR [--out demo.png]                    → PSNR noisy → denoised, before/after
+//   cae-demo prepare IMAGE DIR [--sigma 25] [--frames 10]
+//       → DIR/clean.png, DIR/noisy/00000.png…
+//   gst-launch-1.0 multifilesrc location=DIR/noisy/%05d.png … ! caedenoise ! …
+//       ! multifilesink location=DIR/denoised/%05d.png
+//   cae-demo report DIR [--out demo.png]
+//       → PSNR noisy → denoised, before/after
 //
 // Every noisy frame has its own noise draw (a static scene filmed by a noisy sensor), so the
 // reported PSNR is a mean over independent noise.
@@ -76,9 +79,7 @@ int report(const fs::path& dir, const std::string& out) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"cae-demo: make a noisy clip from a photograph, and score a denoised one"};
   app.require_subcommand(1);
   std::string image, dir, out;
@@ -97,12 +98,24 @@ int main(int argc, char** argv) {
   prep->add_option("--seed", seed, "noise seed")->capture_default_str();
   CLI::App* rep = app.add_subcommand("report", "PSNR of DIR/denoised against DIR/clean.png");
   rep->add_option("dir", dir, "the folder prepare wrote, with denoised/ beside noisy/")->required();
-  rep->add_option("--out", out, "side-by-side PNG: noisy | denoised | original (default DIR/demo.png)");
+  rep->add_option("--out", out,
+                  "side-by-side PNG: noisy | denoised | original (default DIR/demo.png)");
   CLI11_PARSE(app, argc, argv);
   try {
     if (*prep) return prepare(image, dir, sigma, frames, seed);
     return report(dir, out.empty() ? (fs::path(dir) / "demo.png").string() : out);
   } catch (const std::exception& e) {
+    std::fprintf(stderr, "cae-demo: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // a mistake in the option table itself
     std::fprintf(stderr, "cae-demo: %s\n", e.what());
     return 1;
   }

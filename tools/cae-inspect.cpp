@@ -695,7 +695,8 @@ std::string pipelineDescription(const WatchOptions& o) {
   return d;
 }
 
-int watch(const WatchOptions& o) {
+// The elements the watch pipeline needs, each with the package that provides it.
+void requireWatchElements(const WatchOptions& o) {
   requireElement("rtspsrc", "gstreamer1.0-plugins-good");
   requireElement(o.codec == "jpeg" ? "rtpjpegdepay" : "rtpvrawdepay", "gstreamer1.0-plugins-good");
   requireElement("caeanomaly", "");
@@ -703,13 +704,11 @@ int watch(const WatchOptions& o) {
     throw cae::IoError("model not found: " + o.model);
   if (o.display) requireElement("autovideosink", "gstreamer1.0-plugins-good");
   if (!o.record.empty()) requireElement("vp8enc", "gstreamer1.0-plugins-good");
+}
 
-  Watch w;
-  w.opt = o;
-  if (!o.out.empty()) {
-    w.out = std::fopen(o.out.c_str(), "w");
-    if (!w.out) throw cae::IoError("cannot write '" + o.out + "'");
-  }
+// w.pipeline from w.opt: caeanomaly's properties, and the probes that time frames.
+void buildWatchPipeline(Watch& w) {
+  const WatchOptions& o = w.opt;
   GError* err = nullptr;
   w.pipeline = gst_parse_launch(pipelineDescription(o).c_str(), &err);
   if (!w.pipeline || err) {
@@ -737,7 +736,12 @@ int watch(const WatchOptions& o) {
   for (GstPad* pad : {arrival, sink, src}) gst_object_unref(pad);
   gst_object_unref(live);
   gst_object_unref(detector);
+}
 
+// Plays w.pipeline until EOS, an error, a watchdog or a signal, then reads the messages posted
+// before it stopped.
+void runWatchLoop(Watch& w) {
+  const WatchOptions& o = w.opt;
   w.loop = g_main_loop_new(nullptr, FALSE);
   GstBus* bus = gst_element_get_bus(w.pipeline);
   const guint busWatch = gst_bus_add_watch(bus, onBusMessage, &w);
@@ -771,7 +775,11 @@ int watch(const WatchOptions& o) {
   gst_object_unref(w.pipeline);
   g_main_loop_unref(w.loop);
   if (w.out != stdout) std::fclose(w.out);
+}
 
+// The summary on stderr and, with --stats, as JSON.
+void reportWatch(const Watch& w) {
+  const WatchOptions& o = w.opt;
   const double wall = double(w.lastWallUs - w.firstWallUs) / 1e6;
   const double fps = wall > 0 && w.frames > 1 ? double(w.frames - 1) / wall : 0;
   const double ms = w.analysed ? w.processUsSum / double(w.analysed) / 1000 : 0;
@@ -796,6 +804,19 @@ int watch(const WatchOptions& o) {
               .dump()
        << '\n';
   }
+}
+
+int watch(const WatchOptions& o) {
+  requireWatchElements(o);
+  Watch w;
+  w.opt = o;
+  if (!o.out.empty()) {
+    w.out = std::fopen(o.out.c_str(), "w");
+    if (!w.out) throw cae::IoError("cannot write '" + o.out + "'");
+  }
+  buildWatchPipeline(w);
+  runWatchLoop(w);
+  reportWatch(w);
   if (w.exitCode == 0 && o.seconds > 0 && !w.stopping && w.frames > 0)
     logf("watch: the stream ended after %.1f s, before --seconds %g\n", w.lastStreamSeconds,
          o.seconds);
@@ -806,15 +827,8 @@ int watch(const WatchOptions& o) {
   return w.exitCode;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{
-      "cae-inspect: an RTSP inspection demo — a simulated line camera with synthetic "
-      "defects, and a caeanomaly client that writes detections as JSON lines"};
-  app.require_subcommand(1);
-
-  CameraOptions c;
+// The camera subcommand and its options, read into c.
+CLI::App* addCameraCommand(CLI::App& app, CameraOptions& c) {
   CLI::App* cam = app.add_subcommand(
       "camera",
       "serve a simulated camera on rtsp://127.0.0.1:PORT/cam: a window panning back and forth over "
@@ -861,8 +875,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cam->add_option("--seconds", c.seconds, "stop after N seconds (default: until killed)")
       ->check(CLI::Range(0.0, 1e7));
+  return cam;
+}
 
-  WatchOptions w;
+// The watch subcommand and its options, read into w.
+void addWatchCommand(CLI::App& app, WatchOptions& w) {
   CLI::App* wat = app.add_subcommand(
       "watch",
       "run caeanomaly on an RTSP stream and write one JSON line per cae-anomaly message "
@@ -901,6 +918,17 @@ int main(int argc, char** argv) {
   wat->add_option("--connect-timeout", w.connectTimeout, "give up when no frame came after N s")
       ->check(CLI::Range(1.0, 3600.0))
       ->capture_default_str();
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{
+      "cae-inspect: an RTSP inspection demo — a simulated line camera with synthetic "
+      "defects, and a caeanomaly client that writes detections as JSON lines"};
+  app.require_subcommand(1);
+  CameraOptions c;
+  WatchOptions w;
+  CLI::App* cam = addCameraCommand(app, c);
+  addWatchCommand(app, w);
   CLI11_PARSE(app, argc, argv);
 
   gst_init(nullptr, nullptr);
@@ -909,6 +937,17 @@ int main(int argc, char** argv) {
     return watch(w);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cae-inspect %s: %s\n", *cam ? "camera" : "watch", e.what());
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // a mistake in the option table itself
+    std::fprintf(stderr, "cae-inspect: %s\n", e.what());
     return 1;
   }
 }

@@ -86,6 +86,55 @@ std::vector<double> monochromeValues(const DiPixel& px, std::size_t count,
   return v;
 }
 
+// The frames of a monochrome image, scaled to [0, 1] by the stored values' range (MinMax) or by
+// the range Bits Stored allows (out.lo/out.hi set to the range used).
+void readMonochromeFrames(DicomImage& img, int w, int h, int frames, DicomScaling scaling,
+                          const std::string& path, DicomImageData& out) {
+  const std::size_t plane = std::size_t(w) * std::size_t(h);
+  const DiPixel* px = img.getInterData();
+  if (px == nullptr || px->getData() == nullptr || px->getCount() < plane * std::size_t(frames))
+    throw FormatError("cannot decode DICOM image '" + path + "': pixel data incomplete");
+  const std::vector<double> v = monochromeValues(*px, plane * std::size_t(frames), path);
+  if (scaling == DicomScaling::MinMax) {
+    const auto mm = std::minmax_element(v.begin(), v.end());
+    out.lo = *mm.first;
+    out.hi = *mm.second > *mm.first ? *mm.second : *mm.first + 1;  // flat image: all zeros
+  } else {
+    const int bits = std::clamp(out.bitsStored, 1, 32);
+    out.lo = out.isSigned ? -std::ldexp(1.0, bits - 1) : 0.0;
+    out.hi = out.lo + std::ldexp(1.0, bits) - 1;
+  }
+  const double scale = 1 / (out.hi - out.lo);
+  for (int f = 0; f < frames; ++f) {
+    Tensor t(Shape{1, 1, h, w});
+    const double* src = v.data() + plane * std::size_t(f);
+    for (std::size_t i = 0; i < plane; ++i) t[i] = Scalar((src[i] - out.lo) * scale);
+    out.frames.push_back(std::move(t));
+  }
+}
+
+// The frames of a colour image: DCMTK converts YBR/palette to RGB; ask for 8 or 16 bits, planar
+// (R plane, G, B).
+void readColourFrames(DicomImage& img, int w, int h, int frames, const std::string& path,
+                      DicomImageData& out) {
+  const std::size_t plane = std::size_t(w) * std::size_t(h);
+  const int bits = out.bitsStored <= 8 ? 8 : 16;
+  out.lo = 0;
+  out.hi = std::ldexp(1.0, bits) - 1;
+  for (int f = 0; f < frames; ++f) {
+    const void* data = img.getOutputData(bits, unsigned(f), 1);
+    if (data == nullptr)
+      throw FormatError("cannot decode DICOM colour frame " + std::to_string(f) + " of '" + path +
+                        "': " + DicomImage::getString(img.getStatus()));
+    Tensor t(Shape{1, 3, h, w});
+    for (std::size_t i = 0; i < 3 * plane; ++i)
+      t[i] = Scalar((bits == 8 ? double(static_cast<const Uint8*>(data)[i])
+                               : double(static_cast<const Uint16*>(data)[i])) /
+                    out.hi);
+    out.frames.push_back(std::move(t));
+  }
+}
+
 }  // namespace
 
 bool hasDicomMagic(const std::string& path) {
@@ -136,48 +185,11 @@ DicomImageData readDicom(const std::string& path, DicomScaling scaling) {
   const int w = int(img.getWidth()), h = int(img.getHeight());
   const int frames = int(img.getFrameCount());
   if (w < 1 || h < 1 || frames < 1) throw FormatError("DICOM '" + path + "' has an empty image");
-  const std::size_t plane = std::size_t(w) * std::size_t(h);
 
-  if (img.isMonochrome()) {
-    const DiPixel* px = img.getInterData();
-    if (px == nullptr || px->getData() == nullptr || px->getCount() < plane * std::size_t(frames))
-      throw FormatError("cannot decode DICOM image '" + path + "': pixel data incomplete");
-    const std::vector<double> v = monochromeValues(*px, plane * std::size_t(frames), path);
-    if (scaling == DicomScaling::MinMax) {
-      const auto mm = std::minmax_element(v.begin(), v.end());
-      out.lo = *mm.first;
-      out.hi = *mm.second > *mm.first ? *mm.second : *mm.first + 1;  // flat image: all zeros
-    } else {
-      const int bits = std::clamp(int(bitsStored), 1, 32);
-      out.lo = out.isSigned ? -std::ldexp(1.0, bits - 1) : 0.0;
-      out.hi = out.lo + std::ldexp(1.0, bits) - 1;
-    }
-    const double scale = 1 / (out.hi - out.lo);
-    for (int f = 0; f < frames; ++f) {
-      Tensor t(Shape{1, 1, h, w});
-      const double* src = v.data() + plane * std::size_t(f);
-      for (std::size_t i = 0; i < plane; ++i) t[i] = Scalar((src[i] - out.lo) * scale);
-      out.frames.push_back(std::move(t));
-    }
-    return out;
-  }
-
-  // Colour: DCMTK converts YBR/palette to RGB; ask for 8 or 16 bits, planar (R plane, G, B).
-  const int bits = bitsStored <= 8 ? 8 : 16;
-  out.lo = 0;
-  out.hi = std::ldexp(1.0, bits) - 1;
-  for (int f = 0; f < frames; ++f) {
-    const void* data = img.getOutputData(bits, unsigned(f), 1);
-    if (data == nullptr)
-      throw FormatError("cannot decode DICOM colour frame " + std::to_string(f) + " of '" + path +
-                        "': " + DicomImage::getString(img.getStatus()));
-    Tensor t(Shape{1, 3, h, w});
-    for (std::size_t i = 0; i < 3 * plane; ++i)
-      t[i] = Scalar((bits == 8 ? double(static_cast<const Uint8*>(data)[i])
-                               : double(static_cast<const Uint16*>(data)[i])) /
-                    out.hi);
-    out.frames.push_back(std::move(t));
-  }
+  if (img.isMonochrome())
+    readMonochromeFrames(img, w, h, frames, scaling, path, out);
+  else
+    readColourFrames(img, w, h, frames, path, out);
   return out;
 }
 

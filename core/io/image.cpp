@@ -86,9 +86,14 @@ Tensor readImage(const std::string& path, ColorMode mode) {
                       " channels; 1, 3 or 4 are supported");
   double scale = 1;
   switch (m.depth()) {
-    case CV_8U: scale = 1.0 / 255; break;
-    case CV_16U: scale = 1.0 / 65535; break;
-    case CV_32F: break;
+    case CV_8U:
+      scale = 1.0 / 255;
+      break;
+    case CV_16U:
+      scale = 1.0 / 65535;
+      break;
+    case CV_32F:
+      break;
     default:
       throw FormatError("image '" + path + "' has an unsupported sample type (depth " +
                         std::to_string(m.depth()) + ")");

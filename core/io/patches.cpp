@@ -26,8 +26,8 @@ void samplePatches(const std::vector<Tensor>& images, int count, int h, int w, n
   out.resize(Shape{count, c, h, w});
   for (int n = 0; n < count; ++n) {
     const Tensor& img = images[rng.below(images.size())];
-    const int y = int(rng.below(std::uint64_t(img.shape().h - h + 1)));
-    const int x = int(rng.below(std::uint64_t(img.shape().w - w + 1)));
+    const int y = int(rng.below(std::uint64_t(img.shape().h) - std::uint64_t(h) + 1));
+    const int x = int(rng.below(std::uint64_t(img.shape().w) - std::uint64_t(w) + 1));
     const std::size_t ih = std::size_t(img.shape().h), iw = std::size_t(img.shape().w);
     for (int k = 0; k < c; ++k)
       for (int r = 0; r < h; ++r) {

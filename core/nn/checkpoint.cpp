@@ -181,7 +181,7 @@ void saveCheckpoint(const std::string& path, const Checkpoint& ck) {
       const std::string err = errnoText();
       ::close(fd);
       ::unlink(tmp.c_str());
-      throw IoError("cannot write '" + tmp + "': " + err);
+      throw IoError(std::string("cannot write '").append(tmp).append("': ").append(err));
     }
     done += std::size_t(k);
   }

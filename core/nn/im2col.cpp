@@ -83,7 +83,7 @@ void im2col(const Scalar* img, const ConvGeometry& g, Scalar* cols) {
       if (g.sw == 1) {
         copyRun(src + lo, dst + lo, hi - lo);
       } else {
-        for (int ox = lo; ox < hi; ++ox) dst[ox] = src[ox * g.sw];
+        for (int ox = lo; ox < hi; ++ox) dst[ox] = src[std::ptrdiff_t(ox) * g.sw];
       }
       std::fill(dst + hi, dst + g.ow, Scalar(0));
     }
@@ -128,7 +128,7 @@ void col2im(Scalar* cols, const ConvGeometry& g, Scalar* img) {
           if (g.sw == 1) {
             for (int ox = lo; ox < hi; ++ox) dst[ox] += src[ox];
           } else {
-            for (int ox = lo; ox < hi; ++ox) dst[ox * g.sw] += src[ox];
+            for (int ox = lo; ox < hi; ++ox) dst[std::ptrdiff_t(ox) * g.sw] += src[ox];
           }
         }
       }

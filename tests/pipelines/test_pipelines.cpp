@@ -112,6 +112,7 @@ cv::Mat noisy(const cv::Mat& clean, double sigma8, unsigned seed) {
 std::vector<cv::Mat> panClip(int frames, int w, int h) {
   const cv::Mat cam = cv::imread((kData / "camera.png").string(), cv::IMREAD_GRAYSCALE);
   std::vector<cv::Mat> clip;
+  clip.reserve(static_cast<size_t>(frames));
   for (int i = 0; i < frames; ++i)
     clip.push_back(cam(cv::Rect(100 + 6 * i, 120 + 2 * i, w, h)).clone());
   return clip;

@@ -1,6 +1,7 @@
 #include "nn/layers/conv2d_direct.hpp"
 
 #include <algorithm>
+#include <cstddef>
 
 namespace cae::nn {
 inline namespace CAE_NN_ABI {
@@ -102,7 +103,7 @@ void directConvForward(const Scalar* x, const Scalar* W, int outC, const ConvGeo
             if (g.sw == 1) {
               for (int ox = lo; ox < hi; ++ox) yr[ox] += wv * xr[ox];
             } else {
-              for (int ox = lo; ox < hi; ++ox) yr[ox] += wv * xr[ox * g.sw];
+              for (int ox = lo; ox < hi; ++ox) yr[ox] += wv * xr[std::ptrdiff_t(ox) * g.sw];
             }
           });
         }
@@ -147,7 +148,7 @@ void directConvBackward(const Scalar* dy, const Scalar* W, int outC, const ConvG
             if (g.sw == 1) {
               for (int ox = lo; ox < hi; ++ox) xr[ox] += wv * yr[ox];
             } else {
-              for (int ox = lo; ox < hi; ++ox) xr[ox * g.sw] += wv * yr[ox];
+              for (int ox = lo; ox < hi; ++ox) xr[std::ptrdiff_t(ox) * g.sw] += wv * yr[ox];
             }
           });
         }
@@ -185,8 +186,9 @@ void directConvGradient(const Scalar* x, const Scalar* dy, int outC, const ConvG
               acc += ConstVecMap(yr + lo, n).dot(ConstVecMap(xr + lo, n));
             } else {
               using Strided = Eigen::Map<const Vec, 0, Eigen::InnerStride<>>;
-              acc += ConstVecMap(yr + lo, n)
-                         .dot(Strided(xr + lo * g.sw, n, Eigen::InnerStride<>(g.sw)));
+              acc +=
+                  ConstVecMap(yr + lo, n)
+                      .dot(Strided(xr + std::ptrdiff_t(lo) * g.sw, n, Eigen::InnerStride<>(g.sw)));
             }
           });
           dW[((std::size_t(o) * g.c + c) * g.kh + ki) * g.kw + kj] += acc;

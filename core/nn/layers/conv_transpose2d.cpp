@@ -52,8 +52,8 @@ std::size_t ConvTranspose2d::numParams() const {
 void ConvTranspose2d::initialize(Rng& rng) {
   // He et al. 2015: each output sums inC*k*k/stride² inputs on average.
   const std::size_t nw = std::size_t(o_.inChannels) * o_.outChannels * o_.kernel * o_.kernel;
-  const Scalar fanIn =
-      std::max<Scalar>(1, Scalar(o_.inChannels * o_.kernel * o_.kernel) / (o_.stride * o_.stride));
+  const Scalar fanIn = std::max<Scalar>(
+      1, Scalar(o_.inChannels * o_.kernel * o_.kernel) / Scalar(o_.stride * o_.stride));
   const Scalar std = std::sqrt(Scalar(2) / fanIn);
   for (std::size_t i = 0; i < nw; ++i) w_[i] = rng.normal(0, std);
   for (std::size_t i = nw; i < numParams(); ++i) w_[i] = 0;

@@ -33,9 +33,9 @@ void MaxPool2d::forward(const Inputs& in, Tensor& out) {
     const std::size_t outBase = std::size_t(p) * os.plane();
     for (int oy = 0; oy < os.h; ++oy) {
       for (int ox = 0; ox < os.w; ++ox) {
-        std::size_t best = inBase + std::size_t(oy * s_) * is.w + ox * s_;
+        std::size_t best = inBase + std::size_t(oy * s_) * is.w + std::size_t(ox) * s_;
         for (int ky = 0; ky < k_; ++ky) {
-          const std::size_t row = inBase + std::size_t(oy * s_ + ky) * is.w + ox * s_;
+          const std::size_t row = inBase + std::size_t(oy * s_ + ky) * is.w + std::size_t(ox) * s_;
           for (int kx = 0; kx < k_; ++kx)
             if (x[row + kx] > x[best]) best = row + kx;
         }

@@ -20,8 +20,8 @@ void Adam::update(VecMap params, ConstVecMap grads) {
     m_ = Vec::Zero(params.size());
     v_ = Vec::Zero(params.size());
   } else if (m_.size() != params.size()) {
-    throw ShapeError("Adam: state holds " + std::to_string(m_.size()) +
-                     " parameters, model has " + std::to_string(params.size()));
+    throw ShapeError("Adam: state holds " + std::to_string(m_.size()) + " parameters, model has " +
+                     std::to_string(params.size()));
   }
   const double t = double(steps());
   // Bias corrections in double, once per step for the whole vector.

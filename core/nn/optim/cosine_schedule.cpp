@@ -11,8 +11,7 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 }
 
-CosineSchedule::CosineSchedule(double base, std::uint64_t total, std::uint64_t warmup,
-                               double minLr)
+CosineSchedule::CosineSchedule(double base, std::uint64_t total, std::uint64_t warmup, double minLr)
     : base_(base), min_(minLr), total_(total), warmup_(warmup) {
   if (!(base >= 0) || !(minLr >= 0) || minLr > base)
     throw InvalidArgument("CosineSchedule: need 0 <= minLr <= base");

@@ -29,9 +29,7 @@ class Optimizer {
   // One update of params from grads (same length). Advances steps() by exactly one.
   void step(VecMap params, ConstVecMap grads);
   // For opt.step(model.params(), model.grads()) on a non-const model.
-  void step(VecMap params, VecMap grads) {
-    step(params, ConstVecMap(grads.data(), grads.size()));
-  }
+  void step(VecMap params, VecMap grads) { step(params, ConstVecMap(grads.data(), grads.size())); }
 
   // Number of step() calls so far (restored by loadState()).
   std::uint64_t steps() const { return step_; }

@@ -15,7 +15,8 @@ StepSchedule::StepSchedule(double base, double gamma, std::uint64_t every)
 }
 
 double StepSchedule::lr(std::uint64_t t) const {
-  return base_ * std::pow(gamma_, double(t / every_));
+  const std::uint64_t periods = t / every_;  // whole periods: the rate drops in steps
+  return base_ * std::pow(gamma_, double(periods));
 }
 
 }  // namespace CAE_NN_ABI
