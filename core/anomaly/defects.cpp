@@ -58,6 +58,87 @@ cv::Mat radial(cv::Size s, double cx, double cy, F f) {
   return a;
 }
 
+// The painters, one per kind: each paints into img with the generator's next draws and returns
+// the defect's mask (CV_8U, 255 inside).
+
+cv::Mat paintScratch(cv::Mat& img, const DefectSpec& d, cv::RNG& rng) {
+  // A quadratic curve through the centre, bowed by up to 15 % of its length; drawn with
+  // subpixel precision (shift 4) and antialiasing.
+  const double r = d.size / 2.0;
+  const int thickness = 1 + rng.uniform(0, 3);
+  const double bow = rng.uniform(-0.15, 0.15) * d.size;
+  const cv::Point2d dir(std::cos(d.angle), std::sin(d.angle)), nrm(-dir.y, dir.x);
+  std::vector<cv::Point> pts;
+  for (int i = 0; i <= 24; ++i) {
+    const double t = i / 24.0 * 2 - 1;  // -1 .. 1
+    const cv::Point2d p = cv::Point2d(d.x, d.y) + dir * (t * r) + nrm * (bow * (1 - t * t));
+    pts.emplace_back(int(std::lround(p.x * 16)), int(std::lround(p.y * 16)));
+  }
+  cv::Mat layer = cv::Mat::zeros(img.size(), CV_8U);
+  cv::polylines(layer, pts, false, cv::Scalar(255), thickness, cv::LINE_AA, 4);
+  const cv::Mat alpha = toAlpha(layer);
+  addShift(img, alpha, shiftOf(img.channels(), d.contrast, rng, false));
+  return maskOf(alpha, 0.25f);
+}
+
+cv::Mat paintSpot(cv::Mat& img, const DefectSpec& d, cv::RNG& rng) {
+  // Soft edge over ~1.5 px.
+  const double r = d.size / 2.0;
+  const cv::Mat alpha = radial(img.size(), d.x, d.y, [r](double dist) {
+    return std::clamp((r - dist) / 1.5 + 0.5, 0.0, 1.0);
+  });
+  addShift(img, alpha, shiftOf(img.channels(), d.contrast, rng, false));
+  return maskOf(alpha, 0.25f);
+}
+
+cv::Mat paintCut(cv::Mat& img, const DefectSpec& d, cv::RNG& rng) {
+  // A rotated rectangle (length size, width 40-100 % of it) whose texture is gone: a flat
+  // floor at the surface's mean there, shifted by the contrast, shaded across by a third of
+  // it.
+  const double w = d.size * rng.uniform(0.4, 1.0);
+  const cv::RotatedRect rr(cv::Point2f(float(d.x), float(d.y)), cv::Size2f(float(d.size), float(w)),
+                           float(d.angle * 180.0 / CV_PI));
+  cv::Point2f c4[4];
+  rr.points(c4);
+  std::vector<cv::Point> poly;
+  for (const cv::Point2f& p : c4)
+    poly.emplace_back(int(std::lround(p.x * 16)), int(std::lround(p.y * 16)));
+  cv::Mat layer = cv::Mat::zeros(img.size(), CV_8U);
+  cv::fillConvexPoly(layer, poly, cv::Scalar(255), cv::LINE_AA, 4);
+  const cv::Mat alpha = toAlpha(layer);
+  cv::Mat inside = maskOf(alpha, 0.5f);
+  if (cv::countNonZero(inside) == 0) return inside;
+  const cv::Scalar mean = cv::mean(img, inside);
+  const double sign = rng.uniform(0, 2) ? 1.0 : -1.0;
+  const cv::Point2d across(-std::sin(d.angle), std::cos(d.angle));
+  const int ch = img.channels();
+  for (int y = 0; y < img.rows; ++y) {
+    float* p = img.ptr<float>(y);
+    const float* a = alpha.ptr<float>(y);
+    for (int x = 0; x < img.cols; ++x) {
+      if (a[x] == 0) continue;
+      const double t = ((x - d.x) * across.x + (y - d.y) * across.y) / std::max(w / 2, 1.0);
+      const double floorShift = sign * d.contrast * (1.0 + t / 3.0);
+      for (int c = 0; c < ch; ++c) {
+        const double v = std::clamp(mean[c] + floorShift, 0.0, 1.0);
+        p[x * ch + c] = float(p[x * ch + c] * (1 - a[x]) + v * a[x]);
+      }
+    }
+  }
+  return inside;
+}
+
+cv::Mat paintBlob(cv::Mat& img, const DefectSpec& d, cv::RNG& rng) {
+  // A Gaussian of sigma size/4: the visible part (alpha >= 1/4) is about size across.
+  const double s = d.size / 4.0;
+  const cv::Mat alpha = radial(img.size(), d.x, d.y, [s](double dist) {
+    const double a = std::exp(-dist * dist / (2 * s * s));
+    return a < 0.01 ? 0.0 : a;
+  });
+  addShift(img, alpha, shiftOf(img.channels(), d.contrast, rng, true));
+  return maskOf(alpha, 0.25f);
+}
+
 }  // namespace
 
 const std::vector<DefectKind>& allDefectKinds() {
@@ -93,80 +174,15 @@ cv::Mat paintDefect(cv::Mat& img, const DefectSpec& d) {
   if (!(d.contrast > 0 && d.contrast <= 1))
     throw InvalidArgument("paintDefect: contrast must be in (0, 1]");
   cv::RNG rng(d.seed * 0x9E3779B97F4A7C15ull + 1);
-  const cv::Size sz = img.size();
-  const double r = d.size / 2.0;
   switch (d.kind) {
-    case DefectKind::Scratch: {
-      // A quadratic curve through the centre, bowed by up to 15 % of its length; drawn with
-      // subpixel precision (shift 4) and antialiasing.
-      const int thickness = 1 + rng.uniform(0, 3);
-      const double bow = rng.uniform(-0.15, 0.15) * d.size;
-      const cv::Point2d dir(std::cos(d.angle), std::sin(d.angle)), nrm(-dir.y, dir.x);
-      std::vector<cv::Point> pts;
-      for (int i = 0; i <= 24; ++i) {
-        const double t = i / 24.0 * 2 - 1;  // -1 .. 1
-        const cv::Point2d p = cv::Point2d(d.x, d.y) + dir * (t * r) + nrm * (bow * (1 - t * t));
-        pts.emplace_back(int(std::lround(p.x * 16)), int(std::lround(p.y * 16)));
-      }
-      cv::Mat layer = cv::Mat::zeros(sz, CV_8U);
-      cv::polylines(layer, pts, false, cv::Scalar(255), thickness, cv::LINE_AA, 4);
-      const cv::Mat alpha = toAlpha(layer);
-      addShift(img, alpha, shiftOf(img.channels(), d.contrast, rng, false));
-      return maskOf(alpha, 0.25f);
-    }
-    case DefectKind::Spot: {
-      // Soft edge over ~1.5 px.
-      const cv::Mat alpha = radial(
-          sz, d.x, d.y, [r](double dist) { return std::clamp((r - dist) / 1.5 + 0.5, 0.0, 1.0); });
-      addShift(img, alpha, shiftOf(img.channels(), d.contrast, rng, false));
-      return maskOf(alpha, 0.25f);
-    }
-    case DefectKind::Cut: {
-      // A rotated rectangle (length size, width 40-100 % of it) whose texture is gone: a flat
-      // floor at the surface's mean there, shifted by the contrast, shaded across by a third of
-      // it.
-      const double w = d.size * rng.uniform(0.4, 1.0);
-      const cv::RotatedRect rr(cv::Point2f(float(d.x), float(d.y)),
-                               cv::Size2f(float(d.size), float(w)), float(d.angle * 180.0 / CV_PI));
-      cv::Point2f c4[4];
-      rr.points(c4);
-      std::vector<cv::Point> poly;
-      for (const cv::Point2f& p : c4)
-        poly.emplace_back(int(std::lround(p.x * 16)), int(std::lround(p.y * 16)));
-      cv::Mat layer = cv::Mat::zeros(sz, CV_8U);
-      cv::fillConvexPoly(layer, poly, cv::Scalar(255), cv::LINE_AA, 4);
-      const cv::Mat alpha = toAlpha(layer);
-      const cv::Mat inside = maskOf(alpha, 0.5f);
-      if (cv::countNonZero(inside) == 0) return inside;
-      const cv::Scalar mean = cv::mean(img, inside);
-      const double sign = rng.uniform(0, 2) ? 1.0 : -1.0;
-      const cv::Point2d across(-std::sin(d.angle), std::cos(d.angle));
-      const int ch = img.channels();
-      for (int y = 0; y < img.rows; ++y) {
-        float* p = img.ptr<float>(y);
-        const float* a = alpha.ptr<float>(y);
-        for (int x = 0; x < img.cols; ++x) {
-          if (a[x] == 0) continue;
-          const double t = ((x - d.x) * across.x + (y - d.y) * across.y) / std::max(w / 2, 1.0);
-          const double floorShift = sign * d.contrast * (1.0 + t / 3.0);
-          for (int c = 0; c < ch; ++c) {
-            const double v = std::clamp(mean[c] + floorShift, 0.0, 1.0);
-            p[x * ch + c] = float(p[x * ch + c] * (1 - a[x]) + v * a[x]);
-          }
-        }
-      }
-      return inside;
-    }
-    case DefectKind::Blob: {
-      // A Gaussian of sigma size/4: the visible part (alpha >= 1/4) is about size across.
-      const double s = d.size / 4.0;
-      const cv::Mat alpha = radial(sz, d.x, d.y, [s](double dist) {
-        const double a = std::exp(-dist * dist / (2 * s * s));
-        return a < 0.01 ? 0.0 : a;
-      });
-      addShift(img, alpha, shiftOf(img.channels(), d.contrast, rng, true));
-      return maskOf(alpha, 0.25f);
-    }
+    case DefectKind::Scratch:
+      return paintScratch(img, d, rng);
+    case DefectKind::Spot:
+      return paintSpot(img, d, rng);
+    case DefectKind::Cut:
+      return paintCut(img, d, rng);
+    case DefectKind::Blob:
+      return paintBlob(img, d, rng);
   }
   throw InvalidArgument("paintDefect: unknown defect kind");
 }

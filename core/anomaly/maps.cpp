@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <functional>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -182,7 +183,7 @@ double topFractionMean(const ScoreMap& map, double fraction) {
   const std::size_t n = map.data.size();
   const auto k = std::clamp<std::size_t>(std::size_t(std::ceil(fraction * double(n) - 1e-9)), 1, n);
   std::vector<float> v = map.data;
-  std::nth_element(v.begin(), v.begin() + (k - 1), v.end(), std::greater<float>());
+  std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(k - 1), v.end(), std::greater<float>());
   double sum = 0;
   for (std::size_t i = 0; i < k; ++i) sum += v[i];
   return sum / double(k);

@@ -572,6 +572,10 @@ void assembleStacked(const std::vector<BuiltModel>& stages, BuiltModel& full) {
     throw InvalidArgument("assembleStacked: " + std::to_string(stages.size()) +
                           " pretrained stages for a deep model with " + std::to_string(n) +
                           " encoder layers");
+  const auto misfit = [](int i, const std::string& from, const std::string& to) {
+    return InvalidArgument("assembleStacked: stage " + std::to_string(i) + "'s layer '" + from +
+                           "' does not fit layer '" + to + "' of the deep model");
+  };
   for (int i = 0; i < n; ++i) {
     const Model& s = stages[std::size_t(i)].model;
     const std::pair<std::string, std::string> pairs[] = {{"enc0", nm("enc", i)},
@@ -582,8 +586,7 @@ void assembleStacked(const std::vector<BuiltModel>& stages, BuiltModel& full) {
       auto* db = b >= 0 ? dynamic_cast<const nn::Dense*>(f.node(b).layer.get()) : nullptr;
       if (!da || !db || da->inFeatures() != db->inFeatures() ||
           da->outFeatures() != db->outFeatures() || da->hasBias() != db->hasBias())
-        throw InvalidArgument("assembleStacked: stage " + std::to_string(i) + "'s layer '" + from +
-                              "' does not fit layer '" + to + "' of the deep model");
+        throw misfit(i, from, to);
       const auto k = Eigen::Index(da->numParams());
       full.model.params().segment(Eigen::Index(f.node(b).paramOffset), k) =
           s.params().segment(Eigen::Index(s.node(a).paramOffset), k);

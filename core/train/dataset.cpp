@@ -312,8 +312,10 @@ void BatchSource::next(int n, nn::Rng& rng, Tensor& out) const {
   out.resize(Shape{n, channels(), h, w});
   for (int i = 0; i < n; ++i) {
     const Tensor& img = images_[rng.below(images_.size())].pixels;
-    const int y = int(rng.below(std::uint64_t(img.shape().h - h + 1)));
-    const int x = int(rng.below(std::uint64_t(img.shape().w - w + 1)));
+    const int ySpan = img.shape().h - h + 1;
+    const int y = int(rng.below(std::uint64_t(ySpan)));
+    const int xSpan = img.shape().w - w + 1;
+    const int x = int(rng.below(std::uint64_t(xSpan)));
     bool flipH = false, flipV = false;
     if (o_.flips) {
       flipH = rng.below(2) == 1;
@@ -334,8 +336,10 @@ Tensor BatchSource::fixed(int n, std::uint64_t seed) const {
   Tensor out(Shape{n, channels(), h, w});
   for (int i = 0; i < n; ++i) {
     const Tensor& img = images_[std::size_t(i) % images_.size()].pixels;
-    const int y = int(rng.below(std::uint64_t(img.shape().h - h + 1)));
-    const int x = int(rng.below(std::uint64_t(img.shape().w - w + 1)));
+    const int ySpan = img.shape().h - h + 1;
+    const int y = int(rng.below(std::uint64_t(ySpan)));
+    const int xSpan = img.shape().w - w + 1;
+    const int x = int(rng.below(std::uint64_t(xSpan)));
     copyWindow(img, y, x, 0, false, false, i, out);
   }
   return out;

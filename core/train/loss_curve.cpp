@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -24,7 +25,7 @@ void writeLossCurve(const std::string& path, const std::vector<double>& train,
                     const std::vector<double>& val, const std::string& title) {
   const int W = 800, H = 480, left = 90, right = 20, top = 40, bottom = 60;
   cv::Mat img(H, W, CV_8UC3, cv::Scalar(255, 255, 255));
-  double lo = INFINITY, hi = -INFINITY;
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (const auto* v : {&train, &val})
     for (double x : *v)
       if (std::isfinite(x) && x >= 0) {
@@ -38,7 +39,7 @@ void writeLossCurve(const std::string& path, const std::vector<double>& train,
   hi += pad;
   const std::size_t n = std::max<std::size_t>(2, std::max(train.size(), val.size()));
   const auto px = [&](std::size_t i) {
-    return left + int(double(i) * (W - left - right) / (n - 1));
+    return left + int(double(i) * (W - left - right) / double(n - 1));
   };
   const auto py = [&](double v) { return top + int((hi - v) / (hi - lo) * (H - top - bottom)); };
   const cv::Scalar black(0, 0, 0), grey(200, 200, 200);

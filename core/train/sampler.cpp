@@ -17,12 +17,15 @@ namespace {
 
 std::vector<int> intList(const std::string& text, const std::string& key, const std::string& path) {
   std::vector<int> v;
+  const auto malformed = [&] {
+    return FormatError("'" + path + "': malformed " + key + " '" + text + "'");
+  };
   std::size_t at = 0;
   while (at < text.size()) {
     std::size_t end = text.find(',', at);
     if (end == std::string::npos) end = text.size();
     const int x = std::atoi(text.substr(at, end - at).c_str());
-    if (x < 1) throw FormatError("'" + path + "': malformed " + key + " '" + text + "'");
+    if (x < 1) throw malformed();
     v.push_back(x);
     at = end + 1;
   }
