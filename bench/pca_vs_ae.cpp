@@ -4,12 +4,11 @@
 // trained by cae::train::Trainer (what cae-train runs) and evaluated from their exported ONNX
 // files in OpenCV DNN; PCA is fitted on patches of the same training images.
 // Prints one JSON line per (method, latent). Usage: bench_pca_vs_ae [steps-scale 1.0] [outdir]
-#include <opencv2/dnn.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <opencv2/dnn.hpp>
 #include <string>
 #include <vector>
 
@@ -29,7 +28,8 @@ const int kPatch = 16;
 std::vector<std::string> trainFiles() {
   // Real images not in the test list: textures and the mate-backgrounds photographs.
   std::vector<std::string> f;
-  for (const char* n : {"brick.png", "grass.png", "gravel.png"}) f.push_back(kSkimage + std::string(n));
+  for (const char* n : {"brick.png", "grass.png", "gravel.png"})
+    f.push_back(kSkimage + std::string(n));
   f.push_back("/usr/share/backgrounds/mate/nature");
   return f;
 }

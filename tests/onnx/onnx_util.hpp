@@ -9,9 +9,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <string>
-
 #include <opencv2/dnn.hpp>
+#include <string>
 
 #include "nn/model.hpp"
 #include "nn/rng.hpp"

@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "error.hpp"
 #include "nn/layers/activation.hpp"
 #include "nn/layers/conv2d.hpp"
 #include "nn/layers/conv_transpose2d.hpp"
@@ -21,7 +22,6 @@
 #include "nn/layers/pool.hpp"
 #include "nn/layers/reshape.hpp"
 #include "nn/layers/sampling.hpp"
-#include "error.hpp"
 #include "onnx/export.hpp"
 #include "onnx/metadata.hpp"
 #include "onnx/onnx_util.hpp"
@@ -135,8 +135,8 @@ BOOST_AUTO_TEST_CASE(residual_dilated) {
   m.add(std::make_unique<nn::Tanh>());
   const int body = m.add(conv(8, 1, 3, 1, 1));
   m.add(std::make_unique<nn::Add>(), {body, Model::kInput});
-  roundTrip("residual_dilated", m, {{1, 1, 24, 24}, {3, 1, 24, 24}, {1, 1, 33, 17},
-                                    {3, 1, 33, 17}});
+  roundTrip("residual_dilated", m,
+            {{1, 1, 24, 24}, {3, 1, 24, 24}, {1, 1, 33, 17}, {3, 1, 33, 17}});
 }
 
 // (d) U-Net style skip: MaxPool down, Upsample up, Concat with the encoder features, (e) sigmoid.
@@ -153,8 +153,7 @@ BOOST_AUTO_TEST_CASE(unet_concat_pool_upsample) {
   m.add(std::make_unique<nn::ReLU>());
   m.add(conv(8, 2, 1));
   m.add(std::make_unique<nn::Sigmoid>());
-  roundTrip("unet_concat", m, {{1, 2, 32, 32}, {3, 2, 32, 32}, {1, 2, 34, 18},
-                               {3, 2, 34, 18}});
+  roundTrip("unet_concat", m, {{1, 2, 32, 32}, {3, 2, 32, 32}, {1, 2, 34, 18}, {3, 2, 34, 18}});
 }
 
 // ConvTranspose with output_padding 1 restores an even size after a k3 s2 p1 conv; odd sizes
