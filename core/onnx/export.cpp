@@ -182,141 +182,157 @@ class GraphWriter {
     return {out, false};
   }
 
+  // One node of the model as it is written: its name, its inputs' values and its weights.
+  struct Site {
+    const nn::Model::Node& nd;
+    std::string base;
+    std::vector<Value> ins;
+    const nn::Scalar* w;
+    const Value& x() const { return ins.at(0); }
+  };
+
   Value emit(int i, const std::string& forcedName) {
     const nn::Model::Node& nd = m_.node(i);
     const nn::Layer* l = nd.layer.get();
-    const std::string base = forcedName.empty() ? unique(nd.name) : forcedName;
-    std::vector<Value> ins;
-    for (int j : nd.inputs) ins.push_back(values_[std::size_t(j)]);
-    const Value x = ins.at(0);
-    const nn::Scalar* w = l->w();
-
-    if (auto* c = dynamic_cast<const nn::Conv2d*>(l)) {
-      const auto& o = c->options();
-      const Value x4 = as4d(x, nd.inputs[0], base);
-      std::vector<std::string> args{x4.name};
-      args.push_back(
-          floats(base + ".weight", {o.outChannels, o.inChannels, c->kernelH(), c->kernelW()}, w));
-      if (o.bias)
-        args.push_back(
-            floats(base + ".bias", {o.outChannels},
-                   w + std::size_t(o.outChannels) * o.inChannels * c->kernelH() * c->kernelW()));
-      // OpenCV 4.6 refuses a Conv without kernel_shape, although ONNX makes it optional.
-      pb::NodeProto& n = node("Conv", args, base, base);
-      setInts(n, "kernel_shape", {c->kernelH(), c->kernelW()});
-      setInts(n, "strides", {o.stride, o.stride});
-      setInts(n, "pads", {o.padding, o.padding, o.padding, o.padding});
-      setInts(n, "dilations", {o.dilation, o.dilation});
-      setInt(n, "group", 1);
-      return {base, false};
+    Site s{nd, forcedName.empty() ? unique(nd.name) : forcedName, {}, l->w()};
+    for (int j : nd.inputs) s.ins.push_back(values_[std::size_t(j)]);
+    if (auto* c = dynamic_cast<const nn::Conv2d*>(l)) return conv(*c, s);
+    if (auto* t = dynamic_cast<const nn::ConvTranspose2d*>(l)) return convTranspose(*t, s);
+    if (auto* d = dynamic_cast<const nn::Dense*>(l)) return dense(*d, s);
+    if (auto* p = dynamic_cast<const nn::MaxPool2d*>(l)) return maxPool(*p, s);
+    if (auto* u = dynamic_cast<const nn::Upsample*>(l)) return upsample(*u, s);
+    if (const char* op = activationOp(l)) {
+      pb::NodeProto& n = node(op, {s.x().name}, s.base, s.base);
+      if (auto* a = dynamic_cast<const nn::LeakyReLU*>(l)) setFloat(n, "alpha", float(a->alpha()));
+      return {s.base, s.x().flat};
     }
-    if (auto* t = dynamic_cast<const nn::ConvTranspose2d*>(l)) {
-      const auto& o = t->options();
-      const Value x4 = as4d(x, nd.inputs[0], base);
-      const std::size_t planes = std::size_t(o.inChannels) * o.outChannels;
-      // OpenCV 4.6 ignores ConvTranspose dilations (wrong output size), so a dilated kernel is
-      // written spread out with zeros between its taps: the same operator with dilation 1.
-      const int d = o.dilation, k = d * (o.kernel - 1) + 1;
-      std::vector<nn::Scalar> spread(planes * std::size_t(k) * k, nn::Scalar(0));
-      for (std::size_t p = 0; p < planes; ++p)
-        for (int ky = 0; ky < o.kernel; ++ky)
-          for (int kx = 0; kx < o.kernel; ++kx)
-            spread[(p * k + std::size_t(ky * d)) * k + std::size_t(kx * d)] =
-                w[(p * o.kernel + std::size_t(ky)) * o.kernel + std::size_t(kx)];
-      std::vector<std::string> args{x4.name};
-      args.push_back(floats(base + ".weight", {o.inChannels, o.outChannels, k, k}, spread.data()));
-      if (o.bias)
-        args.push_back(
-            floats(base + ".bias", {o.outChannels}, w + planes * std::size_t(o.kernel) * o.kernel));
-      pb::NodeProto& n = node("ConvTranspose", args, base, base);
-      setInts(n, "kernel_shape", {k, k});
-      setInts(n, "strides", {o.stride, o.stride});
-      setInts(n, "pads", {o.padding, o.padding, o.padding, o.padding});
-      setInts(n, "output_padding", {o.outputPadding, o.outputPadding});
-      setInts(n, "dilations", {1, 1});
-      setInt(n, "group", 1);
-      return {base, false};
-    }
-    if (auto* d = dynamic_cast<const nn::Dense*>(l)) {
-      std::string a = x.name;
-      if (!x.flat) {
-        a = unique(base + "_flatten");
-        setInt(node("Flatten", {x.name}, a, a), "axis", 1);
-      }
-      std::vector<std::string> args{a};
-      args.push_back(floats(base + ".weight", {d->outFeatures(), d->inFeatures()}, w));
-      if (d->hasBias())
-        args.push_back(floats(base + ".bias", {d->outFeatures()},
-                              w + std::size_t(d->outFeatures()) * d->inFeatures()));
-      setInt(node("Gemm", args, base, base), "transB", 1);
-      return {base, true};
-    }
-    if (auto* p = dynamic_cast<const nn::MaxPool2d*>(l)) {
-      pb::NodeProto& n = node("MaxPool", {as4d(x, nd.inputs[0], base).name}, base, base);
-      setInts(n, "kernel_shape", {p->kernel(), p->kernel()});
-      setInts(n, "strides", {p->stride(), p->stride()});
-      setInts(n, "pads", {0, 0, 0, 0});
-      setInt(n, "ceil_mode", 0);
-      return {base, false};
-    }
-    if (auto* u = dynamic_cast<const nn::Upsample*>(l)) {
-      const nn::Scalar s = nn::Scalar(u->scale());
-      const nn::Scalar scales[4] = {1, 1, s, s};
-      // Resize(X, roi, scales): roi is unused by the asymmetric mode, but OpenCV 4.6 takes the
-      // scales from the third input, so the slot is filled (as PyTorch's exporter does).
-      const std::string roi = floats(base + "_roi", {0}, scales);
-      const std::string sc = floats(base + "_scales", {4}, scales);
-      pb::NodeProto& n = node("Resize", {as4d(x, nd.inputs[0], base).name, roi, sc}, base, base);
-      setString(n, "mode", "nearest");
-      setString(n, "coordinate_transformation_mode", "asymmetric");
-      setString(n, "nearest_mode", "floor");
-      return {base, false};
-    }
-    if (dynamic_cast<const nn::ReLU*>(l)) {
-      node("Relu", {x.name}, base, base);
-      return {base, x.flat};
-    }
-    if (auto* a = dynamic_cast<const nn::LeakyReLU*>(l)) {
-      setFloat(node("LeakyRelu", {x.name}, base, base), "alpha", float(a->alpha()));
-      return {base, x.flat};
-    }
-    if (dynamic_cast<const nn::Sigmoid*>(l)) {
-      node("Sigmoid", {x.name}, base, base);
-      return {base, x.flat};
-    }
-    if (dynamic_cast<const nn::Tanh*>(l)) {
-      node("Tanh", {x.name}, base, base);
-      return {base, x.flat};
-    }
-    if (dynamic_cast<const nn::Add*>(l) || dynamic_cast<const nn::Concat*>(l)) {
-      const bool flat = ins[0].flat && ins[1].flat;
-      std::vector<std::string> args;
-      for (std::size_t k = 0; k < ins.size(); ++k)
-        args.push_back(flat ? ins[k].name
-                            : as4d(ins[k], nd.inputs[k], base + "_in" + std::to_string(k)).name);
-      const bool add = dynamic_cast<const nn::Add*>(l) != nullptr;
-      pb::NodeProto& n = node(add ? "Add" : "Concat", args, base, base);
-      if (!add) setInt(n, "axis", 1);
-      return {base, flat};
-    }
+    if (dynamic_cast<const nn::Add*>(l) || dynamic_cast<const nn::Concat*>(l))
+      return merge(dynamic_cast<const nn::Add*>(l) != nullptr, s);
     if (dynamic_cast<const nn::Sampling*>(l)) {
       // Inference form z = mu: consumers read mu directly; an Identity only to name the output.
-      if (forcedName.empty()) return x;
-      node("Identity", {x.name}, base, base);
-      return {base, x.flat};
+      if (forcedName.empty()) return s.x();
+      node("Identity", {s.x().name}, s.base, s.base);
+      return {s.base, s.x().flat};
     }
     if (dynamic_cast<const nn::Flatten*>(l)) {
-      setInt(node("Flatten", {x.name}, base, base), "axis", 1);
-      return {base, true};
+      setInt(node("Flatten", {s.x().name}, s.base, s.base), "axis", 1);
+      return {s.base, true};
     }
     if (auto* r = dynamic_cast<const nn::Reshape*>(l)) {
-      const nn::Shape s = r->target();
-      const std::string shape = int64s(base + "_shape", {-1, s.c, s.h, s.w});
-      node("Reshape", {x.name, shape}, base, base);
-      return {base, false};
+      const nn::Shape t = r->target();
+      const std::string shape = int64s(s.base + "_shape", {-1, t.c, t.h, t.w});
+      node("Reshape", {s.x().name, shape}, s.base, s.base);
+      return {s.base, false};
     }
     throw InvalidArgument("exportOnnx: layer '" + nd.name + "' of type " + l->type() +
                           " has no ONNX mapping");
+  }
+
+  static const char* activationOp(const nn::Layer* l) {
+    if (dynamic_cast<const nn::ReLU*>(l)) return "Relu";
+    if (dynamic_cast<const nn::LeakyReLU*>(l)) return "LeakyRelu";
+    if (dynamic_cast<const nn::Sigmoid*>(l)) return "Sigmoid";
+    if (dynamic_cast<const nn::Tanh*>(l)) return "Tanh";
+    return nullptr;
+  }
+
+  Value conv(const nn::Conv2d& c, const Site& s) {
+    const auto& o = c.options();
+    const Value x4 = as4d(s.x(), s.nd.inputs[0], s.base);
+    std::vector<std::string> args{x4.name};
+    args.push_back(
+        floats(s.base + ".weight", {o.outChannels, o.inChannels, c.kernelH(), c.kernelW()}, s.w));
+    if (o.bias)
+      args.push_back(
+          floats(s.base + ".bias", {o.outChannels},
+                 s.w + std::size_t(o.outChannels) * o.inChannels * c.kernelH() * c.kernelW()));
+    // OpenCV 4.6 refuses a Conv without kernel_shape, although ONNX makes it optional.
+    pb::NodeProto& n = node("Conv", args, s.base, s.base);
+    setInts(n, "kernel_shape", {c.kernelH(), c.kernelW()});
+    setInts(n, "strides", {o.stride, o.stride});
+    setInts(n, "pads", {o.padding, o.padding, o.padding, o.padding});
+    setInts(n, "dilations", {o.dilation, o.dilation});
+    setInt(n, "group", 1);
+    return {s.base, false};
+  }
+
+  Value convTranspose(const nn::ConvTranspose2d& t, const Site& s) {
+    const auto& o = t.options();
+    const Value x4 = as4d(s.x(), s.nd.inputs[0], s.base);
+    const std::size_t planes = std::size_t(o.inChannels) * o.outChannels;
+    // OpenCV 4.6 ignores ConvTranspose dilations (wrong output size), so a dilated kernel is
+    // written spread out with zeros between its taps: the same operator with dilation 1.
+    const int d = o.dilation, k = d * (o.kernel - 1) + 1;
+    std::vector<nn::Scalar> spread(planes * std::size_t(k) * k, nn::Scalar(0));
+    for (std::size_t p = 0; p < planes; ++p)
+      for (int ky = 0; ky < o.kernel; ++ky)
+        for (int kx = 0; kx < o.kernel; ++kx)
+          spread[(p * k + std::size_t(ky * d)) * k + std::size_t(kx * d)] =
+              s.w[(p * o.kernel + std::size_t(ky)) * o.kernel + std::size_t(kx)];
+    std::vector<std::string> args{x4.name};
+    args.push_back(floats(s.base + ".weight", {o.inChannels, o.outChannels, k, k}, spread.data()));
+    if (o.bias)
+      args.push_back(floats(s.base + ".bias", {o.outChannels},
+                            s.w + planes * std::size_t(o.kernel) * o.kernel));
+    pb::NodeProto& n = node("ConvTranspose", args, s.base, s.base);
+    setInts(n, "kernel_shape", {k, k});
+    setInts(n, "strides", {o.stride, o.stride});
+    setInts(n, "pads", {o.padding, o.padding, o.padding, o.padding});
+    setInts(n, "output_padding", {o.outputPadding, o.outputPadding});
+    setInts(n, "dilations", {1, 1});
+    setInt(n, "group", 1);
+    return {s.base, false};
+  }
+
+  Value dense(const nn::Dense& d, const Site& s) {
+    std::string a = s.x().name;
+    if (!s.x().flat) {
+      a = unique(s.base + "_flatten");
+      setInt(node("Flatten", {s.x().name}, a, a), "axis", 1);
+    }
+    std::vector<std::string> args{a};
+    args.push_back(floats(s.base + ".weight", {d.outFeatures(), d.inFeatures()}, s.w));
+    if (d.hasBias())
+      args.push_back(floats(s.base + ".bias", {d.outFeatures()},
+                            s.w + std::size_t(d.outFeatures()) * d.inFeatures()));
+    setInt(node("Gemm", args, s.base, s.base), "transB", 1);
+    return {s.base, true};
+  }
+
+  Value maxPool(const nn::MaxPool2d& p, const Site& s) {
+    pb::NodeProto& n = node("MaxPool", {as4d(s.x(), s.nd.inputs[0], s.base).name}, s.base, s.base);
+    setInts(n, "kernel_shape", {p.kernel(), p.kernel()});
+    setInts(n, "strides", {p.stride(), p.stride()});
+    setInts(n, "pads", {0, 0, 0, 0});
+    setInt(n, "ceil_mode", 0);
+    return {s.base, false};
+  }
+
+  Value upsample(const nn::Upsample& u, const Site& s) {
+    const nn::Scalar f = nn::Scalar(u.scale());
+    const nn::Scalar scales[4] = {1, 1, f, f};
+    // Resize(X, roi, scales): roi is unused by the asymmetric mode, but OpenCV 4.6 takes the
+    // scales from the third input, so the slot is filled (as PyTorch's exporter does).
+    const std::string roi = floats(s.base + "_roi", {0}, scales);
+    const std::string sc = floats(s.base + "_scales", {4}, scales);
+    pb::NodeProto& n =
+        node("Resize", {as4d(s.x(), s.nd.inputs[0], s.base).name, roi, sc}, s.base, s.base);
+    setString(n, "mode", "nearest");
+    setString(n, "coordinate_transformation_mode", "asymmetric");
+    setString(n, "nearest_mode", "floor");
+    return {s.base, false};
+  }
+
+  Value merge(bool add, const Site& s) {
+    const bool flat = s.ins[0].flat && s.ins[1].flat;
+    std::vector<std::string> args;
+    for (std::size_t k = 0; k < s.ins.size(); ++k)
+      args.push_back(flat
+                         ? s.ins[k].name
+                         : as4d(s.ins[k], s.nd.inputs[k], s.base + "_in" + std::to_string(k)).name);
+    pb::NodeProto& n = node(add ? "Add" : "Concat", args, s.base, s.base);
+    if (!add) setInt(n, "axis", 1);
+    return {s.base, flat};
   }
 
   const nn::Model& m_;

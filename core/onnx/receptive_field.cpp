@@ -25,7 +25,8 @@ struct Axis {
   }
   // Transposed conv: an output unit sees at most ceil(span / s) consecutive input units.
   void transposed(int span, int s) {
-    r += ((span + s - 1) / s - 1) * j;
+    const int units = (span + s - 1) / s;  // integer ceil(span / s), on purpose
+    r += (units - 1) * j;
     j /= s;
   }
 };
