@@ -537,9 +537,7 @@ int runTraining(const TrainConfig& c, bool quiet) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   // "cae-train train ..." and "cae-train ..." are the same command.
   std::vector<const char*> args(argv, argv + argc);
   if (argc > 1 && std::string(argv[1]) == "train") args.erase(args.begin() + 1);
@@ -590,6 +588,20 @@ int main(int argc, char** argv) {
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cae-train: error: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // a mistake in the option table itself, or bad_alloc
+    std::fprintf(stderr, "cae-train: error: %s\n", e.what());
+    return 1;
+  } catch (...) {
+    std::fprintf(stderr, "cae-train: error: unknown exception\n");
     return 1;
   }
 }

@@ -138,7 +138,7 @@ BOOST_AUTO_TEST_CASE(ssim_map_high_on_pasted_defects) {
 }
 
 BOOST_AUTO_TEST_CASE(smoothing_preserves_mean) {
-  ScoreMap m = mapOf(32, 24, std::vector<float>(32 * 24, 0.0f));
+  ScoreMap m = mapOf(32, 24, std::vector<float>(std::size_t{32} * 24, 0.0f));
   m.at(10, 10) = 5.0f;
   m.at(20, 12) = 1.0f;
   m.at(11, 10) = 2.0f;
@@ -241,7 +241,7 @@ BOOST_AUTO_TEST_CASE(calibration_threshold_at_one_percent_fpr) {
 // sigma 0 is the plain squared residual.
 BOOST_AUTO_TEST_CASE(lowpass_map_keeps_coherent_residuals) {
   const int w = 32, h = 32;
-  std::vector<float> a(w * h, 0.5f), checker = a, blob = a;
+  std::vector<float> a(std::size_t(w) * h, 0.5f), checker = a, blob = a;
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
       checker[y * w + x] += ((x + y) % 2 ? 0.1f : -0.1f);                         // fine texture
@@ -257,7 +257,7 @@ BOOST_AUTO_TEST_CASE(lowpass_map_keeps_coherent_residuals) {
                  l2Map(view(a, w, h), view(blob, w, h)).data,
              boost::test_tools::per_element());
   // Channels are averaged: the same residual in one of three channels gives a third.
-  std::vector<float> a3(w * h * 3, 0.5f), b3 = a3;
+  std::vector<float> a3(std::size_t(w) * h * 3, 0.5f), b3 = a3;
   for (int i = 0; i < w * h; ++i) b3[i * 3 + 1] = blob[i];
   const ScoreMap c3 = lowpassMap(view(a3, w, h, 3), view(b3, w, h, 3), 2.0);
   BOOST_TEST(c3.at(16, 16) == coherent.at(16, 16) / 3, boost::test_tools::tolerance(1e-5f));

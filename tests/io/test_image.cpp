@@ -1,13 +1,12 @@
 #define BOOST_TEST_MODULE image_io
-#include <boost/test/unit_test.hpp>
-
 #include <unistd.h>
 
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <ostream>
 #include <opencv2/imgcodecs.hpp>
+#include <ostream>
 
 #include "error.hpp"
 #include "io/image.hpp"
@@ -59,7 +58,7 @@ BOOST_AUTO_TEST_CASE(reads_real_gray_and_color_images) {
   BOOST_TEST(rgb.shape().c == 3);
   // Channel 0 is red: compare with OpenCV's BGR decode of the same pixel.
   const cv::Mat bgr = cv::imread(kSkimage + "astronaut.png", cv::IMREAD_COLOR);
-  const cv::Vec3b px = bgr.at<cv::Vec3b>(100, 200);
+  const cv::Vec3b& px = bgr.at<cv::Vec3b>(100, 200);
   BOOST_TEST(rgb.at(0, 0, 100, 200) == px[2] / 255.0f, boost::test_tools::tolerance(1e-6f));
   BOOST_TEST(rgb.at(0, 2, 100, 200) == px[0] / 255.0f, boost::test_tools::tolerance(1e-6f));
 
@@ -97,7 +96,7 @@ BOOST_AUTO_TEST_CASE(missing_unreadable_and_non_images_throw_typed_errors) {
   BOOST_CHECK_THROW(io::readImage(tmp.dir.string()), cae::IoError);
   std::ofstream(tmp.path("text.png")) << "not an image";
   BOOST_CHECK_THROW(io::readImage(tmp.path("text.png")), cae::FormatError);
-  std::ofstream(tmp.path("empty.png"));
+  std::ofstream(tmp.path("empty.png")).close();  // an empty file
   BOOST_CHECK_THROW(io::readImage(tmp.path("empty.png")), cae::FormatError);
 }
 
@@ -133,7 +132,7 @@ BOOST_AUTO_TEST_CASE(psnr_crop_and_side_by_side) {
 
   const Tensor s = io::sideBySide({t, c}, 2, 1);
   BOOST_TEST(s.shape() == (Shape{1, 2, 10, 20}));
-  BOOST_TEST(s.at(0, 0, 0, 12) == 1.0f);                // gap
-  BOOST_TEST(s.at(0, 1, 2, 17) == c.at(0, 1, 2, 3));    // second image at x = 14
-  BOOST_TEST(s.at(0, 1, 7, 17) == 1.0f);                // below the shorter image
+  BOOST_TEST(s.at(0, 0, 0, 12) == 1.0f);              // gap
+  BOOST_TEST(s.at(0, 1, 2, 17) == c.at(0, 1, 2, 3));  // second image at x = 14
+  BOOST_TEST(s.at(0, 1, 7, 17) == 1.0f);              // below the shorter image
 }

@@ -1,8 +1,7 @@
 #define BOOST_TEST_MODULE checkpoint
-#include <boost/test/unit_test.hpp>
-
 #include <unistd.h>
 
+#include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -208,7 +207,7 @@ BOOST_AUTO_TEST_CASE(bit_flips_are_format_errors) {
   Rng rng(9);
   // Every bit of the header, then random bits of the payload.
   std::vector<std::size_t> bits;
-  for (std::size_t b = 0; b < 28 * 8; ++b) bits.push_back(b);
+  for (std::size_t b = 0; b < std::size_t{28} * 8; ++b) bits.push_back(b);
   for (int k = 0; k < 300; ++k) bits.push_back(std::size_t(rng.below(bytes.size() * 8)));
   for (std::size_t b : bits) {
     std::string bad = bytes;

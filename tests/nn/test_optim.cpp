@@ -1,6 +1,5 @@
 #define BOOST_TEST_MODULE optim
 #include <boost/test/unit_test.hpp>
-
 #include <cmath>
 #include <sstream>
 

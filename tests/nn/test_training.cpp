@@ -1,7 +1,6 @@
 #define BOOST_TEST_MODULE training
-#include <boost/test/unit_test.hpp>
-
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -90,9 +89,10 @@ BOOST_AUTO_TEST_CASE(denoising_autoencoder_beats_the_noisy_input_on_held_out_pat
   Tensor denoised = model.forward(valNoisy);
   denoised.vec() = denoised.vec().cwiseMax(Scalar(0)).cwiseMin(Scalar(1));
   const double denoisedPsnr = io::psnr(denoised, valClean);
-  std::printf("training: %d steps x %d patches 32x32 of brick.png in %.1f s (%.0f patches/s), "
-              "last loss %.5f\n",
-              steps, batch, seconds, steps * batch / seconds, loss);
+  std::printf(
+      "training: %d steps x %d patches 32x32 of brick.png in %.1f s (%.0f patches/s), "
+      "last loss %.5f\n",
+      steps, batch, seconds, steps * batch / seconds, loss);
   std::printf("held-out PSNR: noisy %.2f dB -> denoised %.2f dB (%+.2f dB)\n", noisyPsnr,
               denoisedPsnr, denoisedPsnr - noisyPsnr);
   BOOST_TEST(noisyPsnr > 19.5);  // sigma 25/255 on [0,1] data: about 20.2 dB

@@ -305,6 +305,7 @@ BOOST_AUTO_TEST_CASE(wav_files_become_spectrogram_chunks) {
 
 BOOST_AUTO_TEST_CASE(validation_split) {
   std::vector<train::Image> imgs;
+  imgs.reserve(10);
   for (int i = 0; i < 10; ++i) imgs.push_back(cameraCrop(20 * i, 0, 32, 32));
   auto a = imgs, b = imgs;
   std::vector<train::Image> va, vb;

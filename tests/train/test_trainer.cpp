@@ -90,7 +90,7 @@ cv::Mat patches(int n, std::uint64_t seed) {
     const int y = rng.uniform(0, img.rows - 8), x = rng.uniform(0, img.cols - 8);
     for (int i = 0; i < 8; ++i)
       for (int j = 0; j < 8; ++j)
-        blob.ptr<float>()[k * 64 + i * 8 + j] = img.at<unsigned char>(y + i, x + j) / 255.f;
+        blob.ptr<float>()[k * 64 + i * 8 + j] = float(img.at<unsigned char>(y + i, x + j)) / 255.f;
   }
   return blob;
 }
@@ -293,8 +293,9 @@ BOOST_AUTO_TEST_CASE(contractive_lowers_the_jacobian_norm) {
     cv::Mat blob(4, dims, CV_32F);
     for (int n = 0; n < 20; ++n)
       for (int k = 0; k < 65; ++k) {
-        float* row = blob.ptr<float>() + (n * 65 + k) * 64;
-        std::copy(x.ptr<float>() + n * 64, x.ptr<float>() + n * 64 + 64, row);
+        float* row = blob.ptr<float>() + std::ptrdiff_t(n * 65 + k) * 64;
+        const float* xn = x.ptr<float>() + std::ptrdiff_t(n) * 64;
+        std::copy(xn, xn + 64, row);
         if (k > 0) row[k - 1] += h;
       }
     const cv::Mat y = forward(c.output, blob).reshape(1, 20 * 65);
