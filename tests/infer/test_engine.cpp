@@ -72,7 +72,7 @@ nn::Model convModel(int channels, std::uint64_t seed) {
 }
 
 std::string writeBytes(const std::string& name, const std::string& bytes) {
-  const std::string path = scratch().file(name);
+  std::string path = scratch().file(name);
   std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
   return path;
 }
@@ -749,7 +749,8 @@ BOOST_AUTO_TEST_CASE(sixteen_bit_planes) {
   // Rows padded by 6 bytes.
   const int stride = kW * 2 + 6;
   std::vector<std::uint8_t> buf(std::size_t(stride) * kH, 0xCD), outBuf = buf;
-  for (int y = 0; y < kH; ++y) std::memcpy(&buf[std::size_t(y) * stride], cam16.ptr(y), kW * 2);
+  for (int y = 0; y < kH; ++y)
+    std::memcpy(&buf[std::size_t(y) * stride], cam16.ptr(y), std::size_t(kW) * 2);
   infer::PlaneView in{buf.data(), kW, kH, stride, 2, 16}, out{outBuf.data(), kW, kH, stride, 2, 16};
   infer::runPlanes(e, {in}, {out}, 1.0);
   const std::vector<int> want = expected(e, cam16, 65535);
@@ -757,7 +758,7 @@ BOOST_AUTO_TEST_CASE(sixteen_bit_planes) {
   for (int y = 0; y < kH; ++y)
     for (int x = 0; x < kW; ++x) {
       std::uint16_t v;
-      std::memcpy(&v, &outBuf[std::size_t(y) * stride + 2 * x], 2);
+      std::memcpy(&v, &outBuf[std::size_t(y) * stride + 2 * std::size_t(x)], 2);
       worst = std::max(worst, std::abs(int(v) - want[std::size_t(y) * kW + x]));
     }
   BOOST_TEST(worst <= 1);
@@ -774,7 +775,8 @@ BOOST_AUTO_TEST_CASE(sixteen_bit_planes) {
 BOOST_AUTO_TEST_CASE(read_frame_gives_channels_or_the_bt601_luma) {
   const cv::Mat ast = image8("astronaut.png", 3, 100, 200, kH, kW);
   PackedRgb src;
-  for (int y = 0; y < kH; ++y) std::memcpy(&src.bytes[y * src.stride], ast.ptr(y), kW * 3);
+  for (int y = 0; y < kH; ++y)
+    std::memcpy(&src.bytes[std::size_t(y) * src.stride], ast.ptr(y), std::size_t(kW) * 3);
   const std::vector<infer::PlaneView> rgbPlanes = {src.view(0), src.view(1), src.view(2)};
   // A gray model reads the luma of R, G, B, summed in double precision, then scaled.
   Engine gray(opts(models().gray));
@@ -794,7 +796,7 @@ BOOST_AUTO_TEST_CASE(read_frame_gives_channels_or_the_bt601_luma) {
   int wrong = 0;
   for (int y = 0; y < kH; ++y)
     for (int x = 0; x < kW; ++x) {
-      const cv::Vec3b v = ast.at<cv::Vec3b>(y, x);
+      const cv::Vec3b& v = ast.at<cv::Vec3b>(y, x);
       const double l = 0.299 * v[0] + 0.587 * v[1] + 0.114 * v[2];
       wrong += luma.ptr<float>(0, 0)[y * kW + x] != float(l * (1.0 / 255.0) + 0.0);
       for (int c = 0; c < 3; ++c) {
@@ -843,7 +845,8 @@ BOOST_AUTO_TEST_CASE(planes_of_several_sizes_and_rgb) {
   Engine rgb(opts(models().rgb));
   const cv::Mat ast = image8("astronaut.png", 3, 100, 200, kH, kW);
   PackedRgb src, dst;
-  for (int y = 0; y < kH; ++y) std::memcpy(&src.bytes[y * src.stride], ast.ptr(y), kW * 3);
+  for (int y = 0; y < kH; ++y)
+    std::memcpy(&src.bytes[std::size_t(y) * src.stride], ast.ptr(y), std::size_t(kW) * 3);
   infer::runPlanes(rgb, {src.view(0), src.view(1), src.view(2)},
                    {dst.view(0), dst.view(1), dst.view(2)}, 1.0);
   const cv::Mat y = rgb.run(blobOf(ast));
