@@ -1,6 +1,7 @@
 #include "anomaly/overlay.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "error.hpp"
 
@@ -19,10 +20,10 @@ void tint(const std::vector<infer::PlaneView>& p, const ScoreMap& map, double th
       if (!(m > lo)) continue;
       const double alpha = 0.25 + 0.5 * std::min(1.0, (m - lo) / span);
       const unsigned v0 = p[0].get(x, y);
-      p[0].set(x, y, unsigned(v0 + alpha * (top - v0) + 0.5));
+      p[0].set(x, y, unsigned(std::lround(v0 + alpha * (top - v0))));
       if (rgb) {
-        p[1].set(x, y, unsigned(p[1].get(x, y) * (1 - alpha) + 0.5));
-        p[2].set(x, y, unsigned(p[2].get(x, y) * (1 - alpha) + 0.5));
+        p[1].set(x, y, unsigned(std::lround(p[1].get(x, y) * (1 - alpha))));
+        p[2].set(x, y, unsigned(std::lround(p[2].get(x, y) * (1 - alpha))));
       }
     }
 }
