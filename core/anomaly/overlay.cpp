@@ -10,7 +10,7 @@ namespace {
 
 // Blends each pixel whose score is above half the threshold towards the tint: alpha from 0.25 at
 // half the threshold to 0.75 at the threshold and above.
-void tint(const std::vector<infer::PlaneView>& p, const ScoreMap& map, double threshold) {
+void tint(const std::vector<PlaneView>& p, const ScoreMap& map, double threshold) {
   const bool rgb = p.size() == 3;
   const unsigned top = p[0].maxValue();
   const double lo = threshold / 2, span = std::max(lo, 1e-12);
@@ -28,7 +28,7 @@ void tint(const std::vector<infer::PlaneView>& p, const ScoreMap& map, double th
     }
 }
 
-void box(const std::vector<infer::PlaneView>& p, const Region& r) {
+void box(const std::vector<PlaneView>& p, const Region& r) {
   const bool rgb = p.size() == 3;
   const unsigned top = p[0].maxValue();
   const int w = p[0].width, h = p[0].height;
@@ -47,11 +47,11 @@ void box(const std::vector<infer::PlaneView>& p, const Region& r) {
 
 }  // namespace
 
-void drawOverlay(const std::vector<infer::PlaneView>& planes, const ScoreMap& map,
+void drawOverlay(const std::vector<PlaneView>& planes, const ScoreMap& map,
                  const std::vector<Region>& regions, double threshold) {
   if (planes.size() != 1 && planes.size() != 3)
     throw InvalidArgument("drawOverlay: give the gray plane or the R, G, B planes");
-  for (const infer::PlaneView& p : planes)
+  for (const PlaneView& p : planes)
     if (!p.data || p.width != map.width || p.height != map.height)
       throw InvalidArgument("drawOverlay: planes must be of the map's size");
   tint(planes, map, threshold);

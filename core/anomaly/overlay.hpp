@@ -10,13 +10,13 @@
 
 #include "anomaly/maps.hpp"
 #include "anomaly/regions.hpp"
-#include "infer/planes.hpp"
+#include "plane_view.hpp"
 
 namespace cae::anomaly {
 
 // planes: the frame's gray component, or its R, G, B components (any strides, 8 or 16 bits),
 // each of the map's size. InvalidArgument for another plane count or a size other than the map's.
-void drawOverlay(const std::vector<infer::PlaneView>& planes, const ScoreMap& map,
+void drawOverlay(const std::vector<PlaneView>& planes, const ScoreMap& map,
                  const std::vector<Region>& regions, double threshold);
 
 }  // namespace cae::anomaly
