@@ -171,19 +171,25 @@ BOOST_AUTO_TEST_CASE(image_gray_psnr_improves) {
   BOOST_TEST(after > before + 1.0);
 }
 
-BOOST_AUTO_TEST_CASE(image_color_odd_size_psnr_improves) {
-  // chelsea.png cropped to an odd size; the noisy input made here, not by the script.
-  const cv::Mat full = cv::imread((kData / "chelsea.png").string(), cv::IMREAD_COLOR);
-  BOOST_TEST_REQUIRE(!full.empty());
-  const cv::Mat clean = full(cv::Rect(60, 40, 201, 151)).clone();
-  const fs::path in = setup().work / "chelsea-noisy.png", out = setup().work / "chelsea-out.png";
-  const cv::Mat noisyIn = noisy(clean, 20.0, 7);
+// Writes `noisyIn` to WORK/NAME.png, runs denoise-image.sh on it (the suite's model) into
+// WORK/NAME-out.png and returns the output as read back unchanged (empty when the run failed).
+static cv::Mat denoiseImage(const cv::Mat& noisyIn, const std::string& name) {
+  const fs::path in = setup().work / (name + ".png"), out = setup().work / (name + "-out.png");
   BOOST_TEST_REQUIRE(cv::imwrite(in.string(), noisyIn));
   const Result r = run(setup().script("denoise-image.sh") + " " + quote(in) + " " + quote(out) +
                        " " + setup().modelOpt);
   BOOST_TEST_MESSAGE(r.out);
   BOOST_TEST_REQUIRE(r.rc == 0);
-  const cv::Mat den = cv::imread(out.string(), cv::IMREAD_UNCHANGED);
+  return cv::imread(out.string(), cv::IMREAD_UNCHANGED);
+}
+
+BOOST_AUTO_TEST_CASE(image_color_odd_size_psnr_improves) {
+  // chelsea.png cropped to an odd size; the noisy input made here, not by the script.
+  const cv::Mat full = cv::imread((kData / "chelsea.png").string(), cv::IMREAD_COLOR);
+  BOOST_TEST_REQUIRE(!full.empty());
+  const cv::Mat clean = full(cv::Rect(60, 40, 201, 151)).clone();
+  const cv::Mat noisyIn = noisy(clean, 20.0, 7);
+  const cv::Mat den = denoiseImage(noisyIn, "chelsea-noisy");
   BOOST_TEST_REQUIRE(!den.empty());
   BOOST_TEST(den.size() == clean.size());
   BOOST_TEST(den.type() == clean.type());
@@ -201,13 +207,7 @@ BOOST_AUTO_TEST_CASE(image_16bit_gray_stays_16bit_gray) {
   cv::Mat clean;
   cam(cv::Rect(150, 100, 161, 121)).convertTo(clean, CV_16U, 257.0);
   const cv::Mat noisyIn = noisy(clean, 20.0, 11);
-  const fs::path in = setup().work / "gray16.png", out = setup().work / "gray16-out.png";
-  BOOST_TEST_REQUIRE(cv::imwrite(in.string(), noisyIn));
-  const Result r = run(setup().script("denoise-image.sh") + " " + quote(in) + " " + quote(out) +
-                       " " + setup().modelOpt);
-  BOOST_TEST_MESSAGE(r.out);
-  BOOST_TEST_REQUIRE(r.rc == 0);
-  const cv::Mat den = cv::imread(out.string(), cv::IMREAD_UNCHANGED);
+  const cv::Mat den = denoiseImage(noisyIn, "gray16");
   BOOST_TEST_REQUIRE(!den.empty());
   BOOST_TEST(den.depth() == CV_16U, "16-bit in, 16-bit out");
   BOOST_TEST(den.channels() == 1, "gray in, gray out");
