@@ -40,7 +40,19 @@ bool isCudaTarget(Target t) { return t == Target::Cuda || t == Target::CudaFp16;
 
 }  // namespace
 
-std::string backendName(Backend b) { return b == Backend::Cuda ? "cuda" : "opencv"; }
+std::string backendName(Backend b) {
+  switch (b) {
+    case Backend::OpenCV:
+      return "opencv";
+    case Backend::Cuda:
+      return "cuda";
+    case Backend::OneDNN:
+      return "onednn";
+    case Backend::Auto:
+      return "auto";
+  }
+  return "opencv";
+}
 
 std::string targetName(Target t) {
   switch (t) {
@@ -61,7 +73,9 @@ std::string targetName(Target t) {
 Backend parseBackend(const std::string& s) {
   if (s == "opencv") return Backend::OpenCV;
   if (s == "cuda") return Backend::Cuda;
-  throw InvalidArgument("unknown backend '" + s + "' (opencv, cuda)");
+  if (s == "onednn") return Backend::OneDNN;
+  if (s == "auto") return Backend::Auto;
+  throw InvalidArgument("unknown backend '" + s + "' (auto, onednn, opencv, cuda)");
 }
 
 Target parseTarget(const std::string& s) {

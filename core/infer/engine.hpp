@@ -20,11 +20,13 @@
 
 namespace cae::infer {
 
-// cv::dnn backends and targets this project offers (the names are the element's enum nicks).
-enum class Backend { OpenCV, Cuda };
+// Backends and targets this project offers (the names are the element's enum nicks). OpenCV and
+// Cuda are cv::dnn backends; OneDNN is core/infer/onednn (CPU target only); Auto picks OneDNN
+// where it is built and covers the graph, else OpenCV (with a warning naming the reason).
+enum class Backend { OpenCV, Cuda, OneDNN, Auto };
 enum class Target { Cpu, OpenCL, OpenCLFp16, Cuda, CudaFp16 };
 
-std::string backendName(Backend b);          // "opencv", "cuda"
+std::string backendName(Backend b);          // "opencv", "cuda", "onednn", "auto"
 std::string targetName(Target t);            // "cpu", "opencl", "opencl-fp16", "cuda", "cuda-fp16"
 Backend parseBackend(const std::string& s);  // InvalidArgument for unknown names
 Target parseTarget(const std::string& s);
@@ -37,14 +39,16 @@ bool available(Backend b, Target t, std::string* why = nullptr);
 
 struct EngineOptions {
   std::string model;  // .onnx path
-  Backend backend = Backend::OpenCV;
+  Backend backend = Backend::Auto;
   Target target = Target::Cpu;
   // Side of the square output region each tile produces (rounded up to the model's size
   // multiple); the tile the model sees is larger by the overlap on each side. 0: whole frames up
   // to kAutoTileLimit pixels on a side, tiles of kAutoTile beyond. A size below the model's
   // smallest useful tile (Engine::minTileSize()) is raised to it, with a warning.
   int tileSize = 0;
-  int threads = 0;  // cv::setNumThreads (process-wide in OpenCV); 0: leave it as it is
+  // OpenCV: cv::setNumThreads (process-wide in OpenCV), 0: leave it as it is. OneDNN: OpenMP
+  // threads of this engine's forwards (set on the calling thread), 0: onednn::kDefaultThreads.
+  int threads = 0;
   // Task the caller needs; a model whose cae.task says otherwise is refused (InvalidArgument).
   // Unknown: accept any. A model without cae.task is accepted (with a warning in warnings()).
   onnx::Task task = onnx::Task::Unknown;
@@ -94,6 +98,11 @@ class Engine {
   const onnx::ModelInfo& info() const { return info_; }
   const onnx::GraphInfo& graph() const { return graph_; }
   const EngineOptions& options() const { return o_; }
+  // The backend that runs the model: OpenCV, Cuda or OneDNN (never Auto). With backend=onednn or
+  // auto on a graph the oneDNN backend does not cover (or a build without it), OpenCV, and
+  // fallbackReason() says why (that sentence is also one of warnings()).
+  Backend backendInUse() const { return inUse_; }
+  const std::string& fallbackReason() const { return fallback_; }
   // Channels the model reads and writes (from the graph, else cae.format, else 1).
   int channels() const { return channels_; }
   // Things a user should know about the model (no metadata, defaults used); one line each.
@@ -122,6 +131,8 @@ class Engine {
   onnx::GraphInfo graph_;
   int channels_ = 1;
   std::vector<std::string> warnings_;
+  Backend inUse_ = Backend::OpenCV;
+  std::string fallback_;
   struct NetHolder;
   std::unique_ptr<NetHolder> net_;
 };
