@@ -16,12 +16,16 @@
 //                    deviations at two scales, gradient magnitudes, Laplacian) fitted on all
 //                    training pixels; per-pixel Mahalanobis distance
 // Prints JSON lines: image and pixel AUROC per (texture, method, defect kind) and over all kinds,
-// image AUROC per (size, contrast), ROC curves, and time per 640x480 frame per method.
+// image AUROC per (size, contrast), ROC curves, and time per 640x480 frame per method. The
+// autoencoders are scored on the first inference backend of --backends; every further backend
+// is timed too, and its reconstructions of the whole test set are compared with the first's
+// (one backend_check line per model), so quality cannot silently depend on the backend.
 //
 // Usage:
 //   bench_anomaly_defects prepare OUT_DIR           training tiles and test strips
 //   bench_anomaly_defects eval DATA_DIR MODEL_DIR   MODEL_DIR/anomaly-<texture>.onnx
 //     [--textures a,b] [--crop 96] [--max-crops 48] [--threads 2] [--examples DIR]
+//     [--sigma S] [--backends auto|onednn|opencv,...]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -124,19 +128,25 @@ struct Method {
   virtual std::string name() const = 0;
   // Unsmoothed per-pixel anomaly map of a float image.
   virtual cv::Mat rawMap(const cv::Mat& img) = 0;
+  // The inference backend a model-based method runs on; "" for the others.
+  virtual std::string backend() const { return ""; }
 };
 
 // Runs the model once per image and serves both of its maps.
 class AutoEncoder {
  public:
-  AutoEncoder(const std::string& path, int threads) {
+  AutoEncoder(const std::string& path, int threads, infer::Backend backend) {
     infer::EngineOptions o;
     o.model = path;
     o.task = onnx::Task::Anomaly;
     o.threads = threads;
+    o.backend = backend;
     engine_ = std::make_unique<infer::Engine>(o);
+    if (!engine_->fallbackReason().empty())
+      std::fprintf(stderr, "%s: %s\n", path.c_str(), engine_->fallbackReason().c_str());
   }
   infer::Engine& engine() { return *engine_; }
+  std::string backend() const { return infer::backendName(engine_->backendInUse()); }
   // Reconstructions are cached per image buffer (the test images live as long as the cache);
   // forget() empties it.
   const cv::Mat& reconstruct(const cv::Mat& img) {
@@ -171,6 +181,7 @@ class AeMethod : public Method {
   AeMethod(AutoEncoder& ae, anomaly::MapKind k, std::string suffix)
       : ae_(ae), kind_(k), suffix_(std::move(suffix)) {}
   std::string name() const override { return "ae" + suffix_ + "-" + anomaly::mapKindName(kind_); }
+  std::string backend() const override { return ae_.backend(); }
   cv::Mat rawMap(const cv::Mat& img) override {
     const cv::Mat& rec = ae_.reconstruct(img);
     return toMat(anomaly::anomalyMap(viewOf(img), viewOf(rec), {kind_, 0.0}));
@@ -444,46 +455,50 @@ struct Methods {
   double sigma = 2.0;
 };
 
-Methods loadMethods(const Texture& tex, const fs::path& models, const std::vector<cv::Mat>& train,
-                    int threads, double sigmaOverride) {
-  Methods ms;
-  std::vector<std::unique_ptr<Method>>& methods = ms.list;
-  std::vector<std::unique_ptr<AutoEncoder>>& aes = ms.aes;
-  double& sigma = ms.sigma;
-  // All methods are smoothed alike: by the first model's cae.map_sigma.
+// The texture's autoencoders on one backend and their AeMethods, added to ms; with `first`, the
+// model lines are printed and ms.sigma is taken from the first model's cae.map_sigma (all methods
+// are smoothed alike).
+void loadAutoEncoders(const Texture& tex, const fs::path& models, int threads,
+                      infer::Backend backend, bool first, Methods& ms) {
   bool sigmaFromModel = false;
   for (const std::string suffix : {"", "-fast"}) {
     const fs::path model = models / ("anomaly-" + std::string(tex.name) + suffix + ".onnx");
     if (!fs::exists(model)) {
-      if (suffix.empty())
+      if (suffix.empty() && first)
         std::fprintf(stderr, "%s: no model %s, autoencoder skipped\n", tex.name, model.c_str());
       continue;
     }
-    aes.push_back(std::make_unique<AutoEncoder>(model.string(), threads));
-    AutoEncoder& ae = *aes.back();
-    const onnx::ModelInfo& mi = ae.engine().info();
-    const anomaly::Decision& decision = mi.anomaly;
-    if (!sigmaFromModel && decision.map.smoothSigma > 0) {
-      sigma = decision.map.smoothSigma;
+    ms.aes.push_back(std::make_unique<AutoEncoder>(model.string(), threads, backend));
+    AutoEncoder& ae = *ms.aes.back();
+    const anomaly::Decision& decision = ae.engine().info().anomaly;
+    if (first && !sigmaFromModel && decision.map.smoothSigma > 0) {
+      ms.sigma = decision.map.smoothSigma;
       sigmaFromModel = true;
     }
-    std::printf(
-        "{\"type\":\"model\",\"texture\":\"%s\",\"file\":\"%s\",\"anomaly_map\":"
-        "\"%s\",\"map_sigma\":%g,\"threshold\":%.6g}\n",
-        tex.name, model.filename().c_str(), anomaly::mapKindName(decision.map.map),
-        decision.map.smoothSigma, decision.threshold.value_or(std::nan("")));
-    const anomaly::MapKind own = decision.map.map;
+    if (first)
+      std::printf(
+          "{\"type\":\"model\",\"texture\":\"%s\",\"file\":\"%s\",\"anomaly_map\":"
+          "\"%s\",\"map_sigma\":%g,\"threshold\":%.6g,\"backend\":\"%s\"}\n",
+          tex.name, model.filename().c_str(), anomaly::mapKindName(decision.map.map),
+          decision.map.smoothSigma, decision.threshold.value_or(std::nan("")),
+          ae.backend().c_str());
     if (suffix.empty()) {
       for (anomaly::MapKind k :
            {anomaly::MapKind::Lowpass, anomaly::MapKind::L2, anomaly::MapKind::Ssim})
-        methods.push_back(std::make_unique<AeMethod>(ae, k, ""));
+        ms.list.push_back(std::make_unique<AeMethod>(ae, k, ""));
     } else {
-      methods.push_back(std::make_unique<AeMethod>(ae, own, suffix));
+      ms.list.push_back(std::make_unique<AeMethod>(ae, decision.map.map, suffix));
     }
   }
-  if (sigmaOverride >= 0) sigma = sigmaOverride;
-  methods.push_back(std::make_unique<PcaMethod>(train));
-  methods.push_back(std::make_unique<GaussMethod>(train));
+}
+
+Methods loadMethods(const Texture& tex, const fs::path& models, const std::vector<cv::Mat>& train,
+                    int threads, infer::Backend backend, double sigmaOverride) {
+  Methods ms;
+  loadAutoEncoders(tex, models, threads, backend, true, ms);
+  if (sigmaOverride >= 0) ms.sigma = sigmaOverride;
+  ms.list.push_back(std::make_unique<PcaMethod>(train));
+  ms.list.push_back(std::make_unique<GaussMethod>(train));
   return ms;
 }
 
@@ -585,16 +600,43 @@ void timeMethods(const Texture& tex, const cv::Mat& strip, Methods& methods, int
         5);
     std::printf(
         "{\"type\":\"speed\",\"texture\":\"%s\",\"method\":\"%s\",\"width\":640,"
-        "\"height\":480,\"ms_per_frame\":%.2f,\"threads\":%d}\n",
-        tex.name, m->name().c_str(), ms, threads);
+        "\"height\":480,\"ms_per_frame\":%.2f,\"threads\":%d,\"backend\":\"%s\"}\n",
+        tex.name, m->name().c_str(), ms, threads, m->backend().c_str());
   }
 }
 
-int evaluate(const fs::path& data, const fs::path& models, const std::vector<std::string>& only,
-             int crop, int maxCrops, int threads, const fs::path& examples, double sigmaOverride) {
-  cv::setNumThreads(threads);
+// Largest difference between two backends' reconstructions of every test image, per model.
+void checkBackends(const Texture& tex, Methods& first, Methods& other,
+                   const std::vector<TestImage>& set) {
+  for (std::size_t k = 0; k < first.aes.size() && k < other.aes.size(); ++k) {
+    AutoEncoder& a = *first.aes[k];
+    AutoEncoder& b = *other.aes[k];
+    double diff = 0;
+    for (const TestImage& t : set)
+      diff = std::max(diff, cv::norm(a.reconstruct(t.img), b.reconstruct(t.img), cv::NORM_INF));
+    a.forget();
+    b.forget();
+    std::printf(
+        "{\"type\":\"backend_check\",\"texture\":\"%s\",\"file\":\"%s\",\"backends\":"
+        "\"%s,%s\",\"images\":%zu,\"max_abs_diff\":%.3g}\n",
+        tex.name, fs::path(a.engine().options().model).filename().c_str(), a.backend().c_str(),
+        b.backend().c_str(), set.size(), diff);
+  }
+}
+
+struct EvalOptions {
+  std::vector<std::string> only;  // textures; empty: all
+  int crop = 96, maxCrops = 48, threads = 2;
+  double sigma = -1;  // smoothing of every map; < 0: the model's cae.map_sigma
+  fs::path examples;
+  std::vector<infer::Backend> backends = {infer::Backend::Auto};
+};
+
+int evaluate(const fs::path& data, const fs::path& models, const EvalOptions& o) {
+  cv::setNumThreads(o.threads);
   for (const Texture& tex : kTextures) {
-    if (!only.empty() && std::find(only.begin(), only.end(), tex.name) == only.end()) continue;
+    if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), tex.name) == o.only.end())
+      continue;
     const auto t0 = Clock::now();
     const std::vector<cv::Mat> train = loadTrain(data / tex.name / "train");
     const cv::Mat strip =
@@ -602,15 +644,14 @@ int evaluate(const fs::path& data, const fs::path& models, const std::vector<std
     if (train.empty() || strip.empty())
       throw std::runtime_error("no prepared data for " + std::string(tex.name) + " in " +
                                data.string() + " (run prepare first)");
-    const std::vector<TestImage> set = makeTestSet(strip, crop, maxCrops, 17);
+    const std::vector<TestImage> set = makeTestSet(strip, o.crop, o.maxCrops, 17);
 
-    Methods ms = loadMethods(tex, models, train, threads, sigmaOverride);
-    const std::vector<std::unique_ptr<Method>>& methods = ms.list;
+    Methods ms = loadMethods(tex, models, train, o.threads, o.backends.front(), o.sigma);
     std::vector<std::string> kinds{"all"};
     for (anomaly::DefectKind k : anomaly::allDefectKinds())
       kinds.push_back(anomaly::defectKindName(k));
-    for (auto& m : methods) {
-      scoreMethod(tex, *m, set, ms.sigma, kinds, examples);
+    for (auto& m : ms.list) {
+      scoreMethod(tex, *m, set, ms.sigma, kinds, o.examples);
       for (auto& ae : ms.aes) ae->forget();
       std::fflush(stdout);
     }
@@ -618,9 +659,26 @@ int evaluate(const fs::path& data, const fs::path& models, const std::vector<std
                  set.size(),
                  std::size_t(std::count_if(set.begin(), set.end(),
                                            [](const TestImage& t) { return t.kind.empty(); })),
-                 methods.size(), std::chrono::duration<double>(Clock::now() - t0).count());
+                 ms.list.size(), std::chrono::duration<double>(Clock::now() - t0).count());
 
-    timeMethods(tex, strip, ms, threads);
+    timeMethods(tex, strip, ms, o.threads);
+    std::vector<std::string> seen;  // backends in use measured so far
+    if (!ms.aes.empty()) seen.push_back(ms.aes.front()->backend());
+    for (std::size_t b = 1; b < o.backends.size(); ++b) {
+      Methods other;
+      other.sigma = ms.sigma;
+      loadAutoEncoders(tex, models, o.threads, o.backends[b], false, other);
+      if (other.aes.empty()) continue;
+      const std::string inUse = other.aes.front()->backend();
+      if (std::find(seen.begin(), seen.end(), inUse) != seen.end()) {
+        std::fprintf(stderr, "%s: backend %s runs on %s, measured already\n", tex.name,
+                     infer::backendName(o.backends[b]).c_str(), inUse.c_str());
+        continue;
+      }
+      seen.push_back(inUse);
+      checkBackends(tex, ms, other, set);
+      timeMethods(tex, strip, other, o.threads);
+    }
     std::fflush(stdout);
   }
   return 0;
@@ -634,6 +692,34 @@ std::vector<std::string> splitComma(const std::string& s) {
   return v;
 }
 
+// eval's options after DATA_DIR MODEL_DIR; false for an unknown one.
+bool parseEval(const std::vector<std::string>& a, EvalOptions& o) {
+  for (std::size_t i = 3; i < a.size(); i += 2) {
+    if (i + 1 >= a.size()) return false;
+    const std::string& v = a[i + 1];
+    if (a[i] == "--textures") {
+      o.only = splitComma(v);
+    } else if (a[i] == "--crop") {
+      o.crop = std::stoi(v);
+    } else if (a[i] == "--max-crops") {
+      o.maxCrops = std::stoi(v);
+    } else if (a[i] == "--threads") {
+      o.threads = std::stoi(v);
+    } else if (a[i] == "--examples") {
+      o.examples = v;
+    } else if (a[i] == "--sigma") {
+      o.sigma = std::stod(v);
+    } else if (a[i] == "--backends") {
+      o.backends.clear();
+      for (const std::string& b : splitComma(v)) o.backends.push_back(infer::parseBackend(b));
+      if (o.backends.empty()) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -643,34 +729,14 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: bench_anomaly_defects prepare OUT_DIR\n"
                    "       bench_anomaly_defects eval DATA_DIR MODEL_DIR [--textures a,b] "
-                   "[--crop 96] [--max-crops 48] [--threads 2] [--examples DIR] [--sigma S]\n");
+                   "[--crop 96] [--max-crops 48] [--threads 2] [--examples DIR] [--sigma S] "
+                   "[--backends auto|onednn|opencv,...]\n");
       return 2;
     };
     if (a.empty() || a[0] == "--help" || a[0] == "-h") return usage();
     if (a[0] == "prepare" && a.size() == 2) return prepare(a[1]);
-    if (a[0] == "eval" && a.size() >= 3) {
-      std::vector<std::string> only;
-      int crop = 96, maxCrops = 48, threads = 2;
-      double sigma = -1;
-      fs::path examples;
-      for (std::size_t i = 3; i + 1 < a.size(); i += 2) {
-        if (a[i] == "--textures")
-          only = splitComma(a[i + 1]);
-        else if (a[i] == "--crop")
-          crop = std::stoi(a[i + 1]);
-        else if (a[i] == "--max-crops")
-          maxCrops = std::stoi(a[i + 1]);
-        else if (a[i] == "--threads")
-          threads = std::stoi(a[i + 1]);
-        else if (a[i] == "--examples")
-          examples = a[i + 1];
-        else if (a[i] == "--sigma")
-          sigma = std::stod(a[i + 1]);
-        else
-          return usage();
-      }
-      return evaluate(a[1], a[2], only, crop, maxCrops, threads, examples, sigma);
-    }
+    EvalOptions o;
+    if (a[0] == "eval" && a.size() >= 3 && parseEval(a, o)) return evaluate(a[1], a[2], o);
     return usage();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_anomaly_defects: %s\n", e.what());

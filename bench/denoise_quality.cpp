@@ -1,16 +1,20 @@
 // Denoising quality and speed (issue 4), side by side in one process: the ANCHORS.md test list
 // converted to gray, additive white Gaussian noise (fixed seed, 8-bit, clipped), PSNR on 8 bits.
 // Methods on the same noisy frames: each model given on the command line, run exactly as
-// caedenoise runs it (cae::infer::Engine + runPlanes); OpenCV fastNlMeansDenoising with ANCHORS'
-// tuned h; ffmpeg's bm3d filter (basic estimate) over raw gray frames in temp files.
-// Prints JSON lines: one per (method, image, sigma), one mean per (method, sigma), OpenCV NLM
-// speed at video sizes; with --card, one model's per-sigma PSNR table in markdown instead.
+// caedenoise runs it (cae::infer::Engine + runPlanes) on each inference backend asked for;
+// OpenCV fastNlMeansDenoising with ANCHORS' tuned h; ffmpeg's bm3d filter (basic estimate) over
+// raw gray frames in temp files.
+// Prints JSON lines: one per (method, backend, image, sigma), one mean per (method, backend,
+// sigma), OpenCV NLM speed at video sizes, and with several backends one check per model that
+// they give the same output; with --card, one model's per-sigma PSNR table in markdown instead.
 //
 // Usage: bench_denoise_quality [options] MODEL.onnx...
 //   --images N        the first N images of the test list (default all 11)
 //   --sigmas LIST     comma-separated noise sigmas (default 15,25,50)
 //   --seed S          noise seed (default 4); the noise of (image i, sigma s) depends on S, i, s
-//   --threads T       OpenCV threads for NLM and the models (default 2)
+//   --threads T       OpenCV threads for NLM, threads of the models' backend (default 2)
+//   --backends LIST   inference backends the models run on, each in turn: auto, onednn, opencv
+//                     (default auto; --card uses the first)
 //   --repeat R        timed runs per frame, median reported (default 1)
 //   --no-nlm, --no-bm3d, --bm3d (bm3d is off by default with --card)
 //   --bm3d-scale F    ffmpeg's sigma = F × noise sigma (default 3.75, see kBm3dScale)
@@ -31,7 +35,6 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/photo.hpp>
-#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -65,6 +68,7 @@ const Anchor kAnchors[] = {
 
 struct Options {
   std::vector<std::string> models;
+  std::vector<cae::infer::Backend> backends = {cae::infer::Backend::Auto};
   int images = 11;
   std::vector<int> sigmas = {15, 25, 50};
   unsigned seed = 4;
@@ -99,6 +103,14 @@ std::vector<std::string> split(const std::string& s, char sep) {
   std::exit(2);
 }
 
+cae::infer::Backend parseBackend(const std::string& name) {
+  try {
+    return cae::infer::parseBackend(name);
+  } catch (const cae::Error& e) {
+    usage(e.what());
+  }
+}
+
 Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -116,6 +128,10 @@ Options parse(int argc, char** argv) {
       o.seed = unsigned(std::atoi(value().c_str()));
     } else if (a == "--threads") {
       o.threads = std::max(1, std::atoi(value().c_str()));
+    } else if (a == "--backends") {
+      o.backends.clear();
+      for (const std::string& b : split(value(), ',')) o.backends.push_back(parseBackend(b));
+      if (o.backends.empty()) usage("empty --backends");
     } else if (a == "--repeat") {
       o.repeat = std::max(1, std::atoi(value().c_str()));
     } else if (a == "--no-nlm") {
@@ -147,6 +163,7 @@ Options parse(int argc, char** argv) {
     if (o.models.size() != 1) usage("--card takes exactly one model");
     if (!o.bm3dSet) o.bm3d = false;
     o.speedSizes.clear();
+    o.backends.resize(1);
   }
   return o;
 }
@@ -262,15 +279,21 @@ struct Result {
 struct Method {
   std::string name, kind;
   std::map<int, std::vector<Result>> bySigma;
+  std::string backend;  // models: the backend that ran it (Engine::backendInUse); others: ""
 };
+
+// ,"backend":"…" for a model's JSON lines, nothing for the other methods.
+std::string backendField(const Method& m) {
+  return m.backend.empty() ? std::string() : ",\"backend\":\"" + m.backend + "\"";
+}
 
 void printFrame(const Method& m, const Frame& f, int sigma, const Result& r,
                 const char* extra = "") {
   std::printf(
       "{\"type\":\"frame\",\"method\":\"%s\",\"kind\":\"%s\",\"image\":\"%s\",\"w\":%d,"
-      "\"h\":%d,\"sigma\":%d,\"psnr\":%.3f,\"ms\":%.2f%s}\n",
+      "\"h\":%d,\"sigma\":%d,\"psnr\":%.3f,\"ms\":%.2f%s%s}\n",
       m.name.c_str(), m.kind.c_str(), f.image.c_str(), f.clean.cols, f.clean.rows, sigma, r.psnr,
-      r.ms, extra);
+      r.ms, backendField(m).c_str(), extra);
   std::fflush(stdout);
 }
 
@@ -309,7 +332,7 @@ std::string bm3dFilter(const Options& o, int sigma) {
 }
 
 Method measureNoisy(const std::vector<Frame>& frames, const Options& o, bool json) {
-  Method noisy{"noisy", "noisy", {}};
+  Method noisy{"noisy", "noisy", {}, ""};
   for (const Frame& f : frames)
     for (int s : o.sigmas) {
       const Result r{psnr8(f.noisy.at(s), f.clean), 0.0, long(f.clean.total())};
@@ -319,26 +342,38 @@ Method measureNoisy(const std::vector<Frame>& frames, const Options& o, bool jso
   return noisy;
 }
 
-// One model's PSNR and time on every frame; nothing (after saying why) when it cannot be used.
-std::optional<Method> measureModel(const std::string& path, const std::vector<Frame>& frames,
-                                   const Options& o, bool json) {
+// The engine caedenoise would run for the model on that backend; nothing (after saying why) when
+// it cannot be used here.
+std::unique_ptr<cae::infer::Engine> openModel(const std::string& path, cae::infer::Backend b,
+                                              int threads) {
   cae::infer::EngineOptions eo;
   eo.model = path;
-  eo.threads = o.threads;
+  eo.backend = b;
+  eo.threads = threads;
   eo.task = cae::onnx::Task::Denoise;
   std::unique_ptr<cae::infer::Engine> engine;
   try {
     engine = std::make_unique<cae::infer::Engine>(eo);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cannot use model %s: %s\n", path.c_str(), e.what());
-    return std::nullopt;
+    return nullptr;
   }
   if (engine->channels() != 1) {
     std::fprintf(stderr, "model %s reads %d channels; this benchmark is gray\n", path.c_str(),
                  engine->channels());
-    return std::nullopt;
+    return nullptr;
   }
-  Method m{fs::path(path).stem().string(), "model", {}};
+  if (!engine->fallbackReason().empty())
+    std::fprintf(stderr, "model %s, backend %s: %s\n", path.c_str(),
+                 cae::infer::backendName(b).c_str(), engine->fallbackReason().c_str());
+  return engine;
+}
+
+// One model's PSNR and time on every frame, on the engine's backend.
+Method measureModel(const std::string& path, cae::infer::Engine* engine,
+                    const std::vector<Frame>& frames, const Options& o, bool json) {
+  Method m{
+      fs::path(path).stem().string(), "model", {}, cae::infer::backendName(engine->backendInUse())};
   for (const Frame& f : frames) {
     runModel(*engine, f.noisy.begin()->second);  // warm-up: the net allocates for this size
     for (int s : o.sigmas) {
@@ -357,8 +392,50 @@ std::optional<Method> measureModel(const std::string& path, const std::vector<Fr
   return m;
 }
 
+// The last engines.size() methods are one model on each engine's backend: their PSNRs, and the
+// model's float outputs (the blob caedenoise feeds, through Engine::run) and 8-bit outputs on
+// every noisy frame, compared with the first backend's. Quality must not depend on the backend.
+void checkBackends(const std::vector<std::unique_ptr<cae::infer::Engine>>& engines,
+                   const std::vector<Frame>& frames, const std::vector<Method>& methods,
+                   const Options& o) {
+  const std::size_t n = engines.size();
+  double maxDiff = 0, maxPsnr = 0;
+  long differing = 0, pixels = 0, count = 0;
+  const Method& first = methods[methods.size() - n];
+  for (std::size_t k = 1; k < n; ++k)
+    for (const auto& [s, v] : methods[methods.size() - n + k].bySigma)
+      for (std::size_t i = 0; i < v.size(); ++i)
+        maxPsnr = std::max(maxPsnr, std::abs(v[i].psnr - first.bySigma.at(s)[i].psnr));
+  for (const Frame& f : frames)
+    for (int s : o.sigmas) {
+      const cv::Mat& in = f.noisy.at(s);
+      cae::infer::PlaneView pv;
+      pv.data = const_cast<std::uint8_t*>(in.ptr<std::uint8_t>());
+      pv.width = in.cols;
+      pv.height = in.rows;
+      pv.rowStride = int(in.step[0]);
+      const cv::Mat ref = engines[0]->run(cae::infer::readFrame(*engines[0], {pv})).clone();
+      const cv::Mat ref8 = runModel(*engines[0], in);
+      for (std::size_t k = 1; k < n; ++k) {
+        const cv::Mat y = engines[k]->run(cae::infer::readFrame(*engines[k], {pv}));
+        maxDiff = std::max(maxDiff, cv::norm(ref.reshape(1, 1), y.reshape(1, 1), cv::NORM_INF));
+        differing += cv::countNonZero(ref8 != runModel(*engines[k], in));
+        pixels += long(in.total());
+      }
+      ++count;
+    }
+  std::string names;
+  for (const auto& e : engines)
+    names += (names.empty() ? "" : ",") + cae::infer::backendName(e->backendInUse());
+  std::printf(
+      "{\"type\":\"backend_check\",\"method\":\"%s\",\"backends\":\"%s\",\"frames\":%ld,"
+      "\"max_abs_diff\":%.3g,\"max_psnr_diff\":%.3g,\"pixels_differing\":%ld,\"pixels\":%ld}\n",
+      first.name.c_str(), names.c_str(), count, maxDiff, maxPsnr, differing, pixels);
+  std::fflush(stdout);
+}
+
 Method measureNlm(const std::vector<Frame>& frames, const Options& o, bool json) {
-  Method m{"nlm", "nlm", {}};
+  Method m{"nlm", "nlm", {}, ""};
   for (const Frame& f : frames)
     for (int s : o.sigmas) {
       cv::Mat out;
@@ -379,7 +456,7 @@ Method measureNlm(const std::vector<Frame>& frames, const Options& o, bool json)
 
 Method measureBm3d(Ffmpeg& ffmpeg, const std::vector<Frame>& frames, const Options& o, bool json) {
   // Time of the filter alone: the bm3d call minus a null-filter call on the same frame.
-  Method m{"bm3d", "bm3d", {}};
+  Method m{"bm3d", "bm3d", {}, ""};
   for (const Frame& f : frames) {
     std::vector<double> tn;
     for (int r = 0; r < o.repeat; ++r) {
@@ -420,8 +497,8 @@ void printMeansAndSpeed(const std::vector<Method>& methods, const std::vector<Fr
       const Result r = meanOf(v);
       std::printf(
           "{\"type\":\"mean\",\"method\":\"%s\",\"kind\":\"%s\",\"sigma\":%d,\"images\":%zu,"
-          "\"psnr\":%.3f,\"ms_512\":%.2f}\n",
-          m.name.c_str(), m.kind.c_str(), s, v.size(), r.psnr, r.ms);
+          "\"psnr\":%.3f,\"ms_512\":%.2f%s}\n",
+          m.name.c_str(), m.kind.c_str(), s, v.size(), r.psnr, r.ms, backendField(m).c_str());
     }
   // OpenCV NLM at video sizes: a natural image scaled to the size, sigma 25 noise.
   for (const cv::Size& sz : o.speedSizes) {
@@ -482,8 +559,8 @@ void printCard(const std::vector<Method>& methods, const Options& o, bool bm3d) 
   std::printf(
       "\nMean PSNR (dB, 8-bit) over %d image(s) of the ANCHORS.md test list, gray, additive white "
       "Gaussian noise (seed %u), clipped to 8 bits. Time per 512×512 frame at %d threads: %s %.0f "
-      "ms",
-      o.images, o.seed, o.threads, model.name.c_str(), meanOf(every).ms);
+      "ms (%s backend)",
+      o.images, o.seed, o.threads, model.name.c_str(), meanOf(every).ms, model.backend.c_str());
   if (nlm) std::printf(", NLM %.0f ms (same run)", meanOf(everyNlm).ms);
   std::printf(". Measured with `bench_denoise_quality --card`.\n");
 }
@@ -498,19 +575,38 @@ int run(int argc, char** argv) {
   if (o.bm3d && !ffmpeg.available)
     std::fprintf(stderr, "ffmpeg with the bm3d filter not found: no bm3d rows\n");
   const bool bm3d = o.bm3d && ffmpeg.available;
+  std::string backends;
+  for (cae::infer::Backend b : o.backends)
+    backends += (backends.empty() ? "" : ",") + cae::infer::backendName(b);
   if (json)
     std::printf(
         "{\"type\":\"config\",\"images\":%d,\"seed\":%u,\"threads\":%d,\"repeat\":%d,"
         "\"opencv\":\"%s\",\"bm3d\":\"%s\",\"nlm\":\"templateWindowSize 7, searchWindowSize "
-        "21\"}\n",
-        o.images, o.seed, o.threads, o.repeat, CV_VERSION, bm3d ? bm3dFilter(o, 25).c_str() : "");
+        "21\",\"backends\":\"%s\"}\n",
+        o.images, o.seed, o.threads, o.repeat, CV_VERSION, bm3d ? bm3dFilter(o, 25).c_str() : "",
+        backends.c_str());
 
   std::vector<Method> methods;
   methods.push_back(measureNoisy(frames, o, json));
   for (const std::string& path : o.models) {
-    std::optional<Method> m = measureModel(path, frames, o, json);
-    if (!m) return 1;
-    methods.push_back(std::move(*m));
+    std::vector<std::unique_ptr<cae::infer::Engine>> engines;  // one per backend in use
+    for (cae::infer::Backend b : o.backends) {
+      std::unique_ptr<cae::infer::Engine> e = openModel(path, b, o.threads);
+      if (!e) return 1;
+      // A backend that fell back to one measured already would list its frames twice.
+      const bool again = std::any_of(engines.begin(), engines.end(), [&](const auto& x) {
+        return x->backendInUse() == e->backendInUse();
+      });
+      if (again) {
+        std::fprintf(stderr, "%s: backend %s runs on %s, measured already\n", path.c_str(),
+                     cae::infer::backendName(b).c_str(),
+                     cae::infer::backendName(e->backendInUse()).c_str());
+        continue;
+      }
+      methods.push_back(measureModel(path, e.get(), frames, o, json));
+      engines.push_back(std::move(e));
+    }
+    if (json && engines.size() > 1) checkBackends(engines, frames, methods, o);
   }
   cv::setNumThreads(o.threads);  // the engine's setting is process-wide; NLM runs on the same
   if (o.nlm) methods.push_back(measureNlm(frames, o, json));

@@ -13,6 +13,11 @@ of = lambda t: [r for r in rows if r.get("type") == t]
 one = lambda t: (of(t) or [{}])[0]
 config, machine, run = one("config"), one("machine"), one("run")
 frames, elements, speeds = of("frame"), of("element"), of("speed")
+# Lines written before the oneDNN backend carry no backend: they were OpenCV DNN's.
+for r in frames + elements:
+    if r.get("kind", "model") == "model":
+        r.setdefault("backend", "opencv")
+checks = of("backend_check")
 
 # ANCHORS.md "Image denoising" (mean over the 11 test images; papers on BSD68).
 ANCHORS = {15: dict(noisy=25.10, nlm=31.56, bm3d=31.85, dncnn=31.73, bm3d_paper=31.07),
@@ -21,6 +26,9 @@ ANCHORS = {15: dict(noisy=25.10, nlm=31.56, bm3d=31.85, dncnn=31.73, bm3d_paper=
 SIZES = [(640, 480), (1280, 720), (1920, 1080)]
 
 models = list(dict.fromkeys(r["method"] for r in frames if r["kind"] == "model"))
+backends = list(dict.fromkeys(r["backend"] for r in frames if r["kind"] == "model"))
+BACKEND = {"opencv": "OpenCV DNN", "onednn": "oneDNN", "cuda": "CUDA"}
+bname = lambda b: BACKEND.get(b, b)
 methods = ["noisy"] + models + [m for m in ("nlm", "bm3d") if any(r["method"] == m for r in frames)]
 labels = {"noisy": "noisy", "nlm": "OpenCV NLM", "bm3d": "ffmpeg bm3d"}
 label = lambda m: labels.get(m, m)
@@ -29,21 +37,26 @@ images = list(dict.fromkeys(r["image"] for r in frames))
 full = len(images) == 11
 
 
-def mean_psnr(m, s):
-    v = [r["psnr"] for r in frames if r["method"] == m and r["sigma"] == s]
+def on(r, m, be):
+    """Row r is method m (for a model: on backend be, default the first backend measured)."""
+    return r["method"] == m and (r.get("kind") != "model" or r["backend"] == (be or backends[0]))
+
+
+def mean_psnr(m, s, be=None):
+    v = [r["psnr"] for r in frames if on(r, m, be) and r["sigma"] == s]
     return sum(v) / len(v) if v else None
 
 
-def ms_512(m, s=None):
+def ms_512(m, s=None, be=None):
     """Time per 512×512 frame: total time over total pixels (all images; one sigma or all)."""
-    v = [r for r in frames if r["method"] == m and (s is None or r["sigma"] == s)]
+    v = [r for r in frames if on(r, m, be) and (s is None or r["sigma"] == s)]
     px = sum(r["w"] * r["h"] for r in v)
     return sum(r["ms"] for r in v) / px * 512 * 512 if px and m != "noisy" else None
 
 
-def element_fps(m, w, h, key="fps"):
+def element_fps(m, w, h, key="fps", be=None):
     for r in elements:
-        if r["method"] == m and r["width"] == w and r["height"] == h:
+        if r["method"] == m and r["width"] == w and r["height"] == h and r["backend"] == (be or backends[0]):
             return r[key]
     if m == "nlm":
         for r in speeds:
@@ -66,11 +79,14 @@ md = ["# Denoising: learned models against OpenCV NLM and ffmpeg bm3d (issue 4)\
       "by OpenCV; additive white Gaussian noise with a fixed seed "
       f"({config.get('seed', '?')}), rounded and clipped to 8 bits; PSNR on the 8-bit output. All "
       "methods see the same noisy frames. Models run as caedenoise runs them "
-      "(cae::infer::Engine + runPlanes, OpenCV DNN on the CPU); OpenCV fastNlMeansDenoising with "
+      f"(cae::infer::Engine + runPlanes on the CPU), on each backend in turn: "
+      f"{', '.join(bname(b) for b in backends)}; OpenCV fastNlMeansDenoising with "
       "ANCHORS' h (13.5 / 22.5 / 40 at sigma 15 / 25 / 50; windows 7 and 21); ffmpeg's bm3d filter "
       f"(basic estimate, `{config.get('bm3d', '')}` at sigma 25: ffmpeg's sigma is 3.75 × the "
       "noise sigma, the best scale on camera.png, other options at their defaults). "
       f"{config.get('threads', 2)} threads for every method.\n"]
+if "omp_wait_policy" in machine:
+    md.append(f"OMP_WAIT_POLICY=`{machine['omp_wait_policy'] or '(unset)'}` (oneDNN's OpenMP threads).\n")
 if not full:
     md.append(f"**Reduced run ({len(images)} images): the ANCHORS columns are means over all 11 "
               "images and do not compare with these.**\n")
@@ -97,13 +113,29 @@ for im in images:
               " | ".join(f2(by.get((m, im, s_img), {}).get("psnr")) for m in methods) + " |")
 md.append("| **mean** | | " + " | ".join(f"**{f2(mean_psnr(m, s_img))}**" for m in methods) + " |")
 
+if len(backends) > 1:
+    md.append("\n## The same output on every backend\n")
+    md.append("PSNRs above are the first backend's (" + bname(backends[0]) + "). Each model's output "
+              "on every noisy frame, compared with that backend's: the float output of "
+              "Engine::run on the blob caedenoise feeds, the 8-bit frame it writes, and the PSNR.\n")
+    md.append("| model | backends | frames | max \\|Δ\\| float output | 8-bit pixels differing | "
+              "max \\|Δ PSNR\\| (dB) | identical up to 1e-5 |")
+    md.append("|---|---|---|---|---|---|---|")
+    for c in checks:
+        same = c["max_abs_diff"] <= 1e-5
+        md.append(f"| {c['method']} | {c['backends']} | {c['frames']} | {c['max_abs_diff']:.2g} | "
+                  f"{c['pixels_differing']} of {c['pixels']} | {c['max_psnr_diff']:.2g} | "
+                  f"{'yes' if same else '**no**'} |")
+    if not checks:
+        md.append("| (no check in the raw file) | | | | | | |")
+
 nlm_ms = ms_512("nlm")
 md += ["\n## Speed\n",
        "Time per 512×512 frame: total time over total pixels of the test images (all sigmas) × "
        "512², in this process at 2 threads (bm3d: wall clock of the ffmpeg call minus a null-filter "
        "ffmpeg call on the same frame, so ffmpeg's start-up and file I/O are left out). Frames per "
        "second through the element: `gst-launch-1.0 videotestsrc num-buffers=N ! "
-       "video/x-raw,format=GRAY8,width=W,height=H ! caedenoise model=M threads=2 ! fakesink "
+       "video/x-raw,format=GRAY8,width=W,height=H ! caedenoise model=M backend=B threads=2 ! fakesink "
        "sync=false`, fps = (N−1) / the \"Execution ended after\" time (the first buffer is "
        "processed while prerolling, before that clock starts); in brackets the element alone, "
        "with the time of the same pipeline without caedenoise subtracted. NLM's fps at the same "
@@ -111,14 +143,15 @@ md += ["\n## Speed\n",
        "| method | ms per 512×512 | × NLM's speed | " +
        " | ".join(f"fps {w}×{h}" for w, h in SIZES) + " |",
        "|---|---|---|" + "---|" * len(SIZES)]
-for m in methods[1:]:
-    t = ms_512(m)
+for m, be in [(m, be) for m in methods[1:] for be in (backends if m in models else [None])]:
+    t = ms_512(m, be=be)
     cells = []
     for w, h in SIZES:
-        f, fn = element_fps(m, w, h), element_fps(m, w, h, "fps_net")
+        f, fn = element_fps(m, w, h, be=be), element_fps(m, w, h, "fps_net", be=be)
         cells.append("–" if f is None else f"{f:.1f}" + (f" ({fn:.1f})" if m in models and fn else ""))
     ratio = f"{nlm_ms / t:.2f}×" if t and nlm_ms else "–"
-    md.append(f"| {label(m)} | {'–' if t is None else f'{t:.0f}'} | {ratio} | " + " | ".join(cells) + " |")
+    name = f"{label(m)} ({bname(be)})" if be else label(m)
+    md.append(f"| {name} | {'–' if t is None else f'{t:.0f}'} | {ratio} | " + " | ".join(cells) + " |")
 base = {(r["width"], r["height"]): r for r in elements}
 if base:
     md.append("\nBaseline (videotestsrc → fakesink, same N): " + ", ".join(
@@ -140,24 +173,31 @@ stand = lambda r, m: "" if r in m else f" (`{m}` standing in for denoise-{r})"
 if "gray" in role and nlm25 is not None and mean_psnr(role["gray"], 25) is not None:
     m = role["gray"]
     d = mean_psnr(m, 25) - nlm25
-    sp = nlm_ms / ms_512(m)
+    speeds_txt = []
+    for be in backends:
+        sp = nlm_ms / ms_512(m, be=be)
+        speeds_txt.append(f"{bname(be)} {sp:.2f}× NLM ({ms_512(m, be=be):.0f} vs {nlm_ms:.0f} ms per "
+                          f"512×512) → {met(sp >= 2.0)} ({'by' if sp >= 2 else 'short by'} "
+                          f"{abs(sp - 2.0):.2f}×)")
     md.append(f"- denoise-gray{stand('gray', m)}: ≥ 1.0 dB above NLM at sigma 25 at ≥ 2× NLM's "
               f"speed. PSNR: {d:+.2f} dB vs NLM → {met(d >= 1.0)} ({'by' if d >= 1.0 else 'short by'} "
-              f"{abs(d - 1.0):.2f} dB). Speed: {sp:.2f}× NLM ({ms_512(m):.0f} vs {nlm_ms:.0f} ms per "
-              f"512×512) → {met(sp >= 2.0)} ({'by' if sp >= 2 else 'short by'} {abs(sp - 2.0):.2f}×).")
+              f"{abs(d - 1.0):.2f} dB). Speed: " + "; ".join(speeds_txt) + ".")
 if "fast" in role and nlm25 is not None and mean_psnr(role["fast"], 25) is not None:
     m = role["fast"]
     d = mean_psnr(m, 25) - nlm25
-    f = element_fps(m, 640, 480)
-    fps_txt = "not measured" if f is None else (
-        f"{f:.1f} fps → {met(f >= 30)} ({'by' if f >= 30 else 'short by'} {abs(f - 30):.1f} fps)")
+    fps_txt = []
+    for be in backends:
+        f = element_fps(m, 640, 480, be=be)
+        fps_txt.append(f"{bname(be)} " + ("not measured" if f is None else (
+            f"{f:.1f} fps → {met(f >= 30)} ({'by' if f >= 30 else 'short by'} {abs(f - 30):.1f} fps)")))
     md.append(f"- denoise-fast{stand('fast', m)}: ≥ 30 fps at 640×480 gray through the element on "
-              f"2 cores, PSNR ≥ NLM's at sigma 25. Speed: {fps_txt}. PSNR: {d:+.2f} dB vs NLM → "
-              f"{met(d >= 0)} ({'by' if d >= 0 else 'short by'} {abs(d):.2f} dB).")
+              f"2 cores, PSNR ≥ NLM's at sigma 25. Speed: {'; '.join(fps_txt)}. PSNR: {d:+.2f} dB vs "
+              f"NLM → {met(d >= 0)} ({'by' if d >= 0 else 'short by'} {abs(d):.2f} dB).")
 if not full:
     md.append("- (reduced run: the checks are over the images measured, not the whole test list)")
 
-md.append("\nReproduce: `bench/run_denoise_bench.sh [builddir] [models...]` (raw: `denoise.jsonl`; "
+md.append("\nReproduce: `bench/run_denoise_bench.sh [builddir] [models...]` (backends: "
+          "CAE_BENCH_BACKENDS, default \"opencv onednn\"; raw: `denoise.jsonl`; "
           "one model's table for its card: `bench_denoise_quality --card MODEL`).")
 open(os.path.join(outdir, "denoise.md"), "w", encoding="utf-8").write("\n".join(md) + "\n")
 
@@ -168,11 +208,12 @@ try:
     import matplotlib.ticker
     s = 25 if 25 in sigmas else sigmas[0]
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for m in methods[1:]:
-        t, p = ms_512(m), mean_psnr(m, s)
+    for m, be in [(m, be) for m in methods[1:] for be in (backends if m in models else [None])]:
+        t, p = ms_512(m, be=be), mean_psnr(m, s, be=be)
         if t and p is not None:
             ax.scatter([t], [p], s=50, marker="s" if m in models else "o", zorder=3)
-            ax.annotate(label(m), (t, p), textcoords="offset points", xytext=(6, 4))
+            ax.annotate(f"{label(m)} ({bname(be)})" if be else label(m), (t, p),
+                        textcoords="offset points", xytext=(6, 4), fontsize=8)
     ax.set_xscale("log")
     ax.axhline(mean_psnr("noisy", s), color="gray", ls=":", lw=1)
     ax.text(ax.get_xlim()[1], mean_psnr("noisy", s), "noisy input ", ha="right", va="bottom", color="gray")

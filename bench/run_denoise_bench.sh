@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Denoising benchmark (issue 4), side by side in one run: PSNR and time per frame of the denoising
-# models, OpenCV fastNlMeansDenoising and ffmpeg's bm3d on the ANCHORS.md test list at sigma 15,
-# 25, 50 (bench_denoise_quality), then frames per second through caedenoise in gst-launch-1.0 at
+# models on each inference backend, OpenCV fastNlMeansDenoising and ffmpeg's bm3d on the ANCHORS.md
+# test list at sigma 15, 25, 50 (bench_denoise_quality, which also checks that the backends give
+# the same output), then frames per second through caedenoise (backend=each) in gst-launch-1.0 at
 # 640x480, 1280x720 and 1920x1080 GRAY8; writes bench/reports/denoise.{md,png,jsonl}.
 # Usage: bench/run_denoise_bench.sh [builddir (default build)] [model.onnx ...]
 #   models default to models/denoise-gray.onnx models/denoise-fast.onnx
 # Environment: CAE_BENCH_IMAGES (first N test images, default 11), CAE_BENCH_FRAMES (frames timed
 #   at 640x480, default 60; fewer at the larger sizes, at least 10), CAE_BENCH_ARGS (more
 #   bench_denoise_quality options, e.g. "--no-bm3d --sigmas 25"), CAE_BENCH_OUT (report folder,
-#   default bench/reports).
+#   default bench/reports), CAE_BENCH_BACKENDS (inference backends, default "opencv onednn").
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -39,15 +40,19 @@ raw="$out/denoise.jsonl"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 start=$(date +%s)
-export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+# OMP_WAIT_POLICY stays as the caller has it (unset: libgomp's default spin-then-sleep), as an
+# element in a user's pipeline gets it: oneDNN's OpenMP threads wait differently under "passive".
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 
-printf '{"type":"machine","nproc":%d,"cpu":"%s","loadavg_start":"%s"}\n' "$(nproc)" \
-  "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$raw"
+printf '{"type":"machine","nproc":%d,"cpu":"%s","loadavg_start":"%s","omp_wait_policy":"%s"}\n' "$(nproc)" \
+  "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  "${OMP_WAIT_POLICY:-}" >"$raw"
 
 cae_log "quality and speed: ${#models[@]} model(s), OpenCV NLM, ffmpeg bm3d (this is the long part)"
+read -ra backends <<<"${CAE_BENCH_BACKENDS:-opencv onednn}"
 # shellcheck disable=SC2086  # CAE_BENCH_ARGS is a list of options
 "$CAE_BUILD_DIR/bench/bench_denoise_quality" --images "${CAE_BENCH_IMAGES:-11}" --threads 2 \
-  ${CAE_BENCH_ARGS:-} "${models[@]}" | tee -a "$raw"
+  --backends "$(IFS=,; echo "${backends[*]}")" ${CAE_BENCH_ARGS:-} "${models[@]}" | tee -a "$raw"
 
 # Element throughput. gst-launch-1.0 starts its clock when it sets PLAYING: the first buffer was
 # already processed while prerolling, so N-1 frames are timed (fps = (N-1) / elapsed).
@@ -68,13 +73,15 @@ for size in 640x480 1280x720 1920x1080; do
   caps="video/x-raw,format=GRAY8,width=$w,height=$h,framerate=30/1"
   base=$(elapsed videotestsrc num-buffers="$n" ! "$caps" ! fakesink sync=false)
   for m in "${models[@]}"; do
-    cae_log "caedenoise $(basename "$m") at $size, $n frames"
-    t=$(elapsed videotestsrc num-buffers="$n" ! "$caps" ! caedenoise model="$m" threads=2 ! fakesink sync=false)
-    awk -v m="$(basename "$m" .onnx)" -v w="$w" -v h="$h" -v n="$n" -v t="$t" -v b="$base" 'BEGIN {
-      net = t - b; if (net <= 0) net = t
-      printf "{\"type\":\"element\",\"method\":\"%s\",\"width\":%d,\"height\":%d,\"frames\":%d,", m, w, h, n
-      printf "\"elapsed_s\":%.4f,\"baseline_s\":%.4f,\"fps\":%.3f,\"fps_net\":%.3f}\n", t, b, (n - 1) / t, (n - 1) / net
-    }' | tee -a "$raw"
+    for be in "${backends[@]}"; do
+      cae_log "caedenoise $(basename "$m") backend=$be at $size, $n frames"
+      t=$(elapsed videotestsrc num-buffers="$n" ! "$caps" ! caedenoise model="$m" backend="$be" threads=2 ! fakesink sync=false)
+      awk -v m="$(basename "$m" .onnx)" -v be="$be" -v w="$w" -v h="$h" -v n="$n" -v t="$t" -v b="$base" 'BEGIN {
+        net = t - b; if (net <= 0) net = t
+        printf "{\"type\":\"element\",\"method\":\"%s\",\"backend\":\"%s\",\"width\":%d,\"height\":%d,\"frames\":%d,", m, be, w, h, n
+        printf "\"elapsed_s\":%.4f,\"baseline_s\":%.4f,\"fps\":%.3f,\"fps_net\":%.3f}\n", t, b, (n - 1) / t, (n - 1) / net
+      }' | tee -a "$raw"
+    done
   done
 done
 printf '{"type":"run","seconds":%d,"loadavg_end":"%s"}\n' $(($(date +%s) - start)) "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$raw"
