@@ -3,12 +3,12 @@
  * @title: caeanomaly
  *
  * Flags anomalous frames (defects, foreign objects) with a convolutional autoencoder trained on
- * normal images only (an ONNX file made by `cae-train --task anomaly`, run by OpenCV DNN): where
- * the model reconstructs a frame badly, the frame holds something it has not seen. Per analysed
- * frame the element computes the model's anomaly map (the l2, low-passed l2 or 1 - SSIM map and
- * the smoothing named by the model's cae.anomaly_map / cae.map_sigma), the frame score (the
- * map's maximum) and the connected regions above the threshold. The video passes through
- * unchanged unless `overlay=true`.
+ * normal images only (an ONNX file made by `cae-train --task anomaly`, run by oneDNN or OpenCV
+ * DNN: `backend`): where the model reconstructs a frame badly, the frame holds something it has
+ * not seen. Per analysed frame the element computes the model's anomaly map (the l2, low-passed
+ * l2 or 1 - SSIM map and the smoothing named by the model's cae.anomaly_map / cae.map_sigma),
+ * the frame score (the map's maximum) and the connected regions above the threshold. The video
+ * passes through unchanged unless `overlay=true`.
  *
  * Gray models analyse GRAY8/GRAY16_LE frames and the BT.601 luma of RGB-type frames; RGB models
  * need RGB-type frames: the element offers only the formats its model can take, so a
@@ -374,8 +374,8 @@ static void gst_cae_anomaly_class_init(GstCaeAnomalyClass* klass) {
                            DEFAULT_MESSAGE_EVERY_FRAME, rw_playing));
   gst_element_class_set_static_metadata(
       element_class, "CAE anomaly detector", "Filter/Analyzer/Video",
-      "Flags anomalous frames and regions with a learned convolutional autoencoder (ONNX, OpenCV "
-      "DNN): bus message, region-of-interest meta, optional overlay; default model: the "
+      "Flags anomalous frames and regions with a learned convolutional autoencoder (ONNX; oneDNN "
+      "or OpenCV DNN): bus message, region-of-interest meta, optional overlay; default model: the "
       "shipped " CAE_DEFAULT_ANOMALY_MODEL,
       "cae developers");
   GstCaeFilterClass* cae_class = GST_CAE_FILTER_CLASS(klass);

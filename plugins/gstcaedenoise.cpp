@@ -3,10 +3,11 @@
  * @title: caedenoise
  *
  * Denoises video with a learned convolutional autoencoder (an ONNX file made by
- * `cae-train --task denoise`, run by OpenCV DNN). Gray models denoise GRAY8/GRAY16_LE frames,
- * the luma of I420/NV12 (with `chroma=true` also the two chroma planes, each as a gray image at
- * its own resolution), and each of R, G, B of RGB-type frames. RGB models need RGB-type frames:
- * the element offers only the formats its model can take, so a videoconvert in front converts.
+ * `cae-train --task denoise`, run by oneDNN or OpenCV DNN: `backend`). Gray models denoise
+ * GRAY8/GRAY16_LE frames, the luma of I420/NV12 (with `chroma=true` also the two chroma planes,
+ * each as a gray image at its own resolution), and each of R, G, B of RGB-type frames. RGB
+ * models need RGB-type frames: the element offers only the formats its model can take, so a
+ * videoconvert in front converts.
  *
  * ## Example launch line
  * |[
@@ -130,7 +131,8 @@ static void gst_cae_denoise_class_init(GstCaeDenoiseClass* klass) {
 
   gst_element_class_set_static_metadata(
       GST_ELEMENT_CLASS(klass), "CAE denoiser", "Filter/Effect/Video",
-      "Denoises video with a learned convolutional autoencoder (ONNX, OpenCV DNN); default "
+      "Denoises video with a learned convolutional autoencoder (ONNX; oneDNN or OpenCV DNN); "
+      "default "
       "model: the shipped " CAE_DEFAULT_DENOISE_MODEL,
       "cae developers");
   cae_class->task = cae::onnx::Task::Denoise;

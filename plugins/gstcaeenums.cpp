@@ -2,7 +2,12 @@
 
 GType gst_cae_backend_get_type(void) {
   static GType type = 0;
+  // Listed as gst-inspect-1.0 shows them: the default first.
   static const GEnumValue values[] = {
+      {GST_CAE_BACKEND_AUTO, "oneDNN where built and it covers the model, else OpenCV DNN", "auto"},
+      {GST_CAE_BACKEND_ONEDNN,
+       "oneDNN (CPU target only); a model it does not cover runs on OpenCV DNN, with a warning",
+       "onednn"},
       {GST_CAE_BACKEND_OPENCV, "OpenCV DNN's own backend", "opencv"},
       {GST_CAE_BACKEND_CUDA, "CUDA (only where OpenCV was built with it)", "cuda"},
       {0, nullptr, nullptr}};

@@ -5,8 +5,15 @@
 
 G_BEGIN_DECLS
 
-// Values match cae::infer::Backend / cae::infer::Target.
-typedef enum { GST_CAE_BACKEND_OPENCV, GST_CAE_BACKEND_CUDA } GstCaeBackend;
+// Nicks are cae::infer::backendName / targetName. The numeric values are the element's own
+// (opencv and cuda keep the values they had before onednn and auto came); gstcaefilter.cpp maps
+// them to cae::infer::Backend / Target by name of value, never by cast.
+typedef enum {
+  GST_CAE_BACKEND_OPENCV,
+  GST_CAE_BACKEND_CUDA,
+  GST_CAE_BACKEND_ONEDNN,
+  GST_CAE_BACKEND_AUTO
+} GstCaeBackend;
 typedef enum {
   GST_CAE_TARGET_CPU,
   GST_CAE_TARGET_OPENCL,

@@ -20,7 +20,15 @@ GST_DEBUG_CATEGORY_STATIC(gst_cae_filter_debug);
 #define DEFAULT_TILE_SIZE 0
 #define DEFAULT_THREADS 0
 
-enum { PROP_0, PROP_MODEL, PROP_TILE_SIZE, PROP_BACKEND, PROP_TARGET, PROP_THREADS };
+enum {
+  PROP_0,
+  PROP_MODEL,
+  PROP_TILE_SIZE,
+  PROP_BACKEND,
+  PROP_TARGET,
+  PROP_THREADS,
+  PROP_BACKEND_IN_USE
+};
 
 namespace {
 
@@ -31,7 +39,7 @@ struct State {
   // GST_OBJECT_LOCK.
   std::string model;  // the property; "" while unset (the shipped default)
   int tile_size = DEFAULT_TILE_SIZE;
-  GstCaeBackend backend = GST_CAE_BACKEND_OPENCV;
+  GstCaeBackend backend = GST_CAE_BACKEND_AUTO;
   GstCaeTarget target = GST_CAE_TARGET_CPU;
   int threads = DEFAULT_THREADS;
   // Channels of the model the caps come from: the running engine's while started, else the
@@ -40,6 +48,7 @@ struct State {
   int described_channels = 0;
   std::string loaded;  // the file the running engine loaded; "" when stopped
   int loaded_channels = 0;
+  std::string in_use;        // backendName of the running engine's backendInUse(); "" when stopped
   GstClockTime latency = 0;  // per-frame processing time reported to the LATENCY query
 
   std::mutex engine_lock;
@@ -59,6 +68,39 @@ static State& state(GstCaeFilter* self) {
 }
 
 static GstCaeFilterClass* klass_of(GstCaeFilter* self) { return GST_CAE_FILTER_GET_CLASS(self); }
+
+static GParamSpec* backend_in_use_spec = nullptr;  // notified when the engine starts and stops
+
+// The enums' values are the element's own (see gstcaeenums.hpp): mapped value by value.
+static cae::infer::Backend to_backend(GstCaeBackend b) {
+  switch (b) {
+    case GST_CAE_BACKEND_OPENCV:
+      return cae::infer::Backend::OpenCV;
+    case GST_CAE_BACKEND_CUDA:
+      return cae::infer::Backend::Cuda;
+    case GST_CAE_BACKEND_ONEDNN:
+      return cae::infer::Backend::OneDNN;
+    case GST_CAE_BACKEND_AUTO:
+      return cae::infer::Backend::Auto;
+  }
+  return cae::infer::Backend::Auto;
+}
+
+static cae::infer::Target to_target(GstCaeTarget t) {
+  switch (t) {
+    case GST_CAE_TARGET_CPU:
+      return cae::infer::Target::Cpu;
+    case GST_CAE_TARGET_OPENCL:
+      return cae::infer::Target::OpenCL;
+    case GST_CAE_TARGET_OPENCL_FP16:
+      return cae::infer::Target::OpenCLFp16;
+    case GST_CAE_TARGET_CUDA:
+      return cae::infer::Target::Cuda;
+    case GST_CAE_TARGET_CUDA_FP16:
+      return cae::infer::Target::CudaFp16;
+  }
+  return cae::infer::Target::Cpu;
+}
 
 static const char* factory_name(GstCaeFilter* self) {
   GstElementFactory* f = gst_element_get_factory(GST_ELEMENT(self));
@@ -155,8 +197,8 @@ static gboolean gst_cae_filter_start(GstBaseTransform* trans) {
   cae::infer::EngineOptions o;
   o.model = model_path(self);
   GST_OBJECT_LOCK(self);
-  o.backend = cae::infer::Backend(state(self).backend);
-  o.target = cae::infer::Target(state(self).target);
+  o.backend = to_backend(state(self).backend);
+  o.target = to_target(state(self).target);
   o.tileSize = state(self).tile_size;
   o.threads = state(self).threads;
   GST_OBJECT_UNLOCK(self);
@@ -174,6 +216,13 @@ static gboolean gst_cae_filter_start(GstBaseTransform* trans) {
   GST_INFO_OBJECT(self, "model %s: %d channel(s), format %s, receptive field %d, size multiple %d",
                   o.model.c_str(), e->channels(), e->info().format.c_str(),
                   e->info().receptiveField, e->graph().sizeMultiple);
+  const std::string in_use = cae::infer::backendName(e->backendInUse());
+  GST_INFO_OBJECT(self, "backend in use: %s (asked for %s, %d thread(s), 0: the default)",
+                  in_use.c_str(), cae::infer::backendName(o.backend).c_str(), o.threads);
+  // Also among the warnings posted above; here too so that a debug log says why in our category.
+  if (!e->fallbackReason().empty())
+    GST_WARNING_OBJECT(self, "backend %s not used: %s", cae::infer::backendName(o.backend).c_str(),
+                       e->fallbackReason().c_str());
   const int channels = e->channels();
   {
     std::lock_guard<std::mutex> lock(state(self).engine_lock);
@@ -182,8 +231,10 @@ static gboolean gst_cae_filter_start(GstBaseTransform* trans) {
   GST_OBJECT_LOCK(self);
   state(self).loaded = o.model;
   state(self).loaded_channels = channels;
+  state(self).in_use = in_use;
   state(self).latency = 0;
   GST_OBJECT_UNLOCK(self);
+  g_object_notify_by_pspec(G_OBJECT(self), backend_in_use_spec);  // gst-launch-1.0 -v shows it
   return TRUE;
 }
 
@@ -196,7 +247,10 @@ static gboolean gst_cae_filter_stop(GstBaseTransform* trans) {
   GST_OBJECT_LOCK(self);
   state(self).loaded.clear();
   state(self).loaded_channels = 0;
+  const bool was_running = !state(self).in_use.empty();
+  state(self).in_use.clear();
   GST_OBJECT_UNLOCK(self);
+  if (was_running) g_object_notify_by_pspec(G_OBJECT(self), backend_in_use_spec);
   return TRUE;
 }
 
@@ -430,6 +484,9 @@ static void gst_cae_filter_get_property(GObject* object, guint id, GValue* value
     case PROP_THREADS:
       g_value_set_int(value, s.threads);
       break;
+    case PROP_BACKEND_IN_USE:
+      g_value_set_string(value, s.in_use.c_str());
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
@@ -469,18 +526,30 @@ static void install_properties(GObjectClass* gobject_class) {
                        0, 16384, DEFAULT_TILE_SIZE, rw_ready));
   g_object_class_install_property(
       gobject_class, PROP_BACKEND,
-      g_param_spec_enum("backend", "Backend", "OpenCV DNN backend", GST_TYPE_CAE_BACKEND,
-                        GST_CAE_BACKEND_OPENCV, rw_ready));
+      g_param_spec_enum("backend", "Backend",
+                        "Inference backend. auto: oneDNN where built and it covers the model, "
+                        "else OpenCV DNN (with a warning saying why); onednn: the same, asked "
+                        "for explicitly; opencv: OpenCV DNN always (the reference). "
+                        "backend-in-use reads back the one that runs",
+                        GST_TYPE_CAE_BACKEND, GST_CAE_BACKEND_AUTO, rw_ready));
   g_object_class_install_property(
       gobject_class, PROP_TARGET,
-      g_param_spec_enum("target", "Target", "OpenCV DNN target device", GST_TYPE_CAE_TARGET,
-                        GST_CAE_TARGET_CPU, rw_ready));
+      g_param_spec_enum("target", "Target", "OpenCV DNN's target device (oneDNN runs on the CPU)",
+                        GST_TYPE_CAE_TARGET, GST_CAE_TARGET_CPU, rw_ready));
   g_object_class_install_property(
       gobject_class, PROP_THREADS,
       g_param_spec_int("threads", "Threads",
-                       "Inference threads (OpenCV's setting is process-wide); 0: OpenCV's "
-                       "default (all cores)",
+                       "Inference threads. oneDNN: OpenMP threads of this element's own "
+                       "inference (0: oneDNN backend's default); OpenCV DNN: cv::setNumThreads, "
+                       "which is process-wide (0: leave OpenCV's setting, all cores by default)",
                        0, 256, DEFAULT_THREADS, rw_ready));
+  backend_in_use_spec = g_param_spec_string(
+      "backend-in-use", "Backend in use",
+      "The backend running the model (onednn, opencv or cuda) once it is loaded (PAUSED and "
+      "up), empty before; differs from backend when auto chose, or when oneDNN could not run "
+      "the model",
+      "", GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property(gobject_class, PROP_BACKEND_IN_USE, backend_in_use_spec);
 }
 
 static void gst_cae_filter_class_init(GstCaeFilterClass* klass) {

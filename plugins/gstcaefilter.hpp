@@ -3,11 +3,11 @@
 // the element does its transform.
 //
 // The base owns: the engine (loaded in start(), freed in stop(); used only under its lock, by
-// the streaming thread), the shared properties (model, tile-size, backend, target, threads), the
-// default-model lookup, one clear GST_ELEMENT_ERROR when a model cannot be used, caps from the
-// model (only the formats the model can take), the LATENCY measurement and query, QoS, and the
-// per-buffer sync of controlled properties. A subclass sets in its class_init only what is its
-// own, and installs its own properties:
+// the streaming thread), the shared properties (model, tile-size, backend, target, threads, and
+// the read-only backend-in-use), the default-model lookup, one clear GST_ELEMENT_ERROR when a
+// model cannot be used, caps from the model (only the formats the model can take), the LATENCY
+// measurement and query, QoS, and the per-buffer sync of controlled properties. A subclass sets in
+// its class_init only what is its own, and installs its own properties:
 //
 //   GstCaeFilterClass* cae = GST_CAE_FILTER_CLASS(klass);
 //   cae->task = cae::onnx::Task::Denoise;  cae->default_model = "denoise-fast.onnx";
