@@ -176,6 +176,20 @@ void addDataOptions(CLI::App& app, Options& o) {
       ->delimiter(',')
       ->check(CLI::Range(0.01, 1.0))
       ->group("Data");
+  app.add_option("--frames", c.frames,
+                 "temporal denoiser (--task denoise, --arch conv): train on clips of K frames "
+                 "made from the images by a moving camera; the model reads the current and "
+                 "K-1 previous frames stacked as channels and writes the current frame "
+                 "(cae.frames = K); 1: single images")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str()
+      ->group("Data");
+  app.add_option("--max-motion", c.maxMotion,
+                 "clips (--frames): largest camera translation per frame, pixels, each "
+                 "direction (a quarter of the clips still, a quarter with a moving object)")
+      ->check(CLI::Range(0.0, 64.0))
+      ->capture_default_str()
+      ->group("Data");
 }
 
 void addArchitectureOptions(CLI::App& app, Options& o) {

@@ -24,6 +24,7 @@ inline constexpr const char* kInputOffset = "cae.input_offset";
 inline constexpr const char* kResidual = "cae.residual";
 inline constexpr const char* kReceptiveField = "cae.receptive_field";
 inline constexpr const char* kNoiseSigma = "cae.noise_sigma";
+inline constexpr const char* kFrames = "cae.frames";
 inline constexpr const char* kLatentShape = "cae.latent_shape";
 inline constexpr const char* kQuantStep = "cae.quant_step";
 inline constexpr const char* kScoreMean = "cae.score_mean";
@@ -72,9 +73,12 @@ struct ModelInfo {
   std::string format;               // GStreamer video/audio format; default "" (element negotiates)
   double inputScale = 1.0 / 255.0;  // model input = sample * scale + offset; default 8-bit to [0,1]
   double inputOffset = 0.0;
-  bool residual = false;         // true: the model predicts the noise (output = input - prediction)
-  int receptiveField = 0;        // pixels, for tile overlap; 0 unknown, -1 global (not tileable)
-  double noiseSigma = 0.0;       // noise level trained for, in model-input units; 0 unknown
+  bool residual = false;    // true: the model predicts the noise (output = input - prediction)
+  int receptiveField = 0;   // pixels, for tile overlap; 0 unknown, -1 global (not tileable)
+  double noiseSigma = 0.0;  // noise level trained for, in model-input units; 0 unknown
+  // Temporal models: the input is this many frames stacked along the channels (the current frame
+  // first, then the older ones), frames x C channels in, C out. Default 1: one frame in and out.
+  int frames = 1;
   std::vector<int> latentShape;  // C,H,W of the codec latent; default empty
   double quantStep = 1.0;        // codec latent quantisation step
   // cae.anomaly_map, cae.map_sigma, cae.threshold, cae.score_mean, cae.score_std as one value;

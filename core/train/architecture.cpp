@@ -56,11 +56,13 @@ struct Plan {
   std::vector<int> sizes;  // dense: input, hidden..., code
   std::vector<int> ch;     // conv: channels per resolution level 0..stages
   int depth = 0, stages = 0, latent = 0, stem = 1;
+  int frames = 1;  // input channels: frames x C
   bool linearStem = false;
   bool skips = false, residual = false;
   std::uint64_t seed = 1;
 
   bool dense() const { return kind != ArchKind::Conv && kind != ArchKind::ConvVae; }
+  int inChannels() const { return C * frames; }
   bool vae() const { return kind == ArchKind::DenseVae || kind == ArchKind::ConvVae; }
 };
 
@@ -78,7 +80,7 @@ Shape codeShapeOf(const Plan& p) {
 }
 
 CodeSize codeSizeOf(const Plan& p) {
-  return {codeShapeOf(p).perSample(), std::size_t(p.C) * p.H * p.W};
+  return {codeShapeOf(p).perSample(), std::size_t(p.inChannels()) * p.H * p.W};
 }
 
 // The undercomplete rule, the same for every kind (PCA aside, whose components are checked on
@@ -191,7 +193,12 @@ Plan makePlan(const ArchSpec& s) {
     throw InvalidArgument(k + ": the input shape must be positive, got " +
                           std::to_string(s.channels) + "x" + std::to_string(s.height) + "x" +
                           std::to_string(s.width));
+  if (s.frames < 1 || s.frames > 16)
+    throw InvalidArgument(k + ": frames must be between 1 and 16, got " + std::to_string(s.frames));
+  if (s.frames > 1 && s.kind != ArchKind::Conv)
+    throw InvalidArgument(k + ": several input frames (--frames) are for the conv architecture");
   p.C = s.channels;
+  p.frames = s.frames;
   p.H = s.height;
   p.W = s.width;
   p.D = s.channels * s.height * s.width;
@@ -220,6 +227,35 @@ class ZeroInit : public Base {
   void initialize(nn::Rng& rng) override {
     Base::initialize(rng);
     std::fill(this->w_, this->w_ + this->numParams(), nn::Scalar(0));
+  }
+};
+
+// The current frame of a temporal model's input (the first C of its frames x C channels) as a
+// 1x1 convolution with fixed weights: the residual then adds the current frame alone, and the
+// exported graph needs no op beyond those every inference backend of cae runs (a Slice would).
+// Its weight gradient is always zero and weight decay leaves it out (objective.cpp), so
+// training never moves it.
+class CurrentFrame : public nn::Conv2d {
+ public:
+  CurrentFrame(int channels, int frames) : nn::Conv2d(optionsFor(channels, frames)) {}
+  void initialize(nn::Rng& /*rng*/) override {
+    const int in = options().inChannels, out = options().outChannels;
+    std::fill(w_, w_ + numParams(), nn::Scalar(0));
+    for (int c = 0; c < out; ++c) w_[std::size_t(c) * std::size_t(in) + std::size_t(c)] = 1;
+  }
+  void gradient(const nn::Inputs& /*in*/, const nn::Tensor& /*out*/,
+                const nn::Tensor& /*dOut*/) override {
+    std::fill(dw_, dw_ + numParams(), nn::Scalar(0));
+  }
+
+ private:
+  static nn::Conv2dOptions optionsFor(int channels, int frames) {
+    nn::Conv2dOptions o;
+    o.inChannels = channels * frames;
+    o.outChannels = channels;
+    o.kernel = 1;
+    o.bias = false;
+    return o;
   }
 };
 
@@ -328,7 +364,7 @@ int denseDecoder(Model& m, const Plan& p, int from) {
 
 Encoded convEncoder(Model& m, const Plan& p, bool full) {
   Encoded e;
-  int x = Model::kInput, cin = p.C, k = 0, pre = x;
+  int x = Model::kInput, cin = p.inChannels(), k = 0, pre = x;
   if (p.stem > 1) {
     pre = m.add(stemDown(cin, p.ch[0], p.stem), {x}, "stem");
     x = p.linearStem ? pre : addAct(m, p.hidden, pre, "stem_act");
@@ -385,7 +421,12 @@ int convDecoder(Model& m, const Plan& p, int from, const std::vector<int>& skips
     x = m.add(stemUp(cin, p.C, p.stem, p.residual), {x}, "out");
   else
     x = m.add(conv(cin, p.C, 3, 1, p.residual), {x}, "out");
-  if (p.residual) x = m.add(std::make_unique<nn::Add>(), {x, Model::kInput}, "residual");
+  if (p.residual) {
+    const int current = p.frames > 1 ? m.add(std::make_unique<CurrentFrame>(p.C, p.frames),
+                                             {Model::kInput}, kCurrentFrameNode)
+                                     : Model::kInput;
+    x = m.add(std::make_unique<nn::Add>(), {x, current}, "residual");
+  }
   return addAct(m, p.out, x, "out_act");
 }
 
@@ -446,7 +487,7 @@ CodeSize codeSize(const ArchSpec& spec) {
 
 BuiltModel buildAutoencoder(const ArchSpec& spec) {
   const Plan p = makePlan(spec);
-  BuiltModel b{Model({1, p.C, p.H, p.W})};
+  BuiltModel b{Model({1, p.inChannels(), p.H, p.W})};
   const Encoded e = encoder(b.model, p, true);
   b.code = e.code;
   b.codePre = e.codePre;
@@ -464,7 +505,7 @@ BuiltModel buildAutoencoder(const ArchSpec& spec) {
 
 nn::Model extractEncoder(const ArchSpec& spec, const BuiltModel& trained) {
   const Plan p = makePlan(spec);
-  Model m({1, p.C, p.H, p.W});
+  Model m({1, p.inChannels(), p.H, p.W});
   const Encoded e = encoder(m, p, false);
   m.setOutput(p.vae() ? e.mu : e.code);
   m.compile();
@@ -533,7 +574,7 @@ std::string describe(const ArchSpec& spec) {
   const Shape code = codeShapeOf(p);
   os << "parameters " << m.numParams() << " (" << humanCount(double(m.numParams()))
      << "), FLOPs per sample " << humanCount(flopsPerSample(m)) << ", code " << shapeStr(code)
-     << " = " << code.perSample() << " values for " << p.D << " inputs ("
+     << " = " << code.perSample() << " values for " << codeSizeOf(p).input << " inputs ("
      << (codeSizeOf(p).undercomplete() ? "undercomplete" : "not undercomplete")
      << (p.skips ? ", skips bypass it" : "") << ")\n";
   return os.str();

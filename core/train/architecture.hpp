@@ -44,7 +44,11 @@ struct ArchSpec {
   bool linearStem = false;
   bool skips = false;     // U-Net style Concat from encoder to decoder at each resolution
   bool residual = false;  // output = input + model (denoisers)
-  int latent = 0;         // Pca: components; ConvVae: latent channels; Dense: = dense.back()
+  // Conv: temporal models. The input is `frames` frames of `channels` channels stacked along the
+  // channel axis (the current frame first, then the older ones); the output is one frame of
+  // `channels` channels, and a residual output adds the current frame only. 1: single frames.
+  int frames = 1;
+  int latent = 0;  // Pca: components; ConvVae: latent channels; Dense: = dense.back()
   // Hidden layers and the code: relu | leaky_relu | sigmoid | tanh | linear (= none). A dense
   // "linear" autoencoder (hidden and output linear) spans the same subspace as PCA.
   std::string activation = "relu";
@@ -55,6 +59,10 @@ struct ArchSpec {
   bool allowOvercomplete = false;
   std::uint64_t seed = 1;  // weight initialisation and the VAE's Sampling generator
 };
+
+// The node of a temporal model's residual (frames > 1) that picks the current frame out of the
+// input: fixed weights, never trained or decayed.
+inline constexpr const char* kCurrentFrameNode = "current";
 
 struct BuiltModel {
   nn::Model model;
@@ -79,6 +87,8 @@ struct BuiltModel {
 //            final layer is a transposed conv (k = s = stem) instead of the 3×3 conv.
 //            residual: output = input + that conv, whose weights initialise to zero so the
 //            model starts as the identity (even when initialize() is called again).
+//            frames > 1: the input has frames x C channels and the output C; the residual
+//            adds the current frame, picked by a fixed 1x1 conv named "current" (no gradient).
 //   DenseVae / ConvVae: the same encoders ending in mu and logvar heads (Dense; 1×1 Conv2d),
 //            Sampling (code = sampling), the same decoders (ConvVae: a 3×3 conv from the latent).
 //   Pca:     the linear Dense autoencoder D→K→D (Pca::toModel() fills in its weights).

@@ -5,6 +5,7 @@
 
 #include "error.hpp"
 #include "nn/layers/sampling.hpp"
+#include "onnx/metadata.hpp"
 
 namespace cae::train {
 namespace {
@@ -72,6 +73,8 @@ ExportedFiles exportTrained(const TrainConfig& c, const ArchSpec& spec, BuiltMod
   eo.recipe = c.recipe;
   eo.docString = "cae-train: " + c.recipe;
   eo.task = exportTask(c.task);
+  // Written only for temporal models, so that single-frame models stay as they were.
+  if (spec.frames > 1) eo.extra[onnx::key::kFrames] = std::to_string(spec.frames);
   if (built.sampling >= 0)
     if (auto* smp = dynamic_cast<nn::Sampling*>(&built.model.layer(built.sampling)))
       smp->setTraining(false);

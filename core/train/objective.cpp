@@ -177,12 +177,21 @@ void Objective::addCodeTerms(Model& m, const BuiltModel& b, const Tensor& out, S
   }
 }
 
-// L1 then L2 decay of the weights (biases excluded), value and gradient.
+// L1 then L2 decay of the weights (biases excluded), value and gradient. A temporal model's
+// current-frame pick has fixed weights (architecture.hpp): decay would move them.
 void Objective::addWeightDecay(Model& m, double& total) const {
+  std::vector<nn::ParamRange> ranges = nn::weightRanges(m);
+  const int fixed = m.findNode(kCurrentFrameNode);
+  if (fixed >= 0)
+    ranges.erase(std::remove_if(ranges.begin(), ranges.end(),
+                                [&](const nn::ParamRange& r) {
+                                  return r.offset == m.node(fixed).paramOffset;
+                                }),
+                 ranges.end());
   for (const auto& [kind, lambda] : {std::pair{nn::WeightDecay::Kind::L1, weightDecayL1_},
                                      std::pair{nn::WeightDecay::Kind::L2, weightDecayL2_}}) {
     if (lambda <= 0) continue;
-    const nn::WeightDecay wd(kind, lambda, nn::weightRanges(m));
+    const nn::WeightDecay wd(kind, lambda, ranges);
     total += wd.value(m.params());
     wd.addGradient(m.params(), m.grads());
   }

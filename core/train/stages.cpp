@@ -9,6 +9,7 @@ ArchSpec specFor(const TrainConfig& c, int channels, int height, int width) {
   s.channels = channels;
   s.height = height;
   s.width = width;
+  s.frames = c.frames;
   if (c.loss == LossKind::Bce) s.output = "sigmoid";  // BCE needs probabilities
   s.allowOvercomplete = c.allowOvercomplete;
   s.seed = c.seed;

@@ -26,6 +26,7 @@
 #include "train/model_export.hpp"
 #include "train/objective.hpp"
 #include "train/pca.hpp"
+#include "train/sequence_data.hpp"
 #include "train/stages.hpp"
 #include "train/task_report.hpp"
 #include "train/training_data.hpp"
@@ -126,6 +127,13 @@ struct Trainer::Impl {
     return c.lr;
   }
 
+  // What the model should output for samples: the samples themselves, or for clips (--frames)
+  // their clean current frames.
+  Tensor goal(const Tensor& samples) const {
+    if (data.train->frames() == 1) return samples;
+    return currentFrame(samples, data.train->channels());
+  }
+
   // Pixels → the stage's input: codes of the finished stacked stages.
   Tensor toStageInput(const Tensor& pixels, const Stage& s) {
     if (!s.innerStage) return pixels;
@@ -213,13 +221,15 @@ struct Trainer::Impl {
       log.open(path, c.resume ? std::ios::app : std::ios::trunc);
       if (!log) throw IoError("cannot write the log '" + path + "'");
     }
-    writeLog(
-        {{"event", "start"},
-         {"version", trainerVersion()},
-         {"recipe", c.recipe},
-         {"train_images", data.train->size()},
-         {"val_images", data.val->size()},
-         {"sample_shape", {data.train->channels(), data.train->height(), data.train->width()}}});
+    Json start{
+        {"event", "start"},
+        {"version", trainerVersion()},
+        {"recipe", c.recipe},
+        {"train_images", data.train->size()},
+        {"val_images", data.val->size()},
+        {"sample_shape", {data.train->channels(), data.train->height(), data.train->width()}}};
+    if (data.train->frames() > 1) start["frames"] = data.train->frames();  // clips of frames
+    writeLog(start);
   }
 
   // One whole line per event, flushed: a run that stops anywhere leaves only whole lines.
@@ -254,9 +264,9 @@ struct Trainer::Impl {
     const Tensor target = toStageInput(data.valClean, s);
     const Tensor input = s.innerStage ? target : objective->corruptFixed(target, 99);
     const Tensor out = predict(s, input);
-    Tensor t = target;
-    t.resize(out.shape());
-    std::copy(target.data(), target.data() + target.size(), t.data());
+    const Tensor g = goal(target);
+    Tensor t(out.shape());  // dense models give {N, F, 1, 1}: the same values, flat
+    std::copy(g.data(), g.data() + g.size(), t.data());
     return loss.compute(out, t, nullptr);
   }
 
@@ -309,6 +319,7 @@ struct Trainer::Impl {
   bool trainEpoch(Stage& s, double lastVal) {
     Model& m = s.built.model;
     Tensor clean, noisy;
+    const bool temporal = data.train->frames() > 1;
     for (; st.stepInEpoch < c.stepsPerEpoch; ++st.stepInEpoch) {
       if (owner.cancel_ && owner.cancel_->load()) {
         cancel(s);
@@ -319,7 +330,8 @@ struct Trainer::Impl {
       data.train->next(c.batch, rng, clean);
       const Tensor target = toStageInput(clean, s);
       const Tensor& input = objective->corrupt(target, s.innerStage, noisy, rng);
-      const StepLoss l = objective->step(s.built, s.innerStage, input, target, rng);
+      const StepLoss l =
+          objective->step(s.built, s.innerStage, input, temporal ? goal(target) : target, rng);
       if (!std::isfinite(l.total) || !std::isfinite(l.reconstruction)) diverged(s, l.total);
       opt->step(m.params(), m.grads());
       st.addStep(l.reconstruction);
@@ -451,7 +463,8 @@ struct Trainer::Impl {
     if (c.task == TrainTask::Denoise) {
       const Tensor noisy = objective->corruptFixed(data.valClean, 1234);
       const Tensor out = predict(s, noisy);
-      denoiseReport(data.valClean, noisy, out, c.sigmaHi, c.corruption == CorruptionKind::Gaussian)
+      denoiseReport(goal(data.valClean), goal(noisy), out, c.sigmaHi,
+                    c.corruption == CorruptionKind::Gaussian)
           .addTo(metrics, sum);
     }
     if (c.task == TrainTask::Anomaly) {
@@ -495,12 +508,15 @@ struct Trainer::Impl {
     if (c.batch < 1 || c.epochs < 1 || c.stepsPerEpoch < 1 || c.valSamples < 1)
       throw InvalidArgument("batch, epochs, steps per epoch and validation samples must be >= 1");
     if (!(c.lr > 0)) throw InvalidArgument("the learning rate must be positive");
+    if (c.frames > 1 && (c.task != TrainTask::Denoise || c.arch.kind != ArchKind::Conv))
+      throw InvalidArgument("--frames (temporal models) is for --task denoise with --arch conv");
     data = loadTrainingData(c);
     objective = std::make_unique<Objective>(c);
     say("data   " + std::to_string(data.train->size()) + " training and " +
         std::to_string(data.val->size()) + " validation images; samples " +
         std::to_string(data.train->channels()) + "x" + std::to_string(data.train->height()) + "x" +
-        std::to_string(data.train->width()) + (c.patch > 0 ? " patches" : " whole frames"));
+        std::to_string(data.train->width()) + (c.patch > 0 ? " patches" : " whole frames") +
+        (c.frames > 1 ? ", clips of " + std::to_string(c.frames) + " frames" : ""));
     if (c.arch.kind == ArchKind::Pca) return runPca();
     buildStages();
     say(architecture);

@@ -44,6 +44,11 @@ struct TrainConfig {
   // Multi-scale data: each training image is also added resized by each factor < 1 here
   // (area averaging), so textures are seen at several distances. Empty or {1}: as loaded.
   std::vector<double> scales;
+  // Temporal denoisers: each sample is a clip of `frames` frames of one image seen by a moving
+  // camera (core/train/sequence_data.hpp), stacked as channels with the current frame first; the
+  // model outputs the clean current frame. 1: single images. Needs --task denoise and patches.
+  int frames = 1;
+  double maxMotion = 4;  // clips: largest camera translation per frame, pixels, each direction
 
   // Architecture. stacked: greedy layer-wise pretraining of each dense stage, then fine-tuning.
   ArchSpec arch;

@@ -6,6 +6,7 @@
 
 #include "error.hpp"
 #include "io/image.hpp"
+#include "train/sequence_data.hpp"
 
 namespace cae::train {
 namespace {
@@ -70,9 +71,57 @@ void addScaled(const TrainConfig& c, std::vector<Image>& train) {
   }
 }
 
+// The single-frame samples: BatchSource's patches or whole frames.
+class PatchSamples : public SampleSource {
+ public:
+  PatchSamples(std::vector<Image> images, const BatchSource::Options& o)
+      : b_(std::move(images), o) {}
+  void next(int n, nn::Rng& rng, nn::Tensor& out) const override { b_.next(n, rng, out); }
+  nn::Tensor fixed(int n, std::uint64_t seed) const override { return b_.fixed(n, seed); }
+  int channels() const override { return b_.channels(); }
+  int frames() const override { return 1; }
+  int height() const override { return b_.height(); }
+  int width() const override { return b_.width(); }
+  std::size_t size() const override { return b_.size(); }
+
+ private:
+  BatchSource b_;
+};
+
+// Clips of c.frames frames made from the images by a moving camera.
+class ClipSamples : public SampleSource {
+ public:
+  ClipSamples(std::vector<Image> images, int patch, const ClipOptions& o)
+      : s_(std::move(images), patch, o) {}
+  void next(int n, nn::Rng& rng, nn::Tensor& out) const override { s_.next(n, rng, out); }
+  nn::Tensor fixed(int n, std::uint64_t seed) const override { return s_.fixed(n, seed); }
+  int channels() const override { return s_.channels(); }
+  int frames() const override { return s_.frames(); }
+  int height() const override { return s_.patch(); }
+  int width() const override { return s_.patch(); }
+  std::size_t size() const override { return s_.size(); }
+
+ private:
+  SequenceSource s_;
+};
+
+std::unique_ptr<SampleSource> clipSource(const TrainConfig& c, std::vector<Image> images,
+                                         bool augment) {
+  ClipOptions o;
+  o.frames = c.frames;
+  o.maxShift = c.maxMotion;
+  o.flips = augment && c.flips;
+  o.rotations = augment && c.rotations;
+  return std::make_unique<ClipSamples>(std::move(images), c.patch, o);
+}
+
 }  // namespace
 
 TrainingData loadTrainingData(const TrainConfig& c) {
+  if (c.frames < 1 || c.frames > 16)
+    throw InvalidArgument("--frames must be between 1 and 16, got " + std::to_string(c.frames));
+  if (c.frames > 1 && c.patch == 0)
+    throw InvalidArgument("--frames makes clips from patches of the images: give --patch N");
   LoadOptions lo;
   lo.channels = c.channels;
   lo.sample = c.sample;
@@ -86,15 +135,20 @@ TrainingData loadTrainingData(const TrainConfig& c) {
   if (single && c.patch > 0 && val.size() == 1) requireSplitFits(train[0], val[0], c.patch);
   addScaled(c, train);
   TrainingData d;
-  BatchSource::Options bo;
-  bo.patchH = bo.patchW = c.patch;
-  bo.flips = c.flips;
-  bo.rotations = c.rotations;
-  d.train = std::make_unique<BatchSource>(std::move(train), bo);
-  BatchSource::Options vo;
-  vo.patchH = vo.patchW = c.patch;
   if (c.task == TrainTask::Anomaly) d.heldOut = val;  // calibration crops are larger
-  d.val = std::make_unique<BatchSource>(std::move(val), vo);
+  if (c.frames > 1) {
+    d.train = clipSource(c, std::move(train), true);
+    d.val = clipSource(c, std::move(val), false);
+  } else {
+    BatchSource::Options bo;
+    bo.patchH = bo.patchW = c.patch;
+    bo.flips = c.flips;
+    bo.rotations = c.rotations;
+    d.train = std::make_unique<PatchSamples>(std::move(train), bo);
+    BatchSource::Options vo;
+    vo.patchH = vo.patchW = c.patch;
+    d.val = std::make_unique<PatchSamples>(std::move(val), vo);
+  }
   d.valClean = d.val->fixed(c.valSamples, c.seed + 7);
   return d;
 }

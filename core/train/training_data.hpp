@@ -1,9 +1,12 @@
 // The data of one cae-train run, from TrainConfig: the images loaded, checked against the patch
 // at their true size, split into training and validation (core/train/dataset.hpp), the training
-// images optionally added at smaller scales, and served as training batches, fixed validation
-// samples and (anomaly) the held-out images the threshold is calibrated on.
+// images optionally added at smaller scales, and served as training batches (patches, or clips
+// for temporal models), fixed validation samples and (anomaly) the held-out images the threshold
+// is calibrated on.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -13,15 +16,31 @@
 
 namespace cae::train {
 
+// What training batches and validation samples are drawn from: image patches (BatchSource), or
+// for --frames K > 1 clips of K frames made from the same images (SequenceSource,
+// sequence_data.hpp). A sample has frames() x channels() channels of height() x width().
+class SampleSource {
+ public:
+  virtual ~SampleSource() = default;
+  virtual void next(int n, nn::Rng& rng, nn::Tensor& out) const = 0;
+  virtual nn::Tensor fixed(int n, std::uint64_t seed) const = 0;
+  virtual int channels() const = 0;  // of one frame
+  virtual int frames() const = 0;
+  virtual int height() const = 0;
+  virtual int width() const = 0;
+  virtual std::size_t size() const = 0;  // images
+};
+
 struct TrainingData {
-  std::unique_ptr<BatchSource> train, val;
+  std::unique_ptr<SampleSource> train, val;
   std::vector<Image> heldOut;  // anomaly only: the validation images, for calibration crops
   nn::Tensor valClean;         // c.valSamples fixed validation samples
 };
 
 // InvalidArgument for images that do not fit the patch (naming the file and its size, or the
 // part of a single image that is too small), mixed sizes with whole frames, bad scales;
-// IoError / FormatError from loadImages().
+// IoError / FormatError from loadImages(). InvalidArgument for --frames without patches or
+// outside 1..16.
 TrainingData loadTrainingData(const TrainConfig& c);
 
 }  // namespace cae::train

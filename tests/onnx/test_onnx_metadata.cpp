@@ -80,6 +80,7 @@ onnx::ExportOptions everyOption() {
   o.recipe = "loss=mse epochs=3 lr=1e-3, \"quoted\" and ünïcode";
   o.metrics = "{\"psnr\": 31.2}";
   o.docString = "test model";
+  o.extra["cae.frames"] = "3";  // temporal models: cae-train writes it through extra
   return o;
 }
 
@@ -118,6 +119,7 @@ BOOST_AUTO_TEST_CASE(every_key_round_trips) {
   BOOST_TEST(info.residual);
   BOOST_TEST(info.receptiveField == 37);
   BOOST_TEST(info.noiseSigma == 0.1);
+  BOOST_TEST(info.frames == 3);
   BOOST_TEST(info.latentShape == std::vector<int>({8, 4, 4}), boost::test_tools::per_element());
   BOOST_TEST(info.quantStep == 0.25);
   BOOST_TEST(info.anomaly.scoreMean == 0.0123);
@@ -176,6 +178,7 @@ BOOST_AUTO_TEST_CASE(no_metadata_gives_documented_defaults) {
   BOOST_TEST(!info.residual);
   BOOST_TEST(info.receptiveField == 0);
   BOOST_TEST(info.noiseSigma == 0.0);
+  BOOST_TEST(info.frames == 1);
   BOOST_TEST(info.latentShape.empty());
   BOOST_TEST(info.quantStep == 1.0);
   BOOST_TEST(info.anomaly.scoreMean == 0.0);
@@ -200,6 +203,9 @@ BOOST_AUTO_TEST_CASE(malformed_values_name_the_key) {
       {"cae.receptive_field", "3.5"},
       {"cae.receptive_field", "-7"},
       {"cae.noise_sigma", "nan"},
+      {"cae.frames", "0"},
+      {"cae.frames", "2.5"},
+      {"cae.frames", "65"},
       {"cae.latent_shape", "8,,4"},
       {"cae.latent_shape", "8,0,4"},
       {"cae.quant_step", "0"},

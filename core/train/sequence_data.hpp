@@ -1,0 +1,102 @@
+// Short clips made from still photographs: the training data of temporal denoisers (cae-train
+// --frames K). A sample is K frames of one image patch seen by a moving camera, stacked along the
+// channel axis with the current frame first and the older ones after it (channels [0, C) now,
+// [C, 2C) one frame ago, ...), which is what a causal model reads from a live stream.
+//
+// The camera of a clip moves at a constant velocity (up to maxShift pixels per frame in each
+// direction, sub-pixel), turning and zooming a little per frame; a share of the clips has a
+// still camera (a tripod: only the noise differs between frames), and a share carries a small
+// object that moves on its own across the background (occlusions and motion that the camera
+// does not explain). Every frame, the current one included, is rendered at a sub-pixel position
+// with OpenCV's bicubic warp, so that no frame is sharper than the others just because it was
+// not interpolated. Noise is not added here: the trainer's corruption adds it to the whole clip
+// (one sigma per sample, independent values per frame).
+//
+//   SequenceSource clips(images, 64, ClipOptions{});      // InvalidArgument for bad options
+//   clips.next(16, rng, batch);                           // {16, K*C, 64, 64}
+//   nn::Tensor target = currentFrame(batch, clips.channels());  // {16, C, 64, 64}
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "nn/rng.hpp"
+#include "nn/tensor.hpp"
+#include "train/dataset.hpp"
+
+namespace cae::train {
+
+struct ClipOptions {
+  int frames = 3;       // K, the current frame included
+  double maxShift = 4;  // camera translation per frame, pixels, uniform in [-max, max] per axis
+  double maxRotation = 0.5;   // camera rotation per frame, degrees, uniform in [-max, max]
+  double maxZoom = 0.01;      // relative scale change per frame, uniform in [-max, max]
+  double staticShare = 0.25;  // clips whose camera stands still
+  double objectShare = 0.25;  // clips with an independently moving object (drawn independently)
+  bool flips = false;         // random mirror flips, the same for every frame of a clip
+  bool rotations = false;     // random quarter turns, the same for every frame of a clip
+};
+
+// The motion of one clip. The camera moves by (dx, dy) pixels, turns by `rotation` and zooms by
+// exp(zoom) per frame: frame j (j frames before the current one) sees the image through the
+// camera displaced by -j * (dx, dy), turned by -j * rotation and scaled by exp(-j * zoom) about
+// the patch centre. For a pure translation, frame j shows at (u + j*dx, v + j*dy) what the
+// current frame shows at (u, v). The object, when there is one, sits at
+// (objectX - j * objectDx, objectY - j * objectDy) in frame j: it moves by (objectDx, objectDy)
+// per frame within the picture, whatever the camera does.
+struct ClipMotion {
+  double x = 0, y = 0;    // top-left of the current frame in the image, pixels (sub-pixel)
+  double dx = 0, dy = 0;  // camera translation per frame, pixels
+  double rotation = 0;    // radians per frame
+  double zoom = 0;        // log scale per frame
+  bool object = false;    // a moving object is pasted over the background
+  int objectW = 0, objectH = 0;
+  int objectSrcX = 0, objectSrcY = 0;  // top-left of its texture in the image (integer)
+  double objectX = 0, objectY = 0;     // its top-left in the current frame, patch coordinates
+  double objectDx = 0, objectDy = 0;   // its motion per frame in the frame, pixels
+};
+
+// Renders the clip of `motion` from image ({1, C, H, W} in [0, 1]) into sample n of out, which
+// must be {N >= n + 1, frames * C, patch, patch}. Values are clamped to [0, 1] (bicubic
+// interpolation overshoots at edges); pixels the camera sees outside the image are mirrored
+// (BORDER_REFLECT_101), which drawn motions avoid. No flips or rotations.
+void renderClip(const nn::Tensor& image, const ClipMotion& motion, int frames, int n,
+                nn::Tensor& out);
+
+// Channels [0, channels) of every sample of clips {N, K*channels, H, W}: the current frames.
+nn::Tensor currentFrame(const nn::Tensor& clips, int channels);
+
+// Serves clips of patch x patch pixels cut from images (all at least patch x patch).
+class SequenceSource {
+ public:
+  // InvalidArgument: no images, images smaller than the patch or with different channel counts,
+  // frames outside 1..16, a negative motion limit, shares outside [0, 1].
+  SequenceSource(std::vector<Image> images, int patch, const ClipOptions& o);
+
+  // n clips into out ({n, K*C, patch, patch}), drawn with rng only: for each, an image uniformly
+  // (with replacement), a motion (drawMotion), then flips and a rotation when enabled.
+  void next(int n, nn::Rng& rng, nn::Tensor& out) const;
+  // A fixed set of n clips (deterministic for a seed): validation. Clip i comes from image
+  // i mod size(), without flips or rotations.
+  nn::Tensor fixed(int n, std::uint64_t seed) const;
+
+  // A motion for image: camera kind (still with staticShare, else velocity, rotation, zoom
+  // drawn uniformly), the object with objectShare, and a position where every frame's view
+  // lies inside the image. Where the image is too small for the motion, the motion is halved
+  // until it fits (a patch-sized image gets a still camera).
+  ClipMotion drawMotion(const nn::Tensor& image, nn::Rng& rng) const;
+
+  int frames() const { return o_.frames; }
+  int channels() const;  // of one frame
+  int patch() const { return patch_; }
+  std::size_t size() const { return images_.size(); }
+  const ClipOptions& options() const { return o_; }
+
+ private:
+  std::vector<Image> images_;
+  int patch_;
+  ClipOptions o_;
+};
+
+}  // namespace cae::train
