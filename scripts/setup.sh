@@ -8,7 +8,8 @@ CAE_BUILD_DIR="${CAE_BUILD_DIR:-$CAE_ROOT/build}"
 # Build tools, libraries, and the real data the tests and demo read (DESIGN.md "Data").
 CAE_PACKAGES=(
   g++ meson ninja-build pkg-config python3
-  libeigen3-dev libopencv-dev libboost-test-dev libonnx-dev libprotobuf-dev
+  libeigen3-dev libopencv-dev libboost-test-dev libonnx-dev libprotobuf-dev libdnnl-dev
+  libonnx-testdata
   python3-skimage mate-backgrounds
   libdcmtk-dev libsndfile1-dev zlib1g-dev libcli11-dev nlohmann-json3-dev
   dataset-fashion-mnist python3-pydicom alsa-utils

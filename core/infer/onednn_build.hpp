@@ -1,0 +1,94 @@
+// The builder behind buildPlan (core/infer/onednn_plan.hpp): walks a Program in order and emits
+// oneDNN primitives for one set of input shapes. Convolutions and their fusions live in
+// onednn_conv.cpp, the other ops and the buffer bookkeeping in onednn_build.cpp. Only compiled
+// with oneDNN.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "infer/onednn_plan.hpp"
+
+namespace cae::infer::onednn::detail {
+
+using Md = dnnl::memory::desc;
+
+Md plainMd(const Dims& d);  // row-major f32 (rank 0 as [1])
+// A view of a 4-D base reading every (sy, sx)-th pixel from (y0, x0) (see onednn_build.cpp).
+Md stridedView(const Md& base, const Dims& dims, int64_t y0, int64_t x0, int64_t sy, int64_t sx);
+
+// An operation applied inside a convolution (oneDNN post-op).
+struct PostOp {
+  bool sum = false;  // add what the destination holds (an Add fused into the conv)
+  Act act = Act::Relu;
+  float alpha = 0.f;
+};
+
+class Builder {
+ public:
+  Builder(const Program& p, const onnx::Graph& g, const Options& o, const dnnl::engine& eng,
+          dnnl::stream& strm);
+  std::unique_ptr<Plan> build(const std::vector<Dims>& inputs);
+
+ private:
+  // Structure (shape-free): which ops fuse into which convolution.
+  void planFusion();
+  void buildOp(int i);
+
+  // Buffers and steps.
+  int newBuffer(const Md& md, Buffer::Kind kind = Buffer::Kind::Temp);
+  int need(const std::string& value);  // the buffer holding a value (constants made on demand)
+  Dims dimsOf(int buf) const;
+  int reorderTo(int buf, const Md& md, const std::string& node);
+  int temporary(int buf, const std::string& node);  // buf, or a Temp copy of an input/const
+  void addStep(const dnnl::primitive& prim, const dnnl::primitive_desc_base& pd,
+               std::vector<std::pair<int, BufRef>> args, const std::string& node,
+               const std::string& op, double flops = 0);
+  void allocate();
+
+  // Ops other than convolutions (onednn_build.cpp).
+  void buildEltwise(const Op& op);
+  void buildAdd(const Op& op);
+  void buildConcat(int i);
+  void buildDepthToSpace(const Op& op);
+
+  // Convolutions (onednn_conv.cpp).
+  struct ConvPlan;
+  void buildConvGroup(int c);
+  bool tryConv(int c, std::size_t len, bool split, bool mustBeFast);
+  bool tryConvTranspose(int c, std::size_t len, bool mustBeFast);
+  ConvPlan convPlan(int c, std::size_t len, bool split);
+  Dims weightsOf(const Op& op, int64_t cin);
+  bool choosePhases(ConvPlan& cp, bool mustBeFast);
+  void emitConvParts(const ConvPlan& cp, const std::vector<int>& srcs, int dst);
+  void emitPhase(const ConvPlan& cp, std::size_t k, int y);
+  std::vector<PostOp> postOps(int c, std::size_t len, std::string* sumInput, std::string* names);
+  int weightsBuffer(const std::string& name, const Dims& dims,
+                    const std::function<std::vector<float>(const float*)>& prep, const Md& want,
+                    const std::string& node);
+  int biasBuffer(const Op& op, const dnnl::convolution_forward::primitive_desc& pd);
+  Dims tensorDims(const std::string& name);  // an initializer's or an input's dims
+  int sumDestination(const std::string& addend, int addOp, bool mayOverwrite, const Md& md,
+                     const std::string& node);
+
+  const Program& p_;
+  const onnx::Graph& g_;
+  Options o_;
+  dnnl::engine eng_;
+  dnnl::stream& strm_;
+  std::unique_ptr<Plan> plan_;
+  std::map<std::string, int> vals_;
+  std::map<int, std::vector<std::pair<Md, int>>> copies_;  // buffer -> its reordered copies
+  // Fusion: per op.
+  std::vector<std::vector<int>> chain_;  // conv -> the ops fused after it, in order
+  std::vector<int> owner_;               // op -> the conv whose chain holds it, or -1
+  std::vector<int> splitFrom_;           // conv -> Concat whose inputs it reads directly, or -1
+  std::vector<bool> deferredConcat_;     // Concat read only by split convs: made on demand
+  std::map<std::string, int> lastUse_;   // value -> last op reading it (INT_MAX: graph output)
+  std::map<std::string, int> producer_;  // value -> op making it
+};
+
+}  // namespace cae::infer::onednn::detail
