@@ -9,6 +9,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "error.hpp"
+#include "infer/onednn.hpp"
+#include "onnx/graph.hpp"
 #include "onnx/validate.hpp"
 
 namespace cae::infer {
@@ -89,6 +91,13 @@ bool available(Backend b, Target t, std::string* why) {
     if (why) *why = m;
     return false;
   };
+  if (b == Backend::OneDNN) {
+    if (t != Target::Cpu)
+      return no("backend onednn runs only the cpu target, not " + targetName(t));
+    if (!onednn::built())
+      return no("this cae was built without oneDNN (meson option 'onednn'; Debian: libdnnl-dev)");
+    return true;
+  }
   if (b == Backend::Cuda) {
     if (!isCudaTarget(t))
       return no("backend cuda runs only the cuda and cuda-fp16 targets, not " + targetName(t));
@@ -145,6 +154,7 @@ ModelDescription describeModel(const std::string& path) {
 
 struct Engine::NetHolder {
   cv::dnn::Net net;
+  std::unique_ptr<onednn::Net> onednn;  // set when the oneDNN backend runs the model
 };
 
 Engine::Engine(const EngineOptions& o) : o_(o), net_(std::make_unique<NetHolder>()) {
@@ -184,14 +194,23 @@ Engine::Engine(const EngineOptions& o) : o_(o), net_(std::make_unique<NetHolder>
                         std::to_string(minTileSize()));
 
   std::string why;
-  if (!available(o.backend, o.target, &why)) throw InvalidArgument(why);
+  // oneDNN asked for but not built (or not covering the graph) is not an error: OpenCV runs the
+  // model and fallbackReason() says why (loadOneDnn).
+  if (o.backend == Backend::OneDNN && o.target != Target::Cpu)
+    throw InvalidArgument("backend onednn runs only the cpu target, not " + targetName(o.target));
+  if (o.backend != Backend::OneDNN && !available(o.backend, o.target, &why))
+    throw InvalidArgument(why);
   if (o.target == Target::OpenCL || o.target == Target::OpenCLFp16)
     // OpenCV's DNN otherwise falls back to the CPU, silently, on any OpenCL device that is not an
     // Intel GPU (pocl included). Read once by OpenCV, so it must be set before the first use.
     setenv("OPENCV_DNN_OPENCL_ALLOW_ALL_DEVICES", "1", 0);
-  if (o.threads > 0) cv::setNumThreads(o.threads);
-  // OpenCV trusts the file (a damaged one can crash it), so all of it is checked first.
+  // Both backends trust the file (a damaged one can crash OpenCV), so all of it is checked first.
   onnx::validateModel(o.model);
+  if ((o.backend == Backend::OneDNN || o.backend == Backend::Auto) && o.target == Target::Cpu &&
+      loadOneDnn())
+    return;
+  inUse_ = o.backend == Backend::Cuda ? Backend::Cuda : Backend::OpenCV;
+  if (o.threads > 0) cv::setNumThreads(o.threads);
   try {
     net_->net = cv::dnn::readNetFromONNX(o.model);
     net_->net.setPreferableBackend(dnnBackend(o.backend));
@@ -199,6 +218,25 @@ Engine::Engine(const EngineOptions& o) : o_(o), net_(std::make_unique<NetHolder>
   } catch (const cv::Exception& e) {
     throw FormatError("OpenCV DNN cannot load '" + o.model + "': " + e.err);
   }
+}
+
+bool Engine::loadOneDnn() {
+  std::string why;
+  if (!available(Backend::OneDNN, Target::Cpu, &why)) {
+    fallback_ = why + "; running on OpenCV DNN";
+  } else {
+    const onnx::Graph g = onnx::readGraph(o_.model);
+    if (onednn::covers(g, &why)) {
+      onednn::Options no;
+      no.threads = o_.threads;
+      net_->onednn = std::make_unique<onednn::Net>(g, no);
+      inUse_ = Backend::OneDNN;
+      return true;
+    }
+    fallback_ = why + "; running on OpenCV DNN";
+  }
+  warnings_.push_back(fallback_);
+  return false;
 }
 
 Engine::~Engine() = default;
@@ -243,17 +281,22 @@ TilePlan Engine::plan(int h, int w) const {
 }
 
 cv::Mat Engine::forward(const cv::Mat& tile) {
-  try {
-    net_->net.setInput(tile);
-    cv::Mat out = net_->net.forward();
-    if (out.dims != 4 || out.size[0] != tile.size[0] || out.size[1] != channels_ ||
-        out.size[2] != tile.size[2] || out.size[3] != tile.size[3])
-      throw Error("'" + o_.model + "' returned a " + std::to_string(out.dims) +
-                  "-D output of a different shape than its input; not an image-to-image model");
-    return out.clone();
-  } catch (const cv::Exception& e) {
-    throw Error("OpenCV DNN failed to run '" + o_.model + "': " + e.err);
+  cv::Mat out;
+  if (net_->onednn) {
+    out = net_->onednn->forward(tile);  // a new Mat per call
+  } else {
+    try {
+      net_->net.setInput(tile);
+      out = net_->net.forward().clone();
+    } catch (const cv::Exception& e) {
+      throw Error("OpenCV DNN failed to run '" + o_.model + "': " + e.err);
+    }
   }
+  if (out.dims != 4 || out.size[0] != tile.size[0] || out.size[1] != channels_ ||
+      out.size[2] != tile.size[2] || out.size[3] != tile.size[3])
+    throw Error("'" + o_.model + "' returned a " + std::to_string(out.dims) +
+                "-D output of a different shape than its input; not an image-to-image model");
+  return out;
 }
 
 namespace {

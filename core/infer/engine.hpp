@@ -1,6 +1,6 @@
-// Inference over cv::dnn::Net (DESIGN.md, core/infer): load a model file and its cae.* metadata,
-// choose backend and target, normalise samples, and run frames of any size in tiles that overlap
-// by the model's receptive field, so memory stays bounded and tile seams do not show.
+// Inference over OpenCV DNN or oneDNN (DESIGN.md, core/infer): load a model file and its cae.*
+// metadata, choose backend and target, normalise samples, and run frames of any size in tiles
+// that overlap by the model's receptive field, so memory stays bounded and tile seams do not show.
 //
 //   cae::infer::EngineOptions o;
 //   o.model = "models/denoise-gray.onnx";
@@ -125,6 +125,8 @@ class Engine {
 
  private:
   cv::Mat forward(const cv::Mat& tile);  // one padded tile through the net
+  // Builds the oneDNN net when oneDNN is built and covers the graph; else sets fallback_.
+  bool loadOneDnn();
 
   EngineOptions o_;
   onnx::ModelInfo info_;

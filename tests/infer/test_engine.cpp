@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE infer_engine
 #include <boost/test/unit_test.hpp>
 
-// core/infer: the inference engine over cv::dnn::Net. Fixtures are made here, in a scratch
-// directory removed at exit: small stem-2, 2-stage conv autoencoders (skips, residual) from
+// core/infer: the inference engine (OpenCV DNN and oneDNN backends). Fixtures are made here, in a
+// scratch directory removed at exit: small stem-2, 2-stage conv autoencoders (skips, residual) from
 // cae::train with every parameter randomised (so the model is far from the identity), exported
 // with and without cae.* metadata, a fixed-size dense model, and broken files. Frames are crops
 // of real images from python3-skimage.
@@ -27,6 +27,7 @@
 
 #include "error.hpp"
 #include "infer/engine.hpp"
+#include "infer/onednn.hpp"
 #include "infer/planes.hpp"
 #include "nn/rng.hpp"
 #include "onnx/export.hpp"
@@ -367,7 +368,10 @@ BOOST_AUTO_TEST_CASE(matches_a_direct_opencv_forward) {
   net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
   net.setInput(x);
   const cv::Mat want = net.forward().clone();
-  Engine e(opts(models().gray));
+  EngineOptions o = opts(models().gray);
+  o.backend = Backend::OpenCV;  // the default, auto, runs it on oneDNN where built
+  Engine e(o);
+  BOOST_TEST((e.backendInUse() == Backend::OpenCV));
   const double d = maxDiff(e.run(x), want);
   BOOST_TEST_MESSAGE("engine vs cv::dnn::Net::forward, 64x48: max diff " << d);
   BOOST_TEST(d <= 1e-5);
@@ -422,7 +426,7 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(backends)
 
 BOOST_AUTO_TEST_CASE(names_round_trip) {
-  for (Backend b : {Backend::OpenCV, Backend::Cuda})
+  for (Backend b : {Backend::OpenCV, Backend::Cuda, Backend::OneDNN, Backend::Auto})
     BOOST_TEST((infer::parseBackend(infer::backendName(b)) == b));
   for (Target t : {Target::Cpu, Target::OpenCL, Target::OpenCLFp16, Target::Cuda, Target::CudaFp16})
     BOOST_TEST((infer::parseTarget(infer::targetName(t)) == t));
@@ -457,6 +461,43 @@ BOOST_AUTO_TEST_CASE(cpu_runs_and_cuda_is_refused_clearly) {
   o.backend = Backend::Cuda;
   o.target = Target::Cpu;
   checkThrows<InvalidArgument>([&] { Engine e(o); }, {"cuda", "cpu"});
+}
+
+// auto (the default) runs a conv model on oneDNN where it is built, and says nothing; onednn
+// takes the cpu target only; auto with another target is OpenCV's.
+BOOST_AUTO_TEST_CASE(auto_picks_onednn_for_the_cpu) {
+  std::string why;
+  const bool built = infer::available(Backend::OneDNN, Target::Cpu, &why);
+  BOOST_TEST(built == infer::onednn::built(), why);
+  Engine a(opts(models().gray));
+  BOOST_TEST((a.options().backend == Backend::Auto));
+  if (built) {
+    BOOST_TEST((a.backendInUse() == Backend::OneDNN));
+    BOOST_TEST(a.fallbackReason().empty());
+    BOOST_TEST(a.warnings().empty());
+  } else {
+    BOOST_TEST_MESSAGE("no oneDNN in this build: " << why);
+    BOOST_TEST((a.backendInUse() == Backend::OpenCV));
+    BOOST_TEST(a.fallbackReason().find("oneDNN") != std::string::npos, a.fallbackReason());
+  }
+  EngineOptions o = opts(models().gray);
+  o.backend = Backend::OpenCV;
+  Engine c(o);
+  BOOST_TEST((c.backendInUse() == Backend::OpenCV));
+  BOOST_TEST(c.fallbackReason().empty());
+  const cv::Mat x = blobOf(image8("camera.png", 1, 120, 140, 70, 50));
+  BOOST_TEST(maxDiff(a.run(x), c.run(x)) <= 1e-5);
+
+  BOOST_TEST(!infer::available(Backend::OneDNN, Target::OpenCL, &why));
+  BOOST_TEST(why.find("cpu") != std::string::npos, why);
+  o.backend = Backend::OneDNN;
+  o.target = Target::OpenCL;
+  checkThrows<InvalidArgument>([&] { Engine e(o); }, {"onednn", "cpu", "opencl"});
+  if (CheckOpenClFirst::openClAtStart) {
+    o.backend = Backend::Auto;
+    Engine e(o);
+    BOOST_TEST((e.backendInUse() == Backend::OpenCV));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(opencl_matches_cpu) {
