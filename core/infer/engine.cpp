@@ -136,7 +136,7 @@ double fullScale(const std::string& format) {
 }
 
 int modelChannels(const onnx::ModelInfo& info, const onnx::GraphInfo& graph) {
-  if (graph.inputChannels > 0) return graph.inputChannels;
+  if (graph.inputChannels > 0) return graph.inputChannels / std::max(1, info.frames);
   return info.format == "RGB" || info.format == "BGR" ? 3 : 1;
 }
 
@@ -148,6 +148,10 @@ ModelDescription describeModel(const std::string& path) {
   d.path = path;
   d.info = onnx::readModelInfo(path);  // IoError / FormatError for unreadable or corrupt files
   d.graph = onnx::readGraphInfo(path);
+  if (d.graph.inputChannels > 0 && d.graph.inputChannels % d.info.frames != 0)
+    throw FormatError("'" + path + "' says it reads " + std::to_string(d.info.frames) +
+                      " frames (cae.frames) but its graph reads " +
+                      std::to_string(d.graph.inputChannels) + " channels, not a multiple of that");
   d.channels = modelChannels(d.info, d.graph);
   return d;
 }
@@ -183,9 +187,11 @@ Engine::Engine(const EngineOptions& o) : o_(o), net_(std::make_unique<NetHolder>
                           "' is not convolutional (cae.receptive_field = -1): every output "
                           "depends on the whole input, so frames cannot be processed at any size");
   channels_ = d.channels;
+  frames_ = info_.frames;
   if (graph_.outputChannels > 0 && graph_.outputChannels != channels_)
     throw InvalidArgument("'" + o.model + "' reads " + std::to_string(channels_) +
-                          " channels but writes " + std::to_string(graph_.outputChannels) +
+                          " channels per frame but writes " +
+                          std::to_string(graph_.outputChannels) +
                           "; an image-to-image model must write what it reads");
   if (o.tileSize < 0) throw InvalidArgument("tile size must be >= 0");
   if (o.tileSize > 0 && o.tileSize < minTileSize())
@@ -315,10 +321,13 @@ cv::Mat blob4(int n, int c, int h, int w) {
 
 cv::Mat Engine::run(const cv::Mat& blob) {
   if (blob.dims != 4 || blob.type() != CV_32F || !blob.isContinuous() ||
-      blob.size[1] != channels_ || blob.size[0] < 1 || blob.size[2] < 1 || blob.size[3] < 1)
-    throw InvalidArgument("Engine::run needs a continuous N x " + std::to_string(channels_) +
-                          " x H x W float blob");
+      blob.size[1] != frames_ * channels_ || blob.size[0] < 1 || blob.size[2] < 1 ||
+      blob.size[3] < 1)
+    throw InvalidArgument("Engine::run needs a continuous N x " +
+                          std::to_string(frames_ * channels_) + " x H x W float blob");
+  // C channels in (framesIn() frames of channels() each), CO = channels() out.
   const int N = blob.size[0], C = blob.size[1], H = blob.size[2], W = blob.size[3];
+  const int CO = channels_;
   const int mult = std::max(1, graph_.sizeMultiple);
   const int Hp = roundUp(H, mult), Wp = roundUp(W, mult);
   // Pad bottom/right up to the size multiple by reflection (a copy only when needed).
@@ -333,11 +342,11 @@ cv::Mat Engine::run(const cv::Mat& blob) {
       }
   }
   const TilePlan p = plan(H, W);
-  cv::Mat out = blob4(N, C, H, W);
+  cv::Mat out = blob4(N, CO, H, W);
   if (p.core == 0) {
     cv::Mat y = forward(padded);
     for (int n = 0; n < N; ++n)
-      for (int c = 0; c < C; ++c) plane(y, n, c)(cv::Rect(0, 0, W, H)).copyTo(plane(out, n, c));
+      for (int c = 0; c < CO; ++c) plane(y, n, c)(cv::Rect(0, 0, W, H)).copyTo(plane(out, n, c));
     return out;
   }
   for (int ty = 0; ty < p.tilesY; ++ty)
@@ -353,7 +362,7 @@ cv::Mat Engine::run(const cv::Mat& blob) {
       cv::Mat y = forward(tile);
       const int oh = std::min(p.core, H - y0), ow = std::min(p.core, W - x0);
       for (int n = 0; n < N; ++n)
-        for (int c = 0; c < C; ++c) {
+        for (int c = 0; c < CO; ++c) {
           cv::Mat dst = plane(out, n, c)(cv::Rect(x0, y0, ow, oh));
           plane(y, n, c)(cv::Rect(x0 - ix0, y0 - iy0, ow, oh)).copyTo(dst);
         }

@@ -81,11 +81,12 @@ struct ModelDescription {
   std::string path;
   onnx::ModelInfo info;
   onnx::GraphInfo graph;
-  int channels = 1;  // modelChannels(info, graph)
+  int channels = 1;  // modelChannels(info, graph): of one frame
 };
 ModelDescription describeModel(const std::string& path);
 
-// Channels a model reads: from the graph, else cae.format (RGB/BGR: 3), else 1.
+// Channels of one frame a model reads: from the graph (divided by cae.frames: a temporal model
+// reads its frames stacked along the channels), else cae.format (RGB/BGR: 3), else 1.
 int modelChannels(const onnx::ModelInfo& info, const onnx::GraphInfo& graph);
 
 class Engine {
@@ -103,8 +104,12 @@ class Engine {
   // fallbackReason() says why (that sentence is also one of warnings()).
   Backend backendInUse() const { return inUse_; }
   const std::string& fallbackReason() const { return fallback_; }
-  // Channels the model reads and writes (from the graph, else cae.format, else 1).
+  // Channels of one frame, which the model reads per frame and writes (from the graph, else
+  // cae.format, else 1).
   int channels() const { return channels_; }
+  // Frames the model reads stacked along the channels, the current frame first (cae.frames; 1
+  // for single-frame models): run() takes framesIn() x channels() channels, writes channels().
+  int framesIn() const { return frames_; }
   // Things a user should know about the model (no metadata, defaults used); one line each.
   const std::vector<std::string>& warnings() const { return warnings_; }
 
@@ -119,8 +124,9 @@ class Engine {
   // rounded up to the size multiple. Smaller EngineOptions::tileSize values are raised to it.
   int minTileSize() const;
 
-  // Runs the model on an N×C×H×W CV_32F blob (C = channels(), any H, W ≥ 1) in model units and
-  // returns the N×C×H×W output. InvalidArgument for other shapes; Error when OpenCV fails.
+  // Runs the model on an N×(K·C)×H×W CV_32F blob (K = framesIn(), C = channels(), any H, W ≥ 1)
+  // in model units and returns the N×C×H×W output. InvalidArgument for other shapes; Error when
+  // OpenCV fails.
   cv::Mat run(const cv::Mat& blob);
 
  private:
@@ -132,6 +138,7 @@ class Engine {
   onnx::ModelInfo info_;
   onnx::GraphInfo graph_;
   int channels_ = 1;
+  int frames_ = 1;
   std::vector<std::string> warnings_;
   Backend inUse_ = Backend::OpenCV;
   std::string fallback_;

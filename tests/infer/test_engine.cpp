@@ -912,3 +912,60 @@ BOOST_AUTO_TEST_CASE(planes_of_several_sizes_and_rgb) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A temporal model (cae.frames = 3): three gray frames stacked current first in, one frame out.
+// channels() is per frame, framesIn() 3; run() takes 3 channels and writes 1, whole or in tiles,
+// as OpenCV DNN computes it on the stack, on every backend built; other stack depths are refused,
+// and so is a cae.frames that does not divide the graph's input channels.
+BOOST_AUTO_TEST_CASE(a_temporal_model_reads_stacked_frames_and_writes_one) {
+  train::ArchSpec s;
+  s.kind = train::ArchKind::Conv;
+  s.channels = 1;
+  s.frames = 3;
+  s.height = s.width = 32;
+  s.stem = 2;
+  s.stages = 2;
+  s.depth = 1;
+  s.width0 = 8;
+  s.skips = s.residual = true;
+  nn::Model m = train::buildAutoencoder(s).model;
+  nn::Rng rng(7);
+  for (Eigen::Index i = 0; i < m.params().size(); ++i) m.params()[i] = rng.uniform(-0.2f, 0.2f);
+  onnx::ExportOptions o;
+  o.task = onnx::Task::Denoise;
+  o.format = "GRAY8";
+  o.extra[onnx::key::kFrames] = "3";
+  const std::string path = scratch().file("temporal.onnx");
+  onnx::exportOnnx(m, path, o);
+
+  cv::Mat x = blob4(1, 3, 48, 64);
+  for (int j = 0; j < 3; ++j) {
+    const cv::Mat f = image8("camera.png", 1, 100 + 3 * j, 200 - 2 * j, 48, 64);
+    f.convertTo(plane(x, 0, j), CV_32F, 1.0 / 255);
+  }
+  cv::dnn::Net net = cv::dnn::readNetFromONNX(path);
+  net.setInput(x);
+  const cv::Mat want = net.forward().clone();
+  BOOST_TEST(want.size[1] == 1);
+  for (Backend b : {Backend::OpenCV, Backend::OneDNN}) {
+    if (!infer::available(b, Target::Cpu)) continue;
+    for (int tile : {0, 16}) {
+      EngineOptions eo = opts(path, tile);
+      eo.backend = b;
+      Engine e(eo);
+      BOOST_TEST(e.channels() == 1);
+      BOOST_TEST(e.framesIn() == 3);
+      const cv::Mat y = e.run(x);
+      BOOST_TEST_REQUIRE(y.size[1] == 1);
+      BOOST_TEST(maxDiff(y, want) <= 1e-4, infer::backendName(e.backendInUse())
+                                               << " tile " << tile);
+      BOOST_CHECK_THROW(e.run(blob4(1, 1, 48, 64)), InvalidArgument);
+    }
+  }
+  BOOST_TEST(infer::describeModel(path).channels == 1);
+
+  o.extra[onnx::key::kFrames] = "2";
+  const std::string bad = scratch().file("temporal_bad.onnx");
+  onnx::exportOnnx(m, bad, o);
+  BOOST_CHECK_THROW(Engine{opts(bad)}, FormatError);
+}
