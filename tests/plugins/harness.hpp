@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "infer/onednn.hpp"
 #include "onnx/export.hpp"
 #include "shell.hpp"
 #include "train/architecture.hpp"
@@ -254,6 +255,23 @@ inline std::vector<RoiBox> roiMeta(GstBuffer* b) {
 
 using Structure = std::shared_ptr<GstStructure>;
 
+// The backends the element suites run every test that puts frames through a model on, once each
+// (the `backend` property's nicks). "onednn" must really run the model there: the tests check
+// that `backend-in-use` reads what they asked for, so a silent fallback to OpenCV fails them.
+inline const std::vector<std::string> kBackends = {"opencv", "onednn"};
+
+// An element's launch description on `backend` (appended, so it wins over one in `launch`).
+inline std::string onBackend(const std::string& launch, const std::string& backend) {
+  return launch + " backend=" + backend;
+}
+
+// What `backend-in-use` must read on `backend` for a model the oneDNN translator covers: the
+// backend asked for; in a build without oneDNN (meson -Donednn=false) the OpenCV fallback.
+inline bool onednnBuilt() { return cae::infer::onednn::built(); }
+inline std::string expectedInUse(const std::string& backend) {
+  return backend == "onednn" && !onednnBuilt() ? "opencv" : backend;
+}
+
 // One element (a launch description: "caedenoise strength=0.5") in a GstHarness with src caps
 // from `info`, and a bus that keeps its element messages.
 class Element {
@@ -276,6 +294,26 @@ class Element {
 
   GstHarness* harness() { return h_; }
   const GstVideoInfo& info() const { return info_; }
+
+  // New src caps mid-stream (another size or format): buffers pushed from now on are of `info`.
+  void setCaps(const GstVideoInfo& info) {
+    info_ = info;
+    gst_harness_set_src_caps(h_, gst_video_info_to_caps(&info_));
+  }
+
+  // A string property of the element ("" for NULL).
+  std::string getString(const char* name) {
+    GstElement* e = gst_harness_find_element(h_, factory_.c_str());
+    BOOST_REQUIRE(e);
+    gchar* v = nullptr;
+    g_object_get(e, name, &v, nullptr);
+    gst_object_unref(e);
+    std::string s = v ? v : "";
+    g_free(v);
+    return s;
+  }
+  // The backend running the model ("" before it is loaded).
+  std::string backendInUse() { return getString("backend-in-use"); }
 
   // The element itself (the harness holds it in a bin).
   template <class T>

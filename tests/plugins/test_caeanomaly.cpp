@@ -2,8 +2,10 @@
 // by cae-train on brick texture (skimage brick.png, left three quarters), tested on crops of the
 // right quarter it never saw, clean and with a pasted defect. Flagging, the cae-anomaly message,
 // ROI meta, overlay, inference-interval, threshold, every format, odd sizes and padded strides,
-// RGB models, LATENCY, QoS, and bad models failing with a clear GST_ELEMENT_ERROR.
+// RGB models, LATENCY, QoS, and bad models failing with a clear GST_ELEMENT_ERROR. Every test
+// that runs frames through a model runs once per backend (kBackends: opencv, onednn).
 #define BOOST_TEST_MODULE element_caeanomaly
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <cmath>
@@ -25,6 +27,7 @@
 #include "onnx/metadata.hpp"
 
 namespace fs = std::filesystem;
+namespace bdata = boost::unit_test::data;
 
 using namespace cae::testing;
 
@@ -129,8 +132,10 @@ const WoodModel& wood() {
 
 std::string woodProp() { return "model=" + dq(wood().path); }
 
-// caeanomaly with the given properties.
-std::string anomaly(const std::string& props) { return "caeanomaly " + props; }
+// caeanomaly on `backend` with the given properties.
+std::string anomaly(const std::string& backend, const std::string& props) {
+  return onBackend("caeanomaly " + props, backend);
+}
 
 // A random residual conv autoencoder (not the identity), exported with the given metadata.
 std::string randomModel(const std::string& name, int channels, cae::onnx::Task task,
@@ -200,11 +205,13 @@ double field(const Structure& s, const char* name) {
   return v;
 }
 
-// The score of one frame (message-every-frame=true, one message expected).
-double scoreOf(const std::string& props, const GstVideoInfo& info,
+// The score of one frame on `backend` (message-every-frame=true, one message expected), which
+// must run on that backend.
+double scoreOf(const std::string& backend, const std::string& props, const GstVideoInfo& info,
                const std::vector<cv::Mat>& comps, int padStride = 0) {
-  Element e(anomaly(props + " message-every-frame=true"), info);
+  Element e(anomaly(backend, props + " message-every-frame=true"), info);
   gst_buffer_unref(e.push(comps, 0, padStride));
+  BOOST_TEST(e.backendInUse() == expectedInUse(backend));
   const std::vector<Structure> m = e.messages();
   BOOST_REQUIRE_EQUAL(m.size(), 1u);
   return field(m[0], "score");
@@ -214,11 +221,11 @@ bool overlaps(const cv::Rect& a, const cv::Rect& b) { return (a & b).area() > 0;
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(a_clean_frame_is_not_flagged) {
+BOOST_DATA_TEST_CASE(a_clean_frame_is_not_flagged, bdata::make(kBackends), backend) {
   const double t = *wood().info.anomaly.threshold;
   const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 128, 96);
   for (int y0 : {0, 200, 400}) {
-    Element e(anomaly(woodProp() + " message-every-frame=true"), info);
+    Element e(anomaly(backend, woodProp() + " message-every-frame=true"), info);
     GstBuffer* out = e.push(grayComps(GST_VIDEO_FORMAT_GRAY8, cleanFrame(128, 96, y0)));
     const std::vector<Structure> m = e.messages();
     BOOST_REQUIRE_EQUAL(m.size(), 1u);
@@ -233,17 +240,19 @@ BOOST_AUTO_TEST_CASE(a_clean_frame_is_not_flagged) {
     gst_buffer_unref(out);
   }
   // Without message-every-frame a clean frame posts nothing.
-  Element quiet(anomaly(woodProp()), info);
+  Element quiet(anomaly(backend, woodProp()), info);
   gst_buffer_unref(quiet.push(grayComps(GST_VIDEO_FORMAT_GRAY8, cleanFrame())));
   BOOST_TEST(quiet.messages().empty());
 }
 
-BOOST_AUTO_TEST_CASE(a_pasted_defect_is_flagged_with_message_and_roi_meta) {
+BOOST_DATA_TEST_CASE(a_pasted_defect_is_flagged_with_message_and_roi_meta, bdata::make(kBackends),
+                     backend) {
   const cae::onnx::ModelInfo& mi = wood().info;
   const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 128, 96);
-  Element e(anomaly(woodProp()), info);
+  Element e(anomaly(backend, woodProp()), info);
   const GstClockTime pts = 2 * GST_SECOND + 5 * GST_MSECOND;
   GstBuffer* out = e.push(grayComps(GST_VIDEO_FORMAT_GRAY8, withDefect(cleanFrame())), pts);
+  BOOST_TEST(e.backendInUse() == expectedInUse(backend));
   const std::vector<Structure> m = e.messages();
   BOOST_REQUIRE_EQUAL(m.size(), 1u);
   GstStructure* s = m[0].get();
@@ -310,14 +319,30 @@ BOOST_AUTO_TEST_CASE(a_pasted_defect_is_flagged_with_message_and_roi_meta) {
   gst_buffer_unref(out);
 }
 
+// The same frames score the same on oneDNN as on OpenCV DNN, the reference (float sums in
+// another order: equal to a relative 1e-3), with the trained model and the hand-made one.
+BOOST_AUTO_TEST_CASE(onednn_scores_match_those_of_opencv_dnn) {
+  double t = 0;
+  const std::string range = "model=" + dq(rangeModel(scratch() / "range.onnx", t));
+  const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 128, 96);
+  for (const std::string& model : {woodProp(), range})
+    for (const cv::Mat& pic : {cleanFrame(), withDefect(cleanFrame())}) {
+      const double ref = scoreOf("opencv", model, info, {pic});
+      const double got = scoreOf("onednn", model, info, {pic});
+      BOOST_TEST_MESSAGE(model << ": opencv " << ref << ", onednn " << got);
+      BOOST_TEST(std::abs(got - ref) <= 1e-3 * std::max(ref, 1e-6), model);
+    }
+}
+
 // A model whose answer is known without training: brick reconstructs exactly, so a clean frame
 // scores (nearly) 0 and only the pasted defect's pixels are above the threshold.
-BOOST_AUTO_TEST_CASE(a_hand_made_range_model_flags_only_the_defect) {
+BOOST_DATA_TEST_CASE(a_hand_made_range_model_flags_only_the_defect, bdata::make(kBackends),
+                     backend) {
   double t = 0;
   const std::string m = "model=" + dq(rangeModel(scratch() / "range.onnx", t));
   const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 128, 96);
-  BOOST_TEST(scoreOf(m, info, {cleanFrame()}) < 1e-9);
-  Element e(anomaly(m), info);
+  BOOST_TEST(scoreOf(backend, m, info, {cleanFrame()}) < 1e-9);
+  Element e(anomaly(backend, m), info);
   GstBuffer* out = e.push({withDefect(cleanFrame())});
   const std::vector<Structure> msgs = e.messages();
   BOOST_REQUIRE_EQUAL(msgs.size(), 1u);
@@ -330,9 +355,9 @@ BOOST_AUTO_TEST_CASE(a_hand_made_range_model_flags_only_the_defect) {
   gst_buffer_unref(out);
 }
 
-BOOST_AUTO_TEST_CASE(overlay_off_leaves_the_pixels_exactly) {
+BOOST_DATA_TEST_CASE(overlay_off_leaves_the_pixels_exactly, bdata::make(kBackends), backend) {
   const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 128, 96);
-  Element e(anomaly(woodProp()), info);
+  Element e(anomaly(backend, woodProp()), info);
   GstBuffer* in = makeBuffer(info, grayComps(GST_VIDEO_FORMAT_GRAY8, withDefect(cleanFrame())));
   const std::string before = bytesOf(in);
   GstBuffer* out = e.tryPush(in);
@@ -342,10 +367,11 @@ BOOST_AUTO_TEST_CASE(overlay_off_leaves_the_pixels_exactly) {
   gst_buffer_unref(out);
 }
 
-BOOST_AUTO_TEST_CASE(overlay_draws_only_on_flagged_frames_near_the_defect) {
+BOOST_DATA_TEST_CASE(overlay_draws_only_on_flagged_frames_near_the_defect, bdata::make(kBackends),
+                     backend) {
   for (GstVideoFormat fmt : {GST_VIDEO_FORMAT_GRAY8, GST_VIDEO_FORMAT_BGRx}) {
     const GstVideoInfo info = videoInfo(fmt, 128, 96);
-    Element e(anomaly(woodProp() + " overlay=true"), info);
+    Element e(anomaly(backend, woodProp() + " overlay=true"), info);
     // Clean: untouched.
     GstBuffer* clean = makeBuffer(info, grayComps(fmt, cleanFrame()));
     const std::string cleanBytes = bytesOf(clean);
@@ -380,10 +406,12 @@ BOOST_AUTO_TEST_CASE(overlay_draws_only_on_flagged_frames_near_the_defect) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(inference_interval_analyses_every_nth_frame_from_the_first) {
+BOOST_DATA_TEST_CASE(inference_interval_analyses_every_nth_frame_from_the_first,
+                     bdata::make(kBackends), backend) {
   const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 128, 96);
-  Element e(anomaly(woodProp() + " inference-interval=3 message-every-frame=true overlay=true"),
-            info);
+  Element e(
+      anomaly(backend, woodProp() + " inference-interval=3 message-every-frame=true overlay=true"),
+      info);
   const std::vector<cv::Mat> defect = grayComps(GST_VIDEO_FORMAT_GRAY8, withDefect(cleanFrame()));
   std::vector<guint64> frames;
   for (int i = 0; i < 8; ++i) {
@@ -404,20 +432,21 @@ BOOST_AUTO_TEST_CASE(inference_interval_analyses_every_nth_frame_from_the_first)
   BOOST_TEST(frames == (std::vector<guint64>{0, 3, 6}), boost::test_tools::per_element());
 }
 
-BOOST_AUTO_TEST_CASE(threshold_property_overrides_the_model_and_changes_while_playing) {
+BOOST_DATA_TEST_CASE(threshold_property_overrides_the_model_and_changes_while_playing,
+                     bdata::make(kBackends), backend) {
   const double t = *wood().info.anomaly.threshold;
   const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 128, 96);
   // A frame the model does not flag, but does not reconstruct perfectly either (a small spot
   // just below brick's darkest value).
   cv::Mat mild = cleanFrame();
   mild(cv::Rect(30, 30, 3, 3)).setTo(60);
-  const double c = scoreOf(woodProp(), info, grayComps(GST_VIDEO_FORMAT_GRAY8, mild));
+  const double c = scoreOf(backend, woodProp(), info, grayComps(GST_VIDEO_FORMAT_GRAY8, mild));
   BOOST_TEST_MESSAGE("mild frame: score " << c << ", model threshold " << t);
   BOOST_REQUIRE(c > 0);
   BOOST_REQUIRE(c < t);
   {
     // A threshold below the model's flags it; the message reports the property's value.
-    Element e(anomaly(woodProp()), info);
+    Element e(anomaly(backend, woodProp()), info);
     e.set("threshold", c / 2);
     GstBuffer* out = e.push(grayComps(GST_VIDEO_FORMAT_GRAY8, mild));
     const std::vector<Structure> m = e.messages();
@@ -428,7 +457,7 @@ BOOST_AUTO_TEST_CASE(threshold_property_overrides_the_model_and_changes_while_pl
   }
   {
     // From the launch line too; the score does not depend on it.
-    Element e(anomaly(woodProp() + " threshold=123.5 message-every-frame=true"), info);
+    Element e(anomaly(backend, woodProp() + " threshold=123.5 message-every-frame=true"), info);
     gst_buffer_unref(e.push(grayComps(GST_VIDEO_FORMAT_GRAY8, mild)));
     const std::vector<Structure> m = e.messages();
     BOOST_REQUIRE_EQUAL(m.size(), 1u);
@@ -437,7 +466,7 @@ BOOST_AUTO_TEST_CASE(threshold_property_overrides_the_model_and_changes_while_pl
   }
   // While playing: above the defect's score nothing is flagged; -1 returns to the model's.
   const std::vector<cv::Mat> defect = grayComps(GST_VIDEO_FORMAT_GRAY8, withDefect(cleanFrame()));
-  Element e(anomaly(woodProp()), info);
+  Element e(anomaly(backend, woodProp()), info);
   gst_buffer_unref(e.push(defect, 0));
   const std::vector<Structure> first = e.messages();
   BOOST_REQUIRE_EQUAL(first.size(), 1u);
@@ -454,10 +483,11 @@ BOOST_AUTO_TEST_CASE(threshold_property_overrides_the_model_and_changes_while_pl
   BOOST_TEST(field(again[0], "threshold") == t);
 }
 
-BOOST_AUTO_TEST_CASE(times_follow_the_segment_and_are_none_without_a_timestamp) {
+BOOST_DATA_TEST_CASE(times_follow_the_segment_and_are_none_without_a_timestamp,
+                     bdata::make(kBackends), backend) {
   const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 64, 48);
   const std::vector<cv::Mat> img = {cleanFrame(64, 48)};
-  Element e(anomaly(woodProp() + " message-every-frame=true"), info);
+  Element e(anomaly(backend, woodProp() + " message-every-frame=true"), info);
   // A segment that starts at 1 s of a stream whose position there is 10 s.
   GstSegment seg;
   gst_segment_init(&seg, GST_FORMAT_TIME);
@@ -487,9 +517,9 @@ BOOST_AUTO_TEST_CASE(times_follow_the_segment_and_are_none_without_a_timestamp) 
   BOOST_TEST(frame == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(min_region_area_drops_small_regions) {
+BOOST_DATA_TEST_CASE(min_region_area_drops_small_regions, bdata::make(kBackends), backend) {
   const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 128, 96);
-  Element e(anomaly(woodProp() + " min-region-area=100000"), info);
+  Element e(anomaly(backend, woodProp() + " min-region-area=100000"), info);
   GstBuffer* out = e.push(grayComps(GST_VIDEO_FORMAT_GRAY8, withDefect(cleanFrame())));
   const std::vector<Structure> m = e.messages();
   BOOST_REQUIRE_EQUAL(m.size(), 1u);  // still flagged: the score is the map's maximum
@@ -498,16 +528,17 @@ BOOST_AUTO_TEST_CASE(min_region_area_drops_small_regions) {
   gst_buffer_unref(out);
 }
 
-BOOST_AUTO_TEST_CASE(every_format_gives_the_same_score_for_the_same_picture) {
+BOOST_DATA_TEST_CASE(every_format_gives_the_same_score_for_the_same_picture, bdata::make(kBackends),
+                     backend) {
   const double t = *wood().info.anomaly.threshold;
   const cv::Mat pictures[] = {cleanFrame(), withDefect(cleanFrame())};
   for (const cv::Mat& pic : pictures) {
-    const double ref = scoreOf(woodProp(), videoInfo(GST_VIDEO_FORMAT_GRAY8, 128, 96),
+    const double ref = scoreOf(backend, woodProp(), videoInfo(GST_VIDEO_FORMAT_GRAY8, 128, 96),
                                grayComps(GST_VIDEO_FORMAT_GRAY8, pic));
     for (GstVideoFormat fmt : {GST_VIDEO_FORMAT_GRAY16_LE, GST_VIDEO_FORMAT_RGB,
                                GST_VIDEO_FORMAT_BGR, GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_BGRx,
                                GST_VIDEO_FORMAT_RGBA, GST_VIDEO_FORMAT_BGRA}) {
-      const double s = scoreOf(woodProp(), videoInfo(fmt, 128, 96), grayComps(fmt, pic));
+      const double s = scoreOf(backend, woodProp(), videoInfo(fmt, 128, 96), grayComps(fmt, pic));
       BOOST_TEST_MESSAGE(gst_video_format_to_string(fmt) << ": " << s << " (GRAY8 " << ref << ")");
       BOOST_TEST(std::abs(s - ref) <= 1e-4 * std::max(ref, t));
     }
@@ -516,20 +547,22 @@ BOOST_AUTO_TEST_CASE(every_format_gives_the_same_score_for_the_same_picture) {
   const cv::Mat rgb = astronaut(96, 64);
   cv::Mat luma;
   cv::cvtColor(rgb, luma, cv::COLOR_RGB2GRAY);
-  const double fromGray = scoreOf(woodProp(), videoInfo(GST_VIDEO_FORMAT_GRAY8, 96, 64), {luma});
-  const double fromRgb = scoreOf(woodProp(), videoInfo(GST_VIDEO_FORMAT_RGB, 96, 64),
+  const double fromGray =
+      scoreOf(backend, woodProp(), videoInfo(GST_VIDEO_FORMAT_GRAY8, 96, 64), {luma});
+  const double fromRgb = scoreOf(backend, woodProp(), videoInfo(GST_VIDEO_FORMAT_RGB, 96, 64),
                                  colourComps(GST_VIDEO_FORMAT_RGB, rgb));
   BOOST_TEST_MESSAGE("astronaut: GRAY8 luma " << fromGray << ", RGB " << fromRgb);
   BOOST_TEST(fromRgb == fromGray, boost::test_tools::tolerance(0.03));
 }
 
-BOOST_AUTO_TEST_CASE(odd_sizes_and_padded_strides_give_the_packed_score) {
+BOOST_DATA_TEST_CASE(odd_sizes_and_padded_strides_give_the_packed_score, bdata::make(kBackends),
+                     backend) {
   const cv::Mat pic = withDefect(cleanFrame(128, 96))(cv::Rect(20, 15, 67, 45)).clone();
   for (GstVideoFormat fmt :
        {GST_VIDEO_FORMAT_GRAY8, GST_VIDEO_FORMAT_GRAY16_LE, GST_VIDEO_FORMAT_BGR}) {
     const GstVideoInfo info = videoInfo(fmt, 67, 45);
-    const double packed = scoreOf(woodProp(), info, grayComps(fmt, pic));
-    const double padded = scoreOf(woodProp(), info, grayComps(fmt, pic), 24);
+    const double packed = scoreOf(backend, woodProp(), info, grayComps(fmt, pic));
+    const double padded = scoreOf(backend, woodProp(), info, grayComps(fmt, pic), 24);
     BOOST_TEST_MESSAGE(gst_video_format_to_string(fmt)
                        << " 67x45: packed " << packed << ", padded " << padded);
     BOOST_TEST(packed == padded);
@@ -539,23 +572,24 @@ BOOST_AUTO_TEST_CASE(odd_sizes_and_padded_strides_give_the_packed_score) {
   for (auto [w, h] : std::vector<std::pair<int, int>>{{1, 1}, {2, 3}, {5, 1}, {17, 33}}) {
     const cv::Mat tiny = cleanFrame()(cv::Rect(0, 0, w, h)).clone();
     for (GstVideoFormat fmt : {GST_VIDEO_FORMAT_GRAY8, GST_VIDEO_FORMAT_RGB}) {
-      const double s = scoreOf(woodProp(), videoInfo(fmt, w, h), grayComps(fmt, tiny));
+      const double s = scoreOf(backend, woodProp(), videoInfo(fmt, w, h), grayComps(fmt, tiny));
       BOOST_TEST(std::isfinite(s), w << "x" << h);
     }
   }
 }
 
-BOOST_AUTO_TEST_CASE(an_rgb_model_runs_on_rgb_caps_in_either_channel_order) {
+BOOST_DATA_TEST_CASE(an_rgb_model_runs_on_rgb_caps_in_either_channel_order, bdata::make(kBackends),
+                     backend) {
   const std::string rgbModel =
       "model=" + dq(randomModel("random_rgb.onnx", 3, cae::onnx::Task::Anomaly, 0.05));
   const cv::Mat rgb = astronaut(64, 48);
-  const double asRgb = scoreOf(rgbModel, videoInfo(GST_VIDEO_FORMAT_RGB, 64, 48),
+  const double asRgb = scoreOf(backend, rgbModel, videoInfo(GST_VIDEO_FORMAT_RGB, 64, 48),
                                colourComps(GST_VIDEO_FORMAT_RGB, rgb));
-  const double asBgrx = scoreOf(rgbModel, videoInfo(GST_VIDEO_FORMAT_BGRx, 64, 48),
+  const double asBgrx = scoreOf(backend, rgbModel, videoInfo(GST_VIDEO_FORMAT_BGRx, 64, 48),
                                 colourComps(GST_VIDEO_FORMAT_BGRx, rgb));
   cv::Mat swapped;
   cv::cvtColor(rgb, swapped, cv::COLOR_RGB2BGR);
-  const double wrongOrder = scoreOf(rgbModel, videoInfo(GST_VIDEO_FORMAT_RGB, 64, 48),
+  const double wrongOrder = scoreOf(backend, rgbModel, videoInfo(GST_VIDEO_FORMAT_RGB, 64, 48),
                                     colourComps(GST_VIDEO_FORMAT_RGB, swapped));
   BOOST_TEST_MESSAGE("RGB model: RGB " << asRgb << ", BGRx " << asBgrx << ", R/B swapped "
                                        << wrongOrder);
@@ -563,15 +597,17 @@ BOOST_AUTO_TEST_CASE(an_rgb_model_runs_on_rgb_caps_in_either_channel_order) {
   BOOST_TEST(std::abs(wrongOrder - asRgb) > 1e-3 * asRgb);
 }
 
-BOOST_AUTO_TEST_CASE(an_rgb_model_is_refused_for_gray_caps_at_negotiation) {
+BOOST_DATA_TEST_CASE(an_rgb_model_is_refused_for_gray_caps_at_negotiation, bdata::make(kBackends),
+                     backend) {
   const std::string rgb = randomModel("random_rgb.onnx", 3, cae::onnx::Task::Anomaly, 0.05);
-  const PipelineRun r = play(testLaunch(anomaly("model=" + dq(rgb))));
+  const PipelineRun r = play(testLaunch(anomaly(backend, "model=" + dq(rgb))));
   BOOST_TEST_MESSAGE(r.error);
   BOOST_TEST(r.error.find("3-channel (RGB)") != std::string::npos, r.error);
   BOOST_TEST(r.error.find("GRAY8") != std::string::npos, r.error);
 }
 
-BOOST_AUTO_TEST_CASE(bad_models_fail_the_change_to_paused_with_a_clear_error) {
+BOOST_DATA_TEST_CASE(bad_models_fail_the_change_to_paused_with_a_clear_error,
+                     bdata::make(kBackends), backend) {
   const std::string good = randomModel("random_gray.onnx", 1, cae::onnx::Task::Anomaly, 0.05);
   std::vector<BadModel> cases = brokenCopiesOf(good);
   cases.push_back({"denoise model",
@@ -582,23 +618,24 @@ BOOST_AUTO_TEST_CASE(bad_models_fail_the_change_to_paused_with_a_clear_error) {
        randomModel("random_uncalibrated.onnx", 1, cae::onnx::Task::Anomaly, std::nullopt),
        "no calibrated threshold (cae.threshold): set the threshold property, or retrain it with "
        "cae-train --task anomaly"});
-  expectStartFailures("caeanomaly", cases);
+  expectStartFailures(onBackend("caeanomaly", backend), cases);
   // The same model runs.
-  const PipelineRun ok = play(testLaunch(anomaly("model=" + dq(good))));
+  const PipelineRun ok = play(testLaunch(anomaly(backend, "model=" + dq(good))));
   BOOST_TEST(ok.error.empty(), ok.error);
   BOOST_TEST(ok.eos);
 }
 
-BOOST_AUTO_TEST_CASE(an_uncalibrated_model_runs_with_the_threshold_property) {
+BOOST_DATA_TEST_CASE(an_uncalibrated_model_runs_with_the_threshold_property, bdata::make(kBackends),
+                     backend) {
   const std::string m =
       randomModel("random_uncalibrated.onnx", 1, cae::onnx::Task::Anomaly, std::nullopt);
-  const PipelineRun r = play(testLaunch(anomaly("model=" + dq(m) + " threshold=0.5")));
+  const PipelineRun r = play(testLaunch(anomaly(backend, "model=" + dq(m) + " threshold=0.5")));
   BOOST_TEST(r.error.empty(), r.error);
   BOOST_TEST(r.eos);
   // A model that does not say what it is for runs too, with a warning.
   const std::string untasked =
       randomModel("random_untasked.onnx", 1, cae::onnx::Task::Unknown, 0.05);
-  const PipelineRun u = play(testLaunch(anomaly("model=" + dq(untasked))));
+  const PipelineRun u = play(testLaunch(anomaly(backend, "model=" + dq(untasked))));
   BOOST_TEST(u.error.empty(), u.error);
   BOOST_TEST(u.eos);
   BOOST_REQUIRE_EQUAL(u.warnings.size(), 1u);
@@ -607,12 +644,13 @@ BOOST_AUTO_TEST_CASE(an_uncalibrated_model_runs_with_the_threshold_property) {
   // setting the threshold property silences it.
   const std::string unnamed =
       randomModel("random_unnamed_map.onnx", 1, cae::onnx::Task::Anomaly, 0.05, /*nameMap=*/false);
-  const PipelineRun n = play(testLaunch(anomaly("model=" + dq(unnamed))));
+  const PipelineRun n = play(testLaunch(anomaly(backend, "model=" + dq(unnamed))));
   BOOST_TEST(n.error.empty(), n.error);
   BOOST_TEST(n.eos);
   BOOST_REQUIRE_EQUAL(n.warnings.size(), 1u);
   BOOST_TEST(n.warnings[0].find("no cae.anomaly_map") != std::string::npos, n.warnings[0]);
-  const PipelineRun set = play(testLaunch(anomaly("model=" + dq(unnamed) + " threshold=0.05")));
+  const PipelineRun set =
+      play(testLaunch(anomaly(backend, "model=" + dq(unnamed) + " threshold=0.05")));
   BOOST_TEST(set.warnings.empty());
 }
 
@@ -620,10 +658,12 @@ BOOST_AUTO_TEST_CASE(an_uncalibrated_model_runs_with_the_threshold_property) {
 // a gray picture, and a gray model gray (or the luma of an RGB type), as in "filesrc
 // location=brick.png ! pngdec ! videoconvert ! caeanomaly model=models/anomaly-leaf.onnx !
 // fakesink".
-BOOST_AUTO_TEST_CASE(videoconvert_negotiates_what_the_model_takes_with_no_caps_filter) {
+BOOST_DATA_TEST_CASE(videoconvert_negotiates_what_the_model_takes_with_no_caps_filter,
+                     bdata::make(kBackends), backend) {
   const fs::path models = fs::path(env("CAE_SOURCE_ROOT")) / "models";
-  const std::string leaf = "model=" + quote(models / "anomaly-leaf.onnx");
-  const std::string brickModel = "model=" + quote(models / "anomaly-brick.onnx");
+  const std::string leaf = "backend=" + backend + " model=" + quote(models / "anomaly-leaf.onnx");
+  const std::string brickModel =
+      "backend=" + backend + " model=" + quote(models / "anomaly-brick.onnx");
   expectNegotiated("caeanomaly", "! fakesink",
                    {{leaf, "brick.png", {"RGB", "BGR", "RGBx", "BGRx", "RGBA", "BGRA"}},
                     {leaf, "astronaut.png", {"RGB"}},
@@ -631,16 +671,16 @@ BOOST_AUTO_TEST_CASE(videoconvert_negotiates_what_the_model_takes_with_no_caps_f
                     {brickModel, "astronaut.png", {"RGB"}}});
 }
 
-BOOST_AUTO_TEST_CASE(latency_query_adds_the_analysis_time) {
-  const GstClockTime lat =
-      latencyAfterOneFrame(anomaly(woodProp()), videoInfo(GST_VIDEO_FORMAT_GRAY8, 320, 240),
-                           {brick()(cv::Rect(0, 0, 320, 240)).clone()}, 10 * GST_MSECOND);
+BOOST_DATA_TEST_CASE(latency_query_adds_the_analysis_time, bdata::make(kBackends), backend) {
+  const GstClockTime lat = latencyAfterOneFrame(
+      anomaly(backend, woodProp()), videoInfo(GST_VIDEO_FORMAT_GRAY8, 320, 240),
+      {brick()(cv::Rect(0, 0, 320, 240)).clone()}, 10 * GST_MSECOND);
   BOOST_TEST(lat > 10 * GST_MSECOND);
   BOOST_TEST(lat < 10 * GST_SECOND);
 }
 
-BOOST_AUTO_TEST_CASE(qos_drops_frames_that_are_already_late) {
-  Element e(anomaly(woodProp() + " message-every-frame=true"),
+BOOST_DATA_TEST_CASE(qos_drops_frames_that_are_already_late, bdata::make(kBackends), backend) {
+  Element e(anomaly(backend, woodProp() + " message-every-frame=true"),
             videoInfo(GST_VIDEO_FORMAT_GRAY8, 64, 48));
   expectLateFramesDropped(e, {cleanFrame(64, 48)});
   BOOST_TEST(e.messages().size() == 2u);  // the late frame was not analysed

@@ -1,12 +1,17 @@
 // caedenoise through GstHarness with real frames (skimage photographs): PSNR rises on a noisy
 // image with the shipped default model, every caps format, odd sizes, padded strides, tiling
 // without seams, strength 0 = the input exactly, LATENCY and QoS, and bad models / caps failing
-// with a clear GST_ELEMENT_ERROR instead of a crash.
+// with a clear GST_ELEMENT_ERROR instead of a crash. Every test that runs frames through a model
+// runs once per backend (kBackends: opencv, onednn); oneDNN's outputs are also compared with
+// OpenCV DNN's across frame-size changes, its threads setting must not change them, and a
+// model it does not cover runs on OpenCV DNN.
 #define BOOST_TEST_MODULE element_caedenoise
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <string>
@@ -14,8 +19,13 @@
 
 #include "harness.hpp"
 #include "infer/engine.hpp"
+#include "nn/layers/activation.hpp"
+#include "nn/layers/conv2d.hpp"
+#include "nn/layers/conv_transpose2d.hpp"
+#include "nn/layers/pool.hpp"
 
 namespace fs = std::filesystem;
+namespace bdata = boost::unit_test::data;
 using namespace cae::testing;
 
 BOOST_TEST_GLOBAL_FIXTURE(GstInit);
@@ -78,11 +88,14 @@ std::vector<cv::Mat> cleanComps(GstVideoFormat fmt, int w, int h) {
   return c;
 }
 
-// One frame through a caedenoise with the given properties ("" = all defaults).
-std::vector<cv::Mat> roundTrip(const std::string& props, const GstVideoInfo& info,
-                               const std::vector<cv::Mat>& comps, int padStride = 0) {
-  Element e("caedenoise " + props, info);
+// One frame through a caedenoise on `backend` with the given properties ("" = all defaults),
+// which must run on that backend.
+std::vector<cv::Mat> roundTrip(const std::string& backend, const std::string& props,
+                               const GstVideoInfo& info, const std::vector<cv::Mat>& comps,
+                               int padStride = 0) {
+  Element e(onBackend("caedenoise " + props, backend), info);
   GstBuffer* out = e.push(comps, 0, padStride);
+  BOOST_TEST(e.backendInUse() == expectedInUse(backend));
   std::vector<cv::Mat> r = readBuffer(info, out);
   gst_buffer_unref(out);
   return r;
@@ -96,20 +109,58 @@ double maxAbsDiff(const cv::Mat& a, const cv::Mat& b) {
   return m;
 }
 
+// An image-to-image denoiser the oneDNN translator does not cover (MaxPool is not in its op
+// set): conv 3x3 -> ReLU -> max pool 2 -> transposed conv 2x2 stride 2, random weights (seeded).
+std::string maxPoolModel() {
+  const fs::path path = scratch() / "maxpool_gray.onnx";
+  if (fs::exists(path)) return path.string();
+  cae::nn::Model m({1, 1, 32, 32});
+  cae::nn::Conv2dOptions c;
+  c.inChannels = 1;
+  c.outChannels = 4;
+  c.kernel = 3;
+  c.padding = 1;
+  m.add(std::make_unique<cae::nn::Conv2d>(c));
+  m.add(std::make_unique<cae::nn::ReLU>());
+  m.add(std::make_unique<cae::nn::MaxPool2d>(2));
+  cae::nn::ConvTranspose2dOptions d;
+  d.inChannels = 4;
+  d.outChannels = 1;
+  d.kernel = 2;
+  d.stride = 2;
+  d.padding = 0;
+  m.add(std::make_unique<cae::nn::ConvTranspose2d>(d));
+  m.compile();
+  cv::RNG rng(9);
+  auto p = m.params();
+  for (Eigen::Index i = 0; i < p.size(); ++i) p[i] = float(rng.gaussian(0.3));
+  cae::onnx::ExportOptions o;
+  o.task = cae::onnx::Task::Denoise;
+  o.format = "GRAY8";
+  cae::onnx::exportOnnx(m, path.string(), o);
+  return path.string();
+}
+
+// Pixels that differ between two outputs of the same size.
+int differing(const cv::Mat& a, const cv::Mat& b) {
+  return cv::countNonZero(a.reshape(1) != b.reshape(1));
+}
+
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(default_model_raises_psnr_on_a_noisy_photograph) {
+BOOST_DATA_TEST_CASE(default_model_raises_psnr_on_a_noisy_photograph, bdata::make(kBackends),
+                     backend) {
   const cv::Mat clean = grayImage("camera.png", 512, 512);
   const cv::Mat noisy = addNoise(clean, 25, 1);
   const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 512, 512);
-  const cv::Mat out = roundTrip("", info, {noisy})[0];
+  const cv::Mat out = roundTrip(backend, "", info, {noisy})[0];
   const double before = psnr(noisy, clean), after = psnr(out, clean);
   BOOST_TEST_MESSAGE("camera.png sigma 25, shipped default model: PSNR " << before << " -> "
                                                                          << after << " dB");
   BOOST_TEST(after > before + 3.0);
 }
 
-BOOST_AUTO_TEST_CASE(every_format_is_denoised) {
+BOOST_DATA_TEST_CASE(every_format_is_denoised, bdata::make(kBackends), backend) {
   const int w = 96, h = 64;
   for (GstVideoFormat fmt : {GST_VIDEO_FORMAT_GRAY8, GST_VIDEO_FORMAT_GRAY16_LE,
                              GST_VIDEO_FORMAT_RGB, GST_VIDEO_FORMAT_BGR, GST_VIDEO_FORMAT_RGBx,
@@ -119,7 +170,7 @@ BOOST_AUTO_TEST_CASE(every_format_is_denoised) {
     for (std::size_t k = 0; k < clean.size(); ++k)
       noisy.push_back(addNoise(clean[k], clean[k].depth() == CV_16U ? 25 * 257 : 25, 10 + k));
     const GstVideoInfo info = videoInfo(fmt, w, h);
-    const std::vector<cv::Mat> out = roundTrip("", info, noisy);
+    const std::vector<cv::Mat> out = roundTrip(backend, "", info, noisy);
     BOOST_REQUIRE_EQUAL(out.size(), clean.size());
     for (std::size_t k = 0; k < clean.size(); ++k) {
       const double peak = clean[k].depth() == CV_16U ? 65535 : 255;
@@ -131,25 +182,25 @@ BOOST_AUTO_TEST_CASE(every_format_is_denoised) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(chroma_off_leaves_chroma_untouched) {
+BOOST_DATA_TEST_CASE(chroma_off_leaves_chroma_untouched, bdata::make(kBackends), backend) {
   const std::vector<cv::Mat> clean = cleanComps(GST_VIDEO_FORMAT_NV12, 64, 48);
   std::vector<cv::Mat> noisy;
   for (std::size_t k = 0; k < clean.size(); ++k) noisy.push_back(addNoise(clean[k], 20, 20 + k));
   const std::vector<cv::Mat> out =
-      roundTrip("chroma=false", videoInfo(GST_VIDEO_FORMAT_NV12, 64, 48), noisy);
+      roundTrip(backend, "chroma=false", videoInfo(GST_VIDEO_FORMAT_NV12, 64, 48), noisy);
   BOOST_TEST(maxAbsDiff(out[0], noisy[0]) > 0);
   BOOST_TEST(maxAbsDiff(out[1], noisy[1]) == 0);
   BOOST_TEST(maxAbsDiff(out[2], noisy[2]) == 0);
 }
 
-BOOST_AUTO_TEST_CASE(odd_and_tiny_sizes) {
+BOOST_DATA_TEST_CASE(odd_and_tiny_sizes, bdata::make(kBackends), backend) {
   for (auto [w, h] : std::vector<std::pair<int, int>>{{33, 17}, {17, 33}, {1, 1}, {2, 3}, {5, 1}}) {
     for (GstVideoFormat fmt : {GST_VIDEO_FORMAT_GRAY8, GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12,
                                GST_VIDEO_FORMAT_RGB}) {
       const std::vector<cv::Mat> clean = cleanComps(fmt, w, h);
       std::vector<cv::Mat> noisy;
       for (std::size_t k = 0; k < clean.size(); ++k) noisy.push_back(addNoise(clean[k], 20, k));
-      const std::vector<cv::Mat> out = roundTrip("", videoInfo(fmt, w, h), noisy);
+      const std::vector<cv::Mat> out = roundTrip(backend, "", videoInfo(fmt, w, h), noisy);
       BOOST_REQUIRE_EQUAL(out.size(), clean.size());
       BOOST_TEST(out[0].cols == w);
       BOOST_TEST(out[0].rows == h);
@@ -162,7 +213,7 @@ BOOST_AUTO_TEST_CASE(odd_and_tiny_sizes) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(padded_strides_give_the_same_pixels) {
+BOOST_DATA_TEST_CASE(padded_strides_give_the_same_pixels, bdata::make(kBackends), backend) {
   for (GstVideoFormat fmt :
        {GST_VIDEO_FORMAT_GRAY8, GST_VIDEO_FORMAT_GRAY16_LE, GST_VIDEO_FORMAT_RGBx,
         GST_VIDEO_FORMAT_BGR, GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12}) {
@@ -172,24 +223,24 @@ BOOST_AUTO_TEST_CASE(padded_strides_give_the_same_pixels) {
     for (std::size_t k = 0; k < clean.size(); ++k)
       noisy.push_back(addNoise(clean[k], clean[k].depth() == CV_16U ? 5000 : 20, 30 + k));
     const GstVideoInfo info = videoInfo(fmt, w, h);
-    const std::vector<cv::Mat> tight = roundTrip("", info, noisy);
-    const std::vector<cv::Mat> padded = roundTrip("", info, noisy, 24);
+    const std::vector<cv::Mat> tight = roundTrip(backend, "", info, noisy);
+    const std::vector<cv::Mat> padded = roundTrip(backend, "", info, noisy, 24);
     for (std::size_t k = 0; k < tight.size(); ++k)
       BOOST_TEST(maxAbsDiff(tight[k], padded[k]) == 0, gst_video_format_to_string(fmt)
                                                            << " component " << k);
   }
 }
 
-BOOST_AUTO_TEST_CASE(tiles_leave_no_seams) {
+BOOST_DATA_TEST_CASE(tiles_leave_no_seams, bdata::make(kBackends), backend) {
   const std::string model = randomModel("random_gray.onnx", 1);
   cv::Mat clean = grayImage("coins.png", 150, 130);
   cv::Mat wide;
   clean.convertTo(wide, CV_16U, 257);
   const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY16_LE, 150, 130);
-  const cv::Mat whole = roundTrip("model=" + model, info, {wide})[0];
+  const cv::Mat whole = roundTrip(backend, "model=" + model, info, {wide})[0];
   for (int tile : {32, 48}) {
-    const cv::Mat tiled =
-        roundTrip("model=" + model + " tile-size=" + std::to_string(tile), info, {wide})[0];
+    const cv::Mat tiled = roundTrip(
+        backend, "model=" + model + " tile-size=" + std::to_string(tile), info, {wide})[0];
     const double d = maxAbsDiff(whole, tiled) / 65535.0;
     BOOST_TEST_MESSAGE("tile-size " << tile << ": max |tiled - whole| = " << d);
     BOOST_TEST(d <= 1e-3);
@@ -200,7 +251,8 @@ BOOST_AUTO_TEST_CASE(tiles_leave_no_seams) {
 
 // tile-size=1 once cut a 512x512 frame into 16,384 tiles (14 s a frame): sizes below the
 // model's smallest useful tile are raised to it, with a warning, and give that tile's pixels.
-BOOST_AUTO_TEST_CASE(tile_sizes_below_the_smallest_useful_tile_are_raised_to_it) {
+BOOST_DATA_TEST_CASE(tile_sizes_below_the_smallest_useful_tile_are_raised_to_it,
+                     bdata::make(kBackends), backend) {
   GstElement* probe = gst_element_factory_make("caedenoise", nullptr);
   gchar* path = nullptr;
   g_object_get(probe, "model", &path, nullptr);
@@ -209,7 +261,7 @@ BOOST_AUTO_TEST_CASE(tile_sizes_below_the_smallest_useful_tile_are_raised_to_it)
   g_free(path);
   gst_object_unref(probe);
   const int min = cae::infer::Engine(o).minTileSize();
-  const PipelineRun r = play(testLaunch("caedenoise tile-size=1"));
+  const PipelineRun r = play(testLaunch(onBackend("caedenoise tile-size=1", backend)));
   BOOST_TEST(r.error.empty(), r.error);
   BOOST_TEST(r.eos);
   BOOST_REQUIRE_EQUAL(r.warnings.size(), 1u);
@@ -217,68 +269,205 @@ BOOST_AUTO_TEST_CASE(tile_sizes_below_the_smallest_useful_tile_are_raised_to_it)
   BOOST_TEST(r.warnings[0].find("using " + std::to_string(min)) != std::string::npos);
   const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 512, 512);
   const cv::Mat noisy = addNoise(grayImage("camera.png", 512, 512), 25, 4);
-  const cv::Mat one = roundTrip("tile-size=1", info, {noisy})[0];
-  const cv::Mat raised = roundTrip("tile-size=" + std::to_string(min), info, {noisy})[0];
+  const cv::Mat one = roundTrip(backend, "tile-size=1", info, {noisy})[0];
+  const cv::Mat raised = roundTrip(backend, "tile-size=" + std::to_string(min), info, {noisy})[0];
   BOOST_TEST_MESSAGE("tile-size 1 raised to " << min);
   BOOST_TEST(maxAbsDiff(one, raised) == 0);
 }
 
-BOOST_AUTO_TEST_CASE(strength_zero_returns_the_input_exactly) {
+BOOST_DATA_TEST_CASE(strength_zero_returns_the_input_exactly, bdata::make(kBackends), backend) {
   for (GstVideoFormat fmt :
        {GST_VIDEO_FORMAT_GRAY8, GST_VIDEO_FORMAT_NV12, GST_VIDEO_FORMAT_BGRx}) {
     const std::vector<cv::Mat> clean = cleanComps(fmt, 64, 48);
     std::vector<cv::Mat> noisy;
     for (std::size_t k = 0; k < clean.size(); ++k) noisy.push_back(addNoise(clean[k], 25, 40 + k));
     const GstVideoInfo info = videoInfo(fmt, 64, 48);
-    Element e("caedenoise strength=0", info);
+    Element e(onBackend("caedenoise strength=0", backend), info);
     GstBuffer* in = makeBuffer(info, noisy);
     const std::string inBytes = bytesOf(in);
     GstBuffer* out = e.tryPush(in);
     BOOST_REQUIRE(out);
+    BOOST_TEST(e.backendInUse() == expectedInUse(backend));
     BOOST_TEST((bytesOf(out) == inBytes));
     gst_buffer_unref(out);
   }
 }
 
-BOOST_AUTO_TEST_CASE(strength_blends_between_input_and_model) {
+BOOST_DATA_TEST_CASE(strength_blends_between_input_and_model, bdata::make(kBackends), backend) {
   const cv::Mat noisy = addNoise(grayImage("camera.png", 128, 96), 25, 3);
   const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 128, 96);
-  const cv::Mat full = roundTrip("strength=1", info, {noisy})[0];
-  const cv::Mat half = roundTrip("strength=0.5", info, {noisy})[0];
+  const cv::Mat full = roundTrip(backend, "strength=1", info, {noisy})[0];
+  const cv::Mat half = roundTrip(backend, "strength=0.5", info, {noisy})[0];
   cv::Mat expect;
   cv::addWeighted(full, 0.5, noisy, 0.5, 0, expect);
   BOOST_TEST(maxAbsDiff(half, expect) <= 1.0);  // rounding of the blend vs of the two halves
   BOOST_TEST(maxAbsDiff(half, noisy) > 5);
 }
 
-BOOST_AUTO_TEST_CASE(bad_models_fail_the_change_to_paused_with_a_clear_error) {
+// The engine builds oneDNN primitives per input size: a stream whose frames change size and
+// change back (new caps each time) must give OpenCV DNN's pixels at every size; a primitive or
+// buffer kept from the wrong size would not.
+BOOST_AUTO_TEST_CASE(frame_size_changes_on_onednn_give_the_pixels_of_opencv_dnn) {
+  const std::vector<std::pair<int, int>> sizes = {{64, 48}, {80, 60}, {64, 48}};
+  std::vector<cv::Mat> noisy;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    const cv::Mat clean = grayImage("camera.png", 200, 200);
+    const cv::Rect crop(int(30 * i), int(20 * i), sizes[i].first, sizes[i].second);
+    noisy.push_back(addNoise(clean(crop).clone(), 20, 60 + i));
+  }
+  std::map<std::string, std::vector<cv::Mat>> outs;
+  for (const std::string& backend : kBackends) {
+    Element e(onBackend("caedenoise", backend),
+              videoInfo(GST_VIDEO_FORMAT_GRAY8, sizes[0].first, sizes[0].second));
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      if (i > 0) e.setCaps(videoInfo(GST_VIDEO_FORMAT_GRAY8, sizes[i].first, sizes[i].second));
+      GstBuffer* out = e.push({noisy[i]}, GstClockTime(i) * GST_SECOND / 30);
+      outs[backend].push_back(readBuffer(e.info(), out)[0]);
+      gst_buffer_unref(out);
+    }
+    BOOST_TEST(e.backendInUse() == expectedInUse(backend));
+  }
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    const cv::Mat &ref = outs["opencv"][i], &got = outs["onednn"][i];
+    BOOST_REQUIRE(got.size() == ref.size());
+    BOOST_TEST_MESSAGE("frame " << i << " " << ref.cols << "x" << ref.rows << ": onednn vs opencv "
+                                << "max |diff| " << maxAbsDiff(got, ref) << ", "
+                                << differing(got, ref) << " of " << ref.total()
+                                << " pixels differ");
+    BOOST_TEST(maxAbsDiff(got, ref) <= 1, "frame " << i);
+    BOOST_TEST(differing(got, ref) <= int(ref.total() / 100), "frame " << i);  // mostly exact
+    BOOST_TEST(maxAbsDiff(got, noisy[i]) > 5, "frame " << i);  // the model did something
+  }
+}
+
+// threads sets the OpenMP threads of the element's own oneDNN forwards; the split of the work
+// must not change a sample (16-bit output, so that differences below 1/255 show too).
+BOOST_AUTO_TEST_CASE(threads_do_not_change_the_output_on_onednn) {
+  const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY16_LE, 160, 120);
+  cv::Mat wide;
+  addNoise(grayImage("coins.png", 160, 120), 20, 5).convertTo(wide, CV_16U, 257);
+  for (const std::string& model :
+       {std::string(), "model=" + dq(randomModel("random_gray.onnx", 1))}) {
+    const cv::Mat one = roundTrip("onednn", model + " threads=1", info, {wide})[0];
+    const cv::Mat two = roundTrip("onednn", model + " threads=2", info, {wide})[0];
+    const cv::Mat dflt = roundTrip("onednn", model, info, {wide})[0];
+    BOOST_TEST_MESSAGE((model.empty() ? "shipped model" : model)
+                       << ": threads 1 vs 2: " << differing(one, two) << " samples differ");
+    BOOST_TEST(differing(one, two) == 0, model);
+    BOOST_TEST(differing(one, dflt) == 0, model);
+    BOOST_TEST(maxAbsDiff(one, wide) > 1000, model);  // the model did something
+  }
+}
+
+// backend=onednn (or auto) on a model the translator does not cover: the element still runs it,
+// on OpenCV DNN, says so in backend-in-use and in a warning naming the op, and gives OpenCV's
+// pixels.
+BOOST_AUTO_TEST_CASE(a_model_onednn_does_not_cover_runs_on_opencv_dnn) {
+  const std::string model = "model=" + dq(maxPoolModel());
+  const PipelineRun r = play(testLaunch("caedenoise backend=onednn " + model));
+  BOOST_TEST(r.error.empty(), r.error);
+  BOOST_TEST(r.eos);
+  BOOST_REQUIRE_EQUAL(r.warnings.size(), 1u);
+  BOOST_TEST_MESSAGE("warning: " << r.warnings[0]);
+  if (onednnBuilt()) BOOST_TEST(r.warnings[0].find("MaxPool") != std::string::npos, r.warnings[0]);
+  const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 64, 48);
+  const cv::Mat noisy = addNoise(grayImage("camera.png", 64, 48), 20, 7);
+  const cv::Mat ref = roundTrip("opencv", model, info, {noisy})[0];
+  for (const std::string backend : {"onednn", "auto"}) {
+    Element e(onBackend("caedenoise " + model, backend), info);
+    GstBuffer* out = e.push({noisy});
+    BOOST_TEST(e.backendInUse() == "opencv", backend);
+    BOOST_TEST(maxAbsDiff(readBuffer(info, out)[0], ref) == 0, backend);
+    gst_buffer_unref(out);
+  }
+  BOOST_TEST(maxAbsDiff(ref, noisy) > 5);  // the model did something
+}
+
+// backend-in-use: "" until the model is loaded, then the backend that runs it (auto: oneDNN for
+// the shipped model, which it covers), "" again once stopped; gst-launch-1.0 -v prints it, and
+// gst-inspect-1.0 lists the backends with auto the default.
+BOOST_AUTO_TEST_CASE(backend_in_use_reads_the_backend_that_runs_the_model) {
+  const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 64, 48);
+  const cv::Mat frame = grayImage("camera.png", 64, 48);
+  for (const auto& [asked, runs] :
+       std::vector<std::pair<std::string, std::string>>{{"auto", expectedInUse("onednn")},
+                                                        {"onednn", expectedInUse("onednn")},
+                                                        {"opencv", "opencv"}}) {
+    Element e(onBackend("caedenoise", asked), info);  // the harness starts it: loaded
+    gst_buffer_unref(e.push({frame}));
+    BOOST_TEST(e.backendInUse() == runs, asked);
+  }
+  // cuda selects OpenCV's CUDA backend: where OpenCV has none (Debian's), the element says so.
+  std::string why;
+  if (!cae::infer::available(cae::infer::Backend::Cuda, cae::infer::Target::Cuda, &why)) {
+    const std::string cuda = play(testLaunch("caedenoise backend=cuda target=cuda")).error;
+    BOOST_TEST(cuda.find(why) != std::string::npos, cuda);
+  }
+  GstElement* p = gst_parse_launch(testLaunch("caedenoise name=d").c_str(), nullptr);
+  BOOST_REQUIRE(p);
+  GstElement* d = gst_bin_get_by_name(GST_BIN(p), "d");
+  auto inUse = [d] {
+    gchar* v = nullptr;
+    g_object_get(d, "backend-in-use", &v, nullptr);
+    std::string s = v ? v : "";
+    g_free(v);
+    return s;
+  };
+  BOOST_TEST(inUse().empty());
+  gst_element_set_state(p, GST_STATE_PAUSED);
+  BOOST_TEST(gst_element_get_state(p, nullptr, nullptr, 30 * GST_SECOND) ==
+             GST_STATE_CHANGE_SUCCESS);
+  BOOST_TEST(inUse() == expectedInUse("onednn"));
+  gst_element_set_state(p, GST_STATE_NULL);
+  BOOST_TEST(inUse().empty());
+  gst_object_unref(d);
+  gst_object_unref(p);
+
+  const Result r = launch(testLaunch("caedenoise"));
+  BOOST_TEST(r.rc == 0, r.out);
+  BOOST_TEST(
+      r.out.find("caedenoise0: backend-in-use = " + expectedInUse("onednn")) != std::string::npos,
+      r.out);
+  const std::string inspect = run(sanitizerPreload() + "gst-inspect-1.0 caedenoise").out;
+  BOOST_TEST_MESSAGE(inspect.substr(inspect.find("backend"), 1200));
+  BOOST_TEST(inspect.find("Enum \"GstCaeBackend\" Default: 3, \"auto\"") != std::string::npos,
+             inspect);
+  for (const char* nick : {"auto", "onednn", "opencv", "cuda"})
+    BOOST_TEST(inspect.find(std::string("): ") + nick + " ") != std::string::npos, nick);
+}
+
+BOOST_DATA_TEST_CASE(bad_models_fail_the_change_to_paused_with_a_clear_error,
+                     bdata::make(kBackends), backend) {
   std::vector<BadModel> cases = brokenCopiesOf(randomModel("random_gray.onnx", 1));
   cases.push_back({"wrong task", randomModel("random_anomaly.onnx", 1, cae::onnx::Task::Anomaly),
                    "model for task 'anomaly'"});
-  expectStartFailures("caedenoise", cases);
+  expectStartFailures(onBackend("caedenoise", backend), cases);
 }
 
-BOOST_AUTO_TEST_CASE(an_rgb_model_is_refused_for_gray_caps_at_negotiation) {
+BOOST_DATA_TEST_CASE(an_rgb_model_is_refused_for_gray_caps_at_negotiation, bdata::make(kBackends),
+                     backend) {
   const std::string rgb = randomModel("random_rgb.onnx", 3);
-  const std::string err = play(testLaunch("caedenoise model=" + dq(rgb))).error;
+  const std::string err = play(testLaunch(onBackend("caedenoise model=" + dq(rgb), backend))).error;
   BOOST_TEST_MESSAGE(err);
   BOOST_TEST(err.find("3-channel (RGB)") != std::string::npos, err);
   BOOST_TEST(err.find("GRAY8") != std::string::npos, err);
   // The same model runs on RGB caps.
   const std::vector<cv::Mat> clean = cleanComps(GST_VIDEO_FORMAT_RGB, 40, 30);
   const std::vector<cv::Mat> out =
-      roundTrip("model=" + rgb, videoInfo(GST_VIDEO_FORMAT_RGB, 40, 30), clean);
+      roundTrip(backend, "model=" + rgb, videoInfo(GST_VIDEO_FORMAT_RGB, 40, 30), clean);
   BOOST_TEST(out.size() == 3u);
 }
 
 // Caps come from the model: behind a plain videoconvert a gray model takes the gray, YUV or RGB
 // format nearest the input (each of R, G, B denoised) and an RGB model an RGB type.
-BOOST_AUTO_TEST_CASE(videoconvert_negotiates_what_the_model_takes_with_no_caps_filter) {
-  const std::string rgb = "model=" + quote(randomModel("random_rgb.onnx", 3));
+BOOST_DATA_TEST_CASE(videoconvert_negotiates_what_the_model_takes_with_no_caps_filter,
+                     bdata::make(kBackends), backend) {
+  const std::string gray = "backend=" + backend;
+  const std::string rgb = gray + " model=" + quote(randomModel("random_rgb.onnx", 3));
   const std::vector<std::string> rgbTypes = {"RGB", "BGR", "RGBx", "BGRx"};
   expectNegotiated("caedenoise", "! videoconvert ! fakesink",
-                   {{"", "camera.png", {"GRAY8"}},
-                    {"", "astronaut.png", {"RGB"}},
+                   {{gray, "camera.png", {"GRAY8"}},
+                    {gray, "astronaut.png", {"RGB"}},
                     {rgb, "camera.png", rgbTypes},
                     {rgb, "astronaut.png", {"RGB"}}});
 }
@@ -361,16 +550,16 @@ BOOST_AUTO_TEST_CASE(denoise_video_script_runs_gray_and_rgb_models) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(latency_query_adds_the_processing_time) {
-  const GstClockTime lat =
-      latencyAfterOneFrame("caedenoise", videoInfo(GST_VIDEO_FORMAT_GRAY8, 320, 240),
-                           {grayImage("camera.png", 320, 240)}, 10 * GST_MSECOND);
+BOOST_DATA_TEST_CASE(latency_query_adds_the_processing_time, bdata::make(kBackends), backend) {
+  const GstClockTime lat = latencyAfterOneFrame(
+      onBackend("caedenoise", backend), videoInfo(GST_VIDEO_FORMAT_GRAY8, 320, 240),
+      {grayImage("camera.png", 320, 240)}, 10 * GST_MSECOND);
   BOOST_TEST(lat > 10 * GST_MSECOND);
   BOOST_TEST(lat < 10 * GST_SECOND);
 }
 
-BOOST_AUTO_TEST_CASE(qos_drops_frames_that_are_already_late) {
-  Element e("caedenoise", videoInfo(GST_VIDEO_FORMAT_GRAY8, 64, 48));
+BOOST_DATA_TEST_CASE(qos_drops_frames_that_are_already_late, bdata::make(kBackends), backend) {
+  Element e(onBackend("caedenoise", backend), videoInfo(GST_VIDEO_FORMAT_GRAY8, 64, 48));
   expectLateFramesDropped(e, {grayImage("camera.png", 64, 48)});
 }
 
@@ -426,7 +615,7 @@ BOOST_AUTO_TEST_CASE(meson_install_puts_the_plugin_and_its_default_model_in_plac
 BOOST_AUTO_TEST_CASE(inspect_shows_the_default_model_that_will_be_used) {
   const std::string out = run(sanitizerPreload() + "gst-inspect-1.0 caedenoise").out;
   const std::string key = "Default: \"";
-  const auto at = out.find(key, out.find("model"));
+  const auto at = out.find(key, out.find("\n  model "));
   BOOST_REQUIRE_MESSAGE(at != std::string::npos, out);
   const std::string shown =
       out.substr(at + key.size(), out.find('"', at + key.size()) - at - key.size());
@@ -439,12 +628,33 @@ BOOST_AUTO_TEST_CASE(properties_have_documented_defaults) {
   GstElement* e = gst_element_factory_make("caedenoise", nullptr);
   BOOST_REQUIRE(e);
   gchar* model = nullptr;
+  gchar* inUse = nullptr;
   gdouble strength = 0;
-  gint tile = -1;
-  g_object_get(e, "model", &model, "strength", &strength, "tile-size", &tile, nullptr);
+  gint tile = -1, threads = -1, backend = -1;
+  g_object_get(e, "model", &model, "strength", &strength, "tile-size", &tile, "threads", &threads,
+               "backend", &backend, "backend-in-use", &inUse, nullptr);
   BOOST_TEST(std::string(model).find("denoise-") != std::string::npos);
   BOOST_TEST(strength == 1.0);
   BOOST_TEST(tile == 0);
+  BOOST_TEST(threads == 0);
+  GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(e), "backend");
+  BOOST_REQUIRE(spec);
+  auto* enums = static_cast<GEnumClass*>(g_type_class_ref(G_PARAM_SPEC_VALUE_TYPE(spec)));
+  const GEnumValue* v = g_enum_get_value(enums, backend);
+  BOOST_REQUIRE(v);
+  BOOST_TEST(std::string(v->value_nick) == "auto");
+  // The nicks are the core's backend names, all four of them.
+  BOOST_TEST(enums->n_values == 4u);
+  for (guint i = 0; i < enums->n_values; ++i) {
+    const std::string nick = enums->values[i].value_nick;
+    BOOST_TEST(cae::infer::backendName(cae::infer::parseBackend(nick)) == nick);
+  }
+  g_type_class_unref(enums);
+  BOOST_TEST(std::string(inUse ? inUse : "x").empty());  // nothing is loaded yet
+  GParamSpec* ro = g_object_class_find_property(G_OBJECT_GET_CLASS(e), "backend-in-use");
+  BOOST_REQUIRE(ro);
+  BOOST_TEST((ro->flags & G_PARAM_WRITABLE) == 0);
+  g_free(inUse);
   g_free(model);
   gst_object_unref(e);
 }

@@ -3,9 +3,11 @@
 // into caedenoise or caeanomaly while another thread keeps asking the element's pads for caps
 // and accept-caps and reading its model, and a third burns a core. The stream must never end
 // in not-negotiated (once 3 runs in 29 did, going from BGRx 33x17 to GRAY8 320x240), and every
-// buffer and every caps change must come out.
+// buffer and every caps change must come out. Each test runs once per backend (kBackends: opencv,
+// onednn: oneDNN builds its primitives per frame size, so every change of size is a rebuild).
 #define BOOST_TEST_MODULE element_caps_change
 #include <atomic>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <cmath>
@@ -15,6 +17,7 @@
 
 #include "harness.hpp"
 
+namespace bdata = boost::unit_test::data;
 using namespace cae::testing;
 
 BOOST_TEST_GLOBAL_FIXTURE(GstInit);
@@ -45,6 +48,7 @@ struct Run {
   int pushed = 0, buffersOut = 0, capsOut = 0;
   std::string error;  // "message | debug" of an ERROR, "" if none
   bool eos = false;
+  std::string inUse;  // the element's backend-in-use at the end of the stream
 };
 
 // The application side, as gst-launch-1.0 does it: a LATENCY message from the element (posted
@@ -136,6 +140,10 @@ Run stress(const std::string& element, const std::string& downstream, const std:
   done = true;
   busy.join();
   asker.join();
+  gchar* inUse = nullptr;
+  g_object_get(el, "backend-in-use", &inUse, nullptr);
+  r.inUse = inUse ? inUse : "";
+  g_free(inUse);
   gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
   BOOST_TEST_MESSAGE(element << ": " << asked << " caps/accept-caps/model questions meanwhile");
   gst_element_set_state(p, GST_STATE_NULL);
@@ -149,10 +157,11 @@ Run stress(const std::string& element, const std::string& downstream, const std:
   return r;
 }
 
-void expectEveryChangeThrough(const std::string& element, const std::vector<Set>& sets, int changes,
-                              int perSet, const std::string& downstream = "fakesink sync=false") {
+void expectEveryChangeThrough(const std::string& element, const std::string& backend,
+                              const std::vector<Set>& sets, int changes, int perSet,
+                              const std::string& downstream = "fakesink sync=false") {
   const auto t0 = std::chrono::steady_clock::now();
-  const Run r = stress(element, downstream, sets, changes, perSet);
+  const Run r = stress(onBackend(element, backend), downstream, sets, changes, perSet);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   BOOST_TEST_MESSAGE(element << ": " << changes << " caps changes, " << r.pushed
                              << " buffers pushed, " << r.buffersOut << " out, " << r.capsOut
@@ -164,6 +173,7 @@ void expectEveryChangeThrough(const std::string& element, const std::vector<Set>
   BOOST_TEST(r.pushed == changes * perSet);
   BOOST_TEST(r.buffersOut == changes * perSet);
   BOOST_TEST(r.capsOut == changes);  // each set differs from the one before it
+  BOOST_TEST(r.inUse == expectedInUse(backend));
 }
 
 }  // namespace
@@ -181,22 +191,23 @@ std::string denoiser() {
 }
 
 // The sets of the report: every format caedenoise takes, odd and tiny sizes, a gray model.
-BOOST_AUTO_TEST_CASE(caedenoise_survives_caps_changes_under_load) {
-  expectEveryChangeThrough(denoiser(), kDenoiseSets, 700, 2);
+BOOST_DATA_TEST_CASE(caedenoise_survives_caps_changes_under_load, bdata::make(kBackends), backend) {
+  expectEveryChangeThrough(denoiser(), backend, kDenoiseSets, 700, 2);
 }
 
 // The same downstream of a converter with its own allocation and a queue (its own thread).
-BOOST_AUTO_TEST_CASE(caedenoise_survives_caps_changes_into_videoconvert_and_a_queue) {
-  expectEveryChangeThrough(denoiser(), kDenoiseSets, 700, 2,
+BOOST_DATA_TEST_CASE(caedenoise_survives_caps_changes_into_videoconvert_and_a_queue,
+                     bdata::make(kBackends), backend) {
+  expectEveryChangeThrough(denoiser(), backend, kDenoiseSets, 700, 2,
                            "videoconvert ! queue max-size-buffers=2 ! fakesink sync=false");
 }
 
-BOOST_AUTO_TEST_CASE(caeanomaly_survives_caps_changes_under_load) {
+BOOST_DATA_TEST_CASE(caeanomaly_survives_caps_changes_under_load, bdata::make(kBackends), backend) {
   cae::onnx::ExportOptions o;
   o.task = cae::onnx::Task::Anomaly;
   o.anomaly = cae::anomaly::Decision{{}, 0.05, 0.01, 0.01};
   const std::string model = randomModel("caps_anomaly.onnx", 1, o, 6);
-  expectEveryChangeThrough("caeanomaly threads=1 model=" + dq(model),
+  expectEveryChangeThrough("caeanomaly threads=1 model=" + dq(model), backend,
                            {{GST_VIDEO_FORMAT_BGRx, 33, 17},
                             {GST_VIDEO_FORMAT_GRAY8, 320, 240},
                             {GST_VIDEO_FORMAT_RGBA, 64, 48},
