@@ -255,6 +255,19 @@ void addArchitectureOptions(CLI::App& app, Options& o) {
                "accept a code not smaller than the input (dense units or conv channels x "
                "height x width against input values; undercomplete is checked by default)")
       ->group("Architecture");
+  app.add_option("--temporal-channels", c.arch.temporalChannels,
+                 "conv with --frames and a --stem: this many more stem channels for what the "
+                 "older frames add (with --init, the single-frame model's stem stays as it was "
+                 "and these start unused)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str()
+      ->group("Architecture");
+  app.add_option("--init", c.init,
+                 "start from the weights of this ONNX model (a cae-train file with the same "
+                 "layers; a --frames model may start from the single-frame model: older "
+                 "frames get zero weights, so it starts as that model)")
+      ->check(CLI::ExistingFile)
+      ->group("Architecture");
   app.add_option("--pretrain-epochs", c.pretrainEpochs,
                  "stacked: epochs per pretraining stage "
                  "(0: --epochs)")

@@ -56,7 +56,8 @@ struct Plan {
   std::vector<int> sizes;  // dense: input, hidden..., code
   std::vector<int> ch;     // conv: channels per resolution level 0..stages
   int depth = 0, stages = 0, latent = 0, stem = 1;
-  int frames = 1;  // input channels: frames x C
+  int frames = 1;    // input channels: frames x C
+  int temporal = 0;  // extra stem channels (temporalChannels)
   bool linearStem = false;
   bool skips = false, residual = false;
   std::uint64_t seed = 1;
@@ -176,6 +177,10 @@ void planConv(const ArchSpec& s, Plan& p, const std::string& k) {
   p.stages = s.stages;
   p.stem = s.stem;
   p.linearStem = s.linearStem;
+  p.temporal = s.temporalChannels;
+  if (s.temporalChannels < 0 || (s.temporalChannels > 0 && (s.frames < 2 || s.stem == 1)))
+    throw InvalidArgument(k + ": temporal stem channels need several frames (--frames) and a " +
+                          "stem (--stem 2, 4 or 8)");
   if (s.linearStem && s.stem == 1)
     throw InvalidArgument(k + ": a linear stem needs a stem (--stem 2, 4 or 8)");
   p.latent = s.latent;
@@ -366,9 +371,9 @@ Encoded convEncoder(Model& m, const Plan& p, bool full) {
   Encoded e;
   int x = Model::kInput, cin = p.inChannels(), k = 0, pre = x;
   if (p.stem > 1) {
-    pre = m.add(stemDown(cin, p.ch[0], p.stem), {x}, "stem");
+    pre = m.add(stemDown(cin, p.ch[0] + p.temporal, p.stem), {x}, "stem");
     x = p.linearStem ? pre : addAct(m, p.hidden, pre, "stem_act");
-    cin = p.ch[0];
+    cin = p.ch[0] + p.temporal;
   }
   for (int l = 0; l <= p.stages; ++l) {
     for (int d = 0; d < p.depth; ++d, ++k) {

@@ -48,6 +48,11 @@ struct ArchSpec {
   // channel axis (the current frame first, then the older ones); the output is one frame of
   // `channels` channels, and a residual output adds the current frame only. 1: single frames.
   int frames = 1;
+  // Temporal models with a stem: this many more stem channels, read by the first encoder conv.
+  // They give the older frames features of their own: a model started from a single-frame one
+  // (warm_start.hpp) keeps its stem channels for the current frame, and the new ones (their
+  // weights into the encoder starting at zero) learn what the other frames add.
+  int temporalChannels = 0;
   int latent = 0;  // Pca: components; ConvVae: latent channels; Dense: = dense.back()
   // Hidden layers and the code: relu | leaky_relu | sigmoid | tanh | linear (= none). A dense
   // "linear" autoencoder (hidden and output linear) spans the same subspace as PCA.

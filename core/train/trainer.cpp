@@ -31,6 +31,7 @@
 #include "train/task_report.hpp"
 #include "train/training_data.hpp"
 #include "train/training_state.hpp"
+#include "train/warm_start.hpp"
 
 namespace cae::train {
 
@@ -96,6 +97,14 @@ struct Trainer::Impl {
     stages = train::buildStages(c, baseSpec());
     for (const Stage& s : stages) totalSteps += long(s.epochs) * c.stepsPerEpoch;
     architecture = describe(stages.back().spec);
+    if (c.init.empty() || c.resume) return;  // a resumed run takes its weights from the checkpoint
+    if (stages.size() > 1) throw InvalidArgument("--init is for one-stage training, not stacked");
+    const WarmStart w = warmStart(stages.back().built.model, c.init);
+    std::string widened;
+    for (const std::string& n : w.widened) widened += (widened.empty() ? "" : ", ") + n;
+    say("init   " + std::to_string(w.layers) + " layers from " + c.init +
+        (widened.empty() ? ""
+                         : " (wider here: " + widened + "; zero weights from the inputs added)"));
   }
 
   static nn::Sampling* sampling(Stage& s) {

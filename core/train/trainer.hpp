@@ -53,6 +53,9 @@ struct TrainConfig {
   // Architecture. stacked: greedy layer-wise pretraining of each dense stage, then fine-tuning.
   ArchSpec arch;
   bool stacked = false;
+  // Start from the weights of this ONNX model (layers matched by name, train/warm_start.hpp),
+  // e.g. the single-frame denoiser a --frames model extends. Empty: random initialisation.
+  std::string init;
   bool allowOvercomplete = false;  // dense: accept a code not smaller than the input
   int pretrainEpochs = 0;          // per stacked stage; 0: same as epochs
 

@@ -27,6 +27,7 @@
 #include "train/objective.hpp"
 #include "train/sequence_data.hpp"
 #include "train/trainer.hpp"
+#include "train/warm_start.hpp"
 
 namespace fs = std::filesystem;
 using namespace cae;
@@ -461,4 +462,98 @@ BOOST_AUTO_TEST_CASE(a_temporal_run_exports_cae_frames) {
   TrainConfig other = c;
   other.task = TrainTask::Anomaly;
   BOOST_CHECK_THROW(Trainer(other).run(), InvalidArgument);
+}
+
+namespace {
+
+// The temporal U-Net of the shipped single-frame denoiser's shape, started from that model: the
+// same output as OpenCV DNN gives for the file on the current frame; with temporal channels,
+// those start as the file's stem features of the older frames.
+void startsAsTheFileModel(int extra) {
+  const std::string gray = std::string(CAE_TEST_DATA) + "/../../models/denoise-gray.onnx";
+  ArchSpec s;
+  s.kind = ArchKind::Conv;
+  s.channels = 1;
+  s.frames = 3;
+  s.height = s.width = 64;
+  s.stem = 2;
+  s.width0 = 24;
+  s.stages = 3;
+  s.depth = 2;
+  s.maxChannels = 96;
+  s.skips = s.residual = true;
+  s.temporalChannels = extra;
+  BuiltModel b = buildAutoencoder(s);
+  const WarmStart w = warmStart(b.model, gray);
+  const std::vector<std::string> widened =
+      extra ? std::vector<std::string>{"stem", "enc0"} : std::vector<std::string>{"stem"};
+  BOOST_TEST(w.widened == widened, boost::test_tools::per_element());
+  BOOST_TEST(w.layers > 10);
+
+  const SequenceSource src({{gravel(), "gravel"}}, 64, ClipOptions{});
+  const Tensor clips = src.fixed(2, 3);
+  const Tensor& ours = b.model.forward(clips);
+  const Tensor now = currentFrame(clips, 1);
+  cv::dnn::Net net = cv::dnn::readNetFromONNX(gray);
+  const int dims[4] = {2, 1, 64, 64};
+  net.setInput(cv::Mat(4, dims, CV_32F, const_cast<float*>(now.data())));
+  const cv::Mat theirs = net.forward();
+  double worst = 0;
+  for (std::size_t i = 0; i < ours.size(); ++i)
+    worst = std::max(worst, double(std::abs(ours[i] - theirs.ptr<float>()[i])));
+  BOOST_TEST_MESSAGE("largest difference to OpenCV DNN on the current frame: " << worst);
+  BOOST_TEST(worst < 1e-4);
+  // ... and the noise-free frames are not simply passed through: the model does something.
+  BOOST_TEST(cv::norm(planeOf(ours, 0, 0), planeOf(now, 0, 0), cv::NORM_INF) > 1e-3);
+  if (extra == 0) return;
+  // On a still clip every frame is the same, so each frame's block of stem features is too.
+  ClipOptions still;
+  still.staticShare = 1;
+  still.objectShare = 0;
+  const Tensor same = SequenceSource({{gravel(), "gravel"}}, 64, still).fixed(1, 4);
+  b.model.forward(same);
+  const Tensor& stem = b.model.activation(b.model.findNode("stem"));
+  BOOST_REQUIRE(stem.shape().c == 72);
+  const std::size_t block = std::size_t(24) * stem.shape().plane();
+  for (std::size_t j = 1; j < 3; ++j) {
+    float worstStem = 0;  // up to the GEMM's summation order, which may differ by row block
+    for (std::size_t i = 0; i < block; ++i)
+      worstStem = std::max(worstStem, std::abs(stem[i] - stem[j * block + i]));
+    BOOST_TEST(worstStem < 1e-5);
+  }
+}
+
+}  // namespace
+
+// --init: a 3-frame model started from the shipped single-frame denoiser computes exactly what
+// that model computes on the current frame (older frames get zero weights); a file made for
+// other layers is refused with the layer named.
+BOOST_AUTO_TEST_CASE(a_temporal_model_starts_as_the_single_frame_model_it_extends) {
+  for (const int extra : {0, 48}) BOOST_TEST_CONTEXT("temporal channels " << extra) {
+      startsAsTheFileModel(extra);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_model_for_other_layers_is_refused) {
+  const std::string gray = std::string(CAE_TEST_DATA) + "/../../models/denoise-gray.onnx";
+  ArchSpec s;
+  s.kind = ArchKind::Conv;
+  s.channels = 1;
+  s.frames = 3;
+  s.height = s.width = 64;
+  s.stem = 2;
+  s.width0 = 24;
+  s.stages = 3;
+  s.depth = 2;
+  s.maxChannels = 96;
+  s.skips = s.residual = true;
+  s.width0 = 16;
+  BuiltModel other = buildAutoencoder(s);
+  try {
+    warmStart(other.model, gray);
+    BOOST_ERROR("a file for other layers was accepted");
+  } catch (const InvalidArgument& e) {
+    BOOST_TEST_MESSAGE(e.what());
+    BOOST_TEST(std::string(e.what()).find("'stem'") != std::string::npos);
+  }
 }
