@@ -63,6 +63,9 @@ class Builder {
   ConvPlan convPlan(int c, std::size_t len, bool split);
   Dims weightsOf(const Op& op, int64_t cin);
   bool choosePhases(ConvPlan& cp, bool mustBeFast);
+  bool stackable(const ConvPlan& cp) const;
+  bool chooseStacked(ConvPlan& cp, bool mustBeFast);
+  void emitStacked(const ConvPlan& cp, int y);
   void emitConvParts(const ConvPlan& cp, const std::vector<int>& srcs, int dst);
   void emitPhase(const ConvPlan& cp, std::size_t k, int y);
   std::vector<PostOp> postOps(int c, std::size_t len, std::string* sumInput, std::string* names);

@@ -438,13 +438,113 @@ bool Builder::tryConvTranspose(int c, std::size_t len, bool mustBeFast) {
     cp.ph[a] = deconvPhases(x[ax + 2], cp.wd[ax + 2], op.conv.strides[ax], op.conv.dilations[ax], b,
                             e, cp.out[ax]);
   }
-  if (!choosePhases(cp, mustBeFast)) return false;
-  const Md ymd({x[0], cp.wd[1] * op.conv.group, cp.out[0], cp.out[1]}, Dt::f32,
-               layoutOf(cp.pds[0].dst_desc()));
-  const int y = newBuffer(ymd);
-  for (std::size_t k = 0; k < cp.parts.size(); ++k) emitPhase(cp, k, y);
+  const Dims out{x[0], cp.wd[1] * op.conv.group, cp.out[0], cp.out[1]};
+  int y = -1;
+  if (stackable(cp)) {
+    if (!chooseStacked(cp, mustBeFast)) return false;
+    y = newBuffer(Md(out, Dt::f32, Tag::nchw));
+    emitStacked(cp, y);
+  } else {
+    if (!choosePhases(cp, mustBeFast)) return false;
+    y = newBuffer(Md(out, Dt::f32, layoutOf(cp.pds[0].dst_desc())));
+    for (std::size_t k = 0; k < cp.parts.size(); ++k) emitPhase(cp, k, y);
+  }
   vals_[len == 0 ? op.output : p_.ops[std::size_t(chain_[std::size_t(c)][len - 1])].output] = y;
   return true;
+}
+
+// Few output channels (an image's 1 or 3), and every phase reading the input through the same
+// window (kernel = stride, say): one conv computes all phases as its output channels, where
+// separate phase convs would each fill a 16-channel block for 1 channel (16x the work).
+bool Builder::stackable(const ConvPlan& cp) const {
+  if (cp.op->conv.group != 1 || cp.wd[1] >= 16) return false;
+  for (const std::vector<Phase1d>& ph : cp.ph)
+    for (const Phase1d& f : ph)
+      if (f.taps.empty() || f.size() != ph[0].size() || f.dilation != ph[0].dilation ||
+          f.padL != ph[0].padL || f.padR != ph[0].padR)
+        return false;
+  return true;
+}
+
+bool Builder::chooseStacked(ConvPlan& cp, bool mustBeFast) {
+  const Dims x = dimsOf(cp.srcs[0]);
+  const Phase1d &fy = cp.ph[0][0], &fx = cp.ph[1][0];
+  const int64_t oc = cp.wd[1] * int64_t(cp.ph[0].size() * cp.ph[1].size());
+  ConvGeom geom;
+  geom.src = x;
+  geom.weights = {oc, x[1], fy.size(), fx.size()};
+  geom.bias = cp.op->inputs.size() > 2 && !cp.op->inputs[2].empty();
+  geom.dst = {x[0], oc, fy.convOutput(x[2]), fx.convOutput(x[3])};
+  geom.dilations = {fy.dilation - 1, fx.dilation - 1};
+  geom.padL = {fy.padL, fx.padL};
+  geom.padR = {fy.padR, fx.padR};
+  // Channels last, so that each phase's channels are a plain strided view for the interleave.
+  const auto [pd, fast] = chooseConv(geom, Md(geom.dst, Dt::f32, Tag::nhwc), cp.po, eng_);
+  if (mustBeFast && !fast) return false;
+  cp.parts.push_back(geom);
+  cp.pds.push_back(pd);
+  return true;
+}
+
+void Builder::emitStacked(const ConvPlan& cp, int y) {
+  const Op& op = *cp.op;
+  const ConvGeom& geom = cp.parts[0];
+  const ConvPd& pd = cp.pds[0];
+  const int64_t cout = cp.wd[1], oc = geom.dst[1], q = geom.dst[2], qx = geom.dst[3];
+  const std::vector<Phase1d>&phy = cp.ph[0], &phx = cp.ph[1];
+  auto prep = [cin = geom.src[1], cout, kh = cp.wd[2], kw = cp.wd[3], phy, phx](const float* w) {
+    std::vector<float> all;  // phase-major: out-channel p·cout + o
+    for (const Phase1d& fy : phy)
+      for (const Phase1d& fx : phx) {
+        const std::vector<float> v = phaseWeights(w, cin, cout, 1, kh, kw, fy, fx);
+        all.insert(all.end(), v.begin(), v.end());
+      }
+    return all;
+  };
+  const int s = newBuffer(pd.dst_desc());
+  std::vector<std::pair<int, BufRef>> args{
+      {DNNL_ARG_SRC, {reorderTo(cp.srcs[0], pd.src_desc(), op.name), {}}},
+      {DNNL_ARG_WEIGHTS,
+       {weightsBuffer(op.inputs[1], geom.weights, prep, pd.weights_desc(), op.name), {}}},
+      {DNNL_ARG_DST, {s, {}}}};
+  auto biasPrep = [cout, oc](const float* b) {  // each phase's copy of the bias
+    std::vector<float> v(static_cast<std::size_t>(oc));
+    for (int64_t i = 0; i < oc; ++i) v[std::size_t(i)] = b[i % cout];
+    return v;
+  };
+  if (geom.bias)
+    args.push_back({DNNL_ARG_BIAS,
+                    {weightsBuffer(op.inputs[2], {oc}, biasPrep, pd.bias_desc(), op.name), {}}});
+  addStep(dnnl::convolution_forward(pd), pd, std::move(args), cp.names + " phases",
+          "conv(convtranspose phases)", convFlops(geom));
+  const Md ymd = plan_->bufs[std::size_t(y)].md;
+  const int64_t sy = op.conv.strides[0], sx = op.conv.strides[1];
+  if (ymd.dims()[2] == q * sy && ymd.dims()[3] == qx * sx &&
+      std::all_of(phy.begin(), phy.end(), [](const Phase1d& f) { return f.skip == 0; }) &&
+      std::all_of(phx.begin(), phx.end(), [](const Phase1d& f) { return f.skip == 0; })) {
+    // Every phase fills its grid exactly: one 6-D reorder, [N, C, q, py, qx, px] on both sides.
+    const int64_t n = geom.dst[0], h = q * sy, w = qx * sx;
+    const Md from({n, cout, q, sy, qx, sx}, Dt::f32,
+                  {q * qx * oc, 1, qx * oc, sx * cout, oc, cout});
+    const Md to({n, cout, q, sy, qx, sx}, Dt::f32, {cout * h * w, h * w, sy * w, w, sx, 1});
+    const dnnl::reorder::primitive_desc rpd(eng_, from, eng_, to);
+    addStep(dnnl::reorder(rpd), rpd, {{DNNL_ARG_FROM, {s, from}}, {DNNL_ARG_TO, {y, to}}}, cp.names,
+            "reorder(interleave)");
+    return;
+  }
+  for (std::size_t py = 0; py < phy.size(); ++py)
+    for (std::size_t px = 0; px < phx.size(); ++px) {
+      const Phase1d &fy = phy[py], &fx = phx[px];
+      if (fy.count == 0 || fx.count == 0) continue;
+      const Dims part{geom.dst[0], cout, fy.count, fx.count};
+      Md from(part, Dt::f32, {q * qx * oc, 1, qx * oc, oc});  // phase p's channels of s (nhwc)
+      from.data.offset0 = int64_t(py * phx.size() + px) * cout + (fy.skip * qx + fx.skip) * oc;
+      const Md to =
+          stridedView(ymd, part, int64_t(py), int64_t(px), op.conv.strides[0], op.conv.strides[1]);
+      const dnnl::reorder::primitive_desc rpd(eng_, from, eng_, to);
+      addStep(dnnl::reorder(rpd), rpd, {{DNNL_ARG_FROM, {s, from}}, {DNNL_ARG_TO, {y, to}}},
+              cp.names, "reorder(interleave)");
+    }
 }
 
 // Phase k: its stride-1 conv, then its outputs interleaved into y (every stride-th pixel).
