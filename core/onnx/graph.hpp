@@ -61,12 +61,12 @@ struct ValueInfo {
 };
 
 struct Graph {
-  std::string path;                        // where it was read from (for messages)
-  int64_t opset = 0;                       // default-domain opset version
-  std::vector<ValueInfo> inputs;           // graph inputs that are not initializers
+  std::string path;               // where it was read from (for messages)
+  int64_t opset = 0;              // default-domain opset version
+  std::vector<ValueInfo> inputs;  // graph inputs that are not initializers
   std::vector<ValueInfo> outputs;
   std::map<std::string, Tensor> initializers;
-  std::vector<Node> nodes;                 // in file order (topological for valid models)
+  std::vector<Node> nodes;  // in file order (topological for valid models)
 };
 
 // IoError: missing or unreadable. FormatError: not an ONNX model.
