@@ -63,18 +63,30 @@ bool fastImpl(const std::string& impl) {
 Builder::Builder(const Program& p, const onnx::Graph& g, const Options& o, const dnnl::engine& eng,
                  dnnl::stream& strm)
     : p_(p), g_(g), o_(o), eng_(eng), strm_(strm) {
+  for (std::size_t i = 0; i < p_.ops.size(); ++i) producer_[p_.ops[i].output] = int(i);
+  planFusion();
+  // When each value is read last, in op positions: a fused group runs at its last op, so what it
+  // reads (a split conv: its Concat's inputs) stays alive until then; graph outputs, always.
+  auto position = [&](std::size_t i) {
+    const int o = owner_[i] >= 0 ? owner_[i] : int(i);
+    return chain_[std::size_t(o)].empty() ? int(i) : chain_[std::size_t(o)].back();
+  };
+  auto reads = [&](const std::string& v, int at) {
+    lastUse_[v] = std::max(lastUse_.count(v) ? lastUse_[v] : at, at);
+  };
   for (std::size_t i = 0; i < p_.ops.size(); ++i) {
-    producer_[p_.ops[i].output] = int(i);
-    for (const std::string& in : p_.ops[i].inputs) lastUse_[in] = int(i);
+    for (const std::string& in : p_.ops[i].inputs) reads(in, position(i));
+    if (splitFrom_[i] >= 0)
+      for (const std::string& in : p_.ops[std::size_t(splitFrom_[i])].inputs)
+        reads(in, position(i));
   }
   for (const std::string& out : p_.outputs) lastUse_[out] = INT_MAX;
   // An Identity's output is its input's buffer: reading it later keeps the input alive.
   for (std::size_t i = p_.ops.size(); i-- > 0;) {
     const Op& op = p_.ops[i];
     if (op.kind == OpKind::Identity && lastUse_.count(op.output))
-      lastUse_[op.inputs[0]] = std::max(lastUse_[op.inputs[0]], lastUse_[op.output]);
+      reads(op.inputs[0], lastUse_[op.output]);
   }
-  planFusion();
 }
 
 std::unique_ptr<Plan> Builder::build(const std::vector<Dims>& inputs) {

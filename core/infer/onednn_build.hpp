@@ -74,7 +74,7 @@ class Builder {
                     const std::string& node);
   int biasBuffer(const Op& op, const dnnl::convolution_forward::primitive_desc& pd);
   Dims tensorDims(const std::string& name);  // an initializer's or an input's dims
-  int sumDestination(const std::string& addend, int addOp, bool mayOverwrite, const Md& md,
+  int sumDestination(const std::string& addend, int at, bool mayOverwrite, const Md& md,
                      const std::string& node);
 
   const Program& p_;
@@ -90,7 +90,7 @@ class Builder {
   std::vector<int> owner_;               // op -> the conv whose chain holds it, or -1
   std::vector<int> splitFrom_;           // conv -> Concat whose inputs it reads directly, or -1
   std::vector<bool> deferredConcat_;     // Concat read only by split convs: made on demand
-  std::map<std::string, int> lastUse_;   // value -> last op reading it (INT_MAX: graph output)
+  std::map<std::string, int> lastUse_;   // value -> last op position reading it (INT_MAX: output)
   std::map<std::string, int> producer_;  // value -> op making it
 };
 

@@ -111,7 +111,9 @@ void Builder::planFusion() {
   std::map<std::string, std::vector<int>> readers;
   for (std::size_t i = 0; i < n; ++i)
     for (const std::string& in : p_.ops[i].inputs) readers[in].push_back(int(i));
-  auto isOutput = [&](const std::string& v) { return lastUse_.count(v) && lastUse_[v] == INT_MAX; };
+  auto isOutput = [&](const std::string& v) {
+    return std::find(p_.outputs.begin(), p_.outputs.end(), v) != p_.outputs.end();
+  };
   for (std::size_t i = 0; i < n; ++i) {
     const Op& op = p_.ops[i];
     if (op.kind != OpKind::Conv && op.kind != OpKind::ConvTranspose) continue;
@@ -235,13 +237,13 @@ int Builder::weightsBuffer(const std::string& name, const Dims& dims,
   return out;
 }
 
-// The buffer a conv with a sum post-op writes: the addend's own when nothing reads it later
-// (and the conv does not read it), else a copy of it in the conv's layout.
-int Builder::sumDestination(const std::string& addend, int addOp, bool mayOverwrite, const Md& md,
+// The buffer a conv with a sum post-op, run at op position `at`, writes: the addend's own when
+// nothing reads it after that (and the conv does not read it), else a copy in the conv's layout.
+int Builder::sumDestination(const std::string& addend, int at, bool mayOverwrite, const Md& md,
                             const std::string& node) {
   const int a = need(addend);
   const Buffer b = plan_->bufs[std::size_t(a)];  // a copy: newBuffer below moves the buffers
-  if (mayOverwrite && b.kind == Buffer::Kind::Temp && b.md == md && lastUse_[addend] <= addOp) {
+  if (mayOverwrite && b.kind == Buffer::Kind::Temp && b.md == md && lastUse_[addend] <= at) {
     copies_.erase(a);  // overwritten: earlier copies of it are not copies of it any more
     for (auto& [from, list] : copies_)
       list.erase(
@@ -342,7 +344,7 @@ bool Builder::tryConv(int c, std::size_t len, bool split, bool mustBeFast) {
   int dst = -1;
   if (!cp.sumIn.empty()) {
     const bool read = std::count(srcs.begin(), srcs.end(), need(cp.sumIn)) > 0;
-    dst = sumDestination(cp.sumIn, chain_[std::size_t(c)][len - 1], !read, cp.pds[0].dst_desc(),
+    dst = sumDestination(cp.sumIn, chain_[std::size_t(c)].back(), !read, cp.pds[0].dst_desc(),
                          cp.names);
   } else {
     dst = newBuffer(cp.pds[0].dst_desc());

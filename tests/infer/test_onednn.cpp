@@ -565,6 +565,34 @@ BOOST_AUTO_TEST_CASE(a_concat_read_by_a_conv_is_split_into_partial_convs) {
   BOOST_TEST(err <= kTol, err);
 }
 
+// A fused Add may write its sum into the addend's buffer only when nothing reads the addend
+// later, counting fused groups where they run: at their last op. Here conv P's group (P + Relu)
+// runs after the Add fused into conv Q, and both read h.
+BOOST_AUTO_TEST_CASE(a_fused_sum_keeps_what_a_later_group_reads) {
+  onnx::Node p = node("Conv", "convp", {"h", "wp"}, "p"),
+             q = node("Conv", "convq", {"x", "w8"}, "q");
+  for (onnx::Node* n : {&p, &q}) {
+    n->attrs["pads"].kind = onnx::Attribute::Kind::Ints;
+    n->attrs["pads"].ints = {1, 1, 1, 1};
+  }
+  onnx::Graph g = convsThen(
+      {p, q, node("Add", "add", {"q", "h"}, "s"), node("Relu", "relu", {"p"}, "r")}, {"s", "r"});
+  g.initializers["wp"] = tensor("wp", {8, 8, 3, 3}, 0.9f);
+  const onnx::Tensor x = tensor("x", {1, 1, 12, 10}, 0.2f);
+  dnn1::Net fused(g, {});
+  const std::vector<onnx::Tensor> a = fused.forward({x}), b = run(g, x, false);
+  std::size_t groups = 0;  // both fusions happened
+  for (const std::string& line : fused.implementations())
+    groups += line.rfind("convq+add: conv ", 0) == 0 || line.rfind("convp+relu: conv ", 0) == 0;
+  BOOST_TEST(groups == 2u);
+  for (std::size_t k = 0; k < 2; ++k) {
+    double err = 0;
+    for (std::size_t i = 0; i < a[k].data.size(); ++i)
+      err = std::max(err, double(std::abs(a[k].data[i] - b[k].data[i])));
+    BOOST_TEST(err <= kTol, a[k].name << ": " << err);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ---------------------------------------------------------------------------------------------
