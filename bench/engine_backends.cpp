@@ -24,9 +24,13 @@
 //                    for a while after a forward (libgomp, TBB); without a gap that spinning runs
 //                    into the next configuration's timing. The CPU time of the gap is reported:
 //                    it is what an idle pool burns between frames.
+//   --budget-s S     stop a measurement after the round that passes S seconds (default 15), with
+//                    at least 5 rounds: on a contended machine a 2-thread forward can take 100×
+//                    its quiet time, and the run must still end
 //   --load-reps N    rounds quiet and under load (default 15); --load-kind spin|sgemm
-//   --frames N       frames through each pipeline (default 60, the first 5 untimed)
+//   --frames N       frames through each pipeline (default 40, the first 5 untimed)
 //   --element-threads T  threads of the element and of the Engine it is compared with (default 2)
+//   --element-backends L backends run through the element (default opencv,onednn)
 //   --sections L     any of ceiling,speed,layers,load,element (default all)
 // bench_engine_backends burn spin|sgemm   one competing busy thread until killed (for `load`)
 #include <gst/gst.h>
@@ -43,6 +47,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -72,8 +77,9 @@ struct Options {
   std::vector<std::string> models;
   std::vector<cv::Size> sizes = {{640, 480}, {1280, 720}};
   std::vector<int> threads = {1, 2};
-  int reps = 20, warmup = 3, loadReps = 15, frames = 60, elementThreads = 2;
-  double gapMs = 15;
+  int reps = 20, warmup = 3, loadReps = 15, frames = 40, elementThreads = 2;
+  double gapMs = 15, budgetS = 15;
+  std::vector<infer::Backend> elementBackends = {infer::Backend::OpenCV, infer::Backend::OneDNN};
   std::string loadKind = "spin";
   std::vector<std::string> sections = {"ceiling", "speed", "layers", "load", "element"};
   bool has(const std::string& s) const {
@@ -115,6 +121,15 @@ void parseList(Options& o, const std::string& a, const std::string& v) {
   } else if (a == "--threads") {
     o.threads.clear();
     for (const std::string& s : split(v, ',')) o.threads.push_back(positive(s, a));
+  } else if (a == "--element-backends") {
+    o.elementBackends.clear();
+    for (const std::string& s : split(v, ',')) {
+      try {
+        o.elementBackends.push_back(infer::parseBackend(s));
+      } catch (const Error& e) {
+        usage(e.what());
+      }
+    }
   } else {
     o.sections = split(v, ',');
   }
@@ -130,7 +145,7 @@ Options parse(int argc, char** argv) {
     }
     if (i + 1 >= argc) usage("missing value after " + a);
     const std::string v = argv[++i];
-    if (a == "--sizes" || a == "--threads" || a == "--sections")
+    if (a == "--sizes" || a == "--threads" || a == "--sections" || a == "--element-backends")
       parseList(o, a, v);
     else if (a == "--reps")
       o.reps = positive(v, a);
@@ -138,6 +153,8 @@ Options parse(int argc, char** argv) {
       o.warmup = std::max(0, std::atoi(v.c_str()));
     else if (a == "--gap-ms")
       o.gapMs = std::max(0.0, std::atof(v.c_str()));
+    else if (a == "--budget-s")
+      o.budgetS = std::max(0.0, std::atof(v.c_str()));
     else if (a == "--load-reps")
       o.loadReps = positive(v, a);
     else if (a == "--load-kind")
@@ -201,12 +218,17 @@ struct Runner {
   void clear() { wall.clear(), cpu.clear(), tail.clear(); }
 };
 
-// `warmup` untimed rounds, then `reps` rounds; a round runs every runner once, starting at a
-// different runner each round so that none always follows the same one.
-void interleave(std::vector<Runner>& rs, const cv::Mat& x, int warmup, int reps, double gapMs) {
+// `warmup` untimed rounds, then up to `reps` rounds (fewer once budgetS seconds have passed, but
+// at least kMinRounds); a round runs every runner once, starting at a different runner each round
+// so that none always follows the same one.
+constexpr int kMinRounds = 5;
+void interleave(std::vector<Runner>& rs, const cv::Mat& x, int warmup, int reps, double gapMs,
+                double budgetS) {
   const auto gap = std::chrono::microseconds(long(gapMs * 1000));
+  const auto start = Clock::now();
   for (Runner& r : rs) r.clear();
   for (int round = -warmup; round < reps; ++round) {
+    if (round >= kMinRounds && msSince(start) > budgetS * 1e3) break;
     for (std::size_t k = 0; k < rs.size(); ++k) {
       Runner& r = rs[(k + std::size_t(round + warmup)) % rs.size()];
       if (r.prepare) r.prepare();
@@ -294,26 +316,29 @@ double maxAbsDiff(const cv::Mat& a, const cv::Mat& b) {
 
 // ---- sections ----------------------------------------------------------------------------------
 
-double sgemmGflops(int threads, int reps) {
-  const int n = 1024;
+// Eigen's sgemm 1024³ at `threads` threads: GFLOP/s of the median call, of the fastest call
+// (the least disturbed by other processes) and per CPU-second (median call's CPU time, all
+// threads: for one thread, the rate while it runs, whatever else the machine does).
+void ceiling(int threads, const char* when) {
+  const int n = 1024, reps = 15;
   Eigen::setNbThreads(threads);
   const Eigen::MatrixXf a = Eigen::MatrixXf::Random(n, n), b = Eigen::MatrixXf::Random(n, n);
   Eigen::MatrixXf c(n, n);
-  std::vector<double> t;
+  std::vector<double> t, cpu;
   for (int i = -2; i < reps; ++i) {
+    const double c0 = cpuMs();
     const auto t0 = Clock::now();
     c.noalias() = a * b;
-    if (i >= 0) t.push_back(msSince(t0));
+    if (i < 0) continue;
+    t.push_back(msSince(t0));
+    cpu.push_back(cpuMs() - c0);
   }
-  return 2.0 * n * n * n / (median(t) * 1e6);
-}
-
-void ceiling(const Options& o, const char* when) {
-  for (int t : o.threads)
-    std::printf(
-        "{\"type\":\"ceiling\",\"when\":\"%s\",\"what\":\"Eigen sgemm 1024^3\",\"threads\":%d,"
-        "\"gflops\":%.1f}\n",
-        when, t, sgemmGflops(t, 15));
+  const double flops = 2.0 * n * n * n;
+  std::printf(
+      "{\"type\":\"ceiling\",\"when\":\"%s\",\"what\":\"Eigen sgemm 1024^3\",\"threads\":%d,"
+      "\"gflops\":%.1f,\"gflops_best\":%.1f,\"gflops_cpu\":%.1f}\n",
+      when, threads, flops / (median(t) * 1e6), flops / (quantile(t, 0.0) * 1e6),
+      flops / (median(cpu) * 1e6));
   std::fflush(stdout);
 }
 
@@ -330,10 +355,12 @@ void printRunner(const char* type, const Model& m, cv::Size s, const Runner& r, 
   std::printf(
       "{\"type\":\"%s\",\"model\":\"%s\",\"w\":%d,\"h\":%d,\"backend\":\"%s\",\"threads\":%d,"
       "\"reps\":%zu,\"median_ms\":%.3f,\"p90_ms\":%.3f,\"min_ms\":%.3f,\"cpu_ms\":%.3f,"
-      "\"gap_cpu_ms\":%.3f,\"flops\":%.6g,\"gflops\":%.2f,\"omp_wait_policy\":\"%s\"%s}\n",
+      "\"gap_cpu_ms\":%.3f,\"flops\":%.6g,\"gflops\":%.2f,\"gflops_best\":%.2f,"
+      "\"gflops_cpu\":%.2f,\"omp_wait_policy\":\"%s\"%s}\n",
       type, m.name.c_str(), s.width, s.height, r.backend.c_str(), r.threads, r.wall.size(), med,
       quantile(r.wall, 0.9), quantile(r.wall, 0.0), median(r.cpu), median(r.tail), flops,
-      flops / (med * 1e6), ompWaitPolicy().c_str(), extra.c_str());
+      flops / (med * 1e6), flops / (quantile(r.wall, 0.0) * 1e6), flops / (median(r.cpu) * 1e6),
+      ompWaitPolicy().c_str(), extra.c_str());
 }
 
 // oneDNN's FLOP count of one forward at x's size (the same count is used for OpenCV's time);
@@ -354,7 +381,7 @@ void speed(const Options& o, Model& m) {
     const cv::Mat x = randomBlob(m.channels, s);
     const double flops = flopsOf(m, x);
     std::vector<Runner> rs = m.runners(o.threads);
-    interleave(rs, x, o.warmup, o.reps, o.gapMs);
+    interleave(rs, x, o.warmup, o.reps, o.gapMs, o.budgetS);
     for (const Runner& r : rs) printRunner("speed", m, s, r, flops);
     if (!m.dnnl.empty()) {
       const cv::Mat ref = m.runOpenCV(x).clone();
@@ -468,12 +495,12 @@ void load(const Options& o, Model& m) {
   const cv::Mat x = randomBlob(m.channels, s);
   const double flops = flopsOf(m, x);
   std::vector<Runner> rs = m.runners(o.threads);
-  interleave(rs, x, o.warmup, o.loadReps, o.gapMs);
+  interleave(rs, x, o.warmup, o.loadReps, o.gapMs, o.budgetS);
   for (const Runner& r : rs) printRunner("load", m, s, r, flops, ",\"condition\":\"quiet\"");
   std::fflush(stdout);
   {
     const Burners burners(o.loadKind, 2);
-    interleave(rs, x, o.warmup, o.loadReps, o.gapMs);
+    interleave(rs, x, o.warmup, o.loadReps, o.gapMs, o.budgetS);
   }
   const std::string extra = ",\"condition\":\"load\",\"load\":\"2 x " + o.loadKind + "\"";
   for (const Runner& r : rs) printRunner("load", m, s, r, flops, extra);
@@ -591,9 +618,8 @@ PipelineResult runPipeline(const std::string& desc, const cv::Mat& img, int fram
   return res;
 }
 
-// Engine::run on the frame's blob, back to back like the pipeline's frames: median ms.
-double engineMs(const Model& m, const cv::Mat& img, infer::Backend b, int threads, int reps,
-                std::string* inUse) {
+double engineMsHere(const Model& m, const cv::Mat& img, infer::Backend b, int threads, int reps,
+                    std::string* inUse) {
   infer::EngineOptions eo;
   eo.model = m.path;
   eo.backend = b;
@@ -613,6 +639,29 @@ double engineMs(const Model& m, const cv::Mat& img, infer::Backend b, int thread
   return median(t);
 }
 
+// Engine::run on the frame's blob, back to back like the pipeline's frames: median ms. On a thread
+// of its own, like the element's streaming thread: its OpenMP pool ends with it, before the
+// pipeline starts.
+double engineMs(const Model& m, const cv::Mat& img, infer::Backend b, int threads, int reps,
+                std::string* inUse) {
+  double ms = 0;
+  std::exception_ptr failed;
+  std::thread worker([&] {
+    try {
+      ms = engineMsHere(m, img, b, threads, reps, inUse);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  });
+  worker.join();
+  if (failed) std::rethrow_exception(failed);
+  return ms;
+}
+
+// Best run in a process of its own per model and backend (run_backend_bench.sh does): libgomp
+// spins less at its barriers once the process holds more OpenMP threads than CPUs, so a pool
+// left on the main thread by the other sections would make the element's oneDNN threads wait
+// otherwise than they do in gst-launch-1.0.
 void element(const Options& o, Model& m) {
   const onnx::Task task = infer::describeModel(m.path).info.task;
   const char* name = task == onnx::Task::Denoise   ? "caedenoise"
@@ -629,7 +678,7 @@ void element(const Options& o, Model& m) {
   const std::string sink = " ! fakesink name=sink sync=false signal-handoffs=true";
   const int warm = 5;
   const PipelineResult base = runPipeline(src + "identity" + sink, img, o.frames, warm);
-  for (infer::Backend b : {infer::Backend::OpenCV, infer::Backend::OneDNN}) {
+  for (infer::Backend b : o.elementBackends) {
     std::string engineInUse;
     const double eng = engineMs(m, img, b, o.elementThreads, o.reps, &engineInUse);
     std::string desc = src + name + std::string(" name=e model=\"") + m.path +
@@ -660,7 +709,8 @@ int run(int argc, char** argv) {
       o.loadKind.c_str(), o.frames, o.elementThreads);
   std::vector<std::unique_ptr<Model>> models;
   for (const std::string& p : o.models) models.push_back(std::make_unique<Model>(p, o.threads));
-  if (o.has("ceiling")) ceiling(o, "start");
+  if (o.has("ceiling"))
+    for (int t : o.threads) ceiling(t, "start");
   const std::vector<std::pair<std::string, void (*)(const Options&, Model&)>> sections = {
       {"speed", speed}, {"layers", layers}, {"load", load}, {"element", element}};
   if (o.has("element")) gst_init(nullptr, nullptr);
@@ -671,7 +721,8 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "bench_engine_backends: %s took %.0f s\n", section.c_str(),
                  msSince(t0) / 1e3);
   }
-  if (o.has("ceiling")) ceiling(o, "end");
+  if (o.has("ceiling"))
+    for (int t : o.threads) ceiling(t, "end");
   return 0;
 }
 

@@ -45,26 +45,39 @@ start=$(date +%s)
 
 # Other processes busy at the start (a compile, a training run): the figures are read with them.
 busy=$(ps -eo pcpu=,ni=,comm= --sort=-pcpu | awk '$1 >= 10 {printf "%s%s %s%% (nice %s)", n++ ? ", " : "", $3, $1, $2}')
-printf '{"type":"machine","nproc":%d,"cpu":"%s","loadavg_start":"%s","nice":%d,"onednn":"%s","omp_wait_policy":"%s","omp_num_threads":"%s","busy_start":"%s"}\n' \
+# CPU pressure (share of time some runnable task waited for a CPU), the truer gauge of contention
+# on a machine whose sessions share the CPUs by autogroup whatever their niceness.
+pressure() { sed -n 's/^some avg10=\([0-9.]*\) avg60=\([0-9.]*\) avg300=\([0-9.]*\).*/\2 % (60 s), \3 % (300 s)/p' /proc/pressure/cpu 2>/dev/null; }
+printf '{"type":"machine","nproc":%d,"cpu":"%s","loadavg_start":"%s","pressure_start":"%s","nice":%d,"onednn":"%s","omp_wait_policy":"%s","omp_num_threads":"%s","busy_start":"%s"}\n' \
   "$(nproc)" "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
-  "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nice)" \
+  "$(cut -d' ' -f1-3 /proc/loadavg)" "$(pressure)" "$(nice)" \
   "$(dpkg-query -W -f='${Version}' libdnnl2 2>/dev/null || echo '?')" \
   "${OMP_WAIT_POLICY:-}" "${OMP_NUM_THREADS:-}" "$busy" >"$raw"
 
 bench=("$CAE_BUILD_DIR/bench/bench_engine_backends" --sizes "${CAE_BENCH_SIZES:-640x480,1280x720}"
   --reps "${CAE_BENCH_REPS:-20}")
 show() { tee -a "$raw" | grep --line-buffered -v '"type":"layer"' | cut -c1-200 >&2; }
-cae_log "${#models[@]} model(s): speed, layers, threads under load, element overhead (about 10 min)"
+cae_log "${#models[@]} model(s): the ceiling, speed, layers, threads under load (5-10 min)"
 # shellcheck disable=SC2086  # CAE_BENCH_ARGS is a list of options
-"${bench[@]}" ${CAE_BENCH_ARGS:-} "${models[@]}" | show
+"${bench[@]}" ${CAE_BENCH_ARGS:-} --sections ceiling,speed,layers,load "${models[@]}" | show
+# The elements, one process per model and backend: a process's other OpenMP threads change how
+# libgomp's threads wait (see element() in engine_backends.cpp).
+cae_log "the elements against Engine::run"
+for m in "${models[@]}"; do
+  for be in opencv onednn; do
+    # shellcheck disable=SC2086
+    "${bench[@]}" ${CAE_BENCH_ARGS:-} --sections element --element-backends "$be" "$m" |
+      grep --line-buffered '"type":"element"' | show
+  done
+done
 if [[ ${CAE_BENCH_PASSIVE:-1} == 1 && ${OMP_WAIT_POLICY:-} != passive ]]; then
   cae_log "threads under load again with OMP_WAIT_POLICY=passive"
   # shellcheck disable=SC2086
-  OMP_WAIT_POLICY=passive "${bench[@]}" ${CAE_BENCH_ARGS:-} --sections load "${models[@]}" |
+  OMP_WAIT_POLICY=passive "${bench[@]}" ${CAE_BENCH_ARGS:-} --sections load --load-reps 10 --budget-s 8 "${models[@]}" |
     grep --line-buffered '"type":"load"' | show
 fi
 
-printf '{"type":"run","seconds":%d,"loadavg_end":"%s"}\n' $(($(date +%s) - start)) \
-  "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$raw"
+printf '{"type":"run","seconds":%d,"loadavg_end":"%s","pressure_end":"%s"}\n' \
+  $(($(date +%s) - start)) "$(cut -d' ' -f1-3 /proc/loadavg)" "$(pressure)" >>"$raw"
 "$CAE_PYTHON" "$here/backend_report.py" "$raw" "$out" >/dev/null
 cae_log "report: $out/backends.md (plot backends.png, raw backends.jsonl)"
