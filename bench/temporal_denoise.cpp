@@ -14,12 +14,16 @@
 //   temporal-still: the same model fed K copies of the current frame (what it does without
 //           history: its single-frame quality with the same weights);
 //   nlm-multi: OpenCV fastNlMeansDenoisingMulti, temporal window 3 centred on the frame (it
-//           reads the next frame too: not causal), h as in bench_denoise_quality.
+//           reads the next frame too: not causal), h as in bench_denoise_quality;
+//   gmc-mean: the K-1 previous frames shifted onto the current one (global translation from
+//           cv::phaseCorrelate), averaged with it, then the single-frame model: a classical
+//           motion-compensated average in front of the learned denoiser (causal), the anchor of
+//           what global alignment alone brings.
 // Every clip is rendered with two extra frames and frames 1..N are scored, so that the centred
 // window of nlm-multi exists for every scored frame; the temporal model starts at frame 0.
 // Prints JSON lines: one per (sequence, sigma, method) with the mean PSNR over the scored frames
 // and the time per frame; with --crops DIR, side-by-side crops (noisy | single | temporal |
-// clean, 2x nearest) of chosen moving sequences for the ghosting check, as PNG.
+// gmc-mean | clean, 2x nearest) of the moving sequences for the ghosting check, as PNG.
 //
 // Usage: bench_temporal_denoise --single M.onnx --temporal T.onnx [options]
 //   --sigmas LIST     comma-separated noise sigmas (default 15,25,50)
@@ -287,6 +291,43 @@ cv::Mat runStacked(cae::infer::Engine& e, const std::vector<cv::Mat>& stack) {
   return out8;
 }
 
+// The older frame shifted onto the current one by the global translation phase correlation finds
+// (Hann window), as 8-bit; empty when the peak is too weak or the shift implausibly large (the
+// frame is then left out of the average).
+cv::Mat alignTo(const cv::Mat& current8, const cv::Mat& older8) {
+  cv::Mat a, b, win;
+  current8.convertTo(a, CV_32F);
+  older8.convertTo(b, CV_32F);
+  cv::createHanningWindow(win, a.size(), CV_32F);
+  double response = 0;
+  // phaseCorrelate multiplies its inputs by the window in place when they need no padding.
+  const cv::Point2d d = cv::phaseCorrelate(a.clone(), b.clone(), win, &response);
+  if (response < 0.05 || std::hypot(d.x, d.y) > 24) return {};
+  cv::Mat shifted, out;
+  cv::warpAffine(b, shifted, cv::Matx23d(1, 0, d.x, 0, 1, d.y), a.size(),
+                 cv::INTER_CUBIC | cv::WARP_INVERSE_MAP, cv::BORDER_REPLICATE);
+  shifted.convertTo(out, CV_8U);
+  return out;
+}
+
+// gmc-mean: the current frame averaged with the aligned previous ones, then the single model.
+cv::Mat runGmcMean(cae::infer::Engine& single, const std::vector<cv::Mat>& noisy, int t, int k) {
+  cv::Mat acc;
+  noisy[std::size_t(t)].convertTo(acc, CV_32F);
+  int used = 1;
+  for (int j = 1; j < k && t - j >= 0; ++j) {
+    const cv::Mat a = alignTo(noisy[std::size_t(t)], noisy[std::size_t(t - j)]);
+    if (a.empty()) continue;
+    cv::Mat f;
+    a.convertTo(f, CV_32F);
+    acc += f;
+    ++used;
+  }
+  cv::Mat mean8;
+  acc.convertTo(mean8, CV_8U, 1.0 / used);
+  return runSingle(single, mean8);
+}
+
 double ms(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
@@ -309,7 +350,8 @@ void print(const Sequence& s, int sigma, const char* method, const Score& r) {
   std::fflush(stdout);
 }
 
-// noisy | single | temporal | clean, a 128x96 window at the sprite or the frame centre, 2x.
+// noisy | single | temporal | gmc-mean | clean: a 128x96 window at the frame centre (where the
+// sprite crosses), 2x.
 void writeCrop(const std::string& dir, const Sequence& s, int sigma, int t,
                const std::vector<cv::Mat>& row) {
   const cv::Rect win(kFrame.width / 2 - 64, kFrame.height / 2 - 48, 128, 96);
@@ -338,7 +380,7 @@ void runSequence(const Options& o, const Sequence& s, cae::infer::Engine& single
     std::vector<cv::Mat> noisy;
     noisy.reserve(clean.size());
     for (const cv::Mat& c : clean) noisy.push_back(addNoise(c, sigma, rng));
-    Score sn, ss, st, sst, snlm;
+    Score sn, ss, st, sst, snlm, sgmc;
     for (int t = 0; t < n; ++t) {
       const bool scored = t >= 1 && t <= o.frames;
       std::vector<cv::Mat> stack, still;
@@ -359,6 +401,9 @@ void runSequence(const Options& o, const Sequence& s, cae::infer::Engine& single
       t0 = Clock::now();
       const cv::Mat yst = runStacked(temporal, still);
       sst.add(yst, c, ms(t0, Clock::now()));
+      t0 = Clock::now();
+      const cv::Mat yg = runGmcMean(single, noisy, t, k);
+      sgmc.add(yg, c, ms(t0, Clock::now()));
       if (o.nlm) {
         cv::Mat yn;
         t0 = Clock::now();
@@ -366,12 +411,13 @@ void runSequence(const Options& o, const Sequence& s, cae::infer::Engine& single
         snlm.add(yn, c, ms(t0, Clock::now()));
       }
       if (!o.crops.empty() && std::string(s.kind) != "static" && t == o.frames / 2 + 1)
-        writeCrop(o.crops, s, sigma, t, {noisy[std::size_t(t)], ys, yt, c});
+        writeCrop(o.crops, s, sigma, t, {noisy[std::size_t(t)], ys, yt, yg, c});
     }
     print(s, sigma, "noisy", sn);
     print(s, sigma, "single", ss);
     print(s, sigma, "temporal", st);
     print(s, sigma, "temporal-still", sst);
+    print(s, sigma, "gmc-mean", sgmc);
     if (o.nlm) print(s, sigma, "nlm-multi", snlm);
   }
 }
