@@ -25,7 +25,9 @@
 //   bench_anomaly_defects prepare OUT_DIR           training tiles and test strips
 //   bench_anomaly_defects eval DATA_DIR MODEL_DIR   MODEL_DIR/anomaly-<texture>.onnx
 //     [--textures a,b] [--crop 96] [--max-crops 48] [--threads 2] [--examples DIR]
-//     [--sigma S] [--backends auto|onednn|opencv,...]
+//     [--sigma S] [--backends auto|onednn|opencv,...] [--model-threads T]
+//   --threads: OpenCV's threads (the baselines, and the models unless --model-threads is given;
+//   --model-threads 0: the element's default, i.e. OpenCV's setting, onednn::kDefaultThreads)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -580,8 +582,10 @@ void scoreMethod(const Texture& tex, Method& m, const std::vector<TestImage>& se
 }
 
 // Time per 640x480 frame (the strip mirrored up to that size), each method with its map,
-// smoothing, frame score and (the element's work) regions.
-void timeMethods(const Texture& tex, const cv::Mat& strip, Methods& methods, int threads) {
+// smoothing, frame score and (the element's work) regions. threads: OpenCV's; the autoencoders
+// run at modelThreads (0: the engine's default).
+void timeMethods(const Texture& tex, const cv::Mat& strip, Methods& methods, int threads,
+                 int modelThreads) {
   std::vector<std::unique_ptr<AutoEncoder>>& aes = methods.aes;
   const double sigma = methods.sigma;
   cv::Mat frame;
@@ -601,7 +605,8 @@ void timeMethods(const Texture& tex, const cv::Mat& strip, Methods& methods, int
     std::printf(
         "{\"type\":\"speed\",\"texture\":\"%s\",\"method\":\"%s\",\"width\":640,"
         "\"height\":480,\"ms_per_frame\":%.2f,\"threads\":%d,\"backend\":\"%s\"}\n",
-        tex.name, m->name().c_str(), ms, threads, m->backend().c_str());
+        tex.name, m->name().c_str(), ms, m->backend().empty() ? threads : modelThreads,
+        m->backend().c_str());
   }
 }
 
@@ -627,7 +632,8 @@ void checkBackends(const Texture& tex, Methods& first, Methods& other,
 struct EvalOptions {
   std::vector<std::string> only;  // textures; empty: all
   int crop = 96, maxCrops = 48, threads = 2;
-  double sigma = -1;  // smoothing of every map; < 0: the model's cae.map_sigma
+  int modelThreads = -1;  // the autoencoders' EngineOptions::threads; < 0: threads
+  double sigma = -1;      // smoothing of every map; < 0: the model's cae.map_sigma
   fs::path examples;
   std::vector<infer::Backend> backends = {infer::Backend::Auto};
 };
@@ -646,7 +652,8 @@ int evaluate(const fs::path& data, const fs::path& models, const EvalOptions& o)
                                data.string() + " (run prepare first)");
     const std::vector<TestImage> set = makeTestSet(strip, o.crop, o.maxCrops, 17);
 
-    Methods ms = loadMethods(tex, models, train, o.threads, o.backends.front(), o.sigma);
+    const int modelThreads = o.modelThreads < 0 ? o.threads : o.modelThreads;
+    Methods ms = loadMethods(tex, models, train, modelThreads, o.backends.front(), o.sigma);
     std::vector<std::string> kinds{"all"};
     for (anomaly::DefectKind k : anomaly::allDefectKinds())
       kinds.push_back(anomaly::defectKindName(k));
@@ -661,13 +668,13 @@ int evaluate(const fs::path& data, const fs::path& models, const EvalOptions& o)
                                            [](const TestImage& t) { return t.kind.empty(); })),
                  ms.list.size(), std::chrono::duration<double>(Clock::now() - t0).count());
 
-    timeMethods(tex, strip, ms, o.threads);
+    timeMethods(tex, strip, ms, o.threads, modelThreads);
     std::vector<std::string> seen;  // backends in use measured so far
     if (!ms.aes.empty()) seen.push_back(ms.aes.front()->backend());
     for (std::size_t b = 1; b < o.backends.size(); ++b) {
       Methods other;
       other.sigma = ms.sigma;
-      loadAutoEncoders(tex, models, o.threads, o.backends[b], false, other);
+      loadAutoEncoders(tex, models, modelThreads, o.backends[b], false, other);
       if (other.aes.empty()) continue;
       const std::string inUse = other.aes.front()->backend();
       if (std::find(seen.begin(), seen.end(), inUse) != seen.end()) {
@@ -677,7 +684,7 @@ int evaluate(const fs::path& data, const fs::path& models, const EvalOptions& o)
       }
       seen.push_back(inUse);
       checkBackends(tex, ms, other, set);
-      timeMethods(tex, strip, other, o.threads);
+      timeMethods(tex, strip, other, o.threads, modelThreads);
     }
     std::fflush(stdout);
   }
@@ -705,6 +712,8 @@ bool parseEval(const std::vector<std::string>& a, EvalOptions& o) {
       o.maxCrops = std::stoi(v);
     } else if (a[i] == "--threads") {
       o.threads = std::stoi(v);
+    } else if (a[i] == "--model-threads") {
+      o.modelThreads = std::max(0, std::stoi(v));
     } else if (a[i] == "--examples") {
       o.examples = v;
     } else if (a[i] == "--sigma") {
@@ -730,7 +739,7 @@ int main(int argc, char** argv) {
                    "usage: bench_anomaly_defects prepare OUT_DIR\n"
                    "       bench_anomaly_defects eval DATA_DIR MODEL_DIR [--textures a,b] "
                    "[--crop 96] [--max-crops 48] [--threads 2] [--examples DIR] [--sigma S] "
-                   "[--backends auto|onednn|opencv,...]\n");
+                   "[--backends auto|onednn|opencv,...] [--model-threads T]\n");
       return 2;
     };
     if (a.empty() || a[0] == "--help" || a[0] == "-h") return usage();

@@ -67,9 +67,13 @@ L.append("Real textures (skimage brick, grass, gravel; mate-backgrounds Wood (gr
          "scored as `caeanomaly` scores a frame: image score = largest pixel. Image AUROC: defect "
          "images against clean ones; pixel AUROC: all pixels of the clean and defect images against "
          "the masks.\n")
+# The autoencoders' threads (0: the element's default); the baselines run at OpenCV's 2.
+mt = next((r["threads"] for r in of("speed") if r["backend"]), 2)
+ae_threads = (f"at {mt} thread(s)" if mt else "at the element's default threads (OpenCV DNN: "
+              "OpenCV's process-wide 2; oneDNN: onednn::kDefaultThreads)")
 if backends:
     L.append("The autoencoders run as `caeanomaly` runs them (cae::infer::Engine, CPU) on each inference "
-             f"backend: {', '.join(bname(b) for b in backends)}. AUROCs are computed on the first "
+             f"backend: {', '.join(bname(b) for b in backends)}, {ae_threads}. AUROCs are computed on the first "
              f"({bname(backends[0])}); the others are timed, and their reconstructions of every test "
              "image compared with the first's (below).\n")
 if models:
@@ -246,7 +250,7 @@ if "--cards" in sys.argv:
         C.append("")
         spx = {(s["method"], s["backend"]): s["ms_per_frame"] for s in of("speed") if s["texture"] == x}
         if spx:
-            C.append("Time per 640×480 frame (model, map, score, regions; 2 threads): "
+            C.append("Time per 640×480 frame (model, map, score, regions): "
                      + ", ".join(f"{label(m)}{f' ({bname(be)})' if be else ''} {v:.0f} ms"
                                  for (m, be), v in spx.items()) + ".\n")
         for e in of("element"):

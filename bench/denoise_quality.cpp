@@ -12,7 +12,9 @@
 //   --images N        the first N images of the test list (default all 11)
 //   --sigmas LIST     comma-separated noise sigmas (default 15,25,50)
 //   --seed S          noise seed (default 4); the noise of (image i, sigma s) depends on S, i, s
-//   --threads T       OpenCV threads for NLM, threads of the models' backend (default 2)
+//   --threads T       OpenCV threads for NLM and the models (default 2)
+//   --model-threads T the models' threads when not T (EngineOptions::threads; 0: the element's
+//                     default, i.e. OpenCV's process-wide setting, onednn::kDefaultThreads)
 //   --backends LIST   inference backends the models run on, each in turn: auto, onednn, opencv
 //                     (default auto; --card uses the first)
 //   --repeat R        timed runs per frame, median reported (default 1)
@@ -41,6 +43,7 @@
 #include <vector>
 
 #include "infer/engine.hpp"
+#include "infer/onednn.hpp"
 #include "infer/planes.hpp"
 
 namespace fs = std::filesystem;
@@ -73,12 +76,15 @@ struct Options {
   std::vector<int> sigmas = {15, 25, 50};
   unsigned seed = 4;
   int threads = 2;
+  int modelThreads = -1;  // < 0: threads
   int repeat = 1;
   bool nlm = true, bm3d = true, bm3dSet = false, card = false;
   double bm3dScale = kBm3dScale;
   std::string bm3dOpts = "estim=basic";
   std::vector<cv::Size> speedSizes = {{640, 480}, {1280, 720}, {1920, 1080}};
 };
+
+int modelThreads(const Options& o) { return o.modelThreads < 0 ? o.threads : o.modelThreads; }
 
 // NLM's h per sigma: ANCHORS' values (tuned on camera.png), 0.9 sigma elsewhere.
 double nlmH(int sigma) {
@@ -128,6 +134,8 @@ Options parse(int argc, char** argv) {
       o.seed = unsigned(std::atoi(value().c_str()));
     } else if (a == "--threads") {
       o.threads = std::max(1, std::atoi(value().c_str()));
+    } else if (a == "--model-threads") {
+      o.modelThreads = std::max(0, std::atoi(value().c_str()));
     } else if (a == "--backends") {
       o.backends.clear();
       for (const std::string& b : split(value(), ',')) o.backends.push_back(parseBackend(b));
@@ -582,16 +590,16 @@ int run(int argc, char** argv) {
     std::printf(
         "{\"type\":\"config\",\"images\":%d,\"seed\":%u,\"threads\":%d,\"repeat\":%d,"
         "\"opencv\":\"%s\",\"bm3d\":\"%s\",\"nlm\":\"templateWindowSize 7, searchWindowSize "
-        "21\",\"backends\":\"%s\"}\n",
+        "21\",\"backends\":\"%s\",\"model_threads\":%d,\"onednn_default_threads\":%d}\n",
         o.images, o.seed, o.threads, o.repeat, CV_VERSION, bm3d ? bm3dFilter(o, 25).c_str() : "",
-        backends.c_str());
+        backends.c_str(), modelThreads(o), cae::infer::onednn::kDefaultThreads);
 
   std::vector<Method> methods;
   methods.push_back(measureNoisy(frames, o, json));
   for (const std::string& path : o.models) {
     std::vector<std::unique_ptr<cae::infer::Engine>> engines;  // one per backend in use
     for (cae::infer::Backend b : o.backends) {
-      std::unique_ptr<cae::infer::Engine> e = openModel(path, b, o.threads);
+      std::unique_ptr<cae::infer::Engine> e = openModel(path, b, modelThreads(o));
       if (!e) return 1;
       // A backend that fell back to one measured already would list its frames twice.
       const bool again = std::any_of(engines.begin(), engines.end(), [&](const auto& x) {

@@ -69,6 +69,17 @@ f2 = lambda v: "–" if v is None else f"{v:.2f}"
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                         cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
 
+# Threads: NLM and bm3d at --threads; the models at --model-threads (0: the element's default).
+nt = config.get("threads", 2)
+mt = config.get("model_threads", nt)
+if mt == nt:
+    threads_txt = f"{nt} threads for every method."
+elif mt:
+    threads_txt = f"{nt} threads for NLM and bm3d, {mt} for the models (in this process and the element)."
+else:
+    threads_txt = (f"{nt} threads for NLM and bm3d; the models at the element's default threads, here "
+                   f"and through the element (OpenCV DNN: OpenCV's process-wide {nt}; oneDNN: "
+                   f"onednn::kDefaultThreads = {config.get('onednn_default_threads', '?')}).")
 md = ["# Denoising: learned models against OpenCV NLM and ffmpeg bm3d (issue 4)\n",
       f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit}, on "
       f"{machine.get('nproc', '?')} cores ({machine.get('cpu', '?')}); load average "
@@ -84,7 +95,7 @@ md = ["# Denoising: learned models against OpenCV NLM and ffmpeg bm3d (issue 4)\
       "ANCHORS' h (13.5 / 22.5 / 40 at sigma 15 / 25 / 50; windows 7 and 21); ffmpeg's bm3d filter "
       f"(basic estimate, `{config.get('bm3d', '')}` at sigma 25: ffmpeg's sigma is 3.75 × the "
       "noise sigma, the best scale on camera.png, other options at their defaults). "
-      f"{config.get('threads', 2)} threads for every method.\n"]
+      + threads_txt + "\n"]
 if "omp_wait_policy" in machine:
     md.append(f"OMP_WAIT_POLICY=`{machine['omp_wait_policy'] or '(unset)'}` (oneDNN's OpenMP threads).\n")
 if not full:
@@ -132,10 +143,10 @@ if len(backends) > 1:
 nlm_ms = ms_512("nlm")
 md += ["\n## Speed\n",
        "Time per 512×512 frame: total time over total pixels of the test images (all sigmas) × "
-       "512², in this process at 2 threads (bm3d: wall clock of the ffmpeg call minus a null-filter "
+       "512², in this process (bm3d: wall clock of the ffmpeg call minus a null-filter "
        "ffmpeg call on the same frame, so ffmpeg's start-up and file I/O are left out). Frames per "
        "second through the element: `gst-launch-1.0 videotestsrc num-buffers=N ! "
-       "video/x-raw,format=GRAY8,width=W,height=H ! caedenoise model=M backend=B threads=2 ! fakesink "
+       "video/x-raw,format=GRAY8,width=W,height=H ! caedenoise model=M backend=B threads=T ! fakesink "
        "sync=false`, fps = (N−1) / the \"Execution ended after\" time (the first buffer is "
        "processed while prerolling, before that clock starts); in brackets the element alone, "
        "with the time of the same pipeline without caedenoise subtracted. NLM's fps at the same "
@@ -230,7 +241,7 @@ try:
     ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5)))
     ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    ax.set_xlabel("time per 512×512 frame (ms, 2 threads, log scale)")
+    ax.set_xlabel("time per 512×512 frame (ms, log scale)")
     ax.set_ylabel(f"mean PSNR at sigma {s} (dB)")
     ax.set_title(f"Denoising on {len(images)} test image(s): quality against time")
     ax.grid(alpha=0.3, which="both")

@@ -29,7 +29,8 @@
 //                    its quiet time, and the run must still end
 //   --load-reps N    rounds quiet and under load (default 15); --load-kind spin|sgemm
 //   --frames N       frames through each pipeline (default 40, the first 5 untimed)
-//   --element-threads T  threads of the element and of the Engine it is compared with (default 2)
+//   --element-threads T  threads of the element and of the Engine it is compared with (default 0:
+//                        the element's default, i.e. OpenCV's own, onednn::kDefaultThreads)
 //   --element-backends L backends run through the element (default opencv,onednn)
 //   --sections L     any of ceiling,speed,layers,load,element (default all)
 // bench_engine_backends burn spin|sgemm   one competing busy thread until killed (for `load`)
@@ -77,7 +78,7 @@ struct Options {
   std::vector<std::string> models;
   std::vector<cv::Size> sizes = {{640, 480}, {1280, 720}};
   std::vector<int> threads = {1, 2};
-  int reps = 20, warmup = 3, loadReps = 15, frames = 40, elementThreads = 2;
+  int reps = 20, warmup = 3, loadReps = 15, frames = 40, elementThreads = 0;
   double gapMs = 15, budgetS = 15;
   std::vector<infer::Backend> elementBackends = {infer::Backend::OpenCV, infer::Backend::OneDNN};
   std::string loadKind = "spin";
@@ -162,7 +163,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--frames")
       o.frames = std::max(8, positive(v, a));
     else if (a == "--element-threads")
-      o.elementThreads = positive(v, a);
+      o.elementThreads = std::max(0, std::atoi(v.c_str()));
     else
       usage("unknown option " + a);
   }
@@ -539,9 +540,22 @@ cv::Mat framePicture(const Model& m, cv::Size s) {
   return img;
 }
 
+// Time per frame: wall ms (median) and the process's CPU ms (all threads).
+struct FrameTime {
+  double ms = 0, cpuMs = 0;
+};
+
 struct PipelineResult {
-  double msPerFrame = 0;  // median interval between successive frames leaving the pipeline
+  // ms: median interval between successive frames leaving the pipeline; cpuMs: the process's CPU
+  // time over those frames, per frame
+  FrameTime t;
   std::string inUse, error;
+};
+
+// A frame leaving the pipeline: when, and the process's CPU time then.
+struct Handoff {
+  Clock::time_point at;
+  double cpuMs;
 };
 
 GstBuffer* frameBuffer(const cv::Mat& img, int i) {
@@ -556,7 +570,7 @@ GstBuffer* frameBuffer(const cv::Mat& img, int i) {
 // Runs `desc` (an appsrc named src, a fakesink named sink, maybe an element named e) over
 // `frames` copies of img, all queued before PLAYING; time per frame: the median interval between
 // successive fakesink handoffs after frame `warm` (a median, like Engine::run's time it is
-// compared with).
+// compared with), and the CPU time from the handoff of frame `warm` to the last, per frame.
 PipelineResult runPipeline(const std::string& desc, const cv::Mat& img, int frames, int warm) {
   PipelineResult res;
   GError* err = nullptr;
@@ -569,10 +583,10 @@ PipelineResult runPipeline(const std::string& desc, const cv::Mat& img, int fram
   }
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipe), "src");
   GstElement* sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
-  std::vector<Clock::time_point> stamps;
+  std::vector<Handoff> stamps;
   stamps.reserve(std::size_t(frames));
   g_signal_connect(sink, "handoff", G_CALLBACK(+[](GstElement*, GstBuffer*, GstPad*, gpointer d) {
-                     static_cast<std::vector<Clock::time_point>*>(d)->push_back(Clock::now());
+                     static_cast<std::vector<Handoff>*>(d)->push_back({Clock::now(), cpuMs()});
                    }),
                    &stamps);
   GstFlowReturn flow = GST_FLOW_OK;
@@ -594,8 +608,10 @@ PipelineResult runPipeline(const std::string& desc, const cv::Mat& img, int fram
   } else if (int(stamps.size()) == frames) {
     std::vector<double> dt;
     for (int i = warm + 1; i < frames; ++i)
-      dt.push_back(std::chrono::duration<double, std::milli>(stamps[i] - stamps[i - 1]).count());
-    res.msPerFrame = median(dt);
+      dt.push_back(
+          std::chrono::duration<double, std::milli>(stamps[i].at - stamps[i - 1].at).count());
+    res.t.ms = median(dt);
+    res.t.cpuMs = (stamps.back().cpuMs - stamps[warm].cpuMs) / double(frames - 1 - warm);
   } else {
     res.error =
         std::to_string(stamps.size()) + " of " + std::to_string(frames) + " frames came out";
@@ -618,8 +634,8 @@ PipelineResult runPipeline(const std::string& desc, const cv::Mat& img, int fram
   return res;
 }
 
-double engineMsHere(const Model& m, const cv::Mat& img, infer::Backend b, int threads, int reps,
-                    std::string* inUse) {
+FrameTime engineTimeHere(const Model& m, const cv::Mat& img, infer::Backend b, int threads,
+                         int reps, std::string* inUse) {
   infer::EngineOptions eo;
   eo.model = m.path;
   eo.backend = b;
@@ -630,25 +646,28 @@ double engineMsHere(const Model& m, const cv::Mat& img, infer::Backend b, int th
   cv::Mat f;
   img.convertTo(f, CV_32F, n.scale, n.offset);
   const cv::Mat blob = cv::dnn::blobFromImage(f);
-  std::vector<double> t;
+  std::vector<double> t, cpu;
   for (int i = -3; i < reps; ++i) {
+    const double c0 = cpuMs();
     const auto t0 = Clock::now();
     e.run(blob);
-    if (i >= 0) t.push_back(msSince(t0));
+    if (i < 0) continue;
+    t.push_back(msSince(t0));
+    cpu.push_back(cpuMs() - c0);
   }
-  return median(t);
+  return {median(t), median(cpu)};
 }
 
-// Engine::run on the frame's blob, back to back like the pipeline's frames: median ms. On a thread
-// of its own, like the element's streaming thread: its OpenMP pool ends with it, before the
-// pipeline starts.
-double engineMs(const Model& m, const cv::Mat& img, infer::Backend b, int threads, int reps,
-                std::string* inUse) {
-  double ms = 0;
+// Engine::run on the frame's blob, back to back like the pipeline's frames: median wall and CPU
+// ms. On a thread of its own, like the element's streaming thread: its OpenMP pool ends with it,
+// before the pipeline starts.
+FrameTime engineTime(const Model& m, const cv::Mat& img, infer::Backend b, int threads, int reps,
+                     std::string* inUse) {
+  FrameTime ms;
   std::exception_ptr failed;
   std::thread worker([&] {
     try {
-      ms = engineMsHere(m, img, b, threads, reps, inUse);
+      ms = engineTimeHere(m, img, b, threads, reps, inUse);
     } catch (...) {
       failed = std::current_exception();
     }
@@ -680,7 +699,7 @@ void element(const Options& o, Model& m) {
   const PipelineResult base = runPipeline(src + "identity" + sink, img, o.frames, warm);
   for (infer::Backend b : o.elementBackends) {
     std::string engineInUse;
-    const double eng = engineMs(m, img, b, o.elementThreads, o.reps, &engineInUse);
+    const FrameTime eng = engineTime(m, img, b, o.elementThreads, o.reps, &engineInUse);
     std::string desc = src + name + std::string(" name=e model=\"") + m.path +
                        "\" backend=" + infer::backendName(b) +
                        " threads=" + std::to_string(o.elementThreads);
@@ -690,10 +709,12 @@ void element(const Options& o, Model& m) {
         "{\"type\":\"element\",\"model\":\"%s\",\"element\":\"%s\",\"w\":%d,\"h\":%d,"
         "\"backend\":\"%s\",\"in_use\":\"%s\",\"engine_in_use\":\"%s\",\"threads\":%d,"
         "\"frames\":%d,\"element_ms\":%.3f,\"baseline_ms\":%.4f,\"engine_ms\":%.3f,"
-        "\"ratio\":%.4f,\"error\":\"%s\"}\n",
+        "\"ratio\":%.4f,\"element_cpu_ms\":%.3f,\"baseline_cpu_ms\":%.4f,\"engine_cpu_ms\":%.3f,"
+        "\"cpu_ratio\":%.4f,\"error\":\"%s\"}\n",
         m.name.c_str(), name, s.width, s.height, infer::backendName(b).c_str(), r.inUse.c_str(),
-        engineInUse.c_str(), o.elementThreads, o.frames - 1 - warm, r.msPerFrame, base.msPerFrame,
-        eng, r.error.empty() ? (r.msPerFrame - base.msPerFrame) / eng : std::nan(""),
+        engineInUse.c_str(), o.elementThreads, o.frames - 1 - warm, r.t.ms, base.t.ms, eng.ms,
+        r.error.empty() ? (r.t.ms - base.t.ms) / eng.ms : std::nan(""), r.t.cpuMs, base.t.cpuMs,
+        eng.cpuMs, r.error.empty() ? (r.t.cpuMs - base.t.cpuMs) / eng.cpuMs : std::nan(""),
         jsonEscape(r.error).c_str());
     std::fflush(stdout);
   }
@@ -704,9 +725,9 @@ int run(int argc, char** argv) {
   std::printf(
       "{\"type\":\"config\",\"opencv\":\"%s\",\"onednn_built\":%s,\"reps\":%d,\"warmup\":%d,"
       "\"gap_ms\":%g,\"load_reps\":%d,\"load_kind\":\"%s\",\"frames\":%d,"
-      "\"element_threads\":%d}\n",
+      "\"element_threads\":%d,\"onednn_default_threads\":%d,\"budget_s\":%g}\n",
       CV_VERSION, infer::onednn::built() ? "true" : "false", o.reps, o.warmup, o.gapMs, o.loadReps,
-      o.loadKind.c_str(), o.frames, o.elementThreads);
+      o.loadKind.c_str(), o.frames, o.elementThreads, infer::onednn::kDefaultThreads, o.budgetS);
   std::vector<std::unique_ptr<Model>> models;
   for (const std::string& p : o.models) models.push_back(std::make_unique<Model>(p, o.threads));
   if (o.has("ceiling"))

@@ -10,7 +10,9 @@
 # Environment: CAE_BENCH_FRAMES (frames timed through the element, default 100), CAE_BENCH_ARGS
 #   (more bench_anomaly_defects eval options, e.g. "--textures brick,wood --max-crops 8"),
 #   CAE_BENCH_OUT (report folder, default bench/reports), CAE_BENCH_BACKENDS (inference backends,
-#   default "opencv onednn").
+#   default "opencv onednn"), CAE_BENCH_MODEL_THREADS (the models' and the element's threads,
+#   default 0: the element's default, i.e. OpenCV DNN at OpenCV's 2 threads, oneDNN at
+#   onednn::kDefaultThreads).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -49,7 +51,9 @@ bench="$CAE_BUILD_DIR/bench/bench_anomaly_defects"
 cae_log "AUROC and speed: autoencoders, patch PCA, Gaussian features on 5 textures"
 read -ra backends <<<"${CAE_BENCH_BACKENDS:-opencv onednn}"
 # shellcheck disable=SC2086  # CAE_BENCH_ARGS is a list of options
+model_threads="${CAE_BENCH_MODEL_THREADS:-0}"
 "$bench" eval "$work/data" "$models" --threads 2 --backends "$(IFS=,; echo "${backends[*]}")" \
+  --model-threads "$model_threads" \
   ${CAE_BENCH_ARGS:-} | tee -a "$raw" | grep -v '"roc"' | cut -c1-160 >&2
 
 # Element throughput. gst-launch-1.0 starts its clock when it sets PLAYING: the first buffer was
@@ -72,7 +76,7 @@ for m in "$models"/anomaly-*.onnx; do
   [[ $tex == leaf ]] && continue  # colour model; the gray timing is the target's
   for be in "${backends[@]}"; do
     cae_log "caeanomaly $(basename "$m") backend=$be at 640x480, $n frames"
-    t=$(elapsed "${src[@]}" ! caeanomaly model="$m" backend="$be" threads=2 inference-interval=1 ! fakesink sync=false)
+    t=$(elapsed "${src[@]}" ! caeanomaly model="$m" backend="$be" threads="$model_threads" inference-interval=1 ! fakesink sync=false)
     awk -v m="$(basename "$m")" -v x="$tex" -v be="$be" -v n="$n" -v t="$t" 'BEGIN {
       printf "{\"type\":\"element\",\"model\":\"%s\",\"texture\":\"%s\",\"backend\":\"%s\",\"width\":640,\"height\":480,", m, x, be
       printf "\"frames\":%d,\"elapsed_s\":%.4f,\"fps\":%.3f}\n", n, t, (n - 1) / t

@@ -9,7 +9,9 @@
 # Environment: CAE_BENCH_IMAGES (first N test images, default 11), CAE_BENCH_FRAMES (frames timed
 #   at 640x480, default 60; fewer at the larger sizes, at least 10), CAE_BENCH_ARGS (more
 #   bench_denoise_quality options, e.g. "--no-bm3d --sigmas 25"), CAE_BENCH_OUT (report folder,
-#   default bench/reports), CAE_BENCH_BACKENDS (inference backends, default "opencv onednn").
+#   default bench/reports), CAE_BENCH_BACKENDS (inference backends, default "opencv onednn"),
+#   CAE_BENCH_MODEL_THREADS (the models' and the element's threads, default 0: the element's
+#   default, i.e. OpenCV DNN at OpenCV's 2 threads, oneDNN at onednn::kDefaultThreads).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -51,7 +53,9 @@ printf '{"type":"machine","nproc":%d,"cpu":"%s","loadavg_start":"%s","omp_wait_p
 cae_log "quality and speed: ${#models[@]} model(s), OpenCV NLM, ffmpeg bm3d (this is the long part)"
 read -ra backends <<<"${CAE_BENCH_BACKENDS:-opencv onednn}"
 # shellcheck disable=SC2086  # CAE_BENCH_ARGS is a list of options
+model_threads="${CAE_BENCH_MODEL_THREADS:-0}"
 "$CAE_BUILD_DIR/bench/bench_denoise_quality" --images "${CAE_BENCH_IMAGES:-11}" --threads 2 \
+  --model-threads "$model_threads" \
   --backends "$(IFS=,; echo "${backends[*]}")" ${CAE_BENCH_ARGS:-} "${models[@]}" | tee -a "$raw"
 
 # Element throughput. gst-launch-1.0 starts its clock when it sets PLAYING: the first buffer was
@@ -75,7 +79,7 @@ for size in 640x480 1280x720 1920x1080; do
   for m in "${models[@]}"; do
     for be in "${backends[@]}"; do
       cae_log "caedenoise $(basename "$m") backend=$be at $size, $n frames"
-      t=$(elapsed videotestsrc num-buffers="$n" ! "$caps" ! caedenoise model="$m" backend="$be" threads=2 ! fakesink sync=false)
+      t=$(elapsed videotestsrc num-buffers="$n" ! "$caps" ! caedenoise model="$m" backend="$be" threads="$model_threads" ! fakesink sync=false)
       awk -v m="$(basename "$m" .onnx)" -v be="$be" -v w="$w" -v h="$h" -v n="$n" -v t="$t" -v b="$base" 'BEGIN {
         net = t - b; if (net <= 0) net = t
         printf "{\"type\":\"element\",\"method\":\"%s\",\"backend\":\"%s\",\"width\":%d,\"height\":%d,\"frames\":%d,", m, be, w, h, n
