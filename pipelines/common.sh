@@ -37,7 +37,7 @@ pipe_require_element() {
 pipe_has_element() { gst-inspect-1.0 "$1" >/dev/null 2>&1; }
 
 # The caedenoise element with the options the user gave (no model property means the element's
-# default model, models/denoise-fast.onnx).
+# default model, models/denoise-gray.onnx).
 pipe_denoise_element() {
   local desc="caedenoise"
   if [[ -n "${PIPE_MODEL:-}" ]]; then
@@ -48,7 +48,7 @@ pipe_denoise_element() {
   printf '%s' "$desc"
 }
 
-pipe_model_name() { printf '%s' "${PIPE_MODEL:-default (models/denoise-fast.onnx)}"; }
+pipe_model_name() { printf '%s' "${PIPE_MODEL:-default (models/denoise-gray.onnx)}"; }
 
 # Encoder and muxer for an output file, from its extension (all from plugins-good/-bad).
 pipe_encoder_for() {

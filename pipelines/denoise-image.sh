@@ -14,7 +14,7 @@ its bit depth and gray/colour (8-bit gray, 16-bit gray, 8-bit colour; 16-bit col
 as 8-bit colour, which is all pngenc writes; alpha is dropped). A JPEG gives an 8-bit PNG, gray
 or colour as the JPEG is.
   --model M       ONNX denoising model (default: \$CAE_MODEL, else the element's default,
-                  models/denoise-fast.onnx)
+                  models/denoise-gray.onnx)
   --strength S    blend between input (0) and denoised (1) (default: the element's, 1)
   --noise SIGMA   first add Gaussian noise of SIGMA grey levels (of 255) to IN.png; the noisy
                   input is kept as OUT-noisy.png (python3 + skimage make it)

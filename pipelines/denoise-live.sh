@@ -21,7 +21,7 @@ Denoises a live stream with caedenoise.
   --size WxH        frame size (default 320x240);  --fps F  frame rate (default 15)
   --noise-alpha A   weight of the snow (noise) in the test source (default 0.25)
   --model M         ONNX denoising model (default: \$CAE_MODEL, else the element's default,
-                    models/denoise-fast.onnx)
+                    models/denoise-gray.onnx)
   --strength S      blend between input (0) and denoised (1) (default 1)
   -h, --help        this help
 Environment: CAE_BUILD_DIR (build tree with plugins/libgstcae.so; default <repo>/build).

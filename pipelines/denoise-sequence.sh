@@ -13,7 +13,7 @@ Denoises the PNG sequence IN_DIR/%05d.png (numbered from its first file, no gaps
 caedenoise and writes OUT_DIR/%05d.png with the same numbers. Frames are denoised as gray;
 color input is converted to gray.
   --model M       ONNX denoising model (default: \$CAE_MODEL, else the element's default,
-                  models/denoise-fast.onnx)
+                  models/denoise-gray.onnx)
   --depth 8|16    bit depth to process and write (default: that of the first input file)
   --strength S    blend between input (0) and denoised (1) (default 1)
   -h, --help      this help

@@ -14,7 +14,7 @@ caedenoise (all three planes of YUV frames, luma and chroma, each as a gray imag
 of RGB ones) and encodes OUT by its extension: .webm (VP8/WebM), .mkv (VP8/Matroska), .mp4
 (H.264 via openh264enc), .avi (MJPEG). Audio is dropped; size and frame rate are kept.
   --model M       ONNX denoising model (default: \$CAE_MODEL, else the element's default,
-                  models/denoise-fast.onnx)
+                  models/denoise-gray.onnx)
   --strength S    blend between input (0) and denoised (1) (default 1)
   -h, --help      this help
 Environment: CAE_BUILD_DIR (build tree with plugins/libgstcae.so; default <repo>/build).

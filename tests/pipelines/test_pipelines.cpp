@@ -41,14 +41,14 @@ struct Setup {
     unsetenv("CAE_MODEL");
     work = fs::temp_directory_path() / ("cae-pipelines-" + std::to_string(getpid()));
     fs::create_directories(work);
-    if (fs::exists(root / "models" / "denoise-fast.onnx")) {
-      BOOST_TEST_MESSAGE("model: the element's default, models/denoise-fast.onnx");
+    if (fs::exists(root / "models" / "denoise-gray.onnx")) {
+      BOOST_TEST_MESSAGE("model: the element's default, models/denoise-gray.onnx");
       return;
     }
     // No shipped model yet: a small residual denoiser, trained in seconds on images the
     // cases do not use (coins, moon).
     const fs::path model = work / "model.onnx";
-    BOOST_TEST_MESSAGE("models/denoise-fast.onnx is missing: training a small model with "
+    BOOST_TEST_MESSAGE("models/denoise-gray.onnx is missing: training a small model with "
                        << env("CAE_TRAIN_EXE") << " -> " << model);
     const Result r = run(env("CAE_TRAIN_EXE") + " " + quote(kData / "coins.png") + " " +
                              quote(kData / "moon.png") +
@@ -70,7 +70,7 @@ struct Setup {
   }
   bool ready() const {
     return !build.empty() && fs::is_directory(work) &&
-           (!modelOpt.empty() || fs::exists(root / "models" / "denoise-fast.onnx"));
+           (!modelOpt.empty() || fs::exists(root / "models" / "denoise-gray.onnx"));
   }
   std::string script(const std::string& name) const { return quote(root / "pipelines" / name); }
 };

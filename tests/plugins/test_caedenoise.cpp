@@ -511,7 +511,7 @@ BOOST_AUTO_TEST_CASE(model_reads_back_the_file_loaded) {
   GstElement* el = gst_harness_find_element(e.harness(), "caedenoise");
   gchar* loaded = nullptr;
   g_object_get(el, "model", &loaded, nullptr);
-  BOOST_TEST(fs::path(loaded).filename() == "denoise-fast.onnx");
+  BOOST_TEST(fs::path(loaded).filename() == "denoise-gray.onnx");
   BOOST_TEST(fs::exists(loaded), loaded);
   g_free(loaded);
   gst_object_unref(el);
@@ -577,12 +577,12 @@ BOOST_AUTO_TEST_CASE(meson_install_puts_the_plugin_and_its_default_model_in_plac
   fs::path plugin, model;
   for (const auto& e : fs::recursive_directory_iterator(dest)) {
     if (e.path().filename() == "libgstcae.so") plugin = e.path();
-    if (e.path().filename() == "denoise-fast.onnx") model = e.path();
+    if (e.path().filename() == "denoise-gray.onnx") model = e.path();
   }
   BOOST_REQUIRE_MESSAGE(!plugin.empty(), "no libgstcae.so installed");
-  BOOST_REQUIRE_MESSAGE(!model.empty(), "no denoise-fast.onnx installed");
-  BOOST_TEST(fs::exists(model.parent_path() / "denoise-gray.onnx"));
-  BOOST_TEST(fs::exists(model.parent_path() / "denoise-fast.md"));
+  BOOST_REQUIRE_MESSAGE(!model.empty(), "no denoise-gray.onnx installed");
+  BOOST_TEST(fs::exists(model.parent_path() / "denoise-fast.onnx"));
+  BOOST_TEST(fs::exists(model.parent_path() / "denoise-gray.md"));
   BOOST_TEST(plugin.parent_path().filename() == "gstreamer-1.0");
   // The plugin looks for its default model where meson install puts it (the DESTDIR aside):
   // its `model` property says so. Installed into a DESTDIR only, that file is not there, so the
@@ -595,7 +595,7 @@ BOOST_AUTO_TEST_CASE(meson_install_puts_the_plugin_and_its_default_model_in_plac
   BOOST_TEST(blurb.find(fs::path(installed).parent_path().string()) != std::string::npos, blurb);
   gchar* def = nullptr;
   g_object_get(e, "model", &def, nullptr);
-  BOOST_TEST(fs::path(def).filename() == "denoise-fast.onnx");
+  BOOST_TEST(fs::path(def).filename() == "denoise-gray.onnx");
   BOOST_TEST(fs::exists(def), def);
   g_free(def);
   gst_object_unref(e);
@@ -620,7 +620,7 @@ BOOST_AUTO_TEST_CASE(inspect_shows_the_default_model_that_will_be_used) {
   const std::string shown =
       out.substr(at + key.size(), out.find('"', at + key.size()) - at - key.size());
   BOOST_TEST_MESSAGE("gst-inspect-1.0 caedenoise: model default " << shown);
-  BOOST_TEST(fs::path(shown).filename() == "denoise-fast.onnx");
+  BOOST_TEST(fs::path(shown).filename() == "denoise-gray.onnx");
   BOOST_TEST(fs::exists(shown), shown);
 }
 
