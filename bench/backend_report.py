@@ -74,7 +74,8 @@ ratio_f = lambda v: "–" if v is None else f"{v:.2f}×"
 pct_f = lambda v: "–" if v is None else f"{v:.0f} %"
 
 md = ["# Inference backends: OpenCV DNN against oneDNN (issue 11)\n",
-      f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit}, on "
+      f"Measured {machine.get('date') or format(datetime.now(timezone.utc), '%Y-%m-%d %H:%M')} UTC, "
+      f"commit {machine.get('commit') or commit}, on "
       f"{machine.get('nproc', '?')} cores ({machine.get('cpu', '?')}), niceness "
       f"{machine.get('nice', '?')}; load average {machine.get('loadavg_start', '?')} at the start, "
       f"{run.get('loadavg_end', '?')} at the end; CPU pressure (time some task waited for a CPU) "
@@ -398,7 +399,7 @@ try:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+    fig, axes = plt.subplots(1, 3, figsize=(18, 4.8))
     ax = axes[0]
     cols = [(b, t) for b in BACKENDS for t in threads]
     width = 0.8 / max(1, len(cols))
@@ -413,11 +414,25 @@ try:
             ax.text(-0.45, ceiling(t), f"sgemm 1024³, {t}T", ha="left", va="bottom", fontsize=8)
     ax.set_xticks(range(len(models)))
     ax.set_xticklabels(models, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("GFLOP/s")
-    ax.set_title(f"Forward at {main_w}×{main_h}")
+    ax.set_ylabel("GFLOP/s (median time)")
+    ax.set_title(f"Forward at {main_w}×{main_h}, median")
     ax.legend(fontsize=8, loc="upper right")
     ax.grid(axis="y", alpha=0.3)
+    # One thread, per CPU-second: the reading that other sessions' load does not move.
     ax = axes[1]
+    for i, b in enumerate(BACKENDS):
+        v = [est(find(speed, model=m, w=main_w, h=main_h, backend=b, threads=1))[1] or 0 for m in models]
+        ax.bar([k + (i - 0.5) * 0.4 for k in range(len(models))], v, 0.4, label=f"{NAME[b]}, 1 thread")
+    if ceiling_est(1):
+        ax.axhline(ceiling_est(1), color="k", ls=":", lw=1)
+        ax.text(-0.45, ceiling_est(1), "sgemm 1024³, 1T", ha="left", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(models)))
+    ax.set_xticklabels(models, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("GFLOP per CPU-second")
+    ax.set_title(f"Forward at {main_w}×{main_h}, 1 thread, by CPU time")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(axis="y", alpha=0.3)
+    ax = axes[2]
     if load:
         quiet = [r for r in load if r.get("condition") == "quiet" and r.get("omp_wait_policy", "") == main_policy]
         loaded = [r for r in load if r.get("condition") == "load" and r.get("omp_wait_policy", "") == main_policy]

@@ -48,7 +48,8 @@ busy=$(ps -eo pcpu=,ni=,comm= --sort=-pcpu | awk '$1 >= 10 {printf "%s%s %s%% (n
 # CPU pressure (share of time some runnable task waited for a CPU), the truer gauge of contention
 # on a machine whose sessions share the CPUs by autogroup whatever their niceness.
 pressure() { sed -n 's/^some avg10=\([0-9.]*\) avg60=\([0-9.]*\) avg300=\([0-9.]*\).*/\2 % (60 s), \3 % (300 s)/p' /proc/pressure/cpu 2>/dev/null; }
-printf '{"type":"machine","nproc":%d,"cpu":"%s","loadavg_start":"%s","pressure_start":"%s","nice":%d,"onednn":"%s","omp_wait_policy":"%s","omp_num_threads":"%s","busy_start":"%s"}\n' \
+printf '{"type":"machine","date":"%s","commit":"%s","nproc":%d,"cpu":"%s","loadavg_start":"%s","pressure_start":"%s","nice":%d,"onednn":"%s","omp_wait_policy":"%s","omp_num_threads":"%s","busy_start":"%s"}\n' \
+  "$(date -u '+%Y-%m-%d %H:%M')" "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')" \
   "$(nproc)" "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
   "$(cut -d' ' -f1-3 /proc/loadavg)" "$(pressure)" "$(nice)" \
   "$(dpkg-query -W -f='${Version}' libdnnl2 2>/dev/null || echo '?')" \
