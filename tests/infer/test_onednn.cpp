@@ -141,7 +141,7 @@ BOOST_AUTO_TEST_CASE(every_shipped_model_matches_opencv) {
       BOOST_TEST_REQUIRE((got.backendInUse() == Backend::OneDNN), got.fallbackReason());
       BOOST_TEST(got.fallbackReason().empty());
       for (auto [h, w] : std::vector<std::pair<int, int>>{{96, 128}, {75, 61}}) {
-        const cv::Mat x = imageBlob(got.channels(), h, w);
+        const cv::Mat x = imageBlob(got.framesIn() * got.channels(), h, w);  // frames stacked
         const double d = maxDiff(got.run(x), ref.run(x));
         BOOST_TEST_MESSAGE(std::filesystem::path(m).filename().string()
                            << " " << h << "x" << w << ": max |oneDNN - OpenCV| = " << d);
