@@ -140,9 +140,9 @@ if len(backends) > 1:
     if not checks:
         md.append("| (no check in the raw file) | | | | | | |")
     else:
-        md.append(f"\nThe float outputs agree within {max(c['max_abs_diff'] for c in checks):.1g} (summation "
+        md.append(f"\nThe float outputs agree within {max(c['max_abs_diff'] for c in checks):.2g} (summation "
                   "order); an 8-bit pixel differs only where the output lies that close to a rounding "
-                  f"boundary, which moves a frame's PSNR by at most {max(c['max_psnr_diff'] for c in checks):.1g} dB.")
+                  f"boundary, which moves a frame's PSNR by at most {max(c['max_psnr_diff'] for c in checks):.2g} dB.")
 
 nlm_ms = ms_512("nlm")
 md += ["\n## Speed\n",
