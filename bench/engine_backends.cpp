@@ -680,7 +680,10 @@ FrameTime engineTime(const Model& m, const cv::Mat& img, infer::Backend b, int t
 // Best run in a process of its own per model and backend (run_backend_bench.sh does): libgomp
 // spins less at its barriers once the process holds more OpenMP threads than CPUs, so a pool
 // left on the main thread by the other sections would make the element's oneDNN threads wait
-// otherwise than they do in gst-launch-1.0.
+// otherwise than they do in gst-launch-1.0. The element's pipeline runs before Engine::run: its
+// streaming thread then gets a malloc arena as cold as in gst-launch (after Engine::run's thread
+// it would inherit that thread's grown heap, and the element's per-frame page faults, 3x the
+// forward's CPU time for denoise-fast here, would not show).
 void element(const Options& o, Model& m) {
   const onnx::Task task = infer::describeModel(m.path).info.task;
   const char* name = task == onnx::Task::Denoise   ? "caedenoise"
@@ -698,13 +701,13 @@ void element(const Options& o, Model& m) {
   const int warm = 5;
   const PipelineResult base = runPipeline(src + "identity" + sink, img, o.frames, warm);
   for (infer::Backend b : o.elementBackends) {
-    std::string engineInUse;
-    const FrameTime eng = engineTime(m, img, b, o.elementThreads, o.reps, &engineInUse);
     std::string desc = src + name + std::string(" name=e model=\"") + m.path +
                        "\" backend=" + infer::backendName(b) +
                        " threads=" + std::to_string(o.elementThreads);
     if (task == onnx::Task::Anomaly) desc += " inference-interval=1";
     const PipelineResult r = runPipeline(desc + sink, img, o.frames, warm);
+    std::string engineInUse;
+    const FrameTime eng = engineTime(m, img, b, o.elementThreads, o.reps, &engineInUse);
     std::printf(
         "{\"type\":\"element\",\"model\":\"%s\",\"element\":\"%s\",\"w\":%d,\"h\":%d,"
         "\"backend\":\"%s\",\"in_use\":\"%s\",\"engine_in_use\":\"%s\",\"threads\":%d,"
