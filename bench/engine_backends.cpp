@@ -197,6 +197,14 @@ double quantile(std::vector<double> v, double q) {
 
 double median(const std::vector<double>& v) { return quantile(v, 0.5); }
 
+// A number for JSON: null where it is not finite (JSON has no NaN).
+std::string jsonNumber(double v, int digits = 4) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return buf;
+}
+
 std::string jsonEscape(const std::string& s) {
   std::string o;
   for (char c : s) {
@@ -259,7 +267,8 @@ cv::dnn::Net openOpenCV(const std::string& path) {
 // One model, opened once per backend; runners for each thread count.
 struct Model {
   std::string path, name;
-  int channels = 1;
+  int channels = 1;  // of one frame
+  int frames = 1;    // frames stacked along the input's channels (cae.frames; temporal models)
   onnx::Graph graph;
   cv::dnn::Net cvNet;
   std::vector<std::unique_ptr<infer::onednn::Net>> dnnl;  // one per thread count
@@ -267,7 +276,9 @@ struct Model {
 
   Model(const std::string& p, const std::vector<int>& threads)
       : path(p), name(fs::path(p).stem().string()) {
-    channels = infer::describeModel(p).channels;
+    const infer::ModelDescription d = infer::describeModel(p);
+    channels = d.channels;
+    frames = std::max(1, d.info.frames);
     graph = onnx::readGraph(p);
     cvNet = openOpenCV(p);
     if (!infer::onednn::built())
@@ -356,12 +367,13 @@ void printRunner(const char* type, const Model& m, cv::Size s, const Runner& r, 
   std::printf(
       "{\"type\":\"%s\",\"model\":\"%s\",\"w\":%d,\"h\":%d,\"backend\":\"%s\",\"threads\":%d,"
       "\"reps\":%zu,\"median_ms\":%.3f,\"p90_ms\":%.3f,\"min_ms\":%.3f,\"cpu_ms\":%.3f,"
-      "\"gap_cpu_ms\":%.3f,\"flops\":%.6g,\"gflops\":%.2f,\"gflops_best\":%.2f,"
-      "\"gflops_cpu\":%.2f,\"omp_wait_policy\":\"%s\"%s}\n",
+      "\"gap_cpu_ms\":%.3f,\"flops\":%.6g,\"gflops\":%s,\"gflops_best\":%s,"
+      "\"gflops_cpu\":%s,\"omp_wait_policy\":\"%s\"%s}\n",
       type, m.name.c_str(), s.width, s.height, r.backend.c_str(), r.threads, r.wall.size(), med,
       quantile(r.wall, 0.9), quantile(r.wall, 0.0), median(r.cpu), median(r.tail), flops,
-      flops / (med * 1e6), flops / (quantile(r.wall, 0.0) * 1e6), flops / (median(r.cpu) * 1e6),
-      ompWaitPolicy().c_str(), extra.c_str());
+      jsonNumber(flops / (med * 1e6)).c_str(),
+      jsonNumber(flops / (quantile(r.wall, 0.0) * 1e6)).c_str(),
+      jsonNumber(flops / (median(r.cpu) * 1e6)).c_str(), ompWaitPolicy().c_str(), extra.c_str());
 }
 
 // oneDNN's FLOP count of one forward at x's size (the same count is used for OpenCV's time);
@@ -379,7 +391,7 @@ void speed(const Options& o, Model& m) {
     std::printf("{\"type\":\"skip\",\"model\":\"%s\",\"backend\":\"onednn\",\"why\":\"%s\"}\n",
                 m.name.c_str(), jsonEscape(m.notCovered).c_str());
   for (const cv::Size& s : o.sizes) {
-    const cv::Mat x = randomBlob(m.channels, s);
+    const cv::Mat x = randomBlob(m.frames * m.channels, s);
     const double flops = flopsOf(m, x);
     std::vector<Runner> rs = m.runners(o.threads);
     interleave(rs, x, o.warmup, o.reps, o.gapMs, o.budgetS);
@@ -387,9 +399,10 @@ void speed(const Options& o, Model& m) {
     if (!m.dnnl.empty()) {
       const cv::Mat ref = m.runOpenCV(x).clone();
       std::printf(
-          "{\"type\":\"check\",\"model\":\"%s\",\"w\":%d,\"h\":%d,\"max_abs_diff\":%.3g,"
+          "{\"type\":\"check\",\"model\":\"%s\",\"w\":%d,\"h\":%d,\"max_abs_diff\":%s,"
           "\"uses_reference\":%s}\n",
-          m.name.c_str(), s.width, s.height, maxAbsDiff(ref, m.dnnl.front()->forward(x)),
+          m.name.c_str(), s.width, s.height,
+          jsonNumber(maxAbsDiff(ref, m.dnnl.front()->forward(x)), 3).c_str(),
           m.dnnl.front()->usesReference() ? "true" : "false");
     }
     std::fflush(stdout);
@@ -454,7 +467,7 @@ void layersOneDNN(Model& m, const cv::Mat& x, int threads, int reps) {
 }
 
 void layers(const Options& o, Model& m) {
-  const cv::Mat x = randomBlob(m.channels, o.sizes.front());
+  const cv::Mat x = randomBlob(m.frames * m.channels, o.sizes.front());
   const int t = o.threads.back();
   layersOpenCV(m, x, t, 7);
   if (!m.dnnl.empty()) layersOneDNN(m, x, t, 7);
@@ -493,7 +506,7 @@ class Burners {
 
 void load(const Options& o, Model& m) {
   const cv::Size s = o.sizes.front();
-  const cv::Mat x = randomBlob(m.channels, s);
+  const cv::Mat x = randomBlob(m.frames * m.channels, s);
   const double flops = flopsOf(m, x);
   std::vector<Runner> rs = m.runners(o.threads);
   interleave(rs, x, o.warmup, o.loadReps, o.gapMs, o.budgetS);
@@ -645,7 +658,14 @@ FrameTime engineTimeHere(const Model& m, const cv::Mat& img, infer::Backend b, i
   const infer::Normalisation n = e.normalisation(8);
   cv::Mat f;
   img.convertTo(f, CV_32F, n.scale, n.offset);
-  const cv::Mat blob = cv::dnn::blobFromImage(f);
+  // A temporal model reads framesIn() frames stacked along the channels: a still scene's history
+  // is the same frame again.
+  const cv::Mat one = cv::dnn::blobFromImage(f);
+  const int c = one.size[1], k = e.framesIn();
+  const int dims[] = {1, k * c, img.rows, img.cols};
+  cv::Mat blob(4, dims, CV_32F);
+  for (int i = 0; i < k; ++i)
+    std::copy(one.ptr<float>(), one.ptr<float>() + one.total(), blob.ptr<float>(0, i * c));
   std::vector<double> t, cpu;
   for (int i = -3; i < reps; ++i) {
     const double c0 = cpuMs();
@@ -712,12 +732,13 @@ void element(const Options& o, Model& m) {
         "{\"type\":\"element\",\"model\":\"%s\",\"element\":\"%s\",\"w\":%d,\"h\":%d,"
         "\"backend\":\"%s\",\"in_use\":\"%s\",\"engine_in_use\":\"%s\",\"threads\":%d,"
         "\"frames\":%d,\"element_ms\":%.3f,\"baseline_ms\":%.4f,\"engine_ms\":%.3f,"
-        "\"ratio\":%.4f,\"element_cpu_ms\":%.3f,\"baseline_cpu_ms\":%.4f,\"engine_cpu_ms\":%.3f,"
-        "\"cpu_ratio\":%.4f,\"error\":\"%s\"}\n",
+        "\"ratio\":%s,\"element_cpu_ms\":%.3f,\"baseline_cpu_ms\":%.4f,\"engine_cpu_ms\":%.3f,"
+        "\"cpu_ratio\":%s,\"error\":\"%s\"}\n",
         m.name.c_str(), name, s.width, s.height, infer::backendName(b).c_str(), r.inUse.c_str(),
         engineInUse.c_str(), o.elementThreads, o.frames - 1 - warm, r.t.ms, base.t.ms, eng.ms,
-        r.error.empty() ? (r.t.ms - base.t.ms) / eng.ms : std::nan(""), r.t.cpuMs, base.t.cpuMs,
-        eng.cpuMs, r.error.empty() ? (r.t.cpuMs - base.t.cpuMs) / eng.cpuMs : std::nan(""),
+        jsonNumber(r.error.empty() ? (r.t.ms - base.t.ms) / eng.ms : std::nan("")).c_str(),
+        r.t.cpuMs, base.t.cpuMs, eng.cpuMs,
+        jsonNumber(r.error.empty() ? (r.t.cpuMs - base.t.cpuMs) / eng.cpuMs : std::nan("")).c_str(),
         jsonEscape(r.error).c_str());
     std::fflush(stdout);
   }
