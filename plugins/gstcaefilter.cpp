@@ -210,6 +210,16 @@ static gboolean gst_cae_filter_start(GstBaseTransform* trans) {
     post_load_error(self, o.model);
     return FALSE;
   }
+  if (e->framesIn() > 1) {
+    // A temporal model (cae.frames = K) reads the current and K-1 earlier frames; the elements
+    // do not keep earlier frames yet (issue 11), so such a model is refused here, not per frame.
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("'%s' is a temporal model (%d frames, cae.frames): the cae elements run "
+                       "single-frame models only so far",
+                       o.model.c_str(), e->framesIn()),
+                      (nullptr));
+    return FALSE;
+  }
   if (k->model_loaded && !k->model_loaded(self, *e)) return FALSE;
   for (const std::string& w : e->warnings())
     GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("%s", w.c_str()), (nullptr));

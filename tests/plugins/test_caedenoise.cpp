@@ -441,6 +441,10 @@ BOOST_DATA_TEST_CASE(bad_models_fail_the_change_to_paused_with_a_clear_error,
   std::vector<BadModel> cases = brokenCopiesOf(randomModel("random_gray.onnx", 1));
   cases.push_back({"wrong task", randomModel("random_anomaly.onnx", 1, cae::onnx::Task::Anomaly),
                    "model for task 'anomaly'"});
+  const char* root = std::getenv("CAE_SOURCE_ROOT");
+  BOOST_REQUIRE_MESSAGE(root, "CAE_SOURCE_ROOT is not set");
+  cases.push_back({"temporal model", (fs::path(root) / "models" / "denoise-temporal.onnx").string(),
+                   "is a temporal model (3 frames"});
   expectStartFailures(onBackend("caedenoise", backend), cases);
 }
 
