@@ -176,20 +176,6 @@ void addDataOptions(CLI::App& app, Options& o) {
       ->delimiter(',')
       ->check(CLI::Range(0.01, 1.0))
       ->group("Data");
-  app.add_option("--frames", c.frames,
-                 "temporal denoiser (--task denoise, --arch conv): train on clips of K frames "
-                 "made from the images by a moving camera; the model reads the current and "
-                 "K-1 previous frames stacked as channels and writes the current frame "
-                 "(cae.frames = K); 1: single images")
-      ->check(CLI::Range(1, 16))
-      ->capture_default_str()
-      ->group("Data");
-  app.add_option("--max-motion", c.maxMotion,
-                 "clips (--frames): largest camera translation per frame, pixels, each "
-                 "direction (a quarter of the clips still, a quarter with a moving object)")
-      ->check(CLI::Range(0.0, 64.0))
-      ->capture_default_str()
-      ->group("Data");
 }
 
 void addArchitectureOptions(CLI::App& app, Options& o) {
@@ -255,25 +241,38 @@ void addArchitectureOptions(CLI::App& app, Options& o) {
                "accept a code not smaller than the input (dense units or conv channels x "
                "height x width against input values; undercomplete is checked by default)")
       ->group("Architecture");
-  app.add_option("--temporal-channels", c.arch.temporalChannels,
-                 "conv with --frames and a --stem: this many more stem channels for what the "
-                 "older frames add (with --init, the single-frame model's stem stays as it was "
-                 "and these start unused)")
-      ->check(CLI::Range(0, 1024))
-      ->capture_default_str()
-      ->group("Architecture");
-  app.add_option("--init", c.init,
-                 "start from the weights of this ONNX model (a cae-train file with the same "
-                 "layers; a --frames model may start from the single-frame model: older "
-                 "frames get zero weights, so it starts as that model)")
-      ->check(CLI::ExistingFile)
-      ->group("Architecture");
   app.add_option("--pretrain-epochs", c.pretrainEpochs,
                  "stacked: epochs per pretraining stage "
                  "(0: --epochs)")
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str()
       ->group("Architecture");
+}
+
+// Temporal denoisers: clips of several frames and the stem channels that read the older ones.
+void addTemporalOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  app.add_option("--frames", c.frames,
+                 "temporal denoiser (--task denoise, --arch conv): train on clips of K frames "
+                 "made from the images by a moving camera; the model reads the current and "
+                 "K-1 previous frames stacked as channels and writes the current frame "
+                 "(cae.frames = K); 1: single images")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str()
+      ->group("Temporal");
+  app.add_option("--max-motion", c.maxMotion,
+                 "clips (--frames): largest camera translation per frame, pixels, each "
+                 "direction (a quarter of the clips still, a quarter with a moving object)")
+      ->check(CLI::Range(0.0, 64.0))
+      ->capture_default_str()
+      ->group("Temporal");
+  app.add_option("--temporal-channels", c.arch.temporalChannels,
+                 "conv with --frames and a --stem: this many more stem channels for what the "
+                 "older frames add (with --init and (K-1) x --channels of them, they start as "
+                 "the single-frame stem on each older frame, read with zero weights)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str()
+      ->group("Temporal");
 }
 
 void addObjectiveOptions(CLI::App& app, Options& o) {
@@ -458,6 +457,12 @@ void addFileOptions(CLI::App& app, Options& o) {
                  "checkpoint file, written every epoch and on "
                  "Ctrl-C / SIGUSR1 (default: <output>.ckpt)")
       ->group("Files");
+  app.add_option("--init", c.init,
+                 "start from the weights of this ONNX model (a cae-train file with the same "
+                 "layers; a --frames model may start from the single-frame model: older "
+                 "frames get zero weights, so it starts as that model)")
+      ->check(CLI::ExistingFile)
+      ->group("Files");
   app.add_flag("--resume", c.resume,
                "continue from the checkpoint exactly where it stopped "
                "(same options)")
@@ -585,6 +590,7 @@ int run(int argc, char** argv) {
   Options o;
   addDataOptions(app, o);
   addArchitectureOptions(app, o);
+  addTemporalOptions(app, o);
   addObjectiveOptions(app, o);
   addAnomalyOptions(app, o);
   addOptimisationOptions(app, o);
