@@ -65,11 +65,11 @@ std::vector<std::string> splitComma(const std::string& s) {
 
 const std::vector<std::string>& knownKeys() {
   static const std::vector<std::string> keys{
-      key::kTask,           key::kFormat,         key::kInputScale, key::kInputOffset,
-      key::kResidual,       key::kReceptiveField, key::kNoiseSigma, key::kFrames,
-      key::kLatentShape,    key::kQuantStep,      key::kScoreMean,  key::kScoreStd,
-      key::kThreshold,      key::kAnomalyMap,     key::kMapSigma,   key::kStft,
-      key::kTrainerVersion, key::kRecipe,         key::kMetrics,
+      key::kTask,     key::kFormat,         key::kInputScale, key::kInputOffset,
+      key::kResidual, key::kReceptiveField, key::kNoiseSigma, key::kFrames,
+      key::kAlign,    key::kLatentShape,    key::kQuantStep,  key::kScoreMean,
+      key::kScoreStd, key::kThreshold,      key::kAnomalyMap, key::kMapSigma,
+      key::kStft,     key::kTrainerVersion, key::kRecipe,     key::kMetrics,
   };
   return keys;
 }
@@ -154,6 +154,9 @@ ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
       info.frames = toInt(k, v);
       // An upper bound keeps a damaged value from sizing a frame ring of absurd length.
       if (info.frames < 1 || info.frames > 64) throw badValue(k, v, "a frame count in 1..64");
+    } else if (k == key::kAlign) {
+      if (v != "none" && v != "translation") throw badValue(k, v, "none or translation");
+      info.align = v;
     } else if (k == key::kLatentShape) {
       for (const std::string& d : splitComma(v)) {
         info.latentShape.push_back(toInt(k, d));

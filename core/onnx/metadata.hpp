@@ -25,6 +25,7 @@ inline constexpr const char* kResidual = "cae.residual";
 inline constexpr const char* kReceptiveField = "cae.receptive_field";
 inline constexpr const char* kNoiseSigma = "cae.noise_sigma";
 inline constexpr const char* kFrames = "cae.frames";
+inline constexpr const char* kAlign = "cae.align";
 inline constexpr const char* kLatentShape = "cae.latent_shape";
 inline constexpr const char* kQuantStep = "cae.quant_step";
 inline constexpr const char* kScoreMean = "cae.score_mean";
@@ -79,6 +80,10 @@ struct ModelInfo {
   // Temporal models: the input is this many frames stacked along the channels (the current frame
   // first, then the older ones), frames x C channels in, C out. Default 1: one frame in and out.
   int frames = 1;
+  // Temporal models: how the older frames are moved onto the current one before the model reads
+  // them (core/infer/align.hpp): "none" (default) or "translation" (global shift by phase
+  // correlation), the same in training (cae-train --align) and in caedenoise.
+  std::string align = "none";
   std::vector<int> latentShape;  // C,H,W of the codec latent; default empty
   double quantStep = 1.0;        // codec latent quantisation step
   // cae.anomaly_map, cae.map_sigma, cae.threshold, cae.score_mean, cae.score_std as one value;

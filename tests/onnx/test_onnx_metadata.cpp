@@ -81,6 +81,7 @@ onnx::ExportOptions everyOption() {
   o.metrics = "{\"psnr\": 31.2}";
   o.docString = "test model";
   o.extra["cae.frames"] = "3";  // temporal models: cae-train writes it through extra
+  o.extra["cae.align"] = "translation";
   return o;
 }
 
@@ -120,6 +121,7 @@ BOOST_AUTO_TEST_CASE(every_key_round_trips) {
   BOOST_TEST(info.receptiveField == 37);
   BOOST_TEST(info.noiseSigma == 0.1);
   BOOST_TEST(info.frames == 3);
+  BOOST_TEST(info.align == "translation");
   BOOST_TEST(info.latentShape == std::vector<int>({8, 4, 4}), boost::test_tools::per_element());
   BOOST_TEST(info.quantStep == 0.25);
   BOOST_TEST(info.anomaly.scoreMean == 0.0123);
@@ -206,6 +208,7 @@ BOOST_AUTO_TEST_CASE(malformed_values_name_the_key) {
       {"cae.frames", "0"},
       {"cae.frames", "2.5"},
       {"cae.frames", "65"},
+      {"cae.align", "affine"},
       {"cae.latent_shape", "8,,4"},
       {"cae.latent_shape", "8,0,4"},
       {"cae.quant_step", "0"},
