@@ -159,6 +159,9 @@ ModelDescription describeModel(const std::string& path) {
 struct Engine::NetHolder {
   cv::dnn::Net net;
   std::unique_ptr<onednn::Net> onednn;  // set when the oneDNN backend runs the model
+  // Buffers kept between run()s, so that a stream of frames of one size allocates nothing per
+  // frame (per-frame megabyte buffers cost the elements hundreds of page faults a frame).
+  cv::Mat padded, tile, y;
 };
 
 Engine::Engine(const EngineOptions& o) : o_(o), net_(std::make_unique<NetHolder>()) {
@@ -286,14 +289,13 @@ TilePlan Engine::plan(int h, int w) const {
   return p;
 }
 
-cv::Mat Engine::forward(const cv::Mat& tile) {
-  cv::Mat out;
+void Engine::forward(const cv::Mat& tile, cv::Mat& out) {
   if (net_->onednn) {
-    out = net_->onednn->forward(tile);  // a new Mat per call
+    net_->onednn->forward(tile, out);
   } else {
     try {
       net_->net.setInput(tile);
-      out = net_->net.forward().clone();
+      net_->net.forward().copyTo(out);  // OpenCV's output blob is its own, reused by it
     } catch (const cv::Exception& e) {
       throw Error("OpenCV DNN failed to run '" + o_.model + "': " + e.err);
     }
@@ -302,7 +304,6 @@ cv::Mat Engine::forward(const cv::Mat& tile) {
       out.size[2] != tile.size[2] || out.size[3] != tile.size[3])
     throw Error("'" + o_.model + "' returned a " + std::to_string(out.dims) +
                 "-D output of a different shape than its input; not an image-to-image model");
-  return out;
 }
 
 namespace {
@@ -312,14 +313,32 @@ cv::Mat plane(const cv::Mat& blob, int n, int c) {
   return cv::Mat(blob.size[2], blob.size[3], CV_32F, const_cast<float*>(blob.ptr<float>(n, c)));
 }
 
-cv::Mat blob4(int n, int c, int h, int w) {
+// m as an n×c×h×w float blob: its memory kept when it already has that shape and is its own
+// continuous buffer, else a new one.
+void makeBlob(cv::Mat& m, int n, int c, int h, int w) {
   const int sz[4] = {n, c, h, w};
-  return cv::Mat(4, sz, CV_32F);
+  if (m.dims == 4 && m.type() == CV_32F && m.isContinuous() && m.size[0] == n && m.size[1] == c &&
+      m.size[2] == h && m.size[3] == w)
+    return;
+  m.release();
+  m.create(4, sz, CV_32F);
 }
 
 }  // namespace
 
 cv::Mat Engine::run(const cv::Mat& blob) {
+  cv::Mat out;
+  run(blob, out);
+  return out;
+}
+
+void Engine::run(const cv::Mat& blob, cv::Mat& out) {
+  if (out.data && out.data == blob.data) {  // the input is read while the output is written
+    cv::Mat fresh;                          // (blob may be out itself)
+    run(blob, fresh);
+    out = fresh;
+    return;
+  }
   if (blob.dims != 4 || blob.type() != CV_32F || !blob.isContinuous() ||
       blob.size[1] != frames_ * channels_ || blob.size[0] < 1 || blob.size[2] < 1 ||
       blob.size[3] < 1)
@@ -333,7 +352,8 @@ cv::Mat Engine::run(const cv::Mat& blob) {
   // Pad bottom/right up to the size multiple by reflection (a copy only when needed).
   cv::Mat padded = blob;
   if (Hp != H || Wp != W) {
-    padded = blob4(N, C, Hp, Wp);
+    makeBlob(net_->padded, N, C, Hp, Wp);
+    padded = net_->padded;
     for (int n = 0; n < N; ++n)
       for (int c = 0; c < C; ++c) {
         cv::Mat dst = plane(padded, n, c);
@@ -342,12 +362,21 @@ cv::Mat Engine::run(const cv::Mat& blob) {
       }
   }
   const TilePlan p = plan(H, W);
-  cv::Mat out = blob4(N, CO, H, W);
+  if (p.core == 0 && Hp == H && Wp == W) {  // one tile of the frame's own size: straight to out
+    makeBlob(out, N, CO, H, W);
+    forward(padded, out);
+    return;
+  }
+  makeBlob(out, N, CO, H, W);
+  cv::Mat& y = net_->y;
   if (p.core == 0) {
-    cv::Mat y = forward(padded);
+    forward(padded, y);
     for (int n = 0; n < N; ++n)
-      for (int c = 0; c < CO; ++c) plane(y, n, c)(cv::Rect(0, 0, W, H)).copyTo(plane(out, n, c));
-    return out;
+      for (int c = 0; c < CO; ++c) {
+        cv::Mat dst = plane(out, n, c);
+        plane(y, n, c)(cv::Rect(0, 0, W, H)).copyTo(dst);
+      }
+    return;
   }
   for (int ty = 0; ty < p.tilesY; ++ty)
     for (int tx = 0; tx < p.tilesX; ++tx) {
@@ -355,11 +384,14 @@ cv::Mat Engine::run(const cv::Mat& blob) {
       const int iy0 = std::max(0, y0 - p.margin), ix0 = std::max(0, x0 - p.margin);
       const int iy1 = std::min(Hp, y0 + p.core + p.margin);
       const int ix1 = std::min(Wp, x0 + p.core + p.margin);
-      cv::Mat tile = blob4(N, C, iy1 - iy0, ix1 - ix0);
+      cv::Mat& tile = net_->tile;
+      makeBlob(tile, N, C, iy1 - iy0, ix1 - ix0);
       for (int n = 0; n < N; ++n)
-        for (int c = 0; c < C; ++c)
-          plane(padded, n, c)(cv::Rect(ix0, iy0, ix1 - ix0, iy1 - iy0)).copyTo(plane(tile, n, c));
-      cv::Mat y = forward(tile);
+        for (int c = 0; c < C; ++c) {
+          cv::Mat dst = plane(tile, n, c);
+          plane(padded, n, c)(cv::Rect(ix0, iy0, ix1 - ix0, iy1 - iy0)).copyTo(dst);
+        }
+      forward(tile, y);
       const int oh = std::min(p.core, H - y0), ow = std::min(p.core, W - x0);
       for (int n = 0; n < N; ++n)
         for (int c = 0; c < CO; ++c) {
@@ -367,7 +399,6 @@ cv::Mat Engine::run(const cv::Mat& blob) {
           plane(y, n, c)(cv::Rect(x0 - ix0, y0 - iy0, ow, oh)).copyTo(dst);
         }
     }
-  return out;
 }
 
 }  // namespace cae::infer

@@ -128,9 +128,13 @@ class Engine {
   // in model units and returns the N×C×H×W output. InvalidArgument for other shapes; Error when
   // OpenCV fails.
   cv::Mat run(const cv::Mat& blob);
+  // The same into `out`, whose memory is reused when it is already a continuous N×C×H×W float
+  // blob (else it is reallocated; never the input's memory), and the engine keeps its padding
+  // and tile buffers: a stream of frames of one size allocates nothing per frame.
+  void run(const cv::Mat& blob, cv::Mat& out);
 
  private:
-  cv::Mat forward(const cv::Mat& tile);  // one padded tile through the net
+  void forward(const cv::Mat& tile, cv::Mat& out);  // one padded tile through the net
   // Builds the oneDNN net when oneDNN is built and covers the graph; else sets fallback_.
   bool loadOneDnn();
 

@@ -72,6 +72,9 @@ class Net {
 
   // One 4-D float input and one output (cae's image models): N×C×H×W CV_32F, continuous.
   cv::Mat forward(const cv::Mat& blob);
+  // The same into `out`, reallocated only when its shape or type differs (or it shares the
+  // input's memory), so a stream of frames of one size allocates nothing per forward.
+  void forward(const cv::Mat& blob, cv::Mat& out);
   // Any graph the translator covers: inputs in graph-input order, outputs in graph-output order.
   std::vector<onnx::Tensor> forward(const std::vector<onnx::Tensor>& inputs);
 

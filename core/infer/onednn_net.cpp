@@ -84,6 +84,18 @@ Net::Net(const onnx::Graph& g, const Options& o) : impl_(std::make_unique<Impl>(
 }
 
 cv::Mat Net::forward(const cv::Mat& blob) {
+  cv::Mat y;
+  forward(blob, y);
+  return y;
+}
+
+void Net::forward(const cv::Mat& blob, cv::Mat& out) {
+  if (out.data && out.data == blob.data) {  // the input is read while the output is written
+    cv::Mat fresh;                          // (blob may be out itself)
+    forward(blob, fresh);
+    out = fresh;
+    return;
+  }
   if (impl_->prog.inputs.size() != 1 || impl_->prog.outputs.size() != 1)
     throw InvalidArgument("Net::forward(cv::Mat) needs a graph of one input and one output; " +
                           impl_->where() + " has " + std::to_string(impl_->prog.inputs.size()) +
@@ -92,14 +104,17 @@ cv::Mat Net::forward(const cv::Mat& blob) {
     throw InvalidArgument("Net::forward needs a continuous N x C x H x W float blob");
   Plan& p = impl_->planFor({{blob.size[0], blob.size[1], blob.size[2], blob.size[3]}});
   detail::Buffer& in = p.bufs[std::size_t(p.inputs[0])];
-  detail::Buffer& out = p.bufs[std::size_t(p.outputs[0])];
-  const Dims od = out.md.dims();
+  detail::Buffer& ob = p.bufs[std::size_t(p.outputs[0])];
+  const Dims od = ob.md.dims();
   const std::vector<int> sizes(od.begin(), od.end());
-  cv::Mat y(int(sizes.size()), sizes.data(), CV_32F);
+  out.create(int(sizes.size()), sizes.data(), CV_32F);  // kept when its shape is already right
+  if (!out.isContinuous()) {
+    out.release();
+    out.create(int(sizes.size()), sizes.data(), CV_32F);
+  }
   in.mem.set_data_handle(const_cast<float*>(blob.ptr<float>()));  // read only
-  out.mem.set_data_handle(y.ptr<float>());
+  ob.mem.set_data_handle(out.ptr<float>());
   impl_->run(p);
-  return y;
 }
 
 std::vector<onnx::Tensor> Net::forward(const std::vector<onnx::Tensor>& inputs) {
@@ -165,6 +180,7 @@ Net::Net(const onnx::Graph& g, const Options& o) {
 }
 
 cv::Mat Net::forward(const cv::Mat& blob) { return blob; }
+void Net::forward(const cv::Mat& blob, cv::Mat& out) { out = blob; }
 std::vector<onnx::Tensor> Net::forward(const std::vector<onnx::Tensor>& inputs) { return inputs; }
 std::size_t Net::cachedShapes() const { return 0; }
 std::vector<std::string> Net::implementations() const { return {}; }
