@@ -273,6 +273,20 @@ void addTemporalOptions(CLI::App& app, Options& o) {
       ->check(CLI::Range(0, 1024))
       ->capture_default_str()
       ->group("Temporal");
+  enumOption(app, "--align", c.align,
+             std::map<std::string, AlignKind>{{"none", AlignKind::None},
+                                              {"translation", AlignKind::Translation}},
+             "with --frames: none | translation (the older frames of each noisy clip are "
+             "aligned onto the current frame by the global shift caedenoise finds on whole "
+             "frames, core/infer/align; the model says cae.align = translation)")
+      ->group("Temporal");
+  app.add_option("--clip-context", c.clipContext,
+                 "with --frames: render, noise (and align) clips at this size around the "
+                 "patch, whose centre the model reads; 0: the patch, or 192 with --align "
+                 "translation (images smaller than it are left out)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str()
+      ->group("Temporal");
 }
 
 void addObjectiveOptions(CLI::App& app, Options& o) {

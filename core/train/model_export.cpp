@@ -75,6 +75,7 @@ ExportedFiles exportTrained(const TrainConfig& c, const ArchSpec& spec, BuiltMod
   eo.task = exportTask(c.task);
   // Written only for temporal models, so that single-frame models stay as they were.
   if (spec.frames > 1) eo.extra[onnx::key::kFrames] = std::to_string(spec.frames);
+  if (c.align == AlignKind::Translation) eo.extra[onnx::key::kAlign] = "translation";
   if (built.sampling >= 0)
     if (auto* smp = dynamic_cast<nn::Sampling*>(&built.model.layer(built.sampling)))
       smp->setTraining(false);

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "error.hpp"
+#include "infer/align.hpp"
 
 namespace cae::train {
 namespace {
@@ -161,6 +162,46 @@ Tensor currentFrame(const Tensor& clips, int channels) {
   return out;
 }
 
+void alignFrames(Tensor& clips, int channels) {
+  const Shape s = clips.shape();
+  if (channels < 1 || s.c % channels != 0)
+    throw InvalidArgument("alignFrames: " + std::to_string(s.c) + " channels are not frames of " +
+                          std::to_string(channels));
+  const int frames = s.c / channels;
+  // The estimate reads one plane per frame: the mean of its channels (the plane itself in gray).
+  auto lumaOf = [&](int n, int j, cv::Mat& out) {
+    plane(clips, n, j * channels).copyTo(out);
+    for (int c = 1; c < channels; ++c) out += plane(clips, n, j * channels + c);
+    if (channels > 1) out *= 1.0 / channels;
+  };
+  cv::Mat now, older, moved;
+  for (int n = 0; n < s.n; ++n) {
+    lumaOf(n, 0, now);
+    for (int j = 1; j < frames; ++j) {
+      lumaOf(n, j, older);
+      const infer::Shift shift = infer::estimateShift(now, older);
+      if (!shift.found) continue;
+      for (int c = 0; c < channels; ++c) {
+        cv::Mat p = plane(clips, n, j * channels + c);
+        infer::applyShift(p, shift, moved);
+        moved.copyTo(p);
+      }
+    }
+  }
+}
+
+Tensor centrePatch(const Tensor& t, int patch) {
+  const Shape s = t.shape();
+  if (patch < 1 || patch > s.h || patch > s.w)
+    throw InvalidArgument("centrePatch: a " + std::to_string(patch) + " patch of " + s.str());
+  Tensor out(Shape{s.n, s.c, patch, patch});
+  const int y0 = (s.h - patch) / 2, x0 = (s.w - patch) / 2;
+  for (int n = 0; n < s.n; ++n)
+    for (int c = 0; c < s.c; ++c)
+      plane(t, n, c)(cv::Rect(x0, y0, patch, patch)).copyTo(plane(out, n, c));
+  return out;
+}
+
 SequenceSource::SequenceSource(std::vector<Image> images, int patch, const ClipOptions& o)
     : images_(std::move(images)), patch_(patch), o_(o) {
   if (images_.empty()) throw InvalidArgument("no images to make clips from");
@@ -173,17 +214,22 @@ SequenceSource::SequenceSource(std::vector<Image> images, int patch, const ClipO
     throw InvalidArgument("clips: motion limits must not be negative");
   requireShare(o.staticShare, "static");
   requireShare(o.objectShare, "object");
+  if (o.context != 0 && o.context < patch)
+    throw InvalidArgument("clips: the context (" + std::to_string(o.context) +
+                          ") must be at least the patch (" + std::to_string(patch) + ")");
+  const int r = renderSize();
   const int c0 = images_[0].pixels.shape().c;
   for (const Image& im : images_) {
     const Shape s = im.pixels.shape();
     if (s.c != c0)
       throw InvalidArgument("'" + images_[0].source + "' has " + std::to_string(c0) +
                             " channels but '" + im.source + "' has " + std::to_string(s.c));
-    if (s.h < patch || s.w < patch)
+    if (s.h < r || s.w < r)
       throw InvalidArgument("image '" + im.source + "' (" + std::to_string(s.w) + "x" +
-                            std::to_string(s.h) + ") is smaller than the " + std::to_string(patch) +
-                            "x" + std::to_string(patch) +
-                            " patch; use a smaller --patch or leave that file out");
+                            std::to_string(s.h) + ") is smaller than the " + std::to_string(r) +
+                            "x" + std::to_string(r) +
+                            (r == patch ? " patch; use a smaller --patch or leave that file out"
+                                        : " clip context; leave that file out"));
   }
 }
 
@@ -191,7 +237,9 @@ int SequenceSource::channels() const { return images_[0].pixels.shape().c; }
 
 ClipMotion SequenceSource::drawMotion(const Tensor& image, nn::Rng& rng) const {
   const Shape s = image.shape();
-  const int p = patch_;
+  const int p = patch_, r = renderSize();
+  const int offset = (r - p) / 2;  // of the patch in the rendered clip, whole pixels
+  const double at = offset;
   ClipMotion m;
   if (rng.uniform() >= o_.staticShare) {
     m.dx = rng.uniform(Scalar(-o_.maxShift), Scalar(o_.maxShift));
@@ -210,13 +258,13 @@ ClipMotion SequenceSource::drawMotion(const Tensor& image, nn::Rng& rng) const {
     m.objectDx = rng.uniform(Scalar(-v), Scalar(v));
     m.objectDy = rng.uniform(Scalar(-v), Scalar(v));
     // At least half of it in the current frame.
-    m.objectX = rng.uniform(Scalar(-m.objectW / 2.0), Scalar(p - m.objectW / 2.0));
-    m.objectY = rng.uniform(Scalar(-m.objectH / 2.0), Scalar(p - m.objectH / 2.0));
+    m.objectX = at + rng.uniform(Scalar(-m.objectW / 2.0), Scalar(p - m.objectW / 2.0));
+    m.objectY = at + rng.uniform(Scalar(-m.objectH / 2.0), Scalar(p - m.objectH / 2.0));
   }
   // Place the current frame so that every frame's view lies inside the image; halve the camera
   // motion while it cannot.
   for (int tries = 0; tries < 12; ++tries) {
-    const Extent e = extentOf(m, o_.frames, p);
+    const Extent e = extentOf(m, o_.frames, r);
     const double xLo = -e.x0, xHi = s.w - 1 - e.x1, yLo = -e.y0, yHi = s.h - 1 - e.y1;
     if (xLo <= xHi && yLo <= yHi) {
       m.x = rng.uniform(Scalar(xLo), Scalar(xHi));
@@ -231,14 +279,14 @@ ClipMotion SequenceSource::drawMotion(const Tensor& image, nn::Rng& rng) const {
   // Too small even for a still camera at a sub-pixel position: a still camera at whole pixels
   // (bicubic interpolation then copies pixels and reads nothing outside).
   m.dx = m.dy = m.rotation = m.zoom = 0;
-  m.x = below(rng, s.w - p + 1);
-  m.y = below(rng, s.h - p + 1);
+  m.x = below(rng, s.w - r + 1);
+  m.y = below(rng, s.h - r + 1);
   return m;
 }
 
 void SequenceSource::next(int n, nn::Rng& rng, Tensor& out) const {
   if (n < 1) throw InvalidArgument("batch size must be >= 1, got " + std::to_string(n));
-  out.resize(Shape{n, o_.frames * channels(), patch_, patch_});
+  out.resize(Shape{n, o_.frames * channels(), renderSize(), renderSize()});
   for (int i = 0; i < n; ++i) {
     const Tensor& img = images_[rng.below(images_.size())].pixels;
     const ClipMotion m = drawMotion(img, rng);
@@ -256,7 +304,7 @@ void SequenceSource::next(int n, nn::Rng& rng, Tensor& out) const {
 Tensor SequenceSource::fixed(int n, std::uint64_t seed) const {
   if (n < 1) throw InvalidArgument("batch size must be >= 1, got " + std::to_string(n));
   nn::Rng rng(seed);
-  Tensor out(Shape{n, o_.frames * channels(), patch_, patch_});
+  Tensor out(Shape{n, o_.frames * channels(), renderSize(), renderSize()});
   for (int i = 0; i < n; ++i) {
     const Tensor& img = images_[std::size_t(i) % images_.size()].pixels;
     renderClip(img, drawMotion(img, rng), o_.frames, i, out);

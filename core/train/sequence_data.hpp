@@ -12,9 +12,18 @@
 // not interpolated. Noise is not added here: the trainer's corruption adds it to the whole clip
 // (one sigma per sample, independent values per frame).
 //
+// Aligned clips (cae-train --align translation) are rendered at a context size around the patch
+// (ClipOptions::context), because a shift estimate needs more than a patch of noisy pixels: the
+// trainer adds its noise at that size (i.i.d. per pixel: the same noise model), alignFrames()
+// moves every noisy older frame onto the noisy current frame with core/infer/align's functions
+// (what caedenoise does on whole frames), and centrePatch() cuts the patch the model reads, and
+// from the clean current frame its target.
+//
 //   SequenceSource clips(images, 64, ClipOptions{});      // InvalidArgument for bad options
 //   clips.next(16, rng, batch);                           // {16, K*C, 64, 64}
 //   nn::Tensor target = currentFrame(batch, clips.channels());  // {16, C, 64, 64}
+//   // with o.context = 192: batch is {16, K*C, 192, 192}; after the noise,
+//   alignFrames(noisy, clips.channels());  input = centrePatch(noisy, 64);
 #pragma once
 
 #include <cstddef>
@@ -36,7 +45,16 @@ struct ClipOptions {
   double objectShare = 0.25;  // clips with an independently moving object (drawn independently)
   bool flips = false;         // random mirror flips, the same for every frame of a clip
   bool rotations = false;     // random quarter turns, the same for every frame of a clip
+  // Clips are rendered at context x context pixels with the patch at their centre (the camera
+  // turns and zooms about it, the object is placed around it); 0: at the patch size.
+  int context = 0;
 };
+
+// The default ClipOptions::context of aligned training: a shift estimate between noisy frames
+// of this size is off by more than a pixel in about 2 % of clips at sigma 25 (whole 320x240
+// frames: 0.5 %; 64x64 patches: most), and rendering and aligning it costs about a fifth of a
+// training step.
+inline constexpr int kAlignContext = 192;
 
 // The motion of one clip. The camera moves by (dx, dy) pixels, turns by `rotation` and zooms by
 // exp(zoom) per frame: frame j (j frames before the current one) sees the image through the
@@ -67,15 +85,27 @@ void renderClip(const nn::Tensor& image, const ClipMotion& motion, int frames, i
 // Channels [0, channels) of every sample of clips {N, K*channels, H, W}: the current frames.
 nn::Tensor currentFrame(const nn::Tensor& clips, int channels);
 
+// Moves every older frame of every clip of clips ({N, K*channels, H, W}, H and W >= 16) onto its
+// current frame, in place: the shift is estimated by infer::estimateShift on the mean of the
+// frame's channels against the current frame's, and applied to each channel by
+// infer::applyShift (an untrusted estimate leaves the frame as it is).
+void alignFrames(nn::Tensor& clips, int channels);
+
+// The centred patch x patch window of every plane of t ({N, C, H, W}, H and W >= patch; the
+// offset rounds down, as SequenceSource places the patch in its context).
+nn::Tensor centrePatch(const nn::Tensor& t, int patch);
+
 // Serves clips of patch x patch pixels cut from images (all at least patch x patch).
 class SequenceSource {
  public:
-  // InvalidArgument: no images, images smaller than the patch or with different channel counts,
-  // frames outside 1..16, a negative motion limit, shares outside [0, 1].
+  // InvalidArgument: no images, images smaller than the patch (the context, when set) or with
+  // different channel counts, frames outside 1..16, a negative motion limit, shares outside
+  // [0, 1], a context smaller than the patch.
   SequenceSource(std::vector<Image> images, int patch, const ClipOptions& o);
 
-  // n clips into out ({n, K*C, patch, patch}), drawn with rng only: for each, an image uniformly
-  // (with replacement), a motion (drawMotion), then flips and a rotation when enabled.
+  // n clips into out ({n, K*C, renderSize(), renderSize()}), drawn with rng only: for each, an
+  // image uniformly (with replacement), a motion (drawMotion), then flips and a rotation when
+  // enabled.
   void next(int n, nn::Rng& rng, nn::Tensor& out) const;
   // A fixed set of n clips (deterministic for a seed): validation. Clip i comes from image
   // i mod size(), without flips or rotations.
@@ -83,13 +113,15 @@ class SequenceSource {
 
   // A motion for image: camera kind (still with staticShare, else velocity, rotation, zoom
   // drawn uniformly), the object with objectShare, and a position where every frame's view
-  // lies inside the image. Where the image is too small for the motion, the motion is halved
-  // until it fits (a patch-sized image gets a still camera).
+  // lies inside the image (at the render size). The object is sized from the patch and placed
+  // with at least half of it in the centre patch. Where the image is too small for the motion,
+  // the motion is halved until it fits (an image of the render size gets a still camera).
   ClipMotion drawMotion(const nn::Tensor& image, nn::Rng& rng) const;
 
   int frames() const { return o_.frames; }
   int channels() const;  // of one frame
   int patch() const { return patch_; }
+  int renderSize() const { return o_.context > 0 ? o_.context : patch_; }
   std::size_t size() const { return images_.size(); }
   const ClipOptions& options() const { return o_; }
 

@@ -137,10 +137,26 @@ struct Trainer::Impl {
   }
 
   // What the model should output for samples: the samples themselves, or for clips (--frames)
-  // their clean current frames.
+  // their clean current frames (the centre patch of clips rendered with a context).
   Tensor goal(const Tensor& samples) const {
     if (data.train->frames() == 1) return samples;
-    return currentFrame(samples, data.train->channels());
+    const Tensor now = currentFrame(samples, data.train->channels());
+    return samples.shape().h > c.patch ? centrePatch(now, c.patch) : now;
+  }
+
+  // What the model reads of corrupted samples: themselves, or for clips rendered with a context
+  // (--clip-context, --align) the centre patch, after (--align translation) the older frames
+  // were aligned onto the current one at the whole context, as caedenoise aligns whole frames.
+  const Tensor& modelInput(const Tensor& corrupted, Tensor& buffer) const {
+    if (data.train->frames() == 1 || corrupted.shape().h == c.patch) return corrupted;
+    if (c.align == AlignKind::Translation) {
+      buffer = corrupted;
+      alignFrames(buffer, data.train->channels());
+      buffer = centrePatch(buffer, c.patch);
+    } else {
+      buffer = centrePatch(corrupted, c.patch);
+    }
+    return buffer;
   }
 
   // Pixels → the stage's input: codes of the finished stacked stages.
@@ -238,6 +254,8 @@ struct Trainer::Impl {
         {"val_images", data.val->size()},
         {"sample_shape", {data.train->channels(), data.train->height(), data.train->width()}}};
     if (data.train->frames() > 1) start["frames"] = data.train->frames();  // clips of frames
+    if (clipContext(c) > c.patch) start["clip_context"] = clipContext(c);
+    if (c.align == AlignKind::Translation) start["align"] = "translation";
     writeLog(start);
   }
 
@@ -271,8 +289,9 @@ struct Trainer::Impl {
 
   double validate(Stage& s, const nn::Loss& loss) {
     const Tensor target = toStageInput(data.valClean, s);
+    Tensor buffer;
     const Tensor input = s.innerStage ? target : objective->corruptFixed(target, 99);
-    const Tensor out = predict(s, input);
+    const Tensor out = predict(s, modelInput(input, buffer));
     const Tensor g = goal(target);
     Tensor t(out.shape());  // dense models give {N, F, 1, 1}: the same values, flat
     std::copy(g.data(), g.data() + g.size(), t.data());
@@ -327,7 +346,7 @@ struct Trainer::Impl {
   // The epoch's steps from the current one. Returns false when cancelled (after a checkpoint).
   bool trainEpoch(Stage& s, double lastVal) {
     Model& m = s.built.model;
-    Tensor clean, noisy;
+    Tensor clean, noisy, buffer;
     const bool temporal = data.train->frames() > 1;
     for (; st.stepInEpoch < c.stepsPerEpoch; ++st.stepInEpoch) {
       if (owner.cancel_ && owner.cancel_->load()) {
@@ -338,7 +357,8 @@ struct Trainer::Impl {
       opt->setLearningRate(lrAt(t, s));
       data.train->next(c.batch, rng, clean);
       const Tensor target = toStageInput(clean, s);
-      const Tensor& input = objective->corrupt(target, s.innerStage, noisy, rng);
+      const Tensor& input =
+          modelInput(objective->corrupt(target, s.innerStage, noisy, rng), buffer);
       const StepLoss l =
           objective->step(s.built, s.innerStage, input, temporal ? goal(target) : target, rng);
       if (!std::isfinite(l.total) || !std::isfinite(l.reconstruction)) diverged(s, l.total);
@@ -471,7 +491,8 @@ struct Trainer::Impl {
     sum += st.bestEpoch > 0 ? " (best epoch " + std::to_string(st.bestEpoch) + ")\n" : "\n";
     if (c.task == TrainTask::Denoise) {
       const Tensor noisy = objective->corruptFixed(data.valClean, 1234);
-      const Tensor out = predict(s, noisy);
+      Tensor buffer;
+      const Tensor out = predict(s, modelInput(noisy, buffer));
       denoiseReport(goal(data.valClean), goal(noisy), out, c.sigmaHi,
                     c.corruption == CorruptionKind::Gaussian)
           .addTo(metrics, sum);

@@ -31,6 +31,9 @@ enum class LossKind { Mse, Bce, L1 };
 enum class CorruptionKind { None, Gaussian, Masking, SaltPepper };
 enum class OptimizerKind { Adam, Sgd };
 enum class ScheduleKind { Constant, Step, Cosine };
+// How a temporal model's older frames are brought onto the current one before it reads them
+// (cae.align): not at all, or by the global translation of core/infer/align.hpp.
+enum class AlignKind { None, Translation };
 
 struct TrainConfig {
   // Data.
@@ -49,6 +52,13 @@ struct TrainConfig {
   // model outputs the clean current frame. 1: single images. Needs --task denoise and patches.
   int frames = 1;
   double maxMotion = 4;  // clips: largest camera translation per frame, pixels, each direction
+  // Translation: the older frames of each noisy clip are aligned onto its current frame by
+  // core/infer/align (as caedenoise does on whole frames), the model says cae.align =
+  // translation. Needs frames > 1.
+  AlignKind align = AlignKind::None;
+  // Clips are rendered (and noised, and aligned) at clipContext x clipContext around the patch,
+  // whose centre the model then reads. 0: the patch itself, or kAlignContext (192) with align.
+  int clipContext = 0;
 
   // Architecture. stacked: greedy layer-wise pretraining of each dense stage, then fine-tuning.
   ArchSpec arch;

@@ -112,16 +112,44 @@ std::unique_ptr<SampleSource> clipSource(const TrainConfig& c, std::vector<Image
   o.maxShift = c.maxMotion;
   o.flips = augment && c.flips;
   o.rotations = augment && c.rotations;
+  o.context = clipContext(c);
   return std::make_unique<ClipSamples>(std::move(images), c.patch, o);
 }
 
+// Clips rendered larger than the patch leave out the images (and scaled copies) smaller than
+// their context; the patch check has already named any that is smaller than the patch.
+void keepAtLeast(std::vector<Image>& images, int size) {
+  images.erase(std::remove_if(images.begin(), images.end(),
+                              [&](const Image& im) {
+                                const Shape s = im.pixels.shape();
+                                return s.h < size || s.w < size;
+                              }),
+               images.end());
+}
+
 }  // namespace
+
+int clipContext(const TrainConfig& c) {
+  if (c.clipContext > 0) return c.clipContext;
+  return c.align == AlignKind::Translation ? kAlignContext : 0;
+}
 
 TrainingData loadTrainingData(const TrainConfig& c) {
   if (c.frames < 1 || c.frames > 16)
     throw InvalidArgument("--frames must be between 1 and 16, got " + std::to_string(c.frames));
   if (c.frames > 1 && c.patch == 0)
     throw InvalidArgument("--frames makes clips from patches of the images: give --patch N");
+  if (c.align != AlignKind::None && c.frames < 2)
+    throw InvalidArgument(
+        "--align translation aligns the older frames of a clip onto its current frame: it needs "
+        "a temporal model (--frames K with K > 1)");
+  if (c.clipContext != 0 && c.frames < 2)
+    throw InvalidArgument(
+        "--clip-context sizes the clips of a temporal model: it needs --frames "
+        "K with K > 1");
+  if (c.clipContext < 0 || (c.clipContext > 0 && c.clipContext < c.patch))
+    throw InvalidArgument("--clip-context must be 0 or at least the patch (" +
+                          std::to_string(c.patch) + "), got " + std::to_string(c.clipContext));
   LoadOptions lo;
   lo.channels = c.channels;
   lo.sample = c.sample;
@@ -137,6 +165,14 @@ TrainingData loadTrainingData(const TrainConfig& c) {
   TrainingData d;
   if (c.task == TrainTask::Anomaly) d.heldOut = val;  // calibration crops are larger
   if (c.frames > 1) {
+    if (const int r = clipContext(c); r > c.patch) {
+      keepAtLeast(train, r);
+      keepAtLeast(val, r);
+      if (train.empty() || val.empty())
+        throw InvalidArgument("no " + std::string(train.empty() ? "training" : "validation") +
+                              " image is at least " + std::to_string(r) + "x" + std::to_string(r) +
+                              " pixels, the size clips are rendered at");
+    }
     d.train = clipSource(c, std::move(train), true);
     d.val = clipSource(c, std::move(val), false);
   } else {

@@ -40,7 +40,12 @@ struct TrainingData {
 // InvalidArgument for images that do not fit the patch (naming the file and its size, or the
 // part of a single image that is too small), mixed sizes with whole frames, bad scales;
 // IoError / FormatError from loadImages(). InvalidArgument for --frames without patches or
-// outside 1..16.
+// outside 1..16, --align or --clip-context without --frames, a context smaller than the patch.
+// Clips rendered at a context larger than the patch use only the images at least that large.
 TrainingData loadTrainingData(const TrainConfig& c);
+
+// The size clips of c are rendered at: c.clipContext, else kAlignContext with --align, else 0
+// (the patch).
+int clipContext(const TrainConfig& c);
 
 }  // namespace cae::train

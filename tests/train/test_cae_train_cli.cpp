@@ -528,6 +528,31 @@ BOOST_AUTO_TEST_CASE(out_of_range_options) {
   }
 }
 
+// --align translation aligns the older frames of clips: refused without --frames, with a
+// message that says so; an unknown alignment is a usage error.
+BOOST_AUTO_TEST_CASE(align_needs_a_temporal_model) {
+  const std::vector<std::string> base{
+      kSk + "brick.png", kSk + "grass.png", "--arch",   "conv",    "--task",
+      "denoise",         "--noise",         "gaussian", "--patch", "32"};
+  std::vector<std::string> a = base;
+  a.insert(a.end(), {"--align", "translation"});
+  Run r = train("m", a);
+  BOOST_CHECK_EQUAL(r.code, 2);
+  BOOST_CHECK_MESSAGE(r.err.find("--align translation") != std::string::npos &&
+                          r.err.find("--frames") != std::string::npos,
+                      r.err);
+  BOOST_CHECK(!fs::exists(at("m.log.jsonl")));
+  a = base;
+  a.insert(a.end(), {"--frames", "3", "--align", "rotation"});
+  r = train("m", a);
+  BOOST_CHECK_EQUAL(r.code, 2);
+  a = base;
+  a.insert(a.end(), {"--frames", "3", "--clip-context", "16"});
+  r = train("m", a);
+  BOOST_CHECK_EQUAL(r.code, 2);
+  BOOST_CHECK_MESSAGE(r.err.find("--clip-context") != std::string::npos, r.err);
+}
+
 BOOST_AUTO_TEST_CASE(nan_loss_stops_and_keeps_the_checkpoint) {
   const Run r = train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers",
                                                                 "784-32", "--lr", "1e30"});

@@ -557,3 +557,163 @@ BOOST_AUTO_TEST_CASE(a_model_for_other_layers_is_refused) {
     BOOST_TEST(std::string(e.what()).find("'stem'") != std::string::npos);
   }
 }
+
+// --align translation: clips rendered at a context around the patch, noised there by the
+// trainer's corruption, the older frames aligned onto the current one, the centre cut.
+namespace {
+
+// Mean squared difference of planes a and b of sample 0 of t.
+double msd(const Tensor& t, int a, int b) {
+  const double n = cv::norm(planeOf(t, 0, a), planeOf(t, 0, b), cv::NORM_L2);
+  return n * n / double(t.shape().plane());
+}
+
+// The tiny temporal U-Net of a_temporal_run_exports_cae_frames, on gravel, grass and brick.
+TrainConfig tinyTemporalRun(const std::string& output) {
+  TrainConfig c;
+  c.data = {kData + "gravel.png", kData + "grass.png", kData + "brick.png"};
+  c.patch = 32;
+  c.valFraction = 0.34;
+  c.valSamples = 8;
+  c.arch.kind = ArchKind::Conv;
+  c.arch.stem = 2;
+  c.arch.width0 = 8;
+  c.arch.stages = 2;
+  c.arch.depth = 1;
+  c.arch.maxChannels = 16;
+  c.arch.skips = c.arch.residual = true;
+  c.task = TrainTask::Denoise;
+  c.corruption = CorruptionKind::Gaussian;
+  c.sigmaLo = 5.0 / 255;
+  c.sigmaHi = 50.0 / 255;
+  c.frames = 3;
+  c.batch = 4;
+  c.epochs = 2;
+  c.stepsPerEpoch = 3;
+  c.threads = 1;
+  c.output = output;
+  c.recipe = "test";
+  return c;
+}
+
+}  // namespace
+
+// A pure pan (sub-pixel, 3.4 px/frame) rendered at the context, noised at sigma 10: aligned,
+// each older frame differs from the current one by little more than the two frames' noise
+// (2 sigma^2 before interpolation, less after it); unaligned, by the scene's motion.
+BOOST_AUTO_TEST_CASE(aligned_older_frames_of_a_pan_agree_with_the_current_frame) {
+  const Tensor img = io::readImage(kData + "astronaut.png", io::ColorMode::Gray);
+  ClipMotion m;
+  m.x = 150.3;
+  m.y = 140.6;
+  m.dx = 3.4;
+  m.dy = -2.3;
+  const Tensor clean = clipOf(img, m, 3, kAlignContext);
+  TrainConfig c;
+  c.task = TrainTask::Denoise;
+  c.corruption = CorruptionKind::Gaussian;
+  c.sigmaLo = c.sigmaHi = 10.0 / 255;
+  const Objective obj(c);
+  nn::Rng rng(3);
+  Tensor noisy;
+  obj.corrupt(clean, false, noisy, rng);
+  const Tensor unaligned = centrePatch(noisy, 64);
+  Tensor aligned = noisy;
+  alignFrames(aligned, 1);
+  aligned = centrePatch(aligned, 64);
+  BOOST_TEST(aligned.shape().str() == (Shape{1, 3, 64, 64}).str());
+  // The current frame is untouched, and it is the centre of the rendered one.
+  BOOST_TEST(
+      std::equal(aligned.data(), aligned.data() + aligned.shape().plane(), unaligned.data()));
+  BOOST_TEST(unaligned.at(0, 0, 0, 0) == noisy.at(0, 0, 64, 64));
+  const double noise = 2 * c.sigmaHi * c.sigmaHi;
+  for (int j = 1; j < 3; ++j) {
+    BOOST_TEST_CONTEXT("frame " << j) {
+      BOOST_TEST_MESSAGE("mean squared difference to the current frame, aligned "
+                         << msd(aligned, 0, j) << ", unaligned " << msd(unaligned, 0, j)
+                         << ", noise alone " << noise);
+      BOOST_TEST(msd(aligned, 0, j) < 1.2 * noise);
+      BOOST_TEST(msd(unaligned, 0, j) > 4 * msd(aligned, 0, j));
+    }
+  }
+  // A still clip stays as it was: nothing to undo.
+  Tensor still = clipOf(img, ClipMotion{150, 140}, 3, kAlignContext);
+  const Tensor before = still;
+  alignFrames(still, 1);
+  BOOST_TEST(std::equal(still.data(), still.data() + still.size(), before.data()));
+  BOOST_CHECK_THROW(alignFrames(still, 2), InvalidArgument);
+  BOOST_CHECK_THROW(centrePatch(still, 193), InvalidArgument);
+}
+
+// With a context, clips come at the context size, and the moving object is placed around the
+// centre patch (at least half of it inside in the current frame), so that the model sees it.
+BOOST_AUTO_TEST_CASE(clips_with_a_context_keep_the_object_in_the_centre_patch) {
+  ClipOptions o;
+  o.objectShare = 1;
+  o.context = 128;
+  const SequenceSource src({{gravel(), "gravel"}}, 32, o);
+  BOOST_TEST(src.renderSize() == 128);
+  nn::Rng rng(5);
+  Tensor batch;
+  src.next(2, rng, batch);
+  BOOST_TEST(batch.shape().str() == (Shape{2, 3, 128, 128}).str());
+  for (int i = 0; i < 200; ++i) {
+    const ClipMotion m = src.drawMotion(gravel(), rng);
+    const double cx = m.objectX + m.objectW / 2.0, cy = m.objectY + m.objectH / 2.0;
+    BOOST_TEST((cx >= 48 && cx <= 80 && cy >= 48 && cy <= 80));
+  }
+  o.context = 16;
+  BOOST_CHECK_THROW(SequenceSource({{gravel(), "gravel"}}, 32, o), InvalidArgument);
+  o.context = 600;  // larger than the image
+  BOOST_CHECK_THROW(SequenceSource({{gravel(), "gravel"}}, 32, o), InvalidArgument);
+}
+
+// cae-train --align translation end to end: the validation loss is the same in two runs (the
+// alignment is deterministic), the file says cae.align = translation and the log says so; an
+// unaligned temporal model writes no cae.align; --align or --clip-context without --frames, and
+// a context smaller than the patch, are refused.
+BOOST_AUTO_TEST_CASE(an_aligned_run_is_deterministic_and_exports_cae_align) {
+  TempDir dir;
+  TrainConfig c = tinyTemporalRun(dir / "aligned.onnx");
+  c.align = AlignKind::Translation;
+  const TrainResult a = Trainer(c).run();
+  TrainConfig again = c;
+  again.output = dir / "again.onnx";
+  const TrainResult b = Trainer(again).run();
+  BOOST_REQUIRE(a.history.size() == 2u);
+  BOOST_REQUIRE(b.history.size() == 2u);
+  for (std::size_t e = 0; e < 2; ++e) BOOST_TEST(a.history[e].valLoss == b.history[e].valLoss);
+  BOOST_TEST(onnx::readOnnxMetadata(c.output).at("cae.align") == "translation");
+  const onnx::ModelInfo info = onnx::readModelInfo(c.output);
+  BOOST_TEST(info.align == "translation");
+  BOOST_TEST(info.frames == 3);
+  std::ifstream log(dir / "aligned.log.jsonl");
+  std::string first;
+  std::getline(log, first);
+  BOOST_TEST(first.find("\"align\":\"translation\"") != std::string::npos);
+  BOOST_TEST(first.find("\"clip_context\":192") != std::string::npos);
+  BOOST_TEST(first.find("\"sample_shape\":[1,32,32]") != std::string::npos);
+
+  TrainConfig plain = tinyTemporalRun(dir / "plain.onnx");
+  plain.epochs = 1;
+  plain.clipContext = 96;  // rendered larger, centre cut, not aligned
+  Trainer(plain).run();
+  BOOST_TEST(onnx::readOnnxMetadata(plain.output).count("cae.align") == 0u);
+  BOOST_TEST(onnx::readModelInfo(plain.output).align == "none");
+
+  TrainConfig single = c;
+  single.frames = 1;
+  try {
+    Trainer(single).run();
+    BOOST_ERROR("--align without --frames was accepted");
+  } catch (const InvalidArgument& e) {
+    BOOST_TEST_MESSAGE(e.what());
+    BOOST_TEST(std::string(e.what()).find("--frames") != std::string::npos);
+  }
+  single.align = AlignKind::None;
+  single.clipContext = 96;
+  BOOST_CHECK_THROW(Trainer(single).run(), InvalidArgument);
+  TrainConfig narrow = c;
+  narrow.clipContext = 16;
+  BOOST_CHECK_THROW(Trainer(narrow).run(), InvalidArgument);
+}
