@@ -71,6 +71,19 @@ enum {
   PROP_MESSAGE_EVERY_FRAME,
 };
 
+struct Analysis {
+  cae::anomaly::ScoreMap map;
+  double score = 0;
+  std::vector<cae::anomaly::Region> regions;
+};
+
+// What analyse() keeps from frame to frame (the streaming thread's, under the engine lock), so
+// that a stream of frames of one size allocates no frame-sized buffer per frame.
+struct Workspace {
+  cv::Mat reconstruction, mergedInput, mergedReconstruction;
+  Analysis result;
+};
+
 struct _GstCaeAnomaly {
   GstCaeFilter parent;
 
@@ -84,6 +97,7 @@ struct _GstCaeAnomaly {
   // Streaming state (GST_OBJECT_LOCK), set when a model is loaded.
   cae::anomaly::Decision* model_decision;  // the model's calibration (owned)
   guint64 frames;                          // frames seen since start()
+  Workspace* work;                         // analyse()'s buffers (owned; streaming thread)
 };
 
 G_DEFINE_TYPE(GstCaeAnomaly, gst_cae_anomaly, GST_TYPE_CAE_FILTER)
@@ -131,24 +145,24 @@ static gboolean gst_cae_anomaly_model_loaded(GstCaeFilter* filter, const cae::in
   *self->model_decision = info.anomaly;
   self->frames = 0;
   GST_OBJECT_UNLOCK(self);
+  *self->work = Workspace();  // a new model, maybe a new size: the last run's buffers go
   return TRUE;
 }
 
 // ---- analysis ------------------------------------------------------------------------------
 
-// A 1×C×H×W blob as an H×W image of C interleaved channels (the plane itself when C = 1).
-static cv::Mat interleaved(const cv::Mat& blob) {
+// A 1×C×H×W blob (continuous) as an H×W image of C interleaved channels: a header on the blob's
+// own plane when C = 1, else merged into `merged` (its memory reused from frame to frame).
+static cv::Mat interleaved(const cv::Mat& blob, cv::Mat& merged) {
   const int c = blob.size[1], h = blob.size[2], w = blob.size[3];
-  const cv::Mat packed = blob.isContinuous() ? blob : blob.clone();
   std::vector<cv::Mat> planes;
   planes.reserve(std::size_t(c));
   for (int k = 0; k < c; ++k)
     planes.emplace_back(h, w, CV_32F,
-                        const_cast<float*>(packed.ptr<float>()) + std::size_t(k) * h * w);
-  if (c == 1) return planes[0].clone();
-  cv::Mat out;
-  cv::merge(planes, out);
-  return out;
+                        const_cast<float*>(blob.ptr<float>()) + std::size_t(k) * h * w);
+  if (c == 1) return planes[0];
+  cv::merge(planes, merged);
+  return merged;
 }
 
 static cae::anomaly::ImageView view_of(const cv::Mat& m) {
@@ -160,20 +174,17 @@ static std::vector<cae::infer::PlaneView> planes_of(GstVideoFrame* f) {
   return gst_cae_filter_planes(f, GST_VIDEO_INFO_IS_RGB(&f->info) ? 3 : 1);
 }
 
-struct Analysis {
-  cae::anomaly::ScoreMap map;
-  double score = 0;
-  std::vector<cae::anomaly::Region> regions;
-};
-
-// The model's verdict on one frame: map, score and regions above threshold. Throws cae::Error.
-static Analysis analyse(cae::infer::Engine& e, GstVideoFrame* f,
-                        const cae::anomaly::ScoreOptions& map, double threshold, int min_area) {
+// The model's verdict on one frame: map, score and regions above threshold, in w.result.
+// Throws cae::Error.
+static const Analysis& analyse(Workspace& w, cae::infer::Engine& e, GstVideoFrame* f,
+                               const cae::anomaly::ScoreOptions& map, double threshold,
+                               int min_area) {
   const cv::Mat input = cae::infer::readFrame(e, planes_of(f));
-  const cv::Mat reconstruction = e.run(input);
-  const cv::Mat a = interleaved(input), b = interleaved(reconstruction);
-  Analysis r;
-  r.map = cae::anomaly::anomalyMap(view_of(a), view_of(b), map);
+  e.run(input, w.reconstruction);
+  const cv::Mat a = interleaved(input, w.mergedInput);
+  const cv::Mat b = interleaved(w.reconstruction, w.mergedReconstruction);
+  Analysis& r = w.result;
+  cae::anomaly::anomalyMap(view_of(a), view_of(b), map, r.map);
   r.score = cae::anomaly::frameScore(r.map);
   r.regions = cae::anomaly::findRegions(r.map, float(threshold), min_area);
   return r;
@@ -186,7 +197,8 @@ static void gst_cae_anomaly_run_model(GstCaeFilter* filter, cae::infer::Engine& 
   const cae::anomaly::Decision d = decision_in_force(self);
   const int min_area = int(self->min_region_area);
   GST_OBJECT_UNLOCK(self);
-  analyse(e, in, d.map, d.threshold.value_or(0.0), min_area);  // only the timing needs one here
+  // Only the timing needs a run here.
+  analyse(*self->work, e, in, d.map, d.threshold.value_or(0.0), min_area);
 }
 
 // ---- results: meta, message ----------------------------------------------------------------
@@ -258,7 +270,7 @@ static GstFlowReturn gst_cae_anomaly_process_ip(GstCaeFilter* filter, cae::infer
                       (nullptr));
     return GST_FLOW_ERROR;
   }
-  const Analysis a = analyse(e, frame, d.map, *d.threshold, min_area);
+  const Analysis& a = analyse(*self->work, e, frame, d.map, *d.threshold, min_area);
   const bool flagged = d.flagged(a.score);
   GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT ": score %g, threshold %g, %zu region(s)", index,
                  a.score, *d.threshold, a.regions.size());
@@ -327,6 +339,7 @@ static void gst_cae_anomaly_get_property(GObject* object, guint id, GValue* valu
 
 static void gst_cae_anomaly_finalize(GObject* object) {
   delete GST_CAE_ANOMALY(object)->model_decision;
+  delete GST_CAE_ANOMALY(object)->work;
   G_OBJECT_CLASS(gst_cae_anomaly_parent_class)->finalize(object);
 }
 
@@ -400,4 +413,5 @@ static void gst_cae_anomaly_init(GstCaeAnomaly* self) {
   self->message_every_frame = DEFAULT_MESSAGE_EVERY_FRAME;
   self->model_decision = new cae::anomaly::Decision();
   self->frames = 0;
+  self->work = new Workspace();
 }

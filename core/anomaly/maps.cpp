@@ -66,23 +66,41 @@ cv::Mat gaussian(const cv::Mat& m, double sigma) {
   return out;
 }
 
+// out sized w×h (its vector's memory kept when it is large enough), and a CV_32F header on it.
+cv::Mat sized(ScoreMap& out, int w, int h) {
+  out.width = w;
+  out.height = h;
+  out.data.resize(std::size_t(w) * h);
+  return cv::Mat(h, w, CV_32F, out.data.data());
+}
+
 ScoreMap toMap(const cv::Mat& m) {
   ScoreMap out;
-  out.width = m.cols;
-  out.height = m.rows;
-  out.data.resize(std::size_t(m.cols) * m.rows);
-  for (int y = 0; y < m.rows; ++y) std::copy_n(m.ptr<float>(y), m.cols, &out.at(0, y));
+  m.copyTo(sized(out, m.cols, m.rows));
   return out;
+}
+
+// Per-thread scratch of the map functions: a stream of frames of one size (a streaming thread)
+// reuses them instead of allocating and freeing megabytes per frame.
+struct Scratch {
+  cv::Mat d, low, blurred;
+};
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
 }
 
 }  // namespace
 
 ScoreMap l2Map(const ImageView& input, const ImageView& reconstruction) {
-  checkPair(input, reconstruction);
   ScoreMap out;
-  out.width = input.width;
-  out.height = input.height;
-  out.data.assign(std::size_t(input.width) * input.height, 0.0f);
+  l2Map(input, reconstruction, out);
+  return out;
+}
+
+void l2Map(const ImageView& input, const ImageView& reconstruction, ScoreMap& out) {
+  checkPair(input, reconstruction);
+  sized(out, input.width, input.height);
   const int sa = stride(input), sb = stride(reconstruction), ch = input.channels;
   for (int y = 0; y < input.height; ++y) {
     const float* a = input.data + std::size_t(y) * sa;
@@ -96,29 +114,41 @@ ScoreMap l2Map(const ImageView& input, const ImageView& reconstruction) {
       out.at(x, y) = sum / float(ch);
     }
   }
-  return out;
 }
 
 ScoreMap lowpassMap(const ImageView& input, const ImageView& reconstruction, double sigma) {
+  ScoreMap out;
+  lowpassMap(input, reconstruction, sigma, out);
+  return out;
+}
+
+void lowpassMap(const ImageView& input, const ImageView& reconstruction, double sigma,
+                ScoreMap& out) {
   checkPair(input, reconstruction);
   if (!(sigma >= 0) || !std::isfinite(sigma))
     throw InvalidArgument("low-pass map: sigma must be >= 0, got " + std::to_string(sigma));
-  if (sigma == 0) return l2Map(input, reconstruction);
-  cv::Mat sum = cv::Mat::zeros(input.height, input.width, CV_32F);
+  if (sigma == 0) {
+    l2Map(input, reconstruction, out);
+    return;
+  }
+  cv::Mat sum = sized(out, input.width, input.height);
+  sum.setTo(0);
   const int sa = stride(input), sb = stride(reconstruction), ch = input.channels;
-  cv::Mat d(input.height, input.width, CV_32F);
+  Scratch& t = scratch();
+  t.d.create(input.height, input.width, CV_32F);
+  const int radius = std::max(1, int(std::ceil(3 * sigma)));
   for (int c = 0; c < ch; ++c) {
     for (int y = 0; y < input.height; ++y) {
       const float* a = input.data + std::size_t(y) * sa + c;
       const float* b = reconstruction.data + std::size_t(y) * sb + c;
-      float* o = d.ptr<float>(y);
+      float* o = t.d.ptr<float>(y);
       for (int x = 0; x < input.width; ++x) o[x] = a[std::size_t(x) * ch] - b[std::size_t(x) * ch];
     }
-    const cv::Mat low = gaussian(d, sigma);
-    cv::accumulateSquare(low, sum);
+    cv::GaussianBlur(t.d, t.low, cv::Size(2 * radius + 1, 2 * radius + 1), sigma, sigma,
+                     cv::BORDER_REFLECT);
+    cv::accumulateSquare(t.low, sum);
   }
   if (ch > 1) sum /= double(ch);
-  return toMap(sum);
 }
 
 ScoreMap ssimMap(const ImageView& input, const ImageView& reconstruction, double sigma,
@@ -162,12 +192,27 @@ ScoreMap ssimMap(const ImageView& input, const ImageView& reconstruction, double
 }
 
 ScoreMap smooth(const ScoreMap& map, double sigma) {
+  ScoreMap out;
+  smooth(map, sigma, out);
+  return out;
+}
+
+void smooth(const ScoreMap& map, double sigma, ScoreMap& out) {
   checkMap(map, "smooth");
   if (!(sigma >= 0) || !std::isfinite(sigma))
     throw InvalidArgument("smooth: sigma must be >= 0, got " + std::to_string(sigma));
-  if (sigma == 0) return map;
+  if (&out == &map) {
+    if (sigma == 0) return;
+  } else if (sigma == 0) {
+    out = map;
+    return;
+  }
   const cv::Mat m(map.height, map.width, CV_32F, const_cast<float*>(map.data.data()));
-  return toMap(gaussian(m, sigma));
+  const int radius = std::max(1, int(std::ceil(3 * sigma)));
+  Scratch& t = scratch();
+  cv::GaussianBlur(m, t.blurred, cv::Size(2 * radius + 1, 2 * radius + 1), sigma, sigma,
+                   cv::BORDER_REFLECT);
+  t.blurred.copyTo(sized(out, map.width, map.height));
 }
 
 double maxScore(const ScoreMap& map) {

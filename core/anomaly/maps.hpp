@@ -54,6 +54,14 @@ double maxScore(const ScoreMap& map);
 // fraction -> 0 approaches maxScore, fraction = 1 is the map's mean.
 double topFractionMean(const ScoreMap& map, double fraction);
 
+// The l2, low-pass and smoothed maps written into `out` instead: its memory is kept when it is
+// large enough, and the functions' scratch buffers are kept per thread, so a stream of frames of
+// one size allocates nothing per frame. smooth's out may be its map.
+void l2Map(const ImageView& input, const ImageView& reconstruction, ScoreMap& out);
+void lowpassMap(const ImageView& input, const ImageView& reconstruction, double sigma,
+                ScoreMap& out);
+void smooth(const ScoreMap& map, double sigma, ScoreMap& out);
+
 // Every function throws InvalidArgument for an empty image or map, images whose size or channel
 // count differ, a rowStride below width * channels, or a parameter outside its range.
 

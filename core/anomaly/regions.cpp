@@ -16,9 +16,15 @@ std::vector<Region> findRegions(const ScoreMap& map, float threshold, int minAre
   if (minArea < 1)
     throw InvalidArgument("find regions: min area must be >= 1, got " + std::to_string(minArea));
   const cv::Mat scores(map.height, map.width, CV_32F, const_cast<float*>(map.data.data()));
-  const cv::Mat mask = scores > threshold;
-  cv::Mat labels, stats, centroids;
-  const int n = cv::connectedComponentsWithStats(mask, labels, stats, centroids, 8, CV_32S);
+  // Per-thread buffers: a stream of frames of one size allocates them once.
+  struct Scratch {
+    cv::Mat mask, labels, stats, centroids;
+  };
+  thread_local Scratch t;
+  cv::compare(scores, threshold, t.mask, cv::CMP_GT);
+  cv::Mat& labels = t.labels;
+  cv::Mat& stats = t.stats;
+  const int n = cv::connectedComponentsWithStats(t.mask, labels, stats, t.centroids, 8, CV_32S);
   std::vector<Region> regions(std::size_t(std::max(n, 1)));
   std::vector<double> sums(regions.size(), 0.0);
   for (int y = 0; y < map.height; ++y) {

@@ -19,6 +19,9 @@ namespace cae::anomaly {
 // reconstruction.
 ScoreMap anomalyMap(const ImageView& input, const ImageView& reconstruction,
                     const ScoreOptions& options);
+// The same into `out` (its memory reused; see maps.hpp): what the element runs per frame.
+void anomalyMap(const ImageView& input, const ImageView& reconstruction,
+                const ScoreOptions& options, ScoreMap& out);
 
 // The frame score of such a map: its largest pixel.
 inline double frameScore(const ScoreMap& map) { return maxScore(map); }

@@ -374,3 +374,36 @@ BOOST_AUTO_TEST_CASE(bad_input_is_invalid_argument) {
   // fpr = 0 is allowed (cae-train's choice): the threshold is the largest normal score.
   BOOST_CHECK_EQUAL(calibrate({3.0, 1.0, 2.0}, 0.0).threshold, 3.0);
 }
+
+// The element's per-frame form: maps written into a ScoreMap kept from frame to frame give the
+// values of the returning functions, bit for bit, and keep its memory (no per-frame allocation).
+BOOST_AUTO_TEST_CASE(maps_into_a_kept_buffer_equal_the_returned_ones) {
+  const cv::Mat b = brick();
+  cv::Mat defect = b.clone();
+  cv::circle(defect, {36, 36}, 4, cv::Scalar(1.0), cv::FILLED);
+  cv::Mat rgbA, rgbB;
+  cv::merge(std::vector<cv::Mat>{defect, b.t(), 1.0f - b}, rgbA);
+  cv::merge(std::vector<cv::Mat>{b, b.t(), 1.0f - b}, rgbB);
+  for (MapKind kind : {MapKind::L2, MapKind::Lowpass, MapKind::Ssim})
+    for (double sigma : {0.0, 2.0})
+      for (bool rgb : {false, true}) {
+        BOOST_TEST_CONTEXT(mapKindName(kind) << " smoothed " << sigma << (rgb ? " RGB" : "")) {
+          const ScoreOptions o{kind, sigma};
+          const ImageView x = rgb ? view(rgbA) : view(defect), y = rgb ? view(rgbB) : view(b);
+          ScoreMap kept;
+          anomalyMap(x, y, o, kept);
+          const float* first = kept.data.data();
+          BOOST_TEST(kept.data == anomalyMap(x, y, o).data);
+          anomalyMap(y, y, o, kept);  // the next frame, of the same size
+          BOOST_TEST(kept.data == anomalyMap(y, y, o).data);
+          if (kind != MapKind::Ssim) BOOST_TEST((kept.data.data() == first));
+          BOOST_TEST(kept.width == b.cols);
+          BOOST_TEST(kept.height == b.rows);
+        }
+      }
+  // smooth in place equals smooth into another map.
+  ScoreMap m = lowpassMap(view(defect), view(b));
+  const ScoreMap smoothed = smooth(m, 1.5);
+  smooth(m, 1.5, m);
+  BOOST_TEST(m.data == smoothed.data);
+}
