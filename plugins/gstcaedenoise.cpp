@@ -9,9 +9,21 @@
  * models need RGB-type frames: the element offers only the formats its model can take, so a
  * videoconvert in front converts.
  *
- * ## Example launch line
+ * Temporal denoising: a temporal model (cae.frames = K, e.g. the shipped denoise-temporal.onnx,
+ * K = 3) reads each frame together with the K-1 input frames before it, which the element keeps
+ * (in model units, per group of planes of one size). A model made with cae.align = translation
+ * reads them moved onto the current frame by a global shift, estimated once per frame on the
+ * mean of the first planes (gray; Y; R, G, B) and scaled for the chroma planes. The history
+ * starts again (the current frame standing in for the missing ones, as at the first frame) at
+ * start, on a caps change, a flush, a new segment, a DISCONT buffer, and when timestamps go back
+ * or jump by more than 1.5 frame durations (a frame dropped upstream or by QoS). `strength`
+ * blends the output only: changing it keeps the history (at 0 the frames still go into it).
+ *
+ * ## Example launch lines
  * |[
  * gst-launch-1.0 v4l2src ! videoconvert ! caedenoise strength=0.8 ! videoconvert ! autovideosink
+ * gst-launch-1.0 v4l2src ! videoconvert ! caedenoise model=models/denoise-temporal.onnx ! \
+ *     videoconvert ! autovideosink
  * ]|
  */
 #include "gstcaedenoise.hpp"
@@ -54,6 +66,7 @@ static void gst_cae_denoise_run_model(GstCaeFilter* filter, cae::infer::Engine& 
   GST_OBJECT_LOCK(self);
   const bool chroma = self->chroma;
   GST_OBJECT_UNLOCK(self);
+  // A workspace of its own: the blank frame timed here must not enter the stream's history.
   cae::infer::runPlanes(e, planes_of(in, chroma), planes_of(out, chroma), 1.0);
 }
 
@@ -68,8 +81,10 @@ static GstFlowReturn gst_cae_denoise_process(GstCaeFilter* filter, cae::infer::E
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Cannot copy the video frame"), (nullptr));
     return GST_FLOW_ERROR;
   }
-  if (strength <= 0) return GST_FLOW_OK;  // the input, exactly
-  cae::infer::runPlanes(e, planes_of(in, chroma), planes_of(out, chroma), strength);
+  // The input, exactly; a temporal model's history still takes the frame (runPlanes at 0).
+  if (strength <= 0 && e.framesIn() == 1) return GST_FLOW_OK;
+  cae::infer::runPlanes(e, gst_cae_filter_workspace(filter), planes_of(in, chroma),
+                        planes_of(out, chroma), strength);
   return GST_FLOW_OK;
 }
 
@@ -132,8 +147,12 @@ static void gst_cae_denoise_class_init(GstCaeDenoiseClass* klass) {
   gst_element_class_set_static_metadata(
       GST_ELEMENT_CLASS(klass), "CAE denoiser", "Filter/Effect/Video",
       "Denoises video with a learned convolutional autoencoder (ONNX; oneDNN or OpenCV DNN); "
-      "default "
-      "model: the shipped " CAE_DEFAULT_DENOISE_MODEL,
+      "default model: the shipped " CAE_DEFAULT_DENOISE_MODEL
+      ". Temporal denoising with a temporal model (cae.frames = K, e.g. "
+      "model=models/denoise-temporal.onnx): each frame is denoised with the K-1 input frames "
+      "before it (aligned onto it by a global shift when the model says cae.align=translation); "
+      "the history starts again at start, caps changes, flushes, new segments, DISCONT buffers "
+      "and timestamp gaps over 1.5 frames (dropped frames); strength does not reset it",
       "cae developers");
   cae_class->task = cae::onnx::Task::Denoise;
   cae_class->default_model = CAE_DEFAULT_DENOISE_MODEL;
@@ -143,6 +162,7 @@ static void gst_cae_denoise_class_init(GstCaeDenoiseClass* klass) {
   // R, G, B denoised on its own).
   gst_cae_filter_class_set_formats(cae_class, "GRAY8, GRAY16_LE, I420, NV12, RGB, BGR, RGBx, BGRx",
                                    "RGB, BGR, RGBx, BGRx");
+  cae_class->temporal = TRUE;
   cae_class->run_model = gst_cae_denoise_run_model;
   cae_class->process = gst_cae_denoise_process;
   GST_DEBUG_CATEGORY_INIT(gst_cae_denoise_debug, "caedenoise", 0, "CAE video denoiser");

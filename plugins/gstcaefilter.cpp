@@ -53,6 +53,11 @@ struct State {
 
   std::mutex engine_lock;
   std::unique_ptr<cae::infer::Engine> engine;  // engine_lock; from start() to stop()
+  // engine_lock: runPlanes' buffers and history for the engine (with it from start() to stop()),
+  // and the last frame's timestamp and duration, to see gaps.
+  std::unique_ptr<cae::infer::PlaneWorkspace> workspace;
+  GstClockTime last_pts = GST_CLOCK_TIME_NONE;
+  GstClockTime last_duration = GST_CLOCK_TIME_NONE;
 };
 
 }  // namespace
@@ -210,13 +215,13 @@ static gboolean gst_cae_filter_start(GstBaseTransform* trans) {
     post_load_error(self, o.model);
     return FALSE;
   }
-  if (e->framesIn() > 1) {
-    // A temporal model (cae.frames = K) reads the current and K-1 earlier frames; the elements
-    // do not keep earlier frames yet (issue 11), so such a model is refused here, not per frame.
+  if (e->framesIn() > 1 && !k->temporal) {
+    // A temporal model (cae.frames = K) reads the current and K-1 earlier frames, which only an
+    // element that keeps them (caedenoise) has: refused here, not on every frame.
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
-                      ("'%s' is a temporal model (%d frames, cae.frames): the cae elements run "
-                       "single-frame models only so far",
-                       o.model.c_str(), e->framesIn()),
+                      ("'%s' is a temporal model (%d frames, cae.frames): %s runs single-frame "
+                       "models only (caedenoise takes temporal ones)",
+                       o.model.c_str(), e->framesIn(), factory_name(self)),
                       (nullptr));
     return FALSE;
   }
@@ -237,6 +242,8 @@ static gboolean gst_cae_filter_start(GstBaseTransform* trans) {
   {
     std::lock_guard<std::mutex> lock(state(self).engine_lock);
     state(self).engine = std::move(e);
+    state(self).workspace = std::make_unique<cae::infer::PlaneWorkspace>();
+    state(self).last_pts = state(self).last_duration = GST_CLOCK_TIME_NONE;
   }
   GST_OBJECT_LOCK(self);
   state(self).loaded = o.model;
@@ -252,6 +259,7 @@ static gboolean gst_cae_filter_stop(GstBaseTransform* trans) {
   GstCaeFilter* self = GST_CAE_FILTER(trans);
   {
     std::lock_guard<std::mutex> lock(state(self).engine_lock);
+    state(self).workspace.reset();
     state(self).engine.reset();
   }
   GST_OBJECT_LOCK(self);
@@ -364,6 +372,17 @@ static bool time_model(GstCaeFilter* self, cae::infer::Engine& e, GstVideoInfo* 
   return ok;
 }
 
+// The stream is not continuous with the frames before this point: a temporal model's history
+// starts again. Call with the engine's lock held.
+static void restart_history(GstCaeFilter* self, const char* why) {
+  State& s = state(self);
+  if (s.workspace) {
+    if (s.workspace->historySize() > 0) GST_DEBUG_OBJECT(self, "history restarts: %s", why);
+    s.workspace->forget();
+  }
+  s.last_pts = s.last_duration = GST_CLOCK_TIME_NONE;
+}
+
 static gboolean gst_cae_filter_set_info(GstVideoFilter* filter, GstCaps*, GstVideoInfo* in_info,
                                         GstCaps*, GstVideoInfo* out_info) {
   GstCaeFilter* self = GST_CAE_FILTER(filter);
@@ -373,6 +392,7 @@ static gboolean gst_cae_filter_set_info(GstVideoFilter* filter, GstCaps*, GstVid
     cae::infer::Engine* e = state(self).engine.get();
     if (!e || !check_info(self, e->channels(), in_info, out_info)) return FALSE;
     if (!time_model(self, *e, in_info, &took)) return FALSE;
+    restart_history(self, "caps changed");
   }
   GST_OBJECT_LOCK(self);
   state(self).latency = took;
@@ -412,11 +432,55 @@ static GstFlowReturn gst_cae_filter_transform_frame_ip(GstVideoFilter* filter,
       self, [&](cae::infer::Engine& e) { return klass_of(self)->process_ip(self, e, frame); });
 }
 
-// Controlled properties follow their control bindings frame by frame.
+cae::infer::PlaneWorkspace& gst_cae_filter_workspace(GstCaeFilter* self) {
+  if (!state(self).workspace) throw cae::InvalidArgument("no workspace: the element is stopped");
+  return *state(self).workspace;
+}
+
+// The frames kept for a temporal model are the ones just before this buffer only if nothing
+// came between: a DISCONT buffer, timestamps going back, or a gap of more than 1.5 frame
+// durations (the buffers' own, else the caps' framerate; a frame dropped upstream or by QoS,
+// which never reaches the element) start the history again.
+static void follow_stream(GstCaeFilter* self, GstBuffer* buf) {
+  State& s = state(self);
+  std::lock_guard<std::mutex> lock(s.engine_lock);
+  const GstClockTime pts = GST_BUFFER_PTS(buf);
+  GstClockTime frame = s.last_duration;
+  const GstVideoInfo& info = GST_VIDEO_FILTER(self)->in_info;
+  if (!GST_CLOCK_TIME_IS_VALID(frame) && info.fps_n > 0 && info.fps_d > 0)
+    frame = gst_util_uint64_scale_int(GST_SECOND, info.fps_d, info.fps_n);
+  const char* why = nullptr;
+  if (GST_BUFFER_IS_DISCONT(buf)) {
+    why = "DISCONT buffer";
+  } else if (GST_CLOCK_TIME_IS_VALID(pts) && GST_CLOCK_TIME_IS_VALID(s.last_pts)) {
+    if (pts < s.last_pts)
+      why = "timestamps went back";
+    else if (GST_CLOCK_TIME_IS_VALID(frame) && frame > 0 && pts - s.last_pts > frame + frame / 2)
+      why = "timestamp gap (a frame dropped)";
+  }
+  if (why) restart_history(self, why);
+  s.last_pts = pts;
+  s.last_duration = GST_BUFFER_DURATION(buf);
+}
+
+// Controlled properties follow their control bindings frame by frame; the history follows the
+// stream.
 static void gst_cae_filter_before_transform(GstBaseTransform* trans, GstBuffer* buf) {
   const GstClockTime st =
       gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_TIMESTAMP(buf));
   if (GST_CLOCK_TIME_IS_VALID(st)) gst_object_sync_values(GST_OBJECT(trans), st);
+  follow_stream(GST_CAE_FILTER(trans), buf);
+}
+
+// A flush or a new segment: what comes next does not follow what came before.
+static gboolean gst_cae_filter_sink_event(GstBaseTransform* trans, GstEvent* event) {
+  const GstEventType t = GST_EVENT_TYPE(event);
+  if (t == GST_EVENT_FLUSH_STOP || t == GST_EVENT_SEGMENT) {
+    GstCaeFilter* self = GST_CAE_FILTER(trans);
+    std::lock_guard<std::mutex> lock(state(self).engine_lock);
+    restart_history(self, t == GST_EVENT_FLUSH_STOP ? "flush" : "new segment");
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_cae_filter_parent_class)->sink_event(trans, event);
 }
 
 // Adds the processing time measured at negotiation to an answered LATENCY query.
@@ -580,6 +644,7 @@ static void gst_cae_filter_class_init(GstCaeFilterClass* klass) {
   trans_class->query = GST_DEBUG_FUNCPTR(gst_cae_filter_query);
   trans_class->transform_caps = GST_DEBUG_FUNCPTR(gst_cae_filter_transform_caps);
   trans_class->before_transform = GST_DEBUG_FUNCPTR(gst_cae_filter_before_transform);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_cae_filter_sink_event);
   filter_class->set_info = GST_DEBUG_FUNCPTR(gst_cae_filter_set_info);
   filter_class->transform_frame = GST_DEBUG_FUNCPTR(gst_cae_filter_transform_frame);
   filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_cae_filter_transform_frame_ip);

@@ -3,17 +3,20 @@
 // the element does its transform.
 //
 // The base owns: the engine (loaded in start(), freed in stop(); used only under its lock, by
-// the streaming thread), the shared properties (model, tile-size, backend, target, threads, and
-// the read-only backend-in-use), the default-model lookup, one clear GST_ELEMENT_ERROR when a
-// model cannot be used, caps from the model (only the formats the model can take), the LATENCY
-// measurement and query, QoS, and the per-buffer sync of controlled properties. A subclass sets in
-// its class_init only what is its own, and installs its own properties:
+// the streaming thread) with its runPlanes workspace (buffers kept across frames, a temporal
+// model's history, started again where the stream is not continuous), the shared properties (model,
+// tile-size, backend, target, threads, and the read-only backend-in-use), the default-model lookup,
+// one clear GST_ELEMENT_ERROR when a model cannot be used, caps from the model (only the formats
+// the model can take), the LATENCY measurement and query, QoS, and the per-buffer sync of
+// controlled properties. A subclass sets in its class_init only what is its own, and installs its
+// own properties:
 //
 //   GstCaeFilterClass* cae = GST_CAE_FILTER_CLASS(klass);
 //   cae->task = cae::onnx::Task::Denoise;  cae->default_model = "denoise-fast.onnx";
 //   cae->noun = "denoising";  cae->failure = "Denoising failed";
 //   gst_cae_filter_class_set_formats(cae, "GRAY8, GRAY16_LE, I420, NV12, RGB", "RGB");
 //   cae->run_model = ...;  cae->process = ...;  // or process_ip (in place); model_loaded optional
+//   cae->temporal = TRUE;  // optional: the element runs temporal models (cae.frames > 1)
 //
 // An element of another kind (a codec pair, audio stages) keeps the same split: a base per
 // GStreamer base class owning engine, shared properties and caps from the model.
@@ -46,6 +49,12 @@ struct _GstCaeFilterClass {
   const gchar* failure;        // "<failure>: <why>" when the model fails on a frame
   GstCaps* gray_caps;          // formats a 1-channel model can take, preferred first
   GstCaps* rgb_caps;  // formats a 3-channel model can take (gst_cae_filter_class_set_formats)
+  // TRUE: the element runs temporal models (cae.frames = K > 1) through the workspace
+  // (gst_cae_filter_workspace), whose history of earlier frames the base starts again wherever
+  // the stream is not continuous: start, caps change, FLUSH_STOP, a new segment, a DISCONT
+  // buffer, timestamps going back or jumping by more than 1.5 frame durations (a frame dropped
+  // upstream or by QoS). FALSE: such a model is refused at start().
+  gboolean temporal;
 
   // Optional. Reads and checks what is the element's own in a model just loaded (start(), before
   // any frame). Returning FALSE after posting a GST_ELEMENT_ERROR refuses the model.
@@ -68,6 +77,12 @@ void gst_cae_filter_class_set_formats(GstCaeFilterClass* klass, const gchar* gra
                                       const gchar* rgb_formats);
 
 G_END_DECLS
+
+// The running engine's runPlanes workspace (core/infer/planes.hpp: blobs kept across frames and
+// a temporal model's history), from start() to stop(); only with the engine's lock held, i.e.
+// inside process / process_ip. run_model must not use it (it would put its scratch frame into
+// the history).
+cae::infer::PlaneWorkspace& gst_cae_filter_workspace(GstCaeFilter* self);
 
 // Components 0..n-1 of a mapped frame as stride-aware plane views (R, G, B of RGB types; Y, U,
 // V of YUV; the gray plane of GRAY formats).

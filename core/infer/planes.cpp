@@ -7,6 +7,7 @@
 
 #include "error.hpp"
 #include "infer/engine.hpp"
+#include "infer/frame_history.hpp"
 
 namespace cae::infer {
 namespace {
@@ -70,29 +71,28 @@ void copyPlane(const PlaneView& in, const PlaneView& out) {
     for (int x = 0; x < in.width; ++x) out.set(x, y, in.get(x, y));
 }
 
-// Runs one group: planes idx (one image of `channels` planes, or a batch of 1-plane images).
-void runGroup(Engine& e, const std::vector<PlaneView>& in, const std::vector<PlaneView>& out,
-              const std::vector<std::size_t>& idx, bool asChannels, double strength) {
-  const PlaneView& p0 = in[idx[0]];
-  const int H = p0.height, W = p0.width;
-  const Normalisation norm = e.normalisation(p0.depth);
-  std::vector<PlaneView> group;
-  group.reserve(idx.size());
-  for (std::size_t k : idx) group.push_back(in[k]);
-  cv::Mat blob = gatherPlanes(group, norm, Feed::Channels);
-  if (!asChannels) {  // a batch of 1-channel images: the same memory, read as N×1×H×W
-    const int sz[4] = {int(idx.size()), 1, H, W};
-    blob = blob.reshape(1, 4, sz);
+// The groups runPlanes batches: one group of every plane for a C-channel model (C > 1: the
+// planes are the channels of one image), else planes of one size and depth, in order of first
+// appearance.
+std::vector<std::vector<std::size_t>> groupPlanes(const std::vector<PlaneView>& in, int C) {
+  std::vector<std::vector<std::size_t>> groups;
+  if (C != 1) {
+    groups.emplace_back();
+    for (std::size_t i = 0; i < in.size(); ++i) groups.back().push_back(i);
+    return groups;
   }
-  const std::size_t plane = std::size_t(H) * W;
-  const cv::Mat y = e.run(blob);
-  for (std::size_t k = 0; k < idx.size(); ++k) {
-    const float* src = reinterpret_cast<const float*>(y.data) + k * plane;
-    if (p0.depth == 8)
-      scatter<std::uint8_t>(in[idx[k]], out[idx[k]], norm, src, strength);
-    else
-      scatter<std::uint16_t>(in[idx[k]], out[idx[k]], norm, src, strength);
+  std::vector<bool> done(in.size(), false);
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (done[i]) continue;
+    groups.emplace_back();
+    for (std::size_t j = i; j < in.size(); ++j)
+      if (!done[j] && in[j].width == in[i].width && in[j].height == in[i].height &&
+          in[j].depth == in[i].depth) {
+        groups.back().push_back(j);
+        done[j] = true;
+      }
   }
+  return groups;
 }
 
 }  // namespace
@@ -139,16 +139,111 @@ cv::Mat readFrame(const Engine& engine, std::vector<PlaneView> planes) {
                       luma ? Feed::Luma : Feed::Channels);
 }
 
-void runPlanes(Engine& engine, const std::vector<PlaneView>& in, const std::vector<PlaneView>& out,
-               double strength) {
+struct PlaneWorkspace::Impl {
+  // One group of planes: its blobs and its history.
+  struct Group {
+    std::vector<std::size_t> planes;  // indices into in/out
+    int width = 0, height = 0, depth = 0;
+    cv::Mat blob;  // N×(K·C)×H×W: frame 0 the current frame, then the older ones
+    cv::Mat out;   // N×C×H×W
+    FrameHistory history;
+  };
+  std::vector<Group> groups;
+  int frames = 0, channels = 0;  // the engine's K and C the groups were made for
+  std::vector<Shift> shifts, scaled;
+
+  // Keeps the groups while the frame's planes group as before; else new groups (no history).
+  void layout(const Engine& e, const std::vector<PlaneView>& in);
+  // Frame 0 of group g's blob from its planes, in model units.
+  void gatherCurrent(const Engine& e, Group& g, const std::vector<PlaneView>& in) const;
+  // The older frames of every group behind their current frames (aligned where the model is).
+  void fillHistory(const Engine& e);
+};
+
+void PlaneWorkspace::Impl::layout(const Engine& e, const std::vector<PlaneView>& in) {
+  const int K = e.framesIn(), C = e.channels();
+  const std::vector<std::vector<std::size_t>> want = groupPlanes(in, C);
+  bool same = K == frames && C == channels && want.size() == groups.size();
+  for (std::size_t g = 0; same && g < want.size(); ++g) {
+    const PlaneView& p = in[want[g][0]];
+    same = want[g] == groups[g].planes && p.width == groups[g].width &&
+           p.height == groups[g].height && p.depth == groups[g].depth;
+  }
+  if (same) return;
+  frames = K;
+  channels = C;
+  groups.resize(want.size());
+  for (std::size_t g = 0; g < want.size(); ++g) {
+    Group& pg = groups[g];
+    const PlaneView& p = in[want[g][0]];
+    pg.planes = want[g];
+    pg.width = p.width;
+    pg.height = p.height;
+    pg.depth = p.depth;
+    const int images = C == 1 ? int(pg.planes.size()) : 1;
+    const int sz[4] = {images, K * C, p.height, p.width};
+    pg.blob.create(4, sz, CV_32F);
+    pg.history.configure(K - 1, images, C, p.height, p.width);
+    pg.history.clear();
+  }
+}
+
+void PlaneWorkspace::Impl::gatherCurrent(const Engine& e, Group& g,
+                                         const std::vector<PlaneView>& in) const {
+  const Normalisation norm = e.normalisation(g.depth);
+  const std::size_t hw = std::size_t(g.height) * g.width;
+  float* base = g.blob.ptr<float>();
+  for (std::size_t k = 0; k < g.planes.size(); ++k) {
+    // Plane k is image k (1-channel model) or channel k of the one image (C channels).
+    const std::size_t n = channels == 1 ? k : 0, c = channels == 1 ? 0 : k;
+    float* dst = base + (n * std::size_t(frames) * channels + c) * hw;
+    if (g.depth == 8)
+      gather<std::uint8_t>(in[g.planes[k]], norm, dst);
+    else
+      gather<std::uint16_t>(in[g.planes[k]], norm, dst);
+  }
+}
+
+void PlaneWorkspace::Impl::fillHistory(const Engine& e) {
+  const bool align = e.info().align == "translation" && groups[0].history.size() > 0;
+  if (align) groups[0].history.estimateShifts(groups[0].blob, shifts);
+  for (Group& g : groups) {
+    if (!align) {
+      scaled.clear();
+    } else {
+      scaled.resize(shifts.size());
+      const double sx = double(g.width) / groups[0].width, sy = double(g.height) / groups[0].height;
+      for (std::size_t j = 0; j < shifts.size(); ++j) scaled[j] = scaleShift(shifts[j], sx, sy);
+    }
+    g.history.fill(g.blob, scaled);
+  }
+}
+
+PlaneWorkspace::PlaneWorkspace() : impl_(std::make_unique<Impl>()) {}
+PlaneWorkspace::~PlaneWorkspace() = default;
+
+void PlaneWorkspace::forget() {
+  for (Impl::Group& g : impl_->groups) g.history.clear();
+}
+
+int PlaneWorkspace::historySize() const {
+  return impl_->groups.empty() ? 0 : impl_->groups[0].history.size();
+}
+
+std::size_t PlaneWorkspace::groups() const { return impl_->groups.size(); }
+const cv::Mat& PlaneWorkspace::input(std::size_t group) const {
+  return impl_->groups.at(group).blob;
+}
+const cv::Mat& PlaneWorkspace::output(std::size_t group) const {
+  return impl_->groups.at(group).out;
+}
+
+void runPlanes(Engine& engine, PlaneWorkspace& workspace, const std::vector<PlaneView>& in,
+               const std::vector<PlaneView>& out, double strength) {
   if (in.size() != out.size() || in.empty())
     throw InvalidArgument("runPlanes: give as many output planes as input planes (at least one)");
   for (std::size_t i = 0; i < in.size(); ++i) check(in[i], out[i]);
   strength = std::clamp(strength, 0.0, 1.0);
-  if (strength == 0) {
-    for (std::size_t i = 0; i < in.size(); ++i) copyPlane(in[i], out[i]);
-    return;
-  }
   const int C = engine.channels();
   if (C != 1) {
     if (int(in.size()) != C)
@@ -157,24 +252,38 @@ void runPlanes(Engine& engine, const std::vector<PlaneView>& in, const std::vect
     for (const PlaneView& p : in)
       if (p.width != in[0].width || p.height != in[0].height || p.depth != in[0].depth)
         throw InvalidArgument("runPlanes: the planes of a multi-channel image must share size");
-    std::vector<std::size_t> all(in.size());
-    for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-    runGroup(engine, in, out, all, true, strength);
-    return;
   }
-  // 1-channel model: batch planes of one size and depth together, in order of first appearance.
-  std::vector<bool> done(in.size(), false);
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (done[i]) continue;
-    std::vector<std::size_t> group;
-    for (std::size_t j = i; j < in.size(); ++j)
-      if (!done[j] && in[j].width == in[i].width && in[j].height == in[i].height &&
-          in[j].depth == in[i].depth) {
-        group.push_back(j);
-        done[j] = true;
+  const bool temporal = engine.framesIn() > 1;
+  if (strength == 0) {
+    for (std::size_t i = 0; i < in.size(); ++i) copyPlane(in[i], out[i]);
+    if (!temporal) return;
+  }
+  PlaneWorkspace::Impl& w = *workspace.impl_;
+  w.layout(engine, in);
+  for (PlaneWorkspace::Impl::Group& g : w.groups) w.gatherCurrent(engine, g, in);
+  if (strength > 0) {
+    if (temporal) w.fillHistory(engine);
+    for (PlaneWorkspace::Impl::Group& g : w.groups) {
+      engine.run(g.blob, g.out);
+      const Normalisation norm = engine.normalisation(g.depth);
+      const std::size_t plane = std::size_t(g.height) * g.width;
+      for (std::size_t k = 0; k < g.planes.size(); ++k) {
+        const float* src = g.out.ptr<float>() + k * plane;
+        const std::size_t i = g.planes[k];
+        if (g.depth == 8)
+          scatter<std::uint8_t>(in[i], out[i], norm, src, strength);
+        else
+          scatter<std::uint16_t>(in[i], out[i], norm, src, strength);
       }
-    runGroup(engine, in, out, group, false, strength);
+    }
   }
+  for (PlaneWorkspace::Impl::Group& g : w.groups) g.history.push(g.blob);
+}
+
+void runPlanes(Engine& engine, const std::vector<PlaneView>& in, const std::vector<PlaneView>& out,
+               double strength) {
+  PlaneWorkspace workspace;
+  runPlanes(engine, workspace, in, out, strength);
 }
 
 }  // namespace cae::infer

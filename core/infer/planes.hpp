@@ -5,8 +5,12 @@
 //   std::vector<PlaneView> rgb = {r, g, b};            // component views of one frame
 //   cv::Mat x = readFrame(engine, rgb);                 // 1×C×H×W: R, G, B or their luma
 //   runPlanes(engine, in, out, 0.8);                    // denoise planes, 80 % strength
+//   PlaneWorkspace w;                                   // a stream: buffers and history kept
+//   for (each frame) runPlanes(engine, w, in, out, 1.0);
 #pragma once
 
+#include <cstddef>
+#include <memory>
 #include <opencv2/core.hpp>
 #include <vector>
 
@@ -36,12 +40,59 @@ cv::Mat gatherPlanes(const std::vector<PlaneView>& planes, const Normalisation& 
 // InvalidArgument when the planes cannot feed the model.
 cv::Mat readFrame(const Engine& engine, std::vector<PlaneView> planes);
 
+// What runPlanes keeps from one frame to the next, for one engine and one stream:
+//  - the model's input and output blobs of every group of planes runPlanes batches together
+//    (planes of one size and depth), allocated on the first frame and reused while the frames
+//    keep their layout: frames of one size allocate nothing large;
+//  - for a temporal model (Engine::framesIn() = K > 1), the last K-1 input (noisy) frames of
+//    every group in model units (FrameHistory, core/infer/frame_history.hpp), which the model
+//    reads behind the current frame, newest first; with fewer kept, the oldest kept repeats,
+//    and the current frame itself while none is (the first frame of a stream).
+// A model with cae.align = translation reads every older frame moved onto the current one, as
+// the trainer aligns its clips: the shift of each older frame is estimated once per frame, by
+// estimateShift on the mean of the first group's planes (the gray plane; Y of YUV; R, G, B of
+// RGB frames, whether a gray model reads them one by one or an RGB model as channels: the
+// trainer's estimate on the mean of a clip's channels), and the planes of smaller groups (U, V
+// of I420/NV12) take it scaled by their size ratio.
+// The history starts again when forget() is called (the stream is not continuous: the caller
+// knows), and when the planes given change in number, size or depth.
+class PlaneWorkspace {
+ public:
+  PlaneWorkspace();
+  ~PlaneWorkspace();
+  PlaneWorkspace(const PlaneWorkspace&) = delete;
+  PlaneWorkspace& operator=(const PlaneWorkspace&) = delete;
+
+  // The next frame has no history (the buffers stay).
+  void forget();
+  // Older frames kept (the same for every group): 0 before the first frame and after forget(),
+  // then up to K-1.
+  int historySize() const;
+  // The groups of the last frame and their blobs: N×(K·C)×H×W in, N×C×H×W out (for tests:
+  // their memory stays from frame to frame).
+  std::size_t groups() const;
+  const cv::Mat& input(std::size_t group) const;
+  const cv::Mat& output(std::size_t group) const;
+
+ private:
+  friend void runPlanes(Engine&, PlaneWorkspace&, const std::vector<PlaneView>&,
+                        const std::vector<PlaneView>&, double);
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // Runs the engine's model on `in` and writes `out` = strength * model + (1 - strength) * input.
 // A 1-channel model denoises each plane on its own (planes of one size in one batch); a
 // 3-channel model reads in[0..2] as the R, G, B planes of one image. in[i] and out[i] share size
 // and depth; out may be the same memory as in. strength is clamped to [0, 1]; 0 copies the input
-// exactly without running the model. Throws InvalidArgument for mismatched planes, cae::Error
-// when the model fails.
+// exactly without running the model (a temporal model's history still takes the frame). The
+// workspace keeps the buffers and a temporal model's history (above); use one per engine and
+// stream. Throws InvalidArgument for mismatched planes, cae::Error when the model fails.
+void runPlanes(Engine& engine, PlaneWorkspace& workspace, const std::vector<PlaneView>& in,
+               const std::vector<PlaneView>& out, double strength);
+
+// The same with a workspace of its own: no history (a temporal model reads the current frame
+// in every place), buffers allocated per call.
 void runPlanes(Engine& engine, const std::vector<PlaneView>& in, const std::vector<PlaneView>& out,
                double strength);
 

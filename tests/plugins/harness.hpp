@@ -103,7 +103,8 @@ inline std::string sinkFormat(const std::string& log, const std::string& element
 // A residual conv autoencoder with random weights (seeded; not the identity) in the scratch
 // folder, exported with `o` (format from the channels when o.format is empty): for tests where
 // what matters is that every output pixel depends on a wide neighbourhood, or any model of a
-// given shape and metadata. Made once per name and process.
+// given shape and metadata. A temporal model (frames x channels in, channels out) when
+// o.extra[cae.frames] says so. Made once per name and process.
 inline std::string randomModel(const std::string& name, int channels, onnx::ExportOptions o,
                                std::uint64_t seed, int stem = 2, int stages = 2) {
   const std::filesystem::path path = scratch() / name;
@@ -111,6 +112,8 @@ inline std::string randomModel(const std::string& name, int channels, onnx::Expo
   train::ArchSpec s;
   s.kind = train::ArchKind::Conv;
   s.channels = channels;
+  if (const auto f = o.extra.find(onnx::key::kFrames); f != o.extra.end())
+    s.frames = std::stoi(f->second);
   s.height = s.width = 32;
   s.stem = stem;
   s.stages = stages;
@@ -335,6 +338,19 @@ class Element {
     BOOST_REQUIRE_MESSAGE(out, "the element gave no buffer");
     return out;
   }
+  // The same, read back (every component) and released; the buffer flagged DISCONT if asked.
+  std::vector<cv::Mat> pushRead(const std::vector<cv::Mat>& comps, GstClockTime pts,
+                                bool discont = false) {
+    GstBuffer* in = makeBuffer(info_, comps, pts);
+    if (discont) GST_BUFFER_FLAG_SET(in, GST_BUFFER_FLAG_DISCONT);
+    GstBuffer* out = tryPush(in);
+    BOOST_REQUIRE_MESSAGE(out, "the element gave no buffer");
+    std::vector<cv::Mat> r = readBuffer(info_, out);
+    gst_buffer_unref(out);
+    return r;
+  }
+  // An event into the element's sink (flush-start, a segment, ...).
+  void event(GstEvent* e) { BOOST_REQUIRE(gst_harness_push_event(h_, e)); }
 
   // The element messages named `name` posted since the last call.
   std::vector<Structure> messages(const char* name = "cae-anomaly") {

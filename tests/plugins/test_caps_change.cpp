@@ -3,7 +3,8 @@
 // into caedenoise or caeanomaly while another thread keeps asking the element's pads for caps
 // and accept-caps and reading its model, and a third burns a core. The stream must never end
 // in not-negotiated (once 3 runs in 29 did, going from BGRx 33x17 to GRAY8 320x240), and every
-// buffer and every caps change must come out. Each test runs once per backend (kBackends: opencv,
+// buffer and every caps change must come out; also with a temporal model, whose history each
+// change restarts. Each test runs once per backend (kBackends: opencv,
 // onednn: oneDNN builds its primitives per frame size, so every change of size is a rebuild).
 #define BOOST_TEST_MODULE element_caps_change
 #include <atomic>
@@ -193,6 +194,19 @@ std::string denoiser() {
 // The sets of the report: every format caedenoise takes, odd and tiny sizes, a gray model.
 BOOST_DATA_TEST_CASE(caedenoise_survives_caps_changes_under_load, bdata::make(kBackends), backend) {
   expectEveryChangeThrough(denoiser(), backend, kDenoiseSets, 700, 2);
+}
+
+// A temporal model (3 frames, aligned) keeps frames from buffer to buffer: each caps change
+// starts its history again, and the frames of a set (3 each) go through it, under the same load.
+BOOST_DATA_TEST_CASE(caedenoise_with_a_temporal_model_survives_caps_changes, bdata::make(kBackends),
+                     backend) {
+  cae::onnx::ExportOptions o;
+  o.task = cae::onnx::Task::Denoise;
+  o.extra[cae::onnx::key::kFrames] = "3";
+  o.extra[cae::onnx::key::kAlign] = "translation";
+  expectEveryChangeThrough(
+      "caedenoise threads=1 model=" + dq(randomModel("caps_temporal.onnx", 1, o, 8)), backend,
+      kDenoiseSets, 300, 3);
 }
 
 // The same downstream of a converter with its own allocation and a queue (its own thread).
