@@ -12,15 +12,25 @@
 namespace cae::infer {
 namespace {
 
-// Row loops with the sample type fixed (T = uint8_t or uint16_t): the per-frame hot path.
+// Row loops with the sample type fixed (T = uint8_t or uint16_t): the per-frame hot path. The
+// views' fields are read into locals first: a store through a byte pointer may alias them, and
+// the compiler would reload them every sample and not vectorise the loop (scatter took ~0.5 ms
+// of a 640x480 frame that way, 8 % of denoise-fast's forward).
 template <class T>
 void gather(const PlaneView& p, const Normalisation& n, float* dst) {
-  for (int y = 0; y < p.height; ++y) {
+  const double scale = n.scale, offset = n.offset;
+  const int w = p.width, ps = p.pixelStride;
+  for (int y = 0; y < p.height; ++y, dst += w) {
     const std::uint8_t* row = p.data + std::ptrdiff_t(y) * p.rowStride;
-    for (int x = 0; x < p.width; ++x) {
+    float* __restrict d = dst;
+    if (ps == 1 && sizeof(T) == 1) {
+      for (int x = 0; x < w; ++x) d[x] = float(row[x] * scale + offset);
+      continue;
+    }
+    for (int x = 0; x < w; ++x) {
       T v;
-      std::memcpy(&v, row + std::ptrdiff_t(x) * p.pixelStride, sizeof(T));
-      *dst++ = float(v * n.scale + n.offset);
+      std::memcpy(&v, row + std::ptrdiff_t(x) * ps, sizeof(T));
+      d[x] = float(v * scale + offset);
     }
   }
 }
@@ -40,18 +50,27 @@ template <class T>
 void scatter(const PlaneView& in, const PlaneView& out, const Normalisation& n, const float* src,
              double strength) {
   const double hi = double(std::numeric_limits<T>::max());
-  for (int y = 0; y < in.height; ++y) {
+  const double scale = n.scale, offset = n.offset;
+  const int w = in.width, ips = in.pixelStride, ops = out.pixelStride;
+  for (int y = 0; y < in.height; ++y, src += w) {
     const std::uint8_t* ri = in.data + std::ptrdiff_t(y) * in.rowStride;
     std::uint8_t* ro = out.data + std::ptrdiff_t(y) * out.rowStride;
-    for (int x = 0; x < in.width; ++x) {
-      double v = (double(*src++) - n.offset) / n.scale;
+    const float* __restrict s = src;
+    if (strength >= 1 && ops == 1 && sizeof(T) == 1) {
+      std::uint8_t* __restrict o = ro;
+      for (int x = 0; x < w; ++x)
+        o[x] = std::uint8_t(std::nearbyint(std::clamp((double(s[x]) - offset) / scale, 0.0, hi)));
+      continue;
+    }
+    for (int x = 0; x < w; ++x) {
+      double v = (double(s[x]) - offset) / scale;
       if (strength < 1) {
         T a;
-        std::memcpy(&a, ri + std::ptrdiff_t(x) * in.pixelStride, sizeof(T));
+        std::memcpy(&a, ri + std::ptrdiff_t(x) * ips, sizeof(T));
         v = strength * v + (1 - strength) * a;
       }
       const T r = T(std::nearbyint(std::clamp(v, 0.0, hi)));
-      std::memcpy(ro + std::ptrdiff_t(x) * out.pixelStride, &r, sizeof(T));
+      std::memcpy(ro + std::ptrdiff_t(x) * ops, &r, sizeof(T));
     }
   }
 }
