@@ -385,9 +385,12 @@ BOOST_AUTO_TEST_CASE(live_test_source_to_file_is_playable) {
   BOOST_TEST_REQUIRE(r.rc == 0);
   const std::vector<cv::Mat> frames = readVideo(out);
   BOOST_TEST_MESSAGE("live: " << frames.size() << " frames decoded from " << out);
-  // N frames per source; compositor may add one when both sources end.
+  // N frames per source; compositor may add one when both sources end, and on a loaded machine a
+  // few more: with live inputs it emits a frame when one input misses its deadline (its latency
+  // timeout) and the next again once that input arrives. Seen: up to 24 for 20 under a load of 8
+  // on 2 cores. What matters is that the stream ends after about N seconds.
   BOOST_TEST(frames.size() >= static_cast<size_t>(seconds * fps));
-  BOOST_TEST(frames.size() <= static_cast<size_t>(seconds * fps + 1));
+  BOOST_TEST(frames.size() <= static_cast<size_t>(seconds * fps * 3 / 2));
   BOOST_TEST_REQUIRE(!frames.empty());
   BOOST_TEST(frames[0].cols == 160);
   BOOST_TEST(frames[0].rows == 120);
