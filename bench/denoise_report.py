@@ -80,7 +80,7 @@ else:
     threads_txt = (f"{nt} threads for NLM and bm3d; the models at the element's default threads, here "
                    f"and through the element (OpenCV DNN: OpenCV's process-wide {nt}; oneDNN: "
                    f"onednn::kDefaultThreads = {config.get('onednn_default_threads', '?')}).")
-md = ["# Denoising: learned models against OpenCV NLM and ffmpeg bm3d (issue 4)\n",
+md = ["# Denoising: learned models against OpenCV NLM and ffmpeg bm3d (issues 4, 11)\n",
       f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit}, on "
       f"{machine.get('nproc', '?')} cores ({machine.get('cpu', '?')}); load average "
       f"{machine.get('loadavg_start', '?')} at the start, {run.get('loadavg_end', '?')} at the end; "
@@ -210,6 +210,36 @@ if "fast" in role and nlm25 is not None and mean_psnr(role["fast"], 25) is not N
               f"NLM → {met(d >= 0)} ({'by' if d >= 0 else 'short by'} {abs(d):.2f} dB).")
 if not full:
     md.append("- (reduced run: the checks are over the images measured, not the whole test list)")
+
+# Targets of issue 11: the default model (caedenoise with no `model`: denoise-gray) and a quality
+# model (by name: …hq… or …quality…), against NLM and bm3d of this run.
+md.append("\n## Targets (issue 11)\n")
+bm3d = lambda s: mean_psnr("bm3d", s)
+if "gray" in role and nlm25 is not None and mean_psnr(role["gray"], 25) is not None:
+    m = role["gray"]
+    d = mean_psnr(m, 25) - nlm25
+    speeds_txt = []
+    for be in backends:
+        sp = nlm_ms / ms_512(m, be=be)
+        speeds_txt.append(f"{bname(be)} {sp:.2f}× → {met(sp >= 10.0)}")
+    md.append(f"- The default model ({label(m)}): ≥ NLM + 0.5 dB at sigma 25 at ≥ 10× NLM's speed "
+              f"(the model at the element's default threads, NLM at 2). PSNR: {d:+.2f} dB → "
+              f"{met(d >= 0.5)}. Speed: " + "; ".join(speeds_txt) + ".")
+quality = next((m for m in models if "hq" in m or "quality" in m), None)
+if quality is None:
+    md.append("- The quality model (≥ NLM + 1.0 dB at sigma 25, ≥ bm3d at sigma 15 and 50, at ≥ 2× "
+              "NLM's speed): **not in this run** (no model named …hq… or …quality… was given).")
+elif nlm25 is not None and mean_psnr(quality, 25) is not None:
+    d = mean_psnr(quality, 25) - nlm25
+    parts = [f"PSNR at sigma 25: {d:+.2f} dB vs NLM → {met(d >= 1.0)}"]
+    for s in (15, 50):
+        if bm3d(s) is not None and mean_psnr(quality, s) is not None:
+            db = mean_psnr(quality, s) - bm3d(s)
+            parts.append(f"sigma {s}: {db:+.2f} dB vs bm3d → {met(db >= 0)}")
+    for be in backends:
+        sp = nlm_ms / ms_512(quality, be=be)
+        parts.append(f"{bname(be)} {sp:.2f}× NLM's speed → {met(sp >= 2.0)}")
+    md.append(f"- The quality model ({label(quality)}): " + "; ".join(parts) + ".")
 
 md.append("\nReproduce: `bench/run_denoise_bench.sh [builddir] [models...]` (backends: "
           "CAE_BENCH_BACKENDS, default \"opencv onednn\"; raw: `denoise.jsonl`; "
