@@ -10,7 +10,11 @@
 //   single: a single-frame model (default models/denoise-gray.onnx), frame by frame, run as
 //           caedenoise runs it (Engine + runPlanes);
 //   temporal: a model with cae.frames = K, fed causally the current frame and the K-1 before it
-//           (the first frame repeated where the clip has no history yet), stacked by hand;
+//           (the first frame repeated where the clip has no history yet), stacked by hand in
+//           model units; when the model says cae.align = translation, each older frame is first
+//           aligned onto the current one on the whole noisy frame by core/infer/align
+//           (estimateShift, applyShift), as caedenoise does (the alignment's time is printed
+//           apart, and included in the temporal time);
 //   temporal-still: the same model fed K copies of the current frame (what it does without
 //           history: its single-frame quality with the same weights);
 //   nlm-multi: OpenCV fastNlMeansDenoisingMulti, temporal window 3 centred on the frame (it
@@ -22,8 +26,10 @@
 // Every clip is rendered with two extra frames and frames 1..N are scored, so that the centred
 // window of nlm-multi exists for every scored frame; the temporal model starts at frame 0.
 // Prints JSON lines: one per (sequence, sigma, method) with the mean PSNR over the scored frames
-// and the time per frame; with --crops DIR, side-by-side crops (noisy | single | temporal |
-// gmc-mean | clean, 2x nearest) of the moving sequences for the ghosting check, as PNG.
+// and the time per frame, one per (sequence, sigma) with the alignment's time and how many of
+// its estimates were trusted (aligned models); with --crops DIR, side-by-side crops (noisy | single
+// | temporal | gmc-mean | clean, 2x nearest) of the moving sequences for the ghosting check, as
+// PNG.
 //
 // Usage: bench_temporal_denoise --single M.onnx --temporal T.onnx [options]
 //   --sigmas LIST     comma-separated noise sigmas (default 15,25,50)
@@ -48,8 +54,10 @@
 #include <vector>
 
 #include "error.hpp"
+#include "infer/align.hpp"
 #include "infer/engine.hpp"
 #include "infer/planes.hpp"
+#include "onnx/metadata.hpp"
 
 using Clock = std::chrono::steady_clock;
 
@@ -274,16 +282,42 @@ cv::Mat runSingle(cae::infer::Engine& e, const cv::Mat& in) {
   return out;
 }
 
-// A temporal model on hand-stacked 8-bit frames (current first): 1 x K x H x W in model units.
-cv::Mat runStacked(cae::infer::Engine& e, const std::vector<cv::Mat>& stack) {
+// The alignment of a temporal model's history: its time and how many estimates were trusted.
+struct AlignStats {
+  double ms = 0;
+  int found = 0, estimates = 0;
+};
+
+// A temporal model on hand-stacked 8-bit frames (current first): 1 x K x H x W in model units;
+// with align (cae.align = translation), each older frame moved onto the current one by the
+// global shift estimated between the two noisy frames in model units, as caedenoise does.
+cv::Mat runStacked(cae::infer::Engine& e, const std::vector<cv::Mat>& stack, bool align = false,
+                   AlignStats* stats = nullptr) {
   const cae::infer::Normalisation nm = e.normalisation(8);
   const int k = int(stack.size()), h = stack[0].rows, w = stack[0].cols;
   const int dims[4] = {1, k, h, w};
   cv::Mat blob(4, dims, CV_32F);
+  auto planeOf = [&](int j) {
+    return cv::Mat(h, w, CV_32F, blob.ptr<float>() + std::size_t(j) * std::size_t(h * w));
+  };
+  const auto t0 = Clock::now();
+  cv::Mat older;
   for (int j = 0; j < k; ++j) {
-    cv::Mat plane(h, w, CV_32F, blob.ptr<float>() + std::size_t(j) * std::size_t(h * w));
-    stack[std::size_t(j)].convertTo(plane, CV_32F, nm.scale, nm.offset);
+    cv::Mat plane = planeOf(j);
+    if (!align || j == 0) {
+      stack[std::size_t(j)].convertTo(plane, CV_32F, nm.scale, nm.offset);
+      continue;
+    }
+    stack[std::size_t(j)].convertTo(older, CV_32F, nm.scale, nm.offset);
+    const cae::infer::Shift shift = cae::infer::estimateShift(planeOf(0), older);
+    cae::infer::applyShift(older, shift, plane);  // same size and type: written in place
+    if (stats) {
+      stats->found += shift.found ? 1 : 0;
+      ++stats->estimates;
+    }
   }
+  if (stats && align)
+    stats->ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   const cv::Mat y = e.run(blob);
   const cv::Mat out(h, w, CV_32F, const_cast<float*>(y.ptr<float>()));
   cv::Mat out8;
@@ -372,7 +406,7 @@ void writeCrop(const std::string& dir, const Sequence& s, int sigma, int t,
 }
 
 void runSequence(const Options& o, const Sequence& s, cae::infer::Engine& single,
-                 cae::infer::Engine& temporal) {
+                 cae::infer::Engine& temporal, bool align) {
   const int n = o.frames + 2, k = temporal.framesIn();
   const std::vector<cv::Mat> clean = render(s, n);
   for (int sigma : o.sigmas) {
@@ -381,6 +415,7 @@ void runSequence(const Options& o, const Sequence& s, cae::infer::Engine& single
     noisy.reserve(clean.size());
     for (const cv::Mat& c : clean) noisy.push_back(addNoise(c, sigma, rng));
     Score sn, ss, st, sst, snlm, sgmc;
+    AlignStats as;
     for (int t = 0; t < n; ++t) {
       const bool scored = t >= 1 && t <= o.frames;
       std::vector<cv::Mat> stack, still;
@@ -389,9 +424,13 @@ void runSequence(const Options& o, const Sequence& s, cae::infer::Engine& single
         still.push_back(noisy[std::size_t(t)]);
       }
       auto t0 = Clock::now();
-      const cv::Mat yt = runStacked(temporal, stack);
+      AlignStats frameAlign;
+      const cv::Mat yt = runStacked(temporal, stack, align, &frameAlign);
       const double msT = ms(t0, Clock::now());
       if (!scored) continue;  // frame 0 runs only as history; the last only for nlm's window
+      as.ms += frameAlign.ms;
+      as.found += frameAlign.found;
+      as.estimates += frameAlign.estimates;
       const cv::Mat& c = clean[std::size_t(t)];
       st.add(yt, c, msT);
       sn.add(noisy[std::size_t(t)], c, 0);
@@ -419,6 +458,11 @@ void runSequence(const Options& o, const Sequence& s, cae::infer::Engine& single
     print(s, sigma, "temporal-still", sst);
     print(s, sigma, "gmc-mean", sgmc);
     if (o.nlm) print(s, sigma, "nlm-multi", snlm);
+    if (align)
+      std::printf(
+          "{\"type\":\"align\",\"sequence\":\"%s\",\"kind\":\"%s\",\"sigma\":%d,"
+          "\"ms\":%.2f,\"found\":%d,\"estimates\":%d}\n",
+          s.name, s.kind, sigma, as.ms / std::max(1, st.n), as.found, as.estimates);
   }
 }
 
@@ -439,18 +483,19 @@ int main(int argc, char** argv) {
     if (single.framesIn() != 1 || single.channels() != 1)
       usage(o.single + " is not a single-frame gray model");
     if (temporal.channels() != 1) usage(o.temporal + " is not a gray model");
+    const bool align = cae::onnx::readModelInfo(o.temporal).align == "translation";
     std::printf(
         "{\"type\":\"setup\",\"single\":\"%s\",\"temporal\":\"%s\",\"frames_in\":%d,"
         "\"backend_single\":\"%s\",\"backend_temporal\":\"%s\",\"scored_frames\":%d,"
-        "\"threads\":%d,\"seed\":%u,\"frame\":\"%dx%d\"}\n",
+        "\"threads\":%d,\"seed\":%u,\"frame\":\"%dx%d\",\"align\":\"%s\"}\n",
         o.single.c_str(), o.temporal.c_str(), temporal.framesIn(),
         cae::infer::backendName(single.backendInUse()).c_str(),
         cae::infer::backendName(temporal.backendInUse()).c_str(), o.frames, o.threads, o.seed,
-        kFrame.width, kFrame.height);
+        kFrame.width, kFrame.height, align ? "translation" : "none");
     for (const Sequence& s : kSequences) {
       if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), s.name) == o.only.end())
         continue;
-      runSequence(o, s, single, temporal);
+      runSequence(o, s, single, temporal, align);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_temporal_denoise: %s\n", e.what());
