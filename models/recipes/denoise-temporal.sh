@@ -1,28 +1,22 @@
 #!/usr/bin/env bash
-# Recipe of models/denoise-temporal.onnx, the aligned temporal (3-frame) gray denoiser: the U-Net
-# of denoise-gray reading the current frame and the two before it stacked as channels (cae.frames
-# = 3), each older frame first aligned onto the current one by the global translation of
-# core/infer/align (cae.align = translation: caedenoise does the same on whole noisy frames).
-# Started from models/denoise-gray.onnx (--init: the stem runs on every frame, the 48 temporal
-# stem channels enter enc0 with zero weights, so training starts from the single-frame model
-# exactly) and trained on clips made from the denoise data by a moving camera (cae-train
+# Recipe of models/denoise-temporal.onnx, the temporal (3-frame) gray denoiser: the U-Net of
+# denoise-gray reading the current frame and the two before it stacked as channels (cae.frames =
+# 3), started from models/denoise-gray.onnx (--init: the stem runs on every frame, the 48
+# temporal stem channels enter enc0 with zero weights, so training starts from the single-frame
+# model exactly) and trained on clips made from the denoise data by a moving camera (cae-train
 # --frames: pans of up to --max-motion px/frame with small turns and zooms, a quarter still, a
 # quarter with an object moving on its own; blind sigma 5-50, independent noise per frame).
-# --align translation renders each clip at 192x192 around the 64x64 patch, adds the noise there,
-# aligns the noisy older frames onto the noisy current frame at that size (a shift estimate needs
-# context) and trains on the centre patch.
 # Retrain: models/recipes/denoise-temporal.sh [out-dir] [extra cae-train options, e.g. --resume].
 # Needs a built tree (CAE_TRAIN: the cae-train to run, default build/tools/cae-train). One engine
-# thread at nice 5: the machine is shared. Checkpoints every epoch; --resume continues.
+# thread at nice 19: the machine is shared. Checkpoints every epoch; --resume continues.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root/out/models}; shift || true
 source "$root/models/recipes/denoise-data.sh"
 mkdir -p "$out"
-exec nice -n 5 "${CAE_TRAIN:-$root/build/tools/cae-train}" "${DENOISE_DATA[@]}" \
+exec nice -n 19 "${CAE_TRAIN:-$root/build/tools/cae-train}" "${DENOISE_DATA[@]}" \
   --arch conv --stem 2 --channels 24 --stages 3 --depth 2 --max-channels 96 --skips --residual \
-  --frames 3 --temporal-channels 48 --max-motion 4 --align translation \
-  --init "$root/models/denoise-gray.onnx" \
+  --frames 3 --temporal-channels 48 --max-motion 4 --init "$root/models/denoise-gray.onnx" \
   --task denoise --noise gaussian --sigma 5-50 \
   --patch 64 --scales 1,0.5,0.25 --flips --rotations --val-samples 256 \
   --batch 16 --epochs 60 --steps 100 --lr 5e-4 --warmup 200 --schedule cosine --min-lr 1e-5 \
