@@ -5,7 +5,8 @@
  * Denoises video with a learned convolutional autoencoder (an ONNX file made by
  * `cae-train --task denoise`, run by oneDNN or OpenCV DNN: `backend`). Gray models denoise
  * GRAY8/GRAY16_LE frames, the luma of I420/NV12 (with `chroma=true` also the two chroma planes,
- * each as a gray image at its own resolution), and each of R, G, B of RGB-type frames. RGB
+ * each as a gray image at its own resolution), and RGB-type frames as their luma and two
+ * opponent channels (a single-frame model; a temporal one reads R, G, B each). RGB
  * models need RGB-type frames: the element offers only the formats its model can take, so a
  * videoconvert in front converts.
  *
@@ -60,6 +61,12 @@ static std::vector<cae::infer::PlaneView> planes_of(GstVideoFrame* f, bool chrom
   return gst_cae_filter_planes(f, three ? 3 : 1);
 }
 
+// RGB-type frames through a gray model: luma and opponent channels (core/infer/planes.hpp).
+static cae::infer::Colour colour_of(GstVideoFrame* f) {
+  return GST_VIDEO_INFO_IS_RGB(&f->info) ? cae::infer::Colour::Opponent
+                                         : cae::infer::Colour::PerPlane;
+}
+
 static void gst_cae_denoise_run_model(GstCaeFilter* filter, cae::infer::Engine& e,
                                       GstVideoFrame* in, GstVideoFrame* out) {
   GstCaeDenoise* self = GST_CAE_DENOISE(filter);
@@ -67,7 +74,7 @@ static void gst_cae_denoise_run_model(GstCaeFilter* filter, cae::infer::Engine& 
   const bool chroma = self->chroma;
   GST_OBJECT_UNLOCK(self);
   // A workspace of its own: the blank frame timed here must not enter the stream's history.
-  cae::infer::runPlanes(e, planes_of(in, chroma), planes_of(out, chroma), 1.0);
+  cae::infer::runPlanes(e, planes_of(in, chroma), planes_of(out, chroma), 1.0, colour_of(in));
 }
 
 static GstFlowReturn gst_cae_denoise_process(GstCaeFilter* filter, cae::infer::Engine& e,
@@ -84,7 +91,7 @@ static GstFlowReturn gst_cae_denoise_process(GstCaeFilter* filter, cae::infer::E
   // The input, exactly; a temporal model's history still takes the frame (runPlanes at 0).
   if (strength <= 0 && e.framesIn() == 1) return GST_FLOW_OK;
   cae::infer::runPlanes(e, gst_cae_filter_workspace(filter), planes_of(in, chroma),
-                        planes_of(out, chroma), strength);
+                        planes_of(out, chroma), strength, colour_of(in));
   return GST_FLOW_OK;
 }
 
@@ -158,8 +165,8 @@ static void gst_cae_denoise_class_init(GstCaeDenoiseClass* klass) {
   cae_class->default_model = CAE_DEFAULT_DENOISE_MODEL;
   cae_class->noun = "denoising";
   cae_class->failure = "Denoising failed";
-  // Gray models: gray and YUV first (a videoconvert from YUV keeps YUV), RGB types too (each of
-  // R, G, B denoised on its own).
+  // Gray models: gray and YUV first (a videoconvert from YUV keeps YUV), RGB types too (as luma
+  // and two opponent channels).
   gst_cae_filter_class_set_formats(cae_class, "GRAY8, GRAY16_LE, I420, NV12, RGB, BGR, RGBx, BGRx",
                                    "RGB, BGR, RGBx, BGRx");
   cae_class->temporal = TRUE;

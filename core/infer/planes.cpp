@@ -114,6 +114,28 @@ std::vector<std::vector<std::size_t>> groupPlanes(const std::vector<PlaneView>& 
   return groups;
 }
 
+// Colour::Opponent on the three 1-channel images of a blob (N = 3, the rest of each image's
+// channels left alone): R, G, B -> Y, C1, C2 (forward) or back, in model units with `mid` the
+// middle of the model's range.
+void opponent(cv::Mat& blob, std::size_t imageStride, std::size_t hw, float mid, bool forward) {
+  float* r = blob.ptr<float>();
+  float* g = r + imageStride;
+  float* b = g + imageStride;
+  for (std::size_t i = 0; i < hw; ++i) {
+    if (forward) {
+      const float R = r[i], G = g[i], B = b[i];
+      r[i] = (R + G + B) / 3.0f;
+      g[i] = (R - B) / 2.0f + mid;
+      b[i] = (R - 2.0f * G + B) / 4.0f + mid;
+    } else {
+      const float y = r[i], a = g[i] - mid, c = b[i] - mid;
+      r[i] = y + 2.0f * c / 3.0f + a;
+      g[i] = y - 4.0f * c / 3.0f;
+      b[i] = y + 2.0f * c / 3.0f - a;
+    }
+  }
+}
+
 }  // namespace
 
 cv::Mat gatherPlanes(const std::vector<PlaneView>& planes, const Normalisation& n, Feed feed) {
@@ -258,7 +280,7 @@ const cv::Mat& PlaneWorkspace::output(std::size_t group) const {
 }
 
 void runPlanes(Engine& engine, PlaneWorkspace& workspace, const std::vector<PlaneView>& in,
-               const std::vector<PlaneView>& out, double strength) {
+               const std::vector<PlaneView>& out, double strength, Colour colour) {
   if (in.size() != out.size() || in.empty())
     throw InvalidArgument("runPlanes: give as many output planes as input planes (at least one)");
   for (std::size_t i = 0; i < in.size(); ++i) check(in[i], out[i]);
@@ -283,9 +305,15 @@ void runPlanes(Engine& engine, PlaneWorkspace& workspace, const std::vector<Plan
   if (strength > 0) {
     if (temporal) w.fillHistory(engine);
     for (PlaneWorkspace::Impl::Group& g : w.groups) {
-      engine.run(g.blob, g.out);
       const Normalisation norm = engine.normalisation(g.depth);
       const std::size_t plane = std::size_t(g.height) * g.width;
+      // The opponent transform: a single-frame gray model, the three planes of one group.
+      const bool opp = colour == Colour::Opponent && C == 1 && !temporal && in.size() == 3 &&
+                       g.planes.size() == 3;
+      const float mid = float(((g.depth == 8 ? 255.0 : 65535.0) * norm.scale) / 2 + norm.offset);
+      if (opp) opponent(g.blob, plane, plane, mid, true);
+      engine.run(g.blob, g.out);
+      if (opp) opponent(g.out, plane, plane, mid, false);
       for (std::size_t k = 0; k < g.planes.size(); ++k) {
         const float* src = g.out.ptr<float>() + k * plane;
         const std::size_t i = g.planes[k];
@@ -300,9 +328,9 @@ void runPlanes(Engine& engine, PlaneWorkspace& workspace, const std::vector<Plan
 }
 
 void runPlanes(Engine& engine, const std::vector<PlaneView>& in, const std::vector<PlaneView>& out,
-               double strength) {
+               double strength, Colour colour) {
   PlaneWorkspace workspace;
-  runPlanes(engine, workspace, in, out, strength);
+  runPlanes(engine, workspace, in, out, strength, colour);
 }
 
 }  // namespace cae::infer

@@ -40,6 +40,19 @@ cv::Mat gatherPlanes(const std::vector<PlaneView>& planes, const Normalisation& 
 // InvalidArgument when the planes cannot feed the model.
 cv::Mat readFrame(const Engine& engine, std::vector<PlaneView> planes);
 
+// How a 1-channel model reads the three R, G, B planes of an RGB-type frame (runPlanes).
+enum class Colour {
+  PerPlane,  // R, G and B, each as a gray image
+  // The frame turned into luma Y = (R+G+B)/3 and two opponent channels C1 = (R-B)/2 + mid,
+  // C2 = (R-2G+B)/4 + mid (mid: half the model's range), each denoised as a gray image, and
+  // turned back. Each carries a share of the three channels' noise (sigma/sqrt3, /sqrt2,
+  // *sqrt6/4 for independent channel noise) and the opponent ones little structure, so the same
+  // gray model removes more: +0.92 dB at sigma 25 with denoise-gray on the colour test images
+  // (bench/reports/colour.md) — CBM3D's decorrelation, without an RGB model. Used for a
+  // single-frame model given exactly three planes of one size; otherwise PerPlane.
+  Opponent,
+};
+
 // What runPlanes keeps from one frame to the next, for one engine and one stream:
 //  - the model's input and output blobs of every group of planes runPlanes batches together
 //    (planes of one size and depth), allocated on the first frame and reused while the frames
@@ -76,7 +89,7 @@ class PlaneWorkspace {
 
  private:
   friend void runPlanes(Engine&, PlaneWorkspace&, const std::vector<PlaneView>&,
-                        const std::vector<PlaneView>&, double);
+                        const std::vector<PlaneView>&, double, Colour);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
@@ -87,13 +100,15 @@ class PlaneWorkspace {
 // and depth; out may be the same memory as in. strength is clamped to [0, 1]; 0 copies the input
 // exactly without running the model (a temporal model's history still takes the frame). The
 // workspace keeps the buffers and a temporal model's history (above); use one per engine and
-// stream. Throws InvalidArgument for mismatched planes, cae::Error when the model fails.
+// stream. `colour`: how a 1-channel model reads R, G, B planes (above; in must then be R, G, B).
+// Throws InvalidArgument for mismatched planes, cae::Error when the model fails.
 void runPlanes(Engine& engine, PlaneWorkspace& workspace, const std::vector<PlaneView>& in,
-               const std::vector<PlaneView>& out, double strength);
+               const std::vector<PlaneView>& out, double strength,
+               Colour colour = Colour::PerPlane);
 
 // The same with a workspace of its own: no history (a temporal model reads the current frame
 // in every place), buffers allocated per call.
 void runPlanes(Engine& engine, const std::vector<PlaneView>& in, const std::vector<PlaneView>& out,
-               double strength);
+               double strength, Colour colour = Colour::PerPlane);
 
 }  // namespace cae::infer
