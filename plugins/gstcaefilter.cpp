@@ -405,45 +405,14 @@ static gboolean gst_cae_filter_set_info(GstVideoFilter* filter, GstCaps*, GstVid
 
 // ---- frames ----------------------------------------------------------------------------------
 
-template <class Work>
-static GstFlowReturn with_engine(GstCaeFilter* self, Work work) {
-  std::lock_guard<std::mutex> lock(state(self).engine_lock);
-  if (!state(self).engine) return GST_FLOW_NOT_NEGOTIATED;
-  try {
-    return work(*state(self).engine);
-  } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("%s: %s", klass_of(self)->failure, e.what()),
-                      (nullptr));
-    return GST_FLOW_ERROR;
-  }
-}
-
-static GstFlowReturn gst_cae_filter_transform_frame(GstVideoFilter* filter, GstVideoFrame* in,
-                                                    GstVideoFrame* out) {
-  GstCaeFilter* self = GST_CAE_FILTER(filter);
-  return with_engine(
-      self, [&](cae::infer::Engine& e) { return klass_of(self)->process(self, e, in, out); });
-}
-
-static GstFlowReturn gst_cae_filter_transform_frame_ip(GstVideoFilter* filter,
-                                                       GstVideoFrame* frame) {
-  GstCaeFilter* self = GST_CAE_FILTER(filter);
-  return with_engine(
-      self, [&](cae::infer::Engine& e) { return klass_of(self)->process_ip(self, e, frame); });
-}
-
-cae::infer::PlaneWorkspace& gst_cae_filter_workspace(GstCaeFilter* self) {
-  if (!state(self).workspace) throw cae::InvalidArgument("no workspace: the element is stopped");
-  return *state(self).workspace;
-}
-
 // The frames kept for a temporal model are the ones just before this buffer only if nothing
 // came between: a DISCONT buffer, timestamps going back, or a gap of more than 1.5 frame
 // durations (the buffers' own, else the caps' framerate; a frame dropped upstream or by QoS,
-// which never reaches the element) start the history again.
+// which never reaches the element) start the history again. Called for the frames the element
+// processes (a buffer QoS drops after before_transform never comes here), with the engine's lock
+// held.
 static void follow_stream(GstCaeFilter* self, GstBuffer* buf) {
   State& s = state(self);
-  std::lock_guard<std::mutex> lock(s.engine_lock);
   const GstClockTime pts = GST_BUFFER_PTS(buf);
   GstClockTime frame = s.last_duration;
   const GstVideoInfo& info = GST_VIDEO_FILTER(self)->in_info;
@@ -463,13 +432,47 @@ static void follow_stream(GstCaeFilter* self, GstBuffer* buf) {
   s.last_duration = GST_BUFFER_DURATION(buf);
 }
 
-// Controlled properties follow their control bindings frame by frame; the history follows the
-// stream.
+template <class Work>
+static GstFlowReturn with_engine(GstCaeFilter* self, Work work) {
+  std::lock_guard<std::mutex> lock(state(self).engine_lock);
+  if (!state(self).engine) return GST_FLOW_NOT_NEGOTIATED;
+  try {
+    return work(*state(self).engine);
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("%s: %s", klass_of(self)->failure, e.what()),
+                      (nullptr));
+    return GST_FLOW_ERROR;
+  }
+}
+
+static GstFlowReturn gst_cae_filter_transform_frame(GstVideoFilter* filter, GstVideoFrame* in,
+                                                    GstVideoFrame* out) {
+  GstCaeFilter* self = GST_CAE_FILTER(filter);
+  return with_engine(self, [&](cae::infer::Engine& e) {
+    follow_stream(self, in->buffer);
+    return klass_of(self)->process(self, e, in, out);
+  });
+}
+
+static GstFlowReturn gst_cae_filter_transform_frame_ip(GstVideoFilter* filter,
+                                                       GstVideoFrame* frame) {
+  GstCaeFilter* self = GST_CAE_FILTER(filter);
+  return with_engine(self, [&](cae::infer::Engine& e) {
+    follow_stream(self, frame->buffer);
+    return klass_of(self)->process_ip(self, e, frame);
+  });
+}
+
+cae::infer::PlaneWorkspace& gst_cae_filter_workspace(GstCaeFilter* self) {
+  if (!state(self).workspace) throw cae::InvalidArgument("no workspace: the element is stopped");
+  return *state(self).workspace;
+}
+
+// Controlled properties follow their control bindings frame by frame.
 static void gst_cae_filter_before_transform(GstBaseTransform* trans, GstBuffer* buf) {
   const GstClockTime st =
       gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_TIMESTAMP(buf));
   if (GST_CLOCK_TIME_IS_VALID(st)) gst_object_sync_values(GST_OBJECT(trans), st);
-  follow_stream(GST_CAE_FILTER(trans), buf);
 }
 
 // A flush or a new segment: what comes next does not follow what came before.
