@@ -287,6 +287,19 @@ void addTemporalOptions(CLI::App& app, Options& o) {
       ->check(CLI::Range(0, 4096))
       ->capture_default_str()
       ->group("Temporal");
+  app.add_option("--no-history-share", c.noHistoryShare,
+                 "with --frames: this share of training clips is fed as caedenoise feeds a "
+                 "stream start (every older frame a copy of the noisy current frame), after "
+                 "the noise and alignment")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str()
+      ->group("Temporal");
+  app.add_option("--partial-history-share", c.partialHistoryShare,
+                 "with --frames 3 or more: this share of training clips keeps one older frame "
+                 "(the older places repeat it, as caedenoise one frame after a start)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str()
+      ->group("Temporal");
 }
 
 void addObjectiveOptions(CLI::App& app, Options& o) {

@@ -190,6 +190,40 @@ void alignFrames(Tensor& clips, int channels) {
   }
 }
 
+void dropHistory(Tensor& clips, int channels, int n, int kept) {
+  const Shape s = clips.shape();
+  if (channels < 1 || s.c % channels != 0 || n < 0 || n >= s.n || kept < 0)
+    throw InvalidArgument("dropHistory: sample " + std::to_string(n) + ", frame " +
+                          std::to_string(kept) + " of " + s.str() + " in frames of " +
+                          std::to_string(channels) + " channels");
+  const int frames = s.c / channels;
+  const std::size_t frame = std::size_t(channels) * s.plane();
+  const Scalar* from = clips.sample(n) + std::size_t(kept) * frame;
+  for (int j = kept + 1; j < frames; ++j)
+    std::copy(from, from + frame, clips.sample(n) + std::size_t(j) * frame);
+}
+
+int simulateStreamStarts(Tensor& clips, int channels, double none, double partial, nn::Rng& rng) {
+  const Shape s = clips.shape();
+  if (channels < 1 || s.c % channels != 0)
+    throw InvalidArgument("simulateStreamStarts: " + std::to_string(s.c) +
+                          " channels are not frames of " + std::to_string(channels));
+  const int frames = s.c / channels;
+  if (frames < 2 || (none <= 0 && partial <= 0)) return 0;
+  int changed = 0;
+  for (int n = 0; n < s.n; ++n) {
+    const double u = rng.uniform();
+    if (u < none) {
+      dropHistory(clips, channels, n, 0);
+      ++changed;
+    } else if (frames > 2 && u < none + partial) {
+      dropHistory(clips, channels, n, 1);
+      ++changed;
+    }
+  }
+  return changed;
+}
+
 Tensor centrePatch(const Tensor& t, int patch) {
   const Shape s = t.shape();
   if (patch < 1 || patch > s.h || patch > s.w)

@@ -91,6 +91,20 @@ nn::Tensor currentFrame(const nn::Tensor& clips, int channels);
 // infer::applyShift (an untrusted estimate leaves the frame as it is).
 void alignFrames(nn::Tensor& clips, int channels);
 
+// Makes sample n of clips ({N, K*channels, H, W}) what caedenoise feeds without a full history
+// (core/infer/frame_history.hpp), in place: older frames kept+1 .. K-1 become copies of older
+// frame `kept`. kept = 0: a stream start (every older frame is the current frame); kept = 1: one
+// frame kept (the oldest places repeat it). Call it after the noise (and alignment), so that the
+// copies carry the same noise, as in the element. kept >= K-1 changes nothing.
+void dropHistory(nn::Tensor& clips, int channels, int n, int kept);
+
+// The shares of training clips fed as a stream start (cae-train --no-history-share) and with
+// one older frame kept (--partial-history-share, clips of 3 or more frames), drawn per clip
+// with rng after the noise and alignment: dropHistory(kept 0) with probability none, else
+// dropHistory(kept 1) with probability partial. Returns how many clips were changed.
+int simulateStreamStarts(nn::Tensor& clips, int channels, double none, double partial,
+                         nn::Rng& rng);
+
 // The centred patch x patch window of every plane of t ({N, C, H, W}, H and W >= patch; the
 // offset rounds down, as SequenceSource places the patch in its context).
 nn::Tensor centrePatch(const nn::Tensor& t, int patch);

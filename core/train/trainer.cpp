@@ -159,6 +159,18 @@ struct Trainer::Impl {
     return buffer;
   }
 
+  // What the model reads of a training batch: modelInput(), then for clips a share fed as a
+  // stream start (c.noHistoryShare, c.partialHistoryShare), drawn with the trainer's rng.
+  const Tensor& trainInput(const Tensor& corrupted, Tensor& buffer) {
+    const Tensor& x = modelInput(corrupted, buffer);
+    if (data.train->frames() == 1 || (c.noHistoryShare <= 0 && c.partialHistoryShare <= 0))
+      return x;
+    if (&x != &buffer) buffer = x;
+    simulateStreamStarts(buffer, data.train->channels(), c.noHistoryShare, c.partialHistoryShare,
+                         rng);
+    return buffer;
+  }
+
   // Pixels → the stage's input: codes of the finished stacked stages.
   Tensor toStageInput(const Tensor& pixels, const Stage& s) {
     if (!s.innerStage) return pixels;
@@ -287,11 +299,19 @@ struct Trainer::Impl {
     return out;
   }
 
-  double validate(Stage& s, const nn::Loss& loss) {
+  // noHistory (clips): every older frame replaced by the noisy current frame, as caedenoise
+  // feeds a stream start.
+  double validate(Stage& s, const nn::Loss& loss, bool noHistory = false) {
     const Tensor target = toStageInput(data.valClean, s);
     Tensor buffer;
     const Tensor input = s.innerStage ? target : objective->corruptFixed(target, 99);
-    const Tensor out = predict(s, modelInput(input, buffer));
+    const Tensor* x = &modelInput(input, buffer);
+    if (noHistory && data.train->frames() > 1) {
+      if (x != &buffer) buffer = *x;
+      for (int n = 0; n < buffer.shape().n; ++n) dropHistory(buffer, data.train->channels(), n, 0);
+      x = &buffer;
+    }
+    const Tensor out = predict(s, *x);
     const Tensor g = goal(target);
     Tensor t(out.shape());  // dense models give {N, F, 1, 1}: the same values, flat
     std::copy(g.data(), g.data() + g.size(), t.data());
@@ -358,7 +378,7 @@ struct Trainer::Impl {
       data.train->next(c.batch, rng, clean);
       const Tensor target = toStageInput(clean, s);
       const Tensor& input =
-          modelInput(objective->corrupt(target, s.innerStage, noisy, rng), buffer);
+          trainInput(objective->corrupt(target, s.innerStage, noisy, rng), buffer);
       const StepLoss l =
           objective->step(s.built, s.innerStage, input, temporal ? goal(target) : target, rng);
       if (!std::isfinite(l.total) || !std::isfinite(l.reconstruction)) diverged(s, l.total);
@@ -489,6 +509,11 @@ struct Trainer::Impl {
     std::string& sum = result.summary;
     sum += "validation loss " + fmt("%.6g", metrics["val_loss"].get<double>());
     sum += st.bestEpoch > 0 ? " (best epoch " + std::to_string(st.bestEpoch) + ")\n" : "\n";
+    if (data.train->frames() > 1) {
+      metrics["val_loss_no_history"] = validate(s, objective->loss(s.innerStage), true);
+      sum += "validation loss with no history (a stream start) " +
+             fmt("%.6g", metrics["val_loss_no_history"].get<double>()) + "\n";
+    }
     if (c.task == TrainTask::Denoise) {
       const Tensor noisy = objective->corruptFixed(data.valClean, 1234);
       Tensor buffer;

@@ -59,6 +59,13 @@ struct TrainConfig {
   // Clips are rendered (and noised, and aligned) at clipContext x clipContext around the patch,
   // whose centre the model then reads. 0: the patch itself, or kAlignContext (192) with align.
   int clipContext = 0;
+  // Stream starts: this share of training clips is fed as caedenoise feeds a stream with no
+  // history (every older frame a copy of the noisy current frame), and partialHistoryShare
+  // (3 or more frames) with one older frame kept (the older places repeat it), after the noise
+  // and alignment (train/sequence_data.hpp, simulateStreamStarts). Validation is unchanged;
+  // the final metrics add its loss with no history. Ignored for frames = 1.
+  double noHistoryShare = 0.15;
+  double partialHistoryShare = 0.1;
 
   // Architecture. stacked: greedy layer-wise pretraining of each dense stage, then fine-tuning.
   ArchSpec arch;

@@ -150,6 +150,11 @@ TrainingData loadTrainingData(const TrainConfig& c) {
   if (c.clipContext < 0 || (c.clipContext > 0 && c.clipContext < c.patch))
     throw InvalidArgument("--clip-context must be 0 or at least the patch (" +
                           std::to_string(c.patch) + "), got " + std::to_string(c.clipContext));
+  if (!(c.noHistoryShare >= 0 && c.partialHistoryShare >= 0 &&
+        c.noHistoryShare + c.partialHistoryShare <= 1))
+    throw InvalidArgument(
+        "--no-history-share and --partial-history-share must be >= 0 and sum to at most 1, got " +
+        std::to_string(c.noHistoryShare) + " and " + std::to_string(c.partialHistoryShare));
   LoadOptions lo;
   lo.channels = c.channels;
   lo.sample = c.sample;

@@ -4,7 +4,8 @@
 // object changes only its own box, the drawn motions respect their limits and shares, the
 // trainer's noise is independent per frame with one sigma per clip, and the target is the clean
 // current frame. Then the temporal model (--frames) end to end: K frames in, one out, the fixed
-// current-frame pick, and cae.frames in the exported file.
+// current-frame pick, and cae.frames in the exported file; aligned clips; stream starts (older
+// frames replaced as caedenoise fills them without history) in their shares.
 #define BOOST_TEST_MODULE sequence_data
 #include <unistd.h>
 
@@ -716,4 +717,106 @@ BOOST_AUTO_TEST_CASE(an_aligned_run_is_deterministic_and_exports_cae_align) {
   TrainConfig narrow = c;
   narrow.clipContext = 16;
   BOOST_CHECK_THROW(Trainer(narrow).run(), InvalidArgument);
+}
+
+// Stream starts (--no-history-share, --partial-history-share): clips fed as caedenoise feeds a
+// stream with no history or one older frame kept (core/infer/frame_history.hpp).
+namespace {
+
+// {n, frames * channels, 4, 4} with every value different.
+Tensor numbered(int n, int frames, int channels) {
+  Tensor t(Shape{n, frames * channels, 4, 4});
+  for (std::size_t i = 0; i < t.size(); ++i) t.data()[i] = float(i);
+  return t;
+}
+
+// Whether frame j of sample n of t ({N, K*channels, H, W}) equals frame i of sample n of u.
+bool sameFrame(const Tensor& t, int n, int j, const Tensor& u, int i, int channels) {
+  const std::size_t f = std::size_t(channels) * t.shape().plane();
+  return std::equal(t.sample(n) + j * f, t.sample(n) + (j + 1) * f, u.sample(n) + i * f);
+}
+
+}  // namespace
+
+// kept 0 copies the current frame into every older place, kept 1 the first older frame into
+// the places after it, channel by channel; other samples and the kept frames are untouched.
+BOOST_AUTO_TEST_CASE(dropping_history_copies_the_kept_frame_into_the_older_places) {
+  const Tensor before = numbered(3, 3, 2);
+  Tensor t = before;
+  dropHistory(t, 2, 1, 0);
+  dropHistory(t, 2, 2, 1);
+  for (int j = 0; j < 3; ++j) BOOST_TEST(sameFrame(t, 0, j, before, j, 2));
+  for (int j = 0; j < 3; ++j) BOOST_TEST(sameFrame(t, 1, j, before, 0, 2));
+  BOOST_TEST(sameFrame(t, 2, 0, before, 0, 2));
+  BOOST_TEST(sameFrame(t, 2, 1, before, 1, 2));
+  BOOST_TEST(sameFrame(t, 2, 2, before, 1, 2));
+  BOOST_TEST(!sameFrame(t, 2, 2, before, 2, 2));
+  Tensor kept = before;
+  dropHistory(kept, 2, 0, 2);  // the oldest frame kept: nothing to replace
+  BOOST_TEST(std::equal(kept.data(), kept.data() + kept.size(), before.data()));
+  BOOST_CHECK_THROW(dropHistory(t, 4, 0, 0), InvalidArgument);
+  BOOST_CHECK_THROW(dropHistory(t, 2, 3, 0), InvalidArgument);
+  BOOST_CHECK_THROW(dropHistory(t, 2, 0, -1), InvalidArgument);
+}
+
+// Drawn per clip: about `none` of the clips lose all history, about `partial` keep one older
+// frame, the rest are untouched; two-frame clips have no partial case; zero shares draw nothing.
+BOOST_AUTO_TEST_CASE(stream_starts_come_in_their_shares) {
+  const Tensor before = numbered(2000, 3, 1);
+  Tensor t = before;
+  nn::Rng rng(8);
+  const int changed = simulateStreamStarts(t, 1, 0.15, 0.1, rng);
+  int none = 0, partial = 0, untouched = 0;
+  for (int n = 0; n < 2000; ++n) {
+    if (sameFrame(t, n, 1, before, 0, 1) && sameFrame(t, n, 2, before, 0, 1))
+      ++none;
+    else if (sameFrame(t, n, 1, before, 1, 1) && sameFrame(t, n, 2, before, 1, 1))
+      ++partial;
+    else if (sameFrame(t, n, 1, before, 1, 1) && sameFrame(t, n, 2, before, 2, 1))
+      ++untouched;
+    BOOST_TEST(sameFrame(t, n, 0, before, 0, 1));
+  }
+  BOOST_TEST_MESSAGE("no history " << none << ", one frame kept " << partial << ", untouched "
+                                   << untouched);
+  BOOST_TEST(none + partial + untouched == 2000);
+  BOOST_TEST(changed == none + partial);
+  BOOST_TEST(std::abs(none - 300) < 60);
+  BOOST_TEST(std::abs(partial - 200) < 50);
+
+  Tensor pairs = numbered(500, 2, 1);
+  const Tensor pairsBefore = pairs;
+  const int twoFrames = simulateStreamStarts(pairs, 1, 0, 1, rng);
+  BOOST_TEST(twoFrames == 0);  // one older frame: nothing partial about it
+  BOOST_TEST(std::equal(pairs.data(), pairs.data() + pairs.size(), pairsBefore.data()));
+  Tensor same = before;
+  BOOST_TEST(simulateStreamStarts(same, 1, 0, 0, rng) == 0);
+  BOOST_TEST(std::equal(same.data(), same.data() + same.size(), before.data()));
+}
+
+// A temporal run with stream starts reports the validation loss with no history beside the
+// usual one (which stays deterministic: the shares only touch training batches); shares that
+// do not fit are refused.
+BOOST_AUTO_TEST_CASE(a_run_with_stream_starts_reports_the_no_history_loss) {
+  TempDir dir;
+  TrainConfig c = tinyTemporalRun(dir / "starts.onnx");
+  c.noHistoryShare = 0.5;
+  c.partialHistoryShare = 0.25;
+  const TrainResult a = Trainer(c).run();
+  TrainConfig none = c;
+  none.output = dir / "none.onnx";
+  none.noHistoryShare = none.partialHistoryShare = 0;
+  const TrainResult b = Trainer(none).run();
+  BOOST_TEST(a.metricsJson.find("\"val_loss_no_history\"") != std::string::npos);
+  BOOST_TEST(a.summary.find("no history") != std::string::npos);
+  // Training differs (the shares changed the batches), the validation set does not.
+  BOOST_REQUIRE(a.history.size() == 2u);
+  BOOST_TEST(a.history[0].valLoss != b.history[0].valLoss);
+
+  TrainConfig bad = c;
+  bad.noHistoryShare = 0.8;
+  bad.partialHistoryShare = 0.3;
+  BOOST_CHECK_THROW(Trainer(bad).run(), InvalidArgument);
+  bad.noHistoryShare = -0.1;
+  bad.partialHistoryShare = 0;
+  BOOST_CHECK_THROW(Trainer(bad).run(), InvalidArgument);
 }
