@@ -1035,9 +1035,8 @@ BOOST_AUTO_TEST_CASE(rgb_through_a_gray_model_as_opponent_channels) {
                                 .string();
   EngineOptions o = opts(model);
   Engine e(o);
-  const cv::Mat clean = cv::imread(kImages + "astronaut.png", cv::IMREAD_COLOR)(
-                            cv::Rect(160, 40, 192, 160))
-                            .clone();
+  const cv::Mat clean =
+      cv::imread(kImages + "astronaut.png", cv::IMREAD_COLOR)(cv::Rect(160, 40, 192, 160)).clone();
   BOOST_TEST_REQUIRE(!clean.empty());
   cv::Mat noise(clean.size(), CV_32FC3), f, noisy;
   cv::RNG rng(7);
