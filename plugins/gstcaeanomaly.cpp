@@ -80,7 +80,7 @@ struct Analysis {
 // What analyse() keeps from frame to frame (the streaming thread's, under the engine lock), so
 // that a stream of frames of one size allocates no frame-sized buffer per frame.
 struct Workspace {
-  cv::Mat reconstruction, mergedInput, mergedReconstruction;
+  cv::Mat input, reconstruction, mergedInput, mergedReconstruction;
   Analysis result;
 };
 
@@ -179,7 +179,8 @@ static std::vector<cae::infer::PlaneView> planes_of(GstVideoFrame* f) {
 static const Analysis& analyse(Workspace& w, cae::infer::Engine& e, GstVideoFrame* f,
                                const cae::anomaly::ScoreOptions& map, double threshold,
                                int min_area) {
-  const cv::Mat input = cae::infer::readFrame(e, planes_of(f));
+  cae::infer::readFrame(e, planes_of(f), w.input);
+  const cv::Mat& input = w.input;
   e.run(input, w.reconstruction);
   const cv::Mat a = interleaved(input, w.mergedInput);
   const cv::Mat b = interleaved(w.reconstruction, w.mergedReconstruction);

@@ -139,6 +139,13 @@ void opponent(cv::Mat& blob, std::size_t imageStride, std::size_t hw, float mid,
 }  // namespace
 
 cv::Mat gatherPlanes(const std::vector<PlaneView>& planes, const Normalisation& n, Feed feed) {
+  cv::Mat blob;
+  gatherPlanes(planes, n, feed, blob);
+  return blob;
+}
+
+void gatherPlanes(const std::vector<PlaneView>& planes, const Normalisation& n, Feed feed,
+                  cv::Mat& blob) {
   if (planes.empty()) throw InvalidArgument("gatherPlanes: no planes");
   const PlaneView& p0 = planes[0];
   for (const PlaneView& p : planes)
@@ -151,11 +158,17 @@ cv::Mat gatherPlanes(const std::vector<PlaneView>& planes, const Normalisation& 
                           std::to_string(planes.size()) + " given");
   const int c = feed == Feed::Luma ? 1 : int(planes.size());
   const int sz[4] = {1, c, p0.height, p0.width};
-  cv::Mat blob(4, sz, CV_32F);
+  const bool fits = blob.dims == 4 && blob.type() == CV_32F && blob.isContinuous() &&
+                    blob.size[0] == 1 && blob.size[1] == c && blob.size[2] == p0.height &&
+                    blob.size[3] == p0.width;
+  if (!fits) {
+    blob.release();
+    blob.create(4, sz, CV_32F);
+  }
   float* dst = blob.ptr<float>();
   if (feed == Feed::Luma) {
     gatherLuma(planes[0], planes[1], planes[2], n, dst);
-    return blob;
+    return;
   }
   const std::size_t plane = std::size_t(p0.height) * p0.width;
   for (std::size_t k = 0; k < planes.size(); ++k) {
@@ -164,10 +177,15 @@ cv::Mat gatherPlanes(const std::vector<PlaneView>& planes, const Normalisation& 
     else
       gather<std::uint16_t>(planes[k], n, dst + k * plane);
   }
-  return blob;
 }
 
 cv::Mat readFrame(const Engine& engine, std::vector<PlaneView> planes) {
+  cv::Mat blob;
+  readFrame(engine, std::move(planes), blob);
+  return blob;
+}
+
+void readFrame(const Engine& engine, std::vector<PlaneView> planes, cv::Mat& blob) {
   if (planes.empty()) throw InvalidArgument("readFrame: no planes");
   const int c = engine.channels();
   const bool luma = c == 1 && planes.size() == 3;
@@ -176,8 +194,8 @@ cv::Mat readFrame(const Engine& engine, std::vector<PlaneView> planes) {
                           std::to_string(planes.size()) + " plane(s) given");
   if (planes.size() == 3 && engine.info().format.rfind("BGR", 0) == 0 && !luma)
     std::swap(planes[0], planes[2]);
-  return gatherPlanes(planes, engine.normalisation(planes[0].depth),
-                      luma ? Feed::Luma : Feed::Channels);
+  gatherPlanes(planes, engine.normalisation(planes[0].depth), luma ? Feed::Luma : Feed::Channels,
+               blob);
 }
 
 struct PlaneWorkspace::Impl {

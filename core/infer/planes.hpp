@@ -33,12 +33,17 @@ enum class Feed {
 // n.offset. InvalidArgument for no planes, planes that differ in size or depth, a depth other
 // than 8 or 16, or Luma without exactly three planes.
 cv::Mat gatherPlanes(const std::vector<PlaneView>& planes, const Normalisation& n, Feed feed);
+// The same into `blob`, whose memory is kept when it already has the shape (a stream's frames).
+void gatherPlanes(const std::vector<PlaneView>& planes, const Normalisation& n, Feed feed,
+                  cv::Mat& blob);
 
 // A frame's planes as the 1×C×H×W blob the engine's model reads (C = engine.channels()): one
 // plane per channel when the counts match, the luma when a 1-channel model reads three R, G, B
 // planes. Planes given R, G, B are read B, G, R for a model whose cae.format starts with BGR.
 // InvalidArgument when the planes cannot feed the model.
 cv::Mat readFrame(const Engine& engine, std::vector<PlaneView> planes);
+// The same into `blob` (memory kept from frame to frame, as gatherPlanes).
+void readFrame(const Engine& engine, std::vector<PlaneView> planes, cv::Mat& blob);
 
 // How a 1-channel model reads the three R, G, B planes of an RGB-type frame (runPlanes).
 enum class Colour {

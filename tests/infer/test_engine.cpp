@@ -1061,3 +1061,28 @@ BOOST_AUTO_TEST_CASE(rgb_through_a_gray_model_as_opponent_channels) {
                    infer::Colour::PerPlane);
   BOOST_TEST(cv::norm(ra, rb, cv::NORM_INF) == 0);
 }
+
+// A stream's frames read into one kept blob: the same memory from frame to frame, the values of
+// a fresh read.
+BOOST_AUTO_TEST_CASE(read_frame_into_a_kept_blob) {
+  Engine e(opts(models().gray));
+  cv::Mat a = image8("camera.png", 1, 200, 210, 60, 70),
+          b = image8("coins.png", 1, 100, 150, 60, 70);
+  auto view = [](cv::Mat& m) {
+    infer::PlaneView v;
+    v.data = m.data;
+    v.width = m.cols;
+    v.height = m.rows;
+    v.rowStride = int(m.step[0]);
+    v.pixelStride = 1;
+    v.depth = 8;
+    return v;
+  };
+  cv::Mat blob;
+  infer::readFrame(e, {view(a)}, blob);
+  const uchar* first = blob.data;
+  BOOST_TEST(maxDiff(blob, infer::readFrame(e, {view(a)})) == 0);
+  infer::readFrame(e, {view(b)}, blob);
+  BOOST_TEST((blob.data == first));
+  BOOST_TEST(maxDiff(blob, infer::readFrame(e, {view(b)})) == 0);
+}
