@@ -49,6 +49,9 @@ struct _GstCaeDenoise {
   // Properties (GST_OBJECT_LOCK).
   gdouble strength;
   gboolean chroma;
+
+  // run_model's own buffers and history (the engine's lock), apart from the stream's.
+  cae::infer::PlaneWorkspace* timing;
 };
 
 G_DEFINE_TYPE(GstCaeDenoise, gst_cae_denoise, GST_TYPE_CAE_FILTER)
@@ -73,8 +76,15 @@ static void gst_cae_denoise_run_model(GstCaeFilter* filter, cae::infer::Engine& 
   GST_OBJECT_LOCK(self);
   const bool chroma = self->chroma;
   GST_OBJECT_UNLOCK(self);
-  // A workspace of its own: the blank frame timed here must not enter the stream's history.
-  cae::infer::runPlanes(e, planes_of(in, chroma), planes_of(out, chroma), 1.0, colour_of(in));
+  // A workspace of its own: the blank frame timed here must not enter the stream's history. A
+  // temporal model is timed with a full history (filled by copies, strength 0), so that the
+  // LATENCY it answers includes aligning the older frames.
+  cae::infer::PlaneWorkspace& w = *self->timing;
+  const std::vector<cae::infer::PlaneView> pin = planes_of(in, chroma),
+                                           pout = planes_of(out, chroma);
+  for (int k = 0; k < e.framesIn() && w.historySize() < e.framesIn() - 1; ++k)
+    cae::infer::runPlanes(e, w, pin, pout, 0.0, colour_of(in));
+  cae::infer::runPlanes(e, w, pin, pout, 1.0, colour_of(in));
 }
 
 static GstFlowReturn gst_cae_denoise_process(GstCaeFilter* filter, cae::infer::Engine& e,
@@ -129,11 +139,14 @@ static void gst_cae_denoise_get_property(GObject* object, guint id, GValue* valu
   GST_OBJECT_UNLOCK(self);
 }
 
+static void gst_cae_denoise_finalize(GObject* object);
+
 static void gst_cae_denoise_class_init(GstCaeDenoiseClass* klass) {
   GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
   GstCaeFilterClass* cae_class = GST_CAE_FILTER_CLASS(klass);
 
   gobject_class->set_property = gst_cae_denoise_set_property;
+  gobject_class->finalize = gst_cae_denoise_finalize;
   gobject_class->get_property = gst_cae_denoise_get_property;
 
   const auto rw_playing = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
@@ -178,4 +191,10 @@ static void gst_cae_denoise_class_init(GstCaeDenoiseClass* klass) {
 static void gst_cae_denoise_init(GstCaeDenoise* self) {
   self->strength = DEFAULT_STRENGTH;
   self->chroma = DEFAULT_CHROMA;
+  self->timing = new cae::infer::PlaneWorkspace();
+}
+
+static void gst_cae_denoise_finalize(GObject* object) {
+  delete GST_CAE_DENOISE(object)->timing;
+  G_OBJECT_CLASS(gst_cae_denoise_parent_class)->finalize(object);
 }
