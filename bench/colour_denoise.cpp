@@ -52,16 +52,7 @@ cv::Mat noisy(const cv::Mat& clean, double sigma, int seed) {
   return out;
 }
 
-cae::PlaneView planeOf(cv::Mat& bgr, int c) {
-  cae::PlaneView v;
-  v.data = bgr.data + c;
-  v.width = bgr.cols;
-  v.height = bgr.rows;
-  v.rowStride = int(bgr.step[0]);
-  v.pixelStride = 3;
-  v.depth = 8;
-  return v;
-}
+cae::PlaneView planeOf(cv::Mat& bgr, int c) { return cae::infer::viewOf(bgr, c); }
 
 cv::Mat perPlane(cae::infer::Engine& e, const cv::Mat& in) {
   cv::Mat src = in.clone(), out = in.clone();

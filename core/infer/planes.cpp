@@ -138,6 +138,20 @@ void opponent(cv::Mat& blob, std::size_t imageStride, std::size_t hw, float mid,
 
 }  // namespace
 
+PlaneView viewOf(cv::Mat& m, int c) {
+  if ((m.depth() != CV_8U && m.depth() != CV_16U) || m.dims != 2 || c < 0 || c >= m.channels())
+    throw InvalidArgument("viewOf: needs a 2-D 8- or 16-bit image and one of its components");
+  PlaneView v;
+  v.depth = m.depth() == CV_8U ? 8 : 16;
+  const int bytes = v.depth / 8;
+  v.data = m.data + std::ptrdiff_t(c) * bytes;
+  v.width = m.cols;
+  v.height = m.rows;
+  v.rowStride = int(m.step[0]);
+  v.pixelStride = m.channels() * bytes;
+  return v;
+}
+
 cv::Mat gatherPlanes(const std::vector<PlaneView>& planes, const Normalisation& n, Feed feed) {
   cv::Mat blob;
   gatherPlanes(planes, n, feed, blob);

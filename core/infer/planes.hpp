@@ -23,6 +23,11 @@ struct Normalisation;
 
 using cae::PlaneView;  // core/plane_view.hpp: the frame seam, shared with core/anomaly
 
+// Component c of an 8- or 16-bit cv::Mat of interleaved channels (CV_8UC1..4, CV_16UC1..4) as a
+// plane view on its memory: how tools, tests and benchmarks hand OpenCV images to runPlanes.
+// InvalidArgument for other depths or a component out of range.
+PlaneView viewOf(cv::Mat& m, int c = 0);
+
 // How a frame's planes become a model's input channels.
 enum class Feed {
   Channels,  // one channel per plane, in the order given

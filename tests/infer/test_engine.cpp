@@ -1005,16 +1005,7 @@ BOOST_AUTO_TEST_CASE(a_temporal_model_reads_stacked_frames_and_writes_one) {
 namespace {
 
 // Plane c of a packed 8-bit BGR image as a view (R is c = 2).
-infer::PlaneView bgrPlane(cv::Mat& bgr, int c) {
-  infer::PlaneView v;
-  v.data = bgr.data + c;
-  v.width = bgr.cols;
-  v.height = bgr.rows;
-  v.rowStride = int(bgr.step[0]);
-  v.pixelStride = 3;
-  v.depth = 8;
-  return v;
-}
+infer::PlaneView bgrPlane(cv::Mat& bgr, int c) { return infer::viewOf(bgr, c); }
 
 cv::Mat runColour(Engine& e, const cv::Mat& noisy, infer::Colour colour, double strength = 1.0) {
   cv::Mat in = noisy.clone(), out(noisy.size(), CV_8UC3, cv::Scalar::all(0));
@@ -1068,16 +1059,7 @@ BOOST_AUTO_TEST_CASE(read_frame_into_a_kept_blob) {
   Engine e(opts(models().gray));
   cv::Mat a = image8("camera.png", 1, 200, 210, 60, 70),
           b = image8("coins.png", 1, 100, 150, 60, 70);
-  auto view = [](cv::Mat& m) {
-    infer::PlaneView v;
-    v.data = m.data;
-    v.width = m.cols;
-    v.height = m.rows;
-    v.rowStride = int(m.step[0]);
-    v.pixelStride = 1;
-    v.depth = 8;
-    return v;
-  };
+  auto view = [](cv::Mat& m) { return infer::viewOf(m); };
   cv::Mat blob;
   infer::readFrame(e, {view(a)}, blob);
   const uchar* first = blob.data;
