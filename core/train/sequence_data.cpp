@@ -217,7 +217,10 @@ int simulateStreamStarts(Tensor& clips, int channels, double none, double partia
       dropHistory(clips, channels, n, 0);
       ++changed;
     } else if (frames > 2 && u < none + partial) {
-      dropHistory(clips, channels, n, 1);
+      // Keep 1..frames-2 older frames, as caedenoise has them on the frames after a start (one
+      // draw only when there is a choice, so that 3-frame runs draw as before).
+      const int kept = frames == 3 ? 1 : 1 + int(rng.below(std::uint64_t(frames - 2)));
+      dropHistory(clips, channels, n, kept);
       ++changed;
     }
   }

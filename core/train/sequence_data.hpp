@@ -99,9 +99,10 @@ void alignFrames(nn::Tensor& clips, int channels);
 void dropHistory(nn::Tensor& clips, int channels, int n, int kept);
 
 // The shares of training clips fed as a stream start (cae-train --no-history-share) and with
-// one older frame kept (--partial-history-share, clips of 3 or more frames), drawn per clip
-// with rng after the noise and alignment: dropHistory(kept 0) with probability none, else
-// dropHistory(kept 1) with probability partial. Returns how many clips were changed.
+// only some older frames kept (--partial-history-share, clips of 3 or more frames), drawn per
+// clip with rng after the noise and alignment: dropHistory(kept 0) with probability none, else
+// with probability partial dropHistory(kept k), k = 1 for 3-frame clips and drawn uniformly
+// from 1..K-2 for K > 3. Returns how many clips were changed.
 int simulateStreamStarts(nn::Tensor& clips, int channels, double none, double partial,
                          nn::Rng& rng);
 

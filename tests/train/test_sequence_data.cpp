@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <filesystem>
@@ -791,6 +792,27 @@ BOOST_AUTO_TEST_CASE(stream_starts_come_in_their_shares) {
   Tensor same = before;
   BOOST_TEST(simulateStreamStarts(same, 1, 0, 0, rng) == 0);
   BOOST_TEST(std::equal(same.data(), same.data() + same.size(), before.data()));
+}
+
+// Five-frame clips: a partial start keeps 1, 2 or 3 older frames, each about equally often, and
+// the places older than the kept ones repeat the oldest kept.
+BOOST_AUTO_TEST_CASE(partial_starts_of_longer_clips_keep_one_to_k_minus_2_frames) {
+  const Tensor before = numbered(1500, 5, 1);
+  Tensor t = before;
+  nn::Rng rng(9);
+  BOOST_TEST(simulateStreamStarts(t, 1, 0, 1, rng) == 1500);
+  std::array<int, 5> keptCount{};
+  for (int n = 0; n < 1500; ++n) {
+    int kept = 4;
+    while (kept > 0 && !sameFrame(t, n, kept, before, kept, 1)) --kept;
+    for (int j = 0; j <= kept; ++j) BOOST_TEST(sameFrame(t, n, j, before, j, 1));
+    for (int j = kept + 1; j < 5; ++j) BOOST_TEST(sameFrame(t, n, j, before, kept, 1));
+    ++keptCount[std::size_t(kept)];
+  }
+  BOOST_TEST_MESSAGE("kept 1/2/3: " << keptCount[1] << " " << keptCount[2] << " " << keptCount[3]);
+  BOOST_TEST(keptCount[0] == 0);
+  BOOST_TEST(keptCount[4] == 0);
+  for (int k = 1; k <= 3; ++k) BOOST_TEST(std::abs(keptCount[std::size_t(k)] - 500) < 80);
 }
 
 // A temporal run with stream starts reports the validation loss with no history beside the
