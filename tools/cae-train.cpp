@@ -104,6 +104,24 @@ void parseSigma(const std::string& text, double& lo, double& hi) {
   hi /= 255;
 }
 
+// Parses "1e4" or "1e4-1e5" (photons per ray, ct-lowdose) into [lo, hi].
+void parsePhotons(const std::string& text, double& lo, double& hi) {
+  const std::size_t dash = text.find('-', 1);
+  char* end = nullptr;
+  lo = std::strtod(text.c_str(), &end);
+  bool ok = end == text.c_str() + (dash == std::string::npos ? text.size() : dash);
+  hi = lo;
+  if (ok && dash != std::string::npos) {
+    hi = std::strtod(text.c_str() + dash + 1, &end);
+    ok = end != text.c_str() + dash + 1 && !*end;
+  }
+  if (!ok || !(lo >= 1 && hi >= lo && hi <= 1e12))
+    throw InvalidArgument(
+        "--photons: expected a count or range of photons per ray, e.g. 1e4 or 1e4-1e5, within "
+        "1..1e12; got '" +
+        text + "'");
+}
+
 // A choice among names: shown and checked by CLI11 as text, stored into target after parsing.
 std::vector<std::function<void()>> gApplyChoices;
 
@@ -131,6 +149,7 @@ enum class Sparsity { None, L1, Kl };
 struct Options {
   TrainConfig c;
   std::string arch = "conv", layers, sigma = "25", color = "gray";
+  std::string photons = "1e4-1e5";  // ct-lowdose
   Sparsity sparsity = Sparsity::None;
   double sparsityLambda = 0;
   bool quiet = false;
@@ -295,8 +314,9 @@ void addTemporalOptions(CLI::App& app, Options& o) {
       ->capture_default_str()
       ->group("Temporal");
   app.add_option("--partial-history-share", c.partialHistoryShare,
-                 "with --frames 3 or more: this share of training clips keeps one older frame "
-                 "(the older places repeat it, as caedenoise one frame after a start)")
+                 "with --frames 3 or more: this share of training clips keeps only some older "
+                 "frames (1 with --frames 3, 1 to frames-2 drawn uniformly with more; the older "
+                 "places repeat the oldest kept, as caedenoise on the frames after a start)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str()
       ->group("Temporal");
@@ -324,11 +344,15 @@ void addObjectiveOptions(CLI::App& app, Options& o) {
              std::map<std::string, CorruptionKind>{{"none", CorruptionKind::None},
                                                    {"gaussian", CorruptionKind::Gaussian},
                                                    {"masking", CorruptionKind::Masking},
-                                                   {"salt-pepper", CorruptionKind::SaltPepper}},
-             "input corruption (denoising AE): none | gaussian | masking | salt-pepper")
+                                                   {"salt-pepper", CorruptionKind::SaltPepper},
+                                                   {"rician", CorruptionKind::Rician},
+                                                   {"ct-lowdose", CorruptionKind::CtLowDose}},
+             "input corruption (denoising AE): none | gaussian | masking | salt-pepper | "
+             "rician (MR magnitude noise, --sigma) | ct-lowdose (CT photon noise through "
+             "projection and FBP, --photons)")
       ->group("Objective");
   app.add_option("--sigma", sigma,
-                 "gaussian noise std-dev in 8-bit grey levels, or a range "
+                 "gaussian / rician noise std-dev in 8-bit grey levels, or a range "
                  "LO-HI drawn per sample (blind denoiser)")
       ->capture_default_str()
       ->group("Objective");
@@ -376,6 +400,31 @@ void addObjectiveOptions(CLI::App& app, Options& o) {
       ->group("Objective");
   app.add_option("--kl-weight", c.vaeKlWeight, "VAE: weight of KL(q(z|x) || N(0, I)) (beta)")
       ->check(CLI::Range(0.0, 1e3))
+      ->capture_default_str()
+      ->group("Objective");
+}
+
+// The low-dose CT simulation of --noise ct-lowdose (train/ct_lowdose.hpp; the same help group).
+void addCtNoiseOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  app.add_option("--photons", o.photons,
+                 "ct-lowdose: photons per ray and view of an unattenuated ray (I0), or a range "
+                 "LO-HI drawn log-uniformly per sample (blind); noise variance ~ 1/I0; each "
+                 "sample is projected, given Poisson counts, reconstructed by FBP, and only the "
+                 "noise added to the clean sample")
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--ct-angles", c.ctAngles,
+                 "ct-lowdose: projection angles over 180 degrees; 0: ceil(pi/2 x the sample's "
+                 "larger side), 101 for 64-pixel patches")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--ct-mu-scale", c.ctMuScale,
+                 "ct-lowdose: attenuation per pixel width of the value 1 (white); default: "
+                 "twice water's 0.19/cm on 0.07 cm pixels, so a 300-pixel water path (value 0.5) "
+                 "has a line integral of ~4")
+      ->check(CLI::Range(1e-6, 10.0))
       ->capture_default_str()
       ->group("Objective");
 }
@@ -547,7 +596,11 @@ TrainConfig configOf(Options& o, const std::string& recipe) {
   }
   double sigmaLo = 0, sigmaHi = 0;
   parseSigma(o.sigma, sigmaLo, sigmaHi);  // checked even when unused: a typo is still a typo
-  if (c.corruption == CorruptionKind::Gaussian) c.sigmaLo = sigmaLo, c.sigmaHi = sigmaHi;
+  if (c.corruption == CorruptionKind::Gaussian || c.corruption == CorruptionKind::Rician)
+    c.sigmaLo = sigmaLo, c.sigmaHi = sigmaHi;
+  double photonsLo = 0, photonsHi = 0;
+  parsePhotons(o.photons, photonsLo, photonsHi);
+  if (c.corruption == CorruptionKind::CtLowDose) c.photonsLo = photonsLo, c.photonsHi = photonsHi;
   if ((c.corruption == CorruptionKind::Masking || c.corruption == CorruptionKind::SaltPepper) &&
       c.corruptP <= 0)
     throw InvalidArgument("--noise masking / salt-pepper needs --noise-p (e.g. 0.2)");
@@ -619,6 +672,7 @@ int run(int argc, char** argv) {
   addArchitectureOptions(app, o);
   addTemporalOptions(app, o);
   addObjectiveOptions(app, o);
+  addCtNoiseOptions(app, o);
   addAnomalyOptions(app, o);
   addOptimisationOptions(app, o);
   addFileOptions(app, o);

@@ -1,5 +1,6 @@
 #include "train/model_export.hpp"
 
+#include <cstdio>
 #include <filesystem>
 #include <system_error>
 
@@ -46,6 +47,25 @@ std::string exportDecoder(const TrainConfig& c, const ArchSpec& spec, const Buil
   return path;
 }
 
+// cae.noise: which medical noise a denoiser was trained on and its parameters, e.g.
+// "rician sigma=0.0196-0.0784" or "ct-lowdose photons=10000-100000 angles=auto mu_scale=0.0266"
+// ([0, 1] units; the photons per ray of LowDoseCtNoise). Empty for the older corruptions, whose
+// models stay as they were (Gaussian: cae.noise_sigma alone).
+std::string noiseDescription(const TrainConfig& c) {
+  char text[200];
+  if (c.corruption == CorruptionKind::Rician) {
+    std::snprintf(text, sizeof text, "rician sigma=%.4g-%.4g", c.sigmaLo, c.sigmaHi);
+    return text;
+  }
+  if (c.corruption == CorruptionKind::CtLowDose) {
+    const std::string angles = c.ctAngles > 0 ? std::to_string(c.ctAngles) : "auto";
+    std::snprintf(text, sizeof text, "ct-lowdose photons=%.6g-%.6g angles=%s mu_scale=%.6g",
+                  c.photonsLo, c.photonsHi, angles.c_str(), c.ctMuScale);
+    return text;
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string pathBeside(const std::string& output, const std::string& suffix) {
@@ -68,7 +88,9 @@ ExportedFiles exportTrained(const TrainConfig& c, const ArchSpec& spec, BuiltMod
   eo.inputScale = 1.0 / 255.0;
   eo.inputOffset = 0.0;
   eo.residual = false;  // a residual AE adds its input inside the graph: the output is clean
-  if (c.corruption == CorruptionKind::Gaussian) eo.noiseSigma = c.sigmaHi;
+  if (c.corruption == CorruptionKind::Gaussian || c.corruption == CorruptionKind::Rician)
+    eo.noiseSigma = c.sigmaHi;
+  if (const std::string noise = noiseDescription(c); !noise.empty()) eo.extra["cae.noise"] = noise;
   eo.trainerVersion = trainerVersion();
   eo.recipe = c.recipe;
   eo.docString = "cae-train: " + c.recipe;

@@ -7,6 +7,7 @@
 #include "error.hpp"
 #include "nn/corruption/gaussian_noise.hpp"
 #include "nn/corruption/masking_noise.hpp"
+#include "nn/corruption/rician_noise.hpp"
 #include "nn/corruption/salt_pepper_noise.hpp"
 #include "nn/layers/dense.hpp"
 #include "nn/layers/reshape.hpp"
@@ -15,6 +16,7 @@
 #include "nn/regularizers/contractive_dense.hpp"
 #include "nn/regularizers/kl_normal.hpp"
 #include "nn/regularizers/weight_decay.hpp"
+#include "train/ct_lowdose.hpp"
 
 namespace cae::train {
 
@@ -34,6 +36,16 @@ std::unique_ptr<nn::Corruption> makeCorruption(const TrainConfig& c) {
       return std::make_unique<nn::MaskingNoise>(Scalar(c.corruptP));
     case CorruptionKind::SaltPepper:
       return std::make_unique<nn::SaltPepperNoise>(Scalar(c.corruptP));
+    case CorruptionKind::Rician:
+      return std::make_unique<nn::RicianNoise>(Scalar(c.sigmaLo), Scalar(c.sigmaHi));
+    case CorruptionKind::CtLowDose: {
+      LowDoseCtNoise::Options o;
+      o.photonsLo = c.photonsLo;
+      o.photonsHi = c.photonsHi;
+      o.angles = c.ctAngles;
+      o.muScale = c.ctMuScale;
+      return std::make_unique<LowDoseCtNoise>(o);
+    }
     case CorruptionKind::None:
       break;
   }

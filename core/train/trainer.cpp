@@ -518,8 +518,9 @@ struct Trainer::Impl {
       const Tensor noisy = objective->corruptFixed(data.valClean, 1234);
       Tensor buffer;
       const Tensor out = predict(s, modelInput(noisy, buffer));
-      denoiseReport(goal(data.valClean), goal(noisy), out, c.sigmaHi,
-                    c.corruption == CorruptionKind::Gaussian)
+      denoiseReport(
+          goal(data.valClean), goal(noisy), out, c.sigmaHi,
+          c.corruption == CorruptionKind::Gaussian || c.corruption == CorruptionKind::Rician)
           .addTo(metrics, sum);
     }
     if (c.task == TrainTask::Anomaly) {

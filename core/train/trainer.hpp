@@ -28,7 +28,7 @@ class TrainingDiverged : public Error {
 
 enum class TrainTask { Reconstruct, Denoise, Anomaly, Features };
 enum class LossKind { Mse, Bce, L1 };
-enum class CorruptionKind { None, Gaussian, Masking, SaltPepper };
+enum class CorruptionKind { None, Gaussian, Masking, SaltPepper, Rician, CtLowDose };
 enum class OptimizerKind { Adam, Sgd };
 enum class ScheduleKind { Constant, Step, Cosine };
 // How a temporal model's older frames are brought onto the current one before it reads them
@@ -81,8 +81,14 @@ struct TrainConfig {
 
   // Corruption of the input (denoising AEs); values in [0,1] pixel units.
   CorruptionKind corruption = CorruptionKind::None;
-  double sigmaLo = 0, sigmaHi = 0;  // gaussian: fixed when equal, else per-sample uniform
+  double sigmaLo = 0, sigmaHi = 0;  // gaussian, rician: fixed when equal, else per-sample uniform
   double corruptP = 0;              // masking / salt-pepper probability
+  // ct-lowdose (train/ct_lowdose.hpp): photons per ray, fixed when equal, else per-sample
+  // log-uniform; projection angles over 180 degrees (0: enough for the sample size); the
+  // attenuation per pixel width of the value 1 (LowDoseCtNoise::kDefaultMuScale).
+  double photonsLo = 0, photonsHi = 0;
+  int ctAngles = 0;
+  double ctMuScale = 0.0266;
 
   // Regularizers (0 disables each).
   double weightDecayL1 = 0, weightDecayL2 = 0;
