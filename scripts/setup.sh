@@ -16,7 +16,7 @@ CAE_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good pocl-opencl-icd
   libgstrtspserver-1.0-dev gstreamer1.0-rtsp
-  libssl-dev dicom3tools dcmtk slurm-wlm
+  libssl-dev dicom3tools dcmtk slurm-wlm orthanc curl
   clang-format clang-tidy
 )
 
@@ -49,7 +49,7 @@ cae_install_packages() {
   cae_log "installing ${#missing[@]} Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >&2 || return 1
-  # Servers the tests start themselves on loopback (slurm-wlm) must not be started by their
+  # Servers the tests start themselves on loopback (slurm-wlm, orthanc) must not be started by their
   # packages' init scripts: a policy-rc.d that says no, for the install only.
   local policy=/usr/sbin/policy-rc.d added=0
   if [[ ! -e $policy ]]; then
