@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "error.hpp"
+#include "io/modality.hpp"
 #include "train/cli_text.hpp"
 #include "train/sampler.hpp"
 #include "train/trainer.hpp"
@@ -122,6 +123,42 @@ void parsePhotons(const std::string& text, double& lo, double& hi) {
         text + "'");
 }
 
+// Parses "A:B" (two numbers; a leading minus is a sign) for --window and --sample-rescale.
+bool parseColonPair(const std::string& text, double& a, double& b) {
+  const std::size_t colon = text.find(':', 1);
+  if (colon == std::string::npos) return false;
+  char* end = nullptr;
+  a = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + colon) return false;
+  b = std::strtod(text.c_str() + colon + 1, &end);
+  return end != text.c_str() + colon + 1 && !*end && std::isfinite(a) && std::isfinite(b);
+}
+
+// --window and --sample-rescale into c (core/io/modality.hpp); nothing without --window.
+void parseModality(const std::string& window, const std::string& rescale, TrainConfig& c) {
+  if (window.empty()) {
+    if (!rescale.empty())
+      throw InvalidArgument("--sample-rescale maps 16-bit samples into the --window: give both");
+    return;
+  }
+  io::Window w;
+  if (!parseColonPair(window, w.lo, w.hi) || !(w.lo < w.hi))
+    throw InvalidArgument(
+        "--window: expected LO:HI in modality values with LO < HI, e.g. "
+        "-1000:2000 (HU); got '" +
+        window + "'");
+  io::Rescale r;
+  if (!rescale.empty() && (!parseColonPair(rescale, r.slope, r.intercept) || r.slope == 0))
+    throw InvalidArgument(
+        "--sample-rescale: expected SLOPE:INTERCEPT with SLOPE != 0, e.g. "
+        "1:-1024; got '" +
+        rescale + "'");
+  if (c.channels != 1)
+    throw InvalidArgument("--window trains on gray scans: leave out --color rgb");
+  c.window = w;
+  c.sampleRescale = r;
+}
+
 // A choice among names: shown and checked by CLI11 as text, stored into target after parsing.
 std::vector<std::function<void()>> gApplyChoices;
 
@@ -149,7 +186,8 @@ enum class Sparsity { None, L1, Kl };
 struct Options {
   TrainConfig c;
   std::string arch = "conv", layers, sigma = "25", color = "gray";
-  std::string photons = "1e4-1e5";  // ct-lowdose
+  std::string photons = "1e4-1e5";    // ct-lowdose
+  std::string window, sampleRescale;  // modality values (addModalityOptions)
   Sparsity sparsity = Sparsity::None;
   double sparsityLambda = 0;
   bool quiet = false;
@@ -194,6 +232,26 @@ void addDataOptions(CLI::App& app, Options& o) {
                  "(area averaging), e.g. 1,0.5,0.25")
       ->delimiter(',')
       ->check(CLI::Range(0.01, 1.0))
+      ->group("Data");
+}
+
+// Medical scans as modality values (core/io/modality.hpp), in the Data group.
+void addModalityOptions(CLI::App& app, Options& o) {
+  app.add_option("--window", o.window,
+                 "LO:HI in modality values (stored x Rescale Slope + Intercept: HU for CT), "
+                 "e.g. -1000:2000: DICOM files are read as modality values and 16-bit gray "
+                 "PNG/TIFF samples through --sample-rescale, both mapped to (v - LO) / (HI - LO), "
+                 "not clipped (instead of each DICOM file's own min..max); the model reads "
+                 "GRAY16_LE frames (cae.format, cae.window, cae.sample_rescale, "
+                 "cae.input_scale = slope / (HI - LO), cae.input_offset = (intercept - LO) / "
+                 "(HI - LO)); other kinds of files are refused; --sigma stays in 1/255 of the "
+                 "window")
+      ->group("Data");
+  app.add_option("--sample-rescale", o.sampleRescale,
+                 "with --window: SLOPE:INTERCEPT making a 16-bit sample (of PNG/TIFF training "
+                 "files, and of the GRAY16_LE frames caedenoise feeds the model) a modality "
+                 "value: v = sample x SLOPE + INTERCEPT; default 1:0. Unsigned 16-bit CT "
+                 "usually stores HU + 1024: 1:-1024")
       ->group("Data");
 }
 
@@ -579,6 +637,7 @@ TrainConfig configOf(Options& o, const std::string& recipe) {
   const double sparsityLambda = o.sparsityLambda;
   if (c.data.empty()) throw InvalidArgument("no training data given (folders or files)");
   c.channels = o.color == "rgb" ? 3 : 1;
+  parseModality(o.window, o.sampleRescale, c);
   const std::map<std::string, ArchKind> kinds{
       {"dense", ArchKind::Dense},  {"stacked", ArchKind::Dense},    {"conv", ArchKind::Conv},
       {"vae", ArchKind::DenseVae}, {"conv-vae", ArchKind::ConvVae}, {"pca", ArchKind::Pca}};
@@ -669,6 +728,7 @@ int run(int argc, char** argv) {
   app.get_formatter()->column_width(34);
   Options o;
   addDataOptions(app, o);
+  addModalityOptions(app, o);
   addArchitectureOptions(app, o);
   addTemporalOptions(app, o);
   addObjectiveOptions(app, o);

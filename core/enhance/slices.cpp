@@ -122,7 +122,13 @@ Slices readSlices(const std::string& path, InputKind kind) {
 }
 
 ModelRef ModelRef::load(const std::string& path) {
-  const infer::ModelDescription d = infer::describeModel(path);
+  infer::ModelDescription d;
+  try {
+    d = infer::describeModel(path);
+  } catch (const FormatError& e) {  // metadata errors (a malformed cae.window) name the key only
+    if (std::string(e.what()).find(path) != std::string::npos) throw;
+    throw FormatError("model '" + path + "': " + e.what());
+  }
   if (d.info.frames != 1)
     throw InvalidArgument("model '" + path + "' is temporal (cae.frames " +
                           std::to_string(d.info.frames) +
@@ -136,13 +142,9 @@ ModelRef ModelRef::load(const std::string& path) {
   ModelRef m;
   m.path = path;
   m.sha256 = io::hex(io::sha256File(path));
-  if (const auto w = d.info.unknown.find("cae.window"); w != d.info.unknown.end()) {
-    try {
-      m.window = parseWindow(w->second);
-    } catch (const InvalidArgument& e) {
-      throw FormatError("model '" + path + "': cae.window: " + e.what());
-    }
-  }
+  if (d.info.window) m.window = Window{d.info.window->lo, d.info.window->hi};
+  m.sampleSlope = d.info.sampleRescale.slope;
+  m.sampleIntercept = d.info.sampleRescale.intercept;
   return m;
 }
 
@@ -153,6 +155,11 @@ Enhancer::Enhancer(const ModelRef& model, infer::Backend backend, int threads) :
   o.threads = threads;
   o.task = onnx::Task::Denoise;
   engine_ = std::make_unique<infer::Engine>(o);
+}
+
+std::pair<double, double> Enhancer::rescaleOf(const Slices& s) const {
+  if (s.kind == InputKind::Image) return {model_.sampleSlope, model_.sampleIntercept};
+  return {s.slope, s.intercept};
 }
 
 Window Enhancer::windowFor(const Slices& s, Window window) const {
@@ -167,7 +174,8 @@ Window Enhancer::windowFor(const Slices& s, Window window) const {
     hi = first ? b : std::max(hi, b);
     first = false;
   }
-  Window w{lo * s.slope + s.intercept, hi * s.slope + s.intercept};
+  const auto [slope, intercept] = rescaleOf(s);
+  Window w{lo * slope + intercept, hi * slope + intercept};
   if (w.lo > w.hi) std::swap(w.lo, w.hi);  // negative slope
   if (!(w.hi > w.lo)) w.hi = w.lo + 1;     // a flat scan: any window keeps it flat
   return w;
@@ -177,7 +185,8 @@ std::vector<cv::Mat> Enhancer::run(const Slices& s, Window window) {
   const Window w = windowFor(s, window);
   // stored -> units: u = (stored * slope + intercept - lo) / (hi - lo), as one affine map in
   // double; its inverse is applied in double to the float32 output, then rounded.
-  const double a = s.slope / (w.hi - w.lo), b = (s.intercept - w.lo) / (w.hi - w.lo);
+  const auto [slope, intercept] = rescaleOf(s);
+  const double a = slope / (w.hi - w.lo), b = (intercept - w.lo) / (w.hi - w.lo);
   std::vector<cv::Mat> out;
   out.reserve(s.frames.size());
   for (const cv::Mat& f : s.frames) {

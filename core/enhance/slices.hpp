@@ -12,6 +12,7 @@
 #include <opencv2/core.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "infer/engine.hpp"
@@ -59,6 +60,9 @@ struct ModelRef {
   std::string path;
   std::string sha256;
   Window window;  // cae.window metadata (unset when the model has none)
+  // cae.sample_rescale: how the samples of a 16-bit PNG/TIFF become modality values for this
+  // model (e.g. 1 and -1024 for CT stored as HU + 1024); DICOM inputs use their own rescale.
+  double sampleSlope = 1, sampleIntercept = 0;
   static ModelRef load(const std::string& path);  // IoError / FormatError / InvalidArgument
 };
 
@@ -72,6 +76,9 @@ class Enhancer {
   std::vector<cv::Mat> run(const Slices& s, Window window);
   // The window run() uses for s.
   Window windowFor(const Slices& s, Window window) const;
+  // Stored value -> modality value of s: a DICOM input's own rescale; for PNG/TIFF inputs, the
+  // model's cae.sample_rescale (1 and 0 for models without one).
+  std::pair<double, double> rescaleOf(const Slices& s) const;
 
  private:
   ModelRef model_;

@@ -253,9 +253,11 @@ Engine::~Engine() = default;
 Normalisation Engine::normalisation(int bitDepth) const {
   if (bitDepth != 8 && bitDepth != 16)
     throw InvalidArgument("samples must be 8 or 16 bits, got " + std::to_string(bitDepth));
-  const double frameMax = bitDepth == 16 ? 65535.0 : 255.0;
+  const double frameMax = bitDepth == 16 ? 65535.0 : 255.0, full = fullScale(info_.format);
   Normalisation n;
-  n.scale = info_.inputScale * fullScale(info_.format) / frameMax;
+  // Frames of the model's own depth take cae.input_scale as it is: x * 65535 / 65535 need not
+  // give x back exactly, and a GRAY16 model's scale is the exact map of its window.
+  n.scale = full == frameMax ? info_.inputScale : info_.inputScale * full / frameMax;
   n.offset = info_.inputOffset;
   return n;
 }

@@ -86,29 +86,47 @@ std::vector<double> monochromeValues(const DiPixel& px, std::size_t count,
   return v;
 }
 
-// The frames of a monochrome image, scaled to [0, 1] by the stored values' range (MinMax) or by
-// the range Bits Stored allows (out.lo/out.hi set to the range used).
+// The stored values that 0 and 1 stand for: the stored values' range (MinMax), the range Bits
+// Stored allows (StoredRange), or the window's ends as stored values (Window).
+void storedRange(const std::vector<double>& v, DicomScaling scaling, const Window& window,
+                 const std::string& path, DicomImageData& out) {
+  if (scaling == DicomScaling::MinMax) {
+    const auto mm = std::minmax_element(v.begin(), v.end());
+    out.lo = *mm.first;
+    out.hi = *mm.second > *mm.first ? *mm.second : *mm.first + 1;  // flat image: all zeros
+  } else if (scaling == DicomScaling::StoredRange) {
+    const int bits = std::clamp(out.bitsStored, 1, 32);
+    out.lo = out.isSigned ? -std::ldexp(1.0, bits - 1) : 0.0;
+    out.hi = out.lo + std::ldexp(1.0, bits) - 1;
+  } else {
+    const Rescale& r = out.rescale;
+    if (r.slope == 0 || !std::isfinite(r.slope) || !std::isfinite(r.intercept))
+      throw FormatError("DICOM '" + path + "' has an unusable Rescale Slope/Intercept (" +
+                        std::to_string(r.slope) + ", " + std::to_string(r.intercept) + ")");
+    out.lo = (window.lo - r.intercept) / r.slope;
+    out.hi = (window.hi - r.intercept) / r.slope;
+  }
+}
+
+// The frames of a monochrome image, scaled by storedRange (out.lo/out.hi set to the range
+// used). Window: u = stored * scale + offset of io::unitMap, the map the model metadata states,
+// so that training sees exactly what caedenoise feeds a GRAY16 model.
 void readMonochromeFrames(DicomImage& img, int w, int h, int frames, DicomScaling scaling,
-                          const std::string& path, DicomImageData& out) {
+                          const Window& window, const std::string& path, DicomImageData& out) {
   const std::size_t plane = std::size_t(w) * std::size_t(h);
   const DiPixel* px = img.getInterData();
   if (px == nullptr || px->getData() == nullptr || px->getCount() < plane * std::size_t(frames))
     throw FormatError("cannot decode DICOM image '" + path + "': pixel data incomplete");
   const std::vector<double> v = monochromeValues(*px, plane * std::size_t(frames), path);
-  if (scaling == DicomScaling::MinMax) {
-    const auto mm = std::minmax_element(v.begin(), v.end());
-    out.lo = *mm.first;
-    out.hi = *mm.second > *mm.first ? *mm.second : *mm.first + 1;  // flat image: all zeros
-  } else {
-    const int bits = std::clamp(out.bitsStored, 1, 32);
-    out.lo = out.isSigned ? -std::ldexp(1.0, bits - 1) : 0.0;
-    out.hi = out.lo + std::ldexp(1.0, bits) - 1;
-  }
+  storedRange(v, scaling, window, path, out);
+  const bool windowed = scaling == DicomScaling::Window;
+  const UnitMap m = windowed ? unitMap(out.rescale, window) : UnitMap{};
   const double scale = 1 / (out.hi - out.lo);
   for (int f = 0; f < frames; ++f) {
     Tensor t(Shape{1, 1, h, w});
     const double* src = v.data() + plane * std::size_t(f);
-    for (std::size_t i = 0; i < plane; ++i) t[i] = Scalar((src[i] - out.lo) * scale);
+    for (std::size_t i = 0; i < plane; ++i)
+      t[i] = Scalar(windowed ? src[i] * m.scale + m.offset : (src[i] - out.lo) * scale);
     out.frames.push_back(std::move(t));
   }
 }
@@ -144,7 +162,11 @@ bool hasDicomMagic(const std::string& path) {
   return std::memcmp(buf + 128, "DICM", 4) == 0;
 }
 
-DicomImageData readDicom(const std::string& path, DicomScaling scaling) {
+DicomImageData readDicom(const std::string& path, DicomScaling scaling, const Window& window) {
+  if (scaling == DicomScaling::Window &&
+      !(window.lo < window.hi && std::isfinite(window.lo) && std::isfinite(window.hi)))
+    throw InvalidArgument("readDicom: the window must have finite lo < hi, got " +
+                          std::to_string(window.lo) + ":" + std::to_string(window.hi));
   checkReadable(path);
   initDcmtk();
   DcmFileFormat file;
@@ -170,6 +192,9 @@ DicomImageData readDicom(const std::string& path, DicomScaling scaling) {
   ds->findAndGetUint16(DCM_PixelRepresentation, pixelRep);
   out.bitsStored = bitsStored;
   out.isSigned = pixelRep == 1;
+  if (ds->findAndGetFloat64(DCM_RescaleSlope, out.rescale.slope).bad()) out.rescale.slope = 1;
+  if (ds->findAndGetFloat64(DCM_RescaleIntercept, out.rescale.intercept).bad())
+    out.rescale.intercept = 0;
 
   const DcmXfer xfer(ds->getOriginalXfer());
   if (xfer.isEncapsulated() &&
@@ -187,7 +212,7 @@ DicomImageData readDicom(const std::string& path, DicomScaling scaling) {
   if (w < 1 || h < 1 || frames < 1) throw FormatError("DICOM '" + path + "' has an empty image");
 
   if (img.isMonochrome())
-    readMonochromeFrames(img, w, h, frames, scaling, path, out);
+    readMonochromeFrames(img, w, h, frames, scaling, window, path, out);
   else
     readColourFrames(img, w, h, frames, path, out);
   return out;

@@ -103,6 +103,39 @@ Tensor readImage(const std::string& path, ColorMode mode) {
   return fromMat(f);
 }
 
+GraySamples readGraySamples(const std::string& path) {
+  checkReadable(path);
+  cv::Mat m;
+  try {
+    m = cv::imread(path, cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    throw FormatError("cannot decode image '" + path + "': " + e.what());
+  }
+  if (m.empty()) throw FormatError("cannot decode image '" + path + "' (not a supported image)");
+  if (m.channels() != 1)
+    throw FormatError("image '" + path + "' has " + std::to_string(m.channels()) +
+                      " channels; a gray (one-channel) image is needed");
+  GraySamples g;
+  switch (m.depth()) {
+    case CV_8U:
+      g.bitDepth = 8;
+      break;
+    case CV_16U:
+      g.bitDepth = 16;
+      break;
+    case CV_32F:
+      g.bitDepth = 32;
+      break;
+    default:
+      throw FormatError("image '" + path + "' has an unsupported sample type (depth " +
+                        std::to_string(m.depth()) + ")");
+  }
+  cv::Mat f;
+  m.convertTo(f, kScalarType);
+  g.samples = fromMat(f);
+  return g;
+}
+
 void writePng(const std::string& path, const Tensor& image, int bitDepth) {
   const Shape s = image.shape();
   if (s.n < 1 || (s.c != 1 && s.c != 3 && s.c != 4) || s.h < 1 || s.w < 1)

@@ -21,6 +21,16 @@ enum class ColorMode {
 // 65535; float files are taken as they are.
 nn::Tensor readImage(const std::string& path, ColorMode mode = ColorMode::Unchanged);
 
+// A one-channel image's samples as stored, unscaled (0..65535 for 16-bit files), as a
+// {1, 1, H, W} tensor (float holds every 16-bit value exactly), with their bits per sample: 8
+// or 16 (unsigned), 32 (float). IoError / FormatError as readImage, and FormatError for colour
+// files and other sample types.
+struct GraySamples {
+  nn::Tensor samples;
+  int bitDepth = 0;
+};
+GraySamples readGraySamples(const std::string& path);
+
 // Writes sample 0 of a {N, C, H, W} tensor with C = 1, 3 (RGB) or 4 (RGBA) as an 8- or 16-bit
 // PNG, clamping to [0, 1]. Throws InvalidArgument for other shapes, IoError when writing fails.
 void writePng(const std::string& path, const nn::Tensor& image, int bitDepth = 8);

@@ -49,6 +49,21 @@ bool toBool(const std::string& k, const std::string& v) {
   throw badValue(k, v, "true/false");
 }
 
+// "A:B" as two finite numbers; the colon search starts after a leading sign.
+std::pair<double, double> parsePair(const std::string& k, const std::string& v,
+                                    const std::string& expected) {
+  const std::size_t colon = v.find(':', 1);
+  if (v.empty() || colon == std::string::npos) throw badValue(k, v, expected);
+  double a = 0, b = 0;
+  const auto [endA, ecA] = std::from_chars(v.data(), v.data() + colon, a);
+  const auto [endB, ecB] = std::from_chars(v.data() + colon + 1, v.data() + v.size(), b);
+  if (ecA != std::errc() || endA != v.data() + colon || ecB != std::errc() ||
+      endB != v.data() + v.size() || colon + 1 == v.size() || !std::isfinite(a) ||
+      !std::isfinite(b))
+    throw badValue(k, v, expected);
+  return {a, b};
+}
+
 std::vector<std::string> splitComma(const std::string& s) {
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -65,11 +80,12 @@ std::vector<std::string> splitComma(const std::string& s) {
 
 const std::vector<std::string>& knownKeys() {
   static const std::vector<std::string> keys{
-      key::kTask,     key::kFormat,         key::kInputScale, key::kInputOffset,
-      key::kResidual, key::kReceptiveField, key::kNoiseSigma, key::kFrames,
-      key::kAlign,    key::kLatentShape,    key::kQuantStep,  key::kScoreMean,
-      key::kScoreStd, key::kThreshold,      key::kAnomalyMap, key::kMapSigma,
-      key::kStft,     key::kTrainerVersion, key::kRecipe,     key::kMetrics,
+      key::kTask,       key::kFormat,         key::kInputScale,    key::kInputOffset,
+      key::kResidual,   key::kReceptiveField, key::kNoiseSigma,    key::kFrames,
+      key::kAlign,      key::kWindow,         key::kSampleRescale, key::kLatentShape,
+      key::kQuantStep,  key::kScoreMean,      key::kScoreStd,      key::kThreshold,
+      key::kAnomalyMap, key::kMapSigma,       key::kStft,          key::kTrainerVersion,
+      key::kRecipe,     key::kMetrics,
   };
   return keys;
 }
@@ -119,6 +135,28 @@ Stft parseStft(const std::string& text) {
   return s;
 }
 
+std::string formatWindow(const io::Window& w) {
+  return formatNumber(w.lo) + ":" + formatNumber(w.hi);
+}
+
+io::Window parseWindow(const std::string& text) {
+  const char* expected = "LO:HI (modality values with LO < HI, e.g. -1000:2000)";
+  const auto [lo, hi] = parsePair(key::kWindow, text, expected);
+  if (!(lo < hi)) throw badValue(key::kWindow, text, expected);
+  return {lo, hi};
+}
+
+std::string formatRescale(const io::Rescale& r) {
+  return formatNumber(r.slope) + ":" + formatNumber(r.intercept);
+}
+
+io::Rescale parseRescale(const std::string& text) {
+  const char* expected = "SLOPE:INTERCEPT (SLOPE != 0, e.g. 1:-1024)";
+  const auto [slope, intercept] = parsePair(key::kSampleRescale, text, expected);
+  if (slope == 0) throw badValue(key::kSampleRescale, text, expected);
+  return {slope, intercept};
+}
+
 std::string formatNumber(double v) {
   char buf[64];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
@@ -157,6 +195,10 @@ ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
     } else if (k == key::kAlign) {
       if (v != "none" && v != "translation") throw badValue(k, v, "none or translation");
       info.align = v;
+    } else if (k == key::kWindow) {
+      info.window = parseWindow(v);
+    } else if (k == key::kSampleRescale) {
+      info.sampleRescale = parseRescale(v);
     } else if (k == key::kLatentShape) {
       for (const std::string& d : splitComma(v)) {
         info.latentShape.push_back(toInt(k, d));

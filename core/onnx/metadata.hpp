@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "anomaly/decision.hpp"
+#include "io/modality.hpp"
 
 namespace cae::onnx {
 
@@ -26,6 +27,8 @@ inline constexpr const char* kReceptiveField = "cae.receptive_field";
 inline constexpr const char* kNoiseSigma = "cae.noise_sigma";
 inline constexpr const char* kFrames = "cae.frames";
 inline constexpr const char* kAlign = "cae.align";
+inline constexpr const char* kWindow = "cae.window";
+inline constexpr const char* kSampleRescale = "cae.sample_rescale";
 inline constexpr const char* kLatentShape = "cae.latent_shape";
 inline constexpr const char* kQuantStep = "cae.quant_step";
 inline constexpr const char* kScoreMean = "cae.score_mean";
@@ -66,6 +69,13 @@ struct Stft {
 std::string formatStft(const Stft& s);
 Stft parseStft(const std::string& text);  // FormatError when malformed
 
+// cae.window "LO:HI" (modality values, LO < HI, finite) and cae.sample_rescale
+// "SLOPE:INTERCEPT" (finite, SLOPE != 0); numbers in the C locale, shortest exact form.
+std::string formatWindow(const io::Window& w);
+io::Window parseWindow(const std::string& text);  // FormatError naming cae.window
+std::string formatRescale(const io::Rescale& r);
+io::Rescale parseRescale(const std::string& text);  // FormatError naming cae.sample_rescale
+
 // The metadata of one model file, typed. Every field has a documented default used when its key
 // is absent, so a model exported elsewhere (PyTorch) without metadata still loads.
 struct ModelInfo {
@@ -84,6 +94,13 @@ struct ModelInfo {
   // them (core/infer/align.hpp): "none" (default) or "translation" (global shift by phase
   // correlation), the same in training (cae-train --align) and in caedenoise.
   std::string align = "none";
+  // Models of modality values (cae-train --window, core/io/modality.hpp): the values (HU for
+  // CT) that model units 0 and 1 stand for. Default: none (the units are plain sample scales).
+  std::optional<io::Window> window;
+  // How the model's 16-bit samples (cae.format GRAY16_LE) become modality values: what
+  // cae.input_scale / cae.input_offset were made from, so that input_scale = slope / (HI - LO)
+  // and input_offset = (intercept - LO) / (HI - LO). Default 1:0.
+  io::Rescale sampleRescale;
   std::vector<int> latentShape;  // C,H,W of the codec latent; default empty
   double quantStep = 1.0;        // codec latent quantisation step
   // cae.anomaly_map, cae.map_sigma, cae.threshold, cae.score_mean, cae.score_std as one value;

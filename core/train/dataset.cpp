@@ -133,14 +133,43 @@ Tensor toChannels(Tensor t, int channels) {
   return out;
 }
 
+// With a window: a 16-bit gray picture's samples as stored values, made modality values by
+// o.sampleRescale, in model units u = s * scale + offset (io::unitMap).
+Tensor windowedPicture(const std::string& path, const LoadOptions& o) {
+  io::GraySamples g = io::readGraySamples(path);
+  if (g.bitDepth != 16)
+    throw FormatError("'" + path + "' has " + std::to_string(g.bitDepth) +
+                      "-bit samples; --window reads 16-bit gray PNG/TIFF (stored values) and "
+                      "DICOM files only");
+  const io::UnitMap m = io::unitMap(o.sampleRescale, *o.window);
+  Tensor t = std::move(g.samples);
+  for (std::size_t i = 0; i < t.size(); ++i) t[i] = Scalar(double(t[i]) * m.scale + m.offset);
+  return t;
+}
+
+// The kinds --window cannot read: their samples are no modality values.
+void requireModality(const Entry& e, const LoadOptions& o) {
+  if (!o.window || e.kind == Kind::Picture || e.kind == Kind::Dicom) return;
+  throw FormatError("'" + e.path +
+                    "' is not a scan; --window reads DICOM files and 16-bit gray PNG/TIFF only");
+}
+
 void loadEntry(const Entry& e, const LoadOptions& o, std::vector<Image>& out) {
   const io::ColorMode mode = o.channels == 1 ? io::ColorMode::Gray : io::ColorMode::Color;
+  requireModality(e, o);
   switch (e.kind) {
     case Kind::Picture:
-      out.push_back({io::readImage(e.path, mode), e.path});
+      if (o.window)
+        out.push_back({windowedPicture(e.path, o), e.path});
+      else
+        out.push_back({io::readImage(e.path, mode), e.path});
       break;
     case Kind::Dicom: {
-      io::DicomImageData d = io::readDicom(e.path, o.dicomScaling);
+      io::DicomImageData d = o.window ? io::readDicom(e.path, io::DicomScaling::Window, *o.window)
+                                      : io::readDicom(e.path, o.dicomScaling);
+      if (o.window && !d.frames.empty() && d.frames[0].shape().c != 1)
+        throw FormatError("DICOM '" + e.path +
+                          "' is a colour image; --window reads monochrome scans only");
       const bool many = d.frames.size() > 1;
       for (std::size_t i = 0; i < d.frames.size(); ++i)
         out.push_back({toChannels(std::move(d.frames[i]), o.channels),
@@ -184,6 +213,16 @@ std::vector<Image> loadImages(const std::vector<std::string>& paths, const LoadO
     throw InvalidArgument("channels must be 1 (gray) or 3 (RGB), got " +
                           std::to_string(opts.channels));
   if (opts.videoFrameStep < 1) throw InvalidArgument("video frame step must be >= 1");
+  if (opts.window) {
+    const io::Window& w = *opts.window;
+    if (!(w.lo < w.hi && std::isfinite(w.lo) && std::isfinite(w.hi)))
+      throw InvalidArgument("the window must be LO:HI with finite LO < HI");
+    const io::Rescale& r = opts.sampleRescale;
+    if (r.slope == 0 || !std::isfinite(r.slope) || !std::isfinite(r.intercept))
+      throw InvalidArgument("the sample rescale must be SLOPE:INTERCEPT, finite, SLOPE != 0");
+    if (opts.channels != 1)
+      throw InvalidArgument("a window (modality values) needs gray images (channels 1)");
+  }
   std::vector<Entry> entries = collect(paths);
 
   nn::Rng rng(opts.seed);

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,12 @@ struct LoadOptions {
   int stftSize = 512, stftHop = 256, stftChunk = 64;
   // DICOM: each file's own min..max maps to [0, 1] (default), or the full stored bit range.
   io::DicomScaling dicomScaling = io::DicomScaling::MinMax;
+  // Modality values through a window (core/io/modality.hpp): when set, DICOM files are read with
+  // DicomScaling::Window (dicomScaling is ignored) and pictures must be 16-bit gray: their
+  // samples are stored values, made modality values by sampleRescale. Other kinds (8-bit or
+  // colour pictures, video, sound, IDX) are refused with a FormatError naming the file.
+  std::optional<io::Window> window;
+  io::Rescale sampleRescale;
   std::uint64_t seed = 1;
 };
 

@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "error.hpp"
+#include "io/modality.hpp"
 #include "nn/layers/sampling.hpp"
 #include "onnx/metadata.hpp"
 
@@ -34,6 +35,11 @@ std::string exportDecoder(const TrainConfig& c, const ArchSpec& spec, const Buil
   onnx::ExportOptions d;
   d.format = eo.format;
   d.inputScale = eo.inputScale;
+  if (c.window) {  // the decoder writes modality units too
+    d.inputOffset = eo.inputOffset;
+    for (const char* k : {onnx::key::kWindow, onnx::key::kSampleRescale})
+      d.extra[k] = eo.extra.at(k);
+  }
   d.trainerVersion = eo.trainerVersion;
   d.recipe = eo.recipe;
   const Shape z = dec.inputShape();
@@ -66,6 +72,26 @@ std::string noiseDescription(const TrainConfig& c) {
   return "";
 }
 
+// The frames the model takes and their map to model units. 8-bit (RGB or GRAY8) by default.
+// A --window model reads GRAY16 frames whose samples, made modality values by the sample
+// rescale, go through the window: input_scale = slope / (HI - LO), input_offset = (intercept -
+// LO) / (HI - LO) (io::unitMap; relative to 65535, the format's full scale, so that a GRAY16_LE
+// frame's sample is multiplied by input_scale as it is).
+void setSampleFormat(const TrainConfig& c, const ArchSpec& spec, onnx::ExportOptions& eo) {
+  if (!c.window) {
+    eo.format = spec.channels == 3 ? "RGB" : "GRAY8";
+    eo.inputScale = 1.0 / 255.0;
+    eo.inputOffset = 0.0;
+    return;
+  }
+  const io::UnitMap m = io::unitMap(c.sampleRescale, *c.window);
+  eo.format = "GRAY16_LE";
+  eo.inputScale = m.scale;
+  eo.inputOffset = m.offset;
+  eo.extra[onnx::key::kWindow] = onnx::formatWindow(*c.window);
+  eo.extra[onnx::key::kSampleRescale] = onnx::formatRescale(c.sampleRescale);
+}
+
 }  // namespace
 
 std::string pathBeside(const std::string& output, const std::string& suffix) {
@@ -84,9 +110,7 @@ void ensureFolder(const std::string& file) {
 
 ExportedFiles exportTrained(const TrainConfig& c, const ArchSpec& spec, BuiltModel& built,
                             onnx::ExportOptions eo) {
-  eo.format = spec.channels == 3 ? "RGB" : "GRAY8";
-  eo.inputScale = 1.0 / 255.0;
-  eo.inputOffset = 0.0;
+  setSampleFormat(c, spec, eo);
   eo.residual = false;  // a residual AE adds its input inside the graph: the output is clean
   if (c.corruption == CorruptionKind::Gaussian || c.corruption == CorruptionKind::Rician)
     eo.noiseSigma = c.sigmaHi;

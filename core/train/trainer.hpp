@@ -12,10 +12,12 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "error.hpp"
+#include "io/modality.hpp"
 #include "train/architecture.hpp"
 
 namespace cae::train {
@@ -47,6 +49,12 @@ struct TrainConfig {
   // Multi-scale data: each training image is also added resized by each factor < 1 here
   // (area averaging), so textures are seen at several distances. Empty or {1}: as loaded.
   std::vector<double> scales;
+  // Modality values (--window LO:HI, core/io/modality.hpp): DICOM files are read as stored *
+  // Rescale Slope + Intercept (HU for CT), 16-bit PNG/TIFF samples through sampleRescale, both
+  // mapped u = (v - lo) / (hi - lo), not clipped; the model says cae.format GRAY16_LE,
+  // cae.window and cae.sample_rescale. Unset: each DICOM file's own min..max, pictures / 65535.
+  std::optional<io::Window> window;
+  io::Rescale sampleRescale;  // 16-bit pictures and the model's GRAY16 frames -> modality values
   // Temporal denoisers: each sample is a clip of `frames` frames of one image seen by a moving
   // camera (core/train/sequence_data.hpp), stacked as channels with the current frame first; the
   // model outputs the clean current frame. 1: single images. Needs --task denoise and patches.

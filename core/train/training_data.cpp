@@ -159,6 +159,8 @@ TrainingData loadTrainingData(const TrainConfig& c) {
   lo.channels = c.channels;
   lo.sample = c.sample;
   lo.seed = c.seed;
+  lo.window = c.window;
+  lo.sampleRescale = c.sampleRescale;
   std::vector<Image> train = loadImages(c.data, lo), val;
   if (c.patch == 0) requireOneSize(train);
   if (c.patch > 0) requirePatchFits(train, c.patch);

@@ -60,9 +60,11 @@ fs::path fresh(const std::string& name) {
   return p;
 }
 
-// A gray residual autoencoder whose weights are all zero: output = input, exactly.
-std::string identityModel() {
-  const fs::path path = scratch() / "identity.onnx";
+// A gray residual autoencoder whose weights are all zero: output = input, exactly; `extra`
+// metadata (e.g. cae.window) in a file of its own name.
+std::string identityModel(const std::map<std::string, std::string>& extra = {},
+                          const std::string& name = "identity.onnx") {
+  const fs::path path = scratch() / name;
   if (fs::exists(path)) return path.string();
   cae::train::ArchSpec s;
   s.kind = cae::train::ArchKind::Conv;
@@ -80,6 +82,7 @@ std::string identityModel() {
   cae::onnx::ExportOptions o;
   o.task = cae::onnx::Task::Denoise;
   o.format = "GRAY8";
+  o.extra = extra;
   cae::onnx::exportOnnx(b.model, path.string(), o);
   return path.string();
 }
@@ -225,6 +228,27 @@ BOOST_AUTO_TEST_CASE(identity_model_round_trips_exactly) {
     BOOST_TEST(r.slope == s.slope);
     BOOST_TEST(r.intercept == s.intercept);
   }
+}
+
+// A model of modality values (cae.window, cae.sample_rescale as cae-train --window writes them):
+// its window is used for every input; PNG samples become modality values by the model's rescale,
+// DICOM ones by the file's own; --window overrides the model's.
+BOOST_AUTO_TEST_CASE(a_windowed_model_reads_png_samples_by_its_rescale) {
+  const std::string path = identityModel(
+      {{"cae.window", "-1000:1000"}, {"cae.sample_rescale", "1:-1024"}}, "identity-ct.onnx");
+  const en::ModelRef m = en::ModelRef::load(path);
+  BOOST_TEST(m.window.lo == -1000.0);
+  BOOST_TEST(m.sampleIntercept == -1024.0);
+  en::Enhancer e(m, cae::infer::Backend::Auto, 1);
+  const fs::path d = fresh("windowed");
+  cv::imwrite((d / "ct.png").string(), photo16(32));
+  const en::Slices png = en::readSlices((d / "ct.png").string(), en::InputKind::Image);
+  BOOST_TEST(e.rescaleOf(png).second == -1024.0);
+  const en::Slices ct = en::readSlices((kPydicom / "CT_small.dcm").string(), en::InputKind::Dicom);
+  BOOST_TEST(e.rescaleOf(ct).second == ct.intercept);
+  BOOST_TEST(e.windowFor(ct, {}).hi == 1000.0);
+  BOOST_TEST(e.windowFor(ct, en::parseWindow("0:80")).hi == 80.0);
+  BOOST_TEST(sameMat(e.run(png, {})[0], png.frames[0]));  // still exact through the window
 }
 
 // denoise-gray on a CT slice with added noise: closer to the clean slice than the noisy one

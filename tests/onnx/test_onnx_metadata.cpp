@@ -82,6 +82,8 @@ onnx::ExportOptions everyOption() {
   o.docString = "test model";
   o.extra["cae.frames"] = "3";  // temporal models: cae-train writes it through extra
   o.extra["cae.align"] = "translation";
+  o.extra["cae.window"] = "-1000:2000";  // cae-train --window writes these two through extra
+  o.extra["cae.sample_rescale"] = "1:-1024";
   return o;
 }
 
@@ -122,6 +124,11 @@ BOOST_AUTO_TEST_CASE(every_key_round_trips) {
   BOOST_TEST(info.noiseSigma == 0.1);
   BOOST_TEST(info.frames == 3);
   BOOST_TEST(info.align == "translation");
+  BOOST_TEST_REQUIRE(info.window.has_value());
+  BOOST_TEST(info.window->lo == -1000.0);
+  BOOST_TEST(info.window->hi == 2000.0);
+  BOOST_TEST(info.sampleRescale.slope == 1.0);
+  BOOST_TEST(info.sampleRescale.intercept == -1024.0);
   BOOST_TEST(info.latentShape == std::vector<int>({8, 4, 4}), boost::test_tools::per_element());
   BOOST_TEST(info.quantStep == 0.25);
   BOOST_TEST(info.anomaly.scoreMean == 0.0123);
@@ -181,6 +188,9 @@ BOOST_AUTO_TEST_CASE(no_metadata_gives_documented_defaults) {
   BOOST_TEST(info.receptiveField == 0);
   BOOST_TEST(info.noiseSigma == 0.0);
   BOOST_TEST(info.frames == 1);
+  BOOST_TEST(!info.window.has_value());
+  BOOST_TEST(info.sampleRescale.slope == 1.0);
+  BOOST_TEST(info.sampleRescale.intercept == 0.0);
   BOOST_TEST(info.latentShape.empty());
   BOOST_TEST(info.quantStep == 1.0);
   BOOST_TEST(info.anomaly.scoreMean == 0.0);
@@ -209,6 +219,16 @@ BOOST_AUTO_TEST_CASE(malformed_values_name_the_key) {
       {"cae.frames", "2.5"},
       {"cae.frames", "65"},
       {"cae.align", "affine"},
+      {"cae.window", "2000:-1000"},
+      {"cae.window", "5:5"},
+      {"cae.window", "-1000"},
+      {"cae.window", "-1000:"},
+      {"cae.window", "a:b"},
+      {"cae.window", "-1000:2000:3"},
+      {"cae.window", "nan:1"},
+      {"cae.sample_rescale", "0:-1024"},
+      {"cae.sample_rescale", "1;-1024"},
+      {"cae.sample_rescale", "1:-1024x"},
       {"cae.latent_shape", "8,,4"},
       {"cae.latent_shape", "8,0,4"},
       {"cae.quant_step", "0"},
