@@ -26,6 +26,7 @@
 
 #include "enhance/slices.hpp"
 #include "nn/corruption/rician_noise.hpp"
+#include "onnx/metadata.hpp"
 #include "train/ct_lowdose.hpp"
 
 namespace fs = std::filesystem;
@@ -283,6 +284,9 @@ void writeCrop(const fs::path& p, const cv::Mat& stored, const cv::Mat& clean) {
 
 namespace {
 
+// Models trained for one modality (their cae.noise: ct-lowdose or rician), by name.
+std::map<std::string, Modality> kModelModality;
+
 struct Score {
   double psnr = 0, ssim = 0, ms = 0;
   int n = 0;
@@ -315,6 +319,9 @@ void scoreLevel(const std::vector<Slice>& slices, const Level& l, const Options&
       timed("ffmpeg bm3d (gray12)",
             [&] { return bm3d16(noisy, shiftOf(s), bm3dFactor * noiseSd); });
     for (auto& m : models) {
+      if (const auto f = kModelModality.find(m.first);
+          f != kModelModality.end() && f->second != l.modality)
+        continue;  // a CT model is scored on CT noise, an MR model on MR noise
       en::Slices in = s.clean;
       in.frames = {noisy};
       en::Enhancer& e = *m.second;
@@ -357,10 +364,17 @@ int main(int argc, char** argv) try {
   if (!o.images.empty()) fs::create_directories(o.images);
   const std::vector<Slice> slices = loadSlices();
   std::vector<std::pair<std::string, std::unique_ptr<en::Enhancer>>> models;
-  for (const std::string& m : o.models)
+  for (const std::string& m : o.models) {
+    const auto info = cae::onnx::readModelInfo(m);
+    const auto noise = info.unknown.find("cae.noise");
+    const std::string kind = noise == info.unknown.end() ? "" : noise->second;
+    if (kind.rfind("ct-lowdose", 0) == 0)
+      kModelModality[fs::path(m).stem().string()] = Modality::CT;
+    if (kind.rfind("rician", 0) == 0) kModelModality[fs::path(m).stem().string()] = Modality::MR;
     models.emplace_back(
         fs::path(m).stem().string(),
         std::make_unique<en::Enhancer>(en::ModelRef::load(m), cae::infer::Backend::Auto, 1));
+  }
   auto nlmRun = [](const cv::Mat& n, int shift, double h) { return nlm16(n, shift, float(h)); };
   auto bm3dRun = [](const cv::Mat& n, int shift, double sigma) { return bm3d16(n, shift, sigma); };
   const std::vector<double> nlmGrid = {0.4, 0.6, 0.8, 1.0, 1.3, 1.7, 2.2};
