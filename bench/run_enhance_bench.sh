@@ -61,7 +61,8 @@ fig, ax = plt.subplots(figsize=(10, 4))
 w = 0.8 / len(methods)
 for k, m in enumerate(methods):
     ax.bar([i + k * w for i in range(len(levels))],
-           [sum(mean[(l, m)]) / len(mean[(l, m)]) for l in levels], w, label=m)
+           [sum(mean[(l, m)]) / len(mean[(l, m)]) if mean[(l, m)] else 0 for l in levels], w,
+           label=m)  # 0: a model trained for the other modality is not scored there
 ax.set_xticks([i + 0.4 - w / 2 for i in range(len(levels))], levels, fontsize=8)
 ax.set_ylabel("PSNR (dB), mean over test slices")
 ax.set_ylim(bottom=15)
