@@ -102,7 +102,7 @@ EOF
   echo
   echo "## Targets (issue 13)"
   echo
-  echo "- PSNR ≥ NLM + 1.5 dB and SSIM above NLM's on both modalities at both levels: see the table (the medical models are not trained yet; this run measures the anchors and the photographic default)."
+  /usr/bin/python3 "$here/enhance_targets.py" "$reports/enhance.jsonl"
   echo "- ≥ 10 slices/s at 512×512 with --jobs 2: ${rate[2]} slices/s → $(/usr/bin/python3 -c "print('**met**' if ${rate[2]} >= 10 else '**missed**')")."
   echo "- --resume of a finished 100-slice job in under 1 s: ${resume} s → $(/usr/bin/python3 -c "print('**met**' if ${resume} < 1 else '**missed**')")."
   echo
