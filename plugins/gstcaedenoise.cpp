@@ -11,7 +11,7 @@
  * videoconvert in front converts.
  *
  * Temporal denoising: a temporal model (cae.frames = K, e.g. the shipped denoise-temporal.onnx,
- * K = 3) reads each frame together with the K-1 input frames before it, which the element keeps
+ * K = 5) reads each frame together with the K-1 input frames before it, which the element keeps
  * (in model units, per group of planes of one size). A model made with cae.align = translation
  * reads them moved onto the current frame by a global shift, estimated once per frame on the
  * mean of the first planes (gray; Y; R, G, B) and scaled for the chroma planes. The history

@@ -1,38 +1,34 @@
 #!/usr/bin/env bash
-# Recipe of models/denoise-temporal.onnx, the aligned temporal (3-frame) gray denoiser: the U-Net
-# of denoise-gray reading the current frame and the two before it stacked as channels
-# (cae.frames = 3), each older frame first moved onto the current one by the global translation
+# Recipe of models/denoise-temporal.onnx, the aligned temporal (5-frame) gray denoiser: the U-Net
+# of denoise-gray reading the current frame and the four before it stacked as channels
+# (cae.frames = 5), each older frame first moved onto the current one by the global translation
 # of core/infer/align (cae.align = translation: caedenoise does the same on whole noisy frames).
 # Clips come from the denoise data seen by a moving camera (cae-train --frames: pans of up to
 # --max-motion px/frame with small turns and zooms, a quarter still, a quarter with an object
 # moving on its own; blind sigma 5-50, independent noise per frame), rendered at 192x192 around
-# the 64x64 patch so that the shift estimate has context (--align translation).
-# The shipped file was made in three runs on 2026-11-29 (one engine thread each):
-#   1. 60 epochs from the first denoise-gray (git 91f3405:models/denoise-gray.onnx), without
-#      stream starts (29 min);
-#   2. 20 epochs from 1 with --no-history-share 0.15 --partial-history-share 0.1: clips fed as
-#      caedenoise feeds a stream with no or one older frame (22 min);
-#   3. 15 epochs from 2 with --no-history-share 0.25 (20 min). This script runs the three.
-# Retrain: models/recipes/denoise-temporal.sh [out-dir] (needs a built tree; CAE_TRAIN: the
-# cae-train to run, default build/tools/cae-train; ~75 min on a quiet 2-core machine).
+# the 64x64 patch so that the shift estimate has context (--align translation). Stream starts are
+# trained from the first epoch: 20 % of the clips are fed as caedenoise feeds a stream's first
+# frame (every older frame a copy of the current one), 15 % with 1 to 3 older frames only.
+# One run of 150 epochs x 100 steps x 16 clips from denoise-gray (git 76c7ee3, the version
+# shipped on 2026-11-29; its stem runs on every frame, enc0 reads the older frames' channels with
+# zero weights, so training starts from the single-frame model exactly).
+# The shipped file was made by this command on 2026-11-29, built at commit 532f5bd, in three
+# parts (epochs 1-41, stopped; --resume 42-150 with 1, then 2 engine threads: threads change
+# speed, not the result). Retrain: models/recipes/denoise-temporal.sh [out-dir] [more cae-train
+# options, e.g. --resume] (needs a built tree; CAE_TRAIN: the cae-train to run, default
+# build/tools/cae-train; about 3 h on one engine thread of a quiet 2-core machine).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-out=${1:-$root/out/models}
+out=${1:-$root/out/models}; shift || true
 source "$root/models/recipes/denoise-data.sh"
 mkdir -p "$out/denoise-temporal-stages"
-stages=$out/denoise-temporal-stages
-train() {
-  nice -n 5 "${CAE_TRAIN:-$root/build/tools/cae-train}" "${DENOISE_DATA[@]}" \
-    --arch conv --stem 2 --channels 24 --stages 3 --depth 2 --max-channels 96 --skips --residual \
-    --frames 3 --temporal-channels 48 --max-motion 4 --align translation \
-    --task denoise --noise gaussian --sigma 5-50 \
-    --patch 64 --scales 1,0.5,0.25 --flips --rotations --val-samples 256 \
-    --batch 16 --steps 100 --schedule cosine --min-lr 1e-5 --seed 1 --threads 1 "$@"
-}
-git -C "$root" show 91f3405:models/denoise-gray.onnx >"$stages/denoise-gray-2026-11-28.onnx"
-train --init "$stages/denoise-gray-2026-11-28.onnx" --no-history-share 0 --partial-history-share 0 \
-  --epochs 60 --lr 5e-4 --warmup 200 -o "$stages/aligned.onnx"
-train --init "$stages/aligned.onnx" --no-history-share 0.15 --partial-history-share 0.1 \
-  --epochs 20 --lr 2e-4 --warmup 50 -o "$stages/stream-starts-1.onnx"
-train --init "$stages/stream-starts-1.onnx" --no-history-share 0.25 --partial-history-share 0.1 \
-  --epochs 15 --lr 1.5e-4 --warmup 50 -o "$out/denoise-temporal.onnx"
+init=$out/denoise-temporal-stages/denoise-gray-76c7ee3.onnx
+git -C "$root" show 76c7ee3:models/denoise-gray.onnx >"$init"
+exec nice -n 5 "${CAE_TRAIN:-$root/build/tools/cae-train}" "${DENOISE_DATA[@]}" \
+  --arch conv --stem 2 --channels 24 --stages 3 --depth 2 --max-channels 96 --skips --residual \
+  --frames 5 --temporal-channels 48 --max-motion 4 --align translation \
+  --task denoise --noise gaussian --sigma 5-50 \
+  --patch 64 --scales 1,0.5,0.25 --flips --rotations --val-samples 256 \
+  --batch 16 --steps 100 --schedule cosine --min-lr 1e-5 --seed 1 --threads 1 \
+  --init "$init" --no-history-share 0.2 --partial-history-share 0.15 \
+  --epochs 150 --lr 5e-4 --warmup 200 -o "$out/denoise-temporal.onnx" "$@"

@@ -734,7 +734,7 @@ std::vector<std::vector<cv::Mat>> stillSequence(GstVideoFormat fmt, int w, int h
 
 }  // namespace
 
-// The shipped temporal model (3 frames) on a still camera over a real photograph, sigma 25:
+// The shipped temporal model (5 frames) on a still camera over a real photograph, sigma 25:
 // once the element has the frames before, each output is closer to the clean frame than the
 // first frame's (which has none), and than what a fresh element makes of the same frame.
 BOOST_DATA_TEST_CASE(temporal_model_denoises_a_still_sequence_better_with_history,
