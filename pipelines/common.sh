@@ -76,11 +76,13 @@ pipe_run() {
   local log rc=0 t0 t1
   log=$(mktemp)
   t0=$(date +%s.%N)
-  # -v prints identity's last-message once per buffer: that is the frame count.
+  # -v prints identity's last-message once per buffer: that is the frame count. --no-fault: a
+  # crash in any element exits instead of "Spinning" for a debugger forever (gst-libav 1.22's
+  # ffv1 decoder does that on 16-bit planar RGB files).
   if [[ "$limit" == 0 ]]; then
-    gst-launch-1.0 -e -v "$@" >"$log" 2>&1 || rc=$?
+    gst-launch-1.0 --no-fault -e -v "$@" >"$log" 2>&1 || rc=$?
   else
-    timeout --signal=INT --kill-after=10 "$limit" gst-launch-1.0 -e -v "$@" >"$log" 2>&1 || rc=$?
+    timeout --signal=INT --kill-after=10 "$limit" gst-launch-1.0 --no-fault -e -v "$@" >"$log" 2>&1 || rc=$?
   fi
   t1=$(date +%s.%N)
   PIPE_FRAMES=$(grep -c 'GstIdentity:count: last-message = chain' "$log" || true)
