@@ -15,8 +15,9 @@
 //   --threads T       OpenCV threads for NLM and the models (default 2)
 //   --model-threads T the models' threads when not T (EngineOptions::threads; 0: the element's
 //                     default, i.e. OpenCV's process-wide setting, onednn::kDefaultThreads)
-//   --backends LIST   inference backends the models run on, each in turn: auto, onednn, opencv
-//                     (default auto; --card uses the first)
+//   --backends LIST   inference backends the models run on, each in turn: auto, onednn, opencv,
+//                     and onednn-bf16 (oneDNN with EngineOptions::precision bf16) (default auto;
+//                     --card uses the first)
 //   --repeat R        timed runs per frame, median reported (default 1)
 //   --no-nlm, --no-bm3d, --bm3d (bm3d is off by default with --card)
 //   --bm3d-scale F    ffmpeg's sigma = F × noise sigma (default 3.75, see kBm3dScale)
@@ -69,9 +70,25 @@ struct Anchor {
 const Anchor kAnchors[] = {
     {15, 25.10, 31.56, 31.85}, {25, 20.81, 29.09, 28.95}, {50, 15.19, 25.14, 25.27}};
 
+// A backend and the precision it computes in ("onednn-bf16": oneDNN in bf16).
+struct Choice {
+  cae::infer::Backend backend = cae::infer::Backend::Auto;
+  cae::infer::Precision precision = cae::infer::Precision::F32;
+};
+
+std::string choiceName(const Choice& c) {
+  return cae::infer::backendName(c.backend) +
+         (c.precision == cae::infer::Precision::Bf16 ? "-bf16" : "");
+}
+
+// What an engine runs on, named as --backends names it.
+std::string runName(const cae::infer::Engine& e) {
+  return choiceName({e.backendInUse(), e.precisionInUse()});
+}
+
 struct Options {
   std::vector<std::string> models;
-  std::vector<cae::infer::Backend> backends = {cae::infer::Backend::Auto};
+  std::vector<Choice> backends = {Choice{}};
   int images = 11;
   std::vector<int> sigmas = {15, 25, 50};
   unsigned seed = 4;
@@ -117,6 +134,13 @@ cae::infer::Backend parseBackend(const std::string& name) {
   }
 }
 
+Choice parseChoice(const std::string& s) {
+  const std::string bf16 = "-bf16";
+  if (s.size() > bf16.size() && s.compare(s.size() - bf16.size(), bf16.size(), bf16) == 0)
+    return {parseBackend(s.substr(0, s.size() - bf16.size())), cae::infer::Precision::Bf16};
+  return {parseBackend(s), cae::infer::Precision::F32};
+}
+
 Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -138,7 +162,7 @@ Options parse(int argc, char** argv) {
       o.modelThreads = std::max(0, std::atoi(value().c_str()));
     } else if (a == "--backends") {
       o.backends.clear();
-      for (const std::string& b : split(value(), ',')) o.backends.push_back(parseBackend(b));
+      for (const std::string& b : split(value(), ',')) o.backends.push_back(parseChoice(b));
       if (o.backends.empty()) usage("empty --backends");
     } else if (a == "--repeat") {
       o.repeat = std::max(1, std::atoi(value().c_str()));
@@ -352,11 +376,12 @@ Method measureNoisy(const std::vector<Frame>& frames, const Options& o, bool jso
 
 // The engine caedenoise would run for the model on that backend; nothing (after saying why) when
 // it cannot be used here.
-std::unique_ptr<cae::infer::Engine> openModel(const std::string& path, cae::infer::Backend b,
+std::unique_ptr<cae::infer::Engine> openModel(const std::string& path, const Choice& b,
                                               int threads) {
   cae::infer::EngineOptions eo;
   eo.model = path;
-  eo.backend = b;
+  eo.backend = b.backend;
+  eo.precision = b.precision;
   eo.threads = threads;
   eo.task = cae::onnx::Task::Denoise;
   std::unique_ptr<cae::infer::Engine> engine;
@@ -372,16 +397,15 @@ std::unique_ptr<cae::infer::Engine> openModel(const std::string& path, cae::infe
     return nullptr;
   }
   if (!engine->fallbackReason().empty())
-    std::fprintf(stderr, "model %s, backend %s: %s\n", path.c_str(),
-                 cae::infer::backendName(b).c_str(), engine->fallbackReason().c_str());
+    std::fprintf(stderr, "model %s, backend %s: %s\n", path.c_str(), choiceName(b).c_str(),
+                 engine->fallbackReason().c_str());
   return engine;
 }
 
 // One model's PSNR and time on every frame, on the engine's backend.
 Method measureModel(const std::string& path, cae::infer::Engine* engine,
                     const std::vector<Frame>& frames, const Options& o, bool json) {
-  Method m{
-      fs::path(path).stem().string(), "model", {}, cae::infer::backendName(engine->backendInUse())};
+  Method m{fs::path(path).stem().string(), "model", {}, runName(*engine)};
   for (const Frame& f : frames) {
     runModel(*engine, f.noisy.begin()->second);  // warm-up: the net allocates for this size
     for (int s : o.sigmas) {
@@ -402,44 +426,41 @@ Method measureModel(const std::string& path, cae::infer::Engine* engine,
 
 // The last engines.size() methods are one model on each engine's backend: their PSNRs, and the
 // model's float outputs (the blob caedenoise feeds, through Engine::run) and 8-bit outputs on
-// every noisy frame, compared with the first backend's. Quality must not depend on the backend.
+// every noisy frame, each backend's compared with the first one's (one JSON line per pair).
+// Quality must not depend on the backend; bf16 differs from f32 by its rounding.
 void checkBackends(const std::vector<std::unique_ptr<cae::infer::Engine>>& engines,
                    const std::vector<Frame>& frames, const std::vector<Method>& methods,
                    const Options& o) {
   const std::size_t n = engines.size();
-  double maxDiff = 0, maxPsnr = 0;
-  long differing = 0, pixels = 0, count = 0;
   const Method& first = methods[methods.size() - n];
-  for (std::size_t k = 1; k < n; ++k)
+  for (std::size_t k = 1; k < n; ++k) {
+    double maxDiff = 0, maxPsnr = 0;
+    long differing = 0, pixels = 0, count = 0;
     for (const auto& [s, v] : methods[methods.size() - n + k].bySigma)
       for (std::size_t i = 0; i < v.size(); ++i)
         maxPsnr = std::max(maxPsnr, std::abs(v[i].psnr - first.bySigma.at(s)[i].psnr));
-  for (const Frame& f : frames)
-    for (int s : o.sigmas) {
-      const cv::Mat& in = f.noisy.at(s);
-      cae::infer::PlaneView pv;
-      pv.data = const_cast<std::uint8_t*>(in.ptr<std::uint8_t>());
-      pv.width = in.cols;
-      pv.height = in.rows;
-      pv.rowStride = int(in.step[0]);
-      const cv::Mat ref = engines[0]->run(cae::infer::readFrame(*engines[0], {pv})).clone();
-      const cv::Mat ref8 = runModel(*engines[0], in);
-      for (std::size_t k = 1; k < n; ++k) {
+    for (const Frame& f : frames)
+      for (int s : o.sigmas) {
+        const cv::Mat& in = f.noisy.at(s);
+        cae::infer::PlaneView pv;
+        pv.data = const_cast<std::uint8_t*>(in.ptr<std::uint8_t>());
+        pv.width = in.cols;
+        pv.height = in.rows;
+        pv.rowStride = int(in.step[0]);
+        const cv::Mat ref = engines[0]->run(cae::infer::readFrame(*engines[0], {pv})).clone();
         const cv::Mat y = engines[k]->run(cae::infer::readFrame(*engines[k], {pv}));
         maxDiff = std::max(maxDiff, cv::norm(ref.reshape(1, 1), y.reshape(1, 1), cv::NORM_INF));
-        differing += cv::countNonZero(ref8 != runModel(*engines[k], in));
+        differing += cv::countNonZero(runModel(*engines[0], in) != runModel(*engines[k], in));
         pixels += long(in.total());
+        ++count;
       }
-      ++count;
-    }
-  std::string names;
-  for (const auto& e : engines)
-    names += (names.empty() ? "" : ",") + cae::infer::backendName(e->backendInUse());
-  std::printf(
-      "{\"type\":\"backend_check\",\"method\":\"%s\",\"backends\":\"%s\",\"frames\":%ld,"
-      "\"max_abs_diff\":%.3g,\"max_psnr_diff\":%.3g,\"pixels_differing\":%ld,\"pixels\":%ld}\n",
-      first.name.c_str(), names.c_str(), count, maxDiff, maxPsnr, differing, pixels);
-  std::fflush(stdout);
+    std::printf(
+        "{\"type\":\"backend_check\",\"method\":\"%s\",\"backends\":\"%s,%s\",\"frames\":%ld,"
+        "\"max_abs_diff\":%.3g,\"max_psnr_diff\":%.3g,\"pixels_differing\":%ld,\"pixels\":%ld}\n",
+        first.name.c_str(), runName(*engines[0]).c_str(), runName(*engines[k]).c_str(), count,
+        maxDiff, maxPsnr, differing, pixels);
+    std::fflush(stdout);
+  }
 }
 
 Method measureNlm(const std::vector<Frame>& frames, const Options& o, bool json) {
@@ -584,8 +605,7 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "ffmpeg with the bm3d filter not found: no bm3d rows\n");
   const bool bm3d = o.bm3d && ffmpeg.available;
   std::string backends;
-  for (cae::infer::Backend b : o.backends)
-    backends += (backends.empty() ? "" : ",") + cae::infer::backendName(b);
+  for (const Choice& b : o.backends) backends += (backends.empty() ? "" : ",") + choiceName(b);
   if (json)
     std::printf(
         "{\"type\":\"config\",\"images\":%d,\"seed\":%u,\"threads\":%d,\"repeat\":%d,"
@@ -598,17 +618,20 @@ int run(int argc, char** argv) {
   methods.push_back(measureNoisy(frames, o, json));
   for (const std::string& path : o.models) {
     std::vector<std::unique_ptr<cae::infer::Engine>> engines;  // one per backend in use
-    for (cae::infer::Backend b : o.backends) {
+    for (const Choice& b : o.backends) {
+      if (b.precision == cae::infer::Precision::Bf16 && !cae::infer::onednn::nativeBf16()) {
+        std::fprintf(stderr, "%s: no bf16 instructions on this CPU, %s left out\n", path.c_str(),
+                     choiceName(b).c_str());
+        continue;
+      }
       std::unique_ptr<cae::infer::Engine> e = openModel(path, b, modelThreads(o));
       if (!e) return 1;
       // A backend that fell back to one measured already would list its frames twice.
-      const bool again = std::any_of(engines.begin(), engines.end(), [&](const auto& x) {
-        return x->backendInUse() == e->backendInUse();
-      });
+      const bool again = std::any_of(engines.begin(), engines.end(),
+                                     [&](const auto& x) { return runName(*x) == runName(*e); });
       if (again) {
         std::fprintf(stderr, "%s: backend %s runs on %s, measured already\n", path.c_str(),
-                     cae::infer::backendName(b).c_str(),
-                     cae::infer::backendName(e->backendInUse()).c_str());
+                     choiceName(b).c_str(), runName(*e).c_str());
         continue;
       }
       methods.push_back(measureModel(path, e.get(), frames, o, json));

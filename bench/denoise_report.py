@@ -27,7 +27,7 @@ SIZES = [(640, 480), (1280, 720), (1920, 1080)]
 
 models = list(dict.fromkeys(r["method"] for r in frames if r["kind"] == "model"))
 backends = list(dict.fromkeys(r["backend"] for r in frames if r["kind"] == "model"))
-BACKEND = {"opencv": "OpenCV DNN", "onednn": "oneDNN", "cuda": "CUDA"}
+BACKEND = {"opencv": "OpenCV DNN", "onednn": "oneDNN", "onednn-bf16": "oneDNN bf16", "cuda": "CUDA"}
 bname = lambda b: BACKEND.get(b, b)
 methods = ["noisy"] + models + [m for m in ("nlm", "bm3d") if any(r["method"] == m for r in frames)]
 labels = {"noisy": "noisy", "nlm": "OpenCV NLM", "bm3d": "ffmpeg bm3d"}
@@ -81,7 +81,8 @@ else:
                    f"and through the element (OpenCV DNN: OpenCV's process-wide {nt}; oneDNN: "
                    f"onednn::kDefaultThreads = {config.get('onednn_default_threads', '?')}).")
 md = ["# Denoising: learned models against OpenCV NLM and ffmpeg bm3d (issues 4, 11)\n",
-      f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit}, on "
+      f"Measured {machine.get('utc', f'{datetime.now(timezone.utc):%Y-%m-%d %H:%M}')} UTC, commit "
+      f"{machine.get('commit', commit)}, on "
       f"{machine.get('nproc', '?')} cores ({machine.get('cpu', '?')}); load average "
       f"{machine.get('loadavg_start', '?')} at the start, {run.get('loadavg_end', '?')} at the end; "
       f"the whole run took {run.get('seconds', 0) / 60:.1f} min. Absolute times on a shared machine "
@@ -132,17 +133,24 @@ if len(backends) > 1:
     md.append("| model | backends | frames | max \\|Δ\\| float output | 8-bit pixels differing | "
               "max \\|Δ PSNR\\| (dB) | identical up to 1e-5 |")
     md.append("|---|---|---|---|---|---|---|")
+    bf16 = lambda c: "bf16" in c["backends"]
     for c in checks:
         same = c["max_abs_diff"] <= 1e-5
+        verdict = ("no (bf16 rounding, expected)" if bf16(c) else "**no**") if not same else "yes"
         md.append(f"| {c['method']} | {c['backends']} | {c['frames']} | {c['max_abs_diff']:.2g} | "
-                  f"{c['pixels_differing']} of {c['pixels']} | {c['max_psnr_diff']:.2g} | "
-                  f"{'yes' if same else '**no**'} |")
+                  f"{c['pixels_differing']} of {c['pixels']} | {c['max_psnr_diff']:.2g} | {verdict} |")
+    f32c, bfc = [c for c in checks if not bf16(c)], [c for c in checks if bf16(c)]
     if not checks:
         md.append("| (no check in the raw file) | | | | | | |")
-    else:
-        md.append(f"\nThe float outputs agree within {max(c['max_abs_diff'] for c in checks):.2g} (summation "
+    if f32c:
+        md.append(f"\nIn f32 the float outputs agree within {max(c['max_abs_diff'] for c in f32c):.2g} (summation "
                   "order); an 8-bit pixel differs only where the output lies that close to a rounding "
-                  f"boundary, which moves a frame's PSNR by at most {max(c['max_psnr_diff'] for c in checks):.2g} dB.")
+                  f"boundary, which moves a frame's PSNR by at most {max(c['max_psnr_diff'] for c in f32c):.2g} dB.")
+    if bfc:
+        md.append(f"\noneDNN in bf16 (convolutions in bfloat16, the stem and the output in f32) differs from "
+                  f"f32 by up to {max(c['max_abs_diff'] for c in bfc):.2g} in model units "
+                  f"({max(c['max_abs_diff'] for c in bfc) * 255:.1f} steps of 8 bits), which moves a frame's "
+                  f"PSNR by at most {max(c['max_psnr_diff'] for c in bfc):.2g} dB.")
 
 nlm_ms = ms_512("nlm")
 md += ["\n## Speed\n",
@@ -211,24 +219,42 @@ if "fast" in role and nlm25 is not None and mean_psnr(role["fast"], 25) is not N
 if not full:
     md.append("- (reduced run: the checks are over the images measured, not the whole test list)")
 
-# Targets of issue 11: the default model (caedenoise with no `model`: denoise-gray) and a quality
-# model (by name: …hq… or …quality…), against NLM and bm3d of this run.
+# Targets of issue 11: the default model (caedenoise with no `model`: the file named by
+# CAE_DEFAULT_DENOISE_MODEL in plugins/meson.build) and the quality model (by name …hq… or
+# …quality…, else denoise-gray when it is not the default), against NLM and bm3d of this run.
 md.append("\n## Targets (issue 11)\n")
 bm3d = lambda s: mean_psnr("bm3d", s)
-if "gray" in role and nlm25 is not None and mean_psnr(role["gray"], 25) is not None:
-    m = role["gray"]
-    d = mean_psnr(m, 25) - nlm25
-    speeds_txt = []
+here = os.path.dirname(os.path.abspath(__file__))
+default_file = "denoise-gray.onnx"
+try:
+    for line in open(os.path.join(here, "..", "plugins", "meson.build"), encoding="utf-8"):
+        if "CAE_DEFAULT_DENOISE_MODEL=" in line:
+            default_file = line.split('="', 1)[1].split('"', 1)[0]
+except OSError:
+    pass
+default = next((m for m in models if m == default_file.removesuffix(".onnx")), None)
+if default is None:
+    md.append(f"- The default model ({default_file}): **not in this run**.")
+elif nlm25 is not None and mean_psnr(default, 25) is not None:
+    # What caedenoise runs with no properties set: backend auto (oneDNN where built), precision
+    # auto (bf16 where the CPU has it: the bench measured onednn-bf16 only on such a CPU).
+    element_be = next((b for b in ("onednn-bf16", "onednn", "opencv") if b in backends), backends[0])
+    parts = []
     for be in backends:
-        sp = nlm_ms / ms_512(m, be=be)
-        speeds_txt.append(f"{bname(be)} {sp:.2f}× → {met(sp >= 10.0)}")
-    md.append(f"- The default model ({label(m)}): ≥ NLM + 0.5 dB at sigma 25 at ≥ 10× NLM's speed "
-              f"(the model at the element's default threads, NLM at 2). PSNR: {d:+.2f} dB → "
-              f"{met(d >= 0.5)}. Speed: " + "; ".join(speeds_txt) + ".")
+        d = mean_psnr(default, 25, be=be) - nlm25
+        sp = nlm_ms / ms_512(default, be=be)
+        mark = " (the element's default here)" if be == element_be else ""
+        parts.append(f"{bname(be)}{mark}: PSNR {d:+.2f} dB → {met(d >= 0.5)}, speed {sp:.2f}× → "
+                     f"{met(sp >= 10.0)}")
+    md.append(f"- The default model ({label(default)}): ≥ NLM + 0.5 dB at sigma 25 at ≥ 10× NLM's speed "
+              f"(the model at the element's default threads, NLM at 2). " + "; ".join(parts) + ".")
 quality = next((m for m in models if "hq" in m or "quality" in m), None)
+if quality is None and default != "denoise-gray" and "denoise-gray" in models:
+    quality = "denoise-gray"
 if quality is None:
     md.append("- The quality model (≥ NLM + 1.0 dB at sigma 25, ≥ bm3d at sigma 15 and 50, at ≥ 2× "
-              "NLM's speed): **not in this run** (no model named …hq… or …quality… was given).")
+              "NLM's speed): **not in this run** (no model named …hq… or …quality…, nor "
+              "denoise-gray apart from the default).")
 elif nlm25 is not None and mean_psnr(quality, 25) is not None:
     d = mean_psnr(quality, 25) - nlm25
     parts = [f"PSNR at sigma 25: {d:+.2f} dB vs NLM → {met(d >= 1.0)}"]
@@ -242,7 +268,7 @@ elif nlm25 is not None and mean_psnr(quality, 25) is not None:
     md.append(f"- The quality model ({label(quality)}): " + "; ".join(parts) + ".")
 
 md.append("\nReproduce: `bench/run_denoise_bench.sh [builddir] [models...]` (backends: "
-          "CAE_BENCH_BACKENDS, default \"opencv onednn\"; raw: `denoise.jsonl`; "
+          "CAE_BENCH_BACKENDS, default \"opencv onednn onednn-bf16\"; raw: `denoise.jsonl`; "
           "one model's table for its card: `bench_denoise_quality --card MODEL`).")
 open(os.path.join(outdir, "denoise.md"), "w", encoding="utf-8").write("\n".join(md) + "\n")
 

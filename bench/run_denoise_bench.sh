@@ -9,7 +9,9 @@
 # Environment: CAE_BENCH_IMAGES (first N test images, default 11), CAE_BENCH_FRAMES (frames timed
 #   at 640x480, default 60; fewer at the larger sizes, at least 10), CAE_BENCH_ARGS (more
 #   bench_denoise_quality options, e.g. "--no-bm3d --sigmas 25"), CAE_BENCH_OUT (report folder,
-#   default bench/reports), CAE_BENCH_BACKENDS (inference backends, default "opencv onednn"),
+#   default bench/reports), CAE_BENCH_BACKENDS (inference backends, default "opencv onednn
+#   onednn-bf16": oneDNN in f32 and in bf16, the precision caedenoise's precision=auto picks on
+#   CPUs with bf16 instructions; bench_denoise_quality skips onednn-bf16 on other CPUs),
 #   CAE_BENCH_MODEL_THREADS (the models' and the element's threads, default 0: the element's
 #   default, i.e. OpenCV DNN at OpenCV's 2 threads, oneDNN at onednn::kDefaultThreads).
 set -euo pipefail
@@ -46,12 +48,12 @@ start=$(date +%s)
 # element in a user's pipeline gets it: oneDNN's OpenMP threads wait differently under "passive".
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 
-printf '{"type":"machine","nproc":%d,"cpu":"%s","loadavg_start":"%s","omp_wait_policy":"%s"}\n' "$(nproc)" \
+printf '{"type":"machine","nproc":%d,"cpu":"%s","loadavg_start":"%s","omp_wait_policy":"%s","utc":"%s","commit":"%s"}\n' "$(nproc)" \
   "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
-  "${OMP_WAIT_POLICY:-}" >"$raw"
+  "${OMP_WAIT_POLICY:-}" "$(date -u '+%Y-%m-%d %H:%M')" "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" >"$raw"
 
 cae_log "quality and speed: ${#models[@]} model(s), OpenCV NLM, ffmpeg bm3d (this is the long part)"
-read -ra backends <<<"${CAE_BENCH_BACKENDS:-opencv onednn}"
+read -ra backends <<<"${CAE_BENCH_BACKENDS:-opencv onednn onednn-bf16}"
 # shellcheck disable=SC2086  # CAE_BENCH_ARGS is a list of options
 model_threads="${CAE_BENCH_MODEL_THREADS:-0}"
 "$CAE_BUILD_DIR/bench/bench_denoise_quality" --images "${CAE_BENCH_IMAGES:-11}" --threads 2 \
@@ -78,8 +80,14 @@ for size in 640x480 1280x720 1920x1080; do
   base=$(elapsed videotestsrc num-buffers="$n" ! "$caps" ! fakesink sync=false)
   for m in "${models[@]}"; do
     for be in "${backends[@]}"; do
-      cae_log "caedenoise $(basename "$m") backend=$be at $size, $n frames"
-      t=$(elapsed videotestsrc num-buffers="$n" ! "$caps" ! caedenoise model="$m" backend="$be" threads="$model_threads" ! fakesink sync=false)
+      # onednn-bf16: backend=onednn precision=bf16; the others in f32 (precision=auto would be
+      # bf16 on oneDNN where the CPU has it); only the backends bench_denoise_quality measured.
+      grep -q "\"backend\":\"$be\"" "$raw" || continue
+      props="backend=${be%-bf16} precision=f32"
+      [[ $be == *-bf16 ]] && props="backend=${be%-bf16} precision=bf16"
+      cae_log "caedenoise $(basename "$m") $props at $size, $n frames"
+      # shellcheck disable=SC2086  # props is a list of properties
+      t=$(elapsed videotestsrc num-buffers="$n" ! "$caps" ! caedenoise model="$m" $props threads="$model_threads" ! fakesink sync=false)
       awk -v m="$(basename "$m" .onnx)" -v be="$be" -v w="$w" -v h="$h" -v n="$n" -v t="$t" -v b="$base" 'BEGIN {
         net = t - b; if (net <= 0) net = t
         printf "{\"type\":\"element\",\"method\":\"%s\",\"backend\":\"%s\",\"width\":%d,\"height\":%d,\"frames\":%d,", m, be, w, h, n

@@ -29,3 +29,19 @@ GType gst_cae_target_get_type(void) {
     g_once_init_leave(&type, g_enum_register_static("GstCaeTarget", values));
   return type;
 }
+
+GType gst_cae_precision_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {GST_CAE_PRECISION_F32, "32-bit float everywhere (the OpenCV DNN reference's arithmetic)",
+       "f32"},
+      {GST_CAE_PRECISION_BF16,
+       "oneDNN's convolutions in bfloat16 (emulated, slower, on CPUs without bf16 instructions)",
+       "bf16"},
+      {GST_CAE_PRECISION_AUTO, "bf16 on oneDNN where the CPU has bf16 instructions, else f32",
+       "auto"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type))
+    g_once_init_leave(&type, g_enum_register_static("GstCaePrecision", values));
+  return type;
+}

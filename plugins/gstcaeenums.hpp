@@ -5,9 +5,9 @@
 
 G_BEGIN_DECLS
 
-// Nicks are cae::infer::backendName / targetName. The numeric values are the element's own
-// (opencv and cuda keep the values they had before onednn and auto came); gstcaefilter.cpp maps
-// them to cae::infer::Backend / Target by name of value, never by cast.
+// Nicks are cae::infer::backendName / targetName / precisionName. The numeric values are the
+// element's own (opencv and cuda keep the values they had before onednn and auto came);
+// gstcaefilter.cpp maps them to cae::infer::Backend / Target by name of value, never by cast.
 typedef enum {
   GST_CAE_BACKEND_OPENCV,
   GST_CAE_BACKEND_CUDA,
@@ -22,9 +22,17 @@ typedef enum {
   GST_CAE_TARGET_CUDA_FP16
 } GstCaeTarget;
 
+typedef enum {
+  GST_CAE_PRECISION_F32,
+  GST_CAE_PRECISION_BF16,
+  GST_CAE_PRECISION_AUTO
+} GstCaePrecision;
+
 GType gst_cae_backend_get_type(void);
 GType gst_cae_target_get_type(void);
+GType gst_cae_precision_get_type(void);
 #define GST_TYPE_CAE_BACKEND (gst_cae_backend_get_type())
 #define GST_TYPE_CAE_TARGET (gst_cae_target_get_type())
+#define GST_TYPE_CAE_PRECISION (gst_cae_precision_get_type())
 
 G_END_DECLS

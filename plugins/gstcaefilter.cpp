@@ -27,7 +27,9 @@ enum {
   PROP_BACKEND,
   PROP_TARGET,
   PROP_THREADS,
-  PROP_BACKEND_IN_USE
+  PROP_BACKEND_IN_USE,
+  PROP_PRECISION,
+  PROP_PRECISION_IN_USE
 };
 
 namespace {
@@ -41,6 +43,7 @@ struct State {
   int tile_size = DEFAULT_TILE_SIZE;
   GstCaeBackend backend = GST_CAE_BACKEND_AUTO;
   GstCaeTarget target = GST_CAE_TARGET_CPU;
+  GstCaePrecision precision = GST_CAE_PRECISION_AUTO;
   int threads = DEFAULT_THREADS;
   // Channels of the model the caps come from: the running engine's while started, else the
   // described file's (read when `model` is set and at NULL->READY); 0 unknown.
@@ -48,8 +51,9 @@ struct State {
   int described_channels = 0;
   std::string loaded;  // the file the running engine loaded; "" when stopped
   int loaded_channels = 0;
-  std::string in_use;        // backendName of the running engine's backendInUse(); "" when stopped
-  GstClockTime latency = 0;  // per-frame processing time reported to the LATENCY query
+  std::string in_use;  // backendName of the running engine's backendInUse(); "" when stopped
+  std::string precision_in_use;  // precisionName of its precisionInUse(); "" when stopped
+  GstClockTime latency = 0;      // per-frame processing time reported to the LATENCY query
 
   std::mutex engine_lock;
   std::unique_ptr<cae::infer::Engine> engine;  // engine_lock; from start() to stop()
@@ -74,7 +78,8 @@ static State& state(GstCaeFilter* self) {
 
 static GstCaeFilterClass* klass_of(GstCaeFilter* self) { return GST_CAE_FILTER_GET_CLASS(self); }
 
-static GParamSpec* backend_in_use_spec = nullptr;  // notified when the engine starts and stops
+static GParamSpec* backend_in_use_spec = nullptr;    // notified when the engine starts and stops
+static GParamSpec* precision_in_use_spec = nullptr;  // the same
 
 // The enums' values are the element's own (see gstcaeenums.hpp): mapped value by value.
 static cae::infer::Backend to_backend(GstCaeBackend b) {
@@ -89,6 +94,18 @@ static cae::infer::Backend to_backend(GstCaeBackend b) {
       return cae::infer::Backend::Auto;
   }
   return cae::infer::Backend::Auto;
+}
+
+static cae::infer::Precision to_precision(GstCaePrecision p) {
+  switch (p) {
+    case GST_CAE_PRECISION_F32:
+      return cae::infer::Precision::F32;
+    case GST_CAE_PRECISION_BF16:
+      return cae::infer::Precision::Bf16;
+    case GST_CAE_PRECISION_AUTO:
+      return cae::infer::Precision::Auto;
+  }
+  return cae::infer::Precision::Auto;
 }
 
 static cae::infer::Target to_target(GstCaeTarget t) {
@@ -204,6 +221,7 @@ static gboolean gst_cae_filter_start(GstBaseTransform* trans) {
   GST_OBJECT_LOCK(self);
   o.backend = to_backend(state(self).backend);
   o.target = to_target(state(self).target);
+  o.precision = to_precision(state(self).precision);
   o.tileSize = state(self).tile_size;
   o.threads = state(self).threads;
   GST_OBJECT_UNLOCK(self);
@@ -232,8 +250,11 @@ static gboolean gst_cae_filter_start(GstBaseTransform* trans) {
                   o.model.c_str(), e->channels(), e->info().format.c_str(),
                   e->info().receptiveField, e->graph().sizeMultiple);
   const std::string in_use = cae::infer::backendName(e->backendInUse());
-  GST_INFO_OBJECT(self, "backend in use: %s (asked for %s, %d thread(s), 0: the default)",
-                  in_use.c_str(), cae::infer::backendName(o.backend).c_str(), o.threads);
+  const std::string precision = cae::infer::precisionName(e->precisionInUse());
+  GST_INFO_OBJECT(self,
+                  "backend in use: %s in %s (asked for %s in %s, %d thread(s), 0: the default)",
+                  in_use.c_str(), precision.c_str(), cae::infer::backendName(o.backend).c_str(),
+                  cae::infer::precisionName(o.precision).c_str(), o.threads);
   // Also among the warnings posted above; here too so that a debug log says why in our category.
   if (!e->fallbackReason().empty())
     GST_WARNING_OBJECT(self, "backend %s not used: %s", cae::infer::backendName(o.backend).c_str(),
@@ -249,9 +270,11 @@ static gboolean gst_cae_filter_start(GstBaseTransform* trans) {
   state(self).loaded = o.model;
   state(self).loaded_channels = channels;
   state(self).in_use = in_use;
+  state(self).precision_in_use = precision;
   state(self).latency = 0;
   GST_OBJECT_UNLOCK(self);
   g_object_notify_by_pspec(G_OBJECT(self), backend_in_use_spec);  // gst-launch-1.0 -v shows it
+  g_object_notify_by_pspec(G_OBJECT(self), precision_in_use_spec);
   return TRUE;
 }
 
@@ -267,8 +290,12 @@ static gboolean gst_cae_filter_stop(GstBaseTransform* trans) {
   state(self).loaded_channels = 0;
   const bool was_running = !state(self).in_use.empty();
   state(self).in_use.clear();
+  state(self).precision_in_use.clear();
   GST_OBJECT_UNLOCK(self);
-  if (was_running) g_object_notify_by_pspec(G_OBJECT(self), backend_in_use_spec);
+  if (was_running) {
+    g_object_notify_by_pspec(G_OBJECT(self), backend_in_use_spec);
+    g_object_notify_by_pspec(G_OBJECT(self), precision_in_use_spec);
+  }
   return TRUE;
 }
 
@@ -526,6 +553,9 @@ static void gst_cae_filter_set_property(GObject* object, guint id, const GValue*
     case PROP_TARGET:
       s.target = GstCaeTarget(g_value_get_enum(value));
       break;
+    case PROP_PRECISION:
+      s.precision = GstCaePrecision(g_value_get_enum(value));
+      break;
     case PROP_THREADS:
       s.threads = g_value_get_int(value);
       break;
@@ -557,6 +587,12 @@ static void gst_cae_filter_get_property(GObject* object, guint id, GValue* value
       break;
     case PROP_TARGET:
       g_value_set_enum(value, s.target);
+      break;
+    case PROP_PRECISION:
+      g_value_set_enum(value, s.precision);
+      break;
+    case PROP_PRECISION_IN_USE:
+      g_value_set_string(value, s.precision_in_use.c_str());
       break;
     case PROP_THREADS:
       g_value_set_int(value, s.threads);
@@ -627,6 +663,23 @@ static void install_properties(GObjectClass* gobject_class) {
       "the model",
       "", GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property(gobject_class, PROP_BACKEND_IN_USE, backend_in_use_spec);
+  g_object_class_install_property(
+      gobject_class, PROP_PRECISION,
+      g_param_spec_enum(
+          "precision", "Precision",
+          "Arithmetic of the oneDNN backend's convolutions. auto: bf16 for denoising models where "
+          "the CPU has bf16 instructions (AVX512_BF16, AMX): about twice f32's speed, outputs "
+          "within ~2 steps of 8 bits of f32's (the stem and the output stay f32); f32 for anomaly "
+          "models (their thresholds are calibrated in f32) and elsewhere. f32: the OpenCV DNN "
+          "reference's arithmetic, equal to it within 1e-5. bf16: also where the CPU only "
+          "emulates it (slower than f32). OpenCV DNN runs f32 (its half precisions are targets). "
+          "precision-in-use reads back what runs",
+          GST_TYPE_CAE_PRECISION, GST_CAE_PRECISION_AUTO, rw_ready));
+  precision_in_use_spec = g_param_spec_string(
+      "precision-in-use", "Precision in use",
+      "What the model runs in (f32 or bf16) once it is loaded (PAUSED and up), empty before", "",
+      GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property(gobject_class, PROP_PRECISION_IN_USE, precision_in_use_spec);
 }
 
 static void gst_cae_filter_class_init(GstCaeFilterClass* klass) {
@@ -655,6 +708,7 @@ static void gst_cae_filter_class_init(GstCaeFilterClass* klass) {
   gst_type_mark_as_plugin_api(GST_TYPE_CAE_FILTER, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_CAE_BACKEND, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_CAE_TARGET, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_CAE_PRECISION, GstPluginAPIFlags(0));
   GST_DEBUG_CATEGORY_INIT(gst_cae_filter_debug, "caefilter", 0, "cae elements' base");
 }
 

@@ -40,6 +40,14 @@ int dnnTarget(Target t) {
 
 bool isCudaTarget(Target t) { return t == Target::Cuda || t == Target::CudaFp16; }
 
+// Precision::Auto's choice: bf16 for denoisers where the CPU has bf16 instructions. Anomaly
+// models stay f32: their thresholds were calibrated on f32 scores, which bf16 moves by a few
+// per cent (a false-alarm rate is a tail probability: a small shift of the score moves it a lot).
+bool autoBf16(const onnx::ModelInfo& info, onnx::Task asked) {
+  const onnx::Task t = info.task != onnx::Task::Unknown ? info.task : asked;
+  return t == onnx::Task::Denoise && onednn::nativeBf16();
+}
+
 }  // namespace
 
 std::string backendName(Backend b) {
@@ -78,6 +86,24 @@ Backend parseBackend(const std::string& s) {
   if (s == "onednn") return Backend::OneDNN;
   if (s == "auto") return Backend::Auto;
   throw InvalidArgument("unknown backend '" + s + "' (auto, onednn, opencv, cuda)");
+}
+
+std::string precisionName(Precision p) {
+  switch (p) {
+    case Precision::F32:
+      return "f32";
+    case Precision::Bf16:
+      return "bf16";
+    case Precision::Auto:
+      return "auto";
+  }
+  return "f32";
+}
+
+Precision parsePrecision(const std::string& s) {
+  for (Precision p : {Precision::F32, Precision::Bf16, Precision::Auto})
+    if (precisionName(p) == s) return p;
+  throw InvalidArgument("unknown precision '" + s + "' (f32, bf16, auto)");
 }
 
 Target parseTarget(const std::string& s) {
@@ -219,6 +245,9 @@ Engine::Engine(const EngineOptions& o) : o_(o), net_(std::make_unique<NetHolder>
       loadOneDnn())
     return;
   inUse_ = o.backend == Backend::Cuda ? Backend::Cuda : Backend::OpenCV;
+  if (o.precision == Precision::Bf16)
+    warnings_.push_back("precision bf16 is the oneDNN backend's; OpenCV DNN runs '" + o.model +
+                        "' in f32");
   if (o.threads > 0) cv::setNumThreads(o.threads);
   try {
     net_->net = cv::dnn::readNetFromONNX(o.model);
@@ -238,8 +267,15 @@ bool Engine::loadOneDnn() {
     if (onednn::covers(g, &why)) {
       onednn::Options no;
       no.threads = o_.threads;
+      no.bf16 = o_.precision == Precision::Bf16 ||
+                (o_.precision == Precision::Auto && autoBf16(info_, o_.task));
       net_->onednn = std::make_unique<onednn::Net>(g, no);
       inUse_ = Backend::OneDNN;
+      precision_ = no.bf16 ? Precision::Bf16 : Precision::F32;
+      if (no.bf16 && !onednn::nativeBf16())
+        warnings_.push_back(
+            "this CPU has no bf16 instructions: oneDNN emulates precision bf16, "
+            "slower than f32");
       return true;
     }
     fallback_ = why + "; running on OpenCV DNN";

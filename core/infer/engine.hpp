@@ -25,11 +25,18 @@ namespace cae::infer {
 // where it is built and covers the graph, else OpenCV (with a warning naming the reason).
 enum class Backend { OpenCV, Cuda, OneDNN, Auto };
 enum class Target { Cpu, OpenCL, OpenCLFp16, Cuda, CudaFp16 };
+// Arithmetic of the oneDNN backend's convolutions (onednn::Options::bf16). F32 everywhere else:
+// OpenCV DNN's CPU path has no bf16, and its reduced precisions are targets (opencl-fp16,
+// cuda-fp16). Auto: bf16 for denoising models (cae.task, else EngineOptions::task) where the CPU
+// has bf16 instructions (onednn::nativeBf16()), else f32: anomaly thresholds are calibrated in f32.
+enum class Precision { F32, Bf16, Auto };
 
 std::string backendName(Backend b);          // "opencv", "cuda", "onednn", "auto"
 std::string targetName(Target t);            // "cpu", "opencl", "opencl-fp16", "cuda", "cuda-fp16"
 Backend parseBackend(const std::string& s);  // InvalidArgument for unknown names
 Target parseTarget(const std::string& s);
+std::string precisionName(Precision p);  // "f32", "bf16", "auto"
+Precision parsePrecision(const std::string& s);
 
 // Whether this OpenCV build and machine can run the pair; when not, *why says so in a sentence
 // (e.g. "OpenCV was built without CUDA" or "no OpenCL device: install pocl-opencl-icd").
@@ -49,6 +56,8 @@ struct EngineOptions {
   // OpenCV: cv::setNumThreads (process-wide in OpenCV), 0: leave it as it is. OneDNN: OpenMP
   // threads of this engine's forwards (set on the calling thread), 0: onednn::kDefaultThreads.
   int threads = 0;
+  // oneDNN's convolutions in f32 or bf16 (see Precision); ignored (f32) on the other backends.
+  Precision precision = Precision::F32;
   // Task the caller needs; a model whose cae.task says otherwise is refused (InvalidArgument).
   // Unknown: accept any. A model without cae.task is accepted (with a warning in warnings()).
   onnx::Task task = onnx::Task::Unknown;
@@ -104,6 +113,8 @@ class Engine {
   // fallbackReason() says why (that sentence is also one of warnings()).
   Backend backendInUse() const { return inUse_; }
   const std::string& fallbackReason() const { return fallback_; }
+  // F32 or Bf16 (never Auto): what the backend in use computes in.
+  Precision precisionInUse() const { return precision_; }
   // Channels of one frame, which the model reads per frame and writes (from the graph, else
   // cae.format, else 1).
   int channels() const { return channels_; }
@@ -145,6 +156,7 @@ class Engine {
   int frames_ = 1;
   std::vector<std::string> warnings_;
   Backend inUse_ = Backend::OpenCV;
+  Precision precision_ = Precision::F32;
   std::string fallback_;
   struct NetHolder;
   std::unique_ptr<NetHolder> net_;

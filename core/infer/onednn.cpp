@@ -2,6 +2,10 @@
 
 #include "infer/onednn_graph.hpp"
 
+#if CAE_HAVE_ONEDNN
+#include <dnnl.hpp>
+#endif
+
 namespace cae::infer::onednn {
 
 // One thread until bench/ has measured 1 against 2 under a competing load: a second OpenMP
@@ -12,6 +16,17 @@ const int kDefaultThreads = 1;
 bool built() {
 #if CAE_HAVE_ONEDNN
   return true;
+#else
+  return false;
+#endif
+}
+
+bool nativeBf16() {
+#if CAE_HAVE_ONEDNN
+  // oneDNN's ISA values are nested bit sets: one containing avx512_core_bf16's bits has it.
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+  return (isa & bf16) == bf16;
 #else
   return false;
 #endif

@@ -48,7 +48,17 @@ struct Options {
   bool fuse = true;
   // Time every primitive in forward() (adds a barrier per primitive).
   bool profile = false;
+  // Convolutions in bfloat16 (8-bit mantissa; f32 accumulation, f32 biases): their inputs,
+  // weights and the activations between them are bf16, while graph inputs and outputs, Adds that
+  // read an f32 value (a residual's input) and convolutions writing fewer than 16 channels (an
+  // image's) stay f32. About twice the f32 speed where the CPU has bf16 instructions
+  // (nativeBf16()); outputs then differ from f32 by ~1e-3 of the signal, so OpenCV DNN parity
+  // (1e-5) is an f32 property. Without bf16 instructions oneDNN emulates it (slower than f32).
+  bool bf16 = false;
 };
+
+// Whether this CPU has bfloat16 dot-product instructions oneDNN uses (AVX512_BF16 or AMX).
+bool nativeBf16();
 
 // Chosen from bench/engine_backends (1 vs 2 threads under a competing load): see the report.
 extern const int kDefaultThreads;

@@ -42,7 +42,7 @@ Md stridedView(const Md& base, const Dims& dims, int64_t y0, int64_t x0, int64_t
   return v;
 }
 
-Md plainMd(const Dims& d) {
+Md plainMd(const Dims& d, Dt dt) {
   const Dims dims = d.empty() ? Dims{1} : d;
   Dims strides(dims.size());
   int64_t s = 1;
@@ -50,7 +50,12 @@ Md plainMd(const Dims& d) {
     strides[i] = s;
     s *= dims[i];
   }
-  return Md(dims, Dt::f32, strides);
+  return Md(dims, dt, strides);
+}
+
+Md withType(Md md, Dt dt) {
+  md.data.data_type = memory::convert_to_c(dt);
+  return md;
 }
 
 bool fastImpl(const std::string& impl) {
@@ -60,7 +65,7 @@ bool fastImpl(const std::string& impl) {
 
 Builder::Builder(const Program& p, const onnx::Graph& g, const Options& o, const dnnl::engine& eng,
                  dnnl::stream& strm)
-    : p_(p), g_(g), o_(o), eng_(eng), strm_(strm) {
+    : p_(p), g_(g), o_(o), act_(o.bf16 ? Dt::bf16 : Dt::f32), eng_(eng), strm_(strm) {
   for (std::size_t i = 0; i < p_.ops.size(); ++i) producer_[p_.ops[i].output] = int(i);
   planFusion();
   // When each value is read last, in op positions: a fused group runs at its last op, so what it
@@ -295,6 +300,14 @@ void Builder::buildAdd(const Op& op) {
     return plainMd(padded);
   };
   Md m0 = ranked(a), m1 = ranked(b);
+  // A bf16 operand beside an f32 one (a residual: a bf16 conv's output plus the f32 graph
+  // input) is read as f32: the sum, and what is added to the input, keep f32 precision.
+  if (m0.data_type() != m1.data_type())
+    for (auto [buf, m] : {std::pair<int*, Md*>{&a, &m0}, {&b, &m1}})
+      if (m->data_type() != Dt::f32) {
+        *m = withType(*m, Dt::f32);
+        *buf = reorderTo(*buf, *m, op.name);
+      }
   // oneDNN broadcasts src1 only: src0 must have the result's shape.
   if (m0.dims() != out && m1.dims() == out) {
     std::swap(a, b);

@@ -16,7 +16,10 @@ namespace cae::infer::onednn::detail {
 
 using Md = dnnl::memory::desc;
 
-Md plainMd(const Dims& d);  // row-major f32 (rank 0 as [1])
+Md plainMd(const Dims& d,
+           dnnl::memory::data_type dt = dnnl::memory::data_type::f32);  // row-major (rank 0 as [1])
+// md's layout holding another data type.
+Md withType(Md md, dnnl::memory::data_type dt);
 // A view of a 4-D base reading every (sy, sx)-th pixel from (y0, x0) (see onednn_build.cpp).
 Md stridedView(const Md& base, const Dims& dims, int64_t y0, int64_t x0, int64_t sy, int64_t sx);
 
@@ -80,6 +83,7 @@ class Builder {
   const Program& p_;
   const onnx::Graph& g_;
   Options o_;
+  dnnl::memory::data_type act_;  // convolutions' data type: f32, or bf16 with Options::bf16
   dnnl::engine eng_;
   dnnl::stream& strm_;
   std::unique_ptr<Plan> plan_;

@@ -56,12 +56,19 @@ dnnl::post_ops toDnnl(const std::vector<PostOp>& ops) {
   return po;
 }
 
-// The first fast implementation oneDNN lists for this conv, else its first choice.
+// The data type of a conv reading cin and writing cout channels, given the activations' act: f32
+// where either side has fewer than 16 channels (an image's: the stem reading the frames, the
+// output, what a residual adds to the input). Those convs are cheap, and keep the image's
+// precision (bf16 would round an 8-bit frame's samples by up to half a step).
+Dt convType(int64_t cin, int64_t cout, Dt act) { return cin < 16 || cout < 16 ? Dt::f32 : act; }
+
+// The first fast implementation oneDNN lists for this conv in data type dt (sources, weights and,
+// unless dst is given, destination), else its first choice.
 std::pair<ConvPd, bool> chooseConv(const ConvGeom& c, const Md& dst, const std::vector<PostOp>& po,
-                                   const dnnl::engine& eng) {
-  const Md src(c.src, Dt::f32, Tag::any), w(c.weights, Dt::f32, Tag::any);
+                                   const dnnl::engine& eng, Dt dt) {
+  const Md src(c.src, dt, Tag::any), w(c.weights, dt, Tag::any);
   const Md b = c.bias ? Md({c.dst[1]}, Dt::f32, Tag::x) : Md();
-  const Md d = dst.is_zero() ? Md(c.dst, Dt::f32, Tag::any) : dst;
+  const Md d = dst.is_zero() ? Md(c.dst, dt, Tag::any) : dst;
   const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
                                              dnnl::algorithm::convolution_direct, src, w, b, d,
                                              c.strides, c.dilations, c.padL, c.padR);
@@ -91,7 +98,7 @@ Dims weightDims(int64_t group, int64_t out, int64_t in, int64_t kh, int64_t kw) 
 // The activation layouts a phase conv may pick, so that the whole output can take it too.
 Tag layoutOf(const Md& md) {
   for (Tag t : {Tag::nChw16c, Tag::nChw8c, Tag::nChw4c, Tag::nhwc, Tag::nchw})
-    if (Md(md.dims(), Dt::f32, t) == md) return t;
+    if (Md(md.dims(), md.data_type(), t) == md) return t;
   return Tag::undef;
 }
 
@@ -330,11 +337,15 @@ bool Builder::tryConv(int c, std::size_t len, bool split, bool mustBeFast) {
   if (!cp.sumIn.empty() && dimsOf(need(cp.sumIn)) != cp.parts[0].dst)
     return false;  // a broadcasting Add stays a binary op
   // The later partial convs add onto the first's output.
+  int64_t cin = 0;
+  for (const ConvGeom& part : cp.parts) cin += part.src[1];
+  const Dt dt = convType(cin, cp.parts[0].dst[1], act_);
   for (std::size_t k = 0; k < cp.parts.size(); ++k) {
     std::vector<PostOp> po;
     if (k > 0) po.push_back(PostOp{true});
     if (k + 1 == cp.parts.size()) po.insert(po.end(), cp.po.begin(), cp.po.end());
-    const auto [pd, fast] = chooseConv(cp.parts[k], k == 0 ? Md() : cp.pds[0].dst_desc(), po, eng_);
+    const auto [pd, fast] =
+        chooseConv(cp.parts[k], k == 0 ? Md() : cp.pds[0].dst_desc(), po, eng_, dt);
     if (mustBeFast && !fast) return false;
     cp.pds.push_back(pd);
   }
@@ -409,13 +420,14 @@ bool Builder::choosePhases(ConvPlan& cp, bool mustBeFast) {
       geom.dilations = {fy.dilation - 1, fx.dilation - 1};
       geom.padL = {fy.padL, fx.padL};
       geom.padR = {fy.padR, fx.padR};
-      auto choice = chooseConv(geom, layout == Tag::undef ? Md() : Md(geom.dst, Dt::f32, layout),
-                               cp.po, eng_);
+      const Dt dt = convType(x[1], cout, act_);
+      auto choice =
+          chooseConv(geom, layout == Tag::undef ? Md() : Md(geom.dst, dt, layout), cp.po, eng_, dt);
       if (layout == Tag::undef) {
         layout = layoutOf(choice.first.dst_desc());
         if (layout == Tag::undef) {
           layout = Tag::nchw;
-          choice = chooseConv(geom, Md(geom.dst, Dt::f32, layout), cp.po, eng_);
+          choice = chooseConv(geom, Md(geom.dst, dt, layout), cp.po, eng_, dt);
         }
       }
       if (mustBeFast && !choice.second) return false;
@@ -444,11 +456,12 @@ bool Builder::tryConvTranspose(int c, std::size_t len, bool mustBeFast) {
   int y = -1;
   if (stackable(cp)) {
     if (!chooseStacked(cp, mustBeFast)) return false;
-    y = newBuffer(Md(out, Dt::f32, Tag::nchw));
+    y = newBuffer(Md(out, cp.pds[0].dst_desc().data_type(), Tag::nchw));
     emitStacked(cp, y);
   } else {
     if (!choosePhases(cp, mustBeFast)) return false;
-    y = newBuffer(Md(out, Dt::f32, layoutOf(cp.pds[0].dst_desc())));
+    const Md first = cp.pds[0].dst_desc();
+    y = newBuffer(Md(out, first.data_type(), layoutOf(first)));
     for (std::size_t k = 0; k < cp.parts.size(); ++k) emitPhase(cp, k, y);
   }
   vals_[len == 0 ? op.output : p_.ops[std::size_t(chain_[std::size_t(c)][len - 1])].output] = y;
@@ -481,7 +494,8 @@ bool Builder::chooseStacked(ConvPlan& cp, bool mustBeFast) {
   geom.padL = {fy.padL, fx.padL};
   geom.padR = {fy.padR, fx.padR};
   // Channels last, so that each phase's channels are a plain strided view for the interleave.
-  const auto [pd, fast] = chooseConv(geom, Md(geom.dst, Dt::f32, Tag::nhwc), cp.po, eng_);
+  const Dt dt = convType(x[1], oc, act_);
+  const auto [pd, fast] = chooseConv(geom, Md(geom.dst, dt, Tag::nhwc), cp.po, eng_, dt);
   if (mustBeFast && !fast) return false;
   cp.parts.push_back(geom);
   cp.pds.push_back(pd);
@@ -526,9 +540,9 @@ void Builder::emitStacked(const ConvPlan& cp, int y) {
       std::all_of(phx.begin(), phx.end(), [](const Phase1d& f) { return f.skip == 0; })) {
     // Every phase fills its grid exactly: one 6-D reorder, [N, C, q, py, qx, px] on both sides.
     const int64_t n = geom.dst[0], h = q * sy, w = qx * sx;
-    const Md from({n, cout, q, sy, qx, sx}, Dt::f32,
-                  {q * qx * oc, 1, qx * oc, sx * cout, oc, cout});
-    const Md to({n, cout, q, sy, qx, sx}, Dt::f32, {cout * h * w, h * w, sy * w, w, sx, 1});
+    const Dt dt = pd.dst_desc().data_type();
+    const Md from({n, cout, q, sy, qx, sx}, dt, {q * qx * oc, 1, qx * oc, sx * cout, oc, cout});
+    const Md to({n, cout, q, sy, qx, sx}, dt, {cout * h * w, h * w, sy * w, w, sx, 1});
     const dnnl::reorder::primitive_desc rpd(eng_, from, eng_, to);
     addStep(dnnl::reorder(rpd), rpd, {{DNNL_ARG_FROM, {s, from}}, {DNNL_ARG_TO, {y, to}}}, cp.names,
             "reorder(interleave)");
@@ -539,7 +553,7 @@ void Builder::emitStacked(const ConvPlan& cp, int y) {
       const Phase1d &fy = phy[py], &fx = phx[px];
       if (fy.count == 0 || fx.count == 0) continue;
       const Dims part{geom.dst[0], cout, fy.count, fx.count};
-      Md from(part, Dt::f32, {q * qx * oc, 1, qx * oc, oc});  // phase p's channels of s (nhwc)
+      Md from(part, pd.dst_desc().data_type(), {q * qx * oc, 1, qx * oc, oc});  // phase p of s
       from.data.offset0 = int64_t(py * phx.size() + px) * cout + (fy.skip * qx + fx.skip) * oc;
       const Md to =
           stridedView(ymd, part, int64_t(py), int64_t(px), op.conv.strides[0], op.conv.strides[1]);

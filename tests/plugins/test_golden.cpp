@@ -70,7 +70,8 @@ std::vector<Case> cases() {
   const std::string brick = "model=" + dq(shippedModel("anomaly-brick.onnx"));
   const std::string wood = "model=" + dq(shippedModel("anomaly-wood-fast.onnx"));
   const std::string leaf = "model=" + dq(shippedModel("anomaly-leaf.onnx"));
-  const std::string dn = "caedenoise ", an = "caeanomaly message-every-frame=true ";
+  // The stored outputs are f32 arithmetic (precision auto would be bf16 on CPUs with it).
+  const std::string dn = "caedenoise precision=f32 ", an = "caeanomaly message-every-frame=true ";
   const Noise G = Noise::Gaussian;
   const Defect D = Defect::OnSecondFrame, N = Defect::None;
   return {
