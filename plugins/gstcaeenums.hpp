@@ -36,3 +36,12 @@ GType gst_cae_precision_get_type(void);
 #define GST_TYPE_CAE_PRECISION (gst_cae_precision_get_type())
 
 G_END_DECLS
+
+#ifdef __cplusplus
+#include "infer/engine.hpp"
+
+// The element's enum values as cae::infer's (by value, never by cast).
+cae::infer::Backend gst_cae_to_backend(GstCaeBackend b);
+cae::infer::Target gst_cae_to_target(GstCaeTarget t);
+cae::infer::Precision gst_cae_to_precision(GstCaePrecision p);
+#endif

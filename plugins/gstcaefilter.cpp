@@ -81,49 +81,6 @@ static GstCaeFilterClass* klass_of(GstCaeFilter* self) { return GST_CAE_FILTER_G
 static GParamSpec* backend_in_use_spec = nullptr;    // notified when the engine starts and stops
 static GParamSpec* precision_in_use_spec = nullptr;  // the same
 
-// The enums' values are the element's own (see gstcaeenums.hpp): mapped value by value.
-static cae::infer::Backend to_backend(GstCaeBackend b) {
-  switch (b) {
-    case GST_CAE_BACKEND_OPENCV:
-      return cae::infer::Backend::OpenCV;
-    case GST_CAE_BACKEND_CUDA:
-      return cae::infer::Backend::Cuda;
-    case GST_CAE_BACKEND_ONEDNN:
-      return cae::infer::Backend::OneDNN;
-    case GST_CAE_BACKEND_AUTO:
-      return cae::infer::Backend::Auto;
-  }
-  return cae::infer::Backend::Auto;
-}
-
-static cae::infer::Precision to_precision(GstCaePrecision p) {
-  switch (p) {
-    case GST_CAE_PRECISION_F32:
-      return cae::infer::Precision::F32;
-    case GST_CAE_PRECISION_BF16:
-      return cae::infer::Precision::Bf16;
-    case GST_CAE_PRECISION_AUTO:
-      return cae::infer::Precision::Auto;
-  }
-  return cae::infer::Precision::Auto;
-}
-
-static cae::infer::Target to_target(GstCaeTarget t) {
-  switch (t) {
-    case GST_CAE_TARGET_CPU:
-      return cae::infer::Target::Cpu;
-    case GST_CAE_TARGET_OPENCL:
-      return cae::infer::Target::OpenCL;
-    case GST_CAE_TARGET_OPENCL_FP16:
-      return cae::infer::Target::OpenCLFp16;
-    case GST_CAE_TARGET_CUDA:
-      return cae::infer::Target::Cuda;
-    case GST_CAE_TARGET_CUDA_FP16:
-      return cae::infer::Target::CudaFp16;
-  }
-  return cae::infer::Target::Cpu;
-}
-
 static const char* factory_name(GstCaeFilter* self) {
   GstElementFactory* f = gst_element_get_factory(GST_ELEMENT(self));
   return f ? GST_OBJECT_NAME(f) : G_OBJECT_TYPE_NAME(self);
@@ -219,9 +176,9 @@ static gboolean gst_cae_filter_start(GstBaseTransform* trans) {
   cae::infer::EngineOptions o;
   o.model = model_path(self);
   GST_OBJECT_LOCK(self);
-  o.backend = to_backend(state(self).backend);
-  o.target = to_target(state(self).target);
-  o.precision = to_precision(state(self).precision);
+  o.backend = gst_cae_to_backend(state(self).backend);
+  o.target = gst_cae_to_target(state(self).target);
+  o.precision = gst_cae_to_precision(state(self).precision);
   o.tileSize = state(self).tile_size;
   o.threads = state(self).threads;
   GST_OBJECT_UNLOCK(self);
