@@ -32,6 +32,19 @@ bool nativeBf16() {
 #endif
 }
 
+bool nativeInt8() {
+#if CAE_HAVE_ONEDNN
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  for (dnnl::cpu_isa want : {dnnl::cpu_isa::avx512_core_vnni, dnnl::cpu_isa::avx2_vnni}) {
+    const auto bits = static_cast<unsigned>(want);
+    if ((isa & bits) == bits) return true;
+  }
+  return false;
+#else
+  return false;
+#endif
+}
+
 bool covers(const onnx::Graph& g, std::string* why) { return detail::analyse(g, nullptr, why); }
 
 }  // namespace cae::infer::onednn

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <opencv2/core.hpp>
 #include <string>
@@ -39,6 +40,9 @@ class Unsupported : public Error {
   using Error::Error;
 };
 
+// Per value name: the smallest and largest element seen (Options::int8, Net::calibrate).
+using Ranges = std::map<std::string, std::pair<float, float>>;
+
 struct Options {
   // OpenMP threads used for each forward (set on the calling thread before every run, so a
   // GStreamer streaming thread gets its own count); 0: kDefaultThreads.
@@ -55,10 +59,21 @@ struct Options {
   // (nativeBf16()); outputs then differ from f32 by ~1e-3 of the signal, so OpenCV DNN parity
   // (1e-5) is an f32 property. Without bf16 instructions oneDNN emulates it (slower than f32).
   bool bf16 = false;
+  // Convolutions in 8-bit integers (u8 or s8 activations, s8 weights with one scale per output
+  // channel, s32 accumulation) where this map holds the range of what they read: value name ->
+  // the smallest and largest value seen on calibration data (ModelInfo::int8Ranges, written by
+  // `cae-train calibrate`). Empty: no int8. As with bf16, convolutions reading or writing fewer
+  // than 16 channels, graph inputs and outputs and what is added to an f32 value stay f32; a
+  // conv ending in a ReLU writes u8 at its output's range, others f32. About twice the bf16
+  // speed where the CPU has VNNI (nativeInt8()); outputs differ from f32 by about a step of the
+  // activations' 8-bit grid. Takes precedence over bf16 for the convolutions it covers.
+  Ranges int8;
 };
 
 // Whether this CPU has bfloat16 dot-product instructions oneDNN uses (AVX512_BF16 or AMX).
 bool nativeBf16();
+// Whether this CPU has 8-bit dot-product instructions (AVX512_VNNI, AVX_VNNI or AMX) oneDNN uses.
+bool nativeInt8();
 
 // Chosen from bench/engine_backends (1 vs 2 threads under a competing load): see the report.
 extern const int kDefaultThreads;
@@ -98,6 +113,11 @@ class Net {
   bool usesReference() const;
   const std::vector<LayerTime>& profile() const;  // last forward with Options::profile
   double flopsPerForward() const;                 // for the last shape run
+
+  // Widens `ranges` to every value's smallest and largest element on this input (one N×C×H×W
+  // blob; graph inputs too): an unfused f32 forward that keeps every intermediate. The data
+  // for Options::int8, taken on inputs like those the model will see.
+  void calibrate(const cv::Mat& blob, Ranges& ranges);
 
  private:
   struct Impl;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <cstring>
 
 #include "error.hpp"
@@ -64,9 +65,29 @@ bool fastImpl(const std::string& impl) {
 }
 
 Builder::Builder(const Program& p, const onnx::Graph& g, const Options& o, const dnnl::engine& eng,
-                 dnnl::stream& strm)
-    : p_(p), g_(g), o_(o), act_(o.bf16 ? Dt::bf16 : Dt::f32), eng_(eng), strm_(strm) {
+                 dnnl::stream& strm, bool keepValues)
+    : p_(p),
+      g_(g),
+      o_(o),
+      act_(o.bf16 ? Dt::bf16 : Dt::f32),
+      ranges_(o.int8),
+      eng_(eng),
+      strm_(strm),
+      keep_(keepValues) {
   for (std::size_t i = 0; i < p_.ops.size(); ++i) producer_[p_.ops[i].output] = int(i);
+  // A Concat of 8-bit values is a copy only when its inputs share one step: each gets the union
+  // of their ranges (and so does the result).
+  for (const Op& op : p_.ops) {
+    if (op.kind != OpKind::Concat) continue;
+    std::vector<std::string> vs = op.inputs;
+    vs.push_back(op.output);
+    if (!std::all_of(vs.begin(), vs.end(), [&](const std::string& v) { return ranges_.count(v); }))
+      continue;
+    std::pair<float, float> u = ranges_[vs[0]];
+    for (const std::string& v : vs)
+      u = {std::min(u.first, ranges_[v].first), std::max(u.second, ranges_[v].second)};
+    for (const std::string& v : vs) ranges_[v] = u;
+  }
   planFusion();
   // When each value is read last, in op positions: a fused group runs at its last op, so what it
   // reads (a split conv: its Concat's inputs) stays alive until then; graph outputs, always.
@@ -109,13 +130,15 @@ std::unique_ptr<Plan> Builder::build(const std::vector<Dims>& inputs) {
   for (const std::string& out : p_.outputs) {
     const int from = need(out);
     const int b = newBuffer(plainMd(dimsOf(from)), Buffer::Kind::Output);
-    const dnnl::reorder::primitive_desc pd(eng_, plan_->bufs[std::size_t(from)].md, eng_,
-                                           plan_->bufs[std::size_t(b)].md);
+    const dnnl::reorder::primitive_desc pd =
+        reorderPd(plan_->bufs[std::size_t(from)].md, plan_->bufs[std::size_t(from)].scale,
+                  plan_->bufs[std::size_t(b)].md, 1.f);
     addStep(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, {from, {}}}, {DNNL_ARG_TO, {b, {}}}}, out,
             "reorder");
     plan_->outputs.push_back(b);
   }
   allocate();
+  if (keep_) plan_->values = vals_;
   return std::move(plan_);
 }
 
@@ -176,16 +199,83 @@ int Builder::need(const std::string& value) {
 
 Dims Builder::dimsOf(int buf) const { return plan_->bufs[std::size_t(buf)].md.dims(); }
 
-int Builder::reorderTo(int buf, const Md& md, const std::string& node) {
-  if (plan_->bufs[std::size_t(buf)].md == md) return buf;
+namespace {
+bool is8bit(Dt dt) { return dt == Dt::u8 || dt == Dt::s8; }
+}  // namespace
+
+int Builder::reorderTo(int buf, const Md& md, const std::string& node, float scale) {
+  if (!is8bit(md.data_type())) scale = 1.f;
+  auto same = [&](int b) {
+    return plan_->bufs[std::size_t(b)].md == md && plan_->bufs[std::size_t(b)].scale == scale;
+  };
+  if (same(buf)) return buf;
   for (const auto& [m, copy] : copies_[buf])
-    if (m == md) return copy;
+    if (same(copy)) return copy;
+  const Buffer from = plan_->bufs[std::size_t(buf)];  // a copy: newBuffer moves the buffers
   const int b = newBuffer(md);
-  const dnnl::reorder::primitive_desc pd(eng_, plan_->bufs[std::size_t(buf)].md, eng_, md);
+  plan_->bufs[std::size_t(b)].scale = scale;
+  const dnnl::reorder::primitive_desc pd = reorderPd(from.md, from.scale, md, scale);
   addStep(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, {buf, {}}}, {DNNL_ARG_TO, {b, {}}}}, node,
-          "reorder");
+          is8bit(md.data_type())        ? "reorder(quantize)"
+          : is8bit(from.md.data_type()) ? "reorder(dequantize)"
+                                        : "reorder");
   copies_[buf].emplace_back(md, b);
   return b;
+}
+
+dnnl::reorder::primitive_desc Builder::reorderPd(const Md& from, float fromScale, const Md& to,
+                                                 float toScale) const {
+  if (fromScale == toScale) return dnnl::reorder::primitive_desc(eng_, from, eng_, to);
+  dnnl::primitive_attr attr;  // stored(to) = stored(from) * fromScale / toScale
+  attr.set_output_scales(0, {fromScale / toScale});
+  return dnnl::reorder::primitive_desc(eng_, from, eng_, to, attr);
+}
+
+int Builder::f32Of(int buf, const std::string& node) {
+  const Md md = plan_->bufs[std::size_t(buf)].md;
+  return is8bit(md.data_type()) ? reorderTo(buf, withType(md, Dt::f32), node) : buf;
+}
+
+float Builder::int8Step(const std::string& value) const {
+  const auto it = ranges_.find(value);
+  if (it == ranges_.end()) return 0.f;
+  const auto [lo, hi] = it->second;
+  const float m = lo < 0 ? std::max(-lo, hi) / 127.f : hi / 255.f;
+  return m > 0 && std::isfinite(m) ? m : 0.f;
+}
+
+bool Builder::int8Signed(const std::string& value) const {
+  const auto it = ranges_.find(value);
+  return it != ranges_.end() && it->second.first < 0;
+}
+
+bool Builder::int8Eligible(const Op& op) const {
+  if (ranges_.empty() || (op.kind != OpKind::Conv && op.kind != OpKind::ConvTranspose) ||
+      op.conv.group != 1 || op.inputs.size() < 2 || int8Step(op.inputs[0]) <= 0)
+    return false;
+  const auto w = g_.initializers.find(op.inputs[1]);
+  if (w == g_.initializers.end() || w->second.dims.size() != 4) return false;
+  const Dims& d = w->second.dims;  // Conv: [O, I, kh, kw]; ConvTranspose: [I, O, kh, kw]
+  if (d[0] < 16 || d[1] < 16) return false;
+  // Not what a conv reading the image (fewer than 16 channels) made: features that close to the
+  // pixels need more than 8 bits (denoise-gray: 8-bit stem features alone cost 0.07 dB at sigma
+  // 25, every other value together 0.03), so their reader runs in bf16 or f32.
+  std::string v = op.inputs[0];
+  for (;;) {
+    const auto prod = producer_.find(v);
+    if (prod == producer_.end()) return false;  // a graph input
+    const Op& p = p_.ops[std::size_t(prod->second)];
+    if (p.kind == OpKind::Eltwise || p.kind == OpKind::Identity) {
+      v = p.inputs[0];
+      continue;
+    }
+    if (p.kind != OpKind::Conv && p.kind != OpKind::ConvTranspose) return true;
+    const auto pw = g_.initializers.find(p.inputs[1]);
+    if (pw == g_.initializers.end() || pw->second.dims.size() != 4) return false;
+    const int64_t pin =
+        p.kind == OpKind::Conv ? pw->second.dims[1] * p.conv.group : pw->second.dims[0];
+    return pin >= 16;
+  }
 }
 
 int Builder::temporary(int buf, const std::string& node) {
@@ -234,7 +324,7 @@ void Builder::allocate() {
     const std::size_t need = b.md.get_size();
     // The smallest free slot that fits, else the largest free one (grown), else a new one.
     int best = -1;
-    for (std::size_t s = 0; s < size.size(); ++s) {
+    for (std::size_t s = 0; s < size.size() && !keep_; ++s) {
       if (busyUntil[s] >= b.first) continue;
       if (best < 0) {
         best = int(s);
@@ -275,7 +365,7 @@ void Builder::allocate() {
 }
 
 void Builder::buildEltwise(const Op& op) {
-  const int x = need(op.inputs[0]);
+  const int x = f32Of(need(op.inputs[0]), op.name);
   const Md md = plan_->bufs[std::size_t(x)].md;
   const dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, eltwiseAlg(op.act), md,
                                       op.act == Act::LeakyRelu ? op.alpha : 0.f, 0.f);
@@ -287,7 +377,7 @@ void Builder::buildEltwise(const Op& op) {
 }
 
 void Builder::buildAdd(const Op& op) {
-  int a = need(op.inputs[0]), b = need(op.inputs[1]);
+  int a = f32Of(need(op.inputs[0]), op.name), b = f32Of(need(op.inputs[1]), op.name);
   const Dims out = broadcastShape(dimsOf(a), dimsOf(b), op.name);
   // oneDNN broadcasts over equal ranks: a lower-rank operand is read as plain bytes under a
   // rank-padded md (a view, so of a temporary).
@@ -350,6 +440,16 @@ void Builder::buildConcat(int i) {
   const Op& op = p_.ops[std::size_t(i)];
   std::vector<int> srcs;
   for (const std::string& in : op.inputs) srcs.push_back(need(in));
+  // 8-bit inputs stay 8-bit when they share a type and a step (the ranges are unified for
+  // that); otherwise everything is concatenated in f32.
+  const Dt t0 = plan_->bufs[std::size_t(srcs[0])].md.data_type();
+  const float scale = plan_->bufs[std::size_t(srcs[0])].scale;
+  const bool keep8 = is8bit(t0) && std::all_of(srcs.begin(), srcs.end(), [&](int s) {
+                       const Buffer& b = plan_->bufs[std::size_t(s)];
+                       return b.md.data_type() == t0 && b.scale == scale;
+                     });
+  if (!keep8)
+    for (int& s : srcs) s = f32Of(s, op.name);
   const Dims d0 = dimsOf(srcs[0]);
   const int64_t rank = int64_t(d0.size());
   const int64_t axis = op.axis < 0 ? op.axis + rank : op.axis;
@@ -375,15 +475,16 @@ void Builder::buildConcat(int i) {
   }
   if (!pd || !fastImpl(pd.impl_info_str())) {
     for (std::size_t k = 0; k < srcs.size(); ++k) {
-      srcs[k] = reorderTo(srcs[k], plainMd(mds[k].dims()), op.name);
-      mds[k] = plainMd(mds[k].dims());
+      mds[k] = plainMd(mds[k].dims(), mds[k].data_type());
+      srcs[k] = reorderTo(srcs[k], mds[k], op.name, scale);
     }
     Dims out = d0;
     out[std::size_t(axis)] = 0;
     for (const Md& m : mds) out[std::size_t(axis)] += m.dims()[std::size_t(axis)];
-    pd = dnnl::concat::primitive_desc(plainMd(out), int(axis), mds, eng_);
+    pd = dnnl::concat::primitive_desc(plainMd(out, mds[0].data_type()), int(axis), mds, eng_);
   }
   const int y = newBuffer(pd.dst_desc());
+  if (keep8) plan_->bufs[std::size_t(y)].scale = scale;
   std::vector<std::pair<int, BufRef>> args;
   for (std::size_t k = 0; k < srcs.size(); ++k)
     args.push_back({DNNL_ARG_MULTIPLE_SRC + int(k), {srcs[k], {}}});
@@ -395,7 +496,7 @@ void Builder::buildConcat(int i) {
 // out[n, c, h·b + i, w·b + j] = in[n, ch(c, i, j), h, w] with ch = (i·b + j)·C + c (DCR) or
 // c·b² + i·b + j (CRD): one reorder per (i, j) from a channel view to a strided view.
 void Builder::buildDepthToSpace(const Op& op) {
-  int x = need(op.inputs[0]);
+  int x = f32Of(need(op.inputs[0]), op.name);
   const Dims d = dimsOf(x);
   const int64_t b = op.block;
   if (d.size() != 4 || d[1] % (b * b) != 0)
@@ -420,8 +521,8 @@ void Builder::buildDepthToSpace(const Op& op) {
 
 std::unique_ptr<Plan> buildPlan(const Program& p, const onnx::Graph& g,
                                 const std::vector<Dims>& inputs, const Options& o,
-                                const dnnl::engine& eng, dnnl::stream& strm) {
-  return Builder(p, g, o, eng, strm).build(inputs);
+                                const dnnl::engine& eng, dnnl::stream& strm, bool keepValues) {
+  return Builder(p, g, o, eng, strm, keepValues).build(inputs);
 }
 
 }  // namespace cae::infer::onednn::detail

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <functional>
 
 #include "error.hpp"
 #include "infer/onednn_build.hpp"
@@ -22,6 +23,15 @@ struct ConvGeom {
   Dims strides{1, 1}, dilations{0, 0}, padL{0, 0}, padR{0, 0};  // oneDNN dilation: ONNX's − 1
 };
 
+// How a conv runs in 8 bits (Options::int8): stored(dst) = oscale[o] * Σ stored(src) ·
+// stored(weights) (+ bias, in the accumulator's units), with weights stored as steps of sW[o].
+struct Builder::Quant {
+  bool on = false;
+  Dt src = Dt::f32, dst = Dt::f32;
+  float sSrc = 1.f, sDst = 1.f;
+  std::vector<float> sW, oscale;  // per output channel
+};
+
 // A conv group between choosing its primitives and emitting them: one primitive per source
 // (Conv; several when a Concat is split) or per output phase (ConvTranspose).
 struct Builder::ConvPlan {
@@ -37,6 +47,7 @@ struct Builder::ConvPlan {
   std::vector<std::pair<std::size_t, std::size_t>> phases;  // ConvTranspose: (py, px) per part
   std::vector<Phase1d> ph[2];
   Dims out;  // ConvTranspose: output H, W
+  Quant q;
 };
 
 namespace {
@@ -63,17 +74,19 @@ dnnl::post_ops toDnnl(const std::vector<PostOp>& ops) {
 Dt convType(int64_t cin, int64_t cout, Dt act) { return cin < 16 || cout < 16 ? Dt::f32 : act; }
 
 // The first fast implementation oneDNN lists for this conv in data type dt (sources, weights and,
-// unless dst is given, destination), else its first choice.
+// unless dst is given, destination) or, with q.on, in q's 8-bit types and scales; else its first
+// choice.
 std::pair<ConvPd, bool> chooseConv(const ConvGeom& c, const Md& dst, const std::vector<PostOp>& po,
-                                   const dnnl::engine& eng, Dt dt) {
-  const Md src(c.src, dt, Tag::any), w(c.weights, dt, Tag::any);
+                                   const dnnl::engine& eng, Dt dt, const Builder::Quant& q) {
+  const Md src(c.src, q.on ? q.src : dt, Tag::any), w(c.weights, q.on ? Dt::s8 : dt, Tag::any);
   const Md b = c.bias ? Md({c.dst[1]}, Dt::f32, Tag::x) : Md();
-  const Md d = dst.is_zero() ? Md(c.dst, dt, Tag::any) : dst;
+  const Md d = dst.is_zero() ? Md(c.dst, q.on ? q.dst : dt, Tag::any) : dst;
   const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
                                              dnnl::algorithm::convolution_direct, src, w, b, d,
                                              c.strides, c.dilations, c.padL, c.padR);
   dnnl::primitive_attr attr;
   attr.set_post_ops(toDnnl(po));
+  if (q.on) attr.set_output_scales(1 << 1, q.oscale);
   ConvPd pd(desc, attr, eng, true);
   if (!pd)
     throw Error("oneDNN has no convolution for src " + dimsStr(c.src) + ", weights " +
@@ -153,6 +166,11 @@ void Builder::planFusion() {
              std::count(o.inputs.begin(), o.inputs.end(), cat.output) == 1;
     });
     if (!convsOnly) continue;
+    // An 8-bit conv reads the Concat as one u8 tensor (a copy, a quarter of f32's bytes):
+    // oneDNN's sum post-op cannot add a partial result that a ReLU has not yet clipped into u8.
+    if (std::any_of(rs.begin(), rs.end(),
+                    [&](int r) { return int8Eligible(p_.ops[std::size_t(r)]); }))
+      continue;
     deferredConcat_[c] = true;
     for (int r : rs) splitFrom_[std::size_t(r)] = int(c);
   }
@@ -202,6 +220,53 @@ std::vector<PostOp> Builder::postOps(int c, std::size_t len, std::string* sumInp
   return po;
 }
 
+Builder::Quant Builder::quantOf(const ConvPlan& cp, int c, std::size_t len) const {
+  Quant q;
+  const Op& op = *cp.op;
+  if (cp.split || !int8Eligible(op)) return q;
+  q.on = true;
+  q.src = int8Signed(op.inputs[0]) ? Dt::s8 : Dt::u8;
+  q.sSrc = int8Step(op.inputs[0]);
+  // u8 out where the conv ends in a plain ReLU and its result has a range; else f32.
+  const std::string out =
+      len == 0 ? op.output : p_.ops[std::size_t(chain_[std::size_t(c)][len - 1])].output;
+  const bool relu = !cp.po.empty() && std::all_of(cp.po.begin(), cp.po.end(), [](const PostOp& p) {
+    return !p.sum && (p.act == Act::Relu || (p.act == Act::LeakyRelu && p.alpha == 0.f));
+  });
+  // Read only by 8-bit convs (directly or through a Concat): else the reader would get the
+  // 8-bit rounding of a value it reads in f32.
+  std::function<bool(const std::string&)> read8 = [&](const std::string& v) {
+    bool any = false;
+    for (const Op& r : p_.ops) {
+      if (std::find(r.inputs.begin(), r.inputs.end(), v) == r.inputs.end()) continue;
+      any = true;
+      if (r.kind == OpKind::Concat ? !read8(r.output) : !(int8Eligible(r) && r.inputs[0] == v))
+        return false;
+    }
+    return any && std::find(p_.outputs.begin(), p_.outputs.end(), v) == p_.outputs.end();
+  };
+  if (relu && cp.sumIn.empty() && int8Step(out) > 0 && !int8Signed(out) && read8(out)) {
+    q.dst = Dt::u8;
+    q.sDst = int8Step(out);
+  }
+  // Weights: one step per output channel, the largest |w| at 127.
+  const onnx::Tensor& w = g_.initializers.at(op.inputs[1]);
+  const bool transposed = op.kind == OpKind::ConvTranspose;
+  const int64_t cout = transposed ? w.dims[1] : w.dims[0], cin = transposed ? w.dims[0] : w.dims[1];
+  const int64_t khw = w.dims[2] * w.dims[3];
+  q.sW.assign(std::size_t(cout), 0.f);
+  for (int64_t i = 0; i < cin; ++i)
+    for (int64_t o = 0; o < cout; ++o) {
+      const float* p = w.data.data() + (transposed ? i * cout + o : o * cin + i) * khw;
+      for (int64_t k = 0; k < khw; ++k)
+        q.sW[std::size_t(o)] = std::max(q.sW[std::size_t(o)], std::abs(p[k]) / 127.f);
+    }
+  for (float& x : q.sW)
+    if (!(x > 0)) x = 1.f;
+  for (float x : q.sW) q.oscale.push_back(q.sSrc * x / q.sDst);
+  return q;
+}
+
 Dims Builder::tensorDims(const std::string& name) {
   const auto init = g_.initializers.find(name);
   return init != g_.initializers.end() ? init->second.dims : dimsOf(need(name));
@@ -209,7 +274,8 @@ Dims Builder::tensorDims(const std::string& name) {
 
 int Builder::weightsBuffer(const std::string& name, const Dims& dims,
                            const std::function<std::vector<float>(const float*)>& prep,
-                           const Md& want, const std::string& node) {
+                           const Md& want, const std::string& node,
+                           const std::vector<float>& wScale) {
   const Md plain = plainMd(dims);
   const int out = newBuffer(want, Buffer::Kind::Const);
   plan_->bufs[std::size_t(out)].mem = memory(want, eng_);
@@ -217,8 +283,14 @@ int Builder::weightsBuffer(const std::string& name, const Dims& dims,
   if (init != g_.initializers.end()) {  // constant: laid out once, now
     std::vector<float> v = prep(init->second.data.data());
     memory src(plain, eng_, v.data());
-    dnnl::reorder(src, plan_->bufs[std::size_t(out)].mem)
-        .execute(strm_, src, plan_->bufs[std::size_t(out)].mem);
+    dnnl::primitive_attr attr;
+    if (!wScale.empty()) {  // 8-bit: output channel o (dimension 0) in steps of wScale[o]
+      std::vector<float> inv(wScale.size());
+      std::transform(wScale.begin(), wScale.end(), inv.begin(), [](float x) { return 1.f / x; });
+      attr.set_output_scales(1 << 0, inv);
+    }
+    const dnnl::reorder::primitive_desc rpd(eng_, plain, eng_, want, attr);
+    dnnl::reorder(rpd).execute(strm_, src, plan_->bufs[std::size_t(out)].mem);
     strm_.wait();
     return out;
   }
@@ -258,8 +330,8 @@ int Builder::sumDestination(const std::string& addend, int at, bool mayOverwrite
           list.end());
     return a;
   }
-  const int d = newBuffer(md);
-  const dnnl::reorder::primitive_desc pd(eng_, b.md, eng_, md);
+  const int d = newBuffer(md);  // f32: an 8-bit conv with a sum writes f32 (quantOf)
+  const dnnl::reorder::primitive_desc pd = reorderPd(b.md, b.scale, md, 1.f);
   addStep(dnnl::reorder(pd), pd, {{DNNL_ARG_FROM, {a, {}}}, {DNNL_ARG_TO, {d, {}}}}, node,
           "reorder(sum)");
   return d;
@@ -340,18 +412,19 @@ bool Builder::tryConv(int c, std::size_t len, bool split, bool mustBeFast) {
   int64_t cin = 0;
   for (const ConvGeom& part : cp.parts) cin += part.src[1];
   const Dt dt = convType(cin, cp.parts[0].dst[1], act_);
+  cp.q = quantOf(cp, c, len);
   for (std::size_t k = 0; k < cp.parts.size(); ++k) {
     std::vector<PostOp> po;
     if (k > 0) po.push_back(PostOp{true});
     if (k + 1 == cp.parts.size()) po.insert(po.end(), cp.po.begin(), cp.po.end());
     const auto [pd, fast] =
-        chooseConv(cp.parts[k], k == 0 ? Md() : cp.pds[0].dst_desc(), po, eng_, dt);
+        chooseConv(cp.parts[k], k == 0 ? Md() : cp.pds[0].dst_desc(), po, eng_, dt, cp.q);
     if (mustBeFast && !fast) return false;
     cp.pds.push_back(pd);
   }
   std::vector<int> srcs;
   for (std::size_t k = 0; k < cp.srcs.size(); ++k)
-    srcs.push_back(reorderTo(cp.srcs[k], cp.pds[k].src_desc(), cp.op->name));
+    srcs.push_back(reorderTo(cp.srcs[k], cp.pds[k].src_desc(), cp.op->name, cp.q.sSrc));
   int dst = -1;
   if (!cp.sumIn.empty()) {
     const bool read = std::count(srcs.begin(), srcs.end(), need(cp.sumIn)) > 0;
@@ -359,6 +432,7 @@ bool Builder::tryConv(int c, std::size_t len, bool split, bool mustBeFast) {
                          cp.names);
   } else {
     dst = newBuffer(cp.pds[0].dst_desc());
+    plan_->bufs[std::size_t(dst)].scale = cp.q.sDst;
   }
   emitConvParts(cp, srcs, dst);
   vals_[len == 0 ? cp.op->output : p_.ops[std::size_t(chain_[std::size_t(c)][len - 1])].output] =
@@ -385,20 +459,27 @@ void Builder::emitConvParts(const ConvPlan& cp, const std::vector<int>& srcs, in
     std::vector<std::pair<int, BufRef>> args{
         {DNNL_ARG_SRC, {srcs[k], {}}},
         {DNNL_ARG_WEIGHTS,
-         {weightsBuffer(op.inputs[1], cp.parts[k].weights, prep, cp.pds[k].weights_desc(), op.name),
+         {weightsBuffer(op.inputs[1], cp.parts[k].weights, prep, cp.pds[k].weights_desc(), op.name,
+                        cp.q.sW),
           {}}},
         {DNNL_ARG_DST, {dst, {}}}};
-    if (cp.parts[k].bias) args.push_back({DNNL_ARG_BIAS, {biasBuffer(op, cp.pds[k]), {}}});
+    if (cp.parts[k].bias) args.push_back({DNNL_ARG_BIAS, {biasBuffer(op, cp.pds[k], cp.q), {}}});
     addStep(dnnl::convolution_forward(cp.pds[k]), cp.pds[k], std::move(args),
             cp.split ? cp.names + "(part " + std::to_string(k) + ")" : cp.names, "conv",
             convFlops(cp.parts[k]));
   }
 }
 
-int Builder::biasBuffer(const Op& op, const ConvPd& pd) {
+int Builder::biasBuffer(const Op& op, const ConvPd& pd, const Quant& q) {
   const int64_t n = pd.bias_desc().dims()[0];
   return weightsBuffer(
-      op.inputs[2], {n}, [n](const float* b) { return std::vector<float>(b, b + n); },
+      op.inputs[2], {n},
+      [n, q](const float* b) {
+        std::vector<float> v(b, b + n);
+        if (q.on)
+          for (std::size_t o = 0; o < v.size(); ++o) v[o] /= q.sSrc * q.sW[o % q.sW.size()];
+        return v;
+      },
       pd.bias_desc(), op.name);
 }
 
@@ -420,14 +501,14 @@ bool Builder::choosePhases(ConvPlan& cp, bool mustBeFast) {
       geom.dilations = {fy.dilation - 1, fx.dilation - 1};
       geom.padL = {fy.padL, fx.padL};
       geom.padR = {fy.padR, fx.padR};
-      const Dt dt = convType(x[1], cout, act_);
-      auto choice =
-          chooseConv(geom, layout == Tag::undef ? Md() : Md(geom.dst, dt, layout), cp.po, eng_, dt);
+      const Dt dt = convType(x[1], cout, act_), ddt = cp.q.on ? cp.q.dst : dt;
+      auto choice = chooseConv(geom, layout == Tag::undef ? Md() : Md(geom.dst, ddt, layout), cp.po,
+                               eng_, dt, cp.q);
       if (layout == Tag::undef) {
         layout = layoutOf(choice.first.dst_desc());
         if (layout == Tag::undef) {
           layout = Tag::nchw;
-          choice = chooseConv(geom, Md(geom.dst, dt, layout), cp.po, eng_, dt);
+          choice = chooseConv(geom, Md(geom.dst, ddt, layout), cp.po, eng_, dt, cp.q);
         }
       }
       if (mustBeFast && !choice.second) return false;
@@ -454,7 +535,9 @@ bool Builder::tryConvTranspose(int c, std::size_t len, bool mustBeFast) {
   }
   const Dims out{x[0], cp.wd[1] * op.conv.group, cp.out[0], cp.out[1]};
   int y = -1;
+  cp.q = quantOf(cp, c, len);
   if (stackable(cp)) {
+    cp.q = Quant();  // few output channels: f32 (int8Eligible wants 16)
     if (!chooseStacked(cp, mustBeFast)) return false;
     y = newBuffer(Md(out, cp.pds[0].dst_desc().data_type(), Tag::nchw));
     emitStacked(cp, y);
@@ -462,6 +545,7 @@ bool Builder::tryConvTranspose(int c, std::size_t len, bool mustBeFast) {
     if (!choosePhases(cp, mustBeFast)) return false;
     const Md first = cp.pds[0].dst_desc();
     y = newBuffer(Md(out, first.data_type(), layoutOf(first)));
+    plan_->bufs[std::size_t(y)].scale = cp.q.sDst;
     for (std::size_t k = 0; k < cp.parts.size(); ++k) emitPhase(cp, k, y);
   }
   vals_[len == 0 ? op.output : p_.ops[std::size_t(chain_[std::size_t(c)][len - 1])].output] = y;
@@ -495,7 +579,7 @@ bool Builder::chooseStacked(ConvPlan& cp, bool mustBeFast) {
   geom.padR = {fy.padR, fx.padR};
   // Channels last, so that each phase's channels are a plain strided view for the interleave.
   const Dt dt = convType(x[1], oc, act_);
-  const auto [pd, fast] = chooseConv(geom, Md(geom.dst, dt, Tag::nhwc), cp.po, eng_, dt);
+  const auto [pd, fast] = chooseConv(geom, Md(geom.dst, dt, Tag::nhwc), cp.po, eng_, dt, cp.q);
   if (mustBeFast && !fast) return false;
   cp.parts.push_back(geom);
   cp.pds.push_back(pd);
@@ -577,12 +661,13 @@ void Builder::emitPhase(const ConvPlan& cp, std::size_t k, int y) {
   const bool direct = cp.parts.size() == 1 && fy.skip == 0 && fx.skip == 0 &&
                       geom.dst == ymd.dims() && pd.dst_desc() == ymd;
   const int d = direct ? y : newBuffer(pd.dst_desc());
+  plan_->bufs[std::size_t(d)].scale = cp.q.sDst;
   std::vector<std::pair<int, BufRef>> args{
-      {DNNL_ARG_SRC, {reorderTo(cp.srcs[0], pd.src_desc(), op.name), {}}},
+      {DNNL_ARG_SRC, {reorderTo(cp.srcs[0], pd.src_desc(), op.name, cp.q.sSrc), {}}},
       {DNNL_ARG_WEIGHTS,
-       {weightsBuffer(op.inputs[1], geom.weights, prep, pd.weights_desc(), op.name), {}}},
+       {weightsBuffer(op.inputs[1], geom.weights, prep, pd.weights_desc(), op.name, cp.q.sW), {}}},
       {DNNL_ARG_DST, {d, {}}}};
-  if (geom.bias) args.push_back({DNNL_ARG_BIAS, {biasBuffer(op, pd), {}}});
+  if (geom.bias) args.push_back({DNNL_ARG_BIAS, {biasBuffer(op, pd, cp.q), {}}});
   const bool noTaps = fy.taps.empty() || fx.taps.empty();
   addStep(dnnl::convolution_forward(pd), pd, std::move(args),
           cp.names + " phase " + std::to_string(py) + "," + std::to_string(px),

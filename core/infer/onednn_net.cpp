@@ -1,5 +1,6 @@
 // Net (core/infer/onednn.hpp): a plan per input shape, built on first use and cached, then run
 // step by step on one oneDNN stream with this Net's OpenMP thread count.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -11,6 +12,7 @@
 #if CAE_HAVE_ONEDNN
 #include <omp.h>
 
+#include "infer/onednn_build.hpp"
 #include "infer/onednn_plan.hpp"
 #endif
 
@@ -165,6 +167,55 @@ bool Net::usesReference() const {
 
 double Net::flopsPerForward() const { return impl_->last ? impl_->last->flops : 0.0; }
 
+void Net::calibrate(const cv::Mat& blob, Ranges& ranges) {
+  if (impl_->prog.inputs.size() != 1)
+    throw InvalidArgument("Net::calibrate needs a graph of one input");
+  if (blob.dims != 4 || blob.type() != CV_32F || !blob.isContinuous())
+    throw InvalidArgument("Net::calibrate needs a continuous N x C x H x W float blob");
+  Options o;  // f32, every op on its own, every value kept
+  o.fuse = false;
+  o.threads = impl_->threads;
+  omp_set_num_threads(impl_->threads);
+  std::unique_ptr<Plan> p;
+  try {
+    p = detail::buildPlan(impl_->prog, impl_->graph,
+                          {{blob.size[0], blob.size[1], blob.size[2], blob.size[3]}}, o, impl_->eng,
+                          impl_->strm, true);
+  } catch (const dnnl::error& e) {
+    throw Error("oneDNN cannot build " + impl_->where() + " for calibration: " + e.what());
+  }
+  p->bufs[std::size_t(p->inputs[0])].mem.set_data_handle(const_cast<float*>(blob.ptr<float>()));
+  std::vector<std::vector<float>> outs(p->outputs.size());
+  for (std::size_t k = 0; k < outs.size(); ++k) {
+    detail::Buffer& b = p->bufs[std::size_t(p->outputs[k])];
+    outs[k].resize(b.md.get_size() / sizeof(float));
+    b.mem.set_data_handle(outs[k].data());
+  }
+  Plan* keep = impl_->last;
+  impl_->run(*p);
+  impl_->last = keep;
+  for (const auto& [name, id] : p->values) {
+    const detail::Buffer& b = p->bufs[std::size_t(id)];
+    const dnnl::memory::desc plain = detail::plainMd(b.md.dims());
+    dnnl::memory from = b.mem;
+    if (b.kind == detail::Buffer::Kind::Temp)
+      from = dnnl::memory(b.md, impl_->eng, p->slots[std::size_t(b.slot)].get_data_handle());
+    if (!from) continue;
+    dnnl::memory to(plain, impl_->eng);
+    dnnl::reorder(from, to).execute(impl_->strm, from, to);
+    impl_->strm.wait();
+    const float* v = static_cast<const float*>(to.get_data_handle());
+    const std::size_t n = plain.get_size() / sizeof(float);
+    if (n == 0) continue;
+    const auto [lo, hi] = std::minmax_element(v, v + n);
+    auto it = ranges.find(name);
+    if (it == ranges.end())
+      ranges[name] = {*lo, *hi};
+    else
+      it->second = {std::min(it->second.first, *lo), std::max(it->second.second, *hi)};
+  }
+}
+
 #else  // built without oneDNN: Net cannot be made, so its other members are never reached
 
 struct Net::Impl {
@@ -186,6 +237,10 @@ std::size_t Net::cachedShapes() const { return 0; }
 std::vector<std::string> Net::implementations() const { return {}; }
 bool Net::usesReference() const { return false; }
 double Net::flopsPerForward() const { return 0; }
+void Net::calibrate(const cv::Mat& blob, Ranges& ranges) {
+  (void)blob;
+  (void)ranges;
+}
 
 #endif
 

@@ -5,6 +5,7 @@
 
 #include <climits>
 #include <functional>
+#include <map>
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
@@ -25,6 +26,7 @@ struct Buffer {
   dnnl::memory mem;                // Const: made when built; Input/Output: handle set per forward
   int first = INT_MAX, last = -1;  // steps that touch a Temp buffer
   int slot = -1;
+  float scale = 1.f;  // u8/s8 data: the real value of a stored step (real = stored * scale)
 };
 
 // A buffer as a step sees it: the whole buffer, or a view (md with its own offset and strides).
@@ -48,13 +50,16 @@ struct Plan {
   std::vector<int> inputs, outputs;  // buffer ids, in graph order
   std::vector<dnnl::memory> slots;
   double flops = 0;
+  std::map<std::string, int> values;  // built with keepValues: every value's buffer
 };
 
 // Builds (and allocates) the plan of p for these input shapes; o.fuse as in Options.
 // ShapeError when the shapes do not fit the graph; Error when oneDNN refuses a primitive.
+// keepValues: no two buffers share memory, and Plan::values names them (Net::calibrate).
 std::unique_ptr<Plan> buildPlan(const Program& p, const onnx::Graph& g,
                                 const std::vector<Dims>& inputs, const Options& o,
-                                const dnnl::engine& eng, dnnl::stream& strm);
+                                const dnnl::engine& eng, dnnl::stream& strm,
+                                bool keepValues = false);
 
 // Whether oneDNN's implementation name is a fast kernel: not a reference one, not a gemm one.
 bool fastImpl(const std::string& impl);
