@@ -522,6 +522,11 @@ void addOptimisationOptions(CLI::App& app, Options& o) {
                                                   {"sgd", OptimizerKind::Sgd}},
              "adam | sgd (with --momentum)")
       ->group("Optimisation");
+  app.add_flag("--qat", c.qat,
+               "quantisation-aware training: train and validate in the 8-bit arithmetic of "
+               "oneDNN's int8 inference (weights per output channel, the inputs of convolutions "
+               "of 16+ channels); usually a short fine-tune from --init at a low --lr")
+      ->group("Training");
   app.add_option("--lr", c.lr, "learning rate")
       ->check(CLI::PositiveNumber)
       ->capture_default_str()

@@ -1,5 +1,8 @@
 #include "nn/model.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include "error.hpp"
 
 namespace cae::nn {
@@ -105,8 +108,39 @@ const Tensor& Model::forward(const Tensor& x) {
     } catch (const ShapeError& e) {
       throw ShapeError("node '" + n.name + "': " + e.what());
     }
+    if (fakeQuant(i)) fakeQuantize(i);
   }
   return acts_[output_];
+}
+
+void Model::setFakeQuant(int node, bool on) {
+  if (node < 1 || node >= int(nodes_.size()))
+    throw InvalidArgument("Model: fake quantisation of a node that does not exist");
+  if (fq_.size() < nodes_.size()) fq_.resize(nodes_.size());
+  fq_[std::size_t(node)] = FakeQuant{};
+  fq_[std::size_t(node)].on = on;
+}
+
+void Model::fakeQuantize(int node) {
+  FakeQuant& q = fq_[std::size_t(node)];
+  Tensor& t = acts_[std::size_t(node)];
+  if (t.size() == 0) return;
+  auto v = t.vec();
+  if (fqLearn_) {  // an exponential moving average of the batches' largest magnitudes
+    const Scalar lo = v.minCoeff(), hi = v.maxCoeff();
+    q.isSigned = q.isSigned || lo < 0;
+    const Scalar m = std::max(hi, q.isSigned ? -lo : Scalar(0));
+    q.range = q.range > 0 ? Scalar(0.99) * q.range + Scalar(0.01) * m : m;
+  }
+  q.clipped.assign(std::size_t(t.size()), 0);
+  if (!(q.range > 0)) return;
+  const Scalar levels = q.isSigned ? 127 : 255, step = q.range / levels;
+  const Scalar lo = q.isSigned ? -q.range : 0;
+  for (Eigen::Index k = 0; k < v.size(); ++k) {
+    const Scalar x = v[k];
+    if (x > q.range || x < lo) q.clipped[std::size_t(k)] = 1;
+    v[k] = std::clamp(std::nearbyint(x / step), q.isSigned ? -levels : Scalar(0), levels) * step;
+  }
 }
 
 void Model::backward(const Tensor& dOutput, Tensor* dInput) {
@@ -132,6 +166,12 @@ void Model::backward(const std::vector<std::pair<int, const Tensor*>>& seeds, Te
   std::fill(grads_.begin(), grads_.end(), Scalar(0));
   for (int i = output_; i >= 1; --i) {
     if (!has[i]) continue;
+    if (fakeQuant(i)) {  // straight through, but not where the value was clipped
+      const std::vector<char>& c = fq_[std::size_t(i)].clipped;
+      Scalar* d = dacts_[i].data();
+      for (std::size_t k = 0; k < c.size() && k < std::size_t(dacts_[i].size()); ++k)
+        if (c[k]) d[k] = 0;
+    }
     Node& n = nodes_[i];
     Inputs ins;
     for (int j : n.inputs) ins.push_back(&acts_[j]);

@@ -73,6 +73,19 @@ class Model {
   const Tensor& activation(int node) const { return acts_.at(node); }
   int findNode(const std::string& name) const;  // -1 when absent
 
+  // Quantisation-aware training (core/train/qat.hpp): a node whose output is fake-quantised has
+  // it rounded, in forward(), to the 8-bit grid inference will store it on (u8: 255 steps over
+  // [0, range]; s8 once a negative value was seen: 127 steps each side), clipped to the range;
+  // backward() passes the gradient straight through, except where the value was clipped (zero
+  // there). The range follows the largest magnitude of each forward while learning is on (the
+  // training steps): the first one's, then an exponential moving average (0.99) of them; the
+  // trained model's 8-bit inference uses these ranges (what the model learnt to live with).
+  void setFakeQuant(int node, bool on);
+  bool fakeQuant(int node) const { return node < int(fq_.size()) && fq_[std::size_t(node)].on; }
+  void setFakeQuantLearning(bool on) { fqLearn_ = on; }
+  Scalar fakeQuantRange(int node) const { return fq_.at(std::size_t(node)).range; }
+  bool fakeQuantSigned(int node) const { return fq_.at(std::size_t(node)).isSigned; }
+
   // Free-form metadata carried to the exported file (keys like "cae.task").
   std::map<std::string, std::string>& metadata() { return meta_; }
   const std::map<std::string, std::string>& metadata() const { return meta_; }
@@ -86,6 +99,14 @@ class Model {
   std::vector<Tensor> acts_, dacts_;
   std::vector<Tensor> scratch_;
   std::map<std::string, std::string> meta_;
+  struct FakeQuant {
+    bool on = false, isSigned = false;
+    Scalar range = 0;
+    std::vector<char> clipped;  // per element of the last forward
+  };
+  std::vector<FakeQuant> fq_;
+  bool fqLearn_ = true;
+  void fakeQuantize(int node);
 };
 
 }  // namespace CAE_NN_ABI

@@ -85,7 +85,7 @@ const std::vector<std::string>& knownKeys() {
       key::kAlign,      key::kWindow,         key::kSampleRescale, key::kLatentShape,
       key::kQuantStep,  key::kScoreMean,      key::kScoreStd,      key::kThreshold,
       key::kAnomalyMap, key::kMapSigma,       key::kStft,          key::kTrainerVersion,
-      key::kRecipe,     key::kMetrics,
+      key::kRecipe,     key::kMetrics,        key::kInt8Ranges,
   };
   return keys;
 }
@@ -155,6 +155,29 @@ io::Rescale parseRescale(const std::string& text) {
   const auto [slope, intercept] = parsePair(key::kSampleRescale, text, expected);
   if (slope == 0) throw badValue(key::kSampleRescale, text, expected);
   return {slope, intercept};
+}
+
+std::string formatInt8Ranges(const std::map<std::string, std::pair<float, float>>& r) {
+  std::string out;
+  for (const auto& [name, lh] : r)
+    out += (out.empty() ? "" : ",") + name + ":" + formatNumber(double(lh.first)) + ":" +
+           formatNumber(double(lh.second));
+  return out;
+}
+
+std::map<std::string, std::pair<float, float>> parseInt8Ranges(const std::string& text) {
+  std::map<std::string, std::pair<float, float>> r;
+  for (const std::string& item : splitComma(text)) {
+    const std::size_t a = item.find(':'), b = item.rfind(':');
+    if (a == std::string::npos || a == 0 || b == a)
+      throw badValue(key::kInt8Ranges, text, "name:lo:hi items separated by commas");
+    const double lo = parseDouble(key::kInt8Ranges, item.substr(a + 1, b - a - 1));
+    const double hi = parseDouble(key::kInt8Ranges, item.substr(b + 1));
+    if (!(lo <= hi) || !std::isfinite(lo) || !std::isfinite(hi))
+      throw badValue(key::kInt8Ranges, text, "finite ranges with lo <= hi");
+    r[item.substr(0, a)] = {float(lo), float(hi)};
+  }
+  return r;
 }
 
 std::string formatNumber(double v) {
@@ -231,6 +254,8 @@ ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
       info.recipe = v;
     } else if (k == key::kMetrics) {
       info.metrics = v;
+    } else if (k == key::kInt8Ranges) {
+      info.int8Ranges = parseInt8Ranges(v);
     }
   }
   const auto& known = knownKeys();

@@ -40,6 +40,7 @@ inline constexpr const char* kStft = "cae.stft";
 inline constexpr const char* kTrainerVersion = "cae.trainer_version";
 inline constexpr const char* kRecipe = "cae.recipe";
 inline constexpr const char* kMetrics = "cae.metrics";
+inline constexpr const char* kInt8Ranges = "cae.int8_ranges";
 }  // namespace key
 
 // Every key above, in the order of DESIGN.md.
@@ -110,6 +111,9 @@ struct ModelInfo {
   std::string trainerVersion;  // default ""
   std::string recipe;          // free text (the training recipe); default ""
   std::string metrics;         // free text (validation metrics); default ""
+  // Models trained for 8-bit inference (cae-train --qat): per ONNX value name, the range its
+  // 8-bit form covers (onednn::Options::int8), as "name:lo:hi,..."; default empty (none).
+  std::map<std::string, std::pair<float, float>> int8Ranges;
 
   std::vector<std::string> defaulted;          // known keys absent from the file
   std::map<std::string, std::string> unknown;  // keys this version does not know, kept as is
@@ -126,6 +130,10 @@ std::map<std::string, std::string> readOnnxMetadataBytes(const std::string& byte
                                                          const std::string& name);
 // readOnnxMetadata + parseModelInfo.
 ModelInfo readModelInfo(const std::string& path);
+
+std::string formatInt8Ranges(const std::map<std::string, std::pair<float, float>>& r);
+// FormatError naming cae.int8_ranges when malformed (a name without two numbers, lo > hi).
+std::map<std::string, std::pair<float, float>> parseInt8Ranges(const std::string& text);
 
 // Number formatting used for metadata values: shortest text that reads back exactly.
 std::string formatNumber(double v);

@@ -122,6 +122,15 @@ ExportedFiles exportTrained(const TrainConfig& c, const ArchSpec& spec, BuiltMod
   // Written only for temporal models, so that single-frame models stay as they were.
   if (spec.frames > 1) eo.extra[onnx::key::kFrames] = std::to_string(spec.frames);
   if (c.align == AlignKind::Translation) eo.extra[onnx::key::kAlign] = "translation";
+  if (c.qat) {  // the ranges the model trained with, for its 8-bit inference
+    std::map<std::string, std::pair<float, float>> r;
+    for (int n = 1; n < built.model.numNodes(); ++n)
+      if (built.model.fakeQuant(n)) {
+        const auto hi = float(built.model.fakeQuantRange(n));
+        r[built.model.node(n).name] = {built.model.fakeQuantSigned(n) ? -hi : 0.f, hi};
+      }
+    eo.extra[onnx::key::kInt8Ranges] = onnx::formatInt8Ranges(r);
+  }
   if (built.sampling >= 0)
     if (auto* smp = dynamic_cast<nn::Sampling*>(&built.model.layer(built.sampling)))
       smp->setTraining(false);

@@ -26,6 +26,7 @@
 #include "train/model_export.hpp"
 #include "train/objective.hpp"
 #include "train/pca.hpp"
+#include "train/qat.hpp"
 #include "train/sequence_data.hpp"
 #include "train/stages.hpp"
 #include "train/task_report.hpp"
@@ -75,6 +76,25 @@ struct Trainer::Impl {
   TrainingData data;
   std::unique_ptr<Objective> objective;
   std::vector<Stage> stages;
+  std::unique_ptr<WeightRounding> rounding;  // --qat
+
+  // --qat: the model's steps (and validation) in the arithmetic of its 8-bit inference.
+  struct Rounded {
+    Impl& t;
+    Model* m;
+    explicit Rounded(Impl& tr, Model& model, bool learn) : t(tr), m(&model) {
+      if (!t.rounding) return;
+      m->setFakeQuantLearning(learn);
+      t.rounding->apply();
+    }
+    ~Rounded() {
+      if (!t.rounding) return;
+      t.rounding->restore();
+      m->setFakeQuantLearning(true);
+    }
+    Rounded(const Rounded&) = delete;
+    Rounded& operator=(const Rounded&) = delete;
+  };
   std::string architecture;     // describe() of the final model: banner and checkpoint check
   std::vector<Model> encoders;  // trained encoders of finished stacked stages, in order
   std::ofstream log;            // opened when training starts: a failed setup leaves no file
@@ -97,6 +117,18 @@ struct Trainer::Impl {
     stages = train::buildStages(c, baseSpec());
     for (const Stage& s : stages) totalSteps += long(s.epochs) * c.stepsPerEpoch;
     architecture = describe(stages.back().spec);
+    if (c.qat) {
+      if (stages.size() > 1) throw InvalidArgument("--qat is for one-stage training, not stacked");
+      Model& m = stages.back().built.model;
+      const QatPlan plan = planQat(m);
+      if (plan.convs.empty())
+        throw InvalidArgument("--qat: the model has no convolution of 16+ channels in and out");
+      std::string names;
+      for (int n : plan.convs) names += (names.empty() ? "" : " ") + m.node(n).name;
+      say("qat    8-bit weights and inputs for " + std::to_string(plan.convs.size()) +
+          " convolutions: " + names);
+      rounding = std::make_unique<WeightRounding>(m, plan);
+    }
     if (c.init.empty() || c.resume) return;  // a resumed run takes its weights from the checkpoint
     if (stages.size() > 1) throw InvalidArgument("--init is for one-stage training, not stacked");
     const WarmStart w = warmStart(stages.back().built.model, c.init);
@@ -283,6 +315,7 @@ struct Trainer::Impl {
   Tensor predict(Stage& s, const Tensor& x) {
     auto* smp = sampling(s);
     if (smp) smp->setTraining(false);
+    const Rounded rounded(*this, s.built.model, false);
     Tensor out;
     const int n = x.shape().n;
     for (int at = 0; at < n; at += c.batch) {
@@ -379,8 +412,11 @@ struct Trainer::Impl {
       const Tensor target = toStageInput(clean, s);
       const Tensor& input =
           trainInput(objective->corrupt(target, s.innerStage, noisy, rng), buffer);
-      const StepLoss l =
-          objective->step(s.built, s.innerStage, input, temporal ? goal(target) : target, rng);
+      StepLoss l;
+      {
+        const Rounded rounded(*this, m, true);
+        l = objective->step(s.built, s.innerStage, input, temporal ? goal(target) : target, rng);
+      }
       if (!std::isfinite(l.total) || !std::isfinite(l.reconstruction)) diverged(s, l.total);
       opt->step(m.params(), m.grads());
       st.addStep(l.reconstruction);

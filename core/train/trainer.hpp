@@ -135,6 +135,10 @@ struct TrainConfig {
   std::string checkpoint, log, lossCurve;
   bool resume = false;
   std::string recipe;  // the command line, stored as cae.recipe
+
+  // Quantisation-aware training (core/train/qat.hpp): the 8-bit rounding of oneDNN's int8
+  // inference applied in training and validation steps (one-stage conv models).
+  bool qat = false;
 };
 
 // What the progress callback sees after every step.

@@ -84,6 +84,7 @@ onnx::ExportOptions everyOption() {
   o.extra["cae.align"] = "translation";
   o.extra["cae.window"] = "-1000:2000";  // cae-train --window writes these two through extra
   o.extra["cae.sample_rescale"] = "1:-1024";
+  o.extra["cae.int8_ranges"] = "enc1_act:0:2.5,skip0:-1.25:1.25";  // cae-train --qat
   return o;
 }
 
@@ -145,6 +146,9 @@ BOOST_AUTO_TEST_CASE(every_key_round_trips) {
   BOOST_TEST(info.trainerVersion == "cae-train 0.1.0");
   BOOST_TEST(info.recipe == o.recipe);
   BOOST_TEST(info.metrics == o.metrics);
+  BOOST_TEST(info.int8Ranges.size() == 2u);
+  BOOST_TEST(info.int8Ranges.at("enc1_act").second == 2.5f);
+  BOOST_TEST(info.int8Ranges.at("skip0").first == -1.25f);
   BOOST_TEST(info.unknown.size() == 2u);
   BOOST_TEST(info.unknown.at("vendor.note") == "kept as is");
   BOOST_TEST(info.unknown.at("cae.future_key") == "42");
