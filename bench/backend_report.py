@@ -144,6 +144,45 @@ md.append(f"\noneDNN ≥ 3× OpenCV DNN on every model and thread count: by medi
           f"sgemm ceiling: by medians {verdict('share_med')}, by the estimates (1 thread) "
           f"{verdict('share_est')}. The element adds ≤ 10 % on every model: by medians "
           f"{verdict('elem_med')}, by CPU time {verdict('elem_est')}.\n")
+# bf16 (onednn::Options::bf16): what precision=auto runs for denoisers on CPUs with bf16
+# instructions; anomaly models stay f32 (their thresholds are calibrated in f32).
+bf16_rows = [r for r in speed if r["backend"] == "onednn-bf16"]
+if bf16_rows:
+    kinds = {r["model"]: r for r in of("model")}
+    md.append(f"### The precision the element runs (`precision=auto`), {main_w}×{main_h}\n")
+    md.append("oneDNN in bf16 (convolutions of 16+ channels in bfloat16, the rest f32) beside f32; "
+              "auto runs bf16 for the denoisers here, f32 for the anomaly models. Each cell: "
+              "median · estimate without other sessions' load.\n")
+    md.append("| model | auto runs | " +
+              " | ".join(f"oneDNN bf16 {t}T ms" for t in threads) + " | " +
+              " | ".join(f"bf16 ÷ f32, {t}T" for t in threads) + " | " +
+              " | ".join(f"auto ÷ OpenCV, {t}T (≥ 3×)" for t in threads) + " |")
+    md.append("|---|---|" + "---|" * (3 * len(threads)))
+    auto_seen = {"med": [], "est": []}
+    for m in models:
+        den = kinds.get(m, {}).get("denoiser", False)
+        cells_ms, cells_bf, cells_auto = [], [], []
+        for t in threads:
+            o = find(speed, model=m, w=main_w, h=main_h, backend="opencv", threads=t)
+            d = find(speed, model=m, w=main_w, h=main_h, backend="onednn", threads=t)
+            b = find(speed, model=m, w=main_w, h=main_h, backend="onednn-bf16", threads=t)
+            cells_ms.append(f"{b['median_ms']:.1f}" if b else "–")
+            cells_bf.append(pair(d["median_ms"] / b["median_ms"] if d and b else None,
+                                 est(d)[0] / est(b)[0] if d and b and est(d)[0] and est(b)[0] else None,
+                                 ratio_f))
+            a = b if den else d
+            rm = o["median_ms"] / a["median_ms"] if o and a else None
+            re_ = est(o)[0] / est(a)[0] if o and a and est(o)[0] and est(a)[0] else None
+            cells_auto.append(pair(rm, re_, ratio_f))
+            if rm is not None:
+                auto_seen["med"].append(rm >= 3)
+            if re_ is not None:
+                auto_seen["est"].append(re_ >= 3)
+        md.append(f"| {m} | {'bf16' if den else 'f32'} | " + " | ".join(cells_ms + cells_bf + cells_auto) + " |")
+    v = lambda k: met(all(auto_seen[k])) if auto_seen[k] else "not measured"
+    md.append(f"\nAt the element's precision, oneDNN ≥ 3× OpenCV DNN on every model and thread count: by "
+              f"medians {v('med')}, by the estimates (1 thread) {v('est')}.\n")
+
 skips = of("skip")
 if skips:
     md.append("Not run on oneDNN: " + "; ".join(f"{s['model']} ({s['why']})" for s in skips) + ".\n")
@@ -329,6 +368,8 @@ if elements:
               "time (the reading that survives a contended machine): caedenoise adds the frame ↔ "
               "blob conversion, caeanomaly the anomaly map, its smoothing, the score and the "
               "regions.\n")
+    md.append("Element and Engine::run both at `precision=auto` (bf16 for the denoisers on this CPU, "
+              "f32 for the anomaly models); \"in use\" is the element's backend and precision.\n")
     md.append("| model | element | backend (in use) | Engine::run ms | element ms/frame | overhead | "
               "Engine::run CPU ms | element CPU ms/frame | overhead by CPU time |")
     md.append("|---|---|---|---|---|---|---|---|---|")

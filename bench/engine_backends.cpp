@@ -5,7 +5,8 @@
 //
 // Sections (--sections, default all, in this order):
 //   ceiling  Eigen sgemm 1024³ at 1 and 2 threads (again at the end of the run, to see drift)
-//   speed    every model at every size: OpenCV DNN and oneDNN at 1 and 2 threads, interleaved
+//   speed    every model at every size: OpenCV DNN and oneDNN (f32, and bf16 where the CPU has
+//            bf16 instructions) at 1 and 2 threads, interleaved
 //            (one forward of each in turn, the order rotated every round) so they share the
 //            machine's noise; median and p90 ms, CPU ms per frame, GFLOP/s (oneDNN's FLOP count
 //            for both), largest difference between the two backends' outputs
@@ -272,13 +273,16 @@ struct Model {
   onnx::Graph graph;
   cv::dnn::Net cvNet;
   std::vector<std::unique_ptr<infer::onednn::Net>> dnnl;  // one per thread count
-  std::string notCovered;                                 // why oneDNN cannot run it ("" if it can)
+  std::vector<std::unique_ptr<infer::onednn::Net>> bf16;  // the same in bf16 (CPUs that have it)
+  bool denoiser = false;   // precision=auto runs it in bf16 where the CPU has bf16 instructions
+  std::string notCovered;  // why oneDNN cannot run it ("" if it can)
 
   Model(const std::string& p, const std::vector<int>& threads)
       : path(p), name(fs::path(p).stem().string()) {
     const infer::ModelDescription d = infer::describeModel(p);
     channels = d.channels;
     frames = std::max(1, d.info.frames);
+    denoiser = d.info.task == onnx::Task::Denoise;
     graph = onnx::readGraph(p);
     cvNet = openOpenCV(p);
     if (!infer::onednn::built())
@@ -288,6 +292,9 @@ struct Model {
         infer::onednn::Options o;
         o.threads = t;
         dnnl.push_back(std::make_unique<infer::onednn::Net>(graph, o));
+        if (!infer::onednn::nativeBf16()) continue;
+        o.bf16 = true;
+        bf16.push_back(std::make_unique<infer::onednn::Net>(graph, o));
       }
   }
 
@@ -298,7 +305,7 @@ struct Model {
 
   std::vector<Runner> runners(const std::vector<int>& threads) {
     std::vector<Runner> rs;
-    rs.reserve(threads.size() + dnnl.size());
+    rs.reserve(threads.size() + dnnl.size() + bf16.size());
     for (int t : threads)
       rs.emplace_back(
           "opencv", t, [t] { cv::setNumThreads(t); },
@@ -306,6 +313,11 @@ struct Model {
     for (std::size_t i = 0; i < dnnl.size(); ++i) {
       infer::onednn::Net* net = dnnl[i].get();
       rs.emplace_back("onednn", threads[i], nullptr,
+                      [net](const cv::Mat& x) { return net->forward(x); });
+    }
+    for (std::size_t i = 0; i < bf16.size(); ++i) {
+      infer::onednn::Net* net = bf16[i].get();
+      rs.emplace_back("onednn-bf16", threads[i], nullptr,
                       [net](const cv::Mat& x) { return net->forward(x); });
     }
     return rs;
@@ -387,6 +399,9 @@ double flopsOf(Model& m, const cv::Mat& x) {
 }
 
 void speed(const Options& o, Model& m) {
+  std::printf("{\"type\":\"model\",\"model\":\"%s\",\"denoiser\":%s,\"native_bf16\":%s}\n",
+              m.name.c_str(), m.denoiser ? "true" : "false",
+              infer::onednn::nativeBf16() ? "true" : "false");
   if (!m.notCovered.empty())
     std::printf("{\"type\":\"skip\",\"model\":\"%s\",\"backend\":\"onednn\",\"why\":\"%s\"}\n",
                 m.name.c_str(), jsonEscape(m.notCovered).c_str());
@@ -637,6 +652,12 @@ PipelineResult runPipeline(const std::string& desc, const cv::Mat& img, int fram
       res.inUse = s ? s : "";
       g_free(s);
     }
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(e), "precision-in-use")) {
+      gchar* s = nullptr;
+      g_object_get(e, "precision-in-use", &s, nullptr);
+      res.inUse += std::string(" ") + (s ? s : "");
+      g_free(s);
+    }
     gst_object_unref(e);
   }
   gst_element_set_state(pipe, GST_STATE_NULL);
@@ -653,8 +674,9 @@ FrameTime engineTimeHere(const Model& m, const cv::Mat& img, infer::Backend b, i
   eo.model = m.path;
   eo.backend = b;
   eo.threads = threads;
+  eo.precision = infer::Precision::Auto;  // the element's default: compare like with like
   infer::Engine e(eo);
-  *inUse = infer::backendName(e.backendInUse());
+  *inUse = infer::backendName(e.backendInUse()) + " " + infer::precisionName(e.precisionInUse());
   const infer::Normalisation n = e.normalisation(8);
   cv::Mat f;
   img.convertTo(f, CV_32F, n.scale, n.offset);
@@ -723,7 +745,7 @@ void element(const Options& o, Model& m) {
   for (infer::Backend b : o.elementBackends) {
     std::string desc = src + name + std::string(" name=e model=\"") + m.path +
                        "\" backend=" + infer::backendName(b) +
-                       " threads=" + std::to_string(o.elementThreads);
+                       " threads=" + std::to_string(o.elementThreads) + " precision=auto";
     if (task == onnx::Task::Anomaly) desc += " inference-interval=1";
     const PipelineResult r = runPipeline(desc + sink, img, o.frames, warm);
     std::string engineInUse;

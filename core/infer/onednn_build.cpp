@@ -258,8 +258,9 @@ bool Builder::int8Eligible(const Op& op) const {
   const Dims& d = w->second.dims;  // Conv: [O, I, kh, kw]; ConvTranspose: [I, O, kh, kw]
   if (d[0] < 16 || d[1] < 16) return false;
   // Not what a conv reading the image (fewer than 16 channels) made: features that close to the
-  // pixels need more than 8 bits (denoise-gray: 8-bit stem features alone cost 0.07 dB at sigma
-  // 25, every other value together 0.03), so their reader runs in bf16 or f32.
+  // pixels need more than 8 bits (denoise-gray on validation crops at sigma 25: 0.37 of the
+  // 0.69 dB that 8 bits everywhere cost; bench/reports/int8.md), so their reader runs in bf16
+  // or f32.
   std::string v = op.inputs[0];
   for (;;) {
     const auto prod = producer_.find(v);
