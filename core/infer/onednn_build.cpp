@@ -476,13 +476,15 @@ void Builder::buildConcat(int i) {
   }
   if (!pd || !fastImpl(pd.impl_info_str())) {
     for (std::size_t k = 0; k < srcs.size(); ++k) {
-      mds[k] = plainMd(mds[k].dims(), mds[k].data_type());
+      // Plain f32 (bf16 and f32 inputs side by side: a graph input beside a conv's output),
+      // or plain 8-bit when the inputs share their 8-bit type and step.
+      mds[k] = plainMd(mds[k].dims(), keep8 ? t0 : Dt::f32);
       srcs[k] = reorderTo(srcs[k], mds[k], op.name, scale);
     }
     Dims out = d0;
     out[std::size_t(axis)] = 0;
     for (const Md& m : mds) out[std::size_t(axis)] += m.dims()[std::size_t(axis)];
-    pd = dnnl::concat::primitive_desc(plainMd(out, mds[0].data_type()), int(axis), mds, eng_);
+    pd = dnnl::concat::primitive_desc(plainMd(out, keep8 ? t0 : Dt::f32), int(axis), mds, eng_);
   }
   const int y = newBuffer(pd.dst_desc());
   if (keep8) plan_->bufs[std::size_t(y)].scale = scale;

@@ -36,6 +36,7 @@
 #include "onnx/graph.hpp"
 #include "onnx/metadata.hpp"
 #include "onnx/onnx_util.hpp"
+#include "train/architecture.hpp"
 
 using namespace cae;
 using infer::Backend;
@@ -376,6 +377,26 @@ void parity(const std::string& name, nn::Model& m, const std::vector<nn::Shape>&
     BOOST_TEST(!net.usesReference(), name << " in " << s.str());
   }
   BOOST_TEST(net.cachedShapes() == shapes.size());
+  // The same graph in bf16 and in 8 bits (calibrated on the first shape's input) builds and
+  // stays near f32 on every shape: mixed-precision graphs (a bf16 conv's output concatenated
+  // with the f32 graph input, say) must build as well as f32 ones.
+  dnn1::Options bf, i8;
+  bf.bf16 = true;
+  net.calibrate(test::toBlob(test::randomTensor(shapes.front(), 7)), i8.int8);
+  for (const dnn1::Options& o : {bf, i8}) {
+    dnn1::Net low(g, o);
+    seed = 7;
+    for (const nn::Shape& s : shapes) {
+      const nn::Tensor x = test::randomTensor(s, seed++);
+      const cv::Mat want = net.forward(test::toBlob(x));
+      double scale = 1;
+      cv::minMaxIdx(cv::abs(want.reshape(1, 1)), nullptr, &scale);
+      const double d = maxDiff(low.forward(test::toBlob(x)), want) / std::max(1.0, scale);
+      BOOST_TEST_MESSAGE(name << " in " << s.str() << (o.bf16 ? " bf16" : " int8")
+                              << ": max |low - f32| / max(1, max |f32|) " << d);
+      BOOST_TEST(d <= 0.05, name << " in " << s.str() << (o.bf16 ? " bf16: " : " int8: ") << d);
+    }
+  }
 }
 
 // covers() refuses the file, naming `op`; an Engine on Auto (when the model can be one) runs it
@@ -462,6 +483,36 @@ BOOST_AUTO_TEST_CASE(unet_with_concat_skips) {
   m.add(std::make_unique<nn::Concat>(), {u0, e0});
   m.add(conv(48, 1, 3, 1, 1));
   parity("unet_concat_skips", m, {{1, 1, 32, 32}, {2, 1, 48, 40}});
+}
+
+// The image concatenated with features (bf16 or 8-bit there, f32 for the input) and read by a
+// conv of 16+ channels: a Concat of mixed types, made in f32 plain (a regression test).
+BOOST_AUTO_TEST_CASE(concat_of_the_input_and_its_features) {
+  nn::Model m({1, 3, 16, 16});
+  m.add(conv(3, 16, 3, 1, 1));
+  m.add(std::make_unique<nn::ReLU>());
+  m.add(conv(16, 16, 3, 1, 1));
+  const int f = m.add(std::make_unique<nn::ReLU>());
+  m.add(std::make_unique<nn::Concat>(), {nn::Model::kInput, f});
+  m.add(conv(19, 16, 3, 1, 1));
+  m.add(std::make_unique<nn::ReLU>());
+  m.add(conv(16, 3, 3, 1, 1));
+  parity("input_concat_features", m, {{1, 3, 16, 16}, {1, 3, 21, 13}});
+  // The element tests' small RGB U-Net (tests/plugins/harness.hpp randomModel): in bf16 a skip
+  // Concat of a bf16 and an f32 value is made whole (its split convs are not fast) and must
+  // fall back to plain f32, not to plain tensors of two types.
+  train::ArchSpec a;
+  a.kind = train::ArchKind::Conv;
+  a.channels = 3;
+  a.height = a.width = 32;
+  a.stem = 2;
+  a.stages = 2;
+  a.depth = 1;
+  a.width0 = 8;
+  a.maxChannels = 16;
+  a.skips = a.residual = true;
+  train::BuiltModel b = train::buildAutoencoder(a);
+  parity("small_rgb_unet", b.model, {{1, 3, 64, 96}, {1, 3, 48, 32}});
 }
 
 BOOST_AUTO_TEST_CASE(conv_vae_and_vae_encoder) {
