@@ -119,6 +119,10 @@ struct Trainer::Impl {
     architecture = describe(stages.back().spec);
     if (c.qat) {
       if (stages.size() > 1) throw InvalidArgument("--qat is for one-stage training, not stacked");
+      if (c.task == TrainTask::Anomaly || c.task == TrainTask::Features)
+        throw InvalidArgument(
+            "--qat is for denoisers and reconstructions: an anomaly model's threshold and a "
+            "feature encoder's codes are computed in f32");
       Model& m = stages.back().built.model;
       const QatPlan plan = planQat(m);
       if (plan.convs.empty())

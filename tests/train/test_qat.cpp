@@ -307,6 +307,10 @@ BOOST_AUTO_TEST_CASE(a_qat_run_writes_its_ranges_and_the_backend_runs_them) {
       return line.find("quantize") != std::string::npos;
     }));
   }
+  c.task = train::TrainTask::Anomaly;  // thresholds are calibrated in f32: refused
+  BOOST_CHECK_EXCEPTION(train::Trainer(c).run(), InvalidArgument, [](const InvalidArgument& e) {
+    return std::string(e.what()).find("--qat") != std::string::npos;
+  });
   std::filesystem::remove_all(dir);
   // The key's text form round-trips; malformed text names the key.
   const auto r = onnx::parseInt8Ranges(onnx::formatInt8Ranges(info.int8Ranges));
