@@ -67,6 +67,22 @@ cv::Mat camera(int h, int w) {
   return f;
 }
 
+// A residual U-Net at half resolution (stem 2, two 3x3 convs per stage, skips): the design of
+// the shipped denoisers, at a given size and width.
+train::ArchSpec unet(int h, int w, int width0, int maxChannels, int stages) {
+  train::ArchSpec s;
+  s.kind = train::ArchKind::Conv;
+  s.height = h;
+  s.width = w;
+  s.stem = 2;
+  s.width0 = width0;
+  s.maxChannels = maxChannels;
+  s.stages = stages;
+  s.depth = 2;
+  s.skips = s.residual = true;
+  return s;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(fake_quantised_values_sit_on_the_grid_and_gradients_pass_straight_through) {
@@ -139,16 +155,7 @@ BOOST_AUTO_TEST_CASE(weight_rounding_is_per_output_channel_and_restores_exactly)
         }
     }
   }
-  train::ArchSpec s;
-  s.kind = train::ArchKind::Conv;
-  s.height = s.width = 16;
-  s.stem = 2;
-  s.width0 = 16;
-  s.maxChannels = 32;
-  s.stages = 2;
-  s.depth = 2;
-  s.skips = s.residual = true;
-  train::BuiltModel b = train::buildAutoencoder(s);
+  train::BuiltModel b = train::buildAutoencoder(unet(16, 16, 16, 32, 2));
   b.model.initialize(5);
   const std::vector<Scalar> before(b.model.params().data(),
                                    b.model.params().data() + b.model.numParams());
@@ -166,16 +173,7 @@ BOOST_AUTO_TEST_CASE(weight_rounding_is_per_output_channel_and_restores_exactly)
 // denoise-gray's design: every conv of 16+ channels in and out except enc0 (it reads the
 // stem's features) and, with them, the values they read.
 BOOST_AUTO_TEST_CASE(the_plan_picks_the_convolutions_int8_inference_runs_in_8_bits) {
-  train::ArchSpec s;
-  s.kind = train::ArchKind::Conv;
-  s.height = s.width = 64;
-  s.stem = 2;
-  s.width0 = 24;
-  s.maxChannels = 96;
-  s.stages = 3;
-  s.depth = 2;
-  s.skips = s.residual = true;
-  train::BuiltModel b = train::buildAutoencoder(s);
+  train::BuiltModel b = train::buildAutoencoder(unet(64, 64, 24, 96, 3));
   const train::QatPlan p = train::planQat(b.model);
   std::set<std::string> convs, values;
   for (int n : p.convs) convs.insert(b.model.node(n).name);
@@ -194,17 +192,7 @@ BOOST_AUTO_TEST_CASE(the_plan_picks_the_convolutions_int8_inference_runs_in_8_bi
 // (equal up to float summation order), far closer to each other than to f32.
 BOOST_AUTO_TEST_CASE(the_trainers_8bit_forward_predicts_the_backends_int8_output) {
   if (!infer::onednn::built()) return;
-  train::ArchSpec s;
-  s.kind = train::ArchKind::Conv;
-  s.height = 48;
-  s.width = 64;
-  s.stem = 2;
-  s.width0 = 16;
-  s.maxChannels = 32;
-  s.stages = 2;
-  s.depth = 2;
-  s.skips = s.residual = true;
-  train::BuiltModel b = train::buildAutoencoder(s);
+  train::BuiltModel b = train::buildAutoencoder(unet(48, 64, 16, 32, 2));
   b.model.initialize(11);
   {  // a residual model's last layer starts at zero (the identity): give it weights
     nn::Layer& out = b.model.layer(b.model.findNode("out"));
