@@ -366,11 +366,9 @@ int main(int argc, char** argv) try {
   std::vector<std::pair<std::string, std::unique_ptr<en::Enhancer>>> models;
   for (const std::string& m : o.models) {
     const auto info = cae::onnx::readModelInfo(m);
-    const auto noise = info.unknown.find("cae.noise");
-    const std::string kind = noise == info.unknown.end() ? "" : noise->second;
-    if (kind.rfind("ct-lowdose", 0) == 0)
-      kModelModality[fs::path(m).stem().string()] = Modality::CT;
-    if (kind.rfind("rician", 0) == 0) kModelModality[fs::path(m).stem().string()] = Modality::MR;
+    const std::string kind = info.noise ? info.noise->kind : "";
+    if (kind == "ct-lowdose") kModelModality[fs::path(m).stem().string()] = Modality::CT;
+    if (kind == "rician") kModelModality[fs::path(m).stem().string()] = Modality::MR;
     models.emplace_back(
         fs::path(m).stem().string(),
         std::make_unique<en::Enhancer>(en::ModelRef::load(m), cae::infer::Backend::Auto, 1));

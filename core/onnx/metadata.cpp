@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <sstream>
 #include <utility>
 
 #include "error.hpp"
@@ -80,12 +81,12 @@ std::vector<std::string> splitComma(const std::string& s) {
 
 const std::vector<std::string>& knownKeys() {
   static const std::vector<std::string> keys{
-      key::kTask,       key::kFormat,         key::kInputScale,    key::kInputOffset,
-      key::kResidual,   key::kReceptiveField, key::kNoiseSigma,    key::kFrames,
-      key::kAlign,      key::kWindow,         key::kSampleRescale, key::kLatentShape,
-      key::kQuantStep,  key::kScoreMean,      key::kScoreStd,      key::kThreshold,
-      key::kAnomalyMap, key::kMapSigma,       key::kStft,          key::kTrainerVersion,
-      key::kRecipe,     key::kMetrics,        key::kInt8Ranges,
+      key::kTask,           key::kFormat,         key::kInputScale, key::kInputOffset,
+      key::kResidual,       key::kReceptiveField, key::kNoiseSigma, key::kNoise,
+      key::kFrames,         key::kAlign,          key::kWindow,     key::kSampleRescale,
+      key::kLatentShape,    key::kQuantStep,      key::kScoreMean,  key::kScoreStd,
+      key::kThreshold,      key::kAnomalyMap,     key::kMapSigma,   key::kStft,
+      key::kTrainerVersion, key::kRecipe,         key::kMetrics,    key::kInt8Ranges,
   };
   return keys;
 }
@@ -180,6 +181,28 @@ std::map<std::string, std::pair<float, float>> parseInt8Ranges(const std::string
   return r;
 }
 
+std::string formatNoise(const NoiseSpec& n) {
+  std::string out = n.kind;
+  for (const auto& [k, v] : n.params) out += " " + k + "=" + v;
+  return out;
+}
+
+NoiseSpec parseNoise(const std::string& text) {
+  const char* expected = "KIND key=value ... with KIND gaussian, rician or ct-lowdose";
+  std::istringstream in(text);
+  NoiseSpec n;
+  in >> n.kind;
+  if (n.kind != "gaussian" && n.kind != "rician" && n.kind != "ct-lowdose")
+    throw badValue(key::kNoise, text, expected);
+  for (std::string part; in >> part;) {
+    const std::size_t eq = part.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == part.size() ||
+        !n.params.emplace(part.substr(0, eq), part.substr(eq + 1)).second)
+      throw badValue(key::kNoise, text, expected);
+  }
+  return n;
+}
+
 std::string formatNumber(double v) {
   char buf[64];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
@@ -211,6 +234,8 @@ ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
       if (info.receptiveField < -1) throw badValue(k, v, "-1, 0 or a positive pixel count");
     } else if (k == key::kNoiseSigma) {
       info.noiseSigma = parseDouble(k, v);
+    } else if (k == key::kNoise) {
+      info.noise = parseNoise(v);
     } else if (k == key::kFrames) {
       info.frames = toInt(k, v);
       // An upper bound keeps a damaged value from sizing a frame ring of absurd length.

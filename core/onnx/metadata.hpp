@@ -25,6 +25,7 @@ inline constexpr const char* kInputOffset = "cae.input_offset";
 inline constexpr const char* kResidual = "cae.residual";
 inline constexpr const char* kReceptiveField = "cae.receptive_field";
 inline constexpr const char* kNoiseSigma = "cae.noise_sigma";
+inline constexpr const char* kNoise = "cae.noise";
 inline constexpr const char* kFrames = "cae.frames";
 inline constexpr const char* kAlign = "cae.align";
 inline constexpr const char* kWindow = "cae.window";
@@ -77,6 +78,17 @@ io::Window parseWindow(const std::string& text);  // FormatError naming cae.wind
 std::string formatRescale(const io::Rescale& r);
 io::Rescale parseRescale(const std::string& text);  // FormatError naming cae.sample_rescale
 
+// cae.noise: the corruption a denoiser was trained on (cae-train --noise), "KIND key=value ...",
+// e.g. "rician sigma=0.0196-0.0784" (model units) or "ct-lowdose photons=2000-100000
+// angles=auto mu_scale=1". KIND is gaussian, rician or ct-lowdose; the parameters are kept as
+// text (each key once). Gaussian models trained by cae-train carry cae.noise_sigma only.
+struct NoiseSpec {
+  std::string kind;
+  std::map<std::string, std::string> params;
+};
+std::string formatNoise(const NoiseSpec& n);
+NoiseSpec parseNoise(const std::string& text);  // FormatError naming cae.noise
+
 // The metadata of one model file, typed. Every field has a documented default used when its key
 // is absent, so a model exported elsewhere (PyTorch) without metadata still loads.
 struct ModelInfo {
@@ -88,6 +100,7 @@ struct ModelInfo {
   bool residual = false;    // true: the model predicts the noise (output = input - prediction)
   int receptiveField = 0;   // pixels, for tile overlap; 0 unknown, -1 global (not tileable)
   double noiseSigma = 0.0;  // noise level trained for, in model-input units; 0 unknown
+  std::optional<NoiseSpec> noise;  // the noise model trained for; default none (not said)
   // Temporal models: the input is this many frames stacked along the channels (the current frame
   // first, then the older ones), frames x C channels in, C out. Default 1: one frame in and out.
   int frames = 1;

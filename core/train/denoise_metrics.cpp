@@ -21,16 +21,17 @@ double psnrOf(double sq, std::size_t n) {
 }  // namespace
 
 DenoiseScores denoiseScores(const nn::Tensor& clean, const nn::Tensor& noisy,
-                            const nn::Tensor& output, double sigma, bool runNlm) {
+                            const nn::Tensor& output, double sigma, bool runNlm, bool clampToUnit) {
   const std::size_t n = clean.size();
   if (noisy.size() != n || output.size() != n)
     throw ShapeError("denoise scores: clean, noisy and output differ in size");
   DenoiseScores d;
+  auto stored = [clampToUnit](double v) { return clampToUnit ? clamp01(v) : v; };
   double sqNoisy = 0, sqModel = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const double c = clean[i];
-    sqNoisy += (clamp01(noisy[i]) - c) * (clamp01(noisy[i]) - c);
-    sqModel += (clamp01(output[i]) - c) * (clamp01(output[i]) - c);
+    sqNoisy += (stored(noisy[i]) - c) * (stored(noisy[i]) - c);
+    sqModel += (stored(output[i]) - c) * (stored(output[i]) - c);
   }
   d.noisy = psnrOf(sqNoisy, n);
   d.model = psnrOf(sqModel, n);

@@ -53,21 +53,22 @@ std::string exportDecoder(const TrainConfig& c, const ArchSpec& spec, const Buil
   return path;
 }
 
-// cae.noise: which medical noise a denoiser was trained on and its parameters, e.g.
-// "rician sigma=0.0196-0.0784" or "ct-lowdose photons=10000-100000 angles=auto mu_scale=0.0266"
-// ([0, 1] units; the photons per ray of LowDoseCtNoise). Empty for the older corruptions, whose
-// models stay as they were (Gaussian: cae.noise_sigma alone).
+// cae.noise (onnx::NoiseSpec): which medical noise a denoiser was trained on and its
+// parameters, e.g. "rician sigma=0.0196-0.0784" or "ct-lowdose angles=auto mu_scale=0.0266
+// photons=10000-100000" ([0, 1] units; the photons per ray of LowDoseCtNoise). Empty for the
+// older corruptions, whose models stay as they were (Gaussian: cae.noise_sigma alone).
 std::string noiseDescription(const TrainConfig& c) {
-  char text[200];
+  char range[64], mu[32];
   if (c.corruption == CorruptionKind::Rician) {
-    std::snprintf(text, sizeof text, "rician sigma=%.4g-%.4g", c.sigmaLo, c.sigmaHi);
-    return text;
+    std::snprintf(range, sizeof range, "%.4g-%.4g", c.sigmaLo, c.sigmaHi);
+    return onnx::formatNoise({"rician", {{"sigma", range}}});
   }
   if (c.corruption == CorruptionKind::CtLowDose) {
+    std::snprintf(range, sizeof range, "%.6g-%.6g", c.photonsLo, c.photonsHi);
+    std::snprintf(mu, sizeof mu, "%.6g", c.ctMuScale);
     const std::string angles = c.ctAngles > 0 ? std::to_string(c.ctAngles) : "auto";
-    std::snprintf(text, sizeof text, "ct-lowdose photons=%.6g-%.6g angles=%s mu_scale=%.6g",
-                  c.photonsLo, c.photonsHi, angles.c_str(), c.ctMuScale);
-    return text;
+    return onnx::formatNoise(
+        {"ct-lowdose", {{"photons", range}, {"angles", angles}, {"mu_scale", mu}}});
   }
   return "";
 }
@@ -114,7 +115,8 @@ ExportedFiles exportTrained(const TrainConfig& c, const ArchSpec& spec, BuiltMod
   eo.residual = false;  // a residual AE adds its input inside the graph: the output is clean
   if (c.corruption == CorruptionKind::Gaussian || c.corruption == CorruptionKind::Rician)
     eo.noiseSigma = c.sigmaHi;
-  if (const std::string noise = noiseDescription(c); !noise.empty()) eo.extra["cae.noise"] = noise;
+  if (const std::string noise = noiseDescription(c); !noise.empty())
+    eo.extra[onnx::key::kNoise] = noise;
   eo.trainerVersion = trainerVersion();
   eo.recipe = c.recipe;
   eo.docString = "cae-train: " + c.recipe;

@@ -41,8 +41,9 @@ Interleaved interleaved(const Tensor& t, int n) {
 }  // namespace
 
 DenoiseReport denoiseReport(const Tensor& clean, const Tensor& noisy, const Tensor& output,
-                            double sigma, bool gaussian) {
-  return {denoiseScores(clean, noisy, output, sigma, gaussian), clean.shape().n};
+                            double sigma, bool runNlm, bool windowed) {
+  return {denoiseScores(clean, noisy, output, sigma, runNlm && !windowed, !windowed),
+          clean.shape().n, windowed};
 }
 
 void DenoiseReport::addTo(nlohmann::json& metrics, std::string& summary) const {
@@ -52,6 +53,7 @@ void DenoiseReport::addTo(nlohmann::json& metrics, std::string& summary) const {
   if (d.hasNlm) metrics["psnr_nlm"] = d.nlm;
   summary += "PSNR on " + std::to_string(samples) + " validation samples: noisy " +
              fmt("%.2f", d.noisy) + " dB -> model " + fmt("%.2f", d.model) + " dB";
+  if (windowed) summary += " (peak: the window's width; values past the window kept)";
   if (d.hasNlm) summary += " (OpenCV NLM " + fmt("%.2f", d.nlm) + " dB)";
   summary += "\n";
 }

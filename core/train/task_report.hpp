@@ -28,13 +28,15 @@ namespace cae::train {
 struct DenoiseReport {
   DenoiseScores scores;
   int samples = 0;
+  bool windowed = false;  // model units are a window of modality values: PSNR unclamped
   void addTo(nlohmann::json& metrics, std::string& summary) const;
 };
 
 // clean, noisy: the validation samples and their fixed corruption; output: the model's output on
-// noisy. sigma: the Gaussian noise level (NLM runs only for Gaussian noise).
+// noisy. sigma: the noise level (NLM runs only when runNlm: Gaussian or Rician noise on 8-bit
+// samples). windowed: a cae-train --window model (denoiseScores' clampToUnit false, no NLM).
 DenoiseReport denoiseReport(const nn::Tensor& clean, const nn::Tensor& noisy,
-                            const nn::Tensor& output, double sigma, bool gaussian);
+                            const nn::Tensor& output, double sigma, bool runNlm, bool windowed);
 
 struct AnomalyReport {
   anomaly::Decision decision;  // what the model carries

@@ -560,7 +560,8 @@ struct Trainer::Impl {
       const Tensor out = predict(s, modelInput(noisy, buffer));
       denoiseReport(
           goal(data.valClean), goal(noisy), out, c.sigmaHi,
-          c.corruption == CorruptionKind::Gaussian || c.corruption == CorruptionKind::Rician)
+          c.corruption == CorruptionKind::Gaussian || c.corruption == CorruptionKind::Rician,
+          c.window.has_value())
           .addTo(metrics, sum);
     }
     if (c.task == TrainTask::Anomaly) {

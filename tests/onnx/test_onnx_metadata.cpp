@@ -84,7 +84,8 @@ onnx::ExportOptions everyOption() {
   o.extra["cae.align"] = "translation";
   o.extra["cae.window"] = "-1000:2000";  // cae-train --window writes these two through extra
   o.extra["cae.sample_rescale"] = "1:-1024";
-  o.extra["cae.int8_ranges"] = "enc1_act:0:2.5,skip0:-1.25:1.25";  // cae-train --qat
+  o.extra["cae.int8_ranges"] = "enc1_act:0:2.5,skip0:-1.25:1.25";       // cae-train --qat
+  o.extra["cae.noise"] = "ct-lowdose angles=auto photons=2000-100000";  // cae-train --noise
   return o;
 }
 
@@ -123,6 +124,10 @@ BOOST_AUTO_TEST_CASE(every_key_round_trips) {
   BOOST_TEST(info.residual);
   BOOST_TEST(info.receptiveField == 37);
   BOOST_TEST(info.noiseSigma == 0.1);
+  BOOST_TEST_REQUIRE(info.noise.has_value());
+  BOOST_TEST(info.noise->kind == "ct-lowdose");
+  BOOST_TEST(info.noise->params.at("photons") == "2000-100000");
+  BOOST_TEST(onnx::formatNoise(*info.noise) == meta.at("cae.noise"));
   BOOST_TEST(info.frames == 3);
   BOOST_TEST(info.align == "translation");
   BOOST_TEST_REQUIRE(info.window.has_value());
@@ -203,6 +208,7 @@ BOOST_AUTO_TEST_CASE(no_metadata_gives_documented_defaults) {
   BOOST_TEST((info.anomaly.map.map == anomaly::MapKind::L2));
   BOOST_TEST(info.anomaly.map.smoothSigma == 0.0);
   BOOST_TEST(!info.stft.has_value());
+  BOOST_TEST(!info.noise.has_value());
   BOOST_TEST(info.trainerVersion.empty());
   BOOST_TEST(info.unknown.empty());
   // Such a file still loads in OpenCV.
@@ -219,6 +225,12 @@ BOOST_AUTO_TEST_CASE(malformed_values_name_the_key) {
       {"cae.receptive_field", "3.5"},
       {"cae.receptive_field", "-7"},
       {"cae.noise_sigma", "nan"},
+      {"cae.noise", "poisson"},
+      {"cae.noise", ""},
+      {"cae.noise", "rician sigma"},
+      {"cae.noise", "rician =0.1"},
+      {"cae.noise", "rician sigma="},
+      {"cae.noise", "rician sigma=0.1 sigma=0.2"},
       {"cae.frames", "0"},
       {"cae.frames", "2.5"},
       {"cae.frames", "65"},

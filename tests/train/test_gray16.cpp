@@ -26,6 +26,7 @@
 #include "onnx/metadata.hpp"
 #include "shell.hpp"
 #include "train/dataset.hpp"
+#include "train/denoise_metrics.hpp"
 
 namespace fs = std::filesystem;
 namespace io = cae::io;
@@ -368,6 +369,26 @@ BOOST_AUTO_TEST_CASE(cae_train_window_writes_a_gray16_model) {
   BOOST_TEST(info.recipe.find("--sample-rescale 1:-1024") != std::string::npos, info.recipe);
   BOOST_TEST((info.task == onnx::Task::Denoise));
   BOOST_CHECK_NO_THROW(onnx::checkOnnxFile(model));
+  // The end-of-run PSNR is in window units, unclamped, and without 8-bit NLM.
+  BOOST_TEST(r.out.find("peak: the window's width") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("OpenCV NLM") == std::string::npos, r.out);
+}
+
+// Model units past the window (bone above the window's top, air below its bottom) are real
+// values of a windowed model: clamping them to [0, 1] as for 8-bit frames would count a perfect
+// output as an error.
+BOOST_AUTO_TEST_CASE(denoise_scores_of_a_window_keep_values_past_it) {
+  Tensor clean({1, 1, 4, 4}), noisy({1, 1, 4, 4});
+  for (std::size_t i = 0; i < clean.size(); ++i) {
+    clean[i] = -0.25 + 0.1 * double(i);  // -0.25 .. 1.25
+    noisy[i] = clean[i] + (i % 2 ? 0.01 : -0.01);
+  }
+  const train::DenoiseScores exact = train::denoiseScores(clean, noisy, clean, 0.01, false, false);
+  BOOST_TEST(std::isinf(exact.model));
+  BOOST_TEST(exact.noisy == 40.0, boost::test_tools::tolerance(1e-5));  // mse 1e-4 (floats)
+  const train::DenoiseScores clamped = train::denoiseScores(clean, noisy, clean, 0.01, false);
+  BOOST_TEST(std::isfinite(clamped.model));  // what an 8-bit frame stores
+  BOOST_TEST(!clamped.hasNlm);
 }
 
 BOOST_AUTO_TEST_CASE(cae_train_window_options_are_documented_and_checked) {

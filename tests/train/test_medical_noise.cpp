@@ -636,8 +636,11 @@ BOOST_AUTO_TEST_CASE(rician_training_records_the_noise) {
   const auto info = onnx::readModelInfo(at("r.onnx"));
   BOOST_CHECK(info.task == onnx::Task::Denoise);
   BOOST_CHECK_CLOSE(info.noiseSigma, 20.0 / 255, 1e-4);
-  BOOST_REQUIRE(info.unknown.count("cae.noise"));
-  BOOST_CHECK_EQUAL(info.unknown.at("cae.noise"), "rician sigma=0.01961-0.07843");
+  BOOST_REQUIRE(info.noise);
+  BOOST_CHECK_EQUAL(info.noise->kind, "rician");
+  BOOST_CHECK_EQUAL(info.noise->params.at("sigma"), "0.01961-0.07843");
+  BOOST_CHECK_EQUAL(onnx::readOnnxMetadata(at("r.onnx")).at("cae.noise"),
+                    "rician sigma=0.01961-0.07843");
   BOOST_CHECK(info.recipe.find("--noise rician --sigma 5-20") != std::string::npos);
 }
 
@@ -650,9 +653,10 @@ BOOST_AUTO_TEST_CASE(ct_lowdose_training_records_the_noise) {
   BOOST_CHECK(out.find("PSNR") != std::string::npos);
   const auto info = onnx::readModelInfo(at("c.onnx"));
   BOOST_CHECK(info.task == onnx::Task::Denoise);
-  BOOST_REQUIRE(info.unknown.count("cae.noise"));
-  BOOST_CHECK_EQUAL(info.unknown.at("cae.noise"),
-                    "ct-lowdose photons=2000-50000 angles=64 mu_scale=0.03");
+  BOOST_REQUIRE(info.noise);
+  BOOST_CHECK_EQUAL(info.noise->kind, "ct-lowdose");
+  BOOST_CHECK_EQUAL(onnx::readOnnxMetadata(at("c.onnx")).at("cae.noise"),
+                    "ct-lowdose angles=64 mu_scale=0.03 photons=2000-50000");
   BOOST_CHECK(info.recipe.find("--noise ct-lowdose --photons 2e3-5e4") != std::string::npos);
 }
 
