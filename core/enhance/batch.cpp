@@ -1,12 +1,7 @@
 #include "enhance/batch.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -15,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "enhance/durable.hpp"
 #include "error.hpp"
 #include "io/dicom.hpp"
 #include "io/hash.hpp"
@@ -47,26 +43,6 @@ std::optional<InputKind> kindOf(const fs::path& p, bool given) {
   if (io::hasDicomMagic(p.string())) return InputKind::Dicom;
   if (given) return InputKind::Dicom;  // read as DICOM; its failure says why
   return std::nullopt;
-}
-
-// Writes `bytes` as one write(2) appended to `path` and syncs it.
-void appendLine(const std::string& path, const std::string& line) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) throw IoError("cannot open '" + path + "': " + std::strerror(errno));
-  const ssize_t n = ::write(fd, line.data(), line.size());
-  const int err = errno;
-  ::fsync(fd);
-  ::close(fd);
-  if (n != ssize_t(line.size()))
-    throw IoError("cannot append to '" + path + "': " + std::strerror(n < 0 ? err : ENOSPC));
-}
-
-void syncFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError("cannot open '" + path + "': " + std::strerror(errno));
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) throw IoError("cannot sync '" + path + "': " + std::strerror(errno));
 }
 
 std::string csvField(const std::string& s) {
@@ -281,7 +257,7 @@ class Job {
       line["derived_series_uid"] = derived.seriesInstanceUid;
     }
     std::lock_guard<std::mutex> lock(mu_);
-    appendLine(r_.manifestPath, line.dump() + "\n");
+    appendLineSynced(r_.manifestPath, line.dump() + "\n");
     return Outcome::Enhanced;
   }
 
@@ -293,7 +269,7 @@ class Job {
       row += ',';
       row += csvField(reason);
       row += '\n';
-      appendLine(r_.failuresPath, row);
+      appendLineSynced(r_.failuresPath, row);
     } else {
       ++(what == Outcome::Resumed ? r_.resumed : r_.enhanced);
     }

@@ -1,12 +1,7 @@
 #include "enhance/pacs.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -24,6 +19,7 @@
 #include <dcmtk/oflog/oflog.h>
 
 #include "enhance/batch.hpp"
+#include "enhance/durable.hpp"
 #include "io/hash.hpp"
 
 namespace cae::enhance {
@@ -167,26 +163,6 @@ std::string str(DcmItem& d, const DcmTagKey& tag) {
   return trim(v.c_str());
 }
 
-// Appends one line with one write(2) and syncs it, as the batch's manifest does.
-void appendLine(const std::string& path, const std::string& line) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) throw IoError("cannot open '" + path + "': " + std::strerror(errno));
-  const ssize_t n = ::write(fd, line.data(), line.size());
-  const int err = errno;
-  ::fsync(fd);
-  ::close(fd);
-  if (n != ssize_t(line.size()))
-    throw IoError("cannot append to '" + path + "': " + std::strerror(n < 0 ? err : ENOSPC));
-}
-
-bool syncFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0;
-}
-
 }  // namespace
 
 std::string Pacs::str() const { return theirAet + "@" + host + ":" + std::to_string(port); }
@@ -298,7 +274,14 @@ class GetScu : public DcmSCU {
     const fs::path part = dir_ / (sop + ".dcm.part");
     const OFCondition c = file.saveFile(part.c_str(), EXS_Unknown);
     std::error_code ec;
-    if (c.good() && syncFile(part.string())) fs::rename(part, out, ec);
+    if (c.good()) {
+      try {
+        syncFile(part.string());
+        fs::rename(part, out, ec);
+      } catch (const IoError&) {
+        ec = std::make_error_code(std::errc::io_error);
+      }
+    }
     if (c.bad() || ec) {
       fs::remove(part, ec);
       errors.push_back("cannot write '" + out.string() + "': " + (c.bad() ? text(c) : "rename"));
@@ -521,7 +504,7 @@ PushResult pushDerived(const Pacs& pacs, const std::string& outDir, const std::s
     const auto& [rel, sha] = send.at(file);
     const json line = {
         {"output", rel}, {"output_sha256", sha}, {"sop_instance_uid", sop}, {"pacs", pacs.str()}};
-    appendLine(r.pushedPath, line.dump() + "\n");
+    appendLineSynced(r.pushedPath, line.dump() + "\n");
     ++r.pushed;
   });
   return r;

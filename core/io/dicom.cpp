@@ -1,26 +1,19 @@
 #include "io/dicom.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <mutex>
 
 // DCMTK's config header must come first; the others depend on its macros.
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dccodec.h>
-#include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmdata/dctk.h>
 #include <dcmtk/dcmimage/diregist.h>
 #include <dcmtk/dcmimgle/dcmimage.h>
-#include <dcmtk/dcmjpeg/djdecode.h>
-#include <dcmtk/dcmjpls/djdecode.h>
-#include <dcmtk/oflog/oflog.h>
 
 #include "error.hpp"
+#include "io/dicom_setup.hpp"
 
 namespace cae::io {
 
@@ -29,27 +22,6 @@ using nn::Shape;
 using nn::Tensor;
 
 namespace {
-
-// Decoders register globally in DCMTK; once per process is enough and is not thread-safe.
-void initDcmtk() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    DJDecoderRegistration::registerCodecs();
-    DJLSDecoderRegistration::registerCodecs();
-    DcmRLEDecoderRegistration::registerCodecs();
-    // Failures come back to the caller as exceptions; DCMTK's own log would only repeat them.
-    OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
-  });
-}
-
-void checkReadable(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw IoError("cannot open DICOM file '" + path + "': " + std::strerror(errno));
-  if (S_ISDIR(st.st_mode)) throw IoError("cannot open DICOM file '" + path + "': it is a folder");
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw IoError("cannot open DICOM file '" + path + "': " + std::strerror(errno));
-}
 
 template <typename T>
 void copyValues(const void* data, std::size_t count, std::vector<double>& out) {
@@ -167,8 +139,8 @@ DicomImageData readDicom(const std::string& path, DicomScaling scaling, const Wi
       !(window.lo < window.hi && std::isfinite(window.lo) && std::isfinite(window.hi)))
     throw InvalidArgument("readDicom: the window must have finite lo < hi, got " +
                           std::to_string(window.lo) + ":" + std::to_string(window.hi));
-  checkReadable(path);
-  initDcmtk();
+  detail::checkReadableDicom(path);
+  detail::initDcmtk();
   DcmFileFormat file;
   const OFCondition st = file.loadFile(path.c_str());
   if (st.bad()) throw FormatError("cannot read DICOM '" + path + "': " + st.text());

@@ -1,25 +1,18 @@
 #include "io/dicom_series.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <mutex>
 
 // DCMTK's config header must come first; the others depend on its macros.
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dccodec.h>
-#include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmdata/dctk.h>
-#include <dcmtk/dcmjpeg/djdecode.h>
-#include <dcmtk/dcmjpls/djdecode.h>
-#include <dcmtk/oflog/oflog.h>
 
 #include "error.hpp"
+#include "io/dicom_setup.hpp"
 #include "io/hash.hpp"
 
 namespace cae::io {
@@ -30,28 +23,6 @@ constexpr std::size_t kMaxUid = 64;                           // UI
 constexpr std::size_t kMaxLo = 64;                            // LO: SeriesDescription
 constexpr std::size_t kMaxSt = 1024;                          // ST: DerivationDescription
 const char* const kJpeg2000Prefix = "1.2.840.10008.1.2.4.9";  // 90..99: JPEG 2000 family
-
-// The same registration as dicom.cpp's; DCMTK's registerCodecs() ignore a second call, so the
-// two once-flags only cost a repeated check.
-void initDcmtk() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    DJDecoderRegistration::registerCodecs();
-    DJLSDecoderRegistration::registerCodecs();
-    DcmRLEDecoderRegistration::registerCodecs();
-    // Failures come back to the caller as exceptions; DCMTK's own log would only repeat them.
-    OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
-  });
-}
-
-void checkReadable(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw IoError("cannot open DICOM file '" + path + "': " + std::strerror(errno));
-  if (S_ISDIR(st.st_mode)) throw IoError("cannot open DICOM file '" + path + "': it is a folder");
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw IoError("cannot open DICOM file '" + path + "': " + std::strerror(errno));
-}
 
 bool hasPreamble(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -325,8 +296,8 @@ int DicomInstance::storedMax() const {
 }
 
 DicomInstance readDicomInstance(const std::string& path) {
-  checkReadable(path);
-  initDcmtk();
+  detail::checkReadableDicom(path);
+  detail::initDcmtk();
   const std::shared_ptr<DcmFileFormat> file = loadDicom(path);
   DcmDataset& ds = *file->getDataset();
 
@@ -390,7 +361,7 @@ void writeDerivedDicom(const DicomInstance& src, const std::vector<cv::Mat>& fra
   if (derived.descriptionSuffix.find('\\') != std::string::npos)
     throw InvalidArgument("writeDerivedDicom: a backslash in the description suffix");
 
-  initDcmtk();
+  detail::initDcmtk();
   // A copy: the source stays as read, so it can be written again (and gives the same bytes).
   DcmFileFormat out(*std::static_pointer_cast<DcmFileFormat>(src.file));
   DcmDataset& ds = *out.getDataset();

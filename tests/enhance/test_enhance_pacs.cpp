@@ -9,10 +9,8 @@
 // The noisy CT input is CT_small with Gaussian noise added, written by writeDerivedDicom (so it
 // is itself marked DERIVED, with a SourceImageSequence to CT_small) into a study of its own.
 #define BOOST_TEST_MODULE enhance_pacs
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,8 +30,12 @@
 #include <dcmtk/dcmdata/dctk.h>
 
 #include "io/dicom_series.hpp"
+#include "servers.hpp"
 
 namespace fs = std::filesystem;
+using cae::testing::freePort;
+using cae::testing::startDaemon;
+using cae::testing::stopDaemon;
 namespace io = cae::io;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
@@ -44,19 +46,6 @@ const fs::path kPydicom = "/usr/lib/python3/dist-packages/pydicom/data/test_file
 const fs::path kRoot = fs::path(CAE_TEST_DATA).parent_path().parent_path();
 const std::string kMrStudy = "1.3.6.1.4.1.5962.1.2.4.20040826185059.5457";
 const std::string kCtStudy = "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322";
-
-// A TCP port nothing listens on now (the kernel's pick for port 0).
-int freePort() {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) BOOST_FAIL("cannot bind a port");
-  socklen_t n = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &n);
-  ::close(s);
-  return ntohs(a.sin_port);
-}
 
 struct Run {
   int status = -1;
@@ -105,15 +94,7 @@ struct Orthanc {
                       {"DicomModalities", {{"cae", {"CAE", "127.0.0.1", freePort()}}}},
                       {"Plugins", json::array()}};
     std::ofstream(dir / "orthanc.json") << cfg.dump(2);
-    pid = ::fork();
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a test that was killed
-      const int fd = ::open((dir / "orthanc.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::execl("/usr/sbin/Orthanc", "Orthanc", (dir / "orthanc.json").c_str(), nullptr);
-      ::_exit(127);
-    }
+    pid = startDaemon({"/usr/sbin/Orthanc", (dir / "orthanc.json").string()}, dir / "orthanc.log");
     const auto until = Clock::now() + std::chrono::seconds(20);
     while (Clock::now() < until && ::waitpid(pid, nullptr, WNOHANG) == 0) {
       if (run("curl -sf " + url("/system") + " >/dev/null").status == 0) return;
@@ -123,13 +104,7 @@ struct Orthanc {
                run("cat " + q(dir / "orthanc.log")).out);
   }
   ~Orthanc() {
-    if (pid > 0) {
-      ::kill(pid, SIGTERM);
-      for (int i = 0; i < 50 && ::waitpid(pid, nullptr, WNOHANG) == 0; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
+    stopDaemon(pid, true);
     std::error_code ec;
     fs::remove_all(dir, ec);
   }

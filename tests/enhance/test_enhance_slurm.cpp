@@ -2,10 +2,6 @@
 // test (../shared/INFRA.md's configuration, free ports, a private folder): an archive of real
 // scans submitted as a 4-task array, waited for, merged; every input enhanced exactly once.
 #define BOOST_TEST_MODULE enhance_slurm
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,27 +16,18 @@
 #include <thread>
 
 #include "io/dicom_series.hpp"
+#include "servers.hpp"
 
 namespace fs = std::filesystem;
+using cae::testing::freePort;
+using cae::testing::startDaemon;
+using cae::testing::stopDaemon;
 using json = nlohmann::json;
 
 namespace {
 
 const fs::path kPydicom = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
 const fs::path kRoot = fs::path(CAE_TEST_DATA).parent_path().parent_path();
-
-// A TCP port nothing listens on now (the kernel's pick for port 0).
-int freePort() {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) BOOST_FAIL("cannot bind a port");
-  socklen_t n = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &n);
-  ::close(s);
-  return ntohs(a.sin_port);
-}
 
 std::string run(const std::string& cmd, int* status = nullptr) {
   std::string out;
@@ -50,24 +37,6 @@ std::string run(const std::string& cmd, int* status = nullptr) {
   const int rc = p ? ::pclose(p) : -1;
   if (status) *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   return out;
-}
-
-pid_t daemon(const std::vector<std::string>& args, const fs::path& log, const fs::path& conf) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setenv("SLURM_CONF", conf.c_str(), 1);
-    std::vector<std::string> copy = args;
-    std::vector<char*> argv;
-    argv.reserve(copy.size() + 1);
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    ::execvp(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
 }
 
 // A one-node Slurm in a private folder; stopped (scontrol shutdown, then the PIDs) at the end.
@@ -100,9 +69,10 @@ struct Slurm {
       << "PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP\n";
     f.close();
     ::setenv("SLURM_CONF", conf.c_str(), 1);
-    ctld = daemon({"slurmctld", "-D", "-i", "-f", conf.string()}, dir / "slurmctld.log", conf);
-    slurmd =
-        daemon({"slurmd", "-D", "-N", "localhost", "-f", conf.string()}, dir / "slurmd.log", conf);
+    ctld = startDaemon({"slurmctld", "-D", "-i", "-f", conf.string()}, dir / "slurmctld.log",
+                       {{"SLURM_CONF", conf.string()}});
+    slurmd = startDaemon({"slurmd", "-D", "-N", "localhost", "-f", conf.string()},
+                         dir / "slurmd.log", {{"SLURM_CONF", conf.string()}});
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < until) {
       if (run("sinfo -h -N -o %T 2>/dev/null").rfind("idle", 0) == 0) {
@@ -114,13 +84,7 @@ struct Slurm {
   }
   ~Slurm() {
     run("scontrol shutdown >/dev/null 2>&1");
-    for (pid_t p : {ctld, slurmd}) {
-      if (p <= 0) continue;
-      for (int i = 0; i < 50 && ::waitpid(p, nullptr, WNOHANG) == 0; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      ::kill(p, SIGKILL);
-      ::waitpid(p, nullptr, 0);
-    }
+    for (pid_t p : {ctld, slurmd}) stopDaemon(p, false);
     std::error_code ec;
     fs::remove_all(dir, ec);
   }
