@@ -183,7 +183,7 @@ std::map<std::string, std::pair<float, float>> parseInt8Ranges(const std::string
 
 std::string formatNoise(const NoiseSpec& n) {
   std::string out = n.kind;
-  for (const auto& [k, v] : n.params) out += " " + k + "=" + v;
+  for (const auto& [k, v] : n.params) out.append(" ").append(k).append("=").append(v);
   return out;
 }
 

@@ -380,8 +380,8 @@ BOOST_AUTO_TEST_CASE(cae_train_window_writes_a_gray16_model) {
 BOOST_AUTO_TEST_CASE(denoise_scores_of_a_window_keep_values_past_it) {
   Tensor clean({1, 1, 4, 4}), noisy({1, 1, 4, 4});
   for (std::size_t i = 0; i < clean.size(); ++i) {
-    clean[i] = -0.25 + 0.1 * double(i);  // -0.25 .. 1.25
-    noisy[i] = clean[i] + (i % 2 ? 0.01 : -0.01);
+    clean[i] = cae::nn::Scalar(-0.25 + 0.1 * double(i));  // -0.25 .. 1.25
+    noisy[i] = clean[i] + cae::nn::Scalar(i % 2 ? 0.01 : -0.01);
   }
   const train::DenoiseScores exact = train::denoiseScores(clean, noisy, clean, 0.01, false, false);
   BOOST_TEST(std::isinf(exact.model));
