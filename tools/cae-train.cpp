@@ -383,8 +383,6 @@ void addTemporalOptions(CLI::App& app, Options& o) {
 void addObjectiveOptions(CLI::App& app, Options& o) {
   TrainConfig& c = o.c;
   std::string& sigma = o.sigma;
-  Sparsity& sparsity = o.sparsity;
-  double& sparsityLambda = o.sparsityLambda;
   enumOption(app, "--task", c.task,
              std::map<std::string, TrainTask>{{"reconstruct", TrainTask::Reconstruct},
                                               {"denoise", TrainTask::Denoise},
@@ -414,10 +412,22 @@ void addObjectiveOptions(CLI::App& app, Options& o) {
                  "LO-HI drawn per sample (blind denoiser)")
       ->capture_default_str()
       ->group("Objective");
+  app.add_flag("--noise-clip", c.noiseClip,
+               "gaussian: clip each noisy sample to [0, 1] as an 8-bit frame stores it, in "
+               "training and validation (dark and bright regions then carry the clipping's "
+               "bias the model has to undo); default off")
+      ->group("Objective");
   app.add_option("--noise-p", c.corruptP, "masking / salt-pepper probability per value")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str()
       ->group("Objective");
+}
+
+// The regularizers of the objective (sparsity, contractive, weight decay, TV, the VAE's KL).
+void addRegularizerOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  Sparsity& sparsity = o.sparsity;
+  double& sparsityLambda = o.sparsityLambda;
   enumOption(app, "--sparsity", sparsity,
              std::map<std::string, Sparsity>{
                  {"none", Sparsity::None}, {"l1", Sparsity::L1}, {"kl", Sparsity::Kl}},
@@ -665,6 +675,8 @@ TrainConfig configOf(Options& o, const std::string& recipe) {
   double photonsLo = 0, photonsHi = 0;
   parsePhotons(o.photons, photonsLo, photonsHi);
   if (c.corruption == CorruptionKind::CtLowDose) c.photonsLo = photonsLo, c.photonsHi = photonsHi;
+  if (c.noiseClip && c.corruption != CorruptionKind::Gaussian)
+    throw InvalidArgument("--noise-clip is for --noise gaussian");
   if ((c.corruption == CorruptionKind::Masking || c.corruption == CorruptionKind::SaltPepper) &&
       c.corruptP <= 0)
     throw InvalidArgument("--noise masking / salt-pepper needs --noise-p (e.g. 0.2)");
@@ -737,6 +749,7 @@ int run(int argc, char** argv) {
   addArchitectureOptions(app, o);
   addTemporalOptions(app, o);
   addObjectiveOptions(app, o);
+  addRegularizerOptions(app, o);
   addCtNoiseOptions(app, o);
   addAnomalyOptions(app, o);
   addOptimisationOptions(app, o);

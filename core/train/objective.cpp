@@ -30,8 +30,9 @@ std::unique_ptr<nn::Corruption> makeCorruption(const TrainConfig& c) {
   switch (c.corruption) {
     case CorruptionKind::Gaussian:
       if (c.sigmaHi > c.sigmaLo)
-        return std::make_unique<nn::GaussianNoise>(Scalar(c.sigmaLo), Scalar(c.sigmaHi));
-      return std::make_unique<nn::GaussianNoise>(Scalar(c.sigmaLo));
+        return std::make_unique<nn::GaussianNoise>(Scalar(c.sigmaLo), Scalar(c.sigmaHi),
+                                                   c.noiseClip);
+      return std::make_unique<nn::GaussianNoise>(Scalar(c.sigmaLo), c.noiseClip);
     case CorruptionKind::Masking:
       return std::make_unique<nn::MaskingNoise>(Scalar(c.corruptP));
     case CorruptionKind::SaltPepper:

@@ -90,7 +90,10 @@ struct TrainConfig {
   // Corruption of the input (denoising AEs); values in [0,1] pixel units.
   CorruptionKind corruption = CorruptionKind::None;
   double sigmaLo = 0, sigmaHi = 0;  // gaussian, rician: fixed when equal, else per-sample uniform
-  double corruptP = 0;              // masking / salt-pepper probability
+  // gaussian: the noisy sample clipped to [0, 1], as an 8-bit frame stores it (the model then
+  // learns the clipping's bias in dark and bright regions); off by default (older recipes).
+  bool noiseClip = false;
+  double corruptP = 0;  // masking / salt-pepper probability
   // ct-lowdose (train/ct_lowdose.hpp): photons per ray, fixed when equal, else per-sample
   // log-uniform; projection angles over 180 degrees (0: enough for the sample size); the
   // attenuation per pixel width of the value 1 (LowDoseCtNoise::kDefaultMuScale).

@@ -382,7 +382,7 @@ BOOST_AUTO_TEST_CASE(help_documents_options) {
   BOOST_CHECK_EQUAL(r.code, 0);
   for (const char* o :
        {"--arch", "--layers", "--task", "--noise", "--sigma", "--sparsity", "--contractive",
-        "--kl-weight", "--patience", "--resume", "--fpr", "sample"})
+        "--kl-weight", "--patience", "--resume", "--fpr", "--noise-clip", "sample"})
     BOOST_CHECK_MESSAGE(r.out.find(o) != std::string::npos, o << " missing from --help");
 }
 
@@ -551,6 +551,26 @@ BOOST_AUTO_TEST_CASE(align_needs_a_temporal_model) {
   r = train("m", a);
   BOOST_CHECK_EQUAL(r.code, 2);
   BOOST_CHECK_MESSAGE(r.err.find("--clip-context") != std::string::npos, r.err);
+}
+
+BOOST_AUTO_TEST_CASE(noise_clip_is_for_gaussian_noise) {
+  const std::vector<std::string> base{kSk + "brick.png", "--arch",  "conv", "--task",
+                                      "denoise",         "--patch", "32",   "--noise-clip",
+                                      "--noise"};
+  std::vector<std::string> a = base;
+  a.emplace_back("rician");
+  const Run r = train("m", a);
+  BOOST_CHECK_EQUAL(r.code, 2);
+  BOOST_CHECK_MESSAGE(r.err.find("--noise-clip is for --noise gaussian") != std::string::npos,
+                      r.err);
+  BOOST_CHECK(!fs::exists(at("m.log.jsonl")));
+  a = base;
+  a.insert(a.end(), {"gaussian", "--residual", "--depth", "1", "--stages", "1", "--channels", "8",
+                     "--allow-overcomplete", "--epochs", "1", "--steps", "3"});
+  const Run ok = train("c", a);
+  BOOST_CHECK_EQUAL(ok.code, 0);
+  BOOST_CHECK(cae::onnx::readModelInfo(at("c.onnx")).recipe.find("--noise-clip") !=
+              std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(nan_loss_stops_and_keeps_the_checkpoint) {

@@ -24,6 +24,7 @@
 #include "onnx/export.hpp"
 #include "onnx/metadata.hpp"
 #include "train/calibration.hpp"
+#include "train/objective.hpp"
 #include "train/trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -339,4 +340,36 @@ BOOST_AUTO_TEST_CASE(stacked_resume_across_stages) {
   const TrainResult done = Trainer(k).run();
   BOOST_CHECK_EQUAL(done.history.size(), 6u);
   BOOST_CHECK(slurp(c.output) == slurp(k.output));
+}
+
+// --noise-clip: the noisy samples are what an 8-bit frame stores, clipped to [0, 1], in training
+// (corrupt) and validation (corruptFixed); without it strong noise runs past both ends.
+BOOST_AUTO_TEST_CASE(noise_clip_keeps_noisy_samples_in_the_frame_range) {
+  nn::Tensor clean({4, 1, 16, 16});
+  for (std::size_t i = 0; i < clean.size(); ++i) clean[i] = nn::Scalar(i % 2 ? 0.02 : 0.98);
+  train::TrainConfig c;
+  c.task = train::TrainTask::Denoise;
+  c.corruption = train::CorruptionKind::Gaussian;
+  c.sigmaLo = 5.0 / 255;
+  c.sigmaHi = 50.0 / 255;
+  auto outside = [](const nn::Tensor& t) {
+    return std::count_if(t.data(), t.data() + t.size(),
+                         [](nn::Scalar v) { return v < 0 || v > 1; });
+  };
+  auto atEdge = [](const nn::Tensor& t) {
+    return std::count_if(t.data(), t.data() + t.size(),
+                         [](nn::Scalar v) { return v == 0 || v == 1; });
+  };
+  const train::Objective plain(c);
+  BOOST_TEST(outside(plain.corruptFixed(clean, 1)) > 100);
+  c.noiseClip = true;
+  const train::Objective clipped(c);
+  const nn::Tensor v = clipped.corruptFixed(clean, 1);
+  BOOST_TEST(outside(v) == 0);
+  BOOST_TEST(atEdge(v) > 100);
+  nn::Rng rng(3);
+  nn::Tensor noisy;
+  clipped.corrupt(clean, false, noisy, rng);
+  BOOST_TEST(outside(noisy) == 0);
+  BOOST_TEST(atEdge(noisy) > 100);
 }
