@@ -57,6 +57,17 @@ bool widerThan(const nn::Conv2d& conv, const onnx::Tensor& t) {
          t.dims[1] <= o.inChannels && t.dims[2] == conv.kernelH() && t.dims[3] == conv.kernelW();
 }
 
+// The name under which the file holds layer i's parameters. The ONNX exporter names the model's
+// output node "output" (the graph's output value), so a model whose last node has parameters (no
+// residual add or activation after it, as denoise-fast) keeps them as "output.weight".
+std::string fileBase(const onnx::Graph& g, const nn::Model& model, int i) {
+  const std::string& name = model.node(i).name;
+  if (i == model.output() && !g.initializers.count(name + ".weight") &&
+      g.initializers.count("output.weight"))
+    return "output";
+  return name;
+}
+
 }  // namespace
 
 WarmStart warmStart(nn::Model& model, const std::string& onnxPath) {
@@ -70,12 +81,13 @@ WarmStart warmStart(nn::Model& model, const std::string& onnxPath) {
     if (total == 0 || n.name == kCurrentFrameNode) continue;
     const std::size_t weights = weightsAt.count(n.paramOffset) ? weightsAt[n.paramOffset] : 0;
     nn::Scalar* dst = model.params().data() + n.paramOffset;
-    const onnx::Tensor& wt = initializer(g, n.name + ".weight");
+    const std::string base = fileBase(g, model, i);
+    const onnx::Tensor& wt = initializer(g, base + ".weight");
     const auto* conv = dynamic_cast<const nn::Conv2d*>(n.layer.get());
     const bool hasBias = total > weights;
     if (wt.data.size() == weights) {
       std::copy(wt.data.begin(), wt.data.end(), dst);
-      if (hasBias) copyBias(g, n.name, total - weights, 1, dst + weights);
+      if (hasBias) copyBias(g, base, total - weights, 1, dst + weights);
     } else if (conv && widerThan(*conv, wt)) {
       // W[out][in][kh][kw]. With m times the file's outputs and inputs (the stem of an m-frame
       // model with temporal channels), the file's conv runs on every frame: block b of outputs
@@ -94,7 +106,7 @@ WarmStart warmStart(nn::Model& model, const std::string& onnxPath) {
         std::copy_n(wt.data.begin() + std::ptrdiff_t((r % oF) * inF * k), inF * k,
                     row + (r / oF) * inF * k);
       }
-      if (hasBias) copyBias(g, n.name, oF, m, dst + weights);
+      if (hasBias) copyBias(g, base, oF, m, dst + weights);
       w.widened.push_back(n.name);
     } else {
       throw misfit(g, n, wt, weights);

@@ -560,6 +560,43 @@ BOOST_AUTO_TEST_CASE(a_model_for_other_layers_is_refused) {
   }
 }
 
+// --init of a model whose last node has parameters (denoise-fast: no residual add or activation
+// after its output layer): the exporter names that layer "output", and warm starting finds it
+// there; the model then computes what OpenCV DNN computes for the file.
+BOOST_AUTO_TEST_CASE(a_model_whose_last_layer_is_the_output_warm_starts) {
+  const std::string fast = std::string(CAE_TEST_DATA) + "/../../models/denoise-fast.onnx";
+  ArchSpec s;
+  s.kind = ArchKind::Conv;
+  s.channels = 1;
+  s.height = s.width = 64;
+  s.stem = 4;
+  s.linearStem = true;
+  s.width0 = 16;
+  s.stages = 2;
+  s.depth = 2;
+  s.maxChannels = 64;
+  s.skips = true;
+  BuiltModel b = buildAutoencoder(s);
+  BOOST_REQUIRE(b.model.node(b.model.output()).layer->numParams() > 0);
+  const WarmStart w = warmStart(b.model, fast);
+  BOOST_TEST(w.widened.empty());
+  BOOST_TEST(w.layers == 12);  // stem, six encoder and four decoder convolutions, the output
+
+  ClipOptions one;
+  one.frames = 1;
+  const Tensor clips = SequenceSource({{gravel(), "gravel"}}, 64, one).fixed(2, 1);
+  const Tensor& ours = b.model.forward(clips);
+  cv::dnn::Net net = cv::dnn::readNetFromONNX(fast);
+  const int dims[4] = {2, 1, 64, 64};
+  net.setInput(cv::Mat(4, dims, CV_32F, const_cast<float*>(clips.data())));
+  const cv::Mat theirs = net.forward();
+  double worst = 0;
+  for (std::size_t i = 0; i < ours.size(); ++i)
+    worst = std::max(worst, double(std::abs(ours[i] - theirs.ptr<float>()[i])));
+  BOOST_TEST_MESSAGE("largest difference to OpenCV DNN: " << worst);
+  BOOST_TEST(worst < 1e-4);
+}
+
 // --align translation: clips rendered at a context around the patch, noised there by the
 // trainer's corruption, the older frames aligned onto the current one, the centre cut.
 namespace {
