@@ -9,3 +9,18 @@ DENOISE_DATA=(
   "$SK/brick.png" "$SK/grass.png" "$SK/gravel.png" "$SK/retina.jpg" "$SK/ihc.png"
   "$SK/cell.png" "$SK/microaneurysms.png" "$SK/page.png"
 )
+
+# The second stage of the single-image denoisers' recipes (session 11): a fine-tune with clipped
+# noise (cae-train --noise-clip, Gaussian samples clipped to [0, 1] as an 8-bit frame stores
+# them; the first stage never saw the clipping's bias), 40 epochs x 100 steps x 16 patches at
+# lr 1e-4, 100 warm-up steps, cosine to 1e-6, on the same data, split and validation samples.
+# Usage: denoise_clip_finetune INIT OUTPUT ARCH-AND-EXTRA-OPTIONS...
+denoise_clip_finetune() {
+  local init=$1 output=$2
+  shift 2
+  nice -n 5 "${CAE_TRAIN:-$root/build/tools/cae-train}" "${DENOISE_DATA[@]}" "$@" \
+    --task denoise --noise gaussian --sigma 5-50 --noise-clip \
+    --patch 64 --scales 1,0.5,0.25 --flips --rotations --val-samples 256 \
+    --batch 16 --epochs 40 --steps 100 --lr 1e-4 --warmup 100 --schedule cosine --min-lr 1e-6 \
+    --seed 1 --threads 1 --init "$init" -o "$output"
+}
