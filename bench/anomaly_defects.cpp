@@ -15,6 +15,9 @@
 //                    of 7 filter responses per channel (smoothed intensity, local means and
 //                    deviations at two scales, gradient magnitudes, Laplacian) fitted on all
 //                    training pixels; per-pixel Mahalanobis distance
+//   knn              a PatchCore-style memory without pretrained networks (bench/patch_memory):
+//                    multi-scale hand-made descriptors of the training pixels, thinned by greedy
+//                    k-centre selection; per-pixel distance to the nearest one
 // Prints JSON lines: image and pixel AUROC per (texture, method, defect kind) and over all kinds,
 // image AUROC per (size, contrast), ROC curves, and time per 640x480 frame per method. The
 // autoencoders are scored on the first inference backend of --backends; every further backend
@@ -49,6 +52,7 @@
 #include "anomaly/regions.hpp"
 #include "anomaly/score.hpp"
 #include "infer/engine.hpp"
+#include "patch_memory.hpp"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -319,6 +323,16 @@ class GaussMethod : public Method {
   cv::Mat mean_, icov_;
 };
 
+class KnnMethod : public Method {
+ public:
+  explicit KnnMethod(const std::vector<cv::Mat>& train) : memory_(train) {}
+  std::string name() const override { return "knn"; }
+  cv::Mat rawMap(const cv::Mat& img) override { return memory_.map(img); }
+
+ private:
+  bench::PatchMemory memory_;
+};
+
 cv::Mat smoothMap(const cv::Mat& m, double sigma) {
   if (sigma <= 0) return m;
   cv::Mat o;
@@ -501,6 +515,7 @@ Methods loadMethods(const Texture& tex, const fs::path& models, const std::vecto
   if (sigmaOverride >= 0) ms.sigma = sigmaOverride;
   ms.list.push_back(std::make_unique<PcaMethod>(train));
   ms.list.push_back(std::make_unique<GaussMethod>(train));
+  ms.list.push_back(std::make_unique<KnnMethod>(train));
   return ms;
 }
 

@@ -22,7 +22,8 @@ checks = of("backend_check")
 
 LABEL = {"ae-lowpass": "cae AE, low-passed residual (the models' map)", "ae-ssim": "cae AE, 1-SSIM map",
          "ae-l2": "cae AE, L2 map", "ae-fast-lowpass": "cae real-time AE (-fast), low-passed residual",
-         "pca": "patch PCA (baseline)", "gauss": "per-pixel Gaussian features (baseline)"}
+         "pca": "patch PCA (baseline)", "gauss": "per-pixel Gaussian features (baseline)",
+         "knn": "patch memory, nearest neighbour (PatchCore-style baseline, no pretrained network)"}
 label = lambda m: LABEL.get(m, m)
 
 textures = list(dict.fromkeys(r["texture"] for r in of("image_auroc")))
