@@ -14,7 +14,10 @@
  * need RGB-type frames: the element offers only the formats its model can take, so a
  * videoconvert in front converts.
  *
- * A flagged frame (score > threshold) carries one #GstVideoRegionOfInterestMeta of type
+ * A frame is flagged when its score is above the threshold and at least one region of
+ * `min-region-area` pixels or more is: a frame whose only pixels above the threshold form
+ * smaller specks is not flagged (is-anomaly=false with `message-every-frame=true`).
+ * A flagged frame carries one #GstVideoRegionOfInterestMeta of type
  * "anomaly" per region, with a "cae-anomaly" parameter structure (double score: the region's
  * peak, int area: its pixels), and the element posts an element message:
  *
@@ -231,7 +234,8 @@ static GValue regions_value(const Analysis& a) {
 }
 
 static GstMessage* anomaly_message(GstCaeAnomaly* self, const Analysis& a,
-                                   const cae::anomaly::Decision& d, GstBuffer* buf, guint64 frame) {
+                                   const cae::anomaly::Decision& d, bool flagged, GstBuffer* buf,
+                                   guint64 frame) {
   const GstSegment* seg = &GST_BASE_TRANSFORM(self)->segment;
   const GstClockTime pts = GST_BUFFER_PTS(buf);
   GstClockTime running = GST_CLOCK_TIME_NONE, stream = GST_CLOCK_TIME_NONE;
@@ -244,10 +248,9 @@ static GstMessage* anomaly_message(GstCaeAnomaly* self, const Analysis& a,
   GValue regions = regions_value(a);
   GstStructure* s = gst_structure_new(
       "cae-anomaly", "score", G_TYPE_DOUBLE, a.score, "threshold", G_TYPE_DOUBLE, *d.threshold,
-      "is-anomaly", G_TYPE_BOOLEAN, gboolean(d.flagged(a.score)), "z-score", G_TYPE_DOUBLE, z,
-      "running-time", G_TYPE_UINT64, guint64(running), "stream-time", G_TYPE_UINT64,
-      guint64(stream), "timestamp", G_TYPE_UINT64, guint64(pts), "frame", G_TYPE_UINT64, frame,
-      nullptr);
+      "is-anomaly", G_TYPE_BOOLEAN, gboolean(flagged), "z-score", G_TYPE_DOUBLE, z, "running-time",
+      G_TYPE_UINT64, guint64(running), "stream-time", G_TYPE_UINT64, guint64(stream), "timestamp",
+      G_TYPE_UINT64, guint64(pts), "frame", G_TYPE_UINT64, frame, nullptr);
   gst_structure_take_value(s, "regions", &regions);
   return gst_message_new_element(GST_OBJECT(self), s);
 }
@@ -272,7 +275,8 @@ static GstFlowReturn gst_cae_anomaly_process_ip(GstCaeFilter* filter, cae::infer
     return GST_FLOW_ERROR;
   }
   const Analysis& a = analyse(*self->work, e, frame, d.map, *d.threshold, min_area);
-  const bool flagged = d.flagged(a.score);
+  // A score above the threshold with no region of min_area (only specks above it) is no flag.
+  const bool flagged = d.flagged(a.score) && !a.regions.empty();
   GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT ": score %g, threshold %g, %zu region(s)", index,
                  a.score, *d.threshold, a.regions.size());
   if (flagged) {
@@ -280,7 +284,8 @@ static GstFlowReturn gst_cae_anomaly_process_ip(GstCaeFilter* filter, cae::infer
     if (overlay) cae::anomaly::drawOverlay(planes_of(frame), a.map, a.regions, *d.threshold);
   }
   if (flagged || every)
-    gst_element_post_message(GST_ELEMENT(self), anomaly_message(self, a, d, frame->buffer, index));
+    gst_element_post_message(GST_ELEMENT(self),
+                             anomaly_message(self, a, d, flagged, frame->buffer, index));
   return GST_FLOW_OK;
 }
 
@@ -371,7 +376,8 @@ static void gst_cae_anomaly_class_init(GstCaeAnomalyClass* klass) {
       gobject_class, PROP_MIN_REGION_AREA,
       g_param_spec_uint("min-region-area", "Minimum region area",
                         "Regions (8-connected pixels of the map above the threshold) smaller "
-                        "than this many pixels are not reported",
+                        "than this many pixels are not reported, and a frame with no region "
+                        "left is not flagged",
                         1, G_MAXINT, DEFAULT_MIN_REGION_AREA, rw_playing));
   g_object_class_install_property(
       gobject_class, PROP_OVERLAY,
