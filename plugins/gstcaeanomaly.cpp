@@ -24,6 +24,7 @@
  * |[
  * cae-anomaly, score=(double), threshold=(double), is-anomaly=(boolean), z-score=(double),
  *     running-time=(guint64), stream-time=(guint64), timestamp=(guint64), frame=(guint64),
+ *     above-threshold=(boolean), window-count=(int),
  *     regions=(GstValueArray)< region, x=(int), y=(int), width=(int), height=(int),
  *     area=(int), score=(double), mean=(double) ... >
  * ]|
@@ -32,6 +33,14 @@
  * the buffer's PTS (timestamp) and that PTS in running and stream time, GST_CLOCK_TIME_NONE when
  * unknown; frame counts the frames the element has seen since it started (0 for the first).
  * With `message-every-frame=true` every analysed frame posts the message, flagged or not.
+ *
+ * For live streams, `alarm-frames=k alarm-window=n` flags a frame only when it is above the
+ * threshold itself (as above) and at least k of the last n analysed frames were: a single noisy
+ * frame flags nothing, a defect that stays in view is flagged from its k-th frame on. The count
+ * starts again wherever the stream is not continuous (caps change, flush, new segment, DISCONT,
+ * a timestamp gap). The message's above-threshold is the frame's own verdict, window-count the
+ * frames above among the last n; is-anomaly is the rule's. The default, 1 of 1, flags every frame
+ * above the threshold.
  *
  * ## Example launch line
  * |[
@@ -49,6 +58,7 @@
 #include <string>
 #include <vector>
 
+#include "anomaly/alarm.hpp"
 #include "anomaly/decision.hpp"
 #include "anomaly/overlay.hpp"
 #include "anomaly/regions.hpp"
@@ -61,6 +71,8 @@ GST_DEBUG_CATEGORY_STATIC(gst_cae_anomaly_debug);
 
 #define DEFAULT_THRESHOLD (-1.0)
 #define DEFAULT_INFERENCE_INTERVAL 1
+#define DEFAULT_ALARM_FRAMES 1
+#define DEFAULT_ALARM_WINDOW 1
 #define DEFAULT_MIN_REGION_AREA 16
 #define DEFAULT_OVERLAY FALSE
 #define DEFAULT_MESSAGE_EVERY_FRAME FALSE
@@ -72,6 +84,8 @@ enum {
   PROP_MIN_REGION_AREA,
   PROP_OVERLAY,
   PROP_MESSAGE_EVERY_FRAME,
+  PROP_ALARM_FRAMES,
+  PROP_ALARM_WINDOW,
 };
 
 struct Analysis {
@@ -85,6 +99,7 @@ struct Analysis {
 struct Workspace {
   cv::Mat input, reconstruction, mergedInput, mergedReconstruction;
   Analysis result;
+  cae::anomaly::KOfN alarm;  // alarm-frames of alarm-window, since the stream (re)started
 };
 
 struct _GstCaeAnomaly {
@@ -96,6 +111,8 @@ struct _GstCaeAnomaly {
   guint min_region_area;
   gboolean overlay;
   gboolean message_every_frame;
+  guint alarm_frames;  // k of ...
+  guint alarm_window;  // ... the last n analysed frames
 
   // Streaming state (GST_OBJECT_LOCK), set when a model is loaded.
   cae::anomaly::Decision* model_decision;  // the model's calibration (owned)
@@ -119,7 +136,17 @@ static gboolean gst_cae_anomaly_model_loaded(GstCaeFilter* filter, const cae::in
   const char* model = e.options().model.c_str();
   GST_OBJECT_LOCK(self);
   const bool threshold_set = self->threshold >= 0;
+  const int k = int(self->alarm_frames), n = int(self->alarm_window);
   GST_OBJECT_UNLOCK(self);
+  if (k > n) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("alarm-frames (%d) is larger than alarm-window (%d): a frame is flagged "
+                       "when at least alarm-frames of the last alarm-window frames are above the "
+                       "threshold",
+                       k, n),
+                      (nullptr));
+    return FALSE;
+  }
   if (!info.anomaly.calibrated() && !threshold_set) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
                       ("The anomaly model '%s' has no calibrated threshold (cae.threshold): set "
@@ -149,7 +176,14 @@ static gboolean gst_cae_anomaly_model_loaded(GstCaeFilter* filter, const cae::in
   self->frames = 0;
   GST_OBJECT_UNLOCK(self);
   *self->work = Workspace();  // a new model, maybe a new size: the last run's buffers go
+  self->work->alarm = cae::anomaly::KOfN(k, n);
   return TRUE;
+}
+
+// The alarm's count starts again: the frames before do not follow on (the base calls this with the
+// engine's lock held, the lock process_ip runs under).
+static void gst_cae_anomaly_stream_restarted(GstCaeFilter* filter) {
+  GST_CAE_ANOMALY(filter)->work->alarm.reset();
 }
 
 // ---- analysis ------------------------------------------------------------------------------
@@ -234,8 +268,8 @@ static GValue regions_value(const Analysis& a) {
 }
 
 static GstMessage* anomaly_message(GstCaeAnomaly* self, const Analysis& a,
-                                   const cae::anomaly::Decision& d, bool flagged, GstBuffer* buf,
-                                   guint64 frame) {
+                                   const cae::anomaly::Decision& d, bool above, bool flagged,
+                                   int window_count, GstBuffer* buf, guint64 frame) {
   const GstSegment* seg = &GST_BASE_TRANSFORM(self)->segment;
   const GstClockTime pts = GST_BUFFER_PTS(buf);
   GstClockTime running = GST_CLOCK_TIME_NONE, stream = GST_CLOCK_TIME_NONE;
@@ -250,7 +284,8 @@ static GstMessage* anomaly_message(GstCaeAnomaly* self, const Analysis& a,
       "cae-anomaly", "score", G_TYPE_DOUBLE, a.score, "threshold", G_TYPE_DOUBLE, *d.threshold,
       "is-anomaly", G_TYPE_BOOLEAN, gboolean(flagged), "z-score", G_TYPE_DOUBLE, z, "running-time",
       G_TYPE_UINT64, guint64(running), "stream-time", G_TYPE_UINT64, guint64(stream), "timestamp",
-      G_TYPE_UINT64, guint64(pts), "frame", G_TYPE_UINT64, frame, nullptr);
+      G_TYPE_UINT64, guint64(pts), "frame", G_TYPE_UINT64, frame, "above-threshold", G_TYPE_BOOLEAN,
+      gboolean(above), "window-count", G_TYPE_INT, window_count, nullptr);
   gst_structure_take_value(s, "regions", &regions);
   return gst_message_new_element(GST_OBJECT(self), s);
 }
@@ -276,7 +311,8 @@ static GstFlowReturn gst_cae_anomaly_process_ip(GstCaeFilter* filter, cae::infer
   }
   const Analysis& a = analyse(*self->work, e, frame, d.map, *d.threshold, min_area);
   // A score above the threshold with no region of min_area (only specks above it) is no flag.
-  const bool flagged = d.flagged(a.score) && !a.regions.empty();
+  const bool above = d.flagged(a.score) && !a.regions.empty();
+  const bool flagged = self->work->alarm.push(above);
   GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT ": score %g, threshold %g, %zu region(s)", index,
                  a.score, *d.threshold, a.regions.size());
   if (flagged) {
@@ -285,7 +321,8 @@ static GstFlowReturn gst_cae_anomaly_process_ip(GstCaeFilter* filter, cae::infer
   }
   if (flagged || every)
     gst_element_post_message(GST_ELEMENT(self),
-                             anomaly_message(self, a, d, flagged, frame->buffer, index));
+                             anomaly_message(self, a, d, above, flagged, self->work->alarm.count(),
+                                             frame->buffer, index));
   return GST_FLOW_OK;
 }
 
@@ -310,6 +347,12 @@ static void gst_cae_anomaly_set_property(GObject* object, guint id, const GValue
       break;
     case PROP_MESSAGE_EVERY_FRAME:
       self->message_every_frame = g_value_get_boolean(value);
+      break;
+    case PROP_ALARM_FRAMES:
+      self->alarm_frames = g_value_get_uint(value);
+      break;
+    case PROP_ALARM_WINDOW:
+      self->alarm_window = g_value_get_uint(value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
@@ -336,6 +379,12 @@ static void gst_cae_anomaly_get_property(GObject* object, guint id, GValue* valu
       break;
     case PROP_MESSAGE_EVERY_FRAME:
       g_value_set_boolean(value, self->message_every_frame);
+      break;
+    case PROP_ALARM_FRAMES:
+      g_value_set_uint(value, self->alarm_frames);
+      break;
+    case PROP_ALARM_WINDOW:
+      g_value_set_uint(value, self->alarm_window);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
@@ -392,6 +441,21 @@ static void gst_cae_anomaly_class_init(GstCaeAnomalyClass* klass) {
                            "Post the cae-anomaly element message for every analysed frame, not "
                            "only for flagged ones",
                            DEFAULT_MESSAGE_EVERY_FRAME, rw_playing));
+  const auto rw_ready =
+      GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(
+      gobject_class, PROP_ALARM_FRAMES,
+      g_param_spec_uint("alarm-frames", "Alarm frames",
+                        "Flag a frame only when it and at least this many of the last "
+                        "alarm-window analysed frames are above the threshold (1: every frame "
+                        "above it); at most alarm-window",
+                        1, cae::anomaly::KOfN::kMaxWindow, DEFAULT_ALARM_FRAMES, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_ALARM_WINDOW,
+      g_param_spec_uint("alarm-window", "Alarm window",
+                        "The analysed frames alarm-frames counts over (this one included); the "
+                        "count starts again wherever the stream is not continuous",
+                        1, cae::anomaly::KOfN::kMaxWindow, DEFAULT_ALARM_WINDOW, rw_ready));
   gst_element_class_set_static_metadata(
       element_class, "CAE anomaly detector", "Filter/Analyzer/Video",
       "Flags anomalous frames and regions with a learned convolutional autoencoder (ONNX; oneDNN "
@@ -407,6 +471,7 @@ static void gst_cae_anomaly_class_init(GstCaeAnomalyClass* klass) {
   gst_cae_filter_class_set_formats(cae_class, "GRAY8, GRAY16_LE, RGB, BGR, RGBx, BGRx, RGBA, BGRA",
                                    "RGB, BGR, RGBx, BGRx, RGBA, BGRA");
   cae_class->model_loaded = gst_cae_anomaly_model_loaded;
+  cae_class->stream_restarted = gst_cae_anomaly_stream_restarted;
   cae_class->run_model = gst_cae_anomaly_run_model;
   cae_class->process_ip = gst_cae_anomaly_process_ip;
   GST_DEBUG_CATEGORY_INIT(gst_cae_anomaly_debug, "caeanomaly", 0, "CAE video anomaly detector");
@@ -418,6 +483,8 @@ static void gst_cae_anomaly_init(GstCaeAnomaly* self) {
   self->min_region_area = DEFAULT_MIN_REGION_AREA;
   self->overlay = DEFAULT_OVERLAY;
   self->message_every_frame = DEFAULT_MESSAGE_EVERY_FRAME;
+  self->alarm_frames = DEFAULT_ALARM_FRAMES;
+  self->alarm_window = DEFAULT_ALARM_WINDOW;
   self->model_decision = new cae::anomaly::Decision();
   self->frames = 0;
   self->work = new Workspace();

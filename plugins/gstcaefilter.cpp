@@ -365,6 +365,7 @@ static void restart_history(GstCaeFilter* self, const char* why) {
     s.workspace->forget();
   }
   s.last_pts = s.last_duration = GST_CLOCK_TIME_NONE;
+  if (klass_of(self)->stream_restarted) klass_of(self)->stream_restarted(self);
 }
 
 static gboolean gst_cae_filter_set_info(GstVideoFilter* filter, GstCaps*, GstVideoInfo* in_info,

@@ -69,6 +69,10 @@ struct _GstCaeFilterClass {
   GstFlowReturn (*process)(GstCaeFilter* self, cae::infer::Engine& engine, GstVideoFrame* in,
                            GstVideoFrame* out);
   GstFlowReturn (*process_ip)(GstCaeFilter* self, cae::infer::Engine& engine, GstVideoFrame* frame);
+  // Optional. The stream is not continuous with the frames before (the points listed at
+  // `temporal`: caps change, FLUSH_STOP, a new segment, a DISCONT buffer, timestamps going back
+  // or jumping): per-stream state kept across frames starts again. With the engine's lock held.
+  void (*stream_restarted)(GstCaeFilter* self);
 };
 
 // Pad templates for the union of the two format lists ("GRAY8, GRAY16_LE, ...": video/x-raw

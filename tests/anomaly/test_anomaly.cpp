@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "anomaly/alarm.hpp"
 #include "anomaly/calibration.hpp"
 #include "anomaly/defects.hpp"
 #include "anomaly/maps.hpp"
@@ -406,4 +407,41 @@ BOOST_AUTO_TEST_CASE(maps_into_a_kept_buffer_equal_the_returned_ones) {
   const ScoreMap smoothed = smooth(m, 1.5);
   smooth(m, 1.5, m);
   BOOST_TEST(m.data == smoothed.data);
+}
+
+// The k-of-n alarm: against a plain count over the last n verdicts, on a random sequence with
+// resets; a frame not above is never an alarm; bad k and n are refused by name.
+BOOST_AUTO_TEST_CASE(k_of_n_alarm_counts_the_last_n_frames) {
+  std::mt19937 rng(5);
+  for (const auto& [k, n] : std::vector<std::pair<int, int>>{{1, 1}, {2, 3}, {3, 3}, {4, 10}}) {
+    BOOST_TEST_CONTEXT(k << " of " << n) {
+      KOfN rule(k, n);
+      std::vector<bool> since;  // verdicts since the last reset
+      for (int i = 0; i < 500; ++i) {
+        if (i % 97 == 96) {
+          rule.reset();
+          since.clear();
+        }
+        const bool above = std::bernoulli_distribution(0.4)(rng);
+        since.push_back(above);
+        const std::size_t from = since.size() > std::size_t(n) ? since.size() - std::size_t(n) : 0;
+        const int count = int(std::count(since.begin() + std::ptrdiff_t(from), since.end(), true));
+        BOOST_TEST(rule.push(above) == (above && count >= k));
+        BOOST_TEST(rule.count() == count);
+      }
+    }
+  }
+  KOfN two(2, 3);
+  BOOST_TEST(!two.push(true));  // one frame above is not enough
+  BOOST_TEST(!two.push(false));
+  BOOST_TEST(two.push(true));    // 2 of the last 3
+  BOOST_TEST(!two.push(false));  // still 1 above in the window, but this frame is clean
+  for (const auto& [k, n] : std::vector<std::pair<int, int>>{{0, 1}, {2, 1}, {1, 0}, {1, 1025}}) {
+    try {
+      KOfN bad(k, n);
+      BOOST_ERROR("k = " << k << ", n = " << n << " was accepted");
+    } catch (const InvalidArgument& e) {
+      BOOST_TEST(std::string(e.what()).find("k-of-n alarm") != std::string::npos);
+    }
+  }
 }

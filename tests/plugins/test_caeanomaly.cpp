@@ -19,6 +19,7 @@
 #include <opencv2/imgproc.hpp>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "harness.hpp"
@@ -707,12 +708,13 @@ BOOST_AUTO_TEST_CASE(properties_have_documented_defaults) {
   BOOST_REQUIRE(e);
   gchar* model = nullptr;
   gdouble threshold = 0;
-  guint interval = 0, minArea = 0;
+  guint interval = 0, minArea = 0, alarmFrames = 0, alarmWindow = 0;
   gboolean overlay = TRUE, every = TRUE;
   gint tile = -1;
   g_object_get(e, "model", &model, "threshold", &threshold, "inference-interval", &interval,
                "min-region-area", &minArea, "overlay", &overlay, "message-every-frame", &every,
-               "tile-size", &tile, nullptr);
+               "tile-size", &tile, "alarm-frames", &alarmFrames, "alarm-window", &alarmWindow,
+               nullptr);
   BOOST_TEST(std::string(model).find("anomaly-wood-fast.onnx") != std::string::npos);
   BOOST_TEST(threshold == -1.0);
   BOOST_TEST(interval == 1u);
@@ -720,6 +722,8 @@ BOOST_AUTO_TEST_CASE(properties_have_documented_defaults) {
   BOOST_TEST(!overlay);
   BOOST_TEST(!every);
   BOOST_TEST(tile == 0);
+  BOOST_TEST(alarmFrames == 1u);  // 1 of 1: every frame above the threshold is flagged
+  BOOST_TEST(alarmWindow == 1u);
   for (const char* p : {"threshold", "overlay", "min-region-area", "message-every-frame"}) {
     GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(e), p);
     BOOST_REQUIRE(spec);
@@ -727,4 +731,72 @@ BOOST_AUTO_TEST_CASE(properties_have_documented_defaults) {
   }
   g_free(model);
   gst_object_unref(e);
+}
+
+namespace {
+
+// The (is-anomaly, above-threshold, window-count) of one cae-anomaly message.
+std::tuple<bool, bool, int> verdict(const Structure& m) {
+  gboolean flagged = FALSE, above = FALSE;
+  int count = -1;
+  BOOST_REQUIRE(gst_structure_get(m.get(), "is-anomaly", G_TYPE_BOOLEAN, &flagged,
+                                  "above-threshold", G_TYPE_BOOLEAN, &above, "window-count",
+                                  G_TYPE_INT, &count, nullptr));
+  return {bool(flagged), bool(above), count};
+}
+
+}  // namespace
+
+// alarm-frames=2 alarm-window=3 on real frames (the wood texture, clean and with a defect, 1/30 s
+// apart): a defect frame alone flags nothing; one that makes 2 of the last 3 does, and a clean
+// frame never does; a DISCONT buffer starts the count again. 1 of 1 (the default) flags every
+// frame above the threshold.
+BOOST_DATA_TEST_CASE(alarm_frames_of_alarm_window_flags_a_defect_that_stays, bdata::make(kBackends),
+                     backend) {
+  const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, 128, 96);
+  const std::vector<cv::Mat> clean = grayComps(GST_VIDEO_FORMAT_GRAY8, cleanFrame());
+  const std::vector<cv::Mat> defect = grayComps(GST_VIDEO_FORMAT_GRAY8, withDefect(cleanFrame()));
+  Element e(
+      anomaly(backend, woodProp() + " alarm-frames=2 alarm-window=3 message-every-frame=true"),
+      info);
+  const GstClockTime dt = GST_SECOND / 30;
+  const std::vector<std::vector<cv::Mat>> frames = {defect, clean, defect, defect, clean, defect};
+  const std::vector<std::tuple<bool, bool, int>> expected = {{false, true, 1},  {false, false, 1},
+                                                             {true, true, 2},   {true, true, 2},
+                                                             {false, false, 2}, {true, true, 2}};
+  std::vector<GstBuffer*> outs;
+  for (std::size_t i = 0; i < frames.size(); ++i) outs.push_back(e.push(frames[i], i * dt));
+  const std::vector<Structure> m = e.messages();
+  BOOST_REQUIRE_EQUAL(m.size(), frames.size());
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    BOOST_TEST_CONTEXT("frame " << i) {
+      BOOST_TEST((verdict(m[i]) == expected[i]));
+      // Meta only on flagged frames.
+      BOOST_TEST(roiMeta(outs[i]).empty() == !std::get<0>(expected[i]));
+    }
+  }
+  for (GstBuffer* b : outs) gst_buffer_unref(b);
+  // A DISCONT defect frame right after: the count starts again at it, so no alarm.
+  GstBuffer* in = makeBuffer(info, defect, frames.size() * dt);
+  GST_BUFFER_FLAG_SET(in, GST_BUFFER_FLAG_DISCONT);
+  GstBuffer* out = e.tryPush(in);
+  BOOST_REQUIRE(out);
+  gst_buffer_unref(out);
+  const std::vector<Structure> after = e.messages();
+  BOOST_REQUIRE_EQUAL(after.size(), 1u);
+  BOOST_TEST((verdict(after[0]) == std::tuple<bool, bool, int>{false, true, 1}));
+
+  Element one(anomaly(backend, woodProp() + " message-every-frame=true"), info);
+  gst_buffer_unref(one.push(defect, 0));
+  const std::vector<Structure> m1 = one.messages();
+  BOOST_REQUIRE_EQUAL(m1.size(), 1u);
+  BOOST_TEST((verdict(m1[0]) == std::tuple<bool, bool, int>{true, true, 1}));
+}
+
+BOOST_AUTO_TEST_CASE(alarm_frames_above_alarm_window_is_refused) {
+  const PipelineRun r =
+      play(testLaunch(anomaly("onednn", woodProp() + " alarm-frames=3 alarm-window=2")));
+  BOOST_TEST(!r.eos);
+  BOOST_TEST(r.error.find("alarm-frames (3) is larger than alarm-window (2)") != std::string::npos,
+             r.error);
 }
