@@ -22,15 +22,5 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root/out/models}; shift || true
 source "$root/models/recipes/denoise-data.sh"
-mkdir -p "$out/denoise-gray-stages"
 arch=(--arch conv --stem 2 --channels 24 --stages 3 --depth 2 --max-channels 96 --skips --residual)
-base=$out/denoise-gray-stages/denoise-gray-unclipped.onnx
-if [[ ! -f $base ]]; then
-  nice -n 5 "${CAE_TRAIN:-$root/build/tools/cae-train}" "${DENOISE_DATA[@]}" "${arch[@]}" \
-    --task denoise --noise gaussian --sigma 5-50 \
-    --patch 64 --scales 1,0.5,0.25 --flips --rotations --val-samples 256 \
-    --batch 16 --epochs 320 --steps 100 --lr 1e-3 --schedule cosine --min-lr 1e-5 --seed 1 --threads 1 \
-    -o "$base" "$@"
-  set --
-fi
-denoise_clip_finetune "$base" "$out/denoise-gray.onnx" "${arch[@]}" "$@"
+denoise_two_stages denoise-gray 320 "$@"
