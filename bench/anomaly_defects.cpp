@@ -167,9 +167,10 @@ class AutoEncoder {
       planes.emplace_back(img.rows, img.cols, CV_32F, blob.ptr<float>(0, i));
     cv::split(img, planes);
     const cv::Mat out = engine_->run(blob);
+    const int co = engine_->outputChannels();  // 1 for a segmentation model: its map
     std::vector<cv::Mat> op;
-    op.reserve(std::size_t(c));
-    for (int i = 0; i < c; ++i)
+    op.reserve(std::size_t(co));
+    for (int i = 0; i < co; ++i)
       op.emplace_back(img.rows, img.cols, CV_32F, const_cast<float*>(out.ptr<float>(0, i)));
     cv::Mat rec;
     cv::merge(op, rec);
@@ -418,7 +419,7 @@ std::vector<TestImage> makeTestSet(const cv::Mat& strip, int crop, int maxCrops,
   for (std::size_t i = 0; i < origins.size(); i += every) {
     const cv::Mat clean = strip(cv::Rect(origins[i], cv::Size(crop, crop))).clone();
     set.push_back({clean, cv::Mat(), "", 0, 0});
-    for (anomaly::DefectKind k : anomaly::allDefectKinds())
+    for (anomaly::DefectKind k : anomaly::defectKindsFor(strip.channels()))
       for (int size : kSizes)
         for (double contrast : kContrasts) {
           TestImage t{clean.clone(), cv::Mat(), anomaly::defectKindName(k), size, contrast};
@@ -498,7 +499,9 @@ void loadAutoEncoders(const Texture& tex, const fs::path& models, int threads,
           tex.name, model.filename().c_str(), anomaly::mapKindName(decision.map.map),
           decision.map.smoothSigma, decision.threshold.value_or(std::nan("")),
           ae.backend().c_str());
-    if (suffix.empty()) {
+    if (anomaly::outputIsMap(decision.map.map)) {  // the model's output is its only map
+      ms.list.push_back(std::make_unique<AeMethod>(ae, decision.map.map, suffix));
+    } else if (suffix.empty()) {
       for (anomaly::MapKind k :
            {anomaly::MapKind::Lowpass, anomaly::MapKind::L2, anomaly::MapKind::Ssim})
         ms.list.push_back(std::make_unique<AeMethod>(ae, k, ""));
@@ -670,7 +673,7 @@ int evaluate(const fs::path& data, const fs::path& models, const EvalOptions& o)
     const int modelThreads = o.modelThreads < 0 ? o.threads : o.modelThreads;
     Methods ms = loadMethods(tex, models, train, modelThreads, o.backends.front(), o.sigma);
     std::vector<std::string> kinds{"all"};
-    for (anomaly::DefectKind k : anomaly::allDefectKinds())
+    for (anomaly::DefectKind k : anomaly::defectKindsFor(strip.channels()))
       kinds.push_back(anomaly::defectKindName(k));
     for (auto& m : ms.list) {
       scoreMethod(tex, *m, set, ms.sigma, kinds, o.examples);

@@ -11,7 +11,7 @@ CAE_PACKAGES=(
   libeigen3-dev libopencv-dev libboost-test-dev libonnx-dev libprotobuf-dev libdnnl-dev
   libonnx-testdata
   python3-skimage mate-backgrounds
-  libdcmtk-dev libsndfile1-dev zlib1g-dev libcli11-dev nlohmann-json3-dev
+  libdcmtk-dev libsndfile1-dev zlib1g-dev libcli11-dev nlohmann-json3-dev libnoise-dev
   dataset-fashion-mnist python3-pydicom alsa-utils
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good pocl-opencl-icd

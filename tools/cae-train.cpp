@@ -516,6 +516,27 @@ void addAnomalyOptions(CLI::App& app, Options& o) {
       ->check(CLI::Range(0.0, 50.0))
       ->capture_default_str()
       ->group("Objective");
+  app.add_option("--seg-width", c.arch.segWidth,
+                 "anomaly, conv: a segmentation head of this base width (DRAEM): it reads the "
+                 "input beside the reconstruction and outputs the anomaly probability per pixel, "
+                 "trained on synthetic anomalies; implies --anomaly-map segmentation (0: none)")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--seg-stem", c.arch.segStem,
+                 "anomaly: the segmentation head runs at 1/this resolution (1, 2 or 4)")
+      ->check(CLI::IsMember({1, 2, 4}))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--anomaly-source", c.anomalySources,
+                 "anomaly, --seg-width: pictures (files or folders) the synthetic anomalies are "
+                 "filled from, besides warps of the sample itself (repeatable)")
+      ->group("Objective");
+  app.add_option("--anomaly-share", c.anomalyShare,
+                 "anomaly, --seg-width: share of training samples given a synthetic anomaly")
+      ->check(CLI::Range(0.05, 1.0))
+      ->capture_default_str()
+      ->group("Objective");
   app.add_option("--calib-size", c.calibSize,
                  "anomaly: largest side of the held-out normal crops the threshold is "
                  "calibrated on (each side at most 3/4 of the held-out images'; the frame "
@@ -653,6 +674,8 @@ TrainConfig configOf(Options& o, const std::string& recipe) {
   if (c.data.empty()) throw InvalidArgument("no training data given (folders or files)");
   c.channels = o.color == "rgb" ? 3 : 1;
   parseModality(o.window, o.sampleRescale, c);
+  // A segmentation head is scored on its own output: the default map follows it.
+  if (c.arch.segWidth > 0 && c.anomalyMap == "lowpass") c.anomalyMap = "segmentation";
   const std::map<std::string, ArchKind> kinds{
       {"dense", ArchKind::Dense},  {"stacked", ArchKind::Dense},    {"conv", ArchKind::Conv},
       {"vae", ArchKind::DenseVae}, {"conv-vae", ArchKind::ConvVae}, {"pca", ArchKind::Pca}};

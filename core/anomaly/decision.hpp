@@ -21,16 +21,25 @@ enum class MapKind {
   L2,       // squared residual per pixel
   Lowpass,  // squared residual after a Gaussian low-pass of kLowpassSigma (lowpassMap)
   Ssim,     // 1 - SSIM
+  // The model's own output: a segmentation model (DRAEM-style, a discriminative head trained on
+  // synthetic anomalies) writes the per-pixel anomaly probability as its one output channel.
+  Segmentation,
 };
 inline constexpr double kLowpassSigma = 2.0;
 
-// The one place map-kind names are read: "l2" | "lowpass" | "ssim"; InvalidArgument otherwise.
+// The one place map-kind names are read: "l2" | "lowpass" | "ssim" | "segmentation";
+// InvalidArgument otherwise.
 inline MapKind parseMapKind(const std::string& name) {
   if (name == "l2") return MapKind::L2;
   if (name == "lowpass") return MapKind::Lowpass;
   if (name == "ssim") return MapKind::Ssim;
-  throw InvalidArgument("anomaly map kind '" + name + "': expected l2, lowpass or ssim");
+  if (name == "segmentation") return MapKind::Segmentation;
+  throw InvalidArgument("anomaly map kind '" + name +
+                        "': expected l2, lowpass, ssim or segmentation");
 }
+
+// Whether the model's output is the map itself (one channel) rather than a reconstruction.
+inline bool outputIsMap(MapKind kind) { return kind == MapKind::Segmentation; }
 
 inline const char* mapKindName(MapKind kind) {
   switch (kind) {
@@ -38,6 +47,8 @@ inline const char* mapKindName(MapKind kind) {
       return "lowpass";
     case MapKind::Ssim:
       return "ssim";
+    case MapKind::Segmentation:
+      return "segmentation";
     default:
       return "l2";
   }

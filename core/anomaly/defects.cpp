@@ -139,11 +139,55 @@ cv::Mat paintBlob(cv::Mat& img, const DefectSpec& d, cv::RNG& rng) {
   return maskOf(alpha, 0.25f);
 }
 
+// A soft-edged ellipse (major axis size, aspect 1.5-3.5, rotated by the angle; edge ~1.5 px).
+cv::Mat ellipseAlpha(cv::Size s, const DefectSpec& d, double minAspect, double maxAspect,
+                     cv::RNG& rng) {
+  const double a = d.size / 2.0, b = a / rng.uniform(minAspect, maxAspect);
+  const double ca = std::cos(d.angle), sa = std::sin(d.angle);
+  cv::Mat alpha(s, CV_32F);
+  for (int y = 0; y < s.height; ++y) {
+    float* p = alpha.ptr<float>(y);
+    for (int x = 0; x < s.width; ++x) {
+      const double u = (x - d.x) * ca + (y - d.y) * sa, v = -(x - d.x) * sa + (y - d.y) * ca;
+      // Distance to the edge, approximately, in pixels (negative inside).
+      const double r = std::hypot(u / a, v / b);
+      const double edge = (r - 1) * std::min(a, b);
+      p[x] = float(std::clamp(0.5 - edge / 1.5, 0.0, 1.0));
+    }
+  }
+  return alpha;
+}
+
+cv::Mat paintStain(cv::Mat& img, const DefectSpec& d, cv::RNG& rng) {
+  const cv::Mat alpha = ellipseAlpha(img.size(), d, 1.5, 3.5, rng);
+  addShift(img, alpha, cv::Vec3f::all(float(d.contrast)));
+  return maskOf(alpha, 0.25f);
+}
+
+cv::Mat paintTint(cv::Mat& img, const DefectSpec& d, cv::RNG& rng) {
+  if (img.channels() != 3)
+    throw InvalidArgument("paintDefect: a tint (colour-only defect) needs a colour image");
+  const cv::Mat alpha = ellipseAlpha(img.size(), d, 1.0, 2.0, rng);
+  // A random direction of zero sum (the gray level stays), its largest component the contrast.
+  cv::Vec3f v(rng.uniform(-1.f, 1.f), rng.uniform(-1.f, 1.f), rng.uniform(-1.f, 1.f));
+  const float mean = (v[0] + v[1] + v[2]) / 3;
+  v -= cv::Vec3f::all(mean);
+  const float m = std::max({std::abs(v[0]), std::abs(v[1]), std::abs(v[2]), 1e-3f});
+  addShift(img, alpha, v * float(d.contrast / m));
+  return maskOf(alpha, 0.25f);
+}
+
 }  // namespace
 
 const std::vector<DefectKind>& allDefectKinds() {
-  static const std::vector<DefectKind> k{DefectKind::Scratch, DefectKind::Spot, DefectKind::Cut,
-                                         DefectKind::Blob};
+  static const std::vector<DefectKind> k{DefectKind::Scratch, DefectKind::Spot,  DefectKind::Cut,
+                                         DefectKind::Blob,    DefectKind::Stain, DefectKind::Tint};
+  return k;
+}
+
+std::vector<DefectKind> defectKindsFor(int channels) {
+  std::vector<DefectKind> k = allDefectKinds();
+  if (channels < 3) k.erase(std::remove(k.begin(), k.end(), DefectKind::Tint), k.end());
   return k;
 }
 
@@ -157,6 +201,10 @@ std::string defectKindName(DefectKind k) {
       return "cut";
     case DefectKind::Blob:
       return "blob";
+    case DefectKind::Stain:
+      return "stain";
+    case DefectKind::Tint:
+      return "tint";
   }
   return "";
 }
@@ -164,7 +212,8 @@ std::string defectKindName(DefectKind k) {
 DefectKind parseDefectKind(const std::string& name) {
   for (DefectKind k : allDefectKinds())
     if (defectKindName(k) == name) return k;
-  throw InvalidArgument("defect kind '" + name + "': expected scratch, spot, cut or blob");
+  throw InvalidArgument("defect kind '" + name +
+                        "': expected scratch, spot, cut, blob, stain or tint");
 }
 
 cv::Mat paintDefect(cv::Mat& img, const DefectSpec& d) {
@@ -183,6 +232,10 @@ cv::Mat paintDefect(cv::Mat& img, const DefectSpec& d) {
       return paintCut(img, d, rng);
     case DefectKind::Blob:
       return paintBlob(img, d, rng);
+    case DefectKind::Stain:
+      return paintStain(img, d, rng);
+    case DefectKind::Tint:
+      return paintTint(img, d, rng);
   }
   throw InvalidArgument("paintDefect: unknown defect kind");
 }

@@ -19,10 +19,15 @@ enum class DefectKind {
   Spot,     // a round stain: a soft-edged disk shifted in brightness
   Cut,      // a missing patch: a hole with a flat shaded floor where the texture is gone
   Blob,     // a discoloration: a smooth Gaussian colour (RGB) or brightness (gray) shift
+  Stain,    // a light stain: a soft-edged elongated ellipse, always lighter than the surface
+  Tint,     // colour only: a soft-edged ellipse whose hue changes and gray level does not (RGB)
 };
 
 const std::vector<DefectKind>& allDefectKinds();
-std::string defectKindName(DefectKind k);             // "scratch", "spot", "cut", "blob"
+// The kinds an image of this many channels can show: all but Tint for gray.
+std::vector<DefectKind> defectKindsFor(int channels);
+// "scratch", "spot", "cut", "blob", "stain", "tint"
+std::string defectKindName(DefectKind k);
 DefectKind parseDefectKind(const std::string& name);  // InvalidArgument otherwise
 
 struct DefectSpec {
@@ -37,7 +42,8 @@ struct DefectSpec {
 // Paints the defect into img (CV_32FC1 or CV_32FC3, modified in place, clamped to [0, 1]) and
 // returns its mask (CV_8U, img's size): 255 where the defect changed the surface visibly (by at
 // least a quarter of the contrast for the soft kinds), 0 elsewhere. Parts outside the image are
-// clipped. InvalidArgument for another image type, size < 2 or contrast outside (0, 1].
+// clipped. InvalidArgument for another image type, size < 2, contrast outside (0, 1], or a Tint
+// on a gray image.
 cv::Mat paintDefect(cv::Mat& img, const DefectSpec& spec);
 
 }  // namespace cae::anomaly

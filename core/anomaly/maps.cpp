@@ -92,6 +92,19 @@ Scratch& scratch() {
 
 }  // namespace
 
+void outputMap(const ImageView& output, ScoreMap& out) {
+  checkView(output, "model output");
+  out.width = output.width;
+  out.height = output.height;
+  out.data.resize(std::size_t(output.width) * std::size_t(output.height));
+  const int s = stride(output);
+  for (int y = 0; y < output.height; ++y) {
+    const float* row = output.data + std::size_t(y) * s;
+    float* o = out.data.data() + std::size_t(y) * std::size_t(output.width);
+    for (int x = 0; x < output.width; ++x) o[x] = row[std::size_t(x) * output.channels];
+  }
+}
+
 ScoreMap l2Map(const ImageView& input, const ImageView& reconstruction) {
   ScoreMap out;
   l2Map(input, reconstruction, out);

@@ -43,6 +43,9 @@ ScoreMap lowpassMap(const ImageView& input, const ImageView& reconstruction, dou
 ScoreMap ssimMap(const ImageView& input, const ImageView& reconstruction, double sigma = 1.5,
                  double dynamicRange = 1.0);
 
+// Channel 0 of a model's output as the map (segmentation models write the anomaly probability).
+void outputMap(const ImageView& output, ScoreMap& out);
+
 // Gaussian smoothing with standard deviation sigma (pixels; radius 3*sigma, borders reflect).
 // sigma = 0 returns the map unchanged. Spreads an isolated noisy pixel so that one outlier does
 // not decide the frame score.

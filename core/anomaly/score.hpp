@@ -16,7 +16,8 @@
 namespace cae::anomaly {
 
 // The smoothed per-pixel anomaly map of a frame (model units, e.g. [0, 1]) against its
-// reconstruction.
+// reconstruction; for MapKind::Segmentation, `reconstruction` is the model's output (its channel
+// 0, the anomaly probability, of the input's width and height) and `input` is not read.
 ScoreMap anomalyMap(const ImageView& input, const ImageView& reconstruction,
                     const ScoreOptions& options);
 // The same into `out` (its memory reused; see maps.hpp): what the element runs per frame.

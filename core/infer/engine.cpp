@@ -217,11 +217,14 @@ Engine::Engine(const EngineOptions& o) : o_(o), net_(std::make_unique<NetHolder>
                           "depends on the whole input, so frames cannot be processed at any size");
   channels_ = d.channels;
   frames_ = info_.frames;
-  if (graph_.outputChannels > 0 && graph_.outputChannels != channels_)
+  const bool writesMap = anomaly::outputIsMap(info_.anomaly.map.map);
+  outChannels_ = writesMap ? 1 : channels_;
+  if (graph_.outputChannels > 0 && graph_.outputChannels != outChannels_)
     throw InvalidArgument("'" + o.model + "' reads " + std::to_string(channels_) +
                           " channels per frame but writes " +
                           std::to_string(graph_.outputChannels) +
-                          "; an image-to-image model must write what it reads");
+                          (writesMap ? "; a segmentation anomaly model writes one channel, its map"
+                                     : "; an image-to-image model must write what it reads"));
   if (o.tileSize < 0) throw InvalidArgument("tile size must be >= 0");
   if (o.tileSize > 0 && o.tileSize < minTileSize())
     warnings_.push_back("tile size " + std::to_string(o.tileSize) + " is below '" + o.model +
@@ -338,7 +341,7 @@ void Engine::forward(const cv::Mat& tile, cv::Mat& out) {
       throw Error("OpenCV DNN failed to run '" + o_.model + "': " + e.err);
     }
   }
-  if (out.dims != 4 || out.size[0] != tile.size[0] || out.size[1] != channels_ ||
+  if (out.dims != 4 || out.size[0] != tile.size[0] || out.size[1] != outChannels_ ||
       out.size[2] != tile.size[2] || out.size[3] != tile.size[3])
     throw Error("'" + o_.model + "' returned a " + std::to_string(out.dims) +
                 "-D output of a different shape than its input; not an image-to-image model");
@@ -382,9 +385,9 @@ void Engine::run(const cv::Mat& blob, cv::Mat& out) {
       blob.size[3] < 1)
     throw InvalidArgument("Engine::run needs a continuous N x " +
                           std::to_string(frames_ * channels_) + " x H x W float blob");
-  // C channels in (framesIn() frames of channels() each), CO = channels() out.
+  // C channels in (framesIn() frames of channels() each), CO = outputChannels() out.
   const int N = blob.size[0], C = blob.size[1], H = blob.size[2], W = blob.size[3];
-  const int CO = channels_;
+  const int CO = outChannels_;
   const int mult = std::max(1, graph_.sizeMultiple);
   const int Hp = roundUp(H, mult), Wp = roundUp(W, mult);
   // Pad bottom/right up to the size multiple by reflection (a copy only when needed).

@@ -119,8 +119,12 @@ class Engine {
   // cae.format, else 1).
   int channels() const { return channels_; }
   // Frames the model reads stacked along the channels, the current frame first (cae.frames; 1
-  // for single-frame models): run() takes framesIn() x channels() channels, writes channels().
+  // for single-frame models): run() takes framesIn() x channels() channels, writes
+  // outputChannels().
   int framesIn() const { return frames_; }
+  // Channels the model writes: channels(), except for an anomaly model whose output is its map
+  // (cae.anomaly_map segmentation): 1.
+  int outputChannels() const { return outChannels_; }
   // Things a user should know about the model (no metadata, defaults used); one line each.
   const std::vector<std::string>& warnings() const { return warnings_; }
 
@@ -136,8 +140,8 @@ class Engine {
   int minTileSize() const;
 
   // Runs the model on an N×(K·C)×H×W CV_32F blob (K = framesIn(), C = channels(), any H, W ≥ 1)
-  // in model units and returns the N×C×H×W output. InvalidArgument for other shapes; Error when
-  // OpenCV fails.
+  // in model units and returns the N×outputChannels()×H×W output. InvalidArgument for other shapes;
+  // Error when OpenCV fails.
   cv::Mat run(const cv::Mat& blob);
   // The same into `out`, whose memory is reused when it is already a continuous N×C×H×W float
   // blob (else it is reallocated; never the input's memory), and the engine keeps its padding
@@ -153,6 +157,7 @@ class Engine {
   onnx::ModelInfo info_;
   onnx::GraphInfo graph_;
   int channels_ = 1;
+  int outChannels_ = 1;
   int frames_ = 1;
   std::vector<std::string> warnings_;
   Backend inUse_ = Backend::OpenCV;

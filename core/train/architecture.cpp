@@ -60,6 +60,7 @@ struct Plan {
   int temporal = 0;  // extra stem channels (temporalChannels)
   bool linearStem = false;
   bool skips = false, residual = false;
+  int segWidth = 0, segStem = 2;  // segmentation head (ArchSpec::segWidth)
   std::uint64_t seed = 1;
 
   bool dense() const { return kind != ArchKind::Conv && kind != ArchKind::ConvVae; }
@@ -157,6 +158,28 @@ void checkConvShape(const ArchSpec& s, const std::string& k) {
                           " stride-2 stages); change the patch size or the stages");
 }
 
+// The segmentation head's checks: conv only, single frames, a sample size its stem and two
+// stride-2 stages divide.
+void planSegmentation(const ArchSpec& s, Plan& p, const std::string& k) {
+  if (s.segWidth == 0) return;
+  if (s.segWidth < 1 || s.segWidth > 256)
+    throw InvalidArgument(k + ": the segmentation head's width must be 1..256, got " +
+                          std::to_string(s.segWidth));
+  if (s.kind != ArchKind::Conv || s.frames > 1)
+    throw InvalidArgument(k + ": a segmentation head is for the single-frame conv architecture");
+  if (s.segStem != 1 && s.segStem != 2 && s.segStem != 4)
+    throw InvalidArgument(k + ": the segmentation head's stem must be 1, 2 or 4, got " +
+                          std::to_string(s.segStem));
+  const int f = 4 * s.segStem;
+  if (s.height % f != 0 || s.width % f != 0)
+    throw InvalidArgument(k + ": height and width (" + std::to_string(s.height) + "x" +
+                          std::to_string(s.width) + ") must be divisible by " + std::to_string(f) +
+                          " for the segmentation head (stem " + std::to_string(s.segStem) +
+                          ", two stride-2 stages)");
+  p.segWidth = s.segWidth;
+  p.segStem = s.segStem;
+}
+
 void planConv(const ArchSpec& s, Plan& p, const std::string& k) {
   checkConvShape(s, k);
   if (s.latent < 0) throw InvalidArgument(k + ": latent channels must not be negative");
@@ -186,6 +209,7 @@ void planConv(const ArchSpec& s, Plan& p, const std::string& k) {
   p.latent = s.latent;
   p.skips = s.skips;
   p.residual = s.residual;
+  planSegmentation(s, p, k);
   for (int l = 0; l <= s.stages; ++l)
     p.ch.push_back(int(std::min<long long>(static_cast<long long>(s.width0) << l, s.maxChannels)));
 }
@@ -435,6 +459,29 @@ int convDecoder(Model& m, const Plan& p, int from, const std::vector<int>& skips
   return addAct(m, p.out, x, "out_act");
 }
 
+// DRAEM's discriminative network, small: Concat(input, reconstruction) -> stem -> two stride-2
+// stages -> two up-stages with skips -> transposed stem to one channel of logits. Returns the
+// logits node.
+int segmentationHead(Model& m, const Plan& p, int recon) {
+  const int w = p.segWidth, s = p.segStem;
+  const Act a = Act::ReLU;
+  int x = m.add(std::make_unique<nn::Concat>(), {Model::kInput, recon}, "seg_in");
+  x = m.add(s > 1 ? stemDown(2 * p.C, w, s) : conv(2 * p.C, w, 3, 1), {x}, "seg_stem");
+  x = addAct(m, a, x, "seg_stem_act");
+  const int l0 = addAct(m, a, m.add(conv(w, w, 3, 1), {x}, "seg0"), "seg0_act");
+  const int l1 = addAct(m, a, m.add(conv(w, 2 * w, 3, 2), {l0}, "seg1"), "seg1_act");
+  x = addAct(m, a, m.add(conv(2 * w, 4 * w, 3, 2), {l1}, "seg2"), "seg2_act");
+  x = addAct(m, a, m.add(conv(4 * w, 4 * w, 3, 1), {x}, "seg3"), "seg3_act");
+  x = addAct(m, a, m.add(upconv(4 * w, 2 * w), {x}, "seg_up1"), "seg_up1_act");
+  x = m.add(std::make_unique<nn::Concat>(), {x, l1}, "seg_skip1");
+  x = addAct(m, a, m.add(conv(4 * w, 2 * w, 3, 1), {x}, "seg4"), "seg4_act");
+  x = addAct(m, a, m.add(upconv(2 * w, w), {x}, "seg_up0"), "seg_up0_act");
+  x = m.add(std::make_unique<nn::Concat>(), {x, l0}, "seg_skip0");
+  x = addAct(m, a, m.add(conv(2 * w, w, 3, 1), {x}, "seg5"), "seg5_act");
+  if (s > 1) return m.add(stemUp(w, 1, s, false), {x}, "seg_logits");
+  return m.add(conv(w, 1, 3, 1), {x}, "seg_logits");
+}
+
 Encoded encoder(Model& m, const Plan& p, bool full) {
   return p.dense() ? denseEncoder(m, p, full) : convEncoder(m, p, full);
 }
@@ -499,10 +546,17 @@ BuiltModel buildAutoencoder(const ArchSpec& spec) {
   b.mu = e.mu;
   b.logvar = e.logvar;
   b.sampling = e.sampling;
-  if (p.dense())
+  if (p.dense()) {
     denseDecoder(b.model, p, e.code);
-  else
-    convDecoder(b.model, p, e.code, p.skips ? e.skips : std::vector<int>{});
+  } else {
+    const int out = convDecoder(b.model, p, e.code, p.skips ? e.skips : std::vector<int>{});
+    if (p.segWidth > 0) {
+      // The reconstruction under its own name: the decoder's last node may be an activation.
+      b.reconstruction = out;
+      b.segLogits = segmentationHead(b.model, p, out);
+      b.model.add(std::make_unique<nn::Sigmoid>(), {b.segLogits}, "seg_prob");
+    }
+  }
   b.model.compile();
   b.model.initialize(p.seed);
   return b;

@@ -62,6 +62,15 @@ struct ArchSpec {
   // otherwise that is an error for every kind (see CodeSize), since the bottleneck is what makes
   // a plain autoencoder learn anything other than the identity.
   bool allowOvercomplete = false;
+  // Conv anomaly models: a discriminative segmentation head (DRAEM, Zavrtanik et al., "DRAEM - A
+  // discriminatively trained reconstruction embedding for surface anomaly detection", ICCV 2021)
+  // of this base width reads the input and the autoencoder's reconstruction side by side
+  // (Concat) and outputs the per-pixel anomaly probability (1 channel, Sigmoid): the model's
+  // output. The head: a stem (k = s = segStem) to 1/segStem resolution, a small U-Net of two
+  // stride-2 stages (width, 2 width, 4 width) with skips, and a transposed stem back to full
+  // resolution. 0: none (the model outputs its reconstruction).
+  int segWidth = 0;
+  int segStem = 2;  // 1, 2 or 4
   std::uint64_t seed = 1;  // weight initialisation and the VAE's Sampling generator
 };
 
@@ -75,12 +84,17 @@ struct BuiltModel {
   int codePre = -1;          // dense encoders: the Dense node before the code's activation
   int mu = -1, logvar = -1;  // VAEs
   int sampling = -1;         // VAEs: the Sampling node (training / inference switch)
+  // Models with a segmentation head (ArchSpec::segWidth): the reconstruction node and the
+  // head's logits (before the output Sigmoid), where the training objective seeds its terms.
+  int reconstruction = -1, segLogits = -1;
+  bool segments() const { return segLogits >= 0; }
 };
 
 // Throws InvalidArgument with a message a CLI user understands (e.g. "dense sizes must start
 // with the input size 784", "the code (1024) is not smaller than the input (784): not an
 // undercomplete autoencoder", "the code (128x16x16 = 32768 values) is not smaller than ...").
-// The model comes back compiled and initialised from spec.seed; output shape == input shape.
+// The model comes back compiled and initialised from spec.seed; output shape == input shape,
+// except with a segmentation head (segWidth > 0): 1 x H x W, the anomaly probability.
 //   Dense:   Flatten, Dense+act per encoder size (the last is the code: codePre = its Dense,
 //            code = its activation, or the Dense itself for a linear code), the decoder mirrored,
 //            output activation, Reshape to C×H×W.
@@ -97,6 +111,9 @@ struct BuiltModel {
 //   DenseVae / ConvVae: the same encoders ending in mu and logvar heads (Dense; 1×1 Conv2d),
 //            Sampling (code = sampling), the same decoders (ConvVae: a 3×3 conv from the latent).
 //   Pca:     the linear Dense autoencoder D→K→D (Pca::toModel() fills in its weights).
+//   segWidth > 0 (Conv only): the conv autoencoder's output ("out", or its activation) is the
+//            reconstruction,
+//            then Concat(input, recon) -> the head (nodes "seg*") -> "seg_logits" -> Sigmoid.
 BuiltModel buildAutoencoder(const ArchSpec& spec);
 
 // Checks a spec without building it; throws what buildAutoencoder() would.

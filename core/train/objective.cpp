@@ -113,25 +113,58 @@ Objective::Objective(const TrainConfig& c)
   if (c.contractive > 0) contractiveEstimate_.emplace(c.contractive, c.contractiveSigma);
 }
 
+void Objective::useSyntheticAnomalies(SyntheticAnomaly generator) {
+  synthetic_.emplace(std::move(generator));
+}
+
 const Tensor& Objective::corrupt(const Tensor& target, bool inner, Tensor& noisy,
                                  nn::Rng& rng) const {
-  if (!corruption_ || inner) return target;
+  if (inner) return target;
+  if (synthetic_) {
+    if (!corruption_) {
+      synthetic_->apply(target, noisy, mask_, rng);
+      return noisy;
+    }
+    synthetic_->apply(target, pasted_, mask_, rng);
+    corruption_->apply(pasted_, noisy, rng);
+    return noisy;
+  }
+  if (!corruption_) return target;
   corruption_->apply(target, noisy, rng);
   return noisy;
 }
 
 Tensor Objective::corruptFixed(const Tensor& clean, std::uint64_t salt) const {
-  if (!corruption_) return clean;
+  if (!corrupts()) return clean;
   nn::Rng r(seed_ + salt);
   Tensor noisy;
-  corruption_->apply(clean, noisy, r);
+  corrupt(clean, false, noisy, r);
   return noisy;
+}
+
+double Objective::segmentationLoss(const Tensor& probability) const {
+  if (!synthetic_ || probability.shape() != mask_.shape())
+    throw InvalidArgument("segmentation loss: no synthetic anomalies of this shape were drawn");
+  return segValLoss_.compute(probability, mask_, nullptr);
 }
 
 StepLoss Objective::step(BuiltModel& b, bool inner, const Tensor& input, const Tensor& target,
                          nn::Rng& rng) const {
   Model& m = b.model;
   const Tensor& out = m.forward(input);
+  if (b.segments() && !inner) {
+    if (!synthetic_ || mask_.shape() != m.activation(b.segLogits).shape())
+      throw InvalidArgument("a segmentation model is trained on synthetic anomalies");
+    Tensor dRecon, dLogits;
+    StepLoss l;
+    const double rec = loss(false).compute(m.activation(b.reconstruction), target, &dRecon);
+    l.reconstruction = segLoss_.compute(m.activation(b.segLogits), mask_, &dLogits);
+    m.backward({{b.reconstruction, &dRecon}, {b.segLogits, &dLogits}});
+    double total = rec + l.reconstruction;
+    addWeightDecay(m, total);
+    l.total = total;
+    return l;
+  }
   Seeds g;
   const Tensor* targetP = &target;
   Tensor reshaped;

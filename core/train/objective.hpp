@@ -20,7 +20,10 @@
 #include "nn/regularizers/contractive_estimate.hpp"
 #include "nn/regularizers/kl_sparsity.hpp"
 #include "nn/regularizers/total_variation.hpp"
+#include "nn/losses/bce_loss.hpp"
+#include "nn/losses/bce_with_logits_loss.hpp"
 #include "train/architecture.hpp"
+#include "train/synthetic_anomaly.hpp"
 #include "train/trainer.hpp"
 
 namespace cae::train {
@@ -40,16 +43,28 @@ class Objective {
     if (inner) return mse_;
     return *loss_;
   }
-  bool corrupts() const { return bool(corruption_); }
+  bool corrupts() const { return bool(corruption_) || bool(synthetic_); }
+  // Segmentation anomaly models (BuiltModel::segments): their training input has synthetic
+  // anomalies pasted in (train/synthetic_anomaly.hpp), before any corruption; the mask of the
+  // last corrupt() / corruptFixed() is what step() and segmentationLoss() score against.
+  void useSyntheticAnomalies(SyntheticAnomaly generator);
+  bool pastesAnomalies() const { return bool(synthetic_); }
   // The input of a training step: target corrupted with rng into noisy (pixel stages with a
-  // corruption), else target itself.
+  // corruption or synthetic anomalies), else target itself.
   const nn::Tensor& corrupt(const nn::Tensor& target, bool inner, nn::Tensor& noisy,
                             nn::Rng& rng) const;
   // The corrupted copy of clean validation samples: the same draw for a salt every time.
   nn::Tensor corruptFixed(const nn::Tensor& clean, std::uint64_t salt) const;
+  // A segmentation model's validation loss: the BCE of its output (the anomaly probability)
+  // against the mask of the last corruptFixed() (the same term step() reports).
+  double segmentationLoss(const nn::Tensor& probability) const;
 
   // Forward and backward of one step through b.model; the gradients of the whole objective are
-  // in b.model.grads() afterwards. rng: the contractive estimate's probes.
+  // in b.model.grads() afterwards. rng: the contractive estimate's probes. A segmentation model
+  // (b.segments()) minimises the reconstruction's loss against target (the clean sample) plus
+  // the BCE of the head's logits against the pasted mask (DRAEM's L2 + segmentation terms;
+  // DRAEM's SSIM term and focal loss are not used); StepLoss::reconstruction then holds the BCE,
+  // the term validation measures.
   StepLoss step(BuiltModel& b, bool inner, const nn::Tensor& input, const nn::Tensor& target,
                 nn::Rng& rng) const;
 
@@ -62,6 +77,10 @@ class Objective {
   std::unique_ptr<nn::Loss> loss_;
   nn::MseLoss mse_;
   std::unique_ptr<nn::Corruption> corruption_;
+  std::optional<SyntheticAnomaly> synthetic_;
+  mutable nn::Tensor mask_, pasted_;  // the last synthetic draw's mask, and its image
+  nn::BceWithLogitsLoss segLoss_;
+  nn::BceLoss segValLoss_;
   std::uint64_t seed_ = 1;
   std::optional<nn::TotalVariation> tv_;
   std::optional<nn::ActivityL1> activityL1_;

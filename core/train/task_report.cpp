@@ -66,7 +66,8 @@ std::pair<int, int> calibrationSize(const ArchSpec& spec, const std::vector<Imag
     h = std::min(h, im.pixels.shape().h * 3 / 4);
     w = std::min(w, im.pixels.shape().w * 3 / 4);
   }
-  const int multiple = spec.stem << spec.stages;
+  // Both multiples are powers of two: the larger is a multiple of the other.
+  const int multiple = std::max(spec.stem << spec.stages, spec.segWidth > 0 ? 4 * spec.segStem : 1);
   return {std::max(h - h % multiple, spec.height), std::max(w - w % multiple, spec.width)};
 }
 
@@ -94,8 +95,10 @@ AnomalyReport calibrateAnomaly(const std::vector<Image>& heldOut, const ArchSpec
   }
   AnomalyReport r;
   r.calibration = anomaly::calibrate(scores, c.fpr);
-  r.decision =
-      anomaly::Decision{so, r.calibration.threshold, r.calibration.mean, r.calibration.std};
+  // A map that does not vary over normal crops (an untrained head: every crop scores its
+  // prior) has no deviation; the file then keeps the default 1 and the summary says so.
+  r.decision = anomaly::Decision{so, r.calibration.threshold, r.calibration.mean,
+                                 r.calibration.std > 0 ? r.calibration.std : 1.0};
   r.samples = scores.size();
   r.cropWidth = cw;
   r.cropHeight = ch;
@@ -120,6 +123,10 @@ void AnomalyReport::addTo(nlohmann::json& metrics, std::string& summary) const {
              " held-out " + crop + " normal crops: mean " + fmt("%.6g", cal.mean) + ", std " +
              fmt("%.6g", cal.std) + ", threshold " + fmt("%.6g", cal.threshold) + " at FPR " +
              fmt("%g", fpr) + "\n";
+  if (!(cal.std > 0))
+    summary +=
+        "warning: every held-out crop scored the same: the model's map does not vary "
+        "(train longer, or check the data); cae.score_std is stored as 1\n";
 }
 
 }  // namespace cae::train

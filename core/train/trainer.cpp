@@ -339,6 +339,10 @@ struct Trainer::Impl {
   // noHistory (clips): every older frame replaced by the noisy current frame, as caedenoise
   // feeds a stream start.
   double validate(Stage& s, const nn::Loss& loss, bool noHistory = false) {
+    if (s.built.segments()) {  // the segmentation term on fixed synthetic anomalies
+      const Tensor input = objective->corruptFixed(data.valClean, 99);
+      return objective->segmentationLoss(predict(s, input));
+    }
     const Tensor target = toStageInput(data.valClean, s);
     Tensor buffer;
     const Tensor input = s.innerStage ? target : objective->corruptFixed(target, 99);
@@ -600,6 +604,29 @@ struct Trainer::Impl {
     return result;
   }
 
+  // Segmentation anomaly models learn on synthetic anomalies, filled from --anomaly-source.
+  void useSyntheticAnomalies() {
+    std::vector<Image> sources;
+    if (!c.anomalySources.empty()) {
+      LoadOptions lo;
+      lo.channels = data.train->channels();
+      lo.seed = c.seed;
+      sources = loadImages(c.anomalySources, lo);
+    }
+    SyntheticAnomaly::Options o;
+    o.share = c.anomalyShare;
+    // Regions from a quarter of the sample side down to an eighth of it (DRAEM's 2^0..2^5
+    // lattice cells on 256 px span region sizes down to 8 px; patches here are smaller).
+    o.maxCells = std::max(1, std::min(data.train->height(), data.train->width()) / 8);
+    const std::size_t n = sources.size();
+    objective->useSyntheticAnomalies(SyntheticAnomaly(
+        std::move(sources), data.train->channels(), data.train->height(), data.train->width(), o));
+    say("anomalies synthetic (Perlin regions) in " + std::to_string(int(c.anomalyShare * 100)) +
+        "% of samples, filled from " +
+        (n > 0 ? std::to_string(n) + " source pictures and warps of the sample"
+               : std::string("warps of the sample (no --anomaly-source)")));
+  }
+
   TrainResult run() {
     if (c.threads > 0) nn::setThreads(c.threads);
     if (c.batch < 1 || c.epochs < 1 || c.stepsPerEpoch < 1 || c.valSamples < 1)
@@ -607,8 +634,18 @@ struct Trainer::Impl {
     if (!(c.lr > 0)) throw InvalidArgument("the learning rate must be positive");
     if (c.frames > 1 && (c.task != TrainTask::Denoise || c.arch.kind != ArchKind::Conv))
       throw InvalidArgument("--frames (temporal models) is for --task denoise with --arch conv");
+    if (c.arch.segWidth > 0 && c.task != TrainTask::Anomaly)
+      throw InvalidArgument("a segmentation head (--seg-width) is for --task anomaly");
+    if (c.arch.segWidth > 0 && c.anomalyMap != "segmentation")
+      throw InvalidArgument(
+          "a model with a segmentation head is scored on its own output: "
+          "--anomaly-map segmentation (not " +
+          c.anomalyMap + ")");
+    if (c.arch.segWidth == 0 && c.anomalyMap == "segmentation")
+      throw InvalidArgument("--anomaly-map segmentation needs a segmentation head (--seg-width)");
     data = loadTrainingData(c);
     objective = std::make_unique<Objective>(c);
+    if (c.arch.segWidth > 0) useSyntheticAnomalies();
     say("data   " + std::to_string(data.train->size()) + " training and " +
         std::to_string(data.val->size()) + " validation images; samples " +
         std::to_string(data.train->channels()) + "x" + std::to_string(data.train->height()) + "x" +

@@ -128,6 +128,11 @@ struct TrainConfig {
   // lowpass or ssim map), computed on held-out crops of up to calibSize x calibSize pixels (each
   // side at most 3/4 of the held-out images', so that the crops vary).
   double fpr = 0.01;
+  // Segmentation anomaly models (arch.segWidth > 0): the pictures synthetic anomalies are
+  // filled from (train/synthetic_anomaly.hpp; empty: intensity and colour warps of the sample
+  // only) and the share of training samples that get one. Their map is "segmentation".
+  std::vector<std::string> anomalySources;
+  double anomalyShare = 0.5;
   std::string anomalyMap = "lowpass";
   double mapSigma = 4.0;
   int calibSize = 640;

@@ -286,14 +286,17 @@ BOOST_AUTO_TEST_CASE(score_options_pick_map_and_smoothing) {
   BOOST_TEST((parseMapKind("ssim") == MapKind::Ssim));
   BOOST_TEST((parseMapKind("lowpass") == MapKind::Lowpass));
   BOOST_TEST(std::string(mapKindName(parseMapKind("l2"))) == "l2");
-  checkThrowsWith([] { parseMapKind("l1"); }, "expected l2, lowpass or ssim");
+  checkThrowsWith([] { parseMapKind("l1"); }, "expected l2, lowpass, ssim or segmentation");
+  BOOST_TEST((parseMapKind("segmentation") == MapKind::Segmentation));
+  BOOST_TEST(outputIsMap(MapKind::Segmentation));
+  BOOST_TEST(!outputIsMap(MapKind::Lowpass));
 }
 
 // Every defect kind changes the texture where its mask says and nowhere else, is clipped at the
 // border, and is repeatable for a seed; colour blobs change colour, not only brightness.
 BOOST_AUTO_TEST_CASE(defects_paint_inside_their_masks) {
   const cv::Mat clean = brick();
-  for (DefectKind k : allDefectKinds()) {
+  for (DefectKind k : defectKindsFor(1)) {
     for (int size : {6, 20, 40}) {
       BOOST_TEST_CONTEXT(defectKindName(k) << " size " << size) {
         BOOST_TEST((parseDefectKind(defectKindName(k)) == k));
@@ -335,12 +338,32 @@ BOOST_AUTO_TEST_CASE(defects_paint_inside_their_masks) {
   const cv::Scalar shift = cv::mean(rgb - before, m);
   BOOST_TEST(std::max({std::abs(shift[0] - shift[1]), std::abs(shift[1] - shift[2]),
                        std::abs(shift[0] - shift[2])}) > 0.02);
+  // A tint changes the colour and keeps the gray level (mid-gray: no clipping); a stain is
+  // always lighter.
+  cv::Mat grey(96, 96, CV_32FC3, cv::Scalar::all(0.5));
+  const cv::Mat tinted0 = grey.clone();
+  const cv::Mat tm = paintDefect(grey, {DefectKind::Tint, 40, 0.3, 48, 48, 0.3, 5});
+  BOOST_TEST(cv::countNonZero(tm) > 300);
+  cv::Mat tdiff = grey - tinted0;
+  const cv::Scalar ts = cv::mean(tdiff, tm);
+  BOOST_TEST(std::abs(ts[0] + ts[1] + ts[2]) < 1e-3);
+  BOOST_TEST(std::max({std::abs(ts[0]), std::abs(ts[1]), std::abs(ts[2])}) > 0.1);
+  for (std::uint64_t seed : {1, 2, 3, 4}) {
+    cv::Mat lit = clean.clone();
+    const cv::Mat sm = paintDefect(lit, {DefectKind::Stain, 30, 0.2, 64, 64, 1.0, seed});
+    double lo = 0;
+    cv::minMaxLoc(lit - clean, &lo);
+    BOOST_TEST(lo >= 0.0);
+    BOOST_TEST(cv::mean(lit - clean, sm)[0] > 0.05);
+  }
   // Bad arguments.
   cv::Mat u8(8, 8, CV_8U);
   checkThrowsWith([&] { paintDefect(u8, DefectSpec{}); }, "CV_32FC1 or CV_32FC3");
   checkThrowsWith([&] { paintDefect(edge, {DefectKind::Cut, 1, 0.3, 4, 4, 0, 1}); }, "size");
   checkThrowsWith([&] { paintDefect(edge, {DefectKind::Cut, 8, 0.0, 4, 4, 0, 1}); }, "contrast");
-  checkThrowsWith([] { parseDefectKind("dent"); }, "expected scratch, spot, cut or blob");
+  checkThrowsWith([] { parseDefectKind("dent"); },
+                  "expected scratch, spot, cut, blob, stain or tint");
+  checkThrowsWith([&] { paintDefect(edge, {DefectKind::Tint, 8, 0.3, 4, 4, 0, 1}); }, "colour");
 }
 
 BOOST_AUTO_TEST_CASE(bad_input_is_invalid_argument) {
