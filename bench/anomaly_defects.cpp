@@ -2,9 +2,9 @@
 // brick, grass and gravel; mate-backgrounds' Wood and Blinds (a leaf, in colour)), each split
 // into a training part (the left three quarters, cut into tiles for cae-train) and a test strip
 // (the right quarter). Test images are crops of the strip, clean, and with one synthetic defect
-// each (core/anomaly/defects: scratch, spot, cut, blob at three sizes and two contrasts) with its
-// pixel mask. Methods on the same images, every one scored as caeanomaly scores a frame (the
-// largest pixel of the smoothed map, core/anomaly/score):
+// each (core/anomaly/defects: scratch, spot, cut, blob, stain, and tint on colour, at three sizes
+// and two contrasts) with its pixel mask. Methods on the same images, every one scored as
+// caeanomaly scores a frame (the largest pixel of the smoothed map, core/anomaly/score):
 //   ae-lowpass,      the texture's autoencoder (cae-train --task anomaly), run as the element
 //   ae-l2, ae-ssim   runs it (cae::infer::Engine): squared low-passed residual (the shipped
 //                    models' map), squared residual, or 1 - SSIM
@@ -43,6 +43,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -136,6 +137,9 @@ struct Method {
   virtual cv::Mat rawMap(const cv::Mat& img) = 0;
   // The inference backend a model-based method runs on; "" for the others.
   virtual std::string backend() const { return ""; }
+  // The calibrated threshold for images of `area` pixels (the model's own map only; the frame
+  // model's when it has one); none for uncalibrated methods.
+  virtual std::optional<double> thresholdAt(double /*area*/) const { return std::nullopt; }
 };
 
 // Runs the model once per image and serves both of its maps.
@@ -189,6 +193,11 @@ class AeMethod : public Method {
       : ae_(ae), kind_(k), suffix_(std::move(suffix)) {}
   std::string name() const override { return "ae" + suffix_ + "-" + anomaly::mapKindName(kind_); }
   std::string backend() const override { return ae_.backend(); }
+  std::optional<double> thresholdAt(double area) const override {
+    const anomaly::Decision& d = ae_.engine().info().anomaly;
+    if (d.map.map != kind_ || !d.calibrated()) return std::nullopt;
+    return d.atArea(area).threshold;
+  }
   cv::Mat rawMap(const cv::Mat& img) override {
     const cv::Mat& rec = ae_.reconstruct(img);
     return toMat(anomaly::anomalyMap(viewOf(img), viewOf(rec), {kind_, 0.0}));
@@ -478,7 +487,7 @@ struct Methods {
 void loadAutoEncoders(const Texture& tex, const fs::path& models, int threads,
                       infer::Backend backend, bool first, Methods& ms) {
   bool sigmaFromModel = false;
-  for (const std::string suffix : {"", "-fast"}) {
+  for (const std::string suffix : {"", "-fast", "-seg", "-fast-seg"}) {
     const fs::path model = models / ("anomaly-" + std::string(tex.name) + suffix + ".onnx");
     if (!fs::exists(model)) {
       if (suffix.empty() && first)
@@ -581,6 +590,25 @@ void scoreMethod(const Texture& tex, Method& m, const std::vector<TestImage>& se
           "\"tpr\":%s}\n",
           tex.name, m.name().c_str(), jsonList(f).c_str(), jsonList(t).c_str());
     }
+  }
+  // At the model's calibrated threshold (for the test crops' area): the share of clean and of
+  // defect crops flagged.
+  if (const auto t = m.thresholdAt(double(set.front().img.rows) * set.front().img.cols)) {
+    std::size_t clean = 0, cleanFlagged = 0, defect = 0, defectFlagged = 0;
+    for (std::size_t i = 0; i < set.size(); ++i) {
+      const bool flagged = imgScore[i] > *t;
+      if (set[i].kind.empty()) {
+        ++clean;
+        cleanFlagged += flagged;
+      } else {
+        ++defect;
+        defectFlagged += flagged;
+      }
+    }
+    std::printf(
+        "{\"type\":\"at_threshold\",\"texture\":\"%s\",\"method\":\"%s\",\"threshold\":%.6g,"
+        "\"clean\":%zu,\"clean_flagged\":%zu,\"defect\":%zu,\"defect_flagged\":%zu}\n",
+        tex.name, m.name().c_str(), *t, clean, cleanFlagged, defect, defectFlagged);
   }
   for (int size : kSizes)
     for (double contrast : kContrasts) {

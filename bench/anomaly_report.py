@@ -22,6 +22,9 @@ checks = of("backend_check")
 
 LABEL = {"ae-lowpass": "cae AE, low-passed residual (the models' map)", "ae-ssim": "cae AE, 1-SSIM map",
          "ae-l2": "cae AE, L2 map", "ae-fast-lowpass": "cae real-time AE (-fast), low-passed residual",
+         "ae-segmentation": "cae AE + segmentation head (DRAEM-style)",
+         "ae-seg-segmentation": "cae AE + segmentation head (DRAEM-style, -seg)",
+         "ae-fast-seg-segmentation": "cae real-time AE + segmentation head (-fast-seg)",
          "pca": "patch PCA (baseline)", "gauss": "per-pixel Gaussian features (baseline)",
          "knn": "patch memory, nearest neighbour (PatchCore-style baseline, no pretrained network)"}
 label = lambda m: LABEL.get(m, m)
@@ -63,7 +66,7 @@ L.append("Real textures (skimage brick, grass, gravel; mate-backgrounds Wood (gr
          "a leaf, in colour, /3), each split into a training part (left ¾, tiles for "
          "`cae-train --task anomaly`) and a test strip (right ¼). Test images: 96×96 crops of the "
          "strip, clean, and each crop again with one synthetic defect (`core/anomaly/defects`: "
-         "scratch, spot, cut, colour/brightness blob; sizes 10, 20, 36 px; contrasts 0.15, 0.3 of full "
+         "scratch, spot, cut, colour/brightness blob, light stain, colour-only tint (colour textures); sizes 10, 20, 36 px; contrasts 0.15, 0.3 of full "
          "scale) and its pixel mask. Every method's map is smoothed by the model's `cae.map_sigma` and "
          "scored as `caeanomaly` scores a frame: image score = largest pixel. Image AUROC: defect "
          "images against clean ones; pixel AUROC: all pixels of the clean and defect images against "

@@ -19,7 +19,7 @@ for N seconds of stream time, and reports for every scheduled defect whether it 
 within [start - 0.3 s, end + 1.0 s] and when first, plus the false alarms (detections outside
 every such window).
   --seconds N           stream time to watch (default 16)
-  --defects LIST        START:KIND,... seconds and scratch|spot|cut|blob
+  --defects LIST        START:KIND,... seconds and scratch|spot|cut|blob|stain|tint (tint: with --color)
                         (default 3:spot,6:scratch,9:cut,12:blob; "none": no defects)
   --out DIR             schedule.jsonl, detections.jsonl, watch-stats.json, summary.json
                         (default inspect-out)

@@ -14,6 +14,11 @@
  * need RGB-type frames: the element offers only the formats its model can take, so a
  * videoconvert in front converts.
  *
+ * The threshold is the `threshold` property when set, else the model's cae.threshold; a model
+ * calibrated with a frame model (cae-train --frame-fpr: cae.frame_model) instead gets the
+ * threshold of its false-alarm rate per frame at each frame's own size, since the frame score,
+ * a maximum, grows with the area.
+ *
  * A frame is flagged when its score is above the threshold and at least one region of
  * `min-region-area` pixels or more is: a frame whose only pixels above the threshold form
  * smaller specks is not flagged (is-anomaly=false with `message-every-frame=true`).
@@ -123,11 +128,12 @@ struct _GstCaeAnomaly {
 G_DEFINE_TYPE(GstCaeAnomaly, gst_cae_anomaly, GST_TYPE_CAE_FILTER)
 GST_ELEMENT_REGISTER_DEFINE(caeanomaly, "caeanomaly", GST_RANK_NONE, GST_TYPE_CAE_ANOMALY)
 
-// The decision in force: the model's, with the threshold property when that is set (>= 0).
-// Call with the object lock held.
-static cae::anomaly::Decision decision_in_force(GstCaeAnomaly* self) {
-  return self->threshold >= 0 ? self->model_decision->withThreshold(self->threshold)
-                              : *self->model_decision;
+// The decision in force for a frame: the model's, with the threshold property when that is set
+// (>= 0); else, for a model with a frame model (cae.frame_model), its threshold at this frame's
+// area. Call with the object lock held.
+static cae::anomaly::Decision decision_in_force(GstCaeAnomaly* self, const GstVideoFrame* f) {
+  if (self->threshold >= 0) return self->model_decision->withThreshold(self->threshold);
+  return self->model_decision->atArea(double(GST_VIDEO_FRAME_WIDTH(f)) * GST_VIDEO_FRAME_HEIGHT(f));
 }
 
 static gboolean gst_cae_anomaly_model_loaded(GstCaeFilter* filter, const cae::infer::Engine& e) {
@@ -232,7 +238,7 @@ static void gst_cae_anomaly_run_model(GstCaeFilter* filter, cae::infer::Engine& 
                                       GstVideoFrame* in, GstVideoFrame*) {
   GstCaeAnomaly* self = GST_CAE_ANOMALY(filter);
   GST_OBJECT_LOCK(self);
-  const cae::anomaly::Decision d = decision_in_force(self);
+  const cae::anomaly::Decision d = decision_in_force(self, in);
   const int min_area = int(self->min_region_area);
   GST_OBJECT_UNLOCK(self);
   // Only the timing needs a run here.
@@ -296,7 +302,7 @@ static GstFlowReturn gst_cae_anomaly_process_ip(GstCaeFilter* filter, cae::infer
   GST_OBJECT_LOCK(self);
   const guint64 index = self->frames++;
   const guint interval = std::max(1u, self->inference_interval);
-  const cae::anomaly::Decision d = decision_in_force(self);
+  const cae::anomaly::Decision d = decision_in_force(self, frame);
   const int min_area = int(std::max(1u, self->min_region_area));
   const bool overlay = self->overlay;
   const bool every = self->message_every_frame;

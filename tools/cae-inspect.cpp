@@ -206,7 +206,7 @@ std::vector<ScheduledDefect> planDefects(const CameraOptions& o, const Surface& 
         (f.size() > 3 && !parseNumber(f[3], 0.01, 1, contrast)))
       throw cae::InvalidArgument("--defects: '" + item +
                                  "' is not START:KIND[:SIZE[:CONTRAST]] (seconds, "
-                                 "scratch|spot|cut|blob, 2-512 px, 0.01-1)");
+                                 "scratch|spot|cut|blob|stain|tint, 2-512 px, 0.01-1)");
     d.spec.kind = cae::anomaly::parseDefectKind(f[1]);
     d.spec.size = int(size);
     d.spec.contrast = contrast;
@@ -852,7 +852,7 @@ CLI::App* addCameraCommand(CLI::App& app, CameraOptions& c) {
       ->capture_default_str();
   cam->add_option("--defects", c.defects,
                   "START:KIND[:SIZE[:CONTRAST]],... (seconds of stream time; kind "
-                  "scratch|spot|cut|blob; size and contrast default to --defect-size and "
+                  "scratch|spot|cut|blob|stain|tint (tint: colour cameras); size and contrast default to --defect-size and "
                   "--contrast); \"\" or none: no defects")
       ->capture_default_str();
   cam->add_option("--defect-seconds", c.defectSeconds, "how long each defect is visible")

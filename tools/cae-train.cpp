@@ -516,6 +516,22 @@ void addAnomalyOptions(CLI::App& app, Options& o) {
       ->check(CLI::Range(0.0, 50.0))
       ->capture_default_str()
       ->group("Objective");
+  app.add_option("--frame-fpr", c.frameFpr,
+                 "anomaly: false alarms per frame the threshold is set for, at every frame size "
+                 "(an extreme-value fit of the crop scores, stored in the model; caeanomaly "
+                 "follows the frame size); 0: the crop quantile at --fpr")
+      ->check(CLI::Range(0.0, 0.5))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option_function<std::string>(
+         "--deploy-size",
+         [&c](const std::string& v) {
+           if (std::sscanf(v.c_str(), "%dx%d", &c.deployW, &c.deployH) != 2 || c.deployW < 1 ||
+               c.deployH < 1)
+             throw CLI::ValidationError("--deploy-size", "expected WxH, e.g. 640x480");
+         },
+         "anomaly, --frame-fpr: the frame size cae.threshold is stored for (default 640x480)")
+      ->group("Objective");
   app.add_option("--seg-width", c.arch.segWidth,
                  "anomaly, conv: a segmentation head of this base width (DRAEM): it reads the "
                  "input beside the reconstruction and outputs the anomaly probability per pixel, "

@@ -5,6 +5,8 @@
 
 #include <vector>
 
+#include "anomaly/decision.hpp"
+
 namespace cae::anomaly {
 
 struct Calibration {
@@ -18,5 +20,10 @@ struct Calibration {
 // standard deviation (0 for a single score). InvalidArgument when scores is empty or holds a
 // non-finite value, or when fpr is outside [0, 1).
 Calibration calibrate(std::vector<double> scores, double fpr);
+
+// Fits the frame model (decision.hpp) to normal crop scores (crops of `area` pixels each);
+// InvalidArgument for fewer than two scores, a non-finite one, scores that do not vary, area <= 0
+// or fpr outside (0, 1).
+FrameModel fitFrameModel(const std::vector<double>& scores, double area, double fpr);
 
 }  // namespace cae::anomaly

@@ -10,6 +10,7 @@
 // Header-only (no OpenCV), so that core/onnx can hold one without linking core/anomaly.
 #pragma once
 
+#include <cmath>
 #include <optional>
 #include <string>
 
@@ -54,6 +55,36 @@ inline const char* mapKindName(MapKind kind) {
   }
 }
 
+// The frame score is a maximum over the map, so it grows with the frame's area: a threshold set
+// at the 1 % quantile of small crops flags far more than 1 % of large frames. FrameModel is the
+// extreme-value model that carries a calibration to any frame size: the scores of normal crops
+// of `area` pixels are fitted by a Gumbel distribution (method of moments: beta = std sqrt(6) /
+// pi, mu = mean - 0.5772 beta), and the maximum over a frame of A pixels, as the maximum of
+// A / area independent crops (the map's correlation length, a few smoothing sigmas, is far below
+// a crop's side), is Gumbel(mu + beta ln(A / area), beta). `fpr` is the per-frame false-alarm
+// rate the element keeps at every frame size (cae.frame_model).
+struct FrameModel {
+  double mu = 0, beta = 0, area = 0, fpr = 0;
+
+  bool valid() const { return beta > 0 && area > 0 && fpr > 0 && fpr < 1; }
+  // The score a normal frame of frameArea pixels exceeds with probability rate:
+  // P(max > t) = 1 - exp(-k exp(-(t - mu) / beta)), k = frameArea / area, solved for t.
+  double threshold(double frameArea, double rate) const {
+    if (!valid() || !(frameArea > 0) || !(rate > 0 && rate < 1))
+      throw InvalidArgument(
+          "frame model: needs a fitted model, a positive area and a rate in "
+          "(0, 1)");
+    return mu + beta * (std::log(frameArea / area) - std::log(-std::log1p(-rate)));
+  }
+  double threshold(double frameArea) const { return threshold(frameArea, fpr); }
+  // The probability that a normal frame of frameArea pixels scores above `score`.
+  double exceedance(double score, double frameArea) const {
+    if (!valid() || !(frameArea > 0))
+      throw InvalidArgument("frame model: needs a fitted model and a positive area");
+    return -std::expm1(-(frameArea / area) * std::exp(-(score - mu) / beta));
+  }
+};
+
 // The per-pixel map a frame score is the maximum of.
 struct ScoreOptions {
   MapKind map = MapKind::L2;
@@ -65,16 +96,28 @@ struct Decision {
   std::optional<double> threshold;  // none: the model is not calibrated
   double scoreMean = 0.0;           // calibration statistics of normal frame scores
   double scoreStd = 1.0;
+  // Present when the threshold follows the frame's area (cae.frame_model): see atArea().
+  std::optional<FrameModel> frame;
 
   bool calibrated() const { return threshold.has_value(); }
   // score > threshold; never true without a threshold.
   bool flagged(double score) const { return threshold && score > *threshold; }
   // How many calibration deviations above the calibration mean.
   double z(double score) const { return (score - scoreMean) / scoreStd; }
-  // The same decision with another threshold (a user's override); calibration statistics kept.
+  // The same decision with another threshold (a user's override: fixed at every frame size);
+  // calibration statistics kept.
   Decision withThreshold(double t) const {
     Decision d = *this;
     d.threshold = t;
+    d.frame.reset();
+    return d;
+  }
+  // The decision for frames of `area` pixels: with a frame model, its threshold at that area and
+  // the model's false-alarm rate; otherwise this decision unchanged.
+  Decision atArea(double area) const {
+    if (!frame) return *this;
+    Decision d = *this;
+    d.threshold = frame->threshold(area);
     return d;
   }
 };

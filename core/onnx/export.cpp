@@ -376,6 +376,9 @@ std::map<std::string, std::string> exportMetadata(const nn::Model& model, const 
     num(key::kThreshold, d.threshold);
     num(key::kScoreMean, d.scoreMean);
     num(key::kScoreStd, d.scoreStd);
+    if (d.frame)
+      m[key::kFrameModel] = formatNumber(d.frame->mu) + "," + formatNumber(d.frame->beta) + "," +
+                            formatNumber(d.frame->area) + "," + formatNumber(d.frame->fpr);
   }
   if (o.stft) m[key::kStft] = formatStft(*o.stft);
   put(key::kTrainerVersion, o.trainerVersion);

@@ -81,12 +81,13 @@ std::vector<std::string> splitComma(const std::string& s) {
 
 const std::vector<std::string>& knownKeys() {
   static const std::vector<std::string> keys{
-      key::kTask,           key::kFormat,         key::kInputScale, key::kInputOffset,
-      key::kResidual,       key::kReceptiveField, key::kNoiseSigma, key::kNoise,
-      key::kFrames,         key::kAlign,          key::kWindow,     key::kSampleRescale,
-      key::kLatentShape,    key::kQuantStep,      key::kScoreMean,  key::kScoreStd,
-      key::kThreshold,      key::kAnomalyMap,     key::kMapSigma,   key::kStft,
-      key::kTrainerVersion, key::kRecipe,         key::kMetrics,    key::kInt8Ranges,
+      key::kTask,        key::kFormat,         key::kInputScale, key::kInputOffset,
+      key::kResidual,    key::kReceptiveField, key::kNoiseSigma, key::kNoise,
+      key::kFrames,      key::kAlign,          key::kWindow,     key::kSampleRescale,
+      key::kLatentShape, key::kQuantStep,      key::kScoreMean,  key::kScoreStd,
+      key::kThreshold,   key::kAnomalyMap,     key::kMapSigma,   key::kFrameModel,
+      key::kStft,        key::kTrainerVersion, key::kRecipe,     key::kMetrics,
+      key::kInt8Ranges,
   };
   return keys;
 }
@@ -266,11 +267,19 @@ ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
       try {
         info.anomaly.map.map = anomaly::parseMapKind(v);
       } catch (const InvalidArgument&) {
-        throw badValue(k, v, "l2, lowpass or ssim");
+        throw badValue(k, v, "l2, lowpass, ssim or segmentation");
       }
     } else if (k == key::kMapSigma) {
       info.anomaly.map.smoothSigma = parseDouble(k, v);
       if (!(info.anomaly.map.smoothSigma >= 0)) throw badValue(k, v, "a smoothing sigma >= 0");
+    } else if (k == key::kFrameModel) {
+      const std::vector<std::string> f = splitComma(v);
+      if (f.size() != 4) throw badValue(k, v, "MU,BETA,AREA,FPR");
+      anomaly::FrameModel m{parseDouble(k, f[0]), parseDouble(k, f[1]), parseDouble(k, f[2]),
+                            parseDouble(k, f[3])};
+      if (!std::isfinite(m.mu) || !m.valid())
+        throw badValue(k, v, "MU,BETA,AREA,FPR with BETA > 0, AREA > 0 and 0 < FPR < 1");
+      info.anomaly.frame = m;
     } else if (k == key::kStft) {
       info.stft = parseStft(v);
     } else if (k == key::kTrainerVersion) {

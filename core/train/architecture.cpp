@@ -226,6 +226,8 @@ Plan makePlan(const ArchSpec& s) {
     throw InvalidArgument(k + ": frames must be between 1 and 16, got " + std::to_string(s.frames));
   if (s.frames > 1 && s.kind != ArchKind::Conv)
     throw InvalidArgument(k + ": several input frames (--frames) are for the conv architecture");
+  if (s.segWidth != 0 && s.kind != ArchKind::Conv)
+    throw InvalidArgument(k + ": a segmentation head is for the single-frame conv architecture");
   p.C = s.channels;
   p.frames = s.frames;
   p.H = s.height;

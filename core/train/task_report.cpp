@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "anomaly/calibration.hpp"
 #include "anomaly/score.hpp"
 
 namespace cae::train {
@@ -98,11 +99,17 @@ AnomalyReport calibrateAnomaly(const std::vector<Image>& heldOut, const ArchSpec
   // A map that does not vary over normal crops (an untrained head: every crop scores its
   // prior) has no deviation; the file then keeps the default 1 and the summary says so.
   r.decision = anomaly::Decision{so, r.calibration.threshold, r.calibration.mean,
-                                 r.calibration.std > 0 ? r.calibration.std : 1.0};
+                                 r.calibration.std > 0 ? r.calibration.std : 1.0, std::nullopt};
   r.samples = scores.size();
   r.cropWidth = cw;
   r.cropHeight = ch;
   r.fpr = c.fpr;
+  if (c.frameFpr > 0 && r.calibration.std > 0) {
+    r.decision.frame = anomaly::fitFrameModel(scores, double(cw) * ch, c.frameFpr);
+    r.decision.threshold = r.decision.frame->threshold(double(c.deployW) * c.deployH);
+    r.deployW = c.deployW;
+    r.deployH = c.deployH;
+  }
   return r;
 }
 
@@ -123,6 +130,16 @@ void AnomalyReport::addTo(nlohmann::json& metrics, std::string& summary) const {
              " held-out " + crop + " normal crops: mean " + fmt("%.6g", cal.mean) + ", std " +
              fmt("%.6g", cal.std) + ", threshold " + fmt("%.6g", cal.threshold) + " at FPR " +
              fmt("%g", fpr) + "\n";
+  if (decision.frame) {
+    const anomaly::FrameModel& f = *decision.frame;
+    const std::string deploy = std::to_string(deployW) + "x" + std::to_string(deployH);
+    metrics["frame_model"] = {{"mu", f.mu}, {"beta", f.beta}, {"area", f.area}, {"fpr", f.fpr}};
+    metrics["deploy_size"] = deploy;
+    metrics["deploy_threshold"] = *decision.threshold;
+    summary += "frame model (Gumbel fit of the crop maxima): threshold " +
+               fmt("%.6g", *decision.threshold) + " for " + deploy + " frames at " +
+               fmt("%g", f.fpr) + " false alarms per frame; caeanomaly follows the frame size\n";
+  }
   if (!(cal.std > 0))
     summary +=
         "warning: every held-out crop scored the same: the model's map does not vary "

@@ -132,6 +132,12 @@ struct TrainConfig {
   // filled from (train/synthetic_anomaly.hpp; empty: intensity and colour warps of the sample
   // only) and the share of training samples that get one. Their map is "segmentation".
   std::vector<std::string> anomalySources;
+  // Frame-size calibration (anomaly::FrameModel): with frameFpr > 0 the crop scores are fitted by
+  // the extreme-value model, cae.threshold is its threshold for deployW x deployH frames at that
+  // per-frame false-alarm rate, and the model carries the fit (cae.frame_model) so that
+  // caeanomaly keeps the rate at any frame size. 0: the crop quantile at fpr, as before.
+  double frameFpr = 0;
+  int deployW = 640, deployH = 480;
   double anomalyShare = 0.5;
   std::string anomalyMap = "lowpass";
   double mapSigma = 4.0;

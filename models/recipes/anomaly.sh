@@ -10,6 +10,13 @@
 #   <texture>        quality: a learned 2x2 stem, three stages (16-32-64-64 channels), code 32
 #   <texture>-fast   real time: a learned linear 4x4 stem, two stages (24-48-48), code 32 — about
 #                    2.5x faster through caeanomaly, a few points of AUROC lower (the cards)
+#   <texture>-seg    DRAEM-style (issue 12): the quality autoencoder plus a segmentation head
+#                    (--seg-width 16 at 1/2 resolution) trained on synthetic anomalies
+#                    (core/train/synthetic_anomaly: Perlin regions filled from the mate-backgrounds
+#                    nature photographs other than the benchmark's Wood and Blinds, or warps of
+#                    the sample), flips (and rotations for the isotropic grass and gravel),
+#                    calibrated by the frame model at 0.001 false alarms per 640x480 frame
+#   <texture>-fast-seg  the real-time autoencoder with the head at 1/4 resolution
 # Retrain: models/recipes/anomaly.sh TEXTURE[-fast] [out-dir] [extra cae-train options, e.g. --resume]
 #   TEXTURE: brick | grass | gravel | wood | leaf (colour) | all (the five quality models)
 # Needs a built tree (build/tools/cae-train, build/bench/bench_anomaly_defects). One engine
@@ -23,9 +30,22 @@ if [[ $name == all ]]; then
   for t in brick grass gravel wood leaf; do "$0" "$t" "$out" "$@"; done
   exit 0
 fi
-tex=${name%-fast}
+tex=${name%-seg}
+tex=${tex%-fast}
 arch=(--stem 2 --channels 16 --stages 3 --depth 1 --max-channels 64 --latent 32)
-[[ $name == *-fast ]] && arch=(--stem 4 --linear-stem --channels 24 --stages 2 --depth 1 --max-channels 48 --latent 32)
+[[ $name == *-fast* ]] && arch=(--stem 4 --linear-stem --channels 24 --stages 2 --depth 1 --max-channels 48 --latent 32)
+objective=(--noise gaussian --sigma 15 --anomaly-map lowpass --fpr 0.01 --epochs 60)
+if [[ $name == *-seg ]]; then
+  sources=()
+  for f in Aqua Dune FreshFlower Garden GreenMeadow LadyBird RainDrops Storm TwoWings YellowFlower; do
+    sources+=(--anomaly-source "/usr/share/backgrounds/mate/nature/$f.jpg")
+  done
+  head=(--seg-width 16 --seg-stem 2)
+  [[ $name == *-fast-seg ]] && head=(--seg-width 16 --seg-stem 4)
+  objective=("${head[@]}" "${sources[@]}" --flips --fpr 0.01 --frame-fpr 0.001
+             --deploy-size 640x480 --epochs 60)
+  [[ $tex == grass || $tex == gravel ]] && objective+=(--rotations)
+fi
 data=$out/anomaly-data
 [[ -d $data/$tex/train ]] || "$root/build/bench/bench_anomaly_defects" prepare "$data" >/dev/null
 [[ -d $data/$tex/train ]] || { echo "unknown texture: $tex" >&2; exit 2; }
@@ -33,9 +53,9 @@ color=gray
 [[ $tex == leaf ]] && color=rgb
 mkdir -p "$out"
 exec "$root/build/tools/cae-train" "$data/$tex/train" --color "$color" \
-  --task anomaly --anomaly-map lowpass --map-sigma 4 --fpr 0.01 --calib-size 640 \
+  --task anomaly --map-sigma 4 --calib-size 640 \
   --arch conv "${arch[@]}" \
-  --noise gaussian --sigma 15 \
+  "${objective[@]}" \
   --patch 64 --val-fraction 0.17 --val-samples 128 \
-  --batch 16 --epochs 60 --steps 100 --lr 1e-3 --schedule cosine --min-lr 1e-5 --seed 1 --threads 1 \
+  --batch 16 --steps 100 --lr 1e-3 --schedule cosine --min-lr 1e-5 --seed 1 --threads 1 \
   -o "$out/anomaly-$name.onnx" "$@"

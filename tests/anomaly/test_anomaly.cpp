@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <memory>
 #include <numeric>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -21,9 +23,11 @@
 #include "anomaly/regions.hpp"
 #include "anomaly/score.hpp"
 #include "error.hpp"
+#include "infer/engine.hpp"
 
 using namespace cae;
 using namespace cae::anomaly;
+namespace tt = boost::test_tools;
 
 namespace {
 
@@ -467,4 +471,93 @@ BOOST_AUTO_TEST_CASE(k_of_n_alarm_counts_the_last_n_frames) {
       BOOST_TEST(std::string(e.what()).find("k-of-n alarm") != std::string::npos);
     }
   }
+}
+
+// ---- frame-size calibration (FrameModel) -------------------------------------------------------
+
+namespace {
+
+// The shipped real-time wood model's frame scores (its own map and smoothing) on n random crops
+// of side x side from region r of mate-backgrounds' Wood.jpg at the benchmark's scale (1/2).
+std::vector<double> woodScores(cv::Rect r, int side, int n, std::uint64_t seed) {
+  static cv::Mat wood;
+  if (wood.empty()) {
+    cv::Mat m8 = cv::imread("/usr/share/backgrounds/mate/nature/Wood.jpg", cv::IMREAD_GRAYSCALE);
+    BOOST_REQUIRE(!m8.empty());
+    cv::resize(m8, m8, cv::Size(), 0.5, 0.5, cv::INTER_AREA);
+    m8.convertTo(wood, CV_32F, 1.0 / 255);
+  }
+  static std::unique_ptr<infer::Engine> engine;
+  if (!engine) {
+    infer::EngineOptions o;
+    o.model = (std::filesystem::path(CAE_TEST_DATA).parent_path().parent_path() / "models" /
+               "anomaly-wood-fast.onnx")
+                  .string();
+    o.task = onnx::Task::Anomaly;
+    o.threads = 1;
+    engine = std::make_unique<infer::Engine>(o);
+  }
+  const ScoreOptions so = engine->info().anomaly.map;
+  cv::RNG rng(seed);
+  std::vector<double> scores;
+  for (int i = 0; i < n; ++i) {
+    const cv::Mat crop = wood(cv::Rect(r.x + rng.uniform(0, r.width - side + 1),
+                                       r.y + rng.uniform(0, r.height - side + 1), side, side))
+                             .clone();
+    const int dims[4] = {1, 1, side, side};
+    const cv::Mat blob(4, dims, CV_32F, crop.data);
+    const cv::Mat out = engine->run(blob);
+    const cv::Mat rec(side, side, CV_32F, const_cast<float*>(out.ptr<float>()));
+    scores.push_back(frameScore(anomalyMap(view(crop), view(rec), so)));
+  }
+  return scores;
+}
+
+}  // namespace
+
+// The extreme-value model on its own terms: thresholds grow with the area by beta ln(k), and
+// exceedance() inverts threshold().
+BOOST_AUTO_TEST_CASE(frame_model_threshold_and_exceedance) {
+  const FrameModel m = fitFrameModel({1.0, 1.2, 0.9, 1.4, 1.1, 1.05, 0.95, 1.3}, 100, 0.01);
+  BOOST_TEST(m.valid());
+  BOOST_TEST(m.threshold(400) - m.threshold(100) == m.beta * std::log(4.0), tt::tolerance(1e-9));
+  for (double area : {50.0, 100.0, 1e4})
+    for (double rate : {0.001, 0.05, 0.5})
+      BOOST_TEST(m.exceedance(m.threshold(area, rate), area) == rate, tt::tolerance(1e-9));
+  Decision d;
+  d.threshold = 7.0;
+  d.frame = m;
+  BOOST_TEST(*d.atArea(400).threshold == m.threshold(400, 0.01), tt::tolerance(1e-12));
+  BOOST_TEST(!d.withThreshold(2.0).frame.has_value());  // a user's threshold is fixed
+  BOOST_TEST(*d.withThreshold(2.0).atArea(400).threshold == 2.0);
+  checkThrowsWith([] { fitFrameModel({1.0, 1.0, 1.0}, 100, 0.01); }, "do not vary");
+  checkThrowsWith([] { fitFrameModel({1.0, 2.0}, 100, 1.0); }, "false-alarm rate");
+  checkThrowsWith([] { fitFrameModel({1.0}, 100, 0.1); }, "two scores");
+}
+
+// A model calibrated at one size keeps its false-alarm rate at another: the frame model fitted on
+// 96x96 crops of one half of a real wood surface, through the shipped wood model, predicts the
+// rate at which 192x192 frames of the other half exceed its threshold (statistical test: within
+// four binomial deviations, with a margin for overlapping random frames), where the crop
+// quantile used as is would be exceeded by far more frames (the failure the model fixes).
+BOOST_AUTO_TEST_CASE(a_frame_model_keeps_its_rate_at_another_frame_size) {
+  // Wood at scale 1/2 is 1280x960: calibration crops from the top half, frames from the bottom.
+  const std::vector<double> crops = woodScores({0, 0, 1280, 470}, 96, 400, 3);
+  const std::vector<double> frames = woodScores({0, 490, 1280, 470}, 192, 300, 4);
+  const double rate = 0.2;
+  const FrameModel m = fitFrameModel(crops, 96.0 * 96, rate);
+  const double t = m.threshold(192.0 * 192);
+  const double observed =
+      double(std::count_if(frames.begin(), frames.end(), [&](double s) { return s > t; })) /
+      double(frames.size());
+  const double quantile = calibrate(crops, rate).threshold;
+  const double naive =
+      double(std::count_if(frames.begin(), frames.end(), [&](double s) { return s > quantile; })) /
+      double(frames.size());
+  BOOST_TEST_MESSAGE("frames above the frame model's threshold: " << observed << " (expected "
+                                                                  << rate << "); above the "
+                                                                  << "crop quantile: " << naive);
+  const double sd = std::sqrt(rate * (1 - rate) / double(frames.size()));
+  BOOST_TEST(std::abs(observed - rate) < 4 * sd + 0.03);
+  BOOST_TEST(naive > rate + 4 * sd);
 }

@@ -74,7 +74,11 @@ onnx::ExportOptions everyOption() {
   o.noiseSigma = 0.1;
   o.latentShape = {8, 4, 4};
   o.quantStep = 0.25;
-  o.anomaly = anomaly::Decision{{anomaly::MapKind::Ssim, 2.5}, 3.5, 0.0123, 0.004};
+  o.anomaly = anomaly::Decision{{anomaly::MapKind::Ssim, 2.5},
+                                3.5,
+                                0.0123,
+                                0.004,
+                                anomaly::FrameModel{0.125, 0.0078125, 18432, 0.001}};
   o.stft = onnx::Stft{512, 128, 16000};
   o.trainerVersion = "cae-train 0.1.0";
   o.recipe = "loss=mse epochs=3 lr=1e-3, \"quoted\" and ünïcode";
@@ -144,6 +148,11 @@ BOOST_AUTO_TEST_CASE(every_key_round_trips) {
   BOOST_TEST(meta.at("cae.anomaly_map") == "ssim");
   BOOST_TEST((info.anomaly.map.map == anomaly::MapKind::Ssim));
   BOOST_TEST(info.anomaly.map.smoothSigma == 2.5);
+  BOOST_TEST_REQUIRE(info.anomaly.frame.has_value());
+  BOOST_TEST(info.anomaly.frame->mu == 0.125);
+  BOOST_TEST(info.anomaly.frame->beta == 0.0078125);
+  BOOST_TEST(info.anomaly.frame->area == 18432);
+  BOOST_TEST(info.anomaly.frame->fpr == 0.001);
   BOOST_TEST_REQUIRE(info.stft.has_value());
   BOOST_TEST(info.stft->nFft == 512);
   BOOST_TEST(info.stft->hop == 128);
@@ -254,6 +263,10 @@ BOOST_AUTO_TEST_CASE(malformed_values_name_the_key) {
       {"cae.anomaly_map", "l1"},
       {"cae.anomaly_map", "lowpass2"},
       {"cae.map_sigma", "-2"},
+      {"cae.frame_model", "0.1,0.01,100"},
+      {"cae.frame_model", "0.1,0,100,0.001"},
+      {"cae.frame_model", "0.1,0.01,100,1"},
+      {"cae.frame_model", "nan,0.01,100,0.001"},
       {"cae.stft", "n_fft=512,hop=x,rate=1"},
       {"cae.stft", "size=1,hop=2,rate=3"},
   };

@@ -45,7 +45,8 @@ cv::Mat brick() {
 // A hand-made anomaly model for brick: output = clamp(input, darkest, brightest brick sample),
 // as 1x1 conv (x - lo, x - hi) -> ReLU -> 1x1 conv (a - b + lo). It reconstructs every brick
 // pixel exactly and nothing outside brick's range: pasted defects (darker, brighter) score.
-std::string rangeModel(const fs::path& path, double& threshold) {
+std::string rangeModel(const fs::path& path, double& threshold,
+                       std::optional<cae::anomaly::FrameModel> frame = std::nullopt) {
   double lo255, hi255;
   cv::minMaxLoc(brick(), &lo255, &hi255);
   const float lo = float(lo255 / 255), hi = float(hi255 / 255);
@@ -70,8 +71,8 @@ std::string rangeModel(const fs::path& path, double& threshold) {
   cae::onnx::ExportOptions o;
   o.task = cae::onnx::Task::Anomaly;
   o.format = "GRAY8";
-  o.anomaly =
-      cae::anomaly::Decision{{cae::anomaly::MapKind::L2, 2.0}, threshold, 0.0, threshold / 4};
+  o.anomaly = cae::anomaly::Decision{
+      {cae::anomaly::MapKind::L2, 2.0}, threshold, 0.0, threshold / 4, frame};
   cae::onnx::exportOnnx(m, path.string(), o);
   return path.string();
 }
@@ -144,7 +145,7 @@ std::string randomModel(const std::string& name, int channels, cae::onnx::Task t
   cae::onnx::ExportOptions o;
   o.task = task;
   if (threshold && nameMap) {
-    o.anomaly = cae::anomaly::Decision{{}, threshold, *threshold / 2, *threshold / 10};
+    o.anomaly = cae::anomaly::Decision{{}, threshold, *threshold / 2, *threshold / 10, {}};
   } else if (threshold) {  // the decision's keys but cae.anomaly_map (an older cae-train)
     o.extra = {{cae::onnx::key::kThreshold, cae::onnx::formatNumber(*threshold)},
                {cae::onnx::key::kScoreMean, cae::onnx::formatNumber(*threshold / 2)},
@@ -337,6 +338,31 @@ BOOST_AUTO_TEST_CASE(onednn_scores_match_those_of_opencv_dnn) {
 
 // A model whose answer is known without training: brick reconstructs exactly, so a clean frame
 // scores (nearly) 0 and only the pasted defect's pixels are above the threshold.
+// A model with a frame model (cae-train --frame-fpr) is judged at each frame's own area: the
+// threshold of its false-alarm rate per frame there, higher for larger frames; the threshold
+// property still fixes it.
+BOOST_DATA_TEST_CASE(a_frame_model_sets_the_threshold_for_each_frame_size, bdata::make(kBackends),
+                     backend) {
+  double t = 0;
+  const cae::anomaly::FrameModel fm{0.001, 0.0005, 96.0 * 96, 0.01};
+  const std::string m = "model=" + dq(rangeModel(scratch() / "range-frame.onnx", t, fm));
+  for (auto [w, h] : {std::pair{128, 96}, std::pair{64, 48}}) {
+    BOOST_TEST_CONTEXT(w << "x" << h) {
+      const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, w, h);
+      Element e(anomaly(backend, m + " message-every-frame=true"), info);
+      gst_buffer_unref(e.push({cleanFrame(w, h)}));
+      const std::vector<Structure> msgs = e.messages();
+      BOOST_REQUIRE_EQUAL(msgs.size(), 1u);
+      BOOST_TEST(field(msgs[0], "threshold") == fm.threshold(double(w) * h),
+                 boost::test_tools::tolerance(1e-12));
+      Element fixed(anomaly(backend, m + " message-every-frame=true threshold=0.5"), info);
+      gst_buffer_unref(fixed.push({cleanFrame(w, h)}));
+      BOOST_TEST(field(fixed.messages().at(0), "threshold") == 0.5);
+    }
+  }
+  BOOST_TEST(fm.threshold(128.0 * 96) > fm.threshold(64.0 * 48));
+}
+
 BOOST_DATA_TEST_CASE(a_hand_made_range_model_flags_only_the_defect, bdata::make(kBackends),
                      backend) {
   double t = 0;

@@ -219,7 +219,7 @@ BOOST_DATA_TEST_CASE(caedenoise_survives_caps_changes_into_videoconvert_and_a_qu
 BOOST_DATA_TEST_CASE(caeanomaly_survives_caps_changes_under_load, bdata::make(kBackends), backend) {
   cae::onnx::ExportOptions o;
   o.task = cae::onnx::Task::Anomaly;
-  o.anomaly = cae::anomaly::Decision{{}, 0.05, 0.01, 0.01};
+  o.anomaly = cae::anomaly::Decision{{}, 0.05, 0.01, 0.01, {}};
   const std::string model = randomModel("caps_anomaly.onnx", 1, o, 6);
   expectEveryChangeThrough("caeanomaly threads=1 model=" + dq(model), backend,
                            {{GST_VIDEO_FORMAT_BGRx, 33, 17},

@@ -508,4 +508,48 @@ BOOST_AUTO_TEST_CASE(stacked_stages_and_assembly) {
   checkMessage([] { train::stackedStages(convSpec(1, 1)); }, "needs a dense architecture");
 }
 
+// A segmentation head (DRAEM-style anomaly models): one probability channel at full resolution,
+// the reconstruction under its own node, and the file computes the same in OpenCV DNN, for every
+// stem and for colour input.
+BOOST_AUTO_TEST_CASE(segmentation_head_writes_one_probability_channel) {
+  for (int stem : {1, 2, 4})
+    for (int channels : {1, 3}) {
+      BOOST_TEST_CONTEXT("stem " << stem << ", " << channels << " channels") {
+        ArchSpec s = convSpec(1, 2, 2);
+        s.height = s.width = 16;
+        s.channels = channels;
+        s.segWidth = 3;
+        s.segStem = stem;
+        BuiltModel b = train::buildAutoencoder(s);
+        BOOST_REQUIRE(b.segments());
+        randomizeParams(b.model, 4);
+        const Tensor x = test::randomTensor(batchOf(s, 2), 3);
+        const Tensor y = b.model.forward(x);
+        BOOST_TEST(y.shape() == (Shape{2, 1, 16, 16}));
+        BOOST_TEST(b.model.activation(b.reconstruction).shape() == x.shape());
+        for (std::size_t i = 0; i < y.size(); ++i) BOOST_REQUIRE((y[i] > 0 && y[i] < 1));
+        const std::string path = test::scratch().file("seg_" + std::to_string(stem) + "_" +
+                                                      std::to_string(channels) + ".onnx");
+        onnx::exportOnnx(b.model, path);
+        onnx::checkOnnxFile(path);
+        const test::Diff d = test::compare(test::runOpenCv(path, x), y);
+        BOOST_TEST(d.sameCount);
+        BOOST_TEST(d.maxAbs < 1e-4);
+      }
+    }
+  ArchSpec bad = convSpec(1, 2, 2);
+  bad.height = bad.width = 16;
+  bad.segWidth = 3;
+  bad.segStem = 3;
+  checkMessage([&] { train::buildAutoencoder(bad); }, "stem must be 1, 2 or 4");
+  bad.segStem = 8;
+  checkMessage([&] { train::buildAutoencoder(bad); }, "stem must be 1, 2 or 4");
+  bad.segStem = 4;
+  bad.height = bad.width = 8;
+  checkMessage([&] { train::buildAutoencoder(bad); }, "segmentation head");
+  ArchSpec dense = denseSpec({16, 8});
+  dense.segWidth = 3;
+  checkMessage([&] { train::buildAutoencoder(dense); }, "single-frame conv");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -339,6 +339,27 @@ BOOST_AUTO_TEST_CASE(anomaly_calibration) {
   BOOST_CHECK_NE(info.metrics.find("\"calibration_size\""), std::string::npos);
 }
 
+// --frame-fpr: the crop scores' frame model goes into the file, and cae.threshold is its
+// threshold for --deploy-size frames; a malformed size is refused by name.
+BOOST_AUTO_TEST_CASE(anomaly_frame_model_for_a_deployment_size) {
+  const Run r =
+      train("f", textures() + std::vector<std::string>{
+                                  "--patch", "16", "--arch", "conv", "--depth", "1", "--stages",
+                                  "1", "--channels", "8", "--task", "anomaly", "--frame-fpr",
+                                  "0.001", "--deploy-size", "320x240", "--allow-overcomplete"});
+  checkModel("f", r, 1, 16, 16, 256);
+  const auto info = cae::onnx::readModelInfo(at("f.onnx"));
+  BOOST_REQUIRE(info.anomaly.frame.has_value());
+  BOOST_REQUIRE(info.anomaly.threshold.has_value());
+  BOOST_CHECK_EQUAL(info.anomaly.frame->fpr, 0.001);
+  BOOST_CHECK_CLOSE(*info.anomaly.threshold, info.anomaly.frame->threshold(320.0 * 240), 1e-6);
+  BOOST_CHECK_NE(r.out.find("frame model"), std::string::npos);
+  const Run bad = train(
+      "g", textures() + std::vector<std::string>{"--task", "anomaly", "--deploy-size", "640"});
+  BOOST_CHECK_NE(bad.code, 0);
+  BOOST_CHECK_NE(bad.err.find("--deploy-size"), std::string::npos);
+}
+
 // --resume through the CLI: 2 epochs, then resumed to 4, gives the model a straight 4-epoch run
 // gives (same outputs in OpenCV; the files differ only in their recipe's output path).
 BOOST_AUTO_TEST_CASE(resume_continues_exactly) {
@@ -382,7 +403,8 @@ BOOST_AUTO_TEST_CASE(help_documents_options) {
   BOOST_CHECK_EQUAL(r.code, 0);
   for (const char* o :
        {"--arch", "--layers", "--task", "--noise", "--sigma", "--sparsity", "--contractive",
-        "--kl-weight", "--patience", "--resume", "--fpr", "--noise-clip", "sample"})
+        "--kl-weight", "--patience", "--resume", "--fpr", "--noise-clip", "--frame-fpr",
+        "--deploy-size", "--seg-width", "--anomaly-source", "sample"})
     BOOST_CHECK_MESSAGE(r.out.find(o) != std::string::npos, o << " missing from --help");
 }
 
