@@ -40,22 +40,26 @@ constexpr double kEulerGamma = 0.5772156649015329;
 constexpr double kPi = 3.14159265358979323846;
 }  // namespace
 
-FrameModel fitFrameModel(const std::vector<double>& scores, double area, double fpr) {
+FrameModel fitFrameModel(const std::vector<double>& scores, double area, double fpr, bool logit) {
   if (scores.size() < 2) throw InvalidArgument("frame model: needs at least two scores");
   if (!(area > 0)) throw InvalidArgument("frame model: the crop area must be positive");
   if (!(fpr > 0 && fpr < 1))
     throw InvalidArgument("frame model: the false-alarm rate must be in (0, 1), got " +
                           std::to_string(fpr));
-  double sum = 0, sq = 0;
+  FrameModel m;
+  m.logit = logit;
+  std::vector<double> v;
+  v.reserve(scores.size());
   for (double s : scores) {
     if (!std::isfinite(s)) throw InvalidArgument("frame model: a score is not finite");
-    sum += s;
+    v.push_back(m.toScale(s));
   }
-  const double mean = sum / double(scores.size());
-  for (double s : scores) sq += (s - mean) * (s - mean);
-  const double sd = std::sqrt(sq / double(scores.size() - 1));
+  double sum = 0, sq = 0;
+  for (double x : v) sum += x;
+  const double mean = sum / double(v.size());
+  for (double x : v) sq += (x - mean) * (x - mean);
+  const double sd = std::sqrt(sq / double(v.size() - 1));
   if (!(sd > 0)) throw InvalidArgument("frame model: the scores do not vary");
-  FrameModel m;
   m.beta = sd * std::sqrt(6.0) / kPi;
   m.mu = mean - kEulerGamma * m.beta;
   m.area = area;

@@ -24,6 +24,8 @@ Calibration calibrate(std::vector<double> scores, double fpr);
 // Fits the frame model (decision.hpp) to normal crop scores (crops of `area` pixels each);
 // InvalidArgument for fewer than two scores, a non-finite one, scores that do not vary, area <= 0
 // or fpr outside (0, 1).
-FrameModel fitFrameModel(const std::vector<double>& scores, double area, double fpr);
+// logit: the scores are probabilities, fitted as logits (FrameModel::logit).
+FrameModel fitFrameModel(const std::vector<double>& scores, double area, double fpr,
+                         bool logit = false);
 
 }  // namespace cae::anomaly

@@ -10,6 +10,7 @@
 // Header-only (no OpenCV), so that core/onnx can hold one without linking core/anomaly.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -65,6 +66,17 @@ inline const char* mapKindName(MapKind kind) {
 // rate the element keeps at every frame size (cae.frame_model).
 struct FrameModel {
   double mu = 0, beta = 0, area = 0, fpr = 0;
+  // Scores that are probabilities (segmentation maps, bounded by 1) are fitted as logits,
+  // log(s / (1 - s)), so that no threshold lands above 1; mu and beta are then in logits.
+  bool logit = false;
+
+  // A score in the fitted scale (logits clamped 1e-6 from 0 and 1).
+  double toScale(double s) const {
+    if (!logit) return s;
+    const double p = std::min(1.0 - 1e-6, std::max(1e-6, s));
+    return std::log(p / (1 - p));
+  }
+  double fromScale(double v) const { return logit ? 1.0 / (1.0 + std::exp(-v)) : v; }
 
   bool valid() const { return beta > 0 && area > 0 && fpr > 0 && fpr < 1; }
   // The score a normal frame of frameArea pixels exceeds with probability rate:
@@ -74,14 +86,14 @@ struct FrameModel {
       throw InvalidArgument(
           "frame model: needs a fitted model, a positive area and a rate in "
           "(0, 1)");
-    return mu + beta * (std::log(frameArea / area) - std::log(-std::log1p(-rate)));
+    return fromScale(mu + beta * (std::log(frameArea / area) - std::log(-std::log1p(-rate))));
   }
   double threshold(double frameArea) const { return threshold(frameArea, fpr); }
   // The probability that a normal frame of frameArea pixels scores above `score`.
   double exceedance(double score, double frameArea) const {
     if (!valid() || !(frameArea > 0))
       throw InvalidArgument("frame model: needs a fitted model and a positive area");
-    return -std::expm1(-(frameArea / area) * std::exp(-(score - mu) / beta));
+    return -std::expm1(-(frameArea / area) * std::exp(-(toScale(score) - mu) / beta));
   }
 };
 

@@ -378,7 +378,8 @@ std::map<std::string, std::string> exportMetadata(const nn::Model& model, const 
     num(key::kScoreStd, d.scoreStd);
     if (d.frame)
       m[key::kFrameModel] = formatNumber(d.frame->mu) + "," + formatNumber(d.frame->beta) + "," +
-                            formatNumber(d.frame->area) + "," + formatNumber(d.frame->fpr);
+                            formatNumber(d.frame->area) + "," + formatNumber(d.frame->fpr) +
+                            (d.frame->logit ? ",logit" : "");
   }
   if (o.stft) m[key::kStft] = formatStft(*o.stft);
   put(key::kTrainerVersion, o.trainerVersion);

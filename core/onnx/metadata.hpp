@@ -37,7 +37,8 @@ inline constexpr const char* kScoreStd = "cae.score_std";
 inline constexpr const char* kThreshold = "cae.threshold";
 inline constexpr const char* kAnomalyMap = "cae.anomaly_map";
 inline constexpr const char* kMapSigma = "cae.map_sigma";
-// "MU,BETA,AREA,FPR": the frame model of anomaly::FrameModel (the threshold follows the area).
+// "MU,BETA,AREA,FPR[,logit]": anomaly::FrameModel (the threshold follows the area; logit: fitted
+// on the logits of probability scores).
 inline constexpr const char* kFrameModel = "cae.frame_model";
 inline constexpr const char* kStft = "cae.stft";
 inline constexpr const char* kTrainerVersion = "cae.trainer_version";

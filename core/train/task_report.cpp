@@ -105,7 +105,9 @@ AnomalyReport calibrateAnomaly(const std::vector<Image>& heldOut, const ArchSpec
   r.cropHeight = ch;
   r.fpr = c.fpr;
   if (c.frameFpr > 0 && r.calibration.std > 0) {
-    r.decision.frame = anomaly::fitFrameModel(scores, double(cw) * ch, c.frameFpr);
+    // Segmentation maps are probabilities: fitted as logits, so no threshold lands above 1.
+    r.decision.frame =
+        anomaly::fitFrameModel(scores, double(cw) * ch, c.frameFpr, anomaly::outputIsMap(so.map));
     r.decision.threshold = r.decision.frame->threshold(double(c.deployW) * c.deployH);
     r.deployW = c.deployW;
     r.deployH = c.deployH;
@@ -133,7 +135,8 @@ void AnomalyReport::addTo(nlohmann::json& metrics, std::string& summary) const {
   if (decision.frame) {
     const anomaly::FrameModel& f = *decision.frame;
     const std::string deploy = std::to_string(deployW) + "x" + std::to_string(deployH);
-    metrics["frame_model"] = {{"mu", f.mu}, {"beta", f.beta}, {"area", f.area}, {"fpr", f.fpr}};
+    metrics["frame_model"] = {
+        {"mu", f.mu}, {"beta", f.beta}, {"area", f.area}, {"fpr", f.fpr}, {"logit", f.logit}};
     metrics["deploy_size"] = deploy;
     metrics["deploy_threshold"] = *decision.threshold;
     summary += "frame model (Gumbel fit of the crop maxima): threshold " +

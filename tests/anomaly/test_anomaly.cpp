@@ -530,6 +530,14 @@ BOOST_AUTO_TEST_CASE(frame_model_threshold_and_exceedance) {
   BOOST_TEST(*d.atArea(400).threshold == m.threshold(400, 0.01), tt::tolerance(1e-12));
   BOOST_TEST(!d.withThreshold(2.0).frame.has_value());  // a user's threshold is fixed
   BOOST_TEST(*d.withThreshold(2.0).atArea(400).threshold == 2.0);
+  // Probabilities fitted as logits: thresholds stay below 1 at any area and rate.
+  const FrameModel p = fitFrameModel({0.5, 0.6, 0.7, 0.55, 0.9, 0.65, 0.8}, 100, 0.001, true);
+  BOOST_TEST(p.logit);
+  for (double area : {100.0, 1e4, 1e7}) {
+    BOOST_TEST(p.threshold(area) < 1.0);
+    BOOST_TEST(p.exceedance(p.threshold(area, 0.01), area) == 0.01, tt::tolerance(1e-6));
+  }
+  BOOST_TEST(p.threshold(1e4) > p.threshold(100));
   checkThrowsWith([] { fitFrameModel({1.0, 1.0, 1.0}, 100, 0.01); }, "do not vary");
   checkThrowsWith([] { fitFrameModel({1.0, 2.0}, 100, 1.0); }, "false-alarm rate");
   checkThrowsWith([] { fitFrameModel({1.0}, 100, 0.1); }, "two scores");

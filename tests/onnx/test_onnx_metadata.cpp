@@ -78,7 +78,7 @@ onnx::ExportOptions everyOption() {
                                 3.5,
                                 0.0123,
                                 0.004,
-                                anomaly::FrameModel{0.125, 0.0078125, 18432, 0.001}};
+                                anomaly::FrameModel{0.125, 0.0078125, 18432, 0.001, true}};
   o.stft = onnx::Stft{512, 128, 16000};
   o.trainerVersion = "cae-train 0.1.0";
   o.recipe = "loss=mse epochs=3 lr=1e-3, \"quoted\" and ünïcode";
@@ -153,6 +153,7 @@ BOOST_AUTO_TEST_CASE(every_key_round_trips) {
   BOOST_TEST(info.anomaly.frame->beta == 0.0078125);
   BOOST_TEST(info.anomaly.frame->area == 18432);
   BOOST_TEST(info.anomaly.frame->fpr == 0.001);
+  BOOST_TEST(info.anomaly.frame->logit);
   BOOST_TEST_REQUIRE(info.stft.has_value());
   BOOST_TEST(info.stft->nFft == 512);
   BOOST_TEST(info.stft->hop == 128);
@@ -267,6 +268,7 @@ BOOST_AUTO_TEST_CASE(malformed_values_name_the_key) {
       {"cae.frame_model", "0.1,0,100,0.001"},
       {"cae.frame_model", "0.1,0.01,100,1"},
       {"cae.frame_model", "nan,0.01,100,0.001"},
+      {"cae.frame_model", "0.1,0.01,100,0.001,log"},
       {"cae.stft", "n_fft=512,hop=x,rate=1"},
       {"cae.stft", "size=1,hop=2,rate=3"},
   };
