@@ -208,6 +208,9 @@ std::vector<ScheduledDefect> planDefects(const CameraOptions& o, const Surface& 
                                  "' is not START:KIND[:SIZE[:CONTRAST]] (seconds, "
                                  "scratch|spot|cut|blob|stain|tint, 2-512 px, 0.01-1)");
     d.spec.kind = cae::anomaly::parseDefectKind(f[1]);
+    if (d.spec.kind == cae::anomaly::DefectKind::Tint && !o.color)
+      throw cae::InvalidArgument("--defects: '" + item +
+                                 "': a tint changes colour only; it needs --color");
     d.spec.size = int(size);
     d.spec.contrast = contrast;
     d.spec.seed = o.seed * 1000 + std::uint64_t(i) + 1;
@@ -852,7 +855,8 @@ CLI::App* addCameraCommand(CLI::App& app, CameraOptions& c) {
       ->capture_default_str();
   cam->add_option("--defects", c.defects,
                   "START:KIND[:SIZE[:CONTRAST]],... (seconds of stream time; kind "
-                  "scratch|spot|cut|blob|stain|tint (tint: colour cameras); size and contrast default to --defect-size and "
+                  "scratch|spot|cut|blob|stain|tint (tint: colour cameras); size and contrast "
+                  "default to --defect-size and "
                   "--contrast); \"\" or none: no defects")
       ->capture_default_str();
   cam->add_option("--defect-seconds", c.defectSeconds, "how long each defect is visible")
