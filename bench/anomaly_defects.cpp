@@ -508,9 +508,9 @@ void loadAutoEncoders(const Texture& tex, const fs::path& models, int threads,
           tex.name, model.filename().c_str(), anomaly::mapKindName(decision.map.map),
           decision.map.smoothSigma, decision.threshold.value_or(std::nan("")),
           ae.backend().c_str());
-    if (anomaly::outputIsMap(decision.map.map)) {  // the model's output is its only map
-      ms.list.push_back(std::make_unique<AeMethod>(ae, decision.map.map, suffix));
-    } else if (suffix.empty()) {
+    // The quality models of reconstruction are scored on all three maps; the others (and a
+    // segmentation model, whose output is its only map) on their own.
+    if (suffix.empty() && !anomaly::outputIsMap(decision.map.map)) {
       for (anomaly::MapKind k :
            {anomaly::MapKind::Lowpass, anomaly::MapKind::L2, anomaly::MapKind::Ssim})
         ms.list.push_back(std::make_unique<AeMethod>(ae, k, ""));

@@ -210,6 +210,23 @@ std::string formatNumber(double v) {
   return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
 }
 
+namespace {
+
+// cae.frame_model: "MU,BETA,AREA,FPR[,logit|linear]".
+anomaly::FrameModel parseFrameModel(const std::string& k, const std::string& v) {
+  const std::vector<std::string> f = splitComma(v);
+  if (f.size() != 4 && f.size() != 5) throw badValue(k, v, "MU,BETA,AREA,FPR[,logit]");
+  if (f.size() == 5 && f[4] != "logit" && f[4] != "linear")
+    throw badValue(k, v, "MU,BETA,AREA,FPR[,logit|linear]");
+  const anomaly::FrameModel m{parseDouble(k, f[0]), parseDouble(k, f[1]), parseDouble(k, f[2]),
+                              parseDouble(k, f[3]), f.size() == 5 && f[4] == "logit"};
+  if (!std::isfinite(m.mu) || !m.valid())
+    throw badValue(k, v, "MU,BETA,AREA,FPR with BETA > 0, AREA > 0 and 0 < FPR < 1");
+  return m;
+}
+
+}  // namespace
+
 ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
   ModelInfo info;
   for (const std::string& k : knownKeys()) {
@@ -273,15 +290,7 @@ ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
       info.anomaly.map.smoothSigma = parseDouble(k, v);
       if (!(info.anomaly.map.smoothSigma >= 0)) throw badValue(k, v, "a smoothing sigma >= 0");
     } else if (k == key::kFrameModel) {
-      const std::vector<std::string> f = splitComma(v);
-      if (f.size() != 4 && f.size() != 5) throw badValue(k, v, "MU,BETA,AREA,FPR[,logit]");
-      if (f.size() == 5 && f[4] != "logit" && f[4] != "linear")
-        throw badValue(k, v, "MU,BETA,AREA,FPR[,logit|linear]");
-      anomaly::FrameModel m{parseDouble(k, f[0]), parseDouble(k, f[1]), parseDouble(k, f[2]),
-                            parseDouble(k, f[3]), f.size() == 5 && f[4] == "logit"};
-      if (!std::isfinite(m.mu) || !m.valid())
-        throw badValue(k, v, "MU,BETA,AREA,FPR with BETA > 0, AREA > 0 and 0 < FPR < 1");
-      info.anomaly.frame = m;
+      info.anomaly.frame = parseFrameModel(k, v);
     } else if (k == key::kStft) {
       info.stft = parseStft(v);
     } else if (k == key::kTrainerVersion) {

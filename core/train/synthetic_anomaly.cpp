@@ -27,7 +27,8 @@ double perlinMask(std::vector<float>& m, int height, int width, const SyntheticA
     int lo = 0, hi = 0;
     while ((1 << lo) < o.minCells) ++lo;
     while ((2 << hi) <= o.maxCells) ++hi;
-    return double(1 << (lo + int(rng.below(std::uint64_t(std::max(0, hi - lo) + 1)))));
+    const int span = std::max(0, hi - lo) + 1;
+    return double(1 << (lo + int(rng.below(std::uint64_t(span)))));
   };
   const double cy = cells(), cx = cells();
   noise::module::Perlin p;

@@ -6,7 +6,9 @@
 # denoising autoencoder (Gaussian noise, sigma 15) so that it learns to pull unusual pixels back to
 # the texture. The threshold is calibrated by cae-train on held-out crops: the frame score is the
 # largest pixel of the low-passed residual map (sigma 2) smoothed by sigma 4 (cae.anomaly_map,
-# cae.map_sigma), at a false-positive rate of 1 %.
+# cae.map_sigma); the crop scores' frame model (--frame-fpr 0.001, cae.frame_model) sets it for
+# 0.001 false alarms per frame at each frame's size (cae.threshold: at 640x480). Models made
+# before the frame model (recipe without --frame-fpr) carry the crop quantile at 1 %.
 #   <texture>        quality: a learned 2x2 stem, three stages (16-32-64-64 channels), code 32
 #   <texture>-fast   real time: a learned linear 4x4 stem, two stages (24-48-48), code 32 — about
 #                    2.5x faster through caeanomaly, a few points of AUROC lower (the cards)
@@ -34,7 +36,8 @@ tex=${name%-seg}
 tex=${tex%-fast}
 arch=(--stem 2 --channels 16 --stages 3 --depth 1 --max-channels 64 --latent 32)
 [[ $name == *-fast* ]] && arch=(--stem 4 --linear-stem --channels 24 --stages 2 --depth 1 --max-channels 48 --latent 32)
-objective=(--noise gaussian --sigma 15 --anomaly-map lowpass --fpr 0.01 --epochs 60)
+objective=(--noise gaussian --sigma 15 --anomaly-map lowpass --fpr 0.01 --epochs 60
+           --frame-fpr 0.001 --deploy-size 640x480)
 if [[ $name == *-seg ]]; then
   sources=()
   for f in Aqua Dune FreshFlower Garden GreenMeadow LadyBird RainDrops Storm TwoWings YellowFlower; do
