@@ -615,8 +615,8 @@ struct Trainer::Impl {
     }
     SyntheticAnomaly::Options o;
     o.share = c.anomalyShare;
-    // Regions from a quarter of the sample side down to an eighth of it (DRAEM's 2^0..2^5
-    // lattice cells on 256 px span region sizes down to 8 px; patches here are smaller).
+    // Perlin lattice cells per side from 1 to side / 8: regions from about the whole sample
+    // down to about 8 px (DRAEM: 2^0..2^5 cells on 256 px, also down to 8 px).
     o.maxCells = std::max(1, std::min(data.train->height(), data.train->width()) / 8);
     const std::size_t n = sources.size();
     objective->useSyntheticAnomalies(SyntheticAnomaly(
