@@ -70,7 +70,7 @@ struct ArchSpec {
   // stride-2 stages (width, 2 width, 4 width) with skips, and a transposed stem back to full
   // resolution. 0: none (the model outputs its reconstruction).
   int segWidth = 0;
-  int segStem = 2;  // 1, 2 or 4
+  int segStem = 2;         // 1, 2 or 4
   std::uint64_t seed = 1;  // weight initialisation and the VAE's Sampling generator
 };
 

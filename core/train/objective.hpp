@@ -14,14 +14,14 @@
 #include <optional>
 
 #include "nn/corruption/corruption.hpp"
+#include "nn/losses/bce_loss.hpp"
+#include "nn/losses/bce_with_logits_loss.hpp"
 #include "nn/losses/loss.hpp"
 #include "nn/losses/mse_loss.hpp"
 #include "nn/regularizers/activity_l1.hpp"
 #include "nn/regularizers/contractive_estimate.hpp"
 #include "nn/regularizers/kl_sparsity.hpp"
 #include "nn/regularizers/total_variation.hpp"
-#include "nn/losses/bce_loss.hpp"
-#include "nn/losses/bce_with_logits_loss.hpp"
 #include "train/architecture.hpp"
 #include "train/synthetic_anomaly.hpp"
 #include "train/trainer.hpp"
