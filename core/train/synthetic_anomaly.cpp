@@ -145,4 +145,36 @@ void SyntheticAnomaly::apply(const Tensor& clean, Tensor& anomalous, Tensor& mas
   }
 }
 
+void checkSegmentationConfig(const TrainConfig& c) {
+  if (c.arch.segWidth > 0 && c.task != TrainTask::Anomaly)
+    throw InvalidArgument("a segmentation head (--seg-width) is for --task anomaly");
+  if (c.arch.segWidth > 0 && c.anomalyMap != "segmentation")
+    throw InvalidArgument(
+        "a model with a segmentation head is scored on its own output: "
+        "--anomaly-map segmentation (not " +
+        c.anomalyMap + ")");
+  if (c.arch.segWidth == 0 && c.anomalyMap == "segmentation")
+    throw InvalidArgument("--anomaly-map segmentation needs a segmentation head (--seg-width)");
+}
+
+SyntheticAnomaly syntheticAnomaliesFor(const TrainConfig& c, int channels, int height, int width,
+                                       std::string& summary) {
+  std::vector<Image> sources;
+  if (!c.anomalySources.empty()) {
+    LoadOptions lo;
+    lo.channels = channels;
+    lo.seed = c.seed;
+    sources = loadImages(c.anomalySources, lo);
+  }
+  SyntheticAnomaly::Options o;
+  o.share = c.anomalyShare;
+  o.maxCells = std::max(1, std::min(height, width) / 8);
+  const std::size_t n = sources.size();
+  summary = "anomalies synthetic (Perlin regions) in " + std::to_string(int(c.anomalyShare * 100)) +
+            "% of samples, filled from " +
+            (n > 0 ? std::to_string(n) + " source pictures and warps of the sample"
+                   : std::string("warps of the sample (no --anomaly-source)"));
+  return SyntheticAnomaly(std::move(sources), channels, height, width, o);
+}
+
 }  // namespace cae::train

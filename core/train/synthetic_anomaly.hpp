@@ -15,11 +15,13 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "nn/rng.hpp"
 #include "nn/tensor.hpp"
 #include "train/dataset.hpp"
+#include "train/trainer.hpp"
 
 namespace cae::train {
 
@@ -56,5 +58,17 @@ class SyntheticAnomaly {
   int channels_, height_, width_;
   std::unique_ptr<BatchSource> sources_;
 };
+
+// What cae-train needs of a segmentation model's configuration: a head (--seg-width) only with
+// --task anomaly and --anomaly-map segmentation, and that map only with a head. InvalidArgument
+// otherwise.
+void checkSegmentationConfig(const TrainConfig& c);
+
+// The generator of a run for samples of channels x height x width: c.anomalySources loaded with
+// the samples' channels, c.anomalyShare,
+// Perlin lattice cells per side from 1 to side / 8 (regions from about the whole sample down to
+// about 8 px; DRAEM: 2^0..2^5 cells on 256 px, also down to 8 px). summary: one line for the user.
+SyntheticAnomaly syntheticAnomaliesFor(const TrainConfig& c, int channels, int height, int width,
+                                       std::string& summary);
 
 }  // namespace cae::train

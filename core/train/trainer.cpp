@@ -604,29 +604,6 @@ struct Trainer::Impl {
     return result;
   }
 
-  // Segmentation anomaly models learn on synthetic anomalies, filled from --anomaly-source.
-  void useSyntheticAnomalies() {
-    std::vector<Image> sources;
-    if (!c.anomalySources.empty()) {
-      LoadOptions lo;
-      lo.channels = data.train->channels();
-      lo.seed = c.seed;
-      sources = loadImages(c.anomalySources, lo);
-    }
-    SyntheticAnomaly::Options o;
-    o.share = c.anomalyShare;
-    // Perlin lattice cells per side from 1 to side / 8: regions from about the whole sample
-    // down to about 8 px (DRAEM: 2^0..2^5 cells on 256 px, also down to 8 px).
-    o.maxCells = std::max(1, std::min(data.train->height(), data.train->width()) / 8);
-    const std::size_t n = sources.size();
-    objective->useSyntheticAnomalies(SyntheticAnomaly(
-        std::move(sources), data.train->channels(), data.train->height(), data.train->width(), o));
-    say("anomalies synthetic (Perlin regions) in " + std::to_string(int(c.anomalyShare * 100)) +
-        "% of samples, filled from " +
-        (n > 0 ? std::to_string(n) + " source pictures and warps of the sample"
-               : std::string("warps of the sample (no --anomaly-source)")));
-  }
-
   TrainResult run() {
     if (c.threads > 0) nn::setThreads(c.threads);
     if (c.batch < 1 || c.epochs < 1 || c.stepsPerEpoch < 1 || c.valSamples < 1)
@@ -634,18 +611,15 @@ struct Trainer::Impl {
     if (!(c.lr > 0)) throw InvalidArgument("the learning rate must be positive");
     if (c.frames > 1 && (c.task != TrainTask::Denoise || c.arch.kind != ArchKind::Conv))
       throw InvalidArgument("--frames (temporal models) is for --task denoise with --arch conv");
-    if (c.arch.segWidth > 0 && c.task != TrainTask::Anomaly)
-      throw InvalidArgument("a segmentation head (--seg-width) is for --task anomaly");
-    if (c.arch.segWidth > 0 && c.anomalyMap != "segmentation")
-      throw InvalidArgument(
-          "a model with a segmentation head is scored on its own output: "
-          "--anomaly-map segmentation (not " +
-          c.anomalyMap + ")");
-    if (c.arch.segWidth == 0 && c.anomalyMap == "segmentation")
-      throw InvalidArgument("--anomaly-map segmentation needs a segmentation head (--seg-width)");
+    checkSegmentationConfig(c);
     data = loadTrainingData(c);
     objective = std::make_unique<Objective>(c);
-    if (c.arch.segWidth > 0) useSyntheticAnomalies();
+    if (c.arch.segWidth > 0) {
+      std::string line;
+      objective->useSyntheticAnomalies(syntheticAnomaliesFor(
+          c, data.train->channels(), data.train->height(), data.train->width(), line));
+      say(line);
+    }
     say("data   " + std::to_string(data.train->size()) + " training and " +
         std::to_string(data.val->size()) + " validation images; samples " +
         std::to_string(data.train->channels()) + "x" + std::to_string(data.train->height()) + "x" +
