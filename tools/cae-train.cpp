@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "anomaly/inpainting.hpp"
 #include "error.hpp"
 #include "io/modality.hpp"
 #include "train/cli_text.hpp"
@@ -215,6 +216,10 @@ void addDataOptions(CLI::App& app, Options& o) {
       ->group("Data");
   app.add_flag("--flips", c.flips, "random horizontal/vertical flips")->group("Data");
   app.add_flag("--rotations", c.rotations, "random 90-degree rotations")->group("Data");
+  app.add_flag("--lighting", c.lighting,
+               "random lighting per training patch (gain 15 %, offset 0.05, gamma 25 %), so "
+               "that a model learns the surface rather than one exposure")
+      ->group("Data");
   app.add_option("--val-fraction", c.valFraction, "share of the images held out for validation")
       ->check(CLI::Range(0.01, 0.9))
       ->capture_default_str()
@@ -402,10 +407,18 @@ void addObjectiveOptions(CLI::App& app, Options& o) {
                                                    {"masking", CorruptionKind::Masking},
                                                    {"salt-pepper", CorruptionKind::SaltPepper},
                                                    {"rician", CorruptionKind::Rician},
-                                                   {"ct-lowdose", CorruptionKind::CtLowDose}},
+                                                   {"ct-lowdose", CorruptionKind::CtLowDose},
+                                                   {"grid-mask", CorruptionKind::GridMask}},
              "input corruption (denoising AE): none | gaussian | masking | salt-pepper | "
              "rician (MR magnitude noise, --sigma) | ct-lowdose (CT photon noise through "
-             "projection and FBP, --photons)")
+             "projection and FBP, --photons) | grid-mask (one random set of square cells "
+             "blanked, --mask-scales; an anomaly model then reconstructs by inpainting, RIAD)")
+      ->group("Objective");
+  app.add_option_function<std::string>(
+         "--mask-scales",
+         [&c](const std::string& v) { c.maskScales = anomaly::parseInpainting(v + "/3").scales; },
+         "grid-mask: cell sides in pixels, comma-separated (default 2,4,8,16); inference runs "
+         "3 complementary masks per scale")
       ->group("Objective");
   app.add_option("--sigma", sigma,
                  "gaussian / rician noise std-dev in 8-bit grey levels, or a range "
@@ -558,6 +571,14 @@ void addAnomalyOptions(CLI::App& app, Options& o) {
                  "calibrated on (each side at most 3/4 of the held-out images'; the frame "
                  "score is a maximum, so the larger the better)")
       ->check(CLI::Range(8, 4096))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--calib-variation", c.calibVariation,
+                 "anomaly: how the held-out calibration crops are seen: none (as they are) | "
+                 "line (as a line's camera varies: lighting gain 15 %, offset 0.05, gamma 25 %, "
+                 "view rotation 4 degrees, zoom 5 %, perspective 3 %, noise up to 0.02), so "
+                 "that the threshold covers those changes")
+      ->check(CLI::IsMember({"none", "line"}))
       ->capture_default_str()
       ->group("Objective");
 }
@@ -714,6 +735,10 @@ TrainConfig configOf(Options& o, const std::string& recipe) {
   double photonsLo = 0, photonsHi = 0;
   parsePhotons(o.photons, photonsLo, photonsHi);
   if (c.corruption == CorruptionKind::CtLowDose) c.photonsLo = photonsLo, c.photonsHi = photonsHi;
+  if (c.corruption == CorruptionKind::GridMask && c.arch.segWidth > 0)
+    throw InvalidArgument(
+        "--noise grid-mask (inpainting) and --seg-width are separate anomaly "
+        "models: choose one");
   if (c.noiseClip && c.corruption != CorruptionKind::Gaussian)
     throw InvalidArgument("--noise-clip is for --noise gaussian");
   if ((c.corruption == CorruptionKind::Masking || c.corruption == CorruptionKind::SaltPepper) &&

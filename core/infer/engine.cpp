@@ -188,6 +188,7 @@ struct Engine::NetHolder {
   // Buffers kept between run()s, so that a stream of frames of one size allocates nothing per
   // frame (per-frame megabyte buffers cost the elements hundreds of page faults a frame).
   cv::Mat padded, tile, y;
+  cv::Mat masked, pass, mask;  // inpainting: the blanked frame, a pass's output, a set's cells
 };
 
 Engine::Engine(const EngineOptions& o) : o_(o), net_(std::make_unique<NetHolder>()) {
@@ -219,6 +220,9 @@ Engine::Engine(const EngineOptions& o) : o_(o), net_(std::make_unique<NetHolder>
   frames_ = info_.frames;
   const bool writesMap = anomaly::outputIsMap(info_.anomaly.map.map);
   outChannels_ = writesMap ? 1 : channels_;
+  if (info_.inpaint && (writesMap || frames_ != 1))
+    throw InvalidArgument("'" + o.model +
+                          "' has cae.inpaint but is not a single-frame reconstruction model");
   if (graph_.outputChannels > 0 && graph_.outputChannels != outChannels_)
     throw InvalidArgument("'" + o.model + "' reads " + std::to_string(channels_) +
                           " channels per frame but writes " +
@@ -380,6 +384,48 @@ void Engine::run(const cv::Mat& blob, cv::Mat& out) {
     out = fresh;
     return;
   }
+  if (info_.inpaint)
+    runInpainting(blob, out);
+  else
+    runPass(blob, out);
+}
+
+void Engine::runInpainting(const cv::Mat& blob, cv::Mat& out) {
+  if (blob.dims != 4 || blob.type() != CV_32F || !blob.isContinuous() ||
+      blob.size[1] != frames_ * channels_ || blob.size[0] < 1 || blob.size[2] < 1 ||
+      blob.size[3] < 1)
+    throw InvalidArgument("Engine::run needs a continuous N x " +
+                          std::to_string(frames_ * channels_) + " x H x W float blob");
+  const anomaly::Inpainting& p = *info_.inpaint;
+  const int N = blob.size[0], C = blob.size[1], H = blob.size[2], W = blob.size[3];
+  NetHolder& h = *net_;
+  makeBlob(out, N, outChannels_, H, W);
+  out.setTo(0);
+  makeBlob(h.masked, N, C, H, W);
+  h.mask.create(H, W, CV_32F);
+  const double share = 1.0 / double(p.scales.size());
+  for (int scale : p.scales)
+    for (int g = 0; g < p.groups; ++g) {
+      anomaly::fillGroupMask(h.mask.ptr<float>(), H, W, W, scale, g, p.groups,
+                             anomaly::inferenceSeed(scale));
+      const cv::Mat keep = 1.0 - h.mask;
+      for (int n = 0; n < N; ++n)
+        for (int c = 0; c < C; ++c) {
+          cv::Mat dst = plane(h.masked, n, c);
+          cv::multiply(plane(blob, n, c), keep, dst);
+        }
+      runPass(h.masked, h.pass);
+      // Each pixel from the pass that blanked it, averaged over the scales.
+      for (int n = 0; n < N; ++n)
+        for (int c = 0; c < outChannels_; ++c) {
+          cv::Mat dst = plane(out, n, c);
+          cv::accumulateProduct(plane(h.pass, n, c), h.mask, dst);
+        }
+    }
+  out.convertTo(out, CV_32F, share);
+}
+
+void Engine::runPass(const cv::Mat& blob, cv::Mat& out) {
   if (blob.dims != 4 || blob.type() != CV_32F || !blob.isContinuous() ||
       blob.size[1] != frames_ * channels_ || blob.size[0] < 1 || blob.size[2] < 1 ||
       blob.size[3] < 1)

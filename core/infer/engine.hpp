@@ -141,7 +141,8 @@ class Engine {
 
   // Runs the model on an N×(K·C)×H×W CV_32F blob (K = framesIn(), C = channels(), any H, W ≥ 1)
   // in model units and returns the N×outputChannels()×H×W output. InvalidArgument for other shapes;
-  // Error when OpenCV fails.
+  // Error when OpenCV fails. A model that reconstructs by inpainting (cae.inpaint) is run once per
+  // set of blanked cells (anomaly::Inpainting::passes()), and the output is its reconstruction.
   cv::Mat run(const cv::Mat& blob);
   // The same into `out`, whose memory is reused when it is already a continuous N×C×H×W float
   // blob (else it is reallocated; never the input's memory), and the engine keeps its padding
@@ -150,6 +151,9 @@ class Engine {
 
  private:
   void forward(const cv::Mat& tile, cv::Mat& out);  // one padded tile through the net
+  void runPass(const cv::Mat& blob, cv::Mat& out);  // one pass of the model over the frame
+  // A model with cae.inpaint: its reconstruction by inpainting (anomaly/inpainting.hpp).
+  void runInpainting(const cv::Mat& blob, cv::Mat& out);
   // Builds the oneDNN net when oneDNN is built and covers the graph; else sets fallback_.
   bool loadOneDnn();
 

@@ -381,6 +381,7 @@ std::map<std::string, std::string> exportMetadata(const nn::Model& model, const 
                             formatNumber(d.frame->area) + "," + formatNumber(d.frame->fpr) +
                             (d.frame->logit ? ",logit" : "");
   }
+  if (o.inpaint) m[key::kInpaint] = anomaly::formatInpainting(*o.inpaint);
   if (o.stft) m[key::kStft] = formatStft(*o.stft);
   put(key::kTrainerVersion, o.trainerVersion);
   put(key::kRecipe, o.recipe);

@@ -39,6 +39,7 @@ struct ExportOptions {
   // The anomaly decision, written as one unit: map kind and sigma, the statistics, and the
   // threshold when calibrated.
   std::optional<anomaly::Decision> anomaly;
+  std::optional<anomaly::Inpainting> inpaint;  // cae.inpaint
   std::optional<Stft> stft;
   std::string trainerVersion, recipe, metrics;
   std::map<std::string, std::string> extra;

@@ -81,13 +81,13 @@ std::vector<std::string> splitComma(const std::string& s) {
 
 const std::vector<std::string>& knownKeys() {
   static const std::vector<std::string> keys{
-      key::kTask,        key::kFormat,         key::kInputScale, key::kInputOffset,
-      key::kResidual,    key::kReceptiveField, key::kNoiseSigma, key::kNoise,
-      key::kFrames,      key::kAlign,          key::kWindow,     key::kSampleRescale,
-      key::kLatentShape, key::kQuantStep,      key::kScoreMean,  key::kScoreStd,
-      key::kThreshold,   key::kAnomalyMap,     key::kMapSigma,   key::kFrameModel,
-      key::kStft,        key::kTrainerVersion, key::kRecipe,     key::kMetrics,
-      key::kInt8Ranges,
+      key::kTask,        key::kFormat,         key::kInputScale,     key::kInputOffset,
+      key::kResidual,    key::kReceptiveField, key::kNoiseSigma,     key::kNoise,
+      key::kFrames,      key::kAlign,          key::kWindow,         key::kSampleRescale,
+      key::kLatentShape, key::kQuantStep,      key::kScoreMean,      key::kScoreStd,
+      key::kThreshold,   key::kAnomalyMap,     key::kMapSigma,       key::kFrameModel,
+      key::kInpaint,     key::kStft,           key::kTrainerVersion, key::kRecipe,
+      key::kMetrics,     key::kInt8Ranges,
   };
   return keys;
 }
@@ -291,6 +291,12 @@ ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
       if (!(info.anomaly.map.smoothSigma >= 0)) throw badValue(k, v, "a smoothing sigma >= 0");
     } else if (k == key::kFrameModel) {
       info.anomaly.frame = parseFrameModel(k, v);
+    } else if (k == key::kInpaint) {
+      try {
+        info.inpaint = anomaly::parseInpainting(v);
+      } catch (const InvalidArgument&) {
+        throw badValue(k, v, "SCALES/GROUPS, e.g. 2,4,8,16/3");
+      }
     } else if (k == key::kStft) {
       info.stft = parseStft(v);
     } else if (k == key::kTrainerVersion) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "anomaly/decision.hpp"
+#include "anomaly/inpainting.hpp"
 #include "io/modality.hpp"
 
 namespace cae::onnx {
@@ -40,6 +41,9 @@ inline constexpr const char* kMapSigma = "cae.map_sigma";
 // "MU,BETA,AREA,FPR[,logit]": anomaly::FrameModel (the threshold follows the area; logit: fitted
 // on the logits of probability scores).
 inline constexpr const char* kFrameModel = "cae.frame_model";
+// "SCALES/GROUPS", e.g. "2,4,8,16/3": the model reconstructs by inpainting
+// (anomaly/inpainting.hpp).
+inline constexpr const char* kInpaint = "cae.inpaint";
 inline constexpr const char* kStft = "cae.stft";
 inline constexpr const char* kTrainerVersion = "cae.trainer_version";
 inline constexpr const char* kRecipe = "cae.recipe";
@@ -123,6 +127,9 @@ struct ModelInfo {
   // cae.anomaly_map, cae.map_sigma, cae.threshold, cae.score_mean, cae.score_std as one value;
   // defaults: unsmoothed l2 map, no threshold, mean 0, std 1.
   anomaly::Decision anomaly;
+  // cae.inpaint: anomaly models that reconstruct by inpainting (RIAD), run by the Engine as
+  // scales x groups masked passes; default none (one plain pass).
+  std::optional<anomaly::Inpainting> inpaint;
   std::optional<Stft> stft;    // audio models only
   std::string trainerVersion;  // default ""
   std::string recipe;          // free text (the training recipe); default ""

@@ -12,6 +12,7 @@
 #include "io/dicom.hpp"
 #include "nn/rng.hpp"
 #include "nn/tensor.hpp"
+#include "train/line_variation.hpp"
 
 namespace cae::train {
 
@@ -61,16 +62,17 @@ nn::Tensor sliceSamples(const nn::Tensor& t, int from, int n);
 class BatchSource {
  public:
   struct Options {
-    int patchH = 0, patchW = 0;  // 0: whole frames (all images must then share one size)
-    bool flips = false;          // random horizontal/vertical flips
-    bool rotations = false;      // random multiples of 90° (non-square samples: 0° or 180°)
+    int patchH = 0, patchW = 0;       // 0: whole frames (all images must then share one size)
+    bool flips = false;               // random horizontal/vertical flips
+    bool rotations = false;           // random multiples of 90° (non-square samples: 0° or 180°)
+    LightingRange lighting{0, 0, 0};  // random lighting per sample (train/line_variation.hpp)
   };
   // Throws InvalidArgument when images are smaller than the patch, or (whole frames) when their
   // sizes differ — the message names two files of different size and suggests --patch.
   BatchSource(std::vector<Image> images, const Options& o);
 
   // n samples into out ({n, C, h, w}), drawn with rng only: for each, an image uniformly (with
-  // replacement), a position, then flips and rotation when enabled.
+  // replacement), a position, then flips, rotation and lighting when enabled.
   void next(int n, nn::Rng& rng, nn::Tensor& out) const;
   // A fixed set of n samples (deterministic for a seed): validation batches. Sample i comes from
   // image i mod size() at a seeded position, without flips or rotations.

@@ -121,6 +121,11 @@ ExportedFiles exportTrained(const TrainConfig& c, const ArchSpec& spec, BuiltMod
   eo.recipe = c.recipe;
   eo.docString = "cae-train: " + c.recipe;
   eo.task = exportTask(c.task);
+  if (c.task == TrainTask::Anomaly && c.corruption == CorruptionKind::GridMask) {
+    anomaly::Inpainting p;  // the Engine reconstructs such a model by inpainting
+    p.scales = c.maskScales;
+    eo.inpaint = p;
+  }
   // Written only for temporal models, so that single-frame models stay as they were.
   if (spec.frames > 1) eo.extra[onnx::key::kFrames] = std::to_string(spec.frames);
   if (c.align == AlignKind::Translation) eo.extra[onnx::key::kAlign] = "translation";

@@ -17,6 +17,7 @@
 #include "nn/regularizers/kl_normal.hpp"
 #include "nn/regularizers/weight_decay.hpp"
 #include "train/ct_lowdose.hpp"
+#include "train/grid_mask.hpp"
 
 namespace cae::train {
 
@@ -46,6 +47,11 @@ std::unique_ptr<nn::Corruption> makeCorruption(const TrainConfig& c) {
       o.angles = c.ctAngles;
       o.muScale = c.ctMuScale;
       return std::make_unique<LowDoseCtNoise>(o);
+    }
+    case CorruptionKind::GridMask: {
+      anomaly::Inpainting p;
+      p.scales = c.maskScales;
+      return std::make_unique<GridMaskNoise>(p);
     }
     case CorruptionKind::None:
       break;

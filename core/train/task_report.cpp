@@ -79,8 +79,10 @@ AnomalyReport calibrateAnomaly(const std::vector<Image>& heldOut, const ArchSpec
   BatchSource::Options co;
   co.patchH = ch;
   co.patchW = cw;
-  const BatchSource calSrc(heldOut, co);
-  const Tensor normal = calSrc.fixed(std::max(c.valSamples, 200), c.seed + 13);
+  const int n = std::max(c.valSamples, 200);
+  const Tensor normal = c.calibVariation == "line"
+                            ? variedCrops(heldOut, n, ch, cw, LineVariation{}, c.seed + 13)
+                            : BatchSource(heldOut, co).fixed(n, c.seed + 13);
   // Crops are larger than training patches: forward as many at a time as a training batch
   // has pixels, and score each chunk at once (no second full-size tensor).
   const int chunk =
@@ -104,6 +106,8 @@ AnomalyReport calibrateAnomaly(const std::vector<Image>& heldOut, const ArchSpec
   r.cropWidth = cw;
   r.cropHeight = ch;
   r.fpr = c.fpr;
+  r.variation = c.calibVariation;
+  for (const Image& im : heldOut) r.heldOut.push_back(im.source);
   if (c.frameFpr > 0 && r.calibration.std > 0) {
     // Segmentation maps are probabilities: fitted as logits, so no threshold lands above 1.
     r.decision.frame =
@@ -125,13 +129,16 @@ void AnomalyReport::addTo(nlohmann::json& metrics, std::string& summary) const {
   metrics["calibration_fpr"] = cal.fpr;
   metrics["calibration_samples"] = samples;
   metrics["calibration_size"] = crop;
+  metrics["calibration_variation"] = variation;
+  metrics["calibration_images"] = heldOut;
   metrics["anomaly_map"] = mapName;
   metrics["map_sigma"] = decision.map.smoothSigma;
   summary += "anomaly frame score (max of the " + mapName + " map smoothed by sigma " +
              fmt("%g", decision.map.smoothSigma) + ") on " + std::to_string(samples) +
-             " held-out " + crop + " normal crops: mean " + fmt("%.6g", cal.mean) + ", std " +
-             fmt("%.6g", cal.std) + ", threshold " + fmt("%.6g", cal.threshold) + " at FPR " +
-             fmt("%g", fpr) + "\n";
+             " held-out " + crop + " normal crops" +
+             (variation == "line" ? " (seen as a line varies)" : "") + ": mean " +
+             fmt("%.6g", cal.mean) + ", std " + fmt("%.6g", cal.std) + ", threshold " +
+             fmt("%.6g", cal.threshold) + " at FPR " + fmt("%g", fpr) + "\n";
   if (decision.frame) {
     const anomaly::FrameModel& f = *decision.frame;
     const std::string deploy = std::to_string(deployW) + "x" + std::to_string(deployH);

@@ -43,8 +43,10 @@ struct AnomalyReport {
   anomaly::Calibration calibration;
   std::size_t samples = 0;  // calibration crops
   int cropWidth = 0, cropHeight = 0;
-  double fpr = 0;                // the requested false-positive rate
-  int deployW = 0, deployH = 0;  // with a frame model: the size cae.threshold is for
+  double fpr = 0;                    // the requested false-positive rate
+  int deployW = 0, deployH = 0;      // with a frame model: the size cae.threshold is for
+  std::string variation;             // TrainConfig::calibVariation
+  std::vector<std::string> heldOut;  // the held-out images' sources
   void addTo(nlohmann::json& metrics, std::string& summary) const;
 };
 

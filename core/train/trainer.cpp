@@ -22,6 +22,7 @@
 #include "nn/parallel.hpp"
 #include "onnx/export.hpp"
 #include "train/dataset.hpp"
+#include "train/grid_mask.hpp"
 #include "train/loss_curve.hpp"
 #include "train/model_export.hpp"
 #include "train/objective.hpp"
@@ -569,8 +570,14 @@ struct Trainer::Impl {
           .addTo(metrics, sum);
     }
     if (c.task == TrainTask::Anomaly) {
-      const AnomalyReport a =
-          calibrateAnomaly(data.heldOut, s.spec, c, [&](const Tensor& x) { return predict(s, x); });
+      const Predict forward = [&](const Tensor& x) { return predict(s, x); };
+      Predict model = forward;
+      if (c.corruption == CorruptionKind::GridMask) {  // scored as the Engine will run it
+        anomaly::Inpainting p;
+        p.scales = c.maskScales;
+        model = [forward, p](const Tensor& x) { return inpaintedReconstruction(x, p, forward); };
+      }
+      const AnomalyReport a = calibrateAnomaly(data.heldOut, s.spec, c, model);
       eo.anomaly = a.decision;
       a.addTo(metrics, sum);
     }

@@ -30,7 +30,7 @@ class TrainingDiverged : public Error {
 
 enum class TrainTask { Reconstruct, Denoise, Anomaly, Features };
 enum class LossKind { Mse, Bce, L1 };
-enum class CorruptionKind { None, Gaussian, Masking, SaltPepper, Rician, CtLowDose };
+enum class CorruptionKind { None, Gaussian, Masking, SaltPepper, Rician, CtLowDose, GridMask };
 enum class OptimizerKind { Adam, Sgd };
 enum class ScheduleKind { Constant, Step, Cosine };
 // How a temporal model's older frames are brought onto the current one before it reads them
@@ -43,6 +43,7 @@ struct TrainConfig {
   int channels = 1;               // 1 gray, 3 RGB
   int patch = 32;                 // square training patches; 0: whole frames
   bool flips = false, rotations = false;
+  bool lighting = false;     // random lighting per training patch (LightingRange's defaults)
   double valFraction = 0.1;  // held-out share of the images
   std::size_t sample = 0;    // keep at most this many images (0: all)
   int valSamples = 64;       // fixed validation samples (patches or frames)
@@ -142,6 +143,12 @@ struct TrainConfig {
   std::string anomalyMap = "lowpass";
   double mapSigma = 4.0;
   int calibSize = 640;
+  // "line": calibration crops seen as a line's camera varies (train/line_variation.hpp:
+  // lighting, view, noise); "none": plain crops of the held-out images.
+  std::string calibVariation = "none";
+  // --noise grid-mask: the cell sides blanked in training (anomaly/inpainting.hpp); an anomaly
+  // model trained so reconstructs by inpainting (cae.inpaint).
+  std::vector<int> maskScales{2, 4, 8, 16};
 
   // Files. Empty checkpoint: <output>.ckpt; empty log: <output>.log.jsonl; empty lossCurve:
   // <output>.loss.png ("-" disables log or curve).

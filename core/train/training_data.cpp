@@ -187,6 +187,7 @@ TrainingData loadTrainingData(const TrainConfig& c) {
     bo.patchH = bo.patchW = c.patch;
     bo.flips = c.flips;
     bo.rotations = c.rotations;
+    if (c.lighting) bo.lighting = LightingRange{};
     d.train = std::make_unique<PatchSamples>(std::move(train), bo);
     BatchSource::Options vo;
     vo.patchH = vo.patchW = c.patch;

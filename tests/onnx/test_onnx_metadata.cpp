@@ -79,6 +79,7 @@ onnx::ExportOptions everyOption() {
                                 0.0123,
                                 0.004,
                                 anomaly::FrameModel{0.125, 0.0078125, 18432, 0.001, true}};
+  o.inpaint = anomaly::Inpainting{{2, 8, 32}, 4};
   o.stft = onnx::Stft{512, 128, 16000};
   o.trainerVersion = "cae-train 0.1.0";
   o.recipe = "loss=mse epochs=3 lr=1e-3, \"quoted\" and ünïcode";
@@ -128,6 +129,8 @@ BOOST_AUTO_TEST_CASE(every_key_round_trips) {
   BOOST_TEST(info.residual);
   BOOST_TEST(info.receptiveField == 37);
   BOOST_TEST(info.noiseSigma == 0.1);
+  BOOST_REQUIRE(info.inpaint.has_value());
+  BOOST_TEST(anomaly::formatInpainting(*info.inpaint) == "2,8,32/4");
   BOOST_TEST_REQUIRE(info.noise.has_value());
   BOOST_TEST(info.noise->kind == "ct-lowdose");
   BOOST_TEST(info.noise->params.at("photons") == "2000-100000");

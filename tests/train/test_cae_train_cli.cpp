@@ -360,6 +360,26 @@ BOOST_AUTO_TEST_CASE(anomaly_frame_model_for_a_deployment_size) {
   BOOST_CHECK_NE(bad.err.find("--deploy-size"), std::string::npos);
 }
 
+// --calib-variation line (with --lighting in training): the summary and the log say how the
+// crops were seen and which held-out images they came from; an unknown variation is refused.
+BOOST_AUTO_TEST_CASE(anomaly_calibration_under_line_variation) {
+  const Run r = train(
+      "v", textures() + std::vector<std::string>{
+                            "--patch", "16", "--arch", "conv", "--depth", "1", "--stages", "1",
+                            "--channels", "8", "--task", "anomaly", "--frame-fpr", "0.001",
+                            "--lighting", "--calib-variation", "line", "--allow-overcomplete"});
+  checkModel("v", r, 1, 16, 16, 256);
+  BOOST_CHECK_NE(r.out.find("seen as a line varies"), std::string::npos);
+  const auto info = cae::onnx::readModelInfo(at("v.onnx"));
+  BOOST_REQUIRE(info.anomaly.frame.has_value());
+  BOOST_CHECK_NE(info.metrics.find("\"calibration_variation\":\"line\""), std::string::npos);
+  BOOST_CHECK_NE(info.metrics.find("\"calibration_images\":[\""), std::string::npos);
+  const Run bad = train("w", textures() + std::vector<std::string>{"--task", "anomaly",
+                                                                   "--calib-variation", "often"});
+  BOOST_CHECK_NE(bad.code, 0);
+  BOOST_CHECK_NE(bad.err.find("--calib-variation"), std::string::npos);
+}
+
 // --resume through the CLI: 2 epochs, then resumed to 4, gives the model a straight 4-epoch run
 // gives (same outputs in OpenCV; the files differ only in their recipe's output path).
 BOOST_AUTO_TEST_CASE(resume_continues_exactly) {
@@ -401,10 +421,10 @@ BOOST_FIXTURE_TEST_SUITE(bad_input, Fixture)
 BOOST_AUTO_TEST_CASE(help_documents_options) {
   const Run r = run({"--help"});
   BOOST_CHECK_EQUAL(r.code, 0);
-  for (const char* o :
-       {"--arch", "--layers", "--task", "--noise", "--sigma", "--sparsity", "--contractive",
-        "--kl-weight", "--patience", "--resume", "--fpr", "--noise-clip", "--frame-fpr",
-        "--deploy-size", "--seg-width", "--anomaly-source", "sample"})
+  for (const char* o : {"--arch", "--layers", "--task", "--noise", "--sigma", "--sparsity",
+                        "--contractive", "--kl-weight", "--patience", "--resume", "--fpr",
+                        "--noise-clip", "--frame-fpr", "--deploy-size", "--seg-width",
+                        "--anomaly-source", "--calib-variation", "--lighting", "sample"})
     BOOST_CHECK_MESSAGE(r.out.find(o) != std::string::npos, o << " missing from --help");
 }
 
