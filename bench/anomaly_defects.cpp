@@ -9,6 +9,8 @@
 //   ae-l2, ae-ssim   runs it (cae::infer::Engine): squared low-passed residual (the shipped
 //                    models' map), squared residual, or 1 - SSIM
 //   ae-fast-lowpass  the texture's real-time model (anomaly-<texture>-fast.onnx), when there is one
+//   ae-seg-..., ae-fast-seg-..., ae-riad-...  candidates when MODEL_DIR has them: segmentation
+//                    heads (-seg, -fast-seg) and reconstruction by inpainting (-riad, cae.inpaint)
 //   pca              patch PCA: 8x8 patches projected on 16 principal components of the training
 //                    patches, per-pixel mean reconstruction error over the patches covering it
 //   gauss            per-pixel Gaussian statistics of a local feature: a multivariate Gaussian
@@ -28,7 +30,7 @@
 //   bench_anomaly_defects prepare OUT_DIR           training tiles and test strips
 //   bench_anomaly_defects eval DATA_DIR MODEL_DIR   MODEL_DIR/anomaly-<texture>.onnx
 //     [--textures a,b] [--crop 96] [--max-crops 48] [--threads 2] [--examples DIR]
-//     [--sigma S] [--backends auto|onednn|opencv,...] [--model-threads T]
+//     [--sigma S] [--backends auto|onednn|opencv,...] [--model-threads T] [--line-frames N]
 //   --threads: OpenCV's threads (the baselines, and the models unless --model-threads is given;
 //   --model-threads 0: the element's default, i.e. OpenCV's setting, onednn::kDefaultThreads)
 #include <algorithm>
@@ -53,6 +55,7 @@
 #include "anomaly/regions.hpp"
 #include "anomaly/score.hpp"
 #include "infer/engine.hpp"
+#include "line_frames.hpp"
 #include "patch_memory.hpp"
 
 namespace fs = std::filesystem;
@@ -404,6 +407,50 @@ std::string jsonList(const std::vector<double>& v) {
   return s.str();
 }
 
+// Area under the per-region overlap curve up to a false-positive rate of maxFpr, normalised to
+// [0, 1] (the PRO metric of MVTec AD, Bergmann et al. 2021): at each threshold, the mean over
+// defects of the share of the defect's pixels above it, against the share of normal pixels above
+// it; every test defect is one region. Thresholds: the normal pixels' quantiles at 100 rates.
+double auPro(const std::vector<cv::Mat>& maps, const std::vector<cv::Mat>& masks,
+             double maxFpr = 0.3) {
+  std::vector<float> normal;
+  std::vector<std::vector<float>> regions;  // each defect's pixel scores, sorted
+  for (std::size_t i = 0; i < maps.size(); ++i) {
+    std::vector<float> in;
+    for (int y = 0; y < maps[i].rows; ++y) {
+      const float* s = maps[i].ptr<float>(y);
+      const std::uint8_t* k = masks[i].empty() ? nullptr : masks[i].ptr<std::uint8_t>(y);
+      for (int x = 0; x < maps[i].cols; ++x) (k && k[x] ? in : normal).push_back(s[x]);
+    }
+    if (!in.empty()) {
+      std::sort(in.begin(), in.end());
+      regions.push_back(std::move(in));
+    }
+  }
+  if (regions.empty() || normal.empty()) return std::nan("");
+  std::sort(normal.begin(), normal.end(), std::greater<float>());
+  const int steps = 100;
+  double area = 0, prevF = 0, prevP = 0;
+  for (int i = 1; i <= steps; ++i) {
+    const double fTarget = maxFpr * i / steps;
+    const float t =
+        normal[std::min(normal.size() - 1, std::size_t(fTarget * double(normal.size())))];
+    const double f =
+        double(std::upper_bound(normal.begin(), normal.end(), t, std::greater<float>()) -
+               normal.begin()) /
+        double(normal.size());  // share of normal pixels >= t
+    double pro = 0;
+    for (const std::vector<float>& r : regions)
+      pro += double(r.end() - std::lower_bound(r.begin(), r.end(), t)) / double(r.size());
+    pro /= double(regions.size());
+    const double fc = std::min(f, maxFpr);
+    if (fc > prevF) area += (fc - prevF) * (pro + prevP) / 2;
+    prevF = fc;
+    prevP = pro;
+  }
+  return area / maxFpr;
+}
+
 // ---- evaluation --------------------------------------------------------------------------------
 
 struct TestImage {
@@ -487,7 +534,7 @@ struct Methods {
 void loadAutoEncoders(const Texture& tex, const fs::path& models, int threads,
                       infer::Backend backend, bool first, Methods& ms) {
   bool sigmaFromModel = false;
-  for (const std::string suffix : {"", "-fast", "-seg", "-fast-seg"}) {
+  for (const std::string suffix : {"", "-fast", "-seg", "-fast-seg", "-riad"}) {
     const fs::path model = models / ("anomaly-" + std::string(tex.name) + suffix + ".onnx");
     if (!fs::exists(model)) {
       if (suffix.empty() && first)
@@ -591,10 +638,19 @@ void scoreMethod(const Texture& tex, Method& m, const std::vector<TestImage>& se
           tex.name, m.name().c_str(), jsonList(f).c_str(), jsonList(t).c_str());
     }
   }
+  {
+    std::vector<cv::Mat> masks(set.size());
+    for (std::size_t i = 0; i < set.size(); ++i) masks[i] = set[i].mask;
+    std::printf(
+        "{\"type\":\"pro\",\"texture\":\"%s\",\"method\":\"%s\",\"max_fpr\":0.3,"
+        "\"aupro\":%.5f}\n",
+        tex.name, m.name().c_str(), auPro(maps, masks));
+  }
   // At the model's calibrated threshold (for the test crops' area): the share of clean and of
-  // defect crops flagged.
+  // defect crops flagged, and of defects found (a region over the threshold overlaps them).
   if (const auto t = m.thresholdAt(double(set.front().img.rows) * set.front().img.cols)) {
-    std::size_t clean = 0, cleanFlagged = 0, defect = 0, defectFlagged = 0;
+    // A defect is found when a region above the threshold overlaps it: one of its pixels is.
+    std::size_t clean = 0, cleanFlagged = 0, defect = 0, defectFlagged = 0, defectFound = 0;
     for (std::size_t i = 0; i < set.size(); ++i) {
       const bool flagged = imgScore[i] > *t;
       if (set[i].kind.empty()) {
@@ -603,12 +659,16 @@ void scoreMethod(const Texture& tex, Method& m, const std::vector<TestImage>& se
       } else {
         ++defect;
         defectFlagged += flagged;
+        double inMask = 0;
+        cv::minMaxLoc(maps[i], nullptr, &inMask, nullptr, nullptr, set[i].mask);
+        defectFound += inMask > *t;
       }
     }
     std::printf(
         "{\"type\":\"at_threshold\",\"texture\":\"%s\",\"method\":\"%s\",\"threshold\":%.6g,"
-        "\"clean\":%zu,\"clean_flagged\":%zu,\"defect\":%zu,\"defect_flagged\":%zu}\n",
-        tex.name, m.name().c_str(), *t, clean, cleanFlagged, defect, defectFlagged);
+        "\"clean\":%zu,\"clean_flagged\":%zu,\"defect\":%zu,\"defect_flagged\":%zu,"
+        "\"defect_found\":%zu}\n",
+        tex.name, m.name().c_str(), *t, clean, cleanFlagged, defect, defectFlagged, defectFound);
   }
   for (int size : kSizes)
     for (double contrast : kContrasts) {
@@ -625,6 +685,41 @@ void scoreMethod(const Texture& tex, Method& m, const std::vector<TestImage>& se
           tex.name, m.name().c_str(), size, contrast, auroc(pos, neg));
     }
   if (!examples.empty()) writeExamples(examples, tex, m, set, maps);
+}
+
+// False alarms on clean frames as a line varies (bench/line_frames: the whole test strip under
+// random view, lighting, defocus and sensor noise), for each calibrated method, scored as the
+// element scores a frame of the strip's size: flagged when the frame score passes the threshold
+// for that area. Per 1,000 640x480 frames: measured directly where the strip has that area
+// (wood); otherwise from the rate of strips passing the 640x480 threshold, a 640x480 frame being
+// taken as area / strip-area independent strips (1 - (1 - p)^k).
+void falseAlarms(const Texture& tex, Method& m, const cv::Mat& strip, double sigma, int frames,
+                 std::vector<std::unique_ptr<AutoEncoder>>& aes) {
+  const double area = double(strip.rows) * strip.cols, frameArea = 640.0 * 480.0;
+  const auto tStrip = m.thresholdAt(area);
+  const auto tFrame = m.thresholdAt(frameArea);
+  if (!tStrip || !tFrame || frames <= 0) return;
+  cv::RNG rng(0x11e5);
+  int flagged = 0, flaggedAt640 = 0;
+  for (int i = 0; i < frames; ++i) {
+    const cv::Mat frame = bench::lineFrame(strip, rng);
+    const cv::Mat map = smoothMap(m.rawMap(frame), sigma);
+    for (auto& ae : aes) ae->forget();
+    double mx;
+    cv::minMaxLoc(map, nullptr, &mx);
+    flagged += mx > *tStrip;
+    flaggedAt640 += mx > *tFrame;
+  }
+  const double k = frameArea / area;
+  const double p = double(flaggedAt640) / frames;
+  std::printf(
+      "{\"type\":\"false_alarms\",\"texture\":\"%s\",\"method\":\"%s\",\"frames\":%d,"
+      "\"width\":%d,\"height\":%d,\"threshold\":%.6g,\"flagged\":%d,\"per_1000\":%.1f,"
+      "\"threshold_640x480\":%.6g,\"flagged_at_640x480_threshold\":%d,"
+      "\"per_1000_640x480\":%.1f,\"per_1000_640x480_direct\":%s}\n",
+      tex.name, m.name().c_str(), frames, strip.cols, strip.rows, *tStrip, flagged,
+      1000.0 * flagged / frames, *tFrame, flaggedAt640, 1000.0 * (1.0 - std::pow(1.0 - p, k)),
+      std::abs(k - 1.0) < 1e-9 ? "true" : "false");
 }
 
 // Time per 640x480 frame (the strip mirrored up to that size), each method with its map,
@@ -678,6 +773,7 @@ void checkBackends(const Texture& tex, Methods& first, Methods& other,
 struct EvalOptions {
   std::vector<std::string> only;  // textures; empty: all
   int crop = 96, maxCrops = 48, threads = 2;
+  int lineFrames = 200;   // clean line frames per calibrated method (false alarms); 0: none
   int modelThreads = -1;  // the autoencoders' EngineOptions::threads; < 0: threads
   double sigma = -1;      // smoothing of every map; < 0: the model's cae.map_sigma
   fs::path examples;
@@ -706,6 +802,7 @@ int evaluate(const fs::path& data, const fs::path& models, const EvalOptions& o)
     for (auto& m : ms.list) {
       scoreMethod(tex, *m, set, ms.sigma, kinds, o.examples);
       for (auto& ae : ms.aes) ae->forget();
+      falseAlarms(tex, *m, strip, ms.sigma, o.lineFrames, ms.aes);
       std::fflush(stdout);
     }
     std::fprintf(stderr, "%s: %zu test images (%zu clean), %zu methods, %.0f s\n", tex.name,
@@ -754,6 +851,8 @@ bool parseEval(const std::vector<std::string>& a, EvalOptions& o) {
       o.only = splitComma(v);
     } else if (a[i] == "--crop") {
       o.crop = std::stoi(v);
+    } else if (a[i] == "--line-frames") {
+      o.lineFrames = std::max(0, std::stoi(v));
     } else if (a[i] == "--max-crops") {
       o.maxCrops = std::stoi(v);
     } else if (a[i] == "--threads") {
@@ -785,7 +884,7 @@ int main(int argc, char** argv) {
                    "usage: bench_anomaly_defects prepare OUT_DIR\n"
                    "       bench_anomaly_defects eval DATA_DIR MODEL_DIR [--textures a,b] "
                    "[--crop 96] [--max-crops 48] [--threads 2] [--examples DIR] [--sigma S] "
-                   "[--backends auto|onednn|opencv,...] [--model-threads T]\n");
+                   "[--backends auto|onednn|opencv,...] [--model-threads T] [--line-frames 200]\n");
       return 2;
     };
     if (a.empty() || a[0] == "--help" || a[0] == "-h") return usage();
