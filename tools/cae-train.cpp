@@ -576,9 +576,10 @@ void addAnomalyOptions(CLI::App& app, Options& o) {
   app.add_option("--calib-variation", c.calibVariation,
                  "anomaly: how the held-out calibration crops are seen: none (as they are) | "
                  "line (as a line's camera varies: lighting gain 15 %, offset 0.05, gamma 25 %, "
-                 "view rotation 4 degrees, zoom 5 %, perspective 3 %, noise up to 0.02), so "
+                 "view rotation 4 degrees, zoom 5 %, perspective 3 %, noise up to 0.02) | "
+                 "lighting (a fixed camera: the lighting and noise of line, no view change), so "
                  "that the threshold covers those changes")
-      ->check(CLI::IsMember({"none", "line"}))
+      ->check(CLI::IsMember({"none", "line", "lighting"}))
       ->capture_default_str()
       ->group("Objective");
 }

@@ -47,6 +47,10 @@ struct AnomalyReport {
   int deployW = 0, deployH = 0;      // with a frame model: the size cae.threshold is for
   std::string variation;             // TrainConfig::calibVariation
   std::vector<std::string> heldOut;  // the held-out images' sources
+  // Validation of the operating point (-1: not measured): held-out crops with one synthetic
+  // anomaly each (train/synthetic_anomaly, warps only) against the normal crops: AUROC of the
+  // frame scores, and the share flagged at the threshold for the crops' area.
+  double validationAuroc = -1, validationDetection = -1;
   void addTo(nlohmann::json& metrics, std::string& summary) const;
 };
 

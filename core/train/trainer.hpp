@@ -144,7 +144,8 @@ struct TrainConfig {
   double mapSigma = 4.0;
   int calibSize = 640;
   // "line": calibration crops seen as a line's camera varies (train/line_variation.hpp:
-  // lighting, view, noise); "none": plain crops of the held-out images.
+  // lighting, view, noise); "lighting": the same without the view change (a fixed camera);
+  // "none": plain crops of the held-out images.
   std::string calibVariation = "none";
   // --noise grid-mask: the cell sides blanked in training (anomaly/inpainting.hpp); an anomaly
   // model trained so reconstructs by inpainting (cae.inpaint).

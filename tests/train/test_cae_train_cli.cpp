@@ -360,8 +360,9 @@ BOOST_AUTO_TEST_CASE(anomaly_frame_model_for_a_deployment_size) {
   BOOST_CHECK_NE(bad.err.find("--deploy-size"), std::string::npos);
 }
 
-// --calib-variation line (with --lighting in training): the summary and the log say how the
-// crops were seen and which held-out images they came from; an unknown variation is refused.
+// --calib-variation line (with --lighting in training) or lighting: the summary and the log say
+// how the crops were seen and which held-out images they came from; an unknown variation is
+// refused.
 BOOST_AUTO_TEST_CASE(anomaly_calibration_under_line_variation) {
   const Run r = train(
       "v", textures() + std::vector<std::string>{
@@ -374,6 +375,23 @@ BOOST_AUTO_TEST_CASE(anomaly_calibration_under_line_variation) {
   BOOST_REQUIRE(info.anomaly.frame.has_value());
   BOOST_CHECK_NE(info.metrics.find("\"calibration_variation\":\"line\""), std::string::npos);
   BOOST_CHECK_NE(info.metrics.find("\"calibration_images\":[\""), std::string::npos);
+  // The operating point on validation crops with synthetic anomalies: an AUROC and a share.
+  const auto metrics = nlohmann::json::parse(info.metrics);
+  BOOST_REQUIRE(metrics.contains("validation_anomaly_auroc"));
+  const double auroc = metrics["validation_anomaly_auroc"],
+               det = metrics["validation_anomaly_detection"];
+  BOOST_CHECK(auroc >= 0 && auroc <= 1);
+  BOOST_CHECK(det >= 0 && det <= 1);
+  BOOST_CHECK_NE(r.out.find("validation: held-out crops with a synthetic anomaly"),
+                 std::string::npos);
+  // A fixed camera: lighting and noise only.
+  const Run fixed =
+      train("l", textures() + std::vector<std::string>{"--patch", "16", "--arch", "conv", "--depth",
+                                                       "1", "--stages", "1", "--channels", "8",
+                                                       "--task", "anomaly", "--calib-variation",
+                                                       "lighting", "--allow-overcomplete"});
+  BOOST_CHECK_EQUAL(fixed.code, 0);
+  BOOST_CHECK_NE(fixed.out.find("under varied lighting and noise"), std::string::npos);
   const Run bad = train("w", textures() + std::vector<std::string>{"--task", "anomaly",
                                                                    "--calib-variation", "often"});
   BOOST_CHECK_NE(bad.code, 0);
