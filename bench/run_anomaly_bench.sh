@@ -72,7 +72,7 @@ n="${CAE_BENCH_FRAMES:-100}"
 src=(filesrc location="$work/data/wood/test.png" ! pngdec ! videoconvert ! videoscale ! video/x-raw,format=GRAY8,width=640,height=480 ! imagefreeze num-buffers="$n" ! video/x-raw,framerate=30/1)
 for m in "$models"/anomaly-*.onnx; do
   [[ -f $m ]] || continue
-  tex=$(basename "$m" .onnx); tex=${tex#anomaly-}; tex=${tex%-seg}; tex=${tex%-fast}
+  tex=$(basename "$m" .onnx); tex=${tex#anomaly-}; tex=${tex%-riad}; tex=${tex%-seg}; tex=${tex%-fast}
   [[ $tex == leaf ]] && continue  # colour model; the gray timing is the target's
   for be in "${backends[@]}"; do
     cae_log "caeanomaly $(basename "$m") backend=$be at 640x480, $n frames"

@@ -188,7 +188,8 @@ struct Engine::NetHolder {
   // Buffers kept between run()s, so that a stream of frames of one size allocates nothing per
   // frame (per-frame megabyte buffers cost the elements hundreds of page faults a frame).
   cv::Mat padded, tile, y;
-  cv::Mat masked, pass, mask;  // inpainting: the blanked frame, a pass's output, a set's cells
+  cv::Mat masked, pass, mask, keep;  // inpainting: the blanked frame, a pass's output, a set's
+                                     // cells and the rest
 };
 
 Engine::Engine(const EngineOptions& o) : o_(o), net_(std::make_unique<NetHolder>()) {
@@ -408,11 +409,11 @@ void Engine::runInpainting(const cv::Mat& blob, cv::Mat& out) {
     for (int g = 0; g < p.groups; ++g) {
       anomaly::fillGroupMask(h.mask.ptr<float>(), H, W, W, scale, g, p.groups,
                              anomaly::inferenceSeed(scale));
-      const cv::Mat keep = 1.0 - h.mask;
+      cv::subtract(1.0, h.mask, h.keep);
       for (int n = 0; n < N; ++n)
         for (int c = 0; c < C; ++c) {
           cv::Mat dst = plane(h.masked, n, c);
-          cv::multiply(plane(blob, n, c), keep, dst);
+          cv::multiply(plane(blob, n, c), h.keep, dst);
         }
       runPass(h.masked, h.pass);
       // Each pixel from the pass that blanked it, averaged over the scales.
