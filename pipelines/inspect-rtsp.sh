@@ -24,7 +24,7 @@ every such window).
   --out DIR             schedule.jsonl, detections.jsonl, watch-stats.json, summary.json
                         (default inspect-out)
   --model M             anomaly model (default: \$CAE_ANOMALY_MODEL, else
-                        models/anomaly-wood-fast.onnx, the real-time wood model)
+                        models/anomaly-wood-fast-seg.onnx, the real-time wood model)
   --threshold T         score threshold (default: the model's calibrated one)
   --inference-interval N, --min-region-area A   caeanomaly properties
   --codec raw|jpeg      RTP payload (default raw: uncompressed, the pixels arrive exactly)
@@ -42,7 +42,7 @@ EOF
 BEFORE=0.3 AFTER=1.0
 
 seconds=16 defects="3:spot,6:scratch,9:cut,12:blob" out=inspect-out codec=raw
-model="${CAE_ANOMALY_MODEL:-$CAE_ROOT/models/anomaly-wood-fast.onnx}"
+model="${CAE_ANOMALY_MODEL:-$CAE_ROOT/models/anomaly-wood-fast-seg.onnx}"
 camera_args=() watch_args=()
 while (($#)); do
   case "$1" in
