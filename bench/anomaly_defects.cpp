@@ -597,6 +597,40 @@ void writeExamples(const fs::path& examples, const Texture& tex, Method& m,
   }
 }
 
+// AUPRO, and at the model's calibrated threshold (for the test crops' area) the share of clean
+// and of defect crops flagged, and of defects found (a region over the threshold overlaps them).
+void operatingPoint(const Texture& tex, Method& m, const std::vector<TestImage>& set,
+                    const std::vector<cv::Mat>& maps, const std::vector<float>& imgScore) {
+  std::vector<cv::Mat> masks(set.size());
+  for (std::size_t i = 0; i < set.size(); ++i) masks[i] = set[i].mask;
+  std::printf(
+      "{\"type\":\"pro\",\"texture\":\"%s\",\"method\":\"%s\",\"max_fpr\":0.3,"
+      "\"aupro\":%.5f}\n",
+      tex.name, m.name().c_str(), auPro(maps, masks));
+  if (const auto t = m.thresholdAt(double(set.front().img.rows) * set.front().img.cols)) {
+    // A defect is found when a region above the threshold overlaps it: one of its pixels is.
+    std::size_t clean = 0, cleanFlagged = 0, defect = 0, defectFlagged = 0, defectFound = 0;
+    for (std::size_t i = 0; i < set.size(); ++i) {
+      const bool flagged = imgScore[i] > *t;
+      if (set[i].kind.empty()) {
+        ++clean;
+        cleanFlagged += flagged;
+      } else {
+        ++defect;
+        defectFlagged += flagged;
+        double inMask = 0;
+        cv::minMaxLoc(maps[i], nullptr, &inMask, nullptr, nullptr, set[i].mask);
+        defectFound += inMask > *t;
+      }
+    }
+    std::printf(
+        "{\"type\":\"at_threshold\",\"texture\":\"%s\",\"method\":\"%s\",\"threshold\":%.6g,"
+        "\"clean\":%zu,\"clean_flagged\":%zu,\"defect\":%zu,\"defect_flagged\":%zu,"
+        "\"defect_found\":%zu}\n",
+        tex.name, m.name().c_str(), *t, clean, cleanFlagged, defect, defectFlagged, defectFound);
+  }
+}
+
 // One method on one texture's test set: image and pixel AUROC per defect kind, the ROC curve,
 // and image AUROC per defect size and contrast, as JSON lines.
 void scoreMethod(const Texture& tex, Method& m, const std::vector<TestImage>& set, double sigma,
@@ -638,38 +672,7 @@ void scoreMethod(const Texture& tex, Method& m, const std::vector<TestImage>& se
           tex.name, m.name().c_str(), jsonList(f).c_str(), jsonList(t).c_str());
     }
   }
-  {
-    std::vector<cv::Mat> masks(set.size());
-    for (std::size_t i = 0; i < set.size(); ++i) masks[i] = set[i].mask;
-    std::printf(
-        "{\"type\":\"pro\",\"texture\":\"%s\",\"method\":\"%s\",\"max_fpr\":0.3,"
-        "\"aupro\":%.5f}\n",
-        tex.name, m.name().c_str(), auPro(maps, masks));
-  }
-  // At the model's calibrated threshold (for the test crops' area): the share of clean and of
-  // defect crops flagged, and of defects found (a region over the threshold overlaps them).
-  if (const auto t = m.thresholdAt(double(set.front().img.rows) * set.front().img.cols)) {
-    // A defect is found when a region above the threshold overlaps it: one of its pixels is.
-    std::size_t clean = 0, cleanFlagged = 0, defect = 0, defectFlagged = 0, defectFound = 0;
-    for (std::size_t i = 0; i < set.size(); ++i) {
-      const bool flagged = imgScore[i] > *t;
-      if (set[i].kind.empty()) {
-        ++clean;
-        cleanFlagged += flagged;
-      } else {
-        ++defect;
-        defectFlagged += flagged;
-        double inMask = 0;
-        cv::minMaxLoc(maps[i], nullptr, &inMask, nullptr, nullptr, set[i].mask);
-        defectFound += inMask > *t;
-      }
-    }
-    std::printf(
-        "{\"type\":\"at_threshold\",\"texture\":\"%s\",\"method\":\"%s\",\"threshold\":%.6g,"
-        "\"clean\":%zu,\"clean_flagged\":%zu,\"defect\":%zu,\"defect_flagged\":%zu,"
-        "\"defect_found\":%zu}\n",
-        tex.name, m.name().c_str(), *t, clean, cleanFlagged, defect, defectFlagged, defectFound);
-  }
+  operatingPoint(tex, m, set, maps, imgScore);
   for (int size : kSizes)
     for (double contrast : kContrasts) {
       std::vector<float> pos, neg;

@@ -225,6 +225,38 @@ anomaly::FrameModel parseFrameModel(const std::string& k, const std::string& v) 
   return m;
 }
 
+// The anomaly model's keys (cae.score_mean ... cae.inpaint) into info; false for other keys.
+bool parseAnomalyKey(const std::string& k, const std::string& v, ModelInfo& info) {
+  if (k == key::kScoreMean) {
+    info.anomaly.scoreMean = parseDouble(k, v);
+  } else if (k == key::kScoreStd) {
+    info.anomaly.scoreStd = parseDouble(k, v);
+    if (info.anomaly.scoreStd <= 0) throw badValue(k, v, "a positive deviation");
+  } else if (k == key::kThreshold) {
+    info.anomaly.threshold = parseDouble(k, v);
+  } else if (k == key::kAnomalyMap) {
+    try {
+      info.anomaly.map.map = anomaly::parseMapKind(v);
+    } catch (const InvalidArgument&) {
+      throw badValue(k, v, "l2, lowpass, ssim or segmentation");
+    }
+  } else if (k == key::kMapSigma) {
+    info.anomaly.map.smoothSigma = parseDouble(k, v);
+    if (!(info.anomaly.map.smoothSigma >= 0)) throw badValue(k, v, "a smoothing sigma >= 0");
+  } else if (k == key::kFrameModel) {
+    info.anomaly.frame = parseFrameModel(k, v);
+  } else if (k == key::kInpaint) {
+    try {
+      info.inpaint = anomaly::parseInpainting(v);
+    } catch (const InvalidArgument&) {
+      throw badValue(k, v, "SCALES/GROUPS, e.g. 2,4,8,16/3");
+    }
+  } else {
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
@@ -237,6 +269,7 @@ ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
     }
     info.hasCaeMetadata = true;
     const std::string& v = it->second;
+    if (parseAnomalyKey(k, v, info)) continue;
     if (k == key::kTask) {
       info.task = parseTask(v);
     } else if (k == key::kFormat) {
@@ -273,30 +306,6 @@ ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
     } else if (k == key::kQuantStep) {
       info.quantStep = parseDouble(k, v);
       if (info.quantStep <= 0) throw badValue(k, v, "a positive step");
-    } else if (k == key::kScoreMean) {
-      info.anomaly.scoreMean = parseDouble(k, v);
-    } else if (k == key::kScoreStd) {
-      info.anomaly.scoreStd = parseDouble(k, v);
-      if (info.anomaly.scoreStd <= 0) throw badValue(k, v, "a positive deviation");
-    } else if (k == key::kThreshold) {
-      info.anomaly.threshold = parseDouble(k, v);
-    } else if (k == key::kAnomalyMap) {
-      try {
-        info.anomaly.map.map = anomaly::parseMapKind(v);
-      } catch (const InvalidArgument&) {
-        throw badValue(k, v, "l2, lowpass, ssim or segmentation");
-      }
-    } else if (k == key::kMapSigma) {
-      info.anomaly.map.smoothSigma = parseDouble(k, v);
-      if (!(info.anomaly.map.smoothSigma >= 0)) throw badValue(k, v, "a smoothing sigma >= 0");
-    } else if (k == key::kFrameModel) {
-      info.anomaly.frame = parseFrameModel(k, v);
-    } else if (k == key::kInpaint) {
-      try {
-        info.inpaint = anomaly::parseInpainting(v);
-      } catch (const InvalidArgument&) {
-        throw badValue(k, v, "SCALES/GROUPS, e.g. 2,4,8,16/3");
-      }
     } else if (k == key::kStft) {
       info.stft = parseStft(v);
     } else if (k == key::kTrainerVersion) {

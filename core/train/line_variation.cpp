@@ -45,8 +45,8 @@ Tensor variedCrops(const std::vector<Image>& images, int n, int h, int w, const 
     const Tensor& img = images[std::size_t(i) % images.size()].pixels;
     const int ih = img.shape().h, iw = img.shape().w;
     // The crop's place in the image (whole pixels: without variation the crop is a window).
-    const double cx = w / 2.0 + double(rng.below(std::uint64_t(iw - w + 1)));
-    const double cy = h / 2.0 + double(rng.below(std::uint64_t(ih - h + 1)));
+    const double cx = w / 2.0 + double(rng.below(std::uint64_t(iw) - std::uint64_t(w) + 1));
+    const double cy = h / 2.0 + double(rng.below(std::uint64_t(ih) - std::uint64_t(h) + 1));
     const double angle = v.rotationDeg * M_PI / 180.0 * (2.0 * double(rng.uniform()) - 1.0);
     const double zoom = 1.0 + v.scale * (2.0 * double(rng.uniform()) - 1.0);
     // Output corners -> source corners: rotated and zoomed about the centre, each corner moved

@@ -76,7 +76,9 @@ std::pair<int, int> calibrationSize(const ArchSpec& spec, const std::vector<Imag
 AnomalyReport calibrateAnomaly(const std::vector<Image>& heldOut, const ArchSpec& spec,
                                const TrainConfig& c, const Predict& predict) {
   const anomaly::ScoreOptions so{anomaly::parseMapKind(c.anomalyMap), c.mapSigma};
-  const auto [ch, cw] = calibrationSize(spec, heldOut, c.calibSize);
+  // Plain ints, not a structured binding: the lambdas below capture them.
+  const std::pair<int, int> size = calibrationSize(spec, heldOut, c.calibSize);
+  const int ch = size.first, cw = size.second;
   BatchSource::Options co;
   co.patchH = ch;
   co.patchW = cw;

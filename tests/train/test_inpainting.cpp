@@ -46,7 +46,7 @@ Tensor patchesOf(const std::string& file, int n, int size, std::uint64_t seed) {
 BOOST_AUTO_TEST_CASE(the_sets_of_a_scale_partition_the_frame_evenly) {
   const int h = 96, w = 128;
   for (int scale : {1, 2, 8, 16}) {
-    std::vector<float> sum(std::size_t(h * w), 0.f), m(std::size_t(h * w));
+    std::vector<float> sum(std::size_t(h) * std::size_t(w), 0.f), m(sum.size());
     for (int g = 0; g < 3; ++g) {
       anomaly::fillGroupMask(m.data(), h, w, w, scale, g, 3, anomaly::inferenceSeed(scale));
       double share = 0;
@@ -56,7 +56,8 @@ BOOST_AUTO_TEST_CASE(the_sets_of_a_scale_partition_the_frame_evenly) {
       }
       share /= double(m.size());
       // Each cell falls in a set with probability 1/3: within 4 deviations of the binomial.
-      const double cells = double((h + scale - 1) / scale) * double((w + scale - 1) / scale);
+      const int rows = (h + scale - 1) / scale, cols = (w + scale - 1) / scale;
+      const double cells = double(rows) * double(cols);
       const double tol = 4 * std::sqrt((1.0 / 3) * (2.0 / 3) / cells);
       BOOST_TEST_CONTEXT("scale " << scale << " set " << g) {
         BOOST_TEST(std::abs(share - 1.0 / 3) < tol);
@@ -64,8 +65,9 @@ BOOST_AUTO_TEST_CASE(the_sets_of_a_scale_partition_the_frame_evenly) {
       // Whole cells: every pixel of a cell is in the same set.
       for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x)
-          BOOST_REQUIRE(m[std::size_t(y * w + x)] ==
-                        m[std::size_t((y / scale * scale) * w + x / scale * scale)]);
+          BOOST_REQUIRE(
+              m[std::size_t(y) * std::size_t(w) + std::size_t(x)] ==
+              m[std::size_t(y / scale * scale) * std::size_t(w) + std::size_t(x / scale * scale)]);
     }
     for (float s : sum) BOOST_REQUIRE(s == 1.f);
   }
@@ -103,7 +105,7 @@ BOOST_AUTO_TEST_CASE(grid_mask_blanks_one_set_of_whole_cells_per_sample) {
   BOOST_REQUIRE(noisy.shape() == clean.shape());
   for (int n = 0; n < 6; ++n) {
     // Blanked pixels: 0 in both channels, at the same places; the rest untouched.
-    std::vector<int> blank(32 * 40, 0);
+    std::vector<int> blank(std::size_t(32) * 40, 0);
     int count = 0;
     for (int y = 0; y < 32; ++y)
       for (int x = 0; x < 40; ++x) {
@@ -111,7 +113,7 @@ BOOST_AUTO_TEST_CASE(grid_mask_blanks_one_set_of_whole_cells_per_sample) {
         BOOST_REQUIRE(b0 == b1);
         if (!b0)
           for (int c = 0; c < 2; ++c) BOOST_REQUIRE(noisy.at(n, c, y, x) == clean.at(n, c, y, x));
-        blank[std::size_t(y * 40 + x)] = b0;
+        blank[std::size_t(y) * 40 + std::size_t(x)] = b0;
         count += b0;
       }
     BOOST_TEST(count > 0);
@@ -122,7 +124,8 @@ BOOST_AUTO_TEST_CASE(grid_mask_blanks_one_set_of_whole_cells_per_sample) {
       bool ok = true;
       for (int y = 0; y < 32 && ok; ++y)
         for (int x = 0; x < 40 && ok; ++x)
-          ok = blank[std::size_t(y * 40 + x)] == blank[std::size_t((y / s * s) * 40 + x / s * s)];
+          ok = blank[std::size_t(y) * 40 + std::size_t(x)] ==
+               blank[std::size_t(y / s * s) * 40 + std::size_t(x / s * s)];
       whole |= ok;
     }
     BOOST_TEST(whole);
