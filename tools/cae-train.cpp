@@ -416,7 +416,16 @@ void addObjectiveOptions(CLI::App& app, Options& o) {
       ->group("Objective");
   app.add_option_function<std::string>(
          "--mask-scales",
-         [&c](const std::string& v) { c.maskScales = anomaly::parseInpainting(v + "/3").scales; },
+         [&c](const std::string& v) {
+           try {
+             c.maskScales = anomaly::parseInpainting(v + "/3").scales;
+           } catch (const InvalidArgument&) {
+             throw CLI::ValidationError("--mask-scales",
+                                        "cell sides 1..256 separated by commas (e.g. 2,4,8,16), "
+                                        "got '" +
+                                            v + "'");
+           }
+         },
          "grid-mask: cell sides in pixels, comma-separated (default 2,4,8,16); inference runs "
          "3 complementary masks per scale")
       ->group("Objective");

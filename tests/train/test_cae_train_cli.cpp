@@ -398,6 +398,20 @@ BOOST_AUTO_TEST_CASE(anomaly_calibration_under_line_variation) {
   BOOST_CHECK_NE(bad.err.find("--calib-variation"), std::string::npos);
 }
 
+// --noise grid-mask: malformed --mask-scales, and a segmentation head with it, are refused by name.
+BOOST_AUTO_TEST_CASE(grid_mask_options_are_checked) {
+  const Run scales =
+      train("gm", textures() + std::vector<std::string>{"--task", "anomaly", "--noise", "grid-mask",
+                                                        "--mask-scales", "2,x"});
+  BOOST_CHECK_NE(scales.code, 0);
+  BOOST_CHECK_NE(scales.err.find("--mask-scales"), std::string::npos);
+  const Run seg =
+      train("gs", textures() + std::vector<std::string>{"--task", "anomaly", "--noise", "grid-mask",
+                                                        "--seg-width", "4"});
+  BOOST_CHECK_NE(seg.code, 0);
+  BOOST_CHECK_NE(seg.err.find("grid-mask"), std::string::npos);
+}
+
 // --resume through the CLI: 2 epochs, then resumed to 4, gives the model a straight 4-epoch run
 // gives (same outputs in OpenCV; the files differ only in their recipe's output path).
 BOOST_AUTO_TEST_CASE(resume_continues_exactly) {
