@@ -385,6 +385,12 @@ void Engine::run(const cv::Mat& blob, cv::Mat& out) {
     out = fresh;
     return;
   }
+  if (blob.dims != 4 || blob.type() != CV_32F || !blob.isContinuous() ||
+      blob.size[1] != frames_ * channels_ || blob.size[0] < 1 || blob.size[2] < 1 ||
+      blob.size[3] < 1)
+    throw InvalidArgument("Engine::run needs a continuous N x " +
+                          std::to_string(frames_ * channels_) + " x H x W float blob");
+  // Checked once here: the passes below take this blob or one of its shape.
   if (info_.inpaint)
     runInpainting(blob, out);
   else
@@ -392,11 +398,6 @@ void Engine::run(const cv::Mat& blob, cv::Mat& out) {
 }
 
 void Engine::runInpainting(const cv::Mat& blob, cv::Mat& out) {
-  if (blob.dims != 4 || blob.type() != CV_32F || !blob.isContinuous() ||
-      blob.size[1] != frames_ * channels_ || blob.size[0] < 1 || blob.size[2] < 1 ||
-      blob.size[3] < 1)
-    throw InvalidArgument("Engine::run needs a continuous N x " +
-                          std::to_string(frames_ * channels_) + " x H x W float blob");
   const anomaly::Inpainting& p = *info_.inpaint;
   const int N = blob.size[0], C = blob.size[1], H = blob.size[2], W = blob.size[3];
   NetHolder& h = *net_;
@@ -427,11 +428,6 @@ void Engine::runInpainting(const cv::Mat& blob, cv::Mat& out) {
 }
 
 void Engine::runPass(const cv::Mat& blob, cv::Mat& out) {
-  if (blob.dims != 4 || blob.type() != CV_32F || !blob.isContinuous() ||
-      blob.size[1] != frames_ * channels_ || blob.size[0] < 1 || blob.size[2] < 1 ||
-      blob.size[3] < 1)
-    throw InvalidArgument("Engine::run needs a continuous N x " +
-                          std::to_string(frames_ * channels_) + " x H x W float blob");
   // C channels in (framesIn() frames of channels() each), CO = outputChannels() out.
   const int N = blob.size[0], C = blob.size[1], H = blob.size[2], W = blob.size[3];
   const int CO = outChannels_;

@@ -63,4 +63,14 @@ Tensor inpaintedReconstruction(const Tensor& x, const anomaly::Inpainting& p,
   return out;
 }
 
+std::function<Tensor(const Tensor&)> asEngineRuns(const TrainConfig& c,
+                                                  std::function<Tensor(const Tensor&)> forward) {
+  if (c.task != TrainTask::Anomaly || c.corruption != CorruptionKind::GridMask) return forward;
+  anomaly::Inpainting p;
+  p.scales = c.maskScales;
+  return [forward = std::move(forward), p](const Tensor& x) {
+    return inpaintedReconstruction(x, p, forward);
+  };
+}
+
 }  // namespace cae::train

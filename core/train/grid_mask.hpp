@@ -13,6 +13,7 @@
 #include "anomaly/inpainting.hpp"
 #include "nn/corruption/corruption.hpp"
 #include "nn/tensor.hpp"
+#include "train/trainer.hpp"
 
 namespace cae::train {
 
@@ -31,5 +32,10 @@ class GridMaskNoise : public nn::Corruption {
 // scales.
 nn::Tensor inpaintedReconstruction(const nn::Tensor& x, const anomaly::Inpainting& p,
                                    const std::function<nn::Tensor(const nn::Tensor&)>& forward);
+
+// The model as cae::infer::Engine will run it, for scoring in training: with --noise grid-mask on
+// an anomaly task, its reconstruction by inpainting (cae.inpaint); otherwise `forward` itself.
+std::function<nn::Tensor(const nn::Tensor&)> asEngineRuns(
+    const TrainConfig& c, std::function<nn::Tensor(const nn::Tensor&)> forward);
 
 }  // namespace cae::train

@@ -570,14 +570,8 @@ struct Trainer::Impl {
           .addTo(metrics, sum);
     }
     if (c.task == TrainTask::Anomaly) {
-      const Predict forward = [&](const Tensor& x) { return predict(s, x); };
-      Predict model = forward;
-      if (c.corruption == CorruptionKind::GridMask) {  // scored as the Engine will run it
-        anomaly::Inpainting p;
-        p.scales = c.maskScales;
-        model = [forward, p](const Tensor& x) { return inpaintedReconstruction(x, p, forward); };
-      }
-      const AnomalyReport a = calibrateAnomaly(data.heldOut, s.spec, c, model);
+      const AnomalyReport a = calibrateAnomaly(
+          data.heldOut, s.spec, c, asEngineRuns(c, [&](const Tensor& x) { return predict(s, x); }));
       eo.anomaly = a.decision;
       a.addTo(metrics, sum);
     }
