@@ -4,7 +4,7 @@
 // cae::Error (or OpenCV's own exception, which the Engine turns into one) is a clean refusal;
 // anything else (a crash, a sanitizer report, another exception) is a finding.
 //
-//   scripts/fuzz-model-loader.sh            # builds with clang + libFuzzer and runs it
+//   scripts/fuzz.sh model-loader            # builds with clang + libFuzzer and runs it
 //   build/tests/fuzz/test_fuzz_replay       # replays tests/fuzz/corpus without libFuzzer
 #include <algorithm>
 #include <cstddef>
