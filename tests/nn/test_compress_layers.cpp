@@ -11,6 +11,7 @@
 
 #include "nn/gradcheck.hpp"
 #include "nn/layers/entropy_bottleneck.hpp"
+#include "nn/layers/gdn.hpp"
 #include "nn/layers/quantize.hpp"
 #include "nn/optim/adam.hpp"
 
@@ -170,4 +171,42 @@ BOOST_AUTO_TEST_CASE(quantize_noise_passes_the_gradient_and_rounds_when_not_trai
     BOOST_TEST(y[i] == std::nearbyint(x[i]));
     BOOST_TEST(dx[i] == 0.5);
   }
+}
+
+BOOST_AUTO_TEST_CASE(gdn_and_igdn_gradients) {
+  Rng rng(6);
+  for (bool inverse : {false, true})
+    for (const Shape s : {Shape{1, 1, 1, 1}, Shape{2, 3, 4, 5}, Shape{1, 6, 3, 2}}) {
+      Gdn gdn(s.c, inverse);
+      const cae::test::LayerCheck r = checkLayer(gdn, {randomTensor(s, rng, -2, 2)}, rng, 200);
+      BOOST_TEST_CONTEXT(gdn.type() << " " << s.str()) {
+        BOOST_TEST(r.inputErrors.at(0) < kTol);
+        BOOST_TEST(r.weightError < kTol);
+        BOOST_TEST(r.orderMismatch == 0.0);
+      }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(gdn_and_igdn_give_the_formula_by_hand) {
+  // Two channels, beta = (1, 2) (b^2 + 1e-6 with b = 1, sqrt 2), gamma = [[1, 0.25], [0, 4]].
+  Gdn gdn(2);
+  std::vector<Scalar> w{1, 0.5, 0, 2, 1, std::sqrt(2.0)}, dw(6);
+  gdn.bind(w.data(), dw.data());
+  Tensor x({1, 2, 1, 1});
+  x.at(0, 0, 0, 0) = 2;
+  x.at(0, 1, 0, 0) = -1;
+  Tensor y;
+  gdn.forward({&x}, y);
+  BOOST_TEST(y.at(0, 0, 0, 0) == 2 / std::sqrt(1 + 1e-6 + 4 + 0.25),
+             boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(y.at(0, 1, 0, 0) == -1 / std::sqrt(2 + 1e-6 + 4), boost::test_tools::tolerance(1e-12));
+  // IGDN at its initial weights (beta 1, gamma 0.1): x * sqrt(1 + 0.1 x^2).
+  Gdn inv(1, true);
+  std::vector<Scalar> w2(2), dw2(2);
+  inv.bind(w2.data(), dw2.data());
+  Rng rng(1);
+  inv.initialize(rng);
+  Tensor a({1, 1, 1, 1}, 3.0), b;
+  inv.forward({&a}, b);
+  BOOST_TEST(b[0] == 3 * std::sqrt(1 + 1e-6 + 0.1 * 9), boost::test_tools::tolerance(1e-12));
 }
