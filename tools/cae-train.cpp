@@ -186,9 +186,9 @@ int runSample(const std::string& model, int count, std::uint64_t seed, const std
 enum class Sparsity { None, L1, Kl };
 struct Options {
   TrainConfig c;
-  std::string arch = "conv", layers, sigma = "25", color = "gray";
-  std::string photons = "1e4-1e5";    // ct-lowdose
-  std::string window, sampleRescale;  // modality values (addModalityOptions)
+  std::string arch, layers, sigma = "25", color = "gray";  // arch "": conv, or codec
+  std::string photons = "1e4-1e5";                         // ct-lowdose
+  std::string window, sampleRescale;                       // modality values (addModalityOptions)
   Sparsity sparsity = Sparsity::None;
   double sparsityLambda = 0;
   bool quiet = false;
@@ -266,9 +266,10 @@ void addArchitectureOptions(CLI::App& app, Options& o) {
   std::string& layers = o.layers;
   app.add_option("--arch", arch,
                  "dense | conv | vae (dense VAE) | conv-vae | stacked (dense, "
-                 "greedy layer-wise pretraining) | pca (SVD, no training)")
-      ->check(CLI::IsMember({"dense", "conv", "vae", "conv-vae", "stacked", "pca"}))
-      ->capture_default_str()
+                 "greedy layer-wise pretraining) | pca (SVD, no training) | codec (compression: "
+                 "--stages strided convs of --channels N to --latent M, --activation gdn or "
+                 "relu); default: conv, codec for --task compress")
+      ->check(CLI::IsMember({"dense", "conv", "vae", "conv-vae", "stacked", "pca", "codec"}))
       ->group("Architecture");
   app.add_option("--layers", layers,
                  "dense sizes input to code (decoder mirrored) or the full "
@@ -311,8 +312,9 @@ void addArchitectureOptions(CLI::App& app, Options& o) {
       ->check(CLI::Range(0, 1 << 20))
       ->capture_default_str()
       ->group("Architecture");
-  app.add_option("--activation", c.arch.activation, "hidden and code activation")
-      ->check(CLI::IsMember({"relu", "leaky_relu", "sigmoid", "tanh", "linear"}))
+  app.add_option("--activation", c.arch.activation,
+                 "hidden and code activation (gdn: codec only, GDN / IGDN)")
+      ->check(CLI::IsMember({"relu", "leaky_relu", "sigmoid", "tanh", "linear", "gdn"}))
       ->capture_default_str()
       ->group("Architecture");
   app.add_option("--output-activation", c.arch.output, "output layer (bce forces sigmoid)")
@@ -392,9 +394,28 @@ void addObjectiveOptions(CLI::App& app, Options& o) {
              std::map<std::string, TrainTask>{{"reconstruct", TrainTask::Reconstruct},
                                               {"denoise", TrainTask::Denoise},
                                               {"anomaly", TrainTask::Anomaly},
-                                              {"features", TrainTask::Features}},
+                                              {"features", TrainTask::Features},
+                                              {"compress", TrainTask::Compress}},
              "reconstruct | denoise (PSNR vs OpenCV NLM in the summary) | anomaly (score "
-             "calibration in the metadata) | features (exports the encoder alone)")
+             "calibration in the metadata) | features (exports the encoder alone) | compress "
+             "(a codec: lambda * 255^2 * MSE + bits per pixel; writes the encoder and "
+             "<output>.decoder.onnx; unless given --arch codec --stages 4 --channels 64 --latent "
+             "96 --activation gdn)")
+      ->group("Objective");
+  app.add_option("--lambda", c.lambda,
+                 "compress: rate-distortion trade-off (CompressAI's scale: 0.0018 ~ 0.1 bpp .. "
+                 "0.0483 ~ 1 bpp and more)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--codec-kernel", c.arch.codecKernel,
+                 "compress: kernel of the codec's strided and transposed convolutions")
+      ->check(CLI::Range(2, 9))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_flag("--straight-through", c.straightThrough,
+               "compress: train through rounded latents (gradient passed straight through) "
+               "instead of additive uniform noise")
       ->group("Objective");
   enumOption(app, "--loss", c.loss,
              std::map<std::string, LossKind>{
@@ -711,10 +732,19 @@ CLI::App* addSampleCommand(CLI::App& app, Options& o) {
   return sample;
 }
 
+// --task compress: the architecture options the user left out take the high-quality codec's
+// values (models/recipes/codec.sh hq), not the conv autoencoder's.
+void codecDefaults(const CLI::App& app, ArchSpec& a) {
+  if (app.count("--stages") == 0) a.stages = 4;
+  if (app.count("--channels") == 0) a.width0 = 64;
+  if (app.count("--latent") == 0) a.latent = 96;
+  if (app.count("--activation") == 0) a.activation = "gdn";
+}
+
 // The TrainConfig of parsed options; InvalidArgument for combinations CLI11 cannot check.
 TrainConfig configOf(Options& o, const std::string& recipe) {
   TrainConfig& c = o.c;
-  const std::string& arch = o.arch;
+  std::string& arch = o.arch;
   const std::string& layers = o.layers;
   const Sparsity sparsity = o.sparsity;
   const double sparsityLambda = o.sparsityLambda;
@@ -725,8 +755,12 @@ TrainConfig configOf(Options& o, const std::string& recipe) {
   if (c.arch.segWidth > 0 && c.anomalyMap == "lowpass") c.anomalyMap = "segmentation";
   const std::map<std::string, ArchKind> kinds{
       {"dense", ArchKind::Dense},  {"stacked", ArchKind::Dense},    {"conv", ArchKind::Conv},
-      {"vae", ArchKind::DenseVae}, {"conv-vae", ArchKind::ConvVae}, {"pca", ArchKind::Pca}};
+      {"vae", ArchKind::DenseVae}, {"conv-vae", ArchKind::ConvVae}, {"pca", ArchKind::Pca},
+      {"codec", ArchKind::Codec}};
+  if (arch.empty()) arch = c.task == TrainTask::Compress ? "codec" : "conv";
   c.arch.kind = kinds.at(arch);
+  if (c.arch.activation == "gdn" && c.arch.kind != ArchKind::Codec)
+    throw InvalidArgument("--activation gdn is for --arch codec");
   c.stacked = arch == "stacked";
   if (c.arch.kind == ArchKind::Dense || c.arch.kind == ArchKind::DenseVae) {
     if (layers.empty())
@@ -789,8 +823,11 @@ int runTraining(const TrainConfig& c, bool quiet) {
   std::printf("%s", r.summary.c_str());
   if (r.earlyStopped)
     std::printf("stopped early (no better validation loss for %d epochs)\n", c.patience);
-  std::printf("wrote %s\n", r.output.c_str());
-  if (!r.decoderOutput.empty())
+  const bool codec = c.task == TrainTask::Compress;
+  std::printf("wrote %s%s\n", r.output.c_str(), codec ? " (the codec's encoder)" : "");
+  if (!r.decoderOutput.empty() && codec)
+    std::printf("wrote %s (the codec's decoder)\n", r.decoderOutput.c_str());
+  else if (!r.decoderOutput.empty())
     std::printf("wrote %s (cae-train sample --model %s)\n", r.decoderOutput.c_str(),
                 r.decoderOutput.c_str());
   if (!trainer.logPath().empty()) std::printf("log   %s\n", trainer.logPath().c_str());
@@ -844,6 +881,8 @@ int run(int argc, char** argv) {
 
   try {
     for (const auto& apply : gApplyChoices) apply();
+    if (o.c.task == TrainTask::Compress && (o.arch.empty() || o.arch == "codec"))
+      codecDefaults(app, o.c.arch);
     if (sample->parsed()) return runSample(o.sampleModel, o.sampleCount, o.sampleSeed, o.sampleOut);
     return runTraining(configOf(o, recipe), o.quiet);
   } catch (const InvalidArgument& e) {

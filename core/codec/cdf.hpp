@@ -43,6 +43,12 @@ CdfTable quantizeCdf(const std::vector<double>& pmf, double tailMass, std::int32
 // FormatError (naming what) when t breaks the rules above; tables read from files go through it.
 void validate(const CdfTable& t, const std::string& what = "CDF table");
 
+// Tables as the text of a model's cae.cdf_tables: one "offset:c1,c2,...,c(n-1)" per table (its
+// inner CDF entries; 0 and kCdfTotal are implied), joined by ';'. parseTables() validates every
+// table and throws FormatError naming the first bad one.
+std::string formatTables(const std::vector<CdfTable>& tables);
+std::vector<CdfTable> parseTables(const std::string& text);
+
 // Bits an ideal coder spends on value v under t (the escape's bits included, not the raw bits
 // of the escaped value): for rate estimates and tests.
 double bitsOf(const CdfTable& t, std::int32_t v);

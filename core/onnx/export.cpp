@@ -9,6 +9,7 @@
 #include "nn/layers/conv2d.hpp"
 #include "nn/layers/conv_transpose2d.hpp"
 #include "nn/layers/dense.hpp"
+#include "nn/layers/gdn.hpp"
 #include "nn/layers/merge.hpp"
 #include "nn/layers/pool.hpp"
 #include "nn/layers/reshape.hpp"
@@ -198,6 +199,7 @@ class GraphWriter {
     for (int j : nd.inputs) s.ins.push_back(values_[std::size_t(j)]);
     if (auto* c = dynamic_cast<const nn::Conv2d*>(l)) return conv(*c, s);
     if (auto* t = dynamic_cast<const nn::ConvTranspose2d*>(l)) return convTranspose(*t, s);
+    if (auto* g = dynamic_cast<const nn::Gdn*>(l)) return gdn(*g, s);
     if (auto* d = dynamic_cast<const nn::Dense*>(l)) return dense(*d, s);
     if (auto* p = dynamic_cast<const nn::MaxPool2d*>(l)) return maxPool(*p, s);
     if (auto* u = dynamic_cast<const nn::Upsample*>(l)) return upsample(*u, s);
@@ -281,6 +283,30 @@ class GraphWriter {
     setInts(n, "output_padding", {o.outputPadding, o.outputPadding});
     setInts(n, "dilations", {1, 1});
     setInt(n, "group", 1);
+    return {s.base, false};
+  }
+
+  // GDN / IGDN from stock operators: x / sqrt(beta + gamma x^2) as Mul (x^2), a 1x1 Conv (gamma
+  // as weights, beta as bias), Sqrt, then Div (or Mul for IGDN).
+  Value gdn(const nn::Gdn& g, const Site& s) {
+    const std::string x = as4d(s.x(), s.nd.inputs[0], s.base).name;
+    const int c = g.channels();
+    const std::vector<nn::Scalar> gamma = g.gamma(), beta = g.beta();
+    const std::string sq = unique(s.base + "_square");
+    node("Mul", {x, x}, sq, sq);
+    const std::string norm = unique(s.base + "_norm");
+    pb::NodeProto& n = node("Conv",
+                            {sq, floats(s.base + ".gamma", {c, c, 1, 1}, gamma.data()),
+                             floats(s.base + ".beta", {c}, beta.data())},
+                            norm, norm);
+    setInts(n, "kernel_shape", {1, 1});
+    setInts(n, "strides", {1, 1});
+    setInts(n, "pads", {0, 0, 0, 0});
+    setInts(n, "dilations", {1, 1});
+    setInt(n, "group", 1);
+    const std::string root = unique(s.base + "_sqrt");
+    node("Sqrt", {norm}, root, root);
+    node(g.inverse() ? "Mul" : "Div", {x, root}, s.base, s.base);
     return {s.base, false};
   }
 

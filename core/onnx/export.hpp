@@ -8,7 +8,8 @@
 // Layers map to ONNX opset 13: Conv2d → Conv, ConvTranspose2d → ConvTranspose, Dense → Gemm
 // (transB=1, after a Flatten when its input is 4-D), MaxPool2d → MaxPool, Upsample → Resize
 // (nearest, asymmetric, floor), ReLU/LeakyReLU/Sigmoid/Tanh → Relu/LeakyRelu/Sigmoid/Tanh,
-// Add → Add, Concat → Concat(axis 1), Flatten → Flatten, Reshape → Reshape, and a VAE's
+// Add → Add, Concat → Concat(axis 1), Flatten → Flatten, Reshape → Reshape, GDN / IGDN → Mul,
+// Conv 1x1, Sqrt, Div / Mul (x / or * sqrt(beta + gamma x^2)), and a VAE's
 // Sampling in its inference form z = mu (consumers read mu; Identity when it is the output).
 // A dilated ConvTranspose is written with its kernel spread out with zeros and dilation 1,
 // because OpenCV 4.6 ignores ConvTranspose dilations.

@@ -87,7 +87,7 @@ const std::vector<std::string>& knownKeys() {
       key::kLatentShape, key::kQuantStep,      key::kScoreMean,      key::kScoreStd,
       key::kThreshold,   key::kAnomalyMap,     key::kMapSigma,       key::kFrameModel,
       key::kInpaint,     key::kStft,           key::kTrainerVersion, key::kRecipe,
-      key::kMetrics,     key::kInt8Ranges,
+      key::kMetrics,     key::kInt8Ranges,     key::kCodec,          key::kCdfTables,
   };
   return keys;
 }
@@ -316,6 +316,10 @@ ModelInfo parseModelInfo(const std::map<std::string, std::string>& metadata) {
       info.metrics = v;
     } else if (k == key::kInt8Ranges) {
       info.int8Ranges = parseInt8Ranges(v);
+    } else if (k == key::kCodec) {
+      info.codec = v;
+    } else if (k == key::kCdfTables) {
+      info.cdfTables = v;
     }
   }
   const auto& known = knownKeys();

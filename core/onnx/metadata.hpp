@@ -49,6 +49,10 @@ inline constexpr const char* kTrainerVersion = "cae.trainer_version";
 inline constexpr const char* kRecipe = "cae.recipe";
 inline constexpr const char* kMetrics = "cae.metrics";
 inline constexpr const char* kInt8Ranges = "cae.int8_ranges";
+// Codecs (codec-encoder / codec-decoder): "stride=S latent=M id=HEX16 lambda=L", and the coder's
+// tables, one per latent channel (codec::formatTables); read and checked by core/codec.
+inline constexpr const char* kCodec = "cae.codec";
+inline constexpr const char* kCdfTables = "cae.cdf_tables";
 }  // namespace key
 
 // Every key above, in the order of DESIGN.md.
@@ -130,10 +134,11 @@ struct ModelInfo {
   // cae.inpaint: anomaly models that reconstruct by inpainting (RIAD), run by the Engine as
   // scales x groups masked passes; default none (one plain pass).
   std::optional<anomaly::Inpainting> inpaint;
-  std::optional<Stft> stft;    // audio models only
-  std::string trainerVersion;  // default ""
-  std::string recipe;          // free text (the training recipe); default ""
-  std::string metrics;         // free text (validation metrics); default ""
+  std::optional<Stft> stft;      // audio models only
+  std::string trainerVersion;    // default ""
+  std::string recipe;            // free text (the training recipe); default ""
+  std::string metrics;           // free text (validation metrics); default ""
+  std::string codec, cdfTables;  // codecs: as stored (core/codec parses them); default ""
   // Models trained for 8-bit inference (cae-train --qat): per ONNX value name, the range its
   // 8-bit form covers (onednn::Options::int8), as "name:lo:hi,..."; default empty (none).
   std::map<std::string, std::pair<float, float>> int8Ranges;

@@ -200,9 +200,11 @@ class Validator {
 
 const std::vector<std::string>& supportedOps() {
   static const std::vector<std::string> ops = [] {
-    std::vector<std::string> v{"Add",     "Concat",   "Conv",      "ConvTranspose", "Flatten",
-                               "Gemm",    "Identity", "LeakyRelu", "MaxPool",       "Relu",
-                               "Reshape", "Resize",   "Sigmoid",   "Tanh"};
+    // Mul, Div and Sqrt: GDN / IGDN of cae's codecs (core/onnx/export.cpp).
+    std::vector<std::string> v{"Add",     "Concat", "Conv",     "ConvTranspose", "Div",
+                               "Flatten", "Gemm",   "Identity", "LeakyRelu",     "MaxPool",
+                               "Mul",     "Relu",   "Reshape",  "Resize",        "Sigmoid",
+                               "Sqrt",    "Tanh"};
     std::sort(v.begin(), v.end());
     return v;
   }();

@@ -36,14 +36,14 @@ class NodeRules {
     if (op == "Resize") return resize(n);
     if (op == "Reshape") return reshape(n);
     if (op == "Flatten") return flatten(n);
-    if (op == "Add") return add(n);
+    if (op == "Add" || op == "Mul" || op == "Div") return add(n);
     if (op == "Concat") return concat(n);
     arity(n, 1, 1);
     if (op == "LeakyRelu") {
       const auto alpha = floatAttr(n, "alpha");
       if (alpha && !std::isfinite(*alpha)) fail(n, "has a non-finite alpha");
     }
-    return computedInput(n, 0);  // Relu, LeakyRelu, Sigmoid, Tanh, Identity keep the shape
+    return computedInput(n, 0);  // Relu, LeakyRelu, Sigmoid, Tanh, Sqrt, Identity keep the shape
   }
 
   // Every attribute is one the op takes, of the type it takes, once.

@@ -13,6 +13,7 @@
 #include "nn/layers/merge.hpp"
 #include "nn/layers/reshape.hpp"
 #include "nn/layers/sampling.hpp"
+#include "train/codec_arch.hpp"
 
 namespace cae::train {
 namespace {
@@ -44,6 +45,8 @@ std::string kindName(ArchKind k) {
       return "conv-vae";
     case ArchKind::Pca:
       return "pca";
+    case ArchKind::Codec:
+      return "codec";
   }
   return "?";
 }
@@ -488,8 +491,9 @@ Encoded encoder(Model& m, const Plan& p, bool full) {
   return p.dense() ? denseEncoder(m, p, full) : convEncoder(m, p, full);
 }
 
-// Copies the weights of every layer of dst from the layer of the same name in src.
-void copyByName(const Model& src, Model& dst) {
+}  // namespace
+
+void copyWeightsByName(const Model& src, Model& dst) {
   if (!src.compiled()) throw InvalidArgument("the trained model is not compiled");
   for (int i = 1; i < dst.numNodes(); ++i) {
     const Model::Node& d = dst.node(i);
@@ -510,6 +514,8 @@ void copyByName(const Model& src, Model& dst) {
   }
 }
 
+namespace {
+
 std::string shapeStr(const Shape& s) {
   return std::to_string(s.c) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w);
 }
@@ -529,17 +535,29 @@ std::string humanCount(double v) {
 
 }  // namespace
 
-void validate(const ArchSpec& spec) { makePlan(spec); }
+void validate(const ArchSpec& spec) {
+  if (spec.kind == ArchKind::Codec)
+    validateCodec(spec);
+  else
+    makePlan(spec);
+}
 
-nn::Shape codeShape(const ArchSpec& spec) { return codeShapeOf(makePlan(spec)); }
+nn::Shape codeShape(const ArchSpec& spec) {
+  if (spec.kind == ArchKind::Codec) return codecLatentShape(spec);
+  return codeShapeOf(makePlan(spec));
+}
 
 CodeSize codeSize(const ArchSpec& spec) {
+  if (spec.kind == ArchKind::Codec)
+    return {codecLatentShape(spec).perSample(),
+            std::size_t(spec.channels) * std::size_t(spec.height) * std::size_t(spec.width)};
   ArchSpec allowed = spec;  // the sizes of any valid spec, undercomplete or not
   allowed.allowOvercomplete = true;
   return codeSizeOf(makePlan(allowed));
 }
 
 BuiltModel buildAutoencoder(const ArchSpec& spec) {
+  if (spec.kind == ArchKind::Codec) return buildCodec(spec);
   const Plan p = makePlan(spec);
   BuiltModel b{Model({1, p.inChannels(), p.H, p.W})};
   const Encoded e = encoder(b.model, p, true);
@@ -565,16 +583,18 @@ BuiltModel buildAutoencoder(const ArchSpec& spec) {
 }
 
 nn::Model extractEncoder(const ArchSpec& spec, const BuiltModel& trained) {
+  if (spec.kind == ArchKind::Codec) return codecAnalysis(spec, trained);
   const Plan p = makePlan(spec);
   Model m({1, p.inChannels(), p.H, p.W});
   const Encoded e = encoder(m, p, false);
   m.setOutput(p.vae() ? e.mu : e.code);
   m.compile();
-  copyByName(trained.model, m);
+  copyWeightsByName(trained.model, m);
   return m;
 }
 
 nn::Model extractDecoder(const ArchSpec& spec, const BuiltModel& trained) {
+  if (spec.kind == ArchKind::Codec) return codecSynthesis(spec, trained);
   const Plan p = makePlan(spec);
   if (p.skips || p.residual)
     throw InvalidArgument(std::string("a model with ") +
@@ -587,7 +607,7 @@ nn::Model extractDecoder(const ArchSpec& spec, const BuiltModel& trained) {
   else
     convDecoder(m, p, Model::kInput, {});
   m.compile();
-  copyByName(trained.model, m);
+  copyWeightsByName(trained.model, m);
   return m;
 }
 
@@ -617,11 +637,10 @@ double flopsPerSample(const nn::Model& model) {
 }
 
 std::string describe(const ArchSpec& spec) {
-  const Plan p = makePlan(spec);
   const BuiltModel b = buildAutoencoder(spec);
   const Model& m = b.model;
   std::ostringstream os;
-  os << kindName(p.kind) << " autoencoder, input " << shapeStr(m.inputShape()) << "\n";
+  os << kindName(spec.kind) << " autoencoder, input " << shapeStr(m.inputShape()) << "\n";
   char line[160];
   for (int i = 1; i < m.numNodes(); ++i) {
     const Model::Node& n = m.node(i);
@@ -632,12 +651,17 @@ std::string describe(const ArchSpec& spec) {
                   n.layer->numParams(), ins.c_str());
     os << line;
   }
-  const Shape code = codeShapeOf(p);
+  const Shape code = codeShape(spec);
+  const CodeSize size = codeSize(spec);
   os << "parameters " << m.numParams() << " (" << humanCount(double(m.numParams()))
      << "), FLOPs per sample " << humanCount(flopsPerSample(m)) << ", code " << shapeStr(code)
-     << " = " << code.perSample() << " values for " << codeSizeOf(p).input << " inputs ("
-     << (codeSizeOf(p).undercomplete() ? "undercomplete" : "not undercomplete")
-     << (p.skips ? ", skips bypass it" : "") << ")\n";
+     << " = " << code.perSample() << " values for " << size.input << " inputs (";
+  if (spec.kind == ArchKind::Codec)
+    os << "quantised and entropy-coded";
+  else
+    os << (size.undercomplete() ? "undercomplete" : "not undercomplete")
+       << (spec.skips ? ", skips bypass it" : "");
+  os << ")\n";
   return os.str();
 }
 

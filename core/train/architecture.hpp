@@ -24,6 +24,7 @@ enum class ArchKind {
   DenseVae,  // dense encoder → (mu, logvar) → Sampling → dense decoder
   ConvVae,   // conv encoder → 1×1 convs to (mu, logvar) maps → Sampling → conv decoder
   Pca,       // linear encoder/decoder whose weights come from an SVD, not from training
+  Codec,     // compression: analysis, quantiser, entropy model, synthesis (train/codec_arch.hpp)
 };
 
 struct ArchSpec {
@@ -70,7 +71,10 @@ struct ArchSpec {
   // stride-2 stages (width, 2 width, 4 width) with skips, and a transposed stem back to full
   // resolution. 0: none (the model outputs its reconstruction).
   int segWidth = 0;
-  int segStem = 2;         // 1, 2 or 4
+  int segStem = 2;  // 1, 2 or 4
+  // Codec: the kernel of its strided convs and transposed convs (5 as Ballé et al.; 3 for the
+  // real-time model).
+  int codecKernel = 5;
   std::uint64_t seed = 1;  // weight initialisation and the VAE's Sampling generator
 };
 
@@ -88,6 +92,10 @@ struct BuiltModel {
   // head's logits (before the output Sigmoid), where the training objective seeds its terms.
   int reconstruction = -1, segLogits = -1;
   bool segments() const { return segLogits >= 0; }
+  // Codecs (ArchKind::Codec): the Quantize node ("y_hat") and the EntropyBottleneck's ("rate",
+  // bits per latent); code is the unquantised latent "y".
+  int quantize = -1, rate = -1;
+  bool compresses() const { return rate >= 0; }
 };
 
 // Throws InvalidArgument with a message a CLI user understands (e.g. "dense sizes must start
@@ -147,6 +155,10 @@ nn::Model extractEncoder(const ArchSpec& spec, const BuiltModel& trained);
 // has codeShape(spec). InvalidArgument for skips or residual models, whose decoder also reads
 // the encoder's features or the input.
 nn::Model extractDecoder(const ArchSpec& spec, const BuiltModel& trained);
+
+// Copies the weights of every layer of dst from the layer of the same name in src.
+// InvalidArgument when src lacks one or it differs in type or size.
+void copyWeightsByName(const nn::Model& src, nn::Model& dst);
 
 // Stacked autoencoders, trained by greedy layer-wise pretraining (Bengio et al., "Greedy
 // layer-wise training of deep networks", NIPS 2007; Hinton & Salakhutdinov 2006), then fine-tuned

@@ -3,11 +3,16 @@
 #include <cstdio>
 #include <filesystem>
 #include <system_error>
+#include <utility>
 
+#include "codec/bitstream.hpp"
 #include "error.hpp"
 #include "io/modality.hpp"
+#include "nn/layers/entropy_bottleneck.hpp"
 #include "nn/layers/sampling.hpp"
 #include "onnx/metadata.hpp"
+#include "train/codec_arch.hpp"
+#include "train/codec_tables.hpp"
 
 namespace cae::train {
 namespace {
@@ -93,6 +98,30 @@ void setSampleFormat(const TrainConfig& c, const ArchSpec& spec, onnx::ExportOpt
   eo.extra[onnx::key::kSampleRescale] = onnx::formatRescale(c.sampleRescale);
 }
 
+// A codec: the analysis as <output> (codec-encoder: pictures to unquantised latents) and the
+// synthesis beside it as <output>.decoder.onnx (codec-decoder: rounded latents to pictures), each
+// with the coder's tables and the identifier frames are checked against.
+ExportedFiles exportCodec(const TrainConfig& c, const ArchSpec& spec, const BuiltModel& built,
+                          onnx::ExportOptions eo) {
+  const auto& eb = dynamic_cast<const nn::EntropyBottleneck&>(*built.model.node(built.rate).layer);
+  const std::vector<codec::CdfTable> tables = codecTables(eb);
+  Model enc = codecAnalysis(spec, built), dec = codecSynthesis(spec, built);
+  char lambda[32];
+  std::snprintf(lambda, sizeof lambda, "%.6g", c.lambda);
+  eo.extra[onnx::key::kCodec] =
+      "stride=" + std::to_string(1 << spec.stages) + " latent=" + std::to_string(spec.latent) +
+      " id=" + codec::modelIdHex(codecId(dec, tables)) + " lambda=" + lambda;
+  eo.extra[onnx::key::kCdfTables] = codec::formatTables(tables);
+  eo.computeReceptiveField = false;
+  eo.task = onnx::Task::CodecEncoder;
+  onnx::exportOnnx(enc, c.output, eo);
+  eo.task = onnx::Task::CodecDecoder;
+  eo.docString = "cae-train codec synthesis: " + c.recipe;
+  const std::string decoder = pathBeside(c.output, ".decoder.onnx");
+  onnx::exportOnnx(dec, decoder, eo);
+  return {c.output, decoder};
+}
+
 }  // namespace
 
 std::string pathBeside(const std::string& output, const std::string& suffix) {
@@ -142,6 +171,7 @@ ExportedFiles exportTrained(const TrainConfig& c, const ArchSpec& spec, BuiltMod
     if (auto* smp = dynamic_cast<nn::Sampling*>(&built.model.layer(built.sampling)))
       smp->setTraining(false);
   ensureFolder(c.output);
+  if (built.compresses()) return exportCodec(c, spec, built, std::move(eo));
   const Shape one{1, spec.channels, spec.height, spec.width};
   if (c.task == TrainTask::Features) {
     Model enc = extractEncoder(spec, built);

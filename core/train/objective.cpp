@@ -113,6 +113,12 @@ Objective::Objective(const TrainConfig& c)
       weightDecayL2_(c.weightDecayL2) {
   if (c.task == TrainTask::Denoise && !corruption_)
     throw InvalidArgument("--task denoise needs a corruption (e.g. --noise gaussian --sigma 25)");
+  if ((c.task == TrainTask::Compress) != (c.arch.kind == ArchKind::Codec))
+    throw InvalidArgument("--task compress and --arch codec go together");
+  if (c.task == TrainTask::Compress) {
+    if (corruption_) throw InvalidArgument("--task compress takes no --noise");
+    rd_.emplace(c.lambda);
+  }
   if (c.totalVariation > 0) tv_.emplace(c.totalVariation);
   if (c.activityL1 > 0) activityL1_.emplace(c.activityL1);
   if (c.klBeta > 0) klSparsity_.emplace(c.klRho, c.klBeta);
@@ -156,6 +162,7 @@ double Objective::segmentationLoss(const Tensor& probability) const {
 
 StepLoss Objective::step(BuiltModel& b, bool inner, const Tensor& input, const Tensor& target,
                          nn::Rng& rng) const {
+  if (b.compresses()) return codecStep(b, input, target);
   Model& m = b.model;
   const Tensor& out = m.forward(input);
   if (b.segments() && !inner) {
@@ -205,6 +212,19 @@ StepLoss Objective::step(BuiltModel& b, bool inner, const Tensor& input, const T
   addWeightDecay(m, total);
   l.total = total;
   return l;
+}
+
+StepLoss Objective::codecStep(BuiltModel& b, const Tensor& input, const Tensor& target) const {
+  if (!rd_) throw InvalidArgument("a codec is trained with --task compress");
+  Model& m = b.model;
+  const Tensor& out = m.forward(input);
+  Tensor dOut, dBits;
+  const nn::RateDistortion::Terms t =
+      rd_->compute(out, target, m.activation(b.rate), &dOut, &dBits);
+  m.backward({{m.output(), &dOut}, {b.rate, &dBits}});
+  double total = t.total;
+  addWeightDecay(m, total);
+  return {t.total, total};
 }
 
 // Sparsity of the code and the VAE's KL term, each seeding its node's gradient.

@@ -18,6 +18,7 @@
 #include "nn/losses/bce_with_logits_loss.hpp"
 #include "nn/losses/loss.hpp"
 #include "nn/losses/mse_loss.hpp"
+#include "nn/losses/rate_distortion.hpp"
 #include "nn/regularizers/activity_l1.hpp"
 #include "nn/regularizers/contractive_estimate.hpp"
 #include "nn/regularizers/kl_sparsity.hpp"
@@ -59,12 +60,16 @@ class Objective {
   // against the mask of the last corruptFixed() (the same term step() reports).
   double segmentationLoss(const nn::Tensor& probability) const;
 
+  // --task compress: the rate-distortion objective (null for other tasks).
+  const nn::RateDistortion* rateDistortion() const { return rd_ ? &*rd_ : nullptr; }
+
   // Forward and backward of one step through b.model; the gradients of the whole objective are
   // in b.model.grads() afterwards. rng: the contractive estimate's probes. A segmentation model
   // (b.segments()) minimises the reconstruction's loss against target (the clean sample) plus
   // the BCE of the head's logits against the pasted mask (DRAEM's L2 + segmentation terms;
   // DRAEM's SSIM term and focal loss are not used); StepLoss::reconstruction then holds the BCE,
-  // the term validation measures.
+  // the term validation measures. A codec (b.compresses()) minimises lambda * 255^2 * MSE +
+  // bits per pixel of its entropy model; StepLoss::reconstruction then holds that total.
   StepLoss step(BuiltModel& b, bool inner, const nn::Tensor& input, const nn::Tensor& target,
                 nn::Rng& rng) const;
 
@@ -73,6 +78,7 @@ class Objective {
   void addCodeTerms(nn::Model& m, const BuiltModel& b, const nn::Tensor& out, Seeds& g,
                     double& total) const;
   void addWeightDecay(nn::Model& m, double& total) const;
+  StepLoss codecStep(BuiltModel& b, const nn::Tensor& input, const nn::Tensor& target) const;
 
   std::unique_ptr<nn::Loss> loss_;
   nn::MseLoss mse_;
@@ -81,6 +87,7 @@ class Objective {
   mutable nn::Tensor mask_, pasted_;  // the last synthetic draw's mask, and its image
   nn::BceWithLogitsLoss segLoss_;
   nn::BceLoss segValLoss_;
+  std::optional<nn::RateDistortion> rd_;
   std::uint64_t seed_ = 1;
   std::optional<nn::TotalVariation> tv_;
   std::optional<nn::ActivityL1> activityL1_;

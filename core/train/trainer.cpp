@@ -11,9 +11,11 @@
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <utility>
 
 #include "nn/checkpoint.hpp"
+#include "nn/layers/quantize.hpp"
 #include "nn/layers/sampling.hpp"
 #include "nn/optim/adam.hpp"
 #include "nn/optim/cosine_schedule.hpp"
@@ -63,6 +65,8 @@ const char* taskText(TrainTask t) {
       return "anomaly";
     case TrainTask::Features:
       return "features";
+    case TrainTask::Compress:
+      return "compress";
     default:
       return "reconstruct";
   }
@@ -118,6 +122,9 @@ struct Trainer::Impl {
     stages = train::buildStages(c, baseSpec());
     for (const Stage& s : stages) totalSteps += long(s.epochs) * c.stepsPerEpoch;
     architecture = describe(stages.back().spec);
+    if (auto* q = quantizer(stages.back()))
+      q->setMode(c.straightThrough ? nn::Quantize::Mode::StraightThrough
+                                   : nn::Quantize::Mode::Noise);
     if (c.qat) {
       if (stages.size() > 1) throw InvalidArgument("--qat is for one-stage training, not stacked");
       if (c.task == TrainTask::Anomaly || c.task == TrainTask::Features)
@@ -147,6 +154,16 @@ struct Trainer::Impl {
   static nn::Sampling* sampling(Stage& s) {
     if (s.built.sampling < 0) return nullptr;
     return dynamic_cast<nn::Sampling*>(&s.built.model.layer(s.built.sampling));
+  }
+  static nn::Quantize* quantizer(Stage& s) {
+    if (s.built.quantize < 0) return nullptr;
+    return dynamic_cast<nn::Quantize*>(&s.built.model.layer(s.built.quantize));
+  }
+  // The layers that act differently in training steps (a VAE's sampling, a codec's noisy
+  // quantiser) and in prediction.
+  static void setTraining(Stage& s, bool on) {
+    if (auto* smp = sampling(s)) smp->setTraining(on);
+    if (auto* q = quantizer(s)) q->setTraining(on);
   }
 
   std::unique_ptr<nn::Optimizer> makeOptimizer() const {
@@ -222,6 +239,7 @@ struct Trainer::Impl {
     meta["train.recipe"] = c.recipe;
     meta["train.architecture"] = architecture;
     if (auto* smp = sampling(s)) meta["train.sampling_rng"] = smp->rng().state();
+    if (auto* q = quantizer(s)) meta["train.quantize_rng"] = q->rng().state();
     const auto ck = nn::makeCheckpoint(s.built.model, *opt, rng, std::uint64_t(opt->steps()),
                                        std::uint64_t(st.epoch), meta);
     nn::saveCheckpoint(owner.checkpointPath(), ck);
@@ -265,6 +283,10 @@ struct Trainer::Impl {
     const auto sr = m.find("train.sampling_rng");
     if (sr != m.end()) {
       if (auto* smp = sampling(s)) smp->rng().setState(sr->second);
+    }
+    const auto qr = m.find("train.quantize_rng");
+    if (qr != m.end()) {
+      if (auto* q = quantizer(s)) q->rng().setState(qr->second);
     }
     for (int k = 0; k < st.stage; ++k)
       stepsBefore += long(stages[std::size_t(k)].epochs) * c.stepsPerEpoch;
@@ -317,9 +339,8 @@ struct Trainer::Impl {
 
   // ---- validation ----------------------------------------------------------------------------
   // Reconstruction outputs of the model for samples (in chunks of the batch size), copied.
-  Tensor predict(Stage& s, const Tensor& x) {
-    auto* smp = sampling(s);
-    if (smp) smp->setTraining(false);
+  Tensor predict(Stage& s, const Tensor& x, std::vector<double>* bits = nullptr) {
+    setTraining(s, false);
     const Rounded rounded(*this, s.built.model, false);
     Tensor out;
     const int n = x.shape().n;
@@ -332,14 +353,20 @@ struct Trainer::Impl {
         out.resize(os);
       }
       std::copy(y.data(), y.data() + y.size(), out.sample(at));
+      if (bits) {  // a codec's bits per picture
+        const Tensor& b = s.built.model.activation(s.built.rate);
+        for (int i = 0; i < k; ++i)
+          bits->push_back(std::accumulate(b.sample(i), b.sample(i) + b.shape().perSample(), 0.0));
+      }
     }
-    if (smp) smp->setTraining(true);
+    setTraining(s, true);
     return out;
   }
 
   // noHistory (clips): every older frame replaced by the noisy current frame, as caedenoise
   // feeds a stream start.
   double validate(Stage& s, const nn::Loss& loss, bool noHistory = false) {
+    if (s.built.compresses()) return validateCodec(s).total;
     if (s.built.segments()) {  // the segmentation term on fixed synthetic anomalies
       const Tensor input = objective->corruptFixed(data.valClean, 99);
       return objective->segmentationLoss(predict(s, input));
@@ -358,6 +385,16 @@ struct Trainer::Impl {
     Tensor t(out.shape());  // dense models give {N, F, 1, 1}: the same values, flat
     std::copy(g.data(), g.data() + g.size(), t.data());
     return loss.compute(out, t, nullptr);
+  }
+
+  // A codec's rate-distortion loss on the validation pictures, quantised by rounding as the
+  // coder quantises.
+  nn::RateDistortion::Terms validateCodec(Stage& s) {
+    std::vector<double> bits;
+    const Tensor out = predict(s, data.valClean, &bits);
+    Tensor perPicture({out.shape().n, 1, 1, 1});
+    for (std::size_t i = 0; i < bits.size(); ++i) perPicture[i] = Scalar(bits[i]);
+    return objective->rateDistortion()->compute(out, data.valClean, perPicture, nullptr, nullptr);
   }
 
   // ---- the loop ------------------------------------------------------------------------------
@@ -384,7 +421,7 @@ struct Trainer::Impl {
     Model& m = s.built.model;
     const nn::Loss& loss = objective->loss(s.innerStage);
     if (!opt) opt = makeOptimizer();
-    if (auto* smp = sampling(s)) smp->setTraining(true);
+    setTraining(s, true);
     double lastVal = st.history.empty() ? -1 : st.history.back().valLoss;
     if (st.stepInEpoch == 0 && st.epoch == 0 && opt->steps() == 0) saveCheckpoint(s);
     for (; st.epoch < s.epochs; ++st.epoch) {
@@ -568,6 +605,15 @@ struct Trainer::Impl {
           c.corruption == CorruptionKind::Gaussian || c.corruption == CorruptionKind::Rician,
           c.window.has_value())
           .addTo(metrics, sum);
+    }
+    if (s.built.compresses()) {
+      const nn::RateDistortion::Terms t = validateCodec(s);
+      metrics["lambda"] = c.lambda;
+      metrics["bpp"] = t.bpp;
+      metrics["psnr"] = 10 * std::log10(1.0 / std::max(t.mse, 1e-12));
+      sum += "validation " + fmt("%.4f", t.bpp) + " bits per pixel at " +
+             fmt("%.2f", metrics["psnr"].get<double>()) + " dB PSNR (lambda " +
+             fmt("%.4g", c.lambda) + ")\n";
     }
     if (c.task == TrainTask::Anomaly) {
       const AnomalyReport a = calibrateAnomaly(

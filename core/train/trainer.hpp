@@ -28,7 +28,7 @@ class TrainingDiverged : public Error {
   using Error::Error;
 };
 
-enum class TrainTask { Reconstruct, Denoise, Anomaly, Features };
+enum class TrainTask { Reconstruct, Denoise, Anomaly, Features, Compress };
 enum class LossKind { Mse, Bce, L1 };
 enum class CorruptionKind { None, Gaussian, Masking, SaltPepper, Rician, CtLowDose, GridMask };
 enum class OptimizerKind { Adam, Sgd };
@@ -157,6 +157,13 @@ struct TrainConfig {
   std::string checkpoint, log, lossCurve;
   bool resume = false;
   std::string recipe;  // the command line, stored as cae.recipe
+
+  // --task compress (ArchKind::Codec): the rate-distortion trade-off lambda of
+  // L = lambda * 255^2 * MSE + bits per pixel (nn/losses/rate_distortion.hpp), and the
+  // quantiser's training proxy: additive uniform noise, or (straightThrough) rounding with the
+  // gradient passed through.
+  double lambda = 0.0130;
+  bool straightThrough = false;
 
   // Quantisation-aware training (core/train/qat.hpp): the 8-bit rounding of oneDNN's int8
   // inference applied in training and validation steps (one-stage conv models).

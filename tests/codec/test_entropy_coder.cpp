@@ -251,3 +251,24 @@ BOOST_AUTO_TEST_CASE(a_pictures_latents_round_trip_and_a_wrong_shape_is_refused)
   BOOST_CHECK_THROW(cae::codec::decodeLatents(p.data(), p.size(), s, four), cae::InvalidArgument);
   BOOST_CHECK_THROW(cae::codec::latentShapeFor(0, 10, 16, 5), cae::InvalidArgument);
 }
+
+BOOST_AUTO_TEST_CASE(tables_survive_their_text_form_and_bad_text_is_refused) {
+  std::mt19937 g(12);
+  std::vector<CdfTable> tables;
+  for (int i = 0; i < 30; ++i) tables.push_back(randomTable(g));
+  tables.push_back(quantizeCdf({1.0}, 0.0, INT32_MIN));
+  const std::vector<CdfTable> back = cae::codec::parseTables(cae::codec::formatTables(tables));
+  BOOST_REQUIRE_EQUAL(back.size(), tables.size());
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    BOOST_TEST(back[i].offset == tables[i].offset);
+    BOOST_TEST(back[i].cdf == tables[i].cdf);
+  }
+  for (const char* bad : {"", "3", "x:1,2", "0:", "0:5,5", "0:70000", "0:1,,2", "0:1;", "0:2,1",
+                          "99999999999:1", "0:1 ,2"}) {
+    BOOST_TEST_CONTEXT("'" << bad << "'") {
+      BOOST_CHECK_THROW(cae::codec::parseTables(bad), cae::FormatError);
+    }
+  }
+  // "0:" would be a table of the escape alone; a table needs at least one value besides it.
+  BOOST_TEST(cae::codec::parseTables("-2:100;7:30000,60000").size() == 2u);
+}

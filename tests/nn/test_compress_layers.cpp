@@ -7,12 +7,18 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <vector>
 
+#include "error.hpp"
 #include "nn/gradcheck.hpp"
+#include "nn/layers/conv2d.hpp"
+#include "nn/layers/conv_transpose2d.hpp"
 #include "nn/layers/entropy_bottleneck.hpp"
 #include "nn/layers/gdn.hpp"
 #include "nn/layers/quantize.hpp"
+#include "nn/losses/rate_distortion.hpp"
+#include "nn/model.hpp"
 #include "nn/optim/adam.hpp"
 
 using namespace cae::nn;
@@ -209,4 +215,69 @@ BOOST_AUTO_TEST_CASE(gdn_and_igdn_give_the_formula_by_hand) {
   Tensor a({1, 1, 1, 1}, 3.0), b;
   inv.forward({&a}, b);
   BOOST_TEST(b[0] == 3 * std::sqrt(1 + 1e-6 + 0.1 * 9), boost::test_tools::tolerance(1e-12));
+}
+
+BOOST_AUTO_TEST_CASE(the_rate_distortion_objective_of_a_whole_codec_has_exact_gradients) {
+  // A small codec as cae-train builds one: conv / GDN / conv to the latents, the noisy
+  // quantiser (reseeded before every forward, so differences see one draw), the entropy model
+  // on its output, transposed conv / IGDN / transposed conv back. L = lambda*255^2*MSE + bpp;
+  // its gradient with respect to the input and to every weight (the densities' included).
+  auto conv = [](int in, int out) {
+    Conv2dOptions o;
+    o.inChannels = in;
+    o.outChannels = out;
+    o.kernel = 3;
+    o.stride = 2;
+    o.padding = 1;
+    return std::make_unique<Conv2d>(o);
+  };
+  auto deconv = [](int in, int out) {
+    ConvTranspose2dOptions o;
+    o.inChannels = in;
+    o.outChannels = out;
+    o.kernel = 3;
+    o.stride = 2;
+    o.padding = 1;
+    o.outputPadding = 1;
+    return std::make_unique<ConvTranspose2d>(o);
+  };
+  Model m({1, 3, 8, 8});
+  m.add(conv(3, 4));
+  m.add(std::make_unique<Gdn>(4));
+  const int y = m.add(conv(4, 3));
+  const int yHat = m.add(std::make_unique<Quantize>());
+  const int rate = m.add(std::make_unique<EntropyBottleneck>(3), {yHat});
+  m.add(deconv(3, 4), {yHat});
+  m.add(std::make_unique<Gdn>(4, true));
+  m.setOutput(m.add(deconv(4, 3)));
+  m.compile();
+  m.initialize(2);
+  (void)y;
+  Rng rng(8);
+  Tensor x = randomTensor({2, 3, 8, 8}, rng, 0, 1);
+  const Tensor target = randomTensor({2, 3, 8, 8}, rng, 0, 1);
+  const RateDistortion rd(0.05);
+  auto& q = dynamic_cast<Quantize&>(m.layer(yHat));
+  auto loss = [&]() {
+    q.setSeed(11);
+    const Tensor& out = m.forward(x);
+    return rd.compute(out, target, m.activation(rate), nullptr, nullptr).total;
+  };
+  q.setSeed(11);
+  const Tensor& out = m.forward(x);
+  Tensor dOut, dBits, dx;
+  const RateDistortion::Terms t = rd.compute(out, target, m.activation(rate), &dOut, &dBits);
+  BOOST_TEST(t.bpp > 0);
+  BOOST_TEST(t.total == 0.05 * 255 * 255 * t.mse + t.bpp, boost::test_tools::tolerance(1e-12));
+  m.backward({{m.output(), &dOut}, {rate, &dBits}}, &dx);
+  const std::vector<Scalar> grads(m.grads().data(), m.grads().data() + m.numParams());
+  const double inErr = cae::test::checkGradient(loss, x.data(), x.size(), dx.data(), rng, 100);
+  const double wErr =
+      cae::test::checkGradient(loss, m.params().data(), m.numParams(), grads.data(), rng, 300);
+  BOOST_TEST_MESSAGE("relative error: input " << inErr << ", weights " << wErr);
+  BOOST_TEST(inErr < 1e-6);
+  BOOST_TEST(wErr < 1e-6);
+  BOOST_CHECK_THROW(RateDistortion(0), cae::InvalidArgument);
+  BOOST_CHECK_THROW(rd.compute(out, x, randomTensor({1, 3, 2, 2}, rng), nullptr, nullptr),
+                    cae::ShapeError);
 }

@@ -91,6 +91,8 @@ onnx::ExportOptions everyOption() {
   o.extra["cae.sample_rescale"] = "1:-1024";
   o.extra["cae.int8_ranges"] = "enc1_act:0:2.5,skip0:-1.25:1.25";       // cae-train --qat
   o.extra["cae.noise"] = "ct-lowdose angles=auto photons=2000-100000";  // cae-train --noise
+  o.extra["cae.codec"] = "stride=16 latent=96 id=0123456789abcdef lambda=0.013";  // --task compress
+  o.extra["cae.cdf_tables"] = "-1:100,65000;0:30000";
   return o;
 }
 
@@ -124,6 +126,8 @@ BOOST_AUTO_TEST_CASE(every_key_round_trips) {
   BOOST_TEST(info.defaulted.empty());
   BOOST_TEST((info.task == onnx::Task::Anomaly));
   BOOST_TEST(info.format == "GRAY16_LE");
+  BOOST_TEST(info.codec == "stride=16 latent=96 id=0123456789abcdef lambda=0.013");
+  BOOST_TEST(info.cdfTables == "-1:100,65000;0:30000");
   BOOST_TEST(info.inputScale == 1.0 / 65535.0);  // exact: shortest round-trip formatting
   BOOST_TEST(info.inputOffset == -0.5);
   BOOST_TEST(info.residual);

@@ -438,6 +438,54 @@ BOOST_AUTO_TEST_CASE(resume_continues_exactly) {
   BOOST_CHECK_EQUAL(epochs, 4);  // the log is appended to, not restarted
 }
 
+// --task compress: the encoder and the decoder beside it, the rate and quality in the summary,
+// and a resumed run equal to a straight one (the noisy quantiser's generator is checkpointed).
+BOOST_AUTO_TEST_CASE(compress_writes_an_encoder_and_a_decoder_and_resumes_exactly) {
+  const std::vector<std::string> a =
+      textures() + std::vector<std::string>{"--color",    "rgb", "--task",       "compress",
+                                            "--channels", "8",   "--latent",     "4",
+                                            "--stages",   "2",   "--activation", "gdn",
+                                            "--patch",    "32",  "--lambda",     "0.02"};
+  const Run r = train("full", a + std::vector<std::string>{"--epochs", "4"});
+  checkModel("full", r, 3, 32, 32, 4 * 8 * 8);
+  BOOST_CHECK_NE(r.out.find("bits per pixel"), std::string::npos);
+  BOOST_CHECK_NE(r.out.find("the codec's decoder"), std::string::npos);
+  BOOST_REQUIRE(fs::exists(at("full.decoder.onnx")));
+  BOOST_CHECK(cae::onnx::readModelInfo(at("full.decoder.onnx")).task ==
+              cae::onnx::Task::CodecDecoder);
+  BOOST_REQUIRE_EQUAL(train("half", a + std::vector<std::string>{"--epochs", "2"}).code, 0);
+  BOOST_REQUIRE_EQUAL(train("half", a + std::vector<std::string>{"--epochs", "4", "--resume"}).code,
+                      0);
+  const int dims[4] = {1, 3, 32, 32};
+  cv::Mat blob(4, dims, CV_32F);
+  cv::randu(blob, 0.f, 1.f);
+  cv::Mat y[2];
+  for (int k = 0; k < 2; ++k) {
+    cv::dnn::Net net = cv::dnn::readNetFromONNX(at(k ? "half.onnx" : "full.onnx"));
+    net.setInput(blob);
+    y[k] = net.forward().clone();
+  }
+  BOOST_CHECK_EQUAL(cv::norm(y[0], y[1], cv::NORM_INF), 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(compress_refuses_what_does_not_fit_a_codec) {
+  const std::vector<std::string> base = textures();
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"--patch", "32", "--task", "compress", "--arch", "conv"}, "go together"},
+      {{"--patch", "32", "--arch", "codec"}, "go together"},
+      {{"--patch", "32", "--activation", "gdn"}, "--activation gdn is for --arch codec"},
+      {{"--patch", "32", "--task", "compress", "--noise", "gaussian"}, "takes no --noise"},
+      {{"--patch", "36", "--task", "compress", "--stages", "3"}, "multiples of 8"},
+  };
+  for (const auto& [args, why] : cases) {
+    const Run r = train("bad", base + args);
+    BOOST_TEST_CONTEXT(args.back()) {
+      BOOST_CHECK_NE(r.code, 0);
+      BOOST_CHECK_NE(r.err.find(why), std::string::npos);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(features_exports_the_encoder) {
   const Run r =
       train("m", fashion() + std::vector<std::string>{"--arch", "dense", "--layers",

@@ -28,6 +28,7 @@ class Quantize : public Layer {
   void setTraining(bool training) { training_ = training; }
   bool training() const { return training_; }
   Mode mode() const { return mode_; }
+  void setMode(Mode m) { mode_ = m; }
   void setSeed(std::uint64_t seed) { rng_ = Rng(seed); }
   Rng& rng() { return rng_; }
 
