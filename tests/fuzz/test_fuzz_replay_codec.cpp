@@ -67,6 +67,11 @@ std::vector<std::vector<std::uint8_t>> seeds() {
     f.insert(f.end(), payload.begin(), payload.end());
     out.push_back(f);
   }
+  // A model's tables as text: two of the target's own.
+  const std::string text = cae::codec::formatTables(targetTables(2));
+  std::vector<std::uint8_t> t{2};
+  t.insert(t.end(), text.begin(), text.end());
+  out.push_back(t);
   return out;
 }
 
@@ -106,5 +111,5 @@ BOOST_AUTO_TEST_CASE(every_corpus_input_decodes_or_is_refused_without_a_crash) {
                0);
   }
   BOOST_TEST_MESSAGE("replayed " << files.size() << " corpus inputs");
-  BOOST_TEST(files.size() >= 7u);  // the seeds alone; an empty folder would prove nothing
+  BOOST_TEST(files.size() >= 8u);  // the seeds alone; an empty folder would prove nothing
 }
