@@ -255,6 +255,7 @@ BOOST_AUTO_TEST_CASE(a_pictures_latents_round_trip_and_a_wrong_shape_is_refused)
 BOOST_AUTO_TEST_CASE(tables_survive_their_text_form_and_bad_text_is_refused) {
   std::mt19937 g(12);
   std::vector<CdfTable> tables;
+  tables.reserve(31);
   for (int i = 0; i < 30; ++i) tables.push_back(randomTable(g));
   tables.push_back(quantizeCdf({1.0}, 0.0, INT32_MIN));
   const std::vector<CdfTable> back = cae::codec::parseTables(cae::codec::formatTables(tables));
