@@ -2,12 +2,16 @@
 #include <gst/gst.h>
 
 #include "gstcaeanomaly.hpp"
+#include "gstcaedec.hpp"
 #include "gstcaedenoise.hpp"
+#include "gstcaeenc.hpp"
 
 static gboolean plugin_init(GstPlugin* plugin) {
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER(caedenoise, plugin);
   ok |= GST_ELEMENT_REGISTER(caeanomaly, plugin);
+  ok |= GST_ELEMENT_REGISTER(caeenc, plugin);
+  ok |= GST_ELEMENT_REGISTER(caedec, plugin);
   return ok;
 }
 
