@@ -64,8 +64,11 @@ void writeBytes(const std::string& path, const std::vector<std::uint8_t>& b) {
 }
 
 void writePicture(const std::string& path, const cv::Mat& picture) {
-  cv::Mat bgr = picture;
-  if (bgr.channels() == 3) cv::cvtColor(picture, bgr, cv::COLOR_RGB2BGR);
+  cv::Mat bgr;  // not a header of `picture`: cvtColor would then convert it in place
+  if (picture.channels() == 3)
+    cv::cvtColor(picture, bgr, cv::COLOR_RGB2BGR);
+  else
+    bgr = picture;
   std::vector<std::uint8_t> bytes;
   const std::string ext = fs::path(path).extension().string();
   if (!cv::imencode(ext.empty() ? ".png" : ext, bgr, bytes))

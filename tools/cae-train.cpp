@@ -413,9 +413,12 @@ void addObjectiveOptions(CLI::App& app, Options& o) {
       ->check(CLI::Range(2, 9))
       ->capture_default_str()
       ->group("Objective");
-  app.add_flag("--straight-through", c.straightThrough,
-               "compress: train through rounded latents (gradient passed straight through) "
-               "instead of additive uniform noise")
+  app.add_option("--quantize", c.arch.codecQuantize,
+                 "compress: the quantiser in training: noise (y + uniform noise), ste (rounded, "
+                 "gradient passed straight through) or mixed (rounded for the decoder, noisy for "
+                 "the rate)")
+      ->check(CLI::IsMember({"noise", "ste", "mixed"}))
+      ->capture_default_str()
       ->group("Objective");
   enumOption(app, "--loss", c.loss,
              std::map<std::string, LossKind>{

@@ -75,6 +75,12 @@ struct ArchSpec {
   // Codec: the kernel of its strided convs and transposed convs (5 as Ballé et al.; 3 for the
   // real-time model).
   int codecKernel = 5;
+  // Codec: the quantiser's training proxy. "noise": y + U(-1/2, 1/2) for the synthesis and the
+  // rate (Ballé et al. 2017); "ste": round(y) for both, the gradient passed straight through;
+  // "mixed": round(y) with the straight-through gradient for the synthesis and y + noise for
+  // the rate (Minnen & Singh, "Channel-wise autoregressive entropy models", ICIP 2020), so the
+  // decoder trains on what it will decode.
+  std::string codecQuantize = "mixed";
   std::uint64_t seed = 1;  // weight initialisation and the VAE's Sampling generator
 };
 
@@ -92,8 +98,9 @@ struct BuiltModel {
   // head's logits (before the output Sigmoid), where the training objective seeds its terms.
   int reconstruction = -1, segLogits = -1;
   bool segments() const { return segLogits >= 0; }
-  // Codecs (ArchKind::Codec): the Quantize node ("y_hat") and the EntropyBottleneck's ("rate",
-  // bits per latent); code is the unquantised latent "y".
+  // Codecs (ArchKind::Codec): the Quantize node the synthesis reads ("y_hat") and the
+  // EntropyBottleneck's ("rate", bits per latent; it reads "y_hat", or with mixed quantisation
+  // its own noisy "y_noisy"); code is the unquantised latent "y".
   int quantize = -1, rate = -1;
   bool compresses() const { return rate >= 0; }
 };

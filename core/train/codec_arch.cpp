@@ -105,6 +105,9 @@ void validateCodec(const ArchSpec& s) {
                           std::to_string(s.width) + " are not multiples of " +
                           std::to_string(multiple) + " (2^stages): choose --patch accordingly");
   (void)activation(s.activation, 1, false);  // the name is known
+  if (s.codecQuantize != "noise" && s.codecQuantize != "ste" && s.codecQuantize != "mixed")
+    throw InvalidArgument("codec: quantiser proxy '" + s.codecQuantize +
+                          "' (choose noise, ste or mixed)");
 }
 
 nn::Shape codecLatentShape(const ArchSpec& s) {
@@ -116,9 +119,15 @@ BuiltModel buildCodec(const ArchSpec& s) {
   validateCodec(s);
   BuiltModel b{Model({1, s.channels, s.height, s.width})};
   b.code = addAnalysis(b.model, s);
-  b.quantize = b.model.add(std::make_unique<nn::Quantize>(nn::Quantize::Mode::Noise, s.seed + 7),
-                           {b.code}, "y_hat");
-  b.rate = b.model.add(std::make_unique<nn::EntropyBottleneck>(s.latent), {b.quantize}, "rate");
+  using Mode = nn::Quantize::Mode;
+  const Mode synthesis = s.codecQuantize == "noise" ? Mode::Noise : Mode::StraightThrough;
+  b.quantize =
+      b.model.add(std::make_unique<nn::Quantize>(synthesis, s.seed + 7), {b.code}, "y_hat");
+  int rateInput = b.quantize;
+  if (s.codecQuantize == "mixed")
+    rateInput =
+        b.model.add(std::make_unique<nn::Quantize>(Mode::Noise, s.seed + 8), {b.code}, "y_noisy");
+  b.rate = b.model.add(std::make_unique<nn::EntropyBottleneck>(s.latent), {rateInput}, "rate");
   b.model.setOutput(addSynthesis(b.model, s, b.quantize));
   b.model.compile();
   b.model.initialize(s.seed);

@@ -122,9 +122,6 @@ struct Trainer::Impl {
     stages = train::buildStages(c, baseSpec());
     for (const Stage& s : stages) totalSteps += long(s.epochs) * c.stepsPerEpoch;
     architecture = describe(stages.back().spec);
-    if (auto* q = quantizer(stages.back()))
-      q->setMode(c.straightThrough ? nn::Quantize::Mode::StraightThrough
-                                   : nn::Quantize::Mode::Noise);
     if (c.qat) {
       if (stages.size() > 1) throw InvalidArgument("--qat is for one-stage training, not stacked");
       if (c.task == TrainTask::Anomaly || c.task == TrainTask::Features)
@@ -155,15 +152,19 @@ struct Trainer::Impl {
     if (s.built.sampling < 0) return nullptr;
     return dynamic_cast<nn::Sampling*>(&s.built.model.layer(s.built.sampling));
   }
-  static nn::Quantize* quantizer(Stage& s) {
-    if (s.built.quantize < 0) return nullptr;
-    return dynamic_cast<nn::Quantize*>(&s.built.model.layer(s.built.quantize));
+  // A codec's quantisers (its synthesis', and with mixed quantisation the rate's), by node.
+  static std::vector<std::pair<std::string, nn::Quantize*>> quantizers(Stage& s) {
+    std::vector<std::pair<std::string, nn::Quantize*>> q;
+    Model& m = s.built.model;
+    for (int i = 1; i < m.numNodes(); ++i)
+      if (auto* l = dynamic_cast<nn::Quantize*>(&m.layer(i))) q.emplace_back(m.node(i).name, l);
+    return q;
   }
   // The layers that act differently in training steps (a VAE's sampling, a codec's noisy
-  // quantiser) and in prediction.
+  // quantisers) and in prediction.
   static void setTraining(Stage& s, bool on) {
     if (auto* smp = sampling(s)) smp->setTraining(on);
-    if (auto* q = quantizer(s)) q->setTraining(on);
+    for (auto& q : quantizers(s)) q.second->setTraining(on);
   }
 
   std::unique_ptr<nn::Optimizer> makeOptimizer() const {
@@ -239,7 +240,7 @@ struct Trainer::Impl {
     meta["train.recipe"] = c.recipe;
     meta["train.architecture"] = architecture;
     if (auto* smp = sampling(s)) meta["train.sampling_rng"] = smp->rng().state();
-    if (auto* q = quantizer(s)) meta["train.quantize_rng"] = q->rng().state();
+    for (auto& q : quantizers(s)) meta["train.rng." + q.first] = q.second->rng().state();
     const auto ck = nn::makeCheckpoint(s.built.model, *opt, rng, std::uint64_t(opt->steps()),
                                        std::uint64_t(st.epoch), meta);
     nn::saveCheckpoint(owner.checkpointPath(), ck);
@@ -284,9 +285,9 @@ struct Trainer::Impl {
     if (sr != m.end()) {
       if (auto* smp = sampling(s)) smp->rng().setState(sr->second);
     }
-    const auto qr = m.find("train.quantize_rng");
-    if (qr != m.end()) {
-      if (auto* q = quantizer(s)) q->rng().setState(qr->second);
+    for (auto& q : quantizers(s)) {
+      const auto qr = m.find("train.rng." + q.first);
+      if (qr != m.end()) q.second->rng().setState(qr->second);
     }
     for (int k = 0; k < st.stage; ++k)
       stepsBefore += long(stages[std::size_t(k)].epochs) * c.stepsPerEpoch;

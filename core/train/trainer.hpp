@@ -159,11 +159,9 @@ struct TrainConfig {
   std::string recipe;  // the command line, stored as cae.recipe
 
   // --task compress (ArchKind::Codec): the rate-distortion trade-off lambda of
-  // L = lambda * 255^2 * MSE + bits per pixel (nn/losses/rate_distortion.hpp), and the
-  // quantiser's training proxy: additive uniform noise, or (straightThrough) rounding with the
-  // gradient passed through.
+  // L = lambda * 255^2 * MSE + bits per pixel (nn/losses/rate_distortion.hpp); the quantiser's
+  // training proxy is arch.codecQuantize.
   double lambda = 0.0130;
-  bool straightThrough = false;
 
   // Quantisation-aware training (core/train/qat.hpp): the 8-bit rounding of oneDNN's int8
   // inference applied in training and validation steps (one-stage conv models).

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -125,7 +126,7 @@ BOOST_AUTO_TEST_CASE(pictures_of_odd_sizes_come_back_as_the_encoders_reconstruct
           // A 200-step model codes coarsely, but its pixels follow the picture's (a swapped
           // channel order, a transposed or shifted plane would not). The ReLU model (less
           // settled this early) is held to OpenCV DNN's decoding of its frames instead.
-          if (w > 8 && k == 0) BOOST_TEST(correlation(p, back) > 0.6);
+          if (w > 8 && k == 0) BOOST_TEST(correlation(p, back) > 0.45);
           if (k == 1) {
             codec::PictureDecoder reference({trained().model[k], "opencv", 1});
             BOOST_TEST(cv::norm(reference.decode(f.data(), f.size()), back, cv::NORM_INF) <= 1.0);
@@ -214,13 +215,22 @@ BOOST_AUTO_TEST_CASE(cae_codec_encodes_decodes_and_writes_nothing_when_it_fails)
   cv::imwrite((d / "in.png").string(), bgr);
   const std::string in = (d / "in.png").string(), cae = (d / "in.cae").string(),
                     out = (d / "out.png").string(), recon = (d / "recon.png").string();
-  BOOST_REQUIRE_EQUAL(sh(exe + " encode " + in + " " + cae + " --model " + m + " --recon " + recon),
-                      0);
+  const std::string said = (d / "said.txt").string();
+  const std::string encode =
+      exe + " encode " + in + " " + cae + " --model " + m + " --recon " + recon;
+  BOOST_REQUIRE_EQUAL(std::system((encode + " >" + said + " 2>/dev/null").c_str()), 0);
   BOOST_REQUIRE_EQUAL(sh(exe + " decode " + cae + " " + out + " --model " + m), 0);
   BOOST_TEST(sh(exe + " info " + cae) == 0);
   const cv::Mat a = cv::imread(out), b = cv::imread(recon);
   BOOST_REQUIRE(!a.empty());
   BOOST_TEST(cv::norm(a, b, cv::NORM_INF) == 0.0);
+  // The PSNR it prints is the reconstruction's against the input (in RGB, as read from files).
+  std::ifstream saidFile(said);
+  const std::string line((std::istreambuf_iterator<char>(saidFile)), {});
+  const std::size_t at = line.find("PSNR ");
+  BOOST_REQUIRE(at != std::string::npos);
+  BOOST_TEST(std::stod(line.substr(at + 5)) == cv::PSNR(bgr, b),
+             boost::test_tools::tolerance(0.01));
   // A truncated frame, a missing model, a missing input: exit 1 and no output file.
   std::vector<char> bytes(fs::file_size(cae));
   std::ifstream(cae, std::ios::binary).read(bytes.data(), std::streamsize(bytes.size()));
