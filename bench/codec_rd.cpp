@@ -7,7 +7,10 @@
 // reconstruction. Prints one JSON line per (codec, picture, rate point).
 //
 // Usage: bench_codec_rd [--images N] [--backend auto|opencv|onednn] [--jpeg Q,Q,..]
-//                       [--webp Q,Q,..] FAMILY=ENC1.onnx,ENC2.onnx,... ...
+//                       [--webp Q,Q,..] [--dump DIR [--dump-image NAME]]
+//                       FAMILY=ENC1.onnx,ENC2.onnx,... ...
+// --dump writes every decoded picture of one test picture (default astronaut.png) to
+// DIR/<codec>-<param>.png and the original to DIR/original.png (the report's side-by-side crops).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -59,8 +62,23 @@ cv::Mat load(const std::string& name) {
   return m;
 }
 
+std::string gDumpDir, gDumpImage = "astronaut.png";
+
+void dump(const std::string& codec, const std::string& image, double param, const cv::Mat& out) {
+  if (gDumpDir.empty() || image != gDumpImage) return;
+  cv::Mat bgr;
+  if (out.channels() == 3)
+    cv::cvtColor(out, bgr, cv::COLOR_RGB2BGR);
+  else
+    bgr = out;
+  char name[64];
+  std::snprintf(name, sizeof name, "/%s-%g.png", codec.c_str(), param);
+  cv::imwrite(gDumpDir + name, bgr);
+}
+
 void report(const std::string& codec, const std::string& image, double param, std::size_t bytes,
             const cv::Mat& ref, const cv::Mat& out, double encMs, double decMs) {
+  dump(codec, image, param, out);
   std::printf(
       "{\"codec\":\"%s\",\"image\":\"%s\",\"param\":%g,\"bytes\":%zu,\"bpp\":%.5f,"
       "\"psnr\":%.4f,\"msssim\":%.6f,\"channels\":%d,\"encode_ms\":%.2f,"
@@ -135,6 +153,10 @@ int main(int argc, char** argv) try {
       jpeg = ints(next());
     else if (a == "--webp")
       webp = ints(next());
+    else if (a == "--dump")
+      gDumpDir = next();
+    else if (a == "--dump-image")
+      gDumpImage = next();
     else if (a.find('=') != std::string::npos)
       families[a.substr(0, a.find('='))] = split(a.substr(a.find('=') + 1));
     else
@@ -142,6 +164,7 @@ int main(int argc, char** argv) try {
   }
   for (int i = 0; i < images && i < 11; ++i) {
     const cv::Mat pic = load(kTestList[i]);
+    if (!gDumpDir.empty() && gDumpImage == kTestList[i]) dump("original", kTestList[i], 0, pic);
     classic(".jpg", cv::IMWRITE_JPEG_QUALITY, jpeg, kTestList[i], pic);
     classic(".webp", cv::IMWRITE_WEBP_QUALITY, webp, kTestList[i], pic);
     for (const auto& [family, models] : families)

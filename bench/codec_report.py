@@ -1,0 +1,169 @@
+#!/usr/bin/python3
+"""Report of the learned-compression benchmark (issue 14): bench/reports/codec.{md,png,jsonl} and
+codec_crops.png from bench_codec_rd's JSON lines and run_codec_bench.sh's element speeds.
+
+BD-rate (Bjontegaard, VCEG-M33, 2001): per picture, log10(bits) fitted as a cubic in quality for
+each codec, the mean difference of the fits over the qualities both cover, as a rate change in
+percent (negative: fewer bits at the same quality); the table gives the mean over the pictures
+where the ranges overlap. Quality: RGB PSNR, and MS-SSIM as -10 log10(1 - MS-SSIM) dB.
+Usage: codec_report.py RAW.jsonl OUTDIR [DUMPDIR]"""
+import json
+import math
+import os
+import sys
+from collections import defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+TARGETS = {  # family: (vs JPEG, vs WebP) BD-rate targets in percent (None: none)
+    "codec-hq": (-40.0, -10.0),
+    "codec-fast": (-20.0, None),
+}
+
+
+def bd_rate(r1, q1, r2, q2):
+    """Bits of codec 2 against codec 1 at equal quality, percent; None without overlap."""
+    if len(r1) < 2 or len(r2) < 2:
+        return None
+    lo, hi = max(min(q1), min(q2)), min(max(q1), max(q2))
+    if hi <= lo:
+        return None
+    deg1, deg2 = min(3, len(r1) - 1), min(3, len(r2) - 1)
+    p1 = np.polyfit(q1, np.log10(r1), deg1)
+    p2 = np.polyfit(q2, np.log10(r2), deg2)
+    i1, i2 = np.polyint(p1), np.polyint(p2)
+    a1 = np.polyval(i1, hi) - np.polyval(i1, lo)
+    a2 = np.polyval(i2, hi) - np.polyval(i2, lo)
+    return (10 ** ((a2 - a1) / (hi - lo)) - 1) * 100
+
+
+def msssim_db(m):
+    return -10 * math.log10(max(1e-10, 1 - m))
+
+
+def main():
+    raw, out = sys.argv[1], sys.argv[2]
+    dump = sys.argv[3] if len(sys.argv) > 3 else None
+    rows = [json.loads(l) for l in open(raw) if l.strip()]
+    machine = next((r for r in rows if r.get("type") == "machine"), {})
+    run = next((r for r in rows if r.get("type") == "run"), {})
+    rd = [r for r in rows if "codec" in r]
+    speed = [r for r in rows if r.get("type") == "element"]
+    by = defaultdict(lambda: defaultdict(list))  # codec -> image -> points
+    for r in rd:
+        by[r["codec"]][r["image"]].append(r)
+    codecs = sorted(by, key=lambda c: (c in ("jpeg", "webp"), c))
+    images = sorted({r["image"] for r in rd})
+
+    def curve(codec, image, key):
+        pts = sorted(by[codec][image], key=lambda p: p["bpp"])
+        q = [msssim_db(p["msssim"]) if key == "msssim" else p["psnr"] for p in pts]
+        return [p["bpp"] for p in pts], q
+
+    def mean_bd(codec, anchor, key):
+        vals = []
+        for im in images:
+            if im in by[codec] and im in by[anchor]:
+                r1, q1 = curve(anchor, im, key)
+                r2, q2 = curve(codec, im, key)
+                v = bd_rate(r1, q1, r2, q2)
+                if v is not None:
+                    vals.append(v)
+        return (sum(vals) / len(vals), len(vals)) if vals else (None, 0)
+
+    lines = ["# Learned compression against JPEG and WebP (issue 14)", ""]
+    lines.append(
+        f"Measured {machine.get('utc', '?')} UTC, commit {machine.get('commit', '?')}, "
+        f"{machine.get('nproc', '?')} cores ({machine.get('cpu', '?')}); load "
+        f"{machine.get('loadavg_start', '?')} at the start, {run.get('loadavg_end', '?')} at "
+        f"the end; {run.get('seconds', '?')} s. The {len(images)} pictures of the ANCHORS.md test "
+        "list, colour where the file is colour. Bits per pixel count whole files (JPEG, WebP "
+        "through OpenCV: libjpeg-turbo 4:2:0, libwebp) and whole cae frames (32-byte header "
+        "included); RGB PSNR; MS-SSIM as CompressAI reports it (bench/msssim.hpp). Every cae "
+        "frame was decoded by PictureDecoder and checked equal to the encoder's reconstruction.")
+    lines += ["", "## BD-rate (negative: fewer bits for the same quality; mean over pictures)", ""]
+    lines.append("| codec | vs JPEG (PSNR) | vs WebP (PSNR) | vs JPEG (MS-SSIM) | vs WebP (MS-SSIM) | target |")
+    lines.append("|---|---|---|---|---|---|")
+    for c in codecs:
+        if c in ("jpeg", "webp"):
+            continue
+        cells = []
+        for key in ("psnr", "msssim"):
+            for anchor in ("jpeg", "webp"):
+                v, n = mean_bd(c, anchor, key)
+                cells.append("—" if v is None else f"{v:+.1f} % ({n})")
+        t = TARGETS.get(c)
+        target = "—" if not t else ", ".join(
+            f"{'≤' if x is not None else ''}{x:+.0f} % vs {a}" for x, a in zip(t, ("JPEG", "WebP")) if x is not None)
+        lines.append(f"| {c} | {cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} | {target} |")
+    webp_vs_jpeg, n = mean_bd("webp", "jpeg", "psnr")
+    if webp_vs_jpeg is not None:
+        lines += ["", f"WebP against JPEG on the same pictures: {webp_vs_jpeg:+.1f} % ({n} pictures, PSNR)."]
+
+    lines += ["", "## Rate points (means over the pictures)", "",
+              "| codec | parameter | bits per pixel | PSNR dB | MS-SSIM |", "|---|---|---|---|---|"]
+    means = {}
+    for c in codecs:
+        params = sorted({r["param"] for r in rd if r["codec"] == c})
+        pts = []
+        for p in params:
+            sel = [r for r in rd if r["codec"] == c and r["param"] == p]
+            b = sum(r["bpp"] for r in sel) / len(sel)
+            q = sum(r["psnr"] for r in sel) / len(sel)
+            m = sum(r["msssim"] for r in sel) / len(sel)
+            pts.append((b, q, m))
+            lines.append(f"| {c} | {p:g} | {b:.3f} | {q:.2f} | {m:.4f} |")
+        means[c] = pts
+    if speed:
+        lines += ["", "## Speed through the elements (gst-launch-1.0, RGB, frames per second)", "",
+                  "| codec | pipeline | size | frames | fps |", "|---|---|---|---|---|"]
+        for s in speed:
+            lines.append(f"| {s['model']} | {s['pipeline']} | {s['width']}x{s['height']} | "
+                         f"{s['frames']} | {s['fps']:.1f} |")
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
+    for c, pts in means.items():
+        pts = sorted(pts)
+        ax[0].plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=c, ms=3)
+        ax[1].plot([p[0] for p in pts], [msssim_db(p[2]) for p in pts], "o-", label=c, ms=3)
+    for a, t in zip(ax, ("RGB PSNR (dB)", "MS-SSIM (dB)")):
+        a.set_xlabel("bits per pixel (mean over the test pictures)")
+        a.set_ylabel(t)
+        a.set_xlim(0, 1.5)
+        a.grid(alpha=0.3)
+        a.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "codec.png"), dpi=110)
+    lines += ["", "![rate-distortion](codec.png)"]
+    if dump and os.path.isdir(dump):
+        crops(dump, rd, codecs, out)
+        lines += ["", "## At about 0.25 bits per pixel (astronaut, a 160 x 160 crop)", "",
+                  "![crops](codec_crops.png)"]
+    lines += ["", "Reproduce: `bench/run_codec_bench.sh [builddir] FAMILY=enc1.onnx,... ...`."]
+    with open(os.path.join(out, "codec.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def crops(dump, rd, codecs, out):
+    pic = "astronaut.png"
+    shown = [("original", 0, None)]
+    for c in codecs:
+        pts = [r for r in rd if r["codec"] == c and r["image"] == pic]
+        if pts:
+            best = min(pts, key=lambda r: abs(r["bpp"] - 0.25))
+            shown.append((c, best["param"], best))
+    fig, ax = plt.subplots(1, len(shown), figsize=(2.6 * len(shown), 3.0))
+    for a, (c, p, r) in zip(ax, shown):
+        img = plt.imread(os.path.join(dump, f"{c}-{p:g}.png"))
+        a.imshow(img[170:330, 180:340], interpolation="nearest")
+        a.set_title(c if r is None else f"{c}\n{r['bpp']:.3f} bpp, {r['psnr']:.2f} dB", fontsize=8)
+        a.axis("off")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "codec_crops.png"), dpi=110)
+
+
+if __name__ == "__main__":
+    main()
