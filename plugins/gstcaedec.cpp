@@ -6,7 +6,8 @@
  * as the frame says. Framed input (from caeenc, rtpgstdepay) is decoded buffer by buffer; a byte
  * stream (a file: `filesrc ! video/x-cae ! caedec`) is split into frames by their headers. With
  * `model` a family of shipped models (codec-fast, codec-hq), each frame is decoded by the rate
- * point it names; with a file, frames of other models are refused. A damaged frame (bad CRC,
+ * point it names; with a file, frames of other models are refused. The LATENCY query answers the
+ * first frame's decoding time. A damaged frame (bad CRC,
  * truncated, another model's) is dropped with a warning and the stream goes on, up to
  * GstVideoDecoder's max-errors.
  *
@@ -19,6 +20,7 @@
  */
 #include "gstcaedec.hpp"
 
+#include <chrono>
 #include <exception>
 #include <map>
 #include <memory>
@@ -40,6 +42,7 @@ struct GstCaeDecState {
   GstCaeCodecSettings settings;  // the properties as start() found them
   std::map<int, std::unique_ptr<cae::codec::PictureDecoder>> decoders;  // by rate point
   int width = 0, height = 0, channels = 0;                              // of the output state
+  bool latencySet = false;  // the first frame's decoding time was reported
 };
 
 struct _GstCaeDec {
@@ -189,11 +192,19 @@ static GstFlowReturn gst_cae_dec_handle_frame(GstVideoDecoder* dec, GstVideoCode
   }
   cv::Mat picture;
   std::string why;
+  const auto t0 = std::chrono::steady_clock::now();
   try {
     const cae::codec::FrameView v = cae::codec::parseFrame(map.data, map.size);
     picture = decoder_for(*self->state, v.header.ratePoint).decode(map.data, map.size);
   } catch (const std::exception& e) {
     why = e.what();
+  }
+  if (why.empty() && !self->state->latencySet) {  // one frame's decoding time: the latency
+    const auto ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    gst_video_decoder_set_latency(dec, GstClockTime(ns), GstClockTime(ns));
+    self->state->latencySet = true;
   }
   gst_buffer_unmap(frame->input_buffer, &map);
   if (!why.empty()) {

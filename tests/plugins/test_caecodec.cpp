@@ -2,8 +2,8 @@
 // short cae-train --task compress run each: an RGB and a gray one): real frames of odd sizes with
 // padded strides are coded as core/codec codes them and decode to the encoder's reconstruction
 // exactly; caps that do not fit a model are refused; damaged frames are dropped and the stream
-// goes on; a missing or broken model fails the state change; the file form and RTP over UDP on
-// loopback (with packets dropped on purpose) carry the frames.
+// goes on (an empty buffer too); a missing or broken model fails the state change; the file form
+// and RTP over UDP on loopback (with packets dropped on purpose) carry the frames.
 #define BOOST_TEST_MODULE element_caecodec
 #include <gst/app/gstappsink.h>
 
@@ -225,8 +225,9 @@ BOOST_AUTO_TEST_CASE(damaged_frames_are_dropped_and_the_stream_goes_on) {
   std::vector<std::uint8_t> foreign = other.encode(picture(40, 30, true), 3);
   GstHarness* d = decoderHarness(codecs().rgb, "RGB", 40, 30);
   int pushed = 0;
-  for (const std::vector<std::uint8_t>* f : {&good, &cut, &flipped, &foreign, &good}) {
-    GstBuffer* b = gst_buffer_new_memdup(f->data(), f->size());
+  std::vector<std::uint8_t> empty;
+  for (const std::vector<std::uint8_t>* f : {&good, &cut, &empty, &flipped, &foreign, &good}) {
+    GstBuffer* b = f->empty() ? gst_buffer_new() : gst_buffer_new_memdup(f->data(), f->size());
     GST_BUFFER_PTS(b) = GstClockTime(pushed++) * GST_SECOND / 30;
     BOOST_TEST(gst_harness_push(d, b) == GST_FLOW_OK);
   }
@@ -252,12 +253,22 @@ BOOST_AUTO_TEST_CASE(a_missing_or_broken_model_fails_the_state_change) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(the_encoder_reports_its_latency) {
+BOOST_AUTO_TEST_CASE(encoder_and_decoder_report_their_latency) {
   const cv::Mat p = picture(64, 48, false);
   const GstClockTime lat = latencyAfterOneFrame(
       "caeenc model=" + dq(codecs().rgb), videoInfo(GST_VIDEO_FORMAT_RGB, 64, 48), compsOf(p), 0);
   BOOST_TEST_MESSAGE("caeenc latency " << lat << " ns");
   BOOST_TEST(lat > 0u);
+  cae::codec::PictureEncoder enc({codecs().rgb, "auto", 0});
+  const std::vector<std::uint8_t> f = enc.encode(p, 3);
+  GstHarness* d = decoderHarness(codecs().rgb, "RGB", 64, 48);
+  gst_harness_set_upstream_latency(d, 0);
+  BOOST_REQUIRE_EQUAL(gst_harness_push(d, gst_buffer_new_memdup(f.data(), f.size())), GST_FLOW_OK);
+  const GstClockTime decLat = gst_harness_query_latency(d);
+  BOOST_TEST_MESSAGE("caedec latency " << decLat << " ns");
+  BOOST_TEST(decLat > 0u);
+  BOOST_TEST(decLat != GST_CLOCK_TIME_NONE);
+  gst_harness_teardown(d);
 }
 
 BOOST_AUTO_TEST_CASE(the_file_form_is_written_and_played_back) {
