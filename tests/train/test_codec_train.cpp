@@ -37,8 +37,7 @@ namespace {
 const std::string kData = "/usr/lib/python3/dist-packages/skimage/data/";
 
 fs::path tempDir(const std::string& name) {
-  const fs::path d =
-      fs::temp_directory_path() / ("cae-test-" + name + "-" + std::to_string(getpid()));
+  fs::path d = fs::temp_directory_path() / ("cae-test-" + name + "-" + std::to_string(getpid()));
   fs::create_directories(d);
   return d;
 }
