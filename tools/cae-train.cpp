@@ -701,7 +701,9 @@ void addFileOptions(CLI::App& app, Options& o) {
   app.add_option("--init", c.init,
                  "start from the weights of this ONNX model (a cae-train file with the same "
                  "layers; a --frames model may start from the single-frame model: older "
-                 "frames get zero weights, so it starts as that model)")
+                 "frames get zero weights, so it starts as that model) or of this checkpoint "
+                 "(same architecture: all weights, a codec's decoder and entropy model too; "
+                 "a fresh optimizer and schedule)")
       ->check(CLI::ExistingFile)
       ->group("Files");
   app.add_flag("--resume", c.resume,

@@ -140,7 +140,10 @@ struct Trainer::Impl {
     }
     if (c.init.empty() || c.resume) return;  // a resumed run takes its weights from the checkpoint
     if (stages.size() > 1) throw InvalidArgument("--init is for one-stage training, not stacked");
-    const WarmStart w = warmStart(stages.back().built.model, c.init);
+    const WarmStart w =
+        isCheckpointFile(c.init)
+            ? warmStartFromCheckpoint(stages.back().built.model, c.init, architecture)
+            : warmStart(stages.back().built.model, c.init);
     std::string widened;
     for (const std::string& n : w.widened) widened += (widened.empty() ? "" : ", ") + n;
     say("init   " + std::to_string(w.layers) + " layers from " + c.init +

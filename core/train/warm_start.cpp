@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <fstream>
 #include <map>
 #include <string>
 
 #include "error.hpp"
+#include "nn/checkpoint.hpp"
 #include "nn/layers/conv2d.hpp"
 #include "nn/regularizers/weight_decay.hpp"
 #include "onnx/graph.hpp"
@@ -113,6 +115,31 @@ WarmStart warmStart(nn::Model& model, const std::string& onnxPath) {
     }
     ++w.layers;
   }
+  return w;
+}
+
+bool isCheckpointFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  char magic[8] = {};
+  f.read(magic, sizeof magic);
+  return f.gcount() == sizeof magic &&
+         std::string(magic, sizeof magic) == std::string("CAECKPT\0", 8);
+}
+
+WarmStart warmStartFromCheckpoint(nn::Model& model, const std::string& checkpointPath,
+                                  const std::string& architecture) {
+  const nn::Checkpoint ck = nn::loadCheckpoint(checkpointPath);
+  const auto arch = ck.meta.find("train.architecture");
+  if (arch != ck.meta.end() && arch->second != architecture)
+    throw FormatError("--init '" + checkpointPath + "' was made for another architecture:\n" +
+                      arch->second);
+  if (ck.params.size() != model.numParams())
+    throw FormatError("--init '" + checkpointPath + "' holds " + std::to_string(ck.params.size()) +
+                      " parameters, the model has " + std::to_string(model.numParams()));
+  std::copy(ck.params.begin(), ck.params.end(), model.params().data());
+  WarmStart w;
+  for (int i = 1; i < model.numNodes(); ++i)
+    if (model.node(i).layer->numParams() > 0) ++w.layers;
   return w;
 }
 

@@ -33,4 +33,16 @@ struct WarmStart {
 // file; InvalidArgument naming the layer when the file lacks one or its shapes do not fit.
 WarmStart warmStart(nn::Model& model, const std::string& onnxPath);
 
+// Whether path holds a training checkpoint (its magic), not an ONNX file.
+bool isCheckpointFile(const std::string& path);
+
+// Overwrites all of model's parameters with those of a cae-train checkpoint of the same
+// architecture (its train.architecture, if it has one, must equal `architecture`): what an ONNX
+// file cannot carry, such as a codec's decoder and entropy model, so that a codec's other rate
+// points are fine-tuned from a finished one (models/recipes/codec.sh). The optimizer, generator
+// and schedule start afresh. FormatError when the checkpoint is damaged or made for another
+// architecture.
+WarmStart warmStartFromCheckpoint(nn::Model& model, const std::string& checkpointPath,
+                                  const std::string& architecture);
+
 }  // namespace cae::train

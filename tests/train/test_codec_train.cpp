@@ -19,11 +19,13 @@
 #include "codec/bitstream.hpp"
 #include "codec/latents.hpp"
 #include "error.hpp"
+#include "nn/checkpoint.hpp"
 #include "nn/layers/quantize.hpp"
 #include "onnx/metadata.hpp"
 #include "train/codec_arch.hpp"
 #include "train/model_export.hpp"
 #include "train/trainer.hpp"
+#include "train/warm_start.hpp"
 
 namespace fs = std::filesystem;
 using namespace cae;
@@ -175,5 +177,20 @@ BOOST_AUTO_TEST_CASE(a_trained_codec_codes_an_odd_sized_picture_through_a_frame_
   const cv::Mat out = forward(r.decoderOutput, cv::Mat(4, zs, CV_32F, qf.data()));
   BOOST_TEST(out.size[2] == 40);
   BOOST_TEST(out.size[3] == 52);
+
+  // The other rate points start from this run's checkpoint (models/recipes/codec.sh): every
+  // weight, the synthesis' and the entropy model's too, which the encoder file lacks.
+  const std::string ckpt = (dir / "codec.ckpt").string();
+  BOOST_REQUIRE(fs::exists(ckpt));
+  BOOST_TEST(isCheckpointFile(ckpt));
+  BOOST_TEST(!isCheckpointFile(r.output));
+  BuiltModel again = buildCodec(smallCodec("gdn"));
+  const WarmStart w = warmStartFromCheckpoint(again.model, ckpt, describe(smallCodec("gdn")));
+  BOOST_TEST(w.layers > 4);
+  const nn::Checkpoint ck = nn::loadCheckpoint(ckpt);
+  BOOST_TEST(std::equal(ck.params.begin(), ck.params.end(), again.model.params().data()));
+  BuiltModel relu = buildCodec(smallCodec("relu"));
+  BOOST_CHECK_THROW(warmStartFromCheckpoint(relu.model, ckpt, describe(smallCodec("relu"))),
+                    FormatError);
   fs::remove_all(dir);
 }

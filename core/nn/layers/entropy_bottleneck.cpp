@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "error.hpp"
 #include "nn/parallel.hpp"
@@ -23,7 +24,7 @@ double softplus(double z) { return z > 30 ? z : std::log1p(std::exp(z)); }
 struct Offsets {
   std::array<std::size_t, kK> h{}, b{}, a{};
   std::size_t total = 0;
-  Offsets() {
+  constexpr Offsets() {
     for (int k = 0; k < kK; ++k) {
       h[k] = total;
       total += std::size_t(kW[k + 1] * kW[k]);
@@ -34,37 +35,66 @@ struct Offsets {
     }
   }
 };
-const Offsets kOff;
+constexpr Offsets kOff;
 
-// The values inside F for one input: h[k] (layer k's input) and z[k] (its pre-activation).
-struct Trace {
-  std::array<std::array<double, kMaxWidth>, kK + 1> h{};
-  std::array<std::array<double, kMaxWidth>, kK> z{};
+// What every value's F shares within a channel: softplus(H) and sigmoid(H) (its derivative) at
+// H's places, tanh(a) at a's places. Computed once per channel and pass, not per value: the
+// transcendental functions of the parameters were 3/4 of a codec's training step.
+struct Derived {
+  std::array<double, kOff.total> sp{}, sg{}, ta{};
+  explicit Derived(const Scalar* p) {
+    for (int k = 0; k < kK; ++k) {
+      for (std::size_t i = kOff.h[k]; i < kOff.b[k]; ++i) {
+        sp[i] = softplus(p[i]);
+        sg[i] = sigmoid(p[i]);
+      }
+      if (k < kK - 1)
+        for (int i = 0; i < kW[k + 1]; ++i)
+          ta[kOff.a[k] + std::size_t(i)] = std::tanh(p[kOff.a[k] + std::size_t(i)]);
+    }
+  }
 };
 
-double forwardF(const Scalar* p, double x, Trace& t) {
+std::vector<Derived> derivedOf(const Scalar* w, int channels) {
+  std::vector<Derived> d;
+  d.reserve(std::size_t(channels));
+  for (int c = 0; c < channels; ++c) d.emplace_back(w + std::size_t(c) * kOff.total);
+  return d;
+}
+
+// The values inside F for one input: h[k] (layer k's input) and tanh(z[k]) (of its
+// pre-activation).
+struct Trace {
+  std::array<std::array<double, kMaxWidth>, kK + 1> h{};
+  std::array<std::array<double, kMaxWidth>, kK> tz{};
+};
+
+double forwardF(const Scalar* p, const Derived& d, double x, Trace& t) {
   t.h[0][0] = x;
   for (int k = 0; k < kK; ++k) {
     for (int i = 0; i < kW[k + 1]; ++i) {
       double z = p[kOff.b[k] + std::size_t(i)];
-      for (int j = 0; j < kW[k]; ++j)
-        z += softplus(p[kOff.h[k] + std::size_t(i * kW[k] + j)]) * t.h[k][j];
-      t.z[k][i] = z;
-      t.h[k + 1][i] = k < kK - 1 ? z + std::tanh(p[kOff.a[k] + std::size_t(i)]) * std::tanh(z) : z;
+      for (int j = 0; j < kW[k]; ++j) z += d.sp[kOff.h[k] + std::size_t(i * kW[k] + j)] * t.h[k][j];
+      if (k < kK - 1) {
+        t.tz[k][i] = std::tanh(z);
+        t.h[k + 1][i] = z + d.ta[kOff.a[k] + std::size_t(i)] * t.tz[k][i];
+      } else {
+        t.h[k + 1][i] = z;
+      }
     }
   }
   return t.h[kK][0];
 }
 
 // Back through F from dLogit: returns dLogit/dx * dLogit; adds dLogit * dF/dp into g (if any).
-double backwardF(const Scalar* p, const Trace& t, double dLogit, Scalar* g) {
+double backwardF(const Derived& d, const Trace& t, double dLogit, Scalar* g) {
   std::array<double, kMaxWidth> dh{dLogit, 0, 0};  // d/d h[k+1]
   for (int k = kK - 1; k >= 0; --k) {
     std::array<double, kMaxWidth> dz{};
     for (int i = 0; i < kW[k + 1]; ++i) {
       if (k < kK - 1) {
-        const double ta = std::tanh(p[kOff.a[k] + std::size_t(i)]);
-        const double tz = std::tanh(t.z[k][i]);
+        const double ta = d.ta[kOff.a[k] + std::size_t(i)];
+        const double tz = t.tz[k][i];
         dz[i] = dh[i] * (1 + ta * (1 - tz * tz));
         if (g) g[kOff.a[k] + std::size_t(i)] += Scalar(dh[i] * tz * (1 - ta * ta));
       } else {
@@ -75,10 +105,9 @@ double backwardF(const Scalar* p, const Trace& t, double dLogit, Scalar* g) {
     std::array<double, kMaxWidth> dIn{};
     for (int i = 0; i < kW[k + 1]; ++i)
       for (int j = 0; j < kW[k]; ++j) {
-        const double raw = p[kOff.h[k] + std::size_t(i * kW[k] + j)];
-        if (g)
-          g[kOff.h[k] + std::size_t(i * kW[k] + j)] += Scalar(dz[i] * t.h[k][j] * sigmoid(raw));
-        dIn[j] += dz[i] * softplus(raw);
+        const std::size_t at = kOff.h[k] + std::size_t(i * kW[k] + j);
+        if (g) g[at] += Scalar(dz[i] * t.h[k][j] * d.sg[at]);
+        dIn[j] += dz[i] * d.sp[at];
       }
     dh = dIn;
   }
@@ -135,29 +164,34 @@ void EntropyBottleneck::initialize(Rng& rng) {
 }
 
 double EntropyBottleneck::logit(int channel, double x) const {
+  const Scalar* p = w() + std::size_t(channel) * paramsPerChannel();
   Trace t;
-  return forwardF(w() + std::size_t(channel) * paramsPerChannel(), x, t);
+  return forwardF(p, Derived(p), x, t);
 }
 
 double EntropyBottleneck::cumulative(int channel, double x) const {
   return sigmoid(logit(channel, x));
 }
 
-double EntropyBottleneck::bits(int channel, double v, double* dBitsDv) const {
-  const Scalar* p = w() + std::size_t(channel) * paramsPerChannel();
+namespace {
+
+// The bits of v and dBits/dv.
+double bitsOf(const Scalar* p, const Derived& d, double v, double& dBitsDv) {
   Trace tl, tu;
-  const Interval r = interval(forwardF(p, v - 0.5, tl), forwardF(p, v + 0.5, tu));
-  if (dBitsDv) *dBitsDv = backwardF(p, tl, r.dl, nullptr) + backwardF(p, tu, r.du, nullptr);
+  const Interval r = interval(forwardF(p, d, v - 0.5, tl), forwardF(p, d, v + 0.5, tu));
+  dBitsDv = backwardF(d, tl, r.dl, nullptr) + backwardF(d, tu, r.du, nullptr);
   return r.bits;
 }
 
-void EntropyBottleneck::accumulate(int channel, double v, double dOut, Scalar* g) const {
-  const Scalar* p = w() + std::size_t(channel) * paramsPerChannel();
+// Adds dOut * dBits/dParams of one value v into g (its channel's slice).
+void accumulate(const Scalar* p, const Derived& d, double v, double dOut, Scalar* g) {
   Trace tl, tu;
-  const Interval r = interval(forwardF(p, v - 0.5, tl), forwardF(p, v + 0.5, tu));
-  backwardF(p, tl, dOut * r.dl, g);
-  backwardF(p, tu, dOut * r.du, g);
+  const Interval r = interval(forwardF(p, d, v - 0.5, tl), forwardF(p, d, v + 0.5, tu));
+  backwardF(d, tl, dOut * r.dl, g);
+  backwardF(d, tu, dOut * r.du, g);
 }
+
+}  // namespace
 
 void EntropyBottleneck::forward(const Inputs& in, Tensor& out) {
   const Tensor& x = *in.at(0);
@@ -166,13 +200,15 @@ void EntropyBottleneck::forward(const Inputs& in, Tensor& out) {
   dBits_.resize(s);
   const std::size_t plane = s.plane();
   const int planes = s.n * s.c;
+  const std::vector<Derived> derived = derivedOf(w(), channels_);
 #pragma omp parallel for if (planes > 1 && threads() > 1 && !inParallel()) schedule(static)
   for (int nc = 0; nc < planes; ++nc) {
     const int c = nc % s.c;
+    const Scalar* p = w() + std::size_t(c) * paramsPerChannel();
     const std::size_t base = std::size_t(nc) * plane;
     for (std::size_t i = base; i < base + plane; ++i) {
       double d = 0;
-      out[i] = Scalar(bits(c, double(x[i]), &d));
+      out[i] = Scalar(bitsOf(p, derived[std::size_t(c)], double(x[i]), d));
       dBits_[i] = Scalar(d);
     }
   }
@@ -195,10 +231,12 @@ void EntropyBottleneck::gradient(const Inputs& in, const Tensor& /*out*/, const 
 #pragma omp parallel for if (s.c > 1 && threads() > 1 && !inParallel()) schedule(static)
   for (int c = 0; c < s.c; ++c) {
     Scalar* g = dw() + std::size_t(c) * paramsPerChannel();
+    const Scalar* p = w() + std::size_t(c) * paramsPerChannel();
+    const Derived d(p);
     for (int n = 0; n < s.n; ++n) {
       const std::size_t base = (std::size_t(n) * std::size_t(s.c) + std::size_t(c)) * plane;
       for (std::size_t i = base; i < base + plane; ++i)
-        if (dOut[i] != 0) accumulate(c, double(x[i]), double(dOut[i]), g);
+        if (dOut[i] != 0) accumulate(p, d, double(x[i]), double(dOut[i]), g);
     }
   }
 }

@@ -47,12 +47,8 @@ class EntropyBottleneck : public Layer {
  private:
   int channels_;
   double initScale_;
-  // Per element of the last forward(): dBits/dv and the two logits' parts, for backward() and
-  // gradient().
+  // Per element of the last forward(): dBits/dv, for backward().
   Tensor dBits_;
-  // Adds dBits * dBits/dParams of one value v of channel c into g (the channel's slice).
-  void accumulate(int channel, double v, double dOut, Scalar* g) const;
-  double bits(int channel, double v, double* dBitsDv) const;
 };
 
 }  // namespace CAE_NN_ABI
