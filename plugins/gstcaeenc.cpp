@@ -39,6 +39,8 @@ struct _GstCaeEnc {
   // The streaming thread's, from start() to stop().
   cae::codec::PictureEncoder* encoder;
   int quality;
+  gint channels;  // the model's, from start() to stop(), 0 otherwise; g_atomic_int: getcaps
+                  // runs in any thread
   GstVideoCodecState* input;
 };
 
@@ -68,12 +70,14 @@ static gboolean gst_cae_enc_start(GstVideoEncoder* enc) {
     return FALSE;
   }
   self->quality = s.quality;
+  g_atomic_int_set(&self->channels, self->encoder->info().channels);
   GST_INFO_OBJECT(self, "codec %s on %s", file.c_str(), self->encoder->backendInUse().c_str());
   return TRUE;
 }
 
 static gboolean gst_cae_enc_stop(GstVideoEncoder* enc) {
   GstCaeEnc* self = GST_CAE_ENC(enc);
+  g_atomic_int_set(&self->channels, 0);
   delete self->encoder;
   self->encoder = nullptr;
   if (self->input) gst_video_codec_state_unref(self->input);
@@ -85,7 +89,7 @@ static gboolean gst_cae_enc_stop(GstVideoEncoder* enc) {
 static GstCaps* gst_cae_enc_getcaps(GstVideoEncoder* enc, GstCaps* filter) {
   GstCaeEnc* self = GST_CAE_ENC(enc);
   GstCaps* allowed = gst_static_pad_template_get_caps(&sink_template);
-  if (self->encoder && self->encoder->info().channels == 1) {
+  if (g_atomic_int_get(&self->channels) == 1) {
     gst_caps_unref(allowed);
     allowed = gst_caps_from_string(
         "video/x-raw, format = (string) GRAY8, width = (int) [ 1, 32768 ], "

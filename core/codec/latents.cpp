@@ -1,5 +1,7 @@
 #include "codec/latents.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "codec/rans.hpp"
@@ -42,6 +44,21 @@ std::vector<std::uint8_t> encodeLatents(const std::vector<std::int32_t>& q, cons
 std::vector<std::int32_t> decodeLatents(const std::uint8_t* payload, std::size_t size,
                                         const LatentShape& s, const std::vector<CdfTable>& tables) {
   requireTables(s, tables);
+  // Every symbol costs at least -log2 of its table's largest frequency share, and the coder's
+  // stream holds those bits plus its 32-bit final state: a payload too short for the shape (a
+  // forged header claiming a huge picture) is refused before the latents are allocated.
+  const double cells = double(s.height) * double(s.width);
+  double fewestBits = 0;
+  for (const CdfTable& t : tables) {
+    std::uint32_t most = 1;
+    for (int k = 0; k < t.symbols(); ++k) most = std::max(most, t.freq(k));
+    fewestBits += cells * -std::log2(double(most) / double(kCdfTotal));
+  }
+  if (fewestBits > 8.0 * double(size) + 64)
+    throw FormatError("a payload of " + std::to_string(size) + " bytes cannot hold " +
+                      std::to_string(s.channels) + "x" + std::to_string(s.height) + "x" +
+                      std::to_string(s.width) + " latents (at least " +
+                      std::to_string(std::uint64_t(fewestBits / 8)) + " bytes)");
   RansDecoder dec(payload, size);
   std::vector<std::int32_t> q(s.size());
   const std::size_t plane = std::size_t(s.height) * std::size_t(s.width);

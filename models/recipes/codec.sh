@@ -13,7 +13,7 @@
 # checkpoint (--init <out>/codec-<kind>-q3.ckpt: transforms and entropy model) at lr 3e-4.
 # Retrain: models/recipes/codec.sh hq|fast all|q1|q2|q3|q4 [out-dir] [extra cae-train options,
 #   e.g. --resume]. "all" runs q3, then q1, q2, q4. Needs a built tree (build/tools/cae-train).
-#   One engine thread, under nice. Steps: fast 60,000 (q3) + 20,000 each; hq 25,000 + 5,000 each.
+#   One engine thread, under nice. Steps: fast 60,000 (q3) + 10,000 each; hq 25,000 + 5,000 each.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$root/models/recipes/denoise-data.sh"
@@ -32,7 +32,7 @@ case $point in
 esac
 case $kind in
   hq) arch=(--activation gdn --codec-kernel 5 --channels 64 --latent 96); base=250 tune=50 ;;
-  fast) arch=(--activation relu --codec-kernel 3 --channels 32 --latent 64); base=600 tune=200 ;;
+  fast) arch=(--activation relu --codec-kernel 3 --channels 32 --latent 64); base=600 tune=100 ;;
   *) echo "unknown codec: $kind (hq or fast)" >&2; exit 2 ;;
 esac
 if [[ $point == q3 ]]; then

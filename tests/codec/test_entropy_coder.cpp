@@ -250,6 +250,16 @@ BOOST_AUTO_TEST_CASE(a_pictures_latents_round_trip_and_a_wrong_shape_is_refused)
   const std::vector<CdfTable> four(tables.begin(), tables.end() - 1);
   BOOST_CHECK_THROW(cae::codec::decodeLatents(p.data(), p.size(), s, four), cae::InvalidArgument);
   BOOST_CHECK_THROW(cae::codec::latentShapeFor(0, 10, 16, 5), cae::InvalidArgument);
+  // A header claiming a 32768 x 8192 picture over this payload: refused before the 5 x 2048 x
+  // 512 latents are allocated, by the fewest bits such a picture takes under the tables.
+  const cae::codec::LatentShape huge = cae::codec::latentShapeFor(32768, 8192, 16, 5);
+  try {
+    (void)cae::codec::decodeLatents(p.data(), p.size(), huge, tables);
+    BOOST_ERROR("a payload far too short for its shape decoded");
+  } catch (const cae::FormatError& e) {
+    BOOST_TEST(std::string(e.what()).find("cannot hold 5x512x2048 latents") != std::string::npos,
+               e.what());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(tables_survive_their_text_form_and_bad_text_is_refused) {
