@@ -6,7 +6,9 @@ BD-rate (Bjontegaard, VCEG-M33, 2001): per picture, log10(bits) fitted as a cubi
 each codec, the mean difference of the fits over the qualities both cover, as a rate change in
 percent (negative: fewer bits at the same quality); the table gives the mean over the pictures
 where the ranges overlap. Quality: RGB PSNR, and MS-SSIM as -10 log10(1 - MS-SSIM) dB.
-Usage: codec_report.py RAW.jsonl OUTDIR [DUMPDIR]"""
+With --cards MODELDIR, also writes the model cards MODELDIR/<family>.md of the shipped families
+(codec-fast, codec-hq) from this run's numbers and the training logs in MODELDIR/logs.
+Usage: codec_report.py RAW.jsonl OUTDIR [DUMPDIR] [--cards MODELDIR]"""
 import json
 import math
 import os
@@ -46,8 +48,14 @@ def msssim_db(m):
 
 
 def main():
-    raw, out = sys.argv[1], sys.argv[2]
-    dump = sys.argv[3] if len(sys.argv) > 3 else None
+    args = sys.argv[1:]
+    cards = None
+    if "--cards" in args:
+        at = args.index("--cards")
+        cards = args[at + 1]
+        del args[at:at + 2]
+    raw, out = args[0], args[1]
+    dump = args[2] if len(args) > 2 else None
     rows = [json.loads(l) for l in open(raw) if l.strip()]
     machine = next((r for r in rows if r.get("type") == "machine"), {})
     run = next((r for r in rows if r.get("type") == "run"), {})
@@ -144,6 +152,108 @@ def main():
                   "![crops](codec_crops.png)"]
     lines += ["", "Reproduce: `bench/run_codec_bench.sh [builddir] FAMILY=enc1.onnx,... ...`."]
     with open(os.path.join(out, "codec.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    if cards:
+        bd = {c: {(a, k): mean_bd(c, a, k) for a in ("jpeg", "webp") for k in ("psnr", "msssim")}
+              for c in codecs if c not in ("jpeg", "webp")}
+        for family in ("codec-fast", "codec-hq"):
+            if family in by:
+                write_card(cards, family, machine, run, images, rd, bd[family],
+                           [s for s in speed if s["model"].startswith(family + " ")])
+
+
+DESIGNS = {
+    "codec-fast": ("The real-time design: 4 stride-2 stages of 3x3 convolutions with ReLU (32 "
+                   "channels), 64 latent channels at 1/16 resolution; synthesis mirrored with 3x3 "
+                   "transposed convolutions. Runs on oneDNN when available."),
+    "codec-hq": ("Ballé et al. 2018's factorized-prior transform: 4 stride-2 stages of 5x5 "
+                 "convolutions with GDN (64 channels), 96 latent channels at 1/16 resolution; "
+                 "synthesis mirrored with 5x5 transposed convolutions and IGDN. Runs on OpenCV "
+                 "DNN (oneDNN does not cover GDN)."),
+}
+LAMBDAS = {1: 0.0035, 2: 0.0067, 3: 0.0130, 4: 0.0250}
+
+
+def training_of(logdir, name):
+    """(steps, minutes, summary metrics) of a training log, or None."""
+    path = os.path.join(logdir, name + ".log.jsonl")
+    if not os.path.exists(path):
+        return None
+    rows = [json.loads(l) for l in open(path) if l.strip()]
+    epochs = [r for r in rows if r.get("event") == "epoch"]
+    summary = next((r for r in rows if r.get("event") == "summary"), {})
+    start = next((r for r in rows if r.get("event") == "start"), {})
+    steps = None
+    rec = start.get("recipe", "")
+    if "--steps" in rec and epochs:
+        steps = int(rec.split("--steps")[1].split()[0]) * epochs[-1]["epoch"]
+    minutes = sum(r.get("seconds", 0) for r in epochs) / 60
+    return steps, minutes, summary.get("metrics", {}), "--init" in rec
+
+
+def write_card(modeldir, family, machine, run, images, rd, bd, speed):
+    kind = family.split("-")[1]
+    lines = [f"# {family} — learned image codec of caeenc / caedec / cae-codec (4 rate points)", ""]
+    lines.append(f"**What.** {DESIGNS[family]} Each rate point is two files: the analysis "
+                 f"(`{family}-qN.onnx`, the encoder caeenc and `cae-codec encode` run) and the "
+                 f"synthesis (`{family}-qN.decoder.onnx`); the entropy model's 16-bit CDF tables "
+                 "(one per latent channel) and the codec identifier frames carry are in both "
+                 "files' metadata (`cae.cdf_tables`, `cae.codec`). Every frame is intra-coded.")
+    lines += ["", "**Data.** The denoisers' photographs (models/recipes/denoise-data.sh): the 12 "
+              "mate-backgrounds nature photographs and the skimage pictures not on the ANCHORS test "
+              "list (brick, grass, gravel, retina, ihc, cell, page), RGB, random 64x64 patches with "
+              "flips; cae-train holds 2 of the pictures out for validation."]
+    lines += ["", f"**Recipe.** `models/recipes/codec.sh {kind} all` (q3 from scratch, then q1, q2, "
+              "q4 fine-tuned from q3's checkpoint); the exact command of each file is in its "
+              "`cae.recipe`. Logs and loss curves: `models/logs/" + family + "-qN.log.jsonl`, "
+              "`.loss.png`."]
+    lines += ["", "**Training** (one engine thread each, sharing 2 cores; validation: 64 held-out "
+              "64x64 patches with rounded latents; bpp there is the entropy model's estimate, the "
+              "metrics below count coded frames):", "",
+              "| rate point | lambda | steps | start | minutes | validation loss | bpp | PSNR dB |",
+              "|---|---|---|---|---|---|---|---|"]
+    logdir = os.path.join(modeldir, "logs")
+    for q in (1, 2, 3, 4):
+        t = training_of(logdir, f"{family}-q{q}")
+        if not t:
+            continue
+        steps, minutes, m, init = t
+        lines.append(f"| q{q} | {LAMBDAS[q]} | {steps if steps else '?'} | "
+                     f"{'from q3' if init else 'scratch'} | {minutes:.0f} | "
+                     f"{m.get('val_loss', float('nan')):.3f} | {m.get('bpp', float('nan')):.3f} | "
+                     f"{m.get('psnr', float('nan')):.2f} |")
+    lines += ["", f"**Metrics** (bench/reports/codec.md, one run: {machine.get('utc', '?')} UTC, "
+              f"commit {machine.get('commit', '?')}; the {len(images)} ANCHORS test pictures, RGB "
+              "PSNR and MS-SSIM against bits per pixel of whole frames; JPEG and WebP measured in "
+              "the same run):", "",
+              "| rate point | bits per pixel | PSNR dB | MS-SSIM |", "|---|---|---|---|"]
+    for q in (1, 2, 3, 4):
+        sel = [r for r in rd if r["codec"] == family and r["param"] == q]
+        if sel:
+            n = len(sel)
+            lines.append(f"| q{q} | {sum(r['bpp'] for r in sel) / n:.3f} | "
+                         f"{sum(r['psnr'] for r in sel) / n:.2f} | "
+                         f"{sum(r['msssim'] for r in sel) / n:.4f} |")
+    fmt = lambda v: "—" if v[0] is None else f"{v[0]:+.1f} %"
+    lines += ["", f"BD-rate (negative: fewer bits at the same quality): against JPEG "
+              f"{fmt(bd[('jpeg', 'psnr')])} (PSNR), {fmt(bd[('jpeg', 'msssim')])} (MS-SSIM); "
+              f"against WebP {fmt(bd[('webp', 'psnr')])} (PSNR), {fmt(bd[('webp', 'msssim')])} "
+              "(MS-SSIM)."]
+    t = TARGETS.get(family)
+    if t:
+        lines.append("Targets (issue 14): " + ", ".join(
+            f"≤ {x:+.0f} % against {a}" for x, a in zip(t, ("JPEG", "WebP")) if x is not None) + ".")
+    if speed:
+        lines += ["", "Speed through the elements (gst-launch-1.0, RGB, 2 cores, " +
+                  f"load {machine.get('loadavg_start', '?')} at the start of the run): " +
+                  ", ".join(f"{s['pipeline']} {s['width']}x{s['height']} {s['fps']:.1f} fps"
+                            for s in speed) + f" ({speed[0]['model']})."]
+    lines += ["", "**Limits.** Trained for minutes on 19 pictures, not for days on thousands as "
+              "published codecs are: compare the numbers above, not the design's reputation. "
+              "Intra-only (no motion); a frame names the codec that made it, so a stream decodes "
+              "only with the same files. Pictures are padded to a multiple of 16 by repeating the "
+              "edge, which costs bits on small pictures."]
+    with open(os.path.join(modeldir, family + ".md"), "w") as f:
         f.write("\n".join(lines) + "\n")
 
 

@@ -5,7 +5,8 @@
 # caeenc's frames, and caeenc ! caedec) at 640x480 and 1280x720 RGB; writes
 # bench/reports/codec.{md,png,jsonl} and codec_crops.png.
 # Usage: bench/run_codec_bench.sh [builddir (default build)] [FAMILY=enc1.onnx,enc2.onnx,...] ...
-#   families default to the shipped codec-fast-q1..4 and codec-hq-q1..4 (models/)
+#   families default to the shipped codec-fast-q1..4 and codec-hq-q1..4 (models/), whose cards
+#   (models/codec-fast.md, codec-hq.md) the run then rewrites
 # Environment: CAE_BENCH_IMAGES (first N test pictures, default 11), CAE_BENCH_FRAMES (frames
 #   timed at 640x480, default 60; a quarter of that at 1280x720, at least 10), CAE_BENCH_OUT
 #   (report folder, default bench/reports), CAE_BENCH_SPEED_QUALITY (the rate point whose speed is
@@ -19,7 +20,9 @@ if [[ $# -gt 0 && $1 != *=* ]]; then
   shift
 fi
 families=("$@")
+cards=()  # the shipped families: their cards (models/codec-*.md) come from this run
 if ((${#families[@]} == 0)); then
+  cards=(--cards "$root/models")
   for f in codec-fast codec-hq; do
     files=()
     for q in 1 2 3 4; do [[ -f $root/models/$f-q$q.onnx ]] && files+=("$root/models/$f-q$q.onnx"); done
@@ -89,5 +92,5 @@ for fam in "${families[@]}"; do
 done
 printf '{"type":"run","seconds":%d,"loadavg_end":"%s"}\n' $(($(date +%s) - start)) \
   "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$raw"
-"$CAE_PYTHON" "$here/codec_report.py" "$raw" "$out" "$work"
+"$CAE_PYTHON" "$here/codec_report.py" "$raw" "$out" "$work" "${cards[@]}"
 cae_log "report: $out/codec.md (plots codec.png, codec_crops.png; raw codec.jsonl)"

@@ -112,16 +112,34 @@ int decode(const Options& o) {
   return 0;
 }
 
+// One line per frame (a file caeenc ! filesink wrote holds a stream of them), then the totals.
 int info(const Options& o) {
-  const std::vector<std::uint8_t> frame = readBytes(o.in);
-  const codec::FrameView v = codec::parseFrame(frame.data(), frame.size());
-  std::printf(
-      "%s: cae frame v%d, %dx%d %s, rate point %d, model %s, %zu payload bytes, %.4f "
-      "bits per pixel\n",
-      o.in.c_str(), int(codec::kBitstreamVersion), v.header.width, v.header.height,
-      v.header.channels == 3 ? "RGB" : "gray", v.header.ratePoint,
-      codec::modelIdHex(v.header.modelId).c_str(), v.payloadSize,
-      8.0 * double(v.frameSize) / (double(v.header.width) * v.header.height));
+  const std::vector<std::uint8_t> bytes = readBytes(o.in);
+  std::size_t at = 0, frames = 0;
+  double pixels = 0;
+  while (at < bytes.size()) {
+    codec::FrameView v;
+    try {
+      v = codec::parseFrame(bytes.data() + at, bytes.size() - at);
+    } catch (const std::exception& e) {
+      throw FormatError("frame " + std::to_string(frames + 1) + " at byte " + std::to_string(at) +
+                        ": " + e.what());
+    }
+    std::printf(
+        "%s: frame %zu: cae frame v%d, %dx%d %s, rate point %d, model %s, %zu payload bytes, "
+        "%.4f bits per pixel\n",
+        o.in.c_str(), frames + 1, int(codec::kBitstreamVersion), v.header.width, v.header.height,
+        v.header.channels == 3 ? "RGB" : "gray", v.header.ratePoint,
+        codec::modelIdHex(v.header.modelId).c_str(), v.payloadSize,
+        8.0 * double(v.frameSize) / (double(v.header.width) * v.header.height));
+    pixels += double(v.header.width) * v.header.height;
+    at += v.frameSize;
+    ++frames;
+  }
+  if (frames == 0) throw FormatError("'" + o.in + "' is empty");
+  if (frames > 1)
+    std::printf("%s: %zu frames, %zu bytes, %.4f bits per pixel\n", o.in.c_str(), frames,
+                bytes.size(), 8.0 * double(bytes.size()) / pixels);
   return 0;
 }
 
@@ -153,8 +171,8 @@ int main(int argc, char** argv) {
     dec->add_option("input", o.in, ".cae frame")->required();
     dec->add_option("output", o.out, "picture")->required();
     modelOptions(*dec, o);
-    CLI::App* inf = app.add_subcommand("info", "describe a .cae frame");
-    inf->add_option("input", o.in, ".cae frame")->required();
+    CLI::App* inf = app.add_subcommand("info", "describe the frames of a .cae file");
+    inf->add_option("input", o.in, ".cae file (one frame or a stream of them)")->required();
     CLI11_PARSE(app, argc, argv);
     if (enc->parsed()) return encode(o);
     if (dec->parsed()) return decode(o);

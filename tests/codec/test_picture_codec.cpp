@@ -242,5 +242,25 @@ BOOST_AUTO_TEST_CASE(cae_codec_encodes_decodes_and_writes_nothing_when_it_fails)
   BOOST_TEST(sh(exe + " encode " + (d / "none.png").string() + " " + bad + " --model " + m) == 1);
   BOOST_TEST(!fs::exists(bad));
   BOOST_TEST(!fs::exists(bad + ".part"));
+  // info reads a stream of frames (what caeenc ! filesink writes): a line per frame and the
+  // totals; a stream cut inside its second frame names that frame and fails.
+  {
+    std::ofstream two(d / "two.cae", std::ios::binary);
+    two.write(bytes.data(), std::streamsize(bytes.size()));
+    two.write(bytes.data(), std::streamsize(bytes.size()));
+    std::ofstream(d / "cut2.cae", std::ios::binary)
+        .write(bytes.data(), std::streamsize(bytes.size()))
+        .write(bytes.data(), std::streamsize(bytes.size() / 2));
+  }
+  const std::string listed = (d / "listed.txt").string();
+  BOOST_REQUIRE_EQUAL(
+      std::system((exe + " info " + (d / "two.cae").string() + " >" + listed).c_str()), 0);
+  std::ifstream listedFile(listed);
+  const std::string text((std::istreambuf_iterator<char>(listedFile)), {});
+  BOOST_TEST(text.find("frame 2: cae frame v1, 45x31 RGB") != std::string::npos, text);
+  BOOST_TEST(
+      text.find("2 frames, " + std::to_string(2 * bytes.size()) + " bytes") != std::string::npos,
+      text);
+  BOOST_TEST(sh(exe + " info " + (d / "cut2.cae").string()) == 1);
   BOOST_TEST(sh(exe + " --help") == 0);
 }
