@@ -11,9 +11,11 @@
 #   q1 .. q4: lambda 0.0035, 0.0067, 0.0130, 0.0250
 # q3 is trained from scratch (lr 1e-3, cosine to 1e-5); q1, q2 and q4 start from q3's final
 # checkpoint (--init <out>/codec-<kind>-q3.ckpt: transforms and entropy model) at lr 3e-4.
+# A run that diverges (GDN at lr 1e-3 can: hq q3 did at epoch 38 in session 15) is resumed from
+# its last good checkpoint at lr 3e-4, the cosine schedule then spanning `rescue` epochs in all.
 # Retrain: models/recipes/codec.sh hq|fast all|q1|q2|q3|q4 [out-dir] [extra cae-train options,
 #   e.g. --resume]. "all" runs q3, then q1, q2, q4. Needs a built tree (build/tools/cae-train).
-#   One engine thread, under nice. Steps: fast 60,000 (q3) + 10,000 each; hq 25,000 + 5,000 each.
+#   One engine thread, under nice. Steps: fast 60,000 (q3) + 10,000 each; hq 25,000 + 3,000 each.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$root/models/recipes/denoise-data.sh"
@@ -31,8 +33,8 @@ case $point in
   *) echo "unknown rate point: $point (q1..q4)" >&2; exit 2 ;;
 esac
 case $kind in
-  hq) arch=(--activation gdn --codec-kernel 5 --channels 64 --latent 96); base=250 tune=50 ;;
-  fast) arch=(--activation relu --codec-kernel 3 --channels 32 --latent 64); base=600 tune=100 ;;
+  hq) arch=(--activation gdn --codec-kernel 5 --channels 64 --latent 96); base=250 tune=30 rescue=170 ;;
+  fast) arch=(--activation relu --codec-kernel 3 --channels 32 --latent 64); base=600 tune=100 rescue=600 ;;
   *) echo "unknown codec: $kind (hq or fast)" >&2; exit 2 ;;
 esac
 if [[ $point == q3 ]]; then
@@ -43,8 +45,16 @@ fi
 data=()
 for f in "${DENOISE_DATA[@]}"; do [[ $f == */microaneurysms.png ]] || data+=("$f"); done
 mkdir -p "$out"
-exec nice -n 5 "${CAE_TRAIN:-$root/build/tools/cae-train}" "${data[@]}" --color rgb \
-  --task compress --arch codec --stages 4 "${arch[@]}" --lambda "$lambda" \
-  --patch 64 --flips --val-samples 64 \
-  --batch 8 --steps 100 "${schedule[@]}" --schedule cosine --min-lr 1e-5 \
-  --seed 1 --threads 1 -o "$out/codec-$kind-$point.onnx" "$@"
+train() {
+  nice -n 5 "${CAE_TRAIN:-$root/build/tools/cae-train}" "${data[@]}" --color rgb \
+    --task compress --arch codec --stages 4 "${arch[@]}" --lambda "$lambda" \
+    --patch 64 --flips --val-samples 64 \
+    --batch 8 --steps 100 "$@" --schedule cosine --min-lr 1e-5 \
+    --seed 1 --threads 1 -o "$out/codec-$kind-$point.onnx"
+}
+log="$out/codec-$kind-$point.log.jsonl"
+if ! train "${schedule[@]}" "$@"; then
+  tail -n 1 "$log" | grep -q '"event":"diverged"' || exit 1
+  echo "codec.sh: diverged; resuming from the last good checkpoint at lr 3e-4" >&2
+  train --epochs "$rescue" --lr 3e-4 --resume
+fi
