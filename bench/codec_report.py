@@ -146,8 +146,7 @@ def main():
     fig.tight_layout()
     fig.savefig(os.path.join(out, "codec.png"), dpi=110)
     lines += ["", "![rate-distortion](codec.png)"]
-    if dump and os.path.isdir(dump):
-        crops(dump, rd, codecs, out)
+    if dump and os.path.isdir(dump) and crops(dump, rd, codecs, out):
         lines += ["", "## At about 0.25 bits per pixel (astronaut, a 160 x 160 crop)", "",
                   "![crops](codec_crops.png)"]
     lines += ["", "Reproduce: `bench/run_codec_bench.sh [builddir] FAMILY=enc1.onnx,... ...`."]
@@ -202,24 +201,26 @@ def write_card(modeldir, family, machine, run, images, rd, bd, speed):
     lines += ["", "**Data.** The denoisers' photographs (models/recipes/denoise-data.sh): the 12 "
               "mate-backgrounds nature photographs and the skimage pictures not on the ANCHORS test "
               "list (brick, grass, gravel, retina, ihc, cell, page), RGB, random 64x64 patches with "
-              "flips; cae-train holds 2 of the pictures out for validation."]
-    lines += ["", f"**Recipe.** `models/recipes/codec.sh {kind} all` (q3 from scratch, then q1, q2, "
-              "q4 fine-tuned from q3's checkpoint); the exact command of each file is in its "
-              "`cae.recipe`. Logs and loss curves: `models/logs/" + family + "-qN.log.jsonl`, "
-              "`.loss.png`."]
+              "flips; the rate points also see every picture downsized by 1/2 and 1/4. cae-train "
+              "holds 2 of the pictures out for validation (full size only)."]
+    lines += ["", f"**Recipe.** `models/recipes/codec.sh {kind} all`: a base trained from scratch "
+              "at lambda 0.013 on the pictures as they are (not shipped), then each rate point "
+              "fine-tuned from the base's checkpoint with the downsized pictures added; the exact "
+              "command of each file is in its `cae.recipe`. Logs and loss curves: "
+              "`models/logs/" + family + "-{base,q1..q4}.log.jsonl`, `.loss.png`."]
     lines += ["", "**Training** (one engine thread each, sharing 2 cores; validation: 64 held-out "
               "64x64 patches with rounded latents; bpp there is the entropy model's estimate, the "
               "metrics below count coded frames):", "",
               "| rate point | lambda | steps | start | minutes | validation loss | bpp | PSNR dB |",
               "|---|---|---|---|---|---|---|---|"]
     logdir = os.path.join(modeldir, "logs")
-    for q in (1, 2, 3, 4):
-        t = training_of(logdir, f"{family}-q{q}")
+    for q in ("base", 1, 2, 3, 4):
+        t = training_of(logdir, f"{family}-{q}" if q == "base" else f"{family}-q{q}")
         if not t:
             continue
         steps, minutes, m, init = t
-        lines.append(f"| q{q} | {LAMBDAS[q]} | {steps if steps else '?'} | "
-                     f"{'from q3' if init else 'scratch'} | {minutes:.0f} | "
+        lines.append(f"| {q if q == 'base' else 'q' + str(q)} | {LAMBDAS[3 if q == 'base' else q]} | "
+                     f"{steps if steps else '?'} | {'base' if init else 'scratch'} | {minutes:.0f} | "
                      f"{m.get('val_loss', float('nan')):.3f} | {m.get('bpp', float('nan')):.3f} | "
                      f"{m.get('psnr', float('nan')):.2f} |")
     lines += ["", f"**Metrics** (bench/reports/codec.md, one run: {machine.get('utc', '?')} UTC, "
@@ -258,14 +259,18 @@ def write_card(modeldir, family, machine, run, images, rd, bd, speed):
 
 
 def crops(dump, rd, codecs, out):
+    """The side-by-side crops of the dumped picture; False when the run did not code it."""
     pic = "astronaut.png"
+    if not any(r["image"] == pic for r in rd):
+        return False
     shown = [("original", 0, None)]
     for c in codecs:
         pts = [r for r in rd if r["codec"] == c and r["image"] == pic]
         if pts:
             best = min(pts, key=lambda r: abs(r["bpp"] - 0.25))
             shown.append((c, best["param"], best))
-    fig, ax = plt.subplots(1, len(shown), figsize=(2.6 * len(shown), 3.0))
+    fig, ax = plt.subplots(1, len(shown), figsize=(2.6 * len(shown), 3.0), squeeze=False)
+    ax = ax[0]
     for a, (c, p, r) in zip(ax, shown):
         img = plt.imread(os.path.join(dump, f"{c}-{p:g}.png"))
         a.imshow(img[170:330, 180:340], interpolation="nearest")
@@ -273,6 +278,7 @@ def crops(dump, rd, codecs, out):
         a.axis("off")
     fig.tight_layout()
     fig.savefig(os.path.join(out, "codec_crops.png"), dpi=110)
+    return True
 
 
 if __name__ == "__main__":
