@@ -23,7 +23,7 @@
 #   options, e.g. --resume]; "all" runs base, then q3, q1, q2, q4. Needs a built tree
 #   (build/tools/cae-train). One engine thread, under nice. Steps: fast 60,000 (base) + 15,000
 #   per rate point; hq 25,000 (base: 17,000 when it diverges at epoch 38 and is resumed, as in
-#   session 15) + 3,000 per rate point.
+#   session 15) + 2,000 per rate point.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$root/models/recipes/denoise-data.sh"
@@ -41,7 +41,7 @@ case $point in
   *) echo "unknown rate point: $point (base, q1..q4)" >&2; exit 2 ;;
 esac
 case $kind in
-  hq) arch=(--activation gdn --codec-kernel 5 --channels 64 --latent 96); base=250 tune=30 rescue=170 ;;
+  hq) arch=(--activation gdn --codec-kernel 5 --channels 64 --latent 96); base=250 tune=20 rescue=170 ;;
   fast) arch=(--activation relu --codec-kernel 3 --channels 32 --latent 64); base=600 tune=150 rescue=600 ;;
   *) echo "unknown codec: $kind (hq or fast)" >&2; exit 2 ;;
 esac
