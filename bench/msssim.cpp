@@ -41,8 +41,10 @@ double planeMsssim(cv::Mat x, cv::Mat y) {
     ssimTerms(x, y, ssim, cs);
     if (s < 4) {
       result *= std::pow(std::max(cs, 0.0), kWeights[s]);
-      cv::resize(x, x, cv::Size(x.cols / 2, x.rows / 2), 0, 0, cv::INTER_AREA);
-      cv::resize(y, y, cv::Size(y.cols / 2, y.rows / 2), 0, 0, cv::INTER_AREA);
+      // Halved rounding up, as pytorch_msssim's padded average pooling: a 161-pixel side keeps
+      // 11 (the window) at the fifth scale.
+      cv::resize(x, x, cv::Size((x.cols + 1) / 2, (x.rows + 1) / 2), 0, 0, cv::INTER_AREA);
+      cv::resize(y, y, cv::Size((y.cols + 1) / 2, (y.rows + 1) / 2), 0, 0, cv::INTER_AREA);
     } else {
       result *= std::pow(std::max(ssim, 0.0), kWeights[s]);
     }
