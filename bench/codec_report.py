@@ -5,7 +5,8 @@ codec_crops.png from bench_codec_rd's JSON lines and run_codec_bench.sh's elemen
 BD-rate (Bjontegaard, VCEG-M33, 2001): per picture, log10(bits) fitted as a cubic in quality for
 each codec, the mean difference of the fits over the qualities both cover, as a rate change in
 percent (negative: fewer bits at the same quality); the table gives the mean over the pictures
-where the ranges overlap. Quality: RGB PSNR, and MS-SSIM as -10 log10(1 - MS-SSIM) dB.
+where the ranges overlap by at least MIN_OVERLAP_DB (a fit over a sliver of overlap extrapolates
+and gives figures like +20,000 %). Quality: RGB PSNR, and MS-SSIM as -10 log10(1 - MS-SSIM) dB.
 With --cards MODELDIR, also writes the model cards MODELDIR/<family>.md of the shipped families
 (codec-fast, codec-hq) from this run's numbers and the training logs in MODELDIR/logs.
 Usage: codec_report.py RAW.jsonl OUTDIR [DUMPDIR] [--cards MODELDIR]"""
@@ -27,12 +28,15 @@ TARGETS = {  # family: (vs JPEG, vs WebP) BD-rate targets in percent (None: none
 }
 
 
+MIN_OVERLAP_DB = 1.0
+
+
 def bd_rate(r1, q1, r2, q2):
-    """Bits of codec 2 against codec 1 at equal quality, percent; None without overlap."""
+    """Bits of codec 2 against codec 1 at equal quality, percent; None without enough overlap."""
     if len(r1) < 2 or len(r2) < 2:
         return None
     lo, hi = max(min(q1), min(q2)), min(max(q1), max(q2))
-    if hi <= lo:
+    if hi - lo < MIN_OVERLAP_DB:
         return None
     deg1, deg2 = min(3, len(r1) - 1), min(3, len(r2) - 1)
     p1 = np.polyfit(q1, np.log10(r1), deg1)
@@ -41,6 +45,24 @@ def bd_rate(r1, q1, r2, q2):
     a1 = np.polyval(i1, hi) - np.polyval(i1, lo)
     a2 = np.polyval(i2, hi) - np.polyval(i2, lo)
     return (10 ** ((a2 - a1) / (hi - lo)) - 1) * 100
+
+
+MIN_OVERLAP_LOG10_RATE = 0.05  # 12 % in bits
+
+
+def bd_psnr(r1, q1, r2, q2):
+    """Quality of codec 2 minus codec 1 at equal bits, dB (Bjontegaard's companion figure: each
+    quality fitted as a cubic in log10(bits), the mean difference over the rates both cover);
+    None without enough overlap."""
+    if len(r1) < 2 or len(r2) < 2:
+        return None
+    l1, l2 = np.log10(r1), np.log10(r2)
+    lo, hi = max(min(l1), min(l2)), min(max(l1), max(l2))
+    if hi - lo < MIN_OVERLAP_LOG10_RATE:
+        return None
+    p1 = np.polyint(np.polyfit(l1, q1, min(3, len(r1) - 1)))
+    p2 = np.polyint(np.polyfit(l2, q2, min(3, len(r2) - 1)))
+    return ((np.polyval(p2, hi) - np.polyval(p2, lo)) - (np.polyval(p1, hi) - np.polyval(p1, lo))) / (hi - lo)
 
 
 def msssim_db(m):
@@ -72,13 +94,13 @@ def main():
         q = [msssim_db(p["msssim"]) if key == "msssim" else p["psnr"] for p in pts]
         return [p["bpp"] for p in pts], q
 
-    def mean_bd(codec, anchor, key):
+    def mean_bd(codec, anchor, key, fn=bd_rate):
         vals = []
         for im in images:
             if im in by[codec] and im in by[anchor]:
                 r1, q1 = curve(anchor, im, key)
                 r2, q2 = curve(codec, im, key)
-                v = bd_rate(r1, q1, r2, q2)
+                v = fn(r1, q1, r2, q2)
                 if v is not None:
                     vals.append(v)
         return (sum(vals) / len(vals), len(vals)) if vals else (None, 0)
@@ -93,7 +115,9 @@ def main():
         "through OpenCV: libjpeg-turbo 4:2:0, libwebp) and whole cae frames (32-byte header "
         "included); RGB PSNR; MS-SSIM as CompressAI reports it (bench/msssim.hpp). Every cae "
         "frame was decoded by PictureDecoder and checked equal to the encoder's reconstruction.")
-    lines += ["", "## BD-rate (negative: fewer bits for the same quality; mean over pictures)", ""]
+    lines += ["", "## BD-rate (negative: fewer bits for the same quality; mean over pictures)", "",
+              f"In brackets: the pictures where both curves share at least {MIN_OVERLAP_DB:g} dB of "
+              "quality (a dash: none do).", ""]
     lines.append("| codec | vs JPEG (PSNR) | vs WebP (PSNR) | vs JPEG (MS-SSIM) | vs WebP (MS-SSIM) | target |")
     lines.append("|---|---|---|---|---|---|")
     for c in codecs:
@@ -108,6 +132,19 @@ def main():
         target = "—" if not t else ", ".join(
             f"{'≤' if x is not None else ''}{x:+.0f} % vs {a}" for x, a in zip(t, ("JPEG", "WebP")) if x is not None)
         lines.append(f"| {c} | {cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} | {target} |")
+    lines += ["", "## BD-PSNR (quality at equal bits, dB; positive: better; mean over pictures)", "",
+              "In brackets: the pictures where both curves share at least 12 % of bits.", "",
+              "| codec | vs JPEG (PSNR) | vs WebP (PSNR) | vs JPEG (MS-SSIM dB) | vs WebP (MS-SSIM dB) |",
+              "|---|---|---|---|---|"]
+    for c in codecs:
+        if c in ("jpeg", "webp"):
+            continue
+        cells = []
+        for key in ("psnr", "msssim"):
+            for anchor in ("jpeg", "webp"):
+                v, n = mean_bd(c, anchor, key, bd_psnr)
+                cells.append("—" if v is None else f"{v:+.2f} dB ({n})")
+        lines.append(f"| {c} | {cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} |")
     webp_vs_jpeg, n = mean_bd("webp", "jpeg", "psnr")
     if webp_vs_jpeg is not None:
         lines += ["", f"WebP against JPEG on the same pictures: {webp_vs_jpeg:+.1f} % ({n} pictures, PSNR)."]
@@ -155,6 +192,9 @@ def main():
     if cards:
         bd = {c: {(a, k): mean_bd(c, a, k) for a in ("jpeg", "webp") for k in ("psnr", "msssim")}
               for c in codecs if c not in ("jpeg", "webp")}
+        for c in bd:
+            for a in ("jpeg", "webp"):
+                bd[c][(a, "bdpsnr")] = mean_bd(c, a, "psnr", bd_psnr)
         for family in ("codec-fast", "codec-hq"):
             if family in by:
                 write_card(cards, family, machine, run, images, rd, bd[family],
@@ -236,10 +276,13 @@ def write_card(modeldir, family, machine, run, images, rd, bd, speed):
                          f"{sum(r['psnr'] for r in sel) / n:.2f} | "
                          f"{sum(r['msssim'] for r in sel) / n:.4f} |")
     fmt = lambda v: "—" if v[0] is None else f"{v[0]:+.1f} %"
+    fmtdb = lambda v: "—" if v[0] is None else f"{v[0]:+.2f} dB"
     lines += ["", f"BD-rate (negative: fewer bits at the same quality): against JPEG "
               f"{fmt(bd[('jpeg', 'psnr')])} (PSNR), {fmt(bd[('jpeg', 'msssim')])} (MS-SSIM); "
               f"against WebP {fmt(bd[('webp', 'psnr')])} (PSNR), {fmt(bd[('webp', 'msssim')])} "
-              "(MS-SSIM)."]
+              "(MS-SSIM); a dash where the curves do not share 1 dB of quality. PSNR at equal bits "
+              f"(BD-PSNR): {fmtdb(bd[('jpeg', 'bdpsnr')])} against JPEG, "
+              f"{fmtdb(bd[('webp', 'bdpsnr')])} against WebP."]
     t = TARGETS.get(family)
     if t:
         lines.append("Targets (issue 14): " + ", ".join(
