@@ -293,7 +293,11 @@ def write_card(modeldir, family, machine, run, images, rd, bd, speed):
                   ", ".join(f"{s['pipeline']} {s['width']}x{s['height']} {s['fps']:.1f} fps"
                             for s in speed) + f" ({speed[0]['model']})."]
     lines += ["", "**Limits.** Trained for minutes on 19 pictures, not for days on thousands as "
-              "published codecs are: compare the numbers above, not the design's reputation. "
+              "published codecs are: compare the numbers above, not the design's reputation. Where "
+              "they trail JPEG and WebP, the PSNR that rises little from q1 to q4 says what limits "
+              "them: the synthesis' capacity and the training length, not the entropy coder. "
+              "Synthetic test cards (videotestsrc's saturated bars and snow) code poorly: the "
+              "colours are outside the photographs'. "
               "Intra-only (no motion); a frame names the codec that made it, so a stream decodes "
               "only with the same files. Pictures are padded to a multiple of 16 by repeating the "
               "edge, which costs bits on small pictures."]
