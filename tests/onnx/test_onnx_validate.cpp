@@ -195,7 +195,8 @@ std::string anomalyLaunch(const fs::path& model) {
 BOOST_AUTO_TEST_CASE(every_shipped_and_test_model_passes) {
   int n = 0;
   for (const auto& e : fs::directory_iterator(kModels))
-    if (e.path().extension() == ".onnx") {
+    // The codecs' halves (codec-*.onnx) are checked by core/codec's readCodec (tests/codec).
+    if (e.path().extension() == ".onnx" && e.path().filename().string().rfind("codec-", 0) != 0) {
       BOOST_TEST_CONTEXT(e.path()) { BOOST_CHECK_NO_THROW(cae::onnx::validateModel(e.path())); }
       ++n;
     }
