@@ -46,9 +46,10 @@ case $kind in
   *) echo "unknown codec: $kind (hq or fast)" >&2; exit 2 ;;
 esac
 if [[ $point == base ]]; then
-  schedule=(--epochs "$base" --lr 1e-3)
+  schedule=(--epochs "$base" --lr 1e-3) data_opts=()
 else
-  schedule=(--epochs "$tune" --lr 3e-4 --scales 1,0.5,0.25 --init "$out/codec-$kind-base.ckpt")
+  schedule=(--epochs "$tune" --lr 3e-4 --init "$out/codec-$kind-base.ckpt")
+  data_opts=(--scales 1,0.5,0.25)
 fi
 data=()
 for f in "${DENOISE_DATA[@]}"; do [[ $f == */microaneurysms.png ]] || data+=("$f"); done
@@ -56,7 +57,7 @@ mkdir -p "$out"
 train() {
   nice -n 5 "${CAE_TRAIN:-$root/build/tools/cae-train}" "${data[@]}" --color rgb \
     --task compress --arch codec --stages 4 "${arch[@]}" --lambda "$lambda" \
-    --patch 64 --flips --val-samples 64 \
+    --patch 64 --flips --val-samples 64 "${data_opts[@]}" \
     --batch 8 --steps 100 "$@" --schedule cosine --min-lr 1e-5 \
     --seed 1 --threads 1 -o "$out/codec-$kind-$point.onnx"
 }
