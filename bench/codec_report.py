@@ -120,14 +120,18 @@ def main():
               "quality (a dash: none do).", ""]
     lines.append("| codec | vs JPEG (PSNR) | vs WebP (PSNR) | vs JPEG (MS-SSIM) | vs WebP (MS-SSIM) | target |")
     lines.append("|---|---|---|---|---|---|")
-    for c in codecs:
-        if c in ("jpeg", "webp"):
-            continue
-        cells = []
+    def cells_of(c, fn, fmt):
+        """The four table cells (PSNR, MS-SSIM against JPEG, WebP) of codec c under fn."""
+        out = []
         for key in ("psnr", "msssim"):
             for anchor in ("jpeg", "webp"):
-                v, n = mean_bd(c, anchor, key)
-                cells.append("—" if v is None else f"{v:+.1f} % ({n})")
+                v, n = mean_bd(c, anchor, key, fn)
+                out.append("—" if v is None else fmt.format(v) + f" ({n})")
+        return out
+
+    learned = [c for c in codecs if c not in ("jpeg", "webp")]
+    for c in learned:
+        cells = cells_of(c, bd_rate, "{:+.1f} %")
         t = TARGETS.get(c)
         target = "—" if not t else ", ".join(
             f"{'≤' if x is not None else ''}{x:+.0f} % vs {a}" for x, a in zip(t, ("JPEG", "WebP")) if x is not None)
@@ -136,14 +140,8 @@ def main():
               "In brackets: the pictures where both curves share at least 12 % of bits.", "",
               "| codec | vs JPEG (PSNR) | vs WebP (PSNR) | vs JPEG (MS-SSIM dB) | vs WebP (MS-SSIM dB) |",
               "|---|---|---|---|---|"]
-    for c in codecs:
-        if c in ("jpeg", "webp"):
-            continue
-        cells = []
-        for key in ("psnr", "msssim"):
-            for anchor in ("jpeg", "webp"):
-                v, n = mean_bd(c, anchor, key, bd_psnr)
-                cells.append("—" if v is None else f"{v:+.2f} dB ({n})")
+    for c in learned:
+        cells = cells_of(c, bd_psnr, "{:+.2f} dB")
         lines.append(f"| {c} | {cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} |")
     webp_vs_jpeg, n = mean_bd("webp", "jpeg", "psnr")
     if webp_vs_jpeg is not None:
@@ -303,6 +301,26 @@ def write_card(modeldir, family, machine, run, images, rd, bd, speed):
               "edge, which costs bits on small pictures."]
     with open(os.path.join(modeldir, family + ".md"), "w") as f:
         f.write("\n".join(lines) + "\n")
+    for q in (1, 2, 3, 4):  # a short card per file, pointing to the family's
+        sel = [r for r in rd if r["codec"] == family and r["param"] == q]
+        if not sel:
+            continue
+        n = len(sel)
+        measured = (f"On the {n} ANCHORS test pictures (bench/reports/codec.md, the run of "
+                    f"{machine.get('utc', '?')} UTC): {sum(r['bpp'] for r in sel) / n:.3f} bits per "
+                    f"pixel, RGB PSNR {sum(r['psnr'] for r in sel) / n:.2f} dB, MS-SSIM "
+                    f"{sum(r['msssim'] for r in sel) / n:.4f}.")
+        name = f"{family}-q{q}"
+        with open(os.path.join(modeldir, name + ".md"), "w") as f:
+            f.write(f"# {name} — the encoder (analysis) of {family} at rate point {q}\n\n"
+                    f"lambda {LAMBDAS[q]}; decoded by `{name}.decoder.onnx`. {measured}\n\n"
+                    f"Design, data, recipe, training, the comparison with JPEG and WebP, speed and "
+                    f"limits: the family's card, [{family}.md]({family}.md).\n")
+        with open(os.path.join(modeldir, name + ".decoder.md"), "w") as f:
+            f.write(f"# {name}.decoder — the decoder (synthesis) of {family} at rate point {q}\n\n"
+                    f"Turns the latents `{name}.onnx` codes back into pictures; the pair shares "
+                    f"the coder's tables and the codec identifier frames carry. {measured}\n\n"
+                    f"See [{name}.md]({name}.md) and the family's card [{family}.md]({family}.md).\n")
 
 
 def crops(dump, rd, codecs, out):

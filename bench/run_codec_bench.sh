@@ -6,7 +6,7 @@
 # bench/reports/codec.{md,png,jsonl} and codec_crops.png.
 # Usage: bench/run_codec_bench.sh [builddir (default build)] [FAMILY=enc1.onnx,enc2.onnx,...] ...
 #   families default to the shipped codec-fast-q1..4 and codec-hq-q1..4 (models/), whose cards
-#   (models/codec-fast.md, codec-hq.md) the run then rewrites
+#   (models/codec-fast.md, codec-hq.md, and the short card of each file) the run then rewrites
 # Environment: CAE_BENCH_IMAGES (first N test pictures, default 11), CAE_BENCH_FRAMES (frames
 #   timed at 640x480, default 60; a quarter of that at 1280x720, at least 10), CAE_BENCH_OUT
 #   (report folder, default bench/reports), CAE_BENCH_SPEED_QUALITY (the rate point whose speed is
