@@ -2,6 +2,7 @@
 #include <gst/gst.h>
 
 #include "gstcaeanomaly.hpp"
+#include "gstcaeaudiodenoise.hpp"
 #include "gstcaedec.hpp"
 #include "gstcaedenoise.hpp"
 #include "gstcaeenc.hpp"
@@ -12,6 +13,7 @@ static gboolean plugin_init(GstPlugin* plugin) {
   ok |= GST_ELEMENT_REGISTER(caeanomaly, plugin);
   ok |= GST_ELEMENT_REGISTER(caeenc, plugin);
   ok |= GST_ELEMENT_REGISTER(caedec, plugin);
+  ok |= GST_ELEMENT_REGISTER(caeaudiodenoise, plugin);
   return ok;
 }
 

@@ -188,6 +188,7 @@ struct Options {
   TrainConfig c;
   std::string arch, layers, sigma = "25", color = "gray";  // arch "": conv, or codec
   std::string photons = "1e4-1e5";                         // ct-lowdose
+  std::string stft = "512:128", snr = "-5:20";             // audio-denoise
   std::string window, sampleRescale;                       // modality values (addModalityOptions)
   Sparsity sparsity = Sparsity::None;
   double sparsityLambda = 0;
@@ -268,8 +269,11 @@ void addArchitectureOptions(CLI::App& app, Options& o) {
                  "dense | conv | vae (dense VAE) | conv-vae | stacked (dense, "
                  "greedy layer-wise pretraining) | pca (SVD, no training) | codec (compression: "
                  "--stages strided convs of --channels N to --latent M, --activation gdn or "
-                 "relu); default: conv, codec for --task compress")
-      ->check(CLI::IsMember({"dense", "conv", "vae", "conv-vae", "stacked", "pca", "codec"}))
+                 "relu) | audio-mask (speech: causal 1x3 convs of --channels over --context "
+                 "frames to a --latent code, then a mask per bin); default: conv, codec for --task "
+                 "compress, audio-mask for --task audio-denoise")
+      ->check(CLI::IsMember(
+          {"dense", "conv", "vae", "conv-vae", "stacked", "pca", "codec", "audio-mask"}))
       ->group("Architecture");
   app.add_option("--layers", layers,
                  "dense sizes input to code (decoder mirrored) or the full "
@@ -387,6 +391,47 @@ void addTemporalOptions(CLI::App& app, Options& o) {
       ->group("Temporal");
 }
 
+// --task audio-denoise (core/train/audio_data.hpp).
+void addAudioOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  app.add_option("--noise-data", c.noiseData,
+                 "audio-denoise: noise recordings (WAV/FLAC/OGG files or folders) mixed into the "
+                 "speech, besides the coloured noise, hum and babble made on the fly")
+      ->group("Audio");
+  app.add_option("--rate", c.audioRate, "audio-denoise: the model's sample rate, Hz")
+      ->check(CLI::Range(4000, 96000))
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--stft", o.stft,
+                 "audio-denoise: N:HOP, the STFT size and hop in samples (HOP divides N at least "
+                 "twice; the algorithmic latency is N - 1 samples)")
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--context", c.context, "audio-denoise: frames the model reads, the newest last")
+      ->check(CLI::Range(3, 64))
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--snr", o.snr, "audio-denoise: LO:HI, the mixtures' SNR range in dB")
+      ->capture_default_str()
+      ->group("Audio");
+}
+
+// "A:B" into two numbers; InvalidArgument naming the option otherwise.
+void parsePair(const std::string& text, const char* option, double& a, double& b) {
+  const std::size_t colon = text.find(':');
+  char* end = nullptr;
+  bool ok = colon != std::string::npos;
+  if (ok) {
+    a = std::strtod(text.c_str(), &end);
+    ok = end == text.c_str() + colon;
+  }
+  if (ok) {
+    b = std::strtod(text.c_str() + colon + 1, &end);
+    ok = *end == 0 && end != text.c_str() + colon + 1;
+  }
+  if (!ok) throw InvalidArgument(std::string(option) + ": expected A:B, got '" + text + "'");
+}
+
 void addObjectiveOptions(CLI::App& app, Options& o) {
   TrainConfig& c = o.c;
   std::string& sigma = o.sigma;
@@ -395,12 +440,14 @@ void addObjectiveOptions(CLI::App& app, Options& o) {
                                               {"denoise", TrainTask::Denoise},
                                               {"anomaly", TrainTask::Anomaly},
                                               {"features", TrainTask::Features},
-                                              {"compress", TrainTask::Compress}},
+                                              {"compress", TrainTask::Compress},
+                                              {"audio-denoise", TrainTask::AudioDenoise}},
              "reconstruct | denoise (PSNR vs OpenCV NLM in the summary) | anomaly (score "
              "calibration in the metadata) | features (exports the encoder alone) | compress "
              "(a codec: lambda * 255^2 * MSE + bits per pixel; writes the encoder and "
              "<output>.decoder.onnx; unless given --arch codec --stages 4 --channels 64 --latent "
-             "96 --activation gdn)")
+             "96 --activation gdn) | audio-denoise (speech: DATA is clean speech, mixed with "
+             "--noise-data and made noise; --arch audio-mask)")
       ->group("Objective");
   app.add_option("--lambda", c.lambda,
                  "compress: rate-distortion trade-off (CompressAI's scale: 0.0018 ~ 0.1 bpp .. "
@@ -746,6 +793,12 @@ void codecDefaults(const CLI::App& app, ArchSpec& a) {
   if (app.count("--activation") == 0) a.activation = "gdn";
 }
 
+// --task audio-denoise: the speech denoiser's sizes (models/recipes/audio-denoise.sh) unless given.
+void audioDefaults(const CLI::App& app, ArchSpec& a) {
+  if (app.count("--channels") == 0) a.width0 = 192;
+  if (app.count("--latent") == 0) a.latent = 64;
+}
+
 // The TrainConfig of parsed options; InvalidArgument for combinations CLI11 cannot check.
 TrainConfig configOf(Options& o, const std::string& recipe) {
   TrainConfig& c = o.c;
@@ -759,10 +812,13 @@ TrainConfig configOf(Options& o, const std::string& recipe) {
   // A segmentation head is scored on its own output: the default map follows it.
   if (c.arch.segWidth > 0 && c.anomalyMap == "lowpass") c.anomalyMap = "segmentation";
   const std::map<std::string, ArchKind> kinds{
-      {"dense", ArchKind::Dense},  {"stacked", ArchKind::Dense},    {"conv", ArchKind::Conv},
-      {"vae", ArchKind::DenseVae}, {"conv-vae", ArchKind::ConvVae}, {"pca", ArchKind::Pca},
-      {"codec", ArchKind::Codec}};
-  if (arch.empty()) arch = c.task == TrainTask::Compress ? "codec" : "conv";
+      {"dense", ArchKind::Dense},  {"stacked", ArchKind::Dense},       {"conv", ArchKind::Conv},
+      {"vae", ArchKind::DenseVae}, {"conv-vae", ArchKind::ConvVae},    {"pca", ArchKind::Pca},
+      {"codec", ArchKind::Codec},  {"audio-mask", ArchKind::AudioMask}};
+  if (arch.empty())
+    arch = c.task == TrainTask::Compress       ? "codec"
+           : c.task == TrainTask::AudioDenoise ? "audio-mask"
+                                               : "conv";
   c.arch.kind = kinds.at(arch);
   if (c.arch.activation == "gdn" && c.arch.kind != ArchKind::Codec)
     throw InvalidArgument("--activation gdn is for --arch codec");
@@ -797,6 +853,16 @@ TrainConfig configOf(Options& o, const std::string& recipe) {
   if (sparsity == Sparsity::Kl) c.klBeta = sparsityLambda;
   if (sparsity != Sparsity::None && sparsityLambda <= 0)
     throw InvalidArgument("--sparsity needs --sparsity-weight > 0");
+  if (c.task == TrainTask::AudioDenoise) {
+    double n = 0, hop = 0;
+    parsePair(o.stft, "--stft", n, hop);
+    c.stftSize = int(n);
+    c.stftHop = int(hop);
+    parsePair(o.snr, "--snr", c.snrLo, c.snrHi);
+    if (c.snrLo > c.snrHi) throw InvalidArgument("--snr LO:HI needs LO <= HI");
+  } else if (!c.noiseData.empty()) {
+    throw InvalidArgument("--noise-data is for --task audio-denoise");
+  }
   c.recipe = recipe;
   return c;
 }
@@ -865,6 +931,7 @@ int run(int argc, char** argv) {
   addArchitectureOptions(app, o);
   addTemporalOptions(app, o);
   addObjectiveOptions(app, o);
+  addAudioOptions(app, o);
   addRegularizerOptions(app, o);
   addCtNoiseOptions(app, o);
   addAnomalyOptions(app, o);
@@ -888,6 +955,8 @@ int run(int argc, char** argv) {
     for (const auto& apply : gApplyChoices) apply();
     if (o.c.task == TrainTask::Compress && (o.arch.empty() || o.arch == "codec"))
       codecDefaults(app, o.c.arch);
+    if (o.c.task == TrainTask::AudioDenoise && (o.arch.empty() || o.arch == "audio-mask"))
+      audioDefaults(app, o.c.arch);
     if (sample->parsed()) return runSample(o.sampleModel, o.sampleCount, o.sampleSeed, o.sampleOut);
     return runTraining(configOf(o, recipe), o.quiet);
   } catch (const InvalidArgument& e) {

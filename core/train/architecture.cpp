@@ -13,6 +13,7 @@
 #include "nn/layers/merge.hpp"
 #include "nn/layers/reshape.hpp"
 #include "nn/layers/sampling.hpp"
+#include "train/audio_arch.hpp"
 #include "train/codec_arch.hpp"
 
 namespace cae::train {
@@ -47,6 +48,8 @@ std::string kindName(ArchKind k) {
       return "pca";
     case ArchKind::Codec:
       return "codec";
+    case ArchKind::AudioMask:
+      return "audio-mask";
   }
   return "?";
 }
@@ -538,16 +541,22 @@ std::string humanCount(double v) {
 void validate(const ArchSpec& spec) {
   if (spec.kind == ArchKind::Codec)
     validateCodec(spec);
+  else if (spec.kind == ArchKind::AudioMask)
+    validateAudioMask(spec);
   else
     makePlan(spec);
 }
 
 nn::Shape codeShape(const ArchSpec& spec) {
   if (spec.kind == ArchKind::Codec) return codecLatentShape(spec);
+  if (spec.kind == ArchKind::AudioMask) return {1, spec.latent, 1, 1};
   return codeShapeOf(makePlan(spec));
 }
 
 CodeSize codeSize(const ArchSpec& spec) {
+  if (spec.kind == ArchKind::AudioMask)
+    return {std::size_t(spec.latent),
+            std::size_t(spec.channels) * std::size_t(spec.height) * std::size_t(spec.width)};
   if (spec.kind == ArchKind::Codec)
     return {codecLatentShape(spec).perSample(),
             std::size_t(spec.channels) * std::size_t(spec.height) * std::size_t(spec.width)};
@@ -558,6 +567,7 @@ CodeSize codeSize(const ArchSpec& spec) {
 
 BuiltModel buildAutoencoder(const ArchSpec& spec) {
   if (spec.kind == ArchKind::Codec) return buildCodec(spec);
+  if (spec.kind == ArchKind::AudioMask) return buildAudioMask(spec);
   const Plan p = makePlan(spec);
   BuiltModel b{Model({1, p.inChannels(), p.H, p.W})};
   const Encoded e = encoder(b.model, p, true);

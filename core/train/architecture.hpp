@@ -19,12 +19,13 @@
 namespace cae::train {
 
 enum class ArchKind {
-  Dense,     // layer sizes, e.g. 784-128-32-128-784; the middle size is the code
-  Conv,      // strided conv encoder, transposed-conv decoder, optional skips / residual output
-  DenseVae,  // dense encoder → (mu, logvar) → Sampling → dense decoder
-  ConvVae,   // conv encoder → 1×1 convs to (mu, logvar) maps → Sampling → conv decoder
-  Pca,       // linear encoder/decoder whose weights come from an SVD, not from training
-  Codec,     // compression: analysis, quantiser, entropy model, synthesis (train/codec_arch.hpp)
+  Dense,      // layer sizes, e.g. 784-128-32-128-784; the middle size is the code
+  Conv,       // strided conv encoder, transposed-conv decoder, optional skips / residual output
+  DenseVae,   // dense encoder → (mu, logvar) → Sampling → dense decoder
+  ConvVae,    // conv encoder → 1×1 convs to (mu, logvar) maps → Sampling → conv decoder
+  Pca,        // linear encoder/decoder whose weights come from an SVD, not from training
+  Codec,      // compression: analysis, quantiser, entropy model, synthesis (train/codec_arch.hpp)
+  AudioMask,  // speech denoiser: causal convs over spectrogram frames to a mask (audio_arch.hpp)
 };
 
 struct ArchSpec {

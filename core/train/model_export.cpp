@@ -28,6 +28,8 @@ onnx::Task exportTask(TrainTask t) {
       return onnx::Task::Anomaly;
     case TrainTask::Features:
       return onnx::Task::Features;
+    case TrainTask::AudioDenoise:
+      return onnx::Task::AudioDenoise;
     default:
       return onnx::Task::Unknown;  // reconstruct: no cae.task
   }
@@ -150,6 +152,12 @@ ExportedFiles exportTrained(const TrainConfig& c, const ArchSpec& spec, BuiltMod
   eo.recipe = c.recipe;
   eo.docString = "cae-train: " + c.recipe;
   eo.task = exportTask(c.task);
+  if (c.task == TrainTask::AudioDenoise) {
+    eo.stft = onnx::Stft{c.stftSize, c.stftHop, c.audioRate};
+    eo.format = "F32LE";  // what the model reads: audio/stft.hpp magnitudeToUnit of F32 samples
+    eo.inputScale = 1.0;
+    eo.inputOffset = 0.0;
+  }
   if (c.task == TrainTask::Anomaly && c.corruption == CorruptionKind::GridMask) {
     anomaly::Inpainting p;  // the Engine reconstructs such a model by inpainting
     p.scales = c.maskScales;

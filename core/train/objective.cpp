@@ -115,6 +115,11 @@ Objective::Objective(const TrainConfig& c)
     throw InvalidArgument("--task denoise needs a corruption (e.g. --noise gaussian --sigma 25)");
   if ((c.task == TrainTask::Compress) != (c.arch.kind == ArchKind::Codec))
     throw InvalidArgument("--task compress and --arch codec go together");
+  if ((c.task == TrainTask::AudioDenoise) != (c.arch.kind == ArchKind::AudioMask))
+    throw InvalidArgument("--task audio-denoise and --arch audio-mask go together");
+  if (c.task == TrainTask::AudioDenoise && corruption_)
+    throw InvalidArgument(
+        "--task audio-denoise mixes its own noise (--noise-data, --snr): it takes no --noise");
   if (c.task == TrainTask::Compress) {
     if (corruption_) throw InvalidArgument("--task compress takes no --noise");
     rd_.emplace(c.lambda);

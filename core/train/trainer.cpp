@@ -23,6 +23,7 @@
 #include "nn/optim/step_schedule.hpp"
 #include "nn/parallel.hpp"
 #include "onnx/export.hpp"
+#include "train/audio_data.hpp"
 #include "train/dataset.hpp"
 #include "train/grid_mask.hpp"
 #include "train/loss_curve.hpp"
@@ -67,6 +68,8 @@ const char* taskText(TrainTask t) {
       return "features";
     case TrainTask::Compress:
       return "compress";
+    case TrainTask::AudioDenoise:
+      return "audio-denoise";
     default:
       return "reconstruct";
   }
@@ -114,8 +117,12 @@ struct Trainer::Impl {
   Impl(Trainer& o, const TrainConfig& cfg) : owner(o), c(cfg), rng(cfg.seed) {}
 
   // ---- setup ---------------------------------------------------------------------------------
+  bool audio() const { return c.task == TrainTask::AudioDenoise; }
+
   ArchSpec baseSpec() const {
-    return specFor(c, data.train->channels(), data.train->height(), data.train->width());
+    // Audio samples carry the target as their last column (train/audio_data.hpp).
+    return specFor(c, data.train->channels(), data.train->height(),
+                   data.train->width() - (audio() ? 1 : 0));
   }
 
   void buildStages() {
@@ -197,6 +204,11 @@ struct Trainer::Impl {
   // What the model should output for samples: the samples themselves, or for clips (--frames)
   // their clean current frames (the centre patch of clips rendered with a context).
   Tensor goal(const Tensor& samples) const {
+    if (audio()) {  // the mask in the last column
+      Tensor input, target;
+      splitAudioSamples(samples, input, target);
+      return target;
+    }
     if (data.train->frames() == 1) return samples;
     const Tensor now = currentFrame(samples, data.train->channels());
     return samples.shape().h > c.patch ? centrePatch(now, c.patch) : now;
@@ -206,6 +218,11 @@ struct Trainer::Impl {
   // (--clip-context, --align) the centre patch, after (--align translation) the older frames
   // were aligned onto the current one at the whole context, as caedenoise aligns whole frames.
   const Tensor& modelInput(const Tensor& corrupted, Tensor& buffer) const {
+    if (audio()) {  // the frames before the target column
+      Tensor target;
+      splitAudioSamples(corrupted, buffer, target);
+      return buffer;
+    }
     if (data.train->frames() == 1 || corrupted.shape().h == c.patch) return corrupted;
     if (c.align == AlignKind::Translation) {
       buffer = corrupted;
@@ -465,7 +482,8 @@ struct Trainer::Impl {
       StepLoss l;
       {
         const Rounded rounded(*this, m, true);
-        l = objective->step(s.built, s.innerStage, input, temporal ? goal(target) : target, rng);
+        l = objective->step(s.built, s.innerStage, input,
+                            temporal || audio() ? goal(target) : target, rng);
       }
       if (!std::isfinite(l.total) || !std::isfinite(l.reconstruction)) diverged(s, l.total);
       opt->step(m.params(), m.grads());
@@ -671,11 +689,17 @@ struct Trainer::Impl {
           c, data.train->channels(), data.train->height(), data.train->width(), line));
       say(line);
     }
-    say("data   " + std::to_string(data.train->size()) + " training and " +
-        std::to_string(data.val->size()) + " validation images; samples " +
-        std::to_string(data.train->channels()) + "x" + std::to_string(data.train->height()) + "x" +
-        std::to_string(data.train->width()) + (c.patch > 0 ? " patches" : " whole frames") +
-        (c.frames > 1 ? ", clips of " + std::to_string(c.frames) + " frames" : ""));
+    if (audio())
+      say("data   " + std::to_string(data.train->size()) + " training and " +
+          std::to_string(data.val->size()) + " validation speech files; samples of " +
+          std::to_string(c.context) + " frames x " + std::to_string(data.train->channels()) +
+          " bins, mixed with noise at " + fmt("%g", c.snrLo) + ".." + fmt("%g", c.snrHi) + " dB");
+    else
+      say("data   " + std::to_string(data.train->size()) + " training and " +
+          std::to_string(data.val->size()) + " validation images; samples " +
+          std::to_string(data.train->channels()) + "x" + std::to_string(data.train->height()) +
+          "x" + std::to_string(data.train->width()) + (c.patch > 0 ? " patches" : " whole frames") +
+          (c.frames > 1 ? ", clips of " + std::to_string(c.frames) + " frames" : ""));
     if (c.arch.kind == ArchKind::Pca) return runPca();
     buildStages();
     say(architecture);

@@ -28,7 +28,7 @@ class TrainingDiverged : public Error {
   using Error::Error;
 };
 
-enum class TrainTask { Reconstruct, Denoise, Anomaly, Features, Compress };
+enum class TrainTask { Reconstruct, Denoise, Anomaly, Features, Compress, AudioDenoise };
 enum class LossKind { Mse, Bce, L1 };
 enum class CorruptionKind { None, Gaussian, Masking, SaltPepper, Rician, CtLowDose, GridMask };
 enum class OptimizerKind { Adam, Sgd };
@@ -162,6 +162,14 @@ struct TrainConfig {
   // L = lambda * 255^2 * MSE + bits per pixel (nn/losses/rate_distortion.hpp); the quantiser's
   // training proxy is arch.codecQuantize.
   double lambda = 0.0130;
+
+  // --task audio-denoise (train/audio_data.hpp): `data` is clean speech, noiseData noise
+  // recordings, both resampled to audioRate; STFT of stftSize samples every stftHop (the sqrt-Hann
+  // frames of audio::StreamingStft), the model reads the last `context` frames; mixtures at SNRs
+  // uniform in [snrLo, snrHi] dB.
+  std::vector<std::string> noiseData;
+  int audioRate = 16000, stftSize = 512, stftHop = 128, context = 8;
+  double snrLo = -5, snrHi = 20;
 
   // Quantisation-aware training (core/train/qat.hpp): the 8-bit rounding of oneDNN's int8
   // inference applied in training and validation steps (one-stage conv models).

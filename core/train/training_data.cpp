@@ -6,6 +6,7 @@
 
 #include "error.hpp"
 #include "io/image.hpp"
+#include "train/audio_data.hpp"
 #include "train/sequence_data.hpp"
 
 namespace cae::train {
@@ -129,12 +130,41 @@ void keepAtLeast(std::vector<Image>& images, int size) {
 
 }  // namespace
 
+// --task audio-denoise: speech (c.data) and noise (c.noiseData) split by file, mixed on the fly.
+static TrainingData loadAudioMixtures(const TrainConfig& c) {
+  if (c.data.empty()) throw InvalidArgument("--task audio-denoise needs clean speech (--data)");
+  SoundSet speech = loadSounds(c.data, c.audioRate), noise, trainSpeech, valSpeech, trainNoise,
+           valNoise;
+  if (!c.noiseData.empty()) noise = loadSounds(c.noiseData, c.audioRate);
+  if (speech.clips.size() < 2)
+    throw InvalidArgument("--task audio-denoise needs at least two speech files (one is held out)");
+  splitSounds(speech, c.valFraction, c.seed ^ 0x5e11u, trainSpeech, valSpeech);
+  splitSounds(noise, c.valFraction, c.seed ^ 0x5e12u, trainNoise, valNoise);
+  if (valNoise.clips.empty()) valNoise = trainNoise;  // one recording: validation shares it
+  AudioMixOptions o;
+  o.rate = c.audioRate;
+  o.n = c.stftSize;
+  o.hop = c.stftHop;
+  o.context = c.context;
+  o.snrLo = c.snrLo;
+  o.snrHi = c.snrHi;
+  if (o.n < 16 || o.hop < 1 || o.n % o.hop != 0 || o.n / o.hop < 2)
+    throw InvalidArgument("--stft N:HOP needs a hop that divides N at least twice, got " +
+                          std::to_string(o.n) + ":" + std::to_string(o.hop));
+  TrainingData d;
+  d.train = std::make_unique<AudioMixSource>(std::move(trainSpeech), std::move(trainNoise), o);
+  d.val = std::make_unique<AudioMixSource>(std::move(valSpeech), std::move(valNoise), o);
+  d.valClean = d.val->fixed(c.valSamples, c.seed ^ 0x7a1u);
+  return d;
+}
+
 int clipContext(const TrainConfig& c) {
   if (c.clipContext > 0) return c.clipContext;
   return c.align == AlignKind::Translation ? kAlignContext : 0;
 }
 
 TrainingData loadTrainingData(const TrainConfig& c) {
+  if (c.task == TrainTask::AudioDenoise) return loadAudioMixtures(c);
   if (c.frames < 1 || c.frames > 16)
     throw InvalidArgument("--frames must be between 1 and 16, got " + std::to_string(c.frames));
   if (c.frames > 1 && c.patch == 0)

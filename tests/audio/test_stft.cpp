@@ -1,10 +1,16 @@
 #define BOOST_TEST_MODULE stft
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <complex>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "audio/fft.hpp"
+#include "audio/mel.hpp"
+#include "audio/resample.hpp"
 #include "audio/stft.hpp"
 #include "error.hpp"
 #include "io/wav.hpp"
@@ -30,21 +36,143 @@ std::vector<cdouble> directDft(const std::vector<cdouble>& x) {
 BOOST_AUTO_TEST_CASE(fft_matches_direct_dft_and_inverts) {
   std::mt19937_64 gen(7);
   std::normal_distribution<double> nd;
-  for (std::size_t n : {1u, 2u, 4u, 8u, 64u, 512u}) {
-    std::vector<cdouble> x(n);
-    for (auto& v : x) v = {nd(gen), nd(gen)};
-    const std::vector<cdouble> ref = directDft(x);
-    std::vector<cdouble> y = x;
-    audio::fft(y);
+  // Powers of two and the odd sizes the element's rate-scaled frames use (44.1 kHz: 1412).
+  for (int n : {2, 3, 8, 64, 352, 512, 1412}) {
+    std::vector<float> x(static_cast<std::size_t>(n));
+    std::vector<cdouble> xc(static_cast<std::size_t>(n));
+    for (std::size_t j = 0; j < x.size(); ++j) {
+      x[j] = float(nd(gen));
+      xc[j] = x[j];
+    }
+    const std::vector<cdouble> ref = directDft(xc);
+    audio::RealFft f(n);
+    BOOST_TEST(f.bins() == n / 2 + 1);
+    std::vector<std::complex<float>> y(static_cast<std::size_t>(f.bins()));
+    f.forward(x.data(), y.data());
     double err = 0, inv = 0;
-    for (std::size_t k = 0; k < n; ++k) err = std::max(err, std::abs(y[k] - ref[k]));
-    audio::fft(y, true);
-    for (std::size_t k = 0; k < n; ++k) inv = std::max(inv, std::abs(y[k] - x[k]));
-    BOOST_TEST(err < 1e-9 * double(n), "n=" << n << " err=" << err);
-    BOOST_TEST(inv < 1e-12 * double(n), "n=" << n << " inverse err=" << inv);
+    for (std::size_t k = 0; k < y.size(); ++k)
+      err = std::max(err, std::abs(cdouble(y[k]) - ref[k]));
+    std::vector<float> back(static_cast<std::size_t>(n));
+    f.inverse(y.data(), back.data());
+    for (std::size_t j = 0; j < x.size(); ++j)
+      inv = std::max(inv, double(std::abs(back[j] - x[j])));
+    BOOST_TEST(err < 2e-6 * n, "n=" << n << " err=" << err);
+    BOOST_TEST(inv < 1e-5, "n=" << n << " inverse err=" << inv);
   }
-  std::vector<cdouble> bad(6);
-  BOOST_CHECK_THROW(audio::fft(bad), cae::InvalidArgument);
+  BOOST_CHECK_THROW(audio::RealFft(1), cae::InvalidArgument);
+}
+
+BOOST_AUTO_TEST_CASE(stft_then_istft_gives_the_signal_back) {
+  const cae::io::MonoAudio a = cae::io::readMonoAudio("/usr/share/sounds/alsa/Front_Center.wav");
+  for (auto [n, hop] : {std::pair{512, 128}, std::pair{512, 256}, std::pair{1412, 353}}) {
+    const audio::ComplexSpectrogram s = audio::stft(a.samples, n, hop);
+    const std::vector<float> back = audio::istft(s, a.samples.size());
+    double err = 0;
+    for (std::size_t j = 0; j < back.size(); ++j)
+      err = std::max(err, double(std::abs(back[j] - a.samples[j])));
+    BOOST_TEST(err < 1e-5, "n=" << n << " hop=" << hop << " max error " << err);
+  }
+  BOOST_CHECK_THROW(audio::stft(a.samples, 512, 200), cae::InvalidArgument);  // 200 ∤ 512
+  BOOST_CHECK_THROW(audio::stft(a.samples, 512, 512), cae::InvalidArgument);  // no overlap
+}
+
+BOOST_AUTO_TEST_CASE(streaming_stft_is_a_fixed_delay_at_any_block_size) {
+  const cae::io::MonoAudio a = cae::io::readMonoAudio("/usr/share/sounds/alsa/Front_Left.wav");
+  std::mt19937 gen(3);
+  for (auto [n, hop] : {std::pair{512, 128}, std::pair{1536, 384}, std::pair{1412, 353}}) {
+    audio::StreamingStft st(n, hop);
+    BOOST_TEST(st.latency() == n - 1);
+    std::vector<float> out(a.samples.size());
+    std::size_t at = 0;
+    std::uniform_int_distribution<std::size_t> block(1, 3000);
+    int frames = 0;
+    const auto count = [&](std::complex<float>*, int bins) {
+      BOOST_TEST(bins == n / 2 + 1);
+      ++frames;
+    };
+    while (at < a.samples.size()) {  // odd block sizes, in place
+      const std::size_t len = std::min(block(gen), a.samples.size() - at);
+      std::copy_n(a.samples.begin() + long(at), len, out.begin() + long(at));
+      st.process(&out[at], &out[at], len, count);
+      at += len;
+    }
+    BOOST_TEST(frames == int(a.samples.size() / std::size_t(hop)));
+    double err = 0;
+    for (std::size_t j = 0; j < out.size(); ++j) {
+      const float want = j >= std::size_t(n - 1) ? a.samples[j - std::size_t(n - 1)] : 0.0f;
+      err = std::max(err, double(std::abs(out[j] - want)));
+    }
+    BOOST_TEST(err < 1e-5, "n=" << n << " max error " << err);
+    // After reset() the stream starts again from silence.
+    st.reset();
+    std::vector<float> again(std::size_t(n), 0.5f);
+    st.process(again.data(), again.data(), again.size(), nullptr);
+    BOOST_TEST(std::abs(again[std::size_t(n) - 2]) < 1e-6);
+    BOOST_TEST(std::abs(again[std::size_t(n) - 1] - 0.5f) < 1e-5);
+  }
+  // A callback that zeroes the bins gives silence.
+  audio::StreamingStft st(512, 128);
+  std::vector<float> x(4096, 0.3f);
+  st.process(x.data(), x.data(), x.size(),
+             [](std::complex<float>* b, int k) { std::fill(b, b + k, std::complex<float>{}); });
+  BOOST_TEST(*std::max_element(x.begin(), x.end()) < 1e-6f);
+}
+
+BOOST_AUTO_TEST_CASE(resampling_keeps_a_tone_and_its_timing) {
+  // A 440 Hz tone at 16 kHz to 48 kHz and back: the same tone, not delayed.
+  std::vector<float> x(16000);
+  for (std::size_t j = 0; j < x.size(); ++j)
+    x[j] = float(0.5 * std::sin(2 * kPi * 440 * j / 16000.0));
+  const std::vector<float> up = audio::resample(x, 16000, 48000);
+  BOOST_TEST(up.size() == 48000u);
+  double err = 0;
+  for (std::size_t j = 3000; j < 45000; ++j)
+    err = std::max(err, std::abs(double(up[j]) - 0.5 * std::sin(2 * kPi * 440 * j / 48000.0)));
+  BOOST_TEST(err < 2e-3, "max error at 48 kHz " << err);
+  const std::vector<float> down = audio::resample(up, 48000, 16000);
+  BOOST_TEST(down.size() == 16000u);
+  err = 0;
+  for (std::size_t j = 1000; j < 15000; ++j) err = std::max(err, double(std::abs(down[j] - x[j])));
+  BOOST_TEST(err < 2e-3, "max error back at 16 kHz " << err);
+  BOOST_TEST(audio::resample(x, 16000, 16000) == x);
+  BOOST_CHECK_THROW(audio::resample(x, 0, 16000), cae::InvalidArgument);
+  // 44.1 kHz to 16 kHz: the length follows the ratio.
+  BOOST_TEST(audio::resample(std::vector<float>(44100, 0.1f), 44100, 16000).size() == 16000u);
+}
+
+BOOST_AUTO_TEST_CASE(mel_filters_cover_the_band_and_find_a_tone) {
+  const audio::MelFilterbank bank(1024, 16000, 64);
+  BOOST_TEST(bank.bins() == 513);
+  // Each filter peaks at 1 or close to it; between the first and last centre the filters add up
+  // to 1 (triangles on a shared grid of edges).
+  for (int f = 20; f < 480; ++f) {
+    double s = 0;
+    for (int m = 0; m < bank.mels(); ++m) s += bank.weight(m, f);
+    BOOST_TEST(std::abs(s - 1.0) < 1e-3, "bin " << f << " sum " << s);
+  }
+  BOOST_TEST(std::abs(audio::melToHz(audio::hzToMel(1234.5)) - 1234.5) < 1e-6);
+  // A 1 kHz tone: the loudest mel band is the one whose centre is nearest 1 kHz.
+  std::vector<float> x(16000);
+  for (std::size_t j = 0; j < x.size(); ++j)
+    x[j] = float(0.5 * std::sin(2 * kPi * 1000 * j / 16000.0));
+  const audio::LogMel lm = audio::logMelSpectrogram(x, 16000, 1024, 512, 64);
+  BOOST_TEST(lm.mels == 64);
+  BOOST_TEST(lm.frames == 1 + (16000 - 1024) / 512);
+  const float* row = &lm.db[std::size_t(5) * 64];
+  const int peak = int(std::max_element(row, row + 64) - row);
+  double best = 1e9;
+  int nearest = -1;
+  const double lo = audio::hzToMel(0), hi = audio::hzToMel(8000);
+  for (int m = 0; m < 64; ++m) {
+    const double centre = audio::melToHz(lo + (hi - lo) * (m + 1) / 65.0);
+    if (std::abs(centre - 1000) < best) {
+      best = std::abs(centre - 1000);
+      nearest = m;
+    }
+  }
+  BOOST_TEST(std::abs(peak - nearest) <= 1);
+  BOOST_CHECK_THROW(audio::MelFilterbank(1024, 16000, 0), cae::InvalidArgument);
+  BOOST_CHECK_THROW(audio::MelFilterbank(1024, 16000, 64, 0, 9000), cae::InvalidArgument);
 }
 
 BOOST_AUTO_TEST_CASE(stft_of_a_sine_peaks_at_its_bin) {

@@ -1,0 +1,127 @@
+#include "audio/denoiser.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <opencv2/dnn.hpp>
+#include <utility>
+
+#include "error.hpp"
+
+namespace cae::audio {
+
+struct MaskModel::Net {
+  cv::dnn::Net net;
+};
+
+MaskModel::MaskModel(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) throw IoError("no such model file: " + path);
+  info_ = onnx::readModelInfo(path);  // FormatError for a file that is no ONNX model
+  if (info_.task != onnx::Task::AudioDenoise)
+    throw InvalidArgument(path + " is not an audio-denoise model (cae.task is '" +
+                          onnx::taskName(info_.task) + "')");
+  if (!info_.stft) throw InvalidArgument(path + " has no cae.stft (n_fft, hop, rate)");
+  stft_ = *info_.stft;
+  if (stft_.nFft < 16 || stft_.hop < 1 || stft_.nFft % stft_.hop != 0 ||
+      stft_.nFft / stft_.hop < 2 || stft_.sampleRate <= 0)
+    throw InvalidArgument(path + ": cae.stft " + onnx::formatStft(stft_) +
+                          " is not an overlap-add STFT");
+  net_ = std::make_unique<Net>();
+  try {
+    net_->net = cv::dnn::readNetFromONNX(path);
+    net_->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+    net_->net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+  } catch (const cv::Exception& e) {
+    throw FormatError(path + ": OpenCV DNN cannot read the model: " + e.err);
+  }
+  bins_ = stft_.nFft / 2 + 1;
+  // The frames the model reads: its receptive field along time (cae.receptive_field, which the
+  // exporter computes from the graph), confirmed by one run that gives one mask.
+  context_ = info_.receptiveField;
+  if (context_ >= 1) {
+    std::vector<float> zeros(std::size_t(bins_) * std::size_t(context_), 0.0f);
+    std::vector<float> mask(static_cast<std::size_t>(bins_));
+    try {
+      run(zeros.data(), mask.data());
+    } catch (const Error&) {
+      context_ = 0;
+    }
+  }
+  if (context_ == 0)
+    throw InvalidArgument(path + ": the model does not map {" + std::to_string(bins_) +
+                          ", 1, K} frames (K = cae.receptive_field) to one mask of " +
+                          std::to_string(bins_) + " bins");
+}
+
+MaskModel::~MaskModel() = default;
+
+void MaskModel::run(const float* features, float* mask, int count) {
+  const int dims[4] = {count, bins_, 1, context_};
+  const cv::Mat blob(4, dims, CV_32F, const_cast<float*>(features));
+  try {
+    net_->net.setInput(blob);
+    const cv::Mat out = net_->net.forward();
+    if (out.total() != std::size_t(count) * std::size_t(bins_))
+      throw Error("audio-denoise model gave " + std::to_string(out.total()) + " values for " +
+                  std::to_string(count) + " x " + std::to_string(bins_));
+    std::copy(out.ptr<float>(), out.ptr<float>() + out.total(), mask);
+  } catch (const cv::Exception& e) {
+    throw Error(std::string("OpenCV DNN failed on the audio-denoise model: ") + e.err);
+  }
+}
+
+namespace {
+
+// The stream's hop and STFT size for a model's STFT: the same durations at `rate`.
+int scaledHop(const onnx::Stft& s, int rate) {
+  if (rate <= 0) throw InvalidArgument("audio stream rate must be positive");
+  return std::max(1, int(std::lround(double(s.hop) * rate / s.sampleRate)));
+}
+
+}  // namespace
+
+StreamDenoiser::StreamDenoiser(std::shared_ptr<MaskModel> model, int rate)
+    : model_(std::move(model)),
+      rate_(rate),
+      stft_(model_->stft().nFft / model_->stft().hop * scaledHop(model_->stft(), rate),
+            scaledHop(model_->stft(), rate)) {
+  const onnx::Stft& s = model_->stft();
+  // Stream bin j is at j * rate / n_stream Hz; model bin k at k * modelRate / n_model.
+  binRatio_ = double(rate) / stft_.size() / (double(s.sampleRate) / s.nFft);
+  magScale_ = float(double(s.nFft) / stft_.size());
+  history_.assign(std::size_t(model_->bins()) * std::size_t(model_->context()), 0.0f);
+  mask_.assign(std::size_t(model_->bins()), 1.0f);
+}
+
+void StreamDenoiser::reset() {
+  stft_.reset();
+  std::fill(history_.begin(), history_.end(), 0.0f);
+}
+
+void StreamDenoiser::process(const float* in, float* out, std::size_t count) {
+  stft_.process(in, out, count, [this](std::complex<float>* b, int n) { frame(b, n); });
+}
+
+void StreamDenoiser::frame(std::complex<float>* bins, int count) {
+  const int mb = model_->bins(), k = model_->context(), n = model_->stft().nFft;
+  // Shift the history one frame left, then the newest frame's features in the last column.
+  for (int f = 0; f < mb; ++f) {
+    float* row = &history_[std::size_t(f) * std::size_t(k)];
+    std::copy(row + 1, row + k, row);
+    const long j = std::lround(f / binRatio_);
+    row[k - 1] = j < count ? magnitudeToUnit(std::abs(bins[j]) * magScale_, n) : 0.0f;
+  }
+  if (strength_ <= 0.0f) return;  // a passthrough still keeps its history current
+  model_->run(history_.data(), mask_.data());
+  const int topFrom = mb - std::max(1, mb / 8);
+  float top = 0;
+  for (int f = topFrom; f < mb; ++f) top += mask_[std::size_t(f)];
+  top /= float(mb - topFrom);
+  for (int j = 0; j < count; ++j) {
+    const long f = std::lround(j * binRatio_);
+    const float g = f < mb ? mask_[std::size_t(f)] : top;
+    bins[j] *= 1.0f - strength_ * (1.0f - g);
+  }
+}
+
+}  // namespace cae::audio

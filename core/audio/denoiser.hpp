@@ -1,0 +1,80 @@
+// Speech denoising with a mask model (cae.task audio-denoise, trained by cae-train --task
+// audio-denoise): each channel's stream goes through a StreamingStft; every hop the model reads
+// the log-magnitudes of the last K frames and gives a gain per bin for the newest one.
+//
+// Streams at other rates than the model's run an STFT of the same duration (size and hop scaled
+// by rate / model rate, hop kept a quarter of the size as trained), so the bins keep the model's
+// spacing; the model reads the stream's bins up to the model's Nyquist frequency (magnitudes
+// rescaled by model size / stream size, as the same sound would measure at the model's rate),
+// bins a slower stream lacks read as silence, and above the model's band the gain continues as
+// the mean gain of the model's top eighth. strength s blends: gain' = 1 - s (1 - gain), so 0
+// leaves the stream as it was (delayed).
+//
+//   auto model = std::make_shared<cae::audio::MaskModel>("models/audio-denoise.onnx");
+//   cae::audio::StreamDenoiser d(model, 48000);   // latency(): samples at 48 kHz
+//   d.process(in, out, count);                    // any block size, in place allowed
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "audio/stft.hpp"
+#include "onnx/metadata.hpp"
+
+namespace cae::audio {
+
+// A loaded audio-denoise model, run by OpenCV DNN (the reference path; the model is small).
+// IoError for a missing file, FormatError for a file that is no model (truncated, corrupt),
+// InvalidArgument for a model of another task or one without cae.stft, or whose input is not
+// {bins, 1, K} with bins = n_fft / 2 + 1.
+class MaskModel {
+ public:
+  explicit MaskModel(const std::string& path);
+  ~MaskModel();
+  MaskModel(const MaskModel&) = delete;
+  MaskModel& operator=(const MaskModel&) = delete;
+
+  const onnx::ModelInfo& info() const { return info_; }
+  const onnx::Stft& stft() const { return stft_; }
+  int bins() const { return bins_; }
+  int context() const { return context_; }
+  // features: count samples of bins() x context() log-magnitudes (row f, column t, oldest
+  // first); mask: count x bins() gains in [0, 1].
+  void run(const float* features, float* mask, int count = 1);
+
+ private:
+  struct Net;
+  onnx::ModelInfo info_;
+  onnx::Stft stft_;
+  int bins_ = 0, context_ = 0;
+  std::unique_ptr<Net> net_;
+};
+
+class StreamDenoiser {
+ public:
+  // rate: the stream's sample rate (> 0; InvalidArgument otherwise).
+  StreamDenoiser(std::shared_ptr<MaskModel> model, int rate);
+  int rate() const { return rate_; }
+  int fftSize() const { return stft_.size(); }
+  int hop() const { return stft_.hop(); }
+  int latency() const { return stft_.latency(); }  // samples at rate()
+  void setStrength(float s) { strength_ = s; }
+  float strength() const { return strength_; }
+  // in and out may be the same memory.
+  void process(const float* in, float* out, std::size_t count);
+  // Forget the past (a discontinuity, a flush): silence before, as at the start.
+  void reset();
+
+ private:
+  void frame(std::complex<float>* bins, int count);
+  std::shared_ptr<MaskModel> model_;
+  int rate_;
+  StreamingStft stft_;
+  float strength_ = 1.0f;
+  double binRatio_;                    // model bins per stream bin
+  float magScale_;                     // stream magnitudes to the model's
+  std::vector<float> history_, mask_;  // bins x K, newest column last; bins
+};
+
+}  // namespace cae::audio

@@ -1,0 +1,63 @@
+#include "train/audio_arch.hpp"
+
+#include <memory>
+#include <string>
+
+#include "error.hpp"
+#include "nn/layers/activation.hpp"
+#include "nn/layers/conv2d.hpp"
+
+namespace cae::train {
+
+namespace {
+
+std::unique_ptr<nn::Conv2d> timeConv(int in, int out, int frames) {
+  nn::Conv2dOptions o;
+  o.inChannels = in;
+  o.outChannels = out;
+  o.kernelH = 1;
+  o.kernelW = frames;
+  o.kernel = frames;
+  return std::make_unique<nn::Conv2d>(o);
+}
+
+}  // namespace
+
+void validateAudioMask(const ArchSpec& s) {
+  if (s.channels < 2 || s.height != 1)
+    throw InvalidArgument("audio-mask: the input is {bins, 1, frames}, got " +
+                          std::to_string(s.channels) + "x" + std::to_string(s.height) + "x" +
+                          std::to_string(s.width));
+  if (s.width < 3)
+    throw InvalidArgument("audio-mask: --context must be at least 3 frames, got " +
+                          std::to_string(s.width));
+  if (s.width0 < 1 || s.latent < 1)
+    throw InvalidArgument("audio-mask: --width and --latent must be >= 1");
+  if (s.frames != 1 || s.skips || s.residual || s.stem != 1 || s.segWidth > 0)
+    throw InvalidArgument(
+        "audio-mask: frames, skips, residual, stems and segmentation heads are for the conv "
+        "architecture");
+}
+
+BuiltModel buildAudioMask(const ArchSpec& s) {
+  validateAudioMask(s);
+  BuiltModel b{nn::Model({1, s.channels, 1, s.width})};
+  nn::Model& m = b.model;
+  int at = nn::Model::kInput, frames = s.width, in = s.channels, i = 0;
+  for (; frames > 3; frames -= 2, ++i) {
+    at = m.add(timeConv(in, s.width0, 3), {at}, "ea" + std::to_string(i));
+    at = m.add(std::make_unique<nn::ReLU>(), {at}, "ea" + std::to_string(i) + "_act");
+    in = s.width0;
+  }
+  at = m.add(timeConv(in, s.latent, frames), {at}, "code_conv");
+  b.code = m.add(std::make_unique<nn::ReLU>(), {at}, "code");
+  at = m.add(timeConv(s.latent, s.width0, 1), {b.code}, "da0");
+  at = m.add(std::make_unique<nn::ReLU>(), {at}, "da0_act");
+  at = m.add(timeConv(s.width0, s.channels, 1), {at}, "mask_logits");
+  m.setOutput(m.add(std::make_unique<nn::Sigmoid>(), {at}, "mask"));
+  m.compile();
+  m.initialize(s.seed);
+  return b;
+}
+
+}  // namespace cae::train

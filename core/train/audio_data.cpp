@@ -1,0 +1,264 @@
+#include "train/audio_data.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <filesystem>
+#include <numeric>
+#include <utility>
+
+#include "audio/resample.hpp"
+#include "audio/stft.hpp"
+#include "error.hpp"
+#include "io/wav.hpp"
+
+namespace cae::train {
+
+namespace fs = std::filesystem;
+using nn::Rng;
+using nn::Tensor;
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+bool isSound(const fs::path& p) {
+  std::string e = p.extension().string();
+  std::transform(e.begin(), e.end(), e.begin(),
+                 [](unsigned char ch) { return char(std::tolower(ch)); });
+  return e == ".wav" || e == ".flac" || e == ".ogg";
+}
+
+double activePower(const std::vector<float>& x) {
+  const std::size_t frame = 512;
+  std::vector<double> p;
+  for (std::size_t at = 0; at + frame <= x.size(); at += frame) {
+    double s = 0;
+    for (std::size_t i = at; i < at + frame; ++i) s += double(x[i]) * x[i];
+    p.push_back(s / frame);
+  }
+  if (p.empty()) {
+    double s = 0;
+    for (float v : x) s += double(v) * v;
+    return x.empty() ? 0 : s / double(x.size());
+  }
+  const double loud = *std::max_element(p.begin(), p.end());
+  double sum = 0;
+  int count = 0;
+  for (double v : p)
+    if (v >= loud * 1e-4) {
+      sum += v;
+      ++count;
+    }
+  return count ? sum / count : 0;
+}
+
+double power(const float* x, std::size_t n) {
+  double s = 0;
+  for (std::size_t i = 0; i < n; ++i) s += double(x[i]) * x[i];
+  return n ? s / double(n) : 0;
+}
+
+// A stretch of `len` samples of clip from a random place (looped when the clip is shorter).
+void stretch(const std::vector<float>& clip, Rng& rng, std::size_t len, float* out) {
+  if (clip.empty()) {
+    std::fill(out, out + len, 0.0f);
+    return;
+  }
+  std::size_t at = clip.size() > len ? std::size_t(rng.below(clip.size() - len + 1))
+                                     : std::size_t(rng.below(clip.size()));
+  for (std::size_t i = 0; i < len; ++i) {
+    out[i] = clip[at];
+    if (++at == clip.size()) at = 0;
+  }
+}
+
+}  // namespace
+
+std::size_t SoundSet::totalSamples() const {
+  std::size_t n = 0;
+  for (const auto& c : clips) n += c.size();
+  return n;
+}
+
+SoundSet loadSounds(const std::vector<std::string>& paths, int rate) {
+  std::vector<fs::path> files;
+  for (const std::string& p : paths) {
+    if (fs::is_directory(p)) {
+      std::vector<fs::path> here;
+      for (const auto& e : fs::recursive_directory_iterator(p))
+        if (e.is_regular_file() && isSound(e.path())) here.push_back(e.path());
+      std::sort(here.begin(), here.end());
+      files.insert(files.end(), here.begin(), here.end());
+    } else if (fs::exists(p)) {
+      files.emplace_back(p);
+    } else {
+      throw IoError("no such sound file or folder: " + p);
+    }
+  }
+  if (files.empty()) throw InvalidArgument("no .wav, .flac or .ogg files found in the sound paths");
+  SoundSet s;
+  for (const fs::path& f : files) {
+    io::MonoAudio a = io::readMonoAudio(f.string());
+    s.clips.push_back(audio::resample(a.samples, a.sampleRate, rate));
+    s.names.push_back(f.string());
+    s.activePower.push_back(activePower(s.clips.back()));
+  }
+  return s;
+}
+
+void splitSounds(const SoundSet& all, double fraction, std::uint64_t seed, SoundSet& keep,
+                 SoundSet& heldOut) {
+  std::vector<std::size_t> order(all.clips.size());
+  std::iota(order.begin(), order.end(), std::size_t(0));
+  Rng rng(seed);
+  std::shuffle(order.begin(), order.end(), rng.engine());
+  std::size_t held = std::size_t(std::lround(fraction * double(order.size())));
+  if (held == 0 && order.size() >= 2 && fraction > 0) held = 1;
+  held = std::min(held, order.size());
+  keep = {};
+  heldOut = {};
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    SoundSet& to = k < held ? heldOut : keep;
+    const std::size_t i = order[k];
+    to.clips.push_back(all.clips[i]);
+    to.names.push_back(all.names[i]);
+    to.activePower.push_back(all.activePower[i]);
+  }
+}
+
+AudioMixSource::AudioMixSource(SoundSet speech, SoundSet noise, AudioMixOptions o)
+    : speech_(std::move(speech)), noise_(std::move(noise)), o_(o) {
+  if (speech_.clips.empty()) throw InvalidArgument("audio-denoise: no speech to train on");
+  if (o_.context < 1) throw InvalidArgument("audio-denoise: --context must be >= 1");
+  if (!(o_.snrLo <= o_.snrHi)) throw InvalidArgument("audio-denoise: --snr LO:HI needs LO <= HI");
+  fft_ = std::make_unique<audio::RealFft>(o_.n);
+}
+
+AudioMixSource::~AudioMixSource() = default;
+
+void AudioMixSource::mixture(Rng& rng, std::size_t len, std::vector<float>& speech,
+                             std::vector<float>& noise) const {
+  speech.assign(len, 0.0f);
+  noise.assign(len, 0.0f);
+  const std::size_t si = std::size_t(rng.below(speech_.clips.size()));
+  stretch(speech_.clips[si], rng, len, speech.data());
+  const double speechPower = std::max(speech_.activePower[si], 1e-12);
+
+  std::vector<float> part(len);
+  const int kinds = rng.uniform() < 1.0 / 3 ? 2 : 1;
+  for (int k = 0; k < kinds; ++k) {
+    const double u = rng.uniform();
+    const bool recorded = !noise_.clips.empty() && u < 0.35;
+    if (recorded) {
+      stretch(noise_.clips[std::size_t(rng.below(noise_.clips.size()))], rng, len, part.data());
+    } else if (u < 0.6) {  // coloured: y = a y + x, a < 0 bluish, a near 1 brown
+      const double a = rng.uniform(-0.5, 0.985);
+      double y = 0;
+      for (std::size_t i = 0; i < len; ++i) part[i] = float(y = a * y + rng.normal());
+    } else if (u < 0.75) {  // hum
+      const double f0 = rng.uniform(45, 65), decay = rng.uniform(0.3, 2.0);
+      const int harmonics = 1 + int(rng.below(40));
+      std::fill(part.begin(), part.end(), 0.0f);
+      for (int h = 1; h <= harmonics; ++h) {
+        if (f0 * h > 0.49 * o_.rate) break;
+        const double amp = std::pow(double(h), -decay) * rng.uniform(0.3, 1.0);
+        const double ph = rng.uniform(0, float(2 * kPi)), w = 2 * kPi * f0 * h / o_.rate;
+        for (std::size_t i = 0; i < len; ++i) part[i] += float(amp * std::sin(w * double(i) + ph));
+      }
+      const float hiss = float(std::sqrt(power(part.data(), len)) * 0.03);
+      for (float& v : part) v += hiss * rng.normal();
+    } else {  // babble of other stretches of speech
+      std::fill(part.begin(), part.end(), 0.0f);
+      std::vector<float> voice(len);
+      const int voices = 3 + int(rng.below(4));
+      for (int v = 0; v < voices; ++v) {
+        const std::size_t ci = std::size_t(rng.below(speech_.clips.size()));
+        stretch(speech_.clips[ci], rng, len, voice.data());
+        const double g = std::pow(10.0, rng.uniform(-6, 6) / 20) /
+                         std::sqrt(std::max(speech_.activePower[ci], 1e-12));
+        for (std::size_t i = 0; i < len; ++i) part[i] += float(g * voice[i]);
+      }
+    }
+    const double p = power(part.data(), len);
+    if (p <= 1e-20) continue;
+    const double rel = k == 0 ? 1.0 : std::pow(10.0, -rng.uniform(0, 10) / 10);
+    const double g = std::sqrt(rel / p);
+    for (std::size_t i = 0; i < len; ++i) noise[i] += float(g * part[i]);
+  }
+  // noise has unit power (or less with the second kind's share); set SNR and level.
+  const double snr = rng.uniform(float(o_.snrLo), float(o_.snrHi));
+  const double levelDb = rng.uniform(-35, -10);
+  const double gs = std::pow(10.0, levelDb / 20) / std::sqrt(speechPower);
+  const double np = std::max(power(noise.data(), len), 1e-20);
+  const double gn = std::sqrt(speechPower * gs * gs / std::pow(10.0, snr / 10) / np);
+  for (std::size_t i = 0; i < len; ++i) {
+    speech[i] = float(speech[i] * gs);
+    noise[i] = float(noise[i] * gn);
+  }
+}
+
+void AudioMixSource::sample(Rng& rng, float* columns) const {
+  const int n = o_.n, hop = o_.hop, k = o_.context, bins = n / 2 + 1;
+  const std::size_t len = std::size_t(n) + std::size_t(k - 1) * std::size_t(hop);
+  std::vector<float> s, v;
+  mixture(rng, len, s, v);
+  const bool telephone = rng.uniform() < 0.1;
+  const int top = telephone ? n / 4 + 1 : bins;  // bins up to a quarter of the rate
+  static thread_local std::vector<float> w;
+  if (int(w.size()) != n) w = audio::sqrtHannWindow(n);
+  std::vector<float> frame(static_cast<std::size_t>(n));
+  std::vector<std::complex<float>> Y(static_cast<std::size_t>(bins)),
+      S(static_cast<std::size_t>(bins));
+  const int cols = k + 1;
+  for (int t = 0; t < k; ++t) {
+    const std::size_t at = std::size_t(t) * std::size_t(hop);
+    for (int i = 0; i < n; ++i)
+      frame[std::size_t(i)] = (s[at + std::size_t(i)] + v[at + std::size_t(i)]) * w[std::size_t(i)];
+    fft_->forward(frame.data(), Y.data());
+    for (int f = 0; f < bins; ++f)
+      columns[f * cols + t] =
+          f < top ? audio::magnitudeToUnit(std::abs(Y[std::size_t(f)]), n) : 0.0f;
+  }
+  // The newest frame: the clean spectrum for the target (Y still holds the noisy one).
+  const std::size_t at = std::size_t(k - 1) * std::size_t(hop);
+  for (int i = 0; i < n; ++i) frame[std::size_t(i)] = s[at + std::size_t(i)] * w[std::size_t(i)];
+  fft_->forward(frame.data(), S.data());
+  for (int f = 0; f < bins; ++f) {
+    const std::complex<float> y = Y[std::size_t(f)], c = S[std::size_t(f)];
+    const float y2 = std::norm(y);
+    const float m =
+        f < top && y2 > 1e-20f ? (c.real() * y.real() + c.imag() * y.imag()) / y2 : 0.0f;
+    columns[f * cols + k] = std::clamp(m, 0.0f, 1.0f);
+  }
+}
+
+void AudioMixSource::next(int n, Rng& rng, Tensor& out) const {
+  const nn::Shape shape{n, channels(), 1, width()};
+  if (out.shape() != shape) out.resize(shape);
+  for (int i = 0; i < n; ++i) sample(rng, out.sample(i));
+}
+
+Tensor AudioMixSource::fixed(int n, std::uint64_t seed) const {
+  Rng rng(seed);
+  Tensor out;
+  next(n, rng, out);
+  return out;
+}
+
+void splitAudioSamples(const Tensor& samples, Tensor& input, Tensor& target) {
+  const nn::Shape s = samples.shape();
+  if (s.h != 1 || s.w < 2) throw InvalidArgument("audio samples are {N, bins, 1, K + 1}");
+  const int k = s.w - 1;
+  const nn::Shape is{s.n, s.c, 1, k}, ts{s.n, s.c, 1, 1};
+  if (input.shape() != is) input.resize(is);
+  if (target.shape() != ts) target.resize(ts);
+  for (int i = 0; i < s.n; ++i)
+    for (int f = 0; f < s.c; ++f) {
+      const float* row = samples.sample(i) + std::size_t(f) * std::size_t(s.w);
+      std::copy(row, row + k, input.sample(i) + std::size_t(f) * std::size_t(k));
+      target.sample(i)[f] = row[k];
+    }
+}
+
+}  // namespace cae::train

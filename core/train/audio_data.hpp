@@ -1,0 +1,84 @@
+// Training samples of the speech denoiser (`cae-train --task audio-denoise`): clean speech mixed
+// on the fly with noise at a random SNR, turned into what the model reads (the log-magnitudes
+// of the last K STFT frames) and what it should output (the newest frame's mask).
+//
+// A sample is a {bins, 1, K + 1} tensor: columns 0..K-1 are the noisy frames' log-magnitudes
+// (audio/stft.hpp magnitudeToUnit; sqrt-Hann window as the element's StreamingStft), oldest
+// first; column K is the target, the truncated phase-sensitive mask of the newest frame,
+// clamp(Re(S conj(Y)) / |Y|^2, 0, 1) (Erdogan et al., ICASSP 2015): the gain that brings the
+// noisy bin Y closest to the clean bin S without changing its phase. splitAudioSamples() cuts
+// a batch into the model's input and target.
+//
+// The noise of each mixture is drawn from:
+//   recorded  a random stretch of a noise recording (the --noise-data files)
+//   coloured  Gaussian noise through a random one-pole filter (white to brown, or bluish)
+//   hum       mains hum: a 45-65 Hz fundamental with random decaying harmonics, a little hiss
+//   babble    3 to 6 other stretches of the training speech added together
+// and, for a third of the mixtures, a second kind 0-10 dB below the first. The SNR (speech power
+// over its active frames, noise power over the stretch) is uniform in [snrLo, snrHi] dB, the
+// speech level uniform in -35..-10 dBFS, and one mixture in ten is band-limited to 1/4 of the
+// rate (a telephone stream upsampled: nothing above 4 kHz at 16 kHz).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "audio/fft.hpp"
+#include "nn/rng.hpp"
+#include "nn/tensor.hpp"
+#include "train/training_data.hpp"
+
+namespace cae::train {
+
+// Sounds at one rate: every .wav/.flac/.ogg file under the paths (folders recursively, sorted),
+// mixed down to mono and resampled (audio/resample.hpp) to `rate`. IoError / FormatError for
+// unreadable files, InvalidArgument when nothing is found.
+struct SoundSet {
+  std::vector<std::vector<float>> clips;
+  std::vector<std::string> names;
+  std::vector<double> activePower;  // mean power of each clip's frames within 40 dB of its loudest
+  std::size_t totalSamples() const;
+};
+SoundSet loadSounds(const std::vector<std::string>& paths, int rate);
+// A split by file (recordings held out whole): a shuffle by seed, then round(fraction * size)
+// clips (at least one when there are two or more) to heldOut, the rest to keep.
+void splitSounds(const SoundSet& all, double fraction, std::uint64_t seed, SoundSet& keep,
+                 SoundSet& heldOut);
+
+struct AudioMixOptions {
+  int rate = 16000, n = 512, hop = 128, context = 8;
+  double snrLo = -5, snrHi = 20;
+};
+
+class AudioMixSource : public SampleSource {
+ public:
+  // speech must hold at least one clip; noise may be empty (then no recorded noise is drawn).
+  AudioMixSource(SoundSet speech, SoundSet noise, AudioMixOptions o);
+  ~AudioMixSource() override;
+  void next(int n, nn::Rng& rng, nn::Tensor& out) const override;
+  nn::Tensor fixed(int n, std::uint64_t seed) const override;
+  int channels() const override { return o_.n / 2 + 1; }  // bins
+  int frames() const override { return 1; }
+  int height() const override { return 1; }
+  int width() const override { return o_.context + 1; }  // K frames and the target
+  std::size_t size() const override { return speech_.clips.size(); }
+
+  // One mixture of `length` samples as the source draws them (speech, noise), for tests and
+  // reports: the clean speech and the noise, each at its final level.
+  void mixture(nn::Rng& rng, std::size_t length, std::vector<float>& speech,
+               std::vector<float>& noise) const;
+
+ private:
+  void sample(nn::Rng& rng, float* columns) const;  // one sample, bins x (K + 1), row-major
+  SoundSet speech_, noise_;
+  AudioMixOptions o_;
+  std::unique_ptr<audio::RealFft> fft_;  // used by one caller at a time (next/fixed)
+};
+
+// A batch of samples {N, bins, 1, K + 1} as the model's input {N, bins, 1, K} and its target
+// {N, bins, 1, 1}.
+void splitAudioSamples(const nn::Tensor& samples, nn::Tensor& input, nn::Tensor& target);
+
+}  // namespace cae::train

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Recipe of models/audio-denoise.onnx, the speech denoiser of caeaudiodenoise (issue 15): a
+# causal convolutional autoencoder over 16 kHz STFT frames (512-sample sqrt-Hann windows every
+# 128 samples: 32 ms algorithmic latency) that reads the log-magnitudes of the last 8 frames and
+# outputs a gain in [0, 1] per bin of the newest (train/audio_arch.hpp, audio_data.hpp).
+# Data (audio-data.sh): real speech (asterisk's Allison prompts, pocketsphinx's LibriVox
+# excerpts) and espeak-ng speech in 24 voices, mixed on the fly at SNRs of -5..20 dB with
+# recorded noise and noise made on the fly (coloured, hum, babble of the training speech).
+# Recorded training noise (Debian game data; the benchmark's noise comes from other packages):
+#   btanks-data      ambient city, forest, country, swamp; train pass-by; helicopter
+#   lugaru-data      wind, desert wind
+#   endless-sky-data machinery (engine room)
+# Speech and noise files are held out by file for validation (--val-fraction 0.1).
+# Retrain: models/recipes/audio-denoise.sh [out-dir] [extra cae-train options, e.g. --resume]
+#   (needs build/tools/cae-train, or CAE_TRAIN=path; one engine thread under nice; ~40 minutes
+#   here).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+source "$root/models/recipes/audio-data.sh"
+out=${1:-$root/out/models}; shift || true
+mkdir -p "$out"
+data=${CAE_AUDIO_DATA:-$root/out/audio-data}
+cae_espeak_speech "$data/espeak" 120
+noise=(
+  /usr/share/games/btanks/data/sounds/ambient/city.ogg
+  /usr/share/games/btanks/data/sounds/ambient/forest.ogg
+  /usr/share/games/btanks/data/sounds/ambient/country.ogg
+  /usr/share/games/btanks/data/sounds/ambient/swamp.ogg
+  /usr/share/games/btanks/data/sounds/train.ogg
+  /usr/share/games/btanks/data/sounds/helicopter.ogg
+  /usr/share/games/lugaru/Sounds/Wind.ogg
+  /usr/share/games/lugaru/Sounds/DesertAmbient.ogg
+  /usr/share/games/endless-sky/sounds/ambient/machinery.mp3
+)
+for f in "${noise[@]}"; do
+  [[ -f $f ]] || { echo "audio-denoise: missing $f (apt-get install btanks-data lugaru-data endless-sky-data)" >&2; exit 1; }
+done
+exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" --task audio-denoise \
+  "${cae_speech_dirs[@]}" "$data/espeak" --noise-data "${noise[@]}" \
+  --rate 16000 --stft 512:128 --context 8 --snr=-5:20 \
+  --channels 192 --latent 64 \
+  --batch 32 --epochs 100 --steps 500 --lr 1e-3 --schedule cosine --min-lr 1e-5 \
+  --val-samples 4096 --threads 1 --seed 15 \
+  -o "$out/audio-denoise.onnx" "$@"

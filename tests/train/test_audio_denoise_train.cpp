@@ -1,0 +1,253 @@
+// cae-train --task audio-denoise (issue 15): the mixtures the speech denoiser trains on (SNR as
+// drawn, the phase-sensitive mask as defined, a split by file), the causal mask architecture,
+// and a short run on real speech whose ONNX file OpenCV DNN computes as the trainer's model does,
+// loaded by core/audio's MaskModel with its STFT and context, and refused where it must be.
+#define BOOST_TEST_MODULE audio_denoise_train
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "audio/denoiser.hpp"
+#include "audio/stft.hpp"
+#include "error.hpp"
+#include "onnx/export.hpp"
+#include "onnx/metadata.hpp"
+#include "train/architecture.hpp"
+#include "train/audio_arch.hpp"
+#include "train/audio_data.hpp"
+#include "train/trainer.hpp"
+
+namespace fs = std::filesystem;
+using namespace cae;
+using namespace cae::train;
+using nn::Tensor;
+
+namespace {
+
+const std::string kSpeech = "/usr/share/pocketsphinx/test/data/librivox";
+
+fs::path tempDir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("cae-test-" + name + "-" + std::to_string(getpid()));
+  fs::create_directories(d);
+  return d;
+}
+
+double power(const std::vector<float>& x) {
+  double s = 0;
+  for (float v : x) s += double(v) * v;
+  return s / double(std::max<std::size_t>(x.size(), 1));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(sounds_load_at_the_rate_and_split_by_file) {
+  const SoundSet s = loadSounds({kSpeech}, 16000);
+  BOOST_REQUIRE(s.clips.size() >= 4);
+  BOOST_TEST(std::is_sorted(s.names.begin(), s.names.end()));
+  for (std::size_t i = 0; i < s.clips.size(); ++i) {
+    BOOST_TEST(s.clips[i].size() > 16000u);            // seconds of speech each
+    BOOST_TEST(s.activePower[i] > power(s.clips[i]));  // pauses left out
+  }
+  SoundSet keep, held, keep2, held2;
+  splitSounds(s, 0.25, 3, keep, held);
+  splitSounds(s, 0.25, 3, keep2, held2);
+  BOOST_TEST(held.names == held2.names);  // repeatable
+  BOOST_TEST(held.clips.size() == std::size_t(std::lround(0.25 * double(s.clips.size()))));
+  BOOST_TEST(keep.clips.size() + held.clips.size() == s.clips.size());
+  for (const std::string& n : held.names)
+    BOOST_TEST((std::find(keep.names.begin(), keep.names.end(), n) == keep.names.end()));
+  BOOST_CHECK_THROW(loadSounds({"/nonexistent/speech"}, 16000), IoError);
+  BOOST_CHECK_THROW(loadSounds({"/usr/share/doc/espeak-ng-data"}, 16000), std::exception);
+}
+
+BOOST_AUTO_TEST_CASE(mixtures_have_the_snr_drawn_and_masks_as_defined) {
+  SoundSet speech = loadSounds({kSpeech}, 16000);
+  AudioMixOptions o;
+  o.snrLo = 3;
+  o.snrHi = 3;
+  AudioMixSource src(speech, {}, o);
+  nn::Rng rng(5);
+  // Over 3 s stretches the mixture's SNR is near the one drawn: the speech power is the whole
+  // clip's over its active part, so a stretch with more pauses measures lower, a denser one a
+  // little higher.
+  int near = 0;
+  for (int i = 0; i < 20; ++i) {
+    std::vector<float> s, v;
+    src.mixture(rng, 48000, s, v);
+    const double snr = 10 * std::log10(power(s) / power(v));
+    BOOST_TEST((snr > -3.0 && snr < 6.0), "stretch SNR " << snr);
+    near += std::abs(snr - 3) < 1.5;
+  }
+  BOOST_TEST(near >= 10);
+  // Samples: K frames of features in [0, 1] and a mask in [0, 1].
+  Tensor batch;
+  src.next(16, rng, batch);
+  BOOST_TEST((batch.shape() == (nn::Shape{16, 257, 1, 9})));
+  BOOST_TEST(*std::min_element(batch.data(), batch.data() + batch.size()) >= 0.0f);
+  BOOST_TEST(*std::max_element(batch.data(), batch.data() + batch.size()) <= 1.05f);
+  Tensor in, target;
+  splitAudioSamples(batch, in, target);
+  BOOST_TEST((in.shape() == (nn::Shape{16, 257, 1, 8})));
+  BOOST_TEST((target.shape() == (nn::Shape{16, 257, 1, 1})));
+  BOOST_TEST(in.sample(3)[257 * 8 - 1] == batch.sample(3)[257 * 9 - 2]);
+  BOOST_TEST(target.sample(3)[256] == batch.sample(3)[257 * 9 - 1]);
+  // Clean speech alone (SNR 80 dB): the mask is ~1 where the speech is; noise alone (-80 dB):
+  // ~0 everywhere.
+  for (const double snr : {80.0, -80.0}) {
+    o.snrLo = o.snrHi = snr;
+    AudioMixSource s2(speech, {}, o);
+    const Tensor t = s2.fixed(64, 11);
+    double sum = 0;
+    int count = 0;
+    for (int n = 0; n < 64; ++n)
+      for (int f = 0; f < 257; ++f) {
+        const float feat = t.sample(n)[f * 9 + 7];
+        if (snr > 0 && feat < 0.4f) continue;  // quiet bins: the speech is not there
+        sum += t.sample(n)[f * 9 + 8];
+        ++count;
+      }
+    BOOST_REQUIRE(count > 100);
+    if (snr > 0)
+      BOOST_TEST(sum / count > 0.97, "mean mask of clean speech " << sum / count);
+    else
+      BOOST_TEST(sum / count < 0.03, "mean mask of noise " << sum / count);
+  }
+  BOOST_TEST((src.fixed(8, 3).shape() == (nn::Shape{8, 257, 1, 9})));
+  const Tensor a = src.fixed(8, 3), b = src.fixed(8, 3);
+  BOOST_TEST(std::equal(a.data(), a.data() + a.size(), b.data()));  // fixed is repeatable
+}
+
+BOOST_AUTO_TEST_CASE(the_mask_architecture_is_causal_and_checked) {
+  ArchSpec s;
+  s.kind = ArchKind::AudioMask;
+  s.channels = 257;
+  s.height = 1;
+  s.width = 8;
+  s.width0 = 16;
+  s.latent = 8;
+  BuiltModel b = buildAudioMask(s);
+  BOOST_TEST((b.model.outputShape(nn::Shape{2, 257, 1, 8}) == (nn::Shape{2, 257, 1, 1})));
+  // The output reads only the frames given (no padding): changing the oldest frame changes it,
+  // and the architecture has no way to see later frames at all.
+  Tensor x(nn::Shape{1, 257, 1, 8}, 0.3f);
+  const Tensor y0 = b.model.forward(x);
+  for (int f = 0; f < 257; ++f) x.at(0, f, 0, 0) = 0.9f;
+  const Tensor y1 = b.model.forward(x);
+  double diff = 0;
+  for (std::size_t i = 0; i < y0.size(); ++i)
+    diff = std::max(diff, double(std::abs(y0[i] - y1[i])));
+  BOOST_TEST(diff > 0.0);
+  for (std::size_t i = 0; i < y1.size(); ++i) BOOST_TEST((y1[i] >= 0.0f && y1[i] <= 1.0f));
+  BOOST_TEST(codeSize(s).code == 8u);
+  s.width = 2;
+  BOOST_CHECK_THROW(buildAudioMask(s), InvalidArgument);
+  s.width = 8;
+  s.height = 4;
+  BOOST_CHECK_THROW(buildAudioMask(s), InvalidArgument);
+}
+
+BOOST_AUTO_TEST_CASE(the_exported_mask_model_computes_in_opencv_what_it_computes_here) {
+  const fs::path dir = tempDir("audio-golden");
+  ArchSpec s;
+  s.kind = ArchKind::AudioMask;
+  s.channels = 257;
+  s.height = 1;
+  s.width = 7;
+  s.width0 = 32;
+  s.latent = 16;
+  s.seed = 4;
+  BuiltModel b = buildAudioMask(s);
+  onnx::ExportOptions eo;
+  eo.task = onnx::Task::AudioDenoise;
+  eo.stft = onnx::Stft{512, 128, 16000};
+  const std::string path = (dir / "g.onnx").string();
+  onnx::exportOnnx(b.model, path, eo);
+  audio::MaskModel m(path);
+  BOOST_TEST(m.context() == 7);
+  nn::Rng rng(2);
+  Tensor x(nn::Shape{3, 257, 1, 7});
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = rng.uniform(0, 1);
+  const Tensor want = b.model.forward(x);
+  std::vector<float> got(3 * 257);
+  m.run(x.data(), got.data(), 3);
+  double err = 0;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    err = std::max(err, double(std::abs(got[i] - want[i])));
+  BOOST_TEST(err < 1e-5, "OpenCV DNN differs by " << err);
+  fs::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(a_short_run_exports_a_model_the_stream_path_runs) {
+  const fs::path dir = tempDir("audio-train");
+  TrainConfig c;
+  c.task = TrainTask::AudioDenoise;
+  c.arch.kind = ArchKind::AudioMask;
+  c.arch.width0 = 24;
+  c.arch.latent = 12;
+  c.data = {kSpeech};
+  c.noiseData = {"/usr/share/sounds/alsa/Noise.wav"};
+  c.context = 6;
+  c.batch = 16;
+  c.epochs = 2;
+  c.stepsPerEpoch = 30;
+  c.valSamples = 256;
+  c.threads = 1;
+  c.output = (dir / "a.onnx").string();
+  Trainer t(c);
+  const TrainResult r = t.run();
+  BOOST_REQUIRE(fs::exists(c.output));
+  BOOST_TEST(r.history.size() == 2u);
+  BOOST_TEST(r.history.back().valLoss < r.history.front().loss);  // it learns something
+  const onnx::ModelInfo info = onnx::readModelInfo(c.output);
+  BOOST_TEST(onnx::taskName(info.task) == "audio-denoise");
+  BOOST_REQUIRE(info.stft.has_value());
+  BOOST_TEST(info.stft->nFft == 512);
+  BOOST_TEST(info.stft->hop == 128);
+  BOOST_TEST(info.stft->sampleRate == 16000);
+  BOOST_TEST(info.receptiveField == 6);
+  // core/audio's MaskModel (OpenCV DNN) computes what the trainer's model computes.
+  audio::MaskModel m(c.output);
+  BOOST_TEST(m.context() == 6);
+  BOOST_TEST(m.bins() == 257);
+  AudioMixSource src(loadSounds({kSpeech}, 16000), {}, AudioMixOptions{16000, 512, 128, 6, -5, 20});
+  const Tensor batch = src.fixed(4, 21);
+  Tensor in, target;
+  splitAudioSamples(batch, in, target);
+  std::vector<float> mask(4 * 257);
+  m.run(in.data(), mask.data(), 4);
+  // Batching must not change a mask.
+  for (int n = 0; n < 4; ++n) {
+    std::vector<float> one(257);
+    m.run(in.sample(n), one.data(), 1);
+    for (int f = 0; f < 257; ++f)
+      BOOST_TEST(std::abs(one[std::size_t(f)] - mask[std::size_t(n * 257 + f)]) < 1e-5);
+  }
+  // A stream through StreamDenoiser: same length out, delayed by the STFT's window less one.
+  auto shared = std::make_shared<audio::MaskModel>(c.output);
+  audio::StreamDenoiser d(shared, 16000);
+  BOOST_TEST(d.latency() == 511);
+  audio::StreamDenoiser d48(shared, 48000);
+  BOOST_TEST(d48.fftSize() == 1536);
+  BOOST_TEST(d48.latency() == 1535);
+  audio::StreamDenoiser d44(shared, 44100);
+  BOOST_TEST(d44.hop() == 353);
+  BOOST_TEST(d44.fftSize() == 1412);
+  // Refusals: a truncated file, a model of another task.
+  {
+    std::ifstream f(c.output, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::ofstream((dir / "cut.onnx"), std::ios::binary) << bytes.substr(0, bytes.size() / 3);
+  }
+  BOOST_CHECK_THROW(audio::MaskModel((dir / "cut.onnx").string()), FormatError);
+  BOOST_CHECK_THROW(audio::MaskModel((dir / "none.onnx").string()), IoError);
+  const char* root = std::getenv("CAE_SOURCE_ROOT");
+  BOOST_CHECK_THROW(audio::MaskModel(std::string(root ? root : ".") + "/models/denoise-gray.onnx"),
+                    InvalidArgument);
+  fs::remove_all(dir);
+}
