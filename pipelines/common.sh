@@ -87,6 +87,8 @@ pipe_run() {
   t1=$(date +%s.%N)
   PIPE_FRAMES=$(grep -c 'GstIdentity:count: last-message = chain' "$log" || true)
   PIPE_SECONDS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+  # PIPE_TIMEOUT_OK=1: the limit ends a live capture on purpose (timeout's exit status 124).
+  if ((rc == 124)) && [[ ${PIPE_TIMEOUT_OK:-0} == 1 ]]; then rc=0; fi
   if ((rc != 0)) || grep -q '^ERROR' "$log"; then
     grep -v 'last-message = chain' "$log" | tail -n 20 >&2
     rm -f "$log"

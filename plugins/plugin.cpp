@@ -2,6 +2,7 @@
 #include <gst/gst.h>
 
 #include "gstcaeanomaly.hpp"
+#include "gstcaeaudioanomaly.hpp"
 #include "gstcaeaudiodenoise.hpp"
 #include "gstcaedec.hpp"
 #include "gstcaedenoise.hpp"
@@ -14,6 +15,7 @@ static gboolean plugin_init(GstPlugin* plugin) {
   ok |= GST_ELEMENT_REGISTER(caeenc, plugin);
   ok |= GST_ELEMENT_REGISTER(caedec, plugin);
   ok |= GST_ELEMENT_REGISTER(caeaudiodenoise, plugin);
+  ok |= GST_ELEMENT_REGISTER(caeaudioanomaly, plugin);
   return ok;
 }
 

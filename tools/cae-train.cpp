@@ -404,11 +404,29 @@ void addAudioOptions(CLI::App& app, Options& o) {
       ->group("Audio");
   app.add_option("--stft", o.stft,
                  "audio-denoise: N:HOP, the STFT size and hop in samples (HOP divides N at least "
-                 "twice; the algorithmic latency is N - 1 samples)")
+                 "twice; the algorithmic latency is N - 1 samples); audio-anomaly: the log-mel "
+                 "frames' (default there 1024:512)")
       ->capture_default_str()
       ->group("Audio");
-  app.add_option("--context", c.context, "audio-denoise: frames the model reads, the newest last")
+  app.add_option("--context", c.context,
+                 "audio-denoise: frames the model reads, the newest last; audio-anomaly: frames "
+                 "per sample (default there 5)")
       ->check(CLI::Range(3, 64))
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--mask-loss", c.maskLoss,
+                 "audio-denoise: psa (the gain's error weighted by each noisy bin's power over "
+                 "its frame's mean: phase-sensitive spectrum approximation) | mse (plain)")
+      ->check(CLI::IsMember({"psa", "mse"}))
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--mels", c.mels, "audio-anomaly: log-mel bands")
+      ->check(CLI::Range(8, 512))
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--analysis-window", c.analysisWindow,
+                 "audio-anomaly: seconds of sound one score covers (the element's window)")
+      ->check(CLI::Range(0.1, 60.0))
       ->capture_default_str()
       ->group("Audio");
   app.add_option("--snr", o.snr, "audio-denoise: LO:HI, the mixtures' SNR range in dB")
@@ -441,13 +459,16 @@ void addObjectiveOptions(CLI::App& app, Options& o) {
                                               {"anomaly", TrainTask::Anomaly},
                                               {"features", TrainTask::Features},
                                               {"compress", TrainTask::Compress},
-                                              {"audio-denoise", TrainTask::AudioDenoise}},
+                                              {"audio-denoise", TrainTask::AudioDenoise},
+                                              {"audio-anomaly", TrainTask::AudioAnomaly}},
              "reconstruct | denoise (PSNR vs OpenCV NLM in the summary) | anomaly (score "
              "calibration in the metadata) | features (exports the encoder alone) | compress "
              "(a codec: lambda * 255^2 * MSE + bits per pixel; writes the encoder and "
              "<output>.decoder.onnx; unless given --arch codec --stages 4 --channels 64 --latent "
              "96 --activation gdn) | audio-denoise (speech: DATA is clean speech, mixed with "
-             "--noise-data and made noise; --arch audio-mask)")
+             "--noise-data and made noise; --arch audio-mask) | audio-anomaly (machine "
+             "sounds: DATA is normal operation; a dense autoencoder of --context log-mel frames, "
+             "threshold at --fpr over --analysis-window seconds)")
       ->group("Objective");
   app.add_option("--lambda", c.lambda,
                  "compress: rate-distortion trade-off (CompressAI's scale: 0.0018 ~ 0.1 bpp .. "
@@ -799,6 +820,19 @@ void audioDefaults(const CLI::App& app, ArchSpec& a) {
   if (app.count("--latent") == 0) a.latent = 64;
 }
 
+// --task audio-anomaly: the DCASE 2020 task 2 baseline's shape unless given: 5 frames of 128
+// mels (1024-sample frames every 512 at 16 kHz), a dense autoencoder
+// 640-128-128-128-128-8-128-128-128-128-640.
+void audioAnomalyDefaults(const CLI::App& app, Options& o) {
+  if (app.count("--stft") == 0) o.stft = "1024:512";
+  if (app.count("--context") == 0) o.c.context = 5;
+  if (o.arch.empty()) o.arch = "dense";
+  if (o.arch == "dense" && o.layers.empty()) {
+    const std::string in = std::to_string(o.c.mels * o.c.context);
+    o.layers = in + "-128-128-128-128-8-128-128-128-128-" + in;
+  }
+}
+
 // The TrainConfig of parsed options; InvalidArgument for combinations CLI11 cannot check.
 TrainConfig configOf(Options& o, const std::string& recipe) {
   TrainConfig& c = o.c;
@@ -853,7 +887,7 @@ TrainConfig configOf(Options& o, const std::string& recipe) {
   if (sparsity == Sparsity::Kl) c.klBeta = sparsityLambda;
   if (sparsity != Sparsity::None && sparsityLambda <= 0)
     throw InvalidArgument("--sparsity needs --sparsity-weight > 0");
-  if (c.task == TrainTask::AudioDenoise) {
+  if (c.task == TrainTask::AudioDenoise || c.task == TrainTask::AudioAnomaly) {
     double n = 0, hop = 0;
     parsePair(o.stft, "--stft", n, hop);
     c.stftSize = int(n);
@@ -957,6 +991,7 @@ int run(int argc, char** argv) {
       codecDefaults(app, o.c.arch);
     if (o.c.task == TrainTask::AudioDenoise && (o.arch.empty() || o.arch == "audio-mask"))
       audioDefaults(app, o.c.arch);
+    if (o.c.task == TrainTask::AudioAnomaly) audioAnomalyDefaults(app, o);
     if (sample->parsed()) return runSample(o.sampleModel, o.sampleCount, o.sampleSeed, o.sampleOut);
     return runTraining(configOf(o, recipe), o.quiet);
   } catch (const InvalidArgument& e) {

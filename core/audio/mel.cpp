@@ -65,4 +65,66 @@ LogMel logMelSpectrogram(const std::vector<float>& samples, int rate, int n, int
   return out;
 }
 
+float melPowerToUnit(double normalisedPower) {
+  return float((10.0 * std::log10(normalisedPower + 1e-10) + 100.0) / 100.0);
+}
+
+namespace {
+int scaledHop(int hop, int modelRate, int streamRate) {
+  if (modelRate <= 0 || streamRate < modelRate)
+    throw InvalidArgument("log-mel features: a stream at " + std::to_string(streamRate) +
+                          " Hz is below the model's rate (" + std::to_string(modelRate) + " Hz)");
+  return std::max(1, int(std::lround(double(hop) * streamRate / modelRate)));
+}
+}  // namespace
+
+MelStream::MelStream(int n, int hop, int modelRate, int mels, int streamRate)
+    : n_(n / std::max(hop, 1) * scaledHop(hop, modelRate, streamRate)),
+      hop_(scaledHop(hop, modelRate, streamRate)),
+      bank_(n_, streamRate, mels, 0, modelRate / 2.0) {
+  if (n < 2 || hop < 1 || n % hop != 0)
+    throw InvalidArgument("log-mel features: the hop must divide the window");
+  fft_ = std::make_unique<RealFft>(n_);
+  const std::vector<double> w = hannWindow(n_);
+  window_.assign(w.begin(), w.end());
+  ring_.assign(std::size_t(n_), 0.0f);
+  frame_.assign(std::size_t(n_), 0.0f);
+  power_.assign(std::size_t(n_ / 2 + 1), 0.0f);
+  mel_.assign(std::size_t(mels), 0.0f);
+  spec_.assign(std::size_t(n_ / 2 + 1), {});
+}
+
+void MelStream::reset() { filled_ = 0; }
+
+void MelStream::push(const float* x, std::size_t count,
+                     const std::function<void(const float*)>& onFrame) {
+  const std::size_t n = std::size_t(n_), hop = std::size_t(hop_);
+  const double norm = 4.0 / (double(n_) * double(n_));  // 1 / (n/2)^2
+  for (std::size_t i = 0; i < count; ++i) {
+    ring_[filled_++] = x[i];
+    if (filled_ < n) continue;
+    // ring_ holds frame k's n samples: analyse them, keep the last n - hop for frame k + 1.
+    for (std::size_t k = 0; k < n; ++k) frame_[k] = ring_[k] * window_[k];
+    fft_->forward(frame_.data(), spec_.data());
+    for (std::size_t k = 0; k < spec_.size(); ++k) power_[k] = float(std::norm(spec_[k]) * norm);
+    bank_.apply(power_.data(), mel_.data());
+    for (float& v : mel_) v = melPowerToUnit(double(v));
+    onFrame(mel_.data());
+    std::copy(ring_.begin() + std::ptrdiff_t(hop), ring_.end(), ring_.begin());
+    filled_ = n - hop;
+  }
+}
+
+std::vector<float> melFrames(const std::vector<float>& x, int n, int hop, int rate, int mels,
+                             int& frames) {
+  MelStream s(n, hop, rate, mels, rate);
+  std::vector<float> out;
+  frames = 0;
+  s.push(x.data(), x.size(), [&](const float* v) {
+    out.insert(out.end(), v, v + mels);
+    ++frames;
+  });
+  return out;
+}
+
 }  // namespace cae::audio

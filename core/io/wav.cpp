@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "error.hpp"
@@ -34,6 +35,24 @@ MonoAudio readMonoAudio(const std::string& path) {
     out.samples[i] = s / float(ch);
   }
   return out;
+}
+
+void writeMonoWav(const std::string& path, const std::vector<float>& samples, int rate) {
+  const std::string tmp = path + ".part";
+  SF_INFO info{};
+  info.samplerate = rate;
+  info.channels = 1;
+  info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+  SNDFILE* f = sf_open(tmp.c_str(), SFM_WRITE, &info);
+  if (f == nullptr) throw IoError("cannot write '" + path + "': " + sf_strerror(nullptr));
+  // Clip before libsndfile's float-to-int conversion (it would wrap values beyond full scale).
+  sf_command(f, SFC_SET_CLIPPING, nullptr, SF_TRUE);
+  const sf_count_t put = sf_writef_float(f, samples.data(), sf_count_t(samples.size()));
+  sf_close(f);
+  if (put != sf_count_t(samples.size()) || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw IoError("cannot write '" + path + "'");
+  }
 }
 
 }  // namespace cae::io

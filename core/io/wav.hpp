@@ -16,4 +16,8 @@ struct MonoAudio {
 // decode it or it holds no samples.
 MonoAudio readMonoAudio(const std::string& path);
 
+// Mono 16-bit PCM WAV (samples clipped to [-1, 1]), written to a temporary file beside path and
+// renamed. IoError when it cannot be written.
+void writeMonoWav(const std::string& path, const std::vector<float>& samples, int rate);
+
 }  // namespace cae::io

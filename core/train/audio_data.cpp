@@ -7,6 +7,7 @@
 #include <numeric>
 #include <utility>
 
+#include "audio/mel.hpp"
 #include "audio/resample.hpp"
 #include "audio/stft.hpp"
 #include "error.hpp"
@@ -259,6 +260,83 @@ void splitAudioSamples(const Tensor& samples, Tensor& input, Tensor& target) {
       std::copy(row, row + k, input.sample(i) + std::size_t(f) * std::size_t(k));
       target.sample(i)[f] = row[k];
     }
+}
+
+MelClips melClips(const SoundSet& sounds, const MelOptions& o) {
+  MelClips c;
+  for (std::size_t i = 0; i < sounds.clips.size(); ++i) {
+    int frames = 0;
+    c.frames.push_back(audio::melFrames(sounds.clips[i], o.n, o.hop, o.rate, o.mels, frames));
+    c.count.push_back(frames);
+    c.names.push_back(sounds.names[i]);
+  }
+  return c;
+}
+
+MelWindowSource::MelWindowSource(MelClips clips, MelOptions o) : clips_(std::move(clips)), o_(o) {
+  for (std::size_t i = 0; i < clips_.count.size(); ++i)
+    for (int t = 0; t + o_.context <= clips_.count[i]; ++t) starts_.emplace_back(i, t);
+  if (starts_.empty())
+    throw InvalidArgument("audio-anomaly: no clip is " + std::to_string(o_.context) +
+                          " frames long (" + std::to_string((o_.context - 1) * o_.hop + o_.n) +
+                          " samples)");
+}
+
+void MelWindowSource::window(std::size_t clip, int start, float* out) const {
+  const std::vector<float>& f = clips_.frames[clip];
+  const int k = o_.context, m = o_.mels;
+  for (int t = 0; t < k; ++t)
+    for (int b = 0; b < m; ++b)
+      out[std::size_t(b) * std::size_t(k) + std::size_t(t)] =
+          f[std::size_t(start + t) * std::size_t(m) + std::size_t(b)];
+}
+
+void MelWindowSource::next(int n, Rng& rng, Tensor& out) const {
+  const nn::Shape shape{n, 1, o_.mels, o_.context};
+  if (out.shape() != shape) out.resize(shape);
+  for (int i = 0; i < n; ++i) {
+    const auto& s = starts_[std::size_t(rng.below(starts_.size()))];
+    window(s.first, s.second, out.sample(i));
+  }
+}
+
+Tensor MelWindowSource::fixed(int n, std::uint64_t seed) const {
+  Rng rng(seed);
+  Tensor out;
+  next(n, rng, out);
+  return out;
+}
+
+std::vector<double> windowScores(const MelClips& clips, const MelOptions& o, int windowFrames,
+                                 int stepFrames,
+                                 const std::function<std::vector<double>(const Tensor&)>& errors) {
+  if (windowFrames < 1 || stepFrames < 1) throw InvalidArgument("window scores: bad window");
+  std::vector<double> scores;
+  const int k = o.context, m = o.mels;
+  for (std::size_t c = 0; c < clips.frames.size(); ++c) {
+    const int contexts = clips.count[c] - k + 1;
+    if (contexts < 1) continue;
+    Tensor batch(nn::Shape{contexts, 1, m, k});
+    const std::vector<float>& f = clips.frames[c];
+    for (int j = 0; j < contexts; ++j)
+      for (int t = 0; t < k; ++t)
+        for (int b = 0; b < m; ++b)
+          batch.sample(j)[std::size_t(b) * std::size_t(k) + std::size_t(t)] =
+              f[std::size_t(j + t) * std::size_t(m) + std::size_t(b)];
+    const std::vector<double> e = errors(batch);
+    // Context j ends at frame j + k - 1; window w holds frames [w step, w step + window).
+    const int frames = clips.count[c];
+    for (int start = 0; start == 0 || start + windowFrames <= frames; start += stepFrames) {
+      double sum = 0;
+      int count = 0;
+      for (int j = std::max(0, start - (k - 1)); j < contexts && j + k - 1 < start + windowFrames;
+           ++j)
+        sum += e[std::size_t(j)], ++count;
+      if (count) scores.push_back(sum / count);
+      if (start + windowFrames >= frames) break;
+    }
+  }
+  return scores;
 }
 
 }  // namespace cae::train

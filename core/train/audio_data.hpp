@@ -21,8 +21,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "audio/fft.hpp"
@@ -80,5 +82,51 @@ class AudioMixSource : public SampleSource {
 // A batch of samples {N, bins, 1, K + 1} as the model's input {N, bins, 1, K} and its target
 // {N, bins, 1, 1}.
 void splitAudioSamples(const nn::Tensor& samples, nn::Tensor& input, nn::Tensor& target);
+
+}  // namespace cae::train
+
+namespace cae::train {
+
+// --task audio-anomaly: windows of K consecutive log-mel frames of machine sounds (audio/mel.hpp
+// MelStream at the model's rate), each a {1, 1, mels, K} sample (row m = mel band, column t =
+// frame, oldest first), for a dense autoencoder of the DCASE 2020 task 2 baseline family.
+struct MelOptions {
+  int rate = 16000, n = 1024, hop = 512, mels = 128, context = 5;
+};
+struct MelClips {
+  std::vector<std::vector<float>> frames;  // per clip: count x mels, row-major
+  std::vector<int> count;                  // frames per clip
+  std::vector<std::string> names;
+};
+MelClips melClips(const SoundSet& sounds, const MelOptions& o);
+
+class MelWindowSource : public SampleSource {
+ public:
+  // InvalidArgument when no clip has K frames.
+  MelWindowSource(MelClips clips, MelOptions o);
+  void next(int n, nn::Rng& rng, nn::Tensor& out) const override;
+  nn::Tensor fixed(int n, std::uint64_t seed) const override;
+  int channels() const override { return 1; }
+  int frames() const override { return 1; }
+  int height() const override { return o_.mels; }
+  int width() const override { return o_.context; }
+  std::size_t size() const override { return clips_.frames.size(); }
+  const MelClips& clips() const { return clips_; }
+  const MelOptions& options() const { return o_; }
+
+ private:
+  void window(std::size_t clip, int start, float* out) const;
+  MelClips clips_;
+  MelOptions o_;
+  std::vector<std::pair<std::size_t, int>> starts_;  // every (clip, first frame) of a window
+};
+
+// The analysis-window scores of clips: each context (K frames ending at frame j >= K - 1) has
+// an error (errors(batch) gives one per sample of a {N, 1, mels, K} batch); a window of
+// `windowFrames` frames scores the mean error of the contexts ending in it; windows start every
+// `stepFrames` frames. Clips shorter than one window give one score over what they have.
+std::vector<double> windowScores(
+    const MelClips& clips, const MelOptions& o, int windowFrames, int stepFrames,
+    const std::function<std::vector<double>(const nn::Tensor&)>& errors);
 
 }  // namespace cae::train

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <locale>
+#include <sstream>
 #include <system_error>
 #include <utility>
 
@@ -30,6 +32,8 @@ onnx::Task exportTask(TrainTask t) {
       return onnx::Task::Features;
     case TrainTask::AudioDenoise:
       return onnx::Task::AudioDenoise;
+    case TrainTask::AudioAnomaly:
+      return onnx::Task::AudioAnomaly;
     default:
       return onnx::Task::Unknown;  // reconstruct: no cae.task
   }
@@ -152,11 +156,18 @@ ExportedFiles exportTrained(const TrainConfig& c, const ArchSpec& spec, BuiltMod
   eo.recipe = c.recipe;
   eo.docString = "cae-train: " + c.recipe;
   eo.task = exportTask(c.task);
-  if (c.task == TrainTask::AudioDenoise) {
+  if (c.task == TrainTask::AudioDenoise || c.task == TrainTask::AudioAnomaly) {
     eo.stft = onnx::Stft{c.stftSize, c.stftHop, c.audioRate};
     eo.format = "F32LE";  // what the model reads: audio/stft.hpp magnitudeToUnit of F32 samples
     eo.inputScale = 1.0;
     eo.inputOffset = 0.0;
+    if (c.task == TrainTask::AudioAnomaly) {
+      std::ostringstream w;
+      w.imbue(std::locale::classic());
+      w << c.analysisWindow;
+      eo.extra["cae.analysis_window"] = w.str();
+      eo.extra["cae.mels"] = std::to_string(c.mels);
+    }
   }
   if (c.task == TrainTask::Anomaly && c.corruption == CorruptionKind::GridMask) {
     anomaly::Inpainting p;  // the Engine reconstructs such a model by inpainting

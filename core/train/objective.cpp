@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "audio/stft.hpp"
 #include "error.hpp"
 #include "nn/corruption/gaussian_noise.hpp"
 #include "nn/corruption/masking_noise.hpp"
@@ -120,6 +121,10 @@ Objective::Objective(const TrainConfig& c)
   if (c.task == TrainTask::AudioDenoise && corruption_)
     throw InvalidArgument(
         "--task audio-denoise mixes its own noise (--noise-data, --snr): it takes no --noise");
+  if (c.task == TrainTask::AudioDenoise && c.maskLoss == "psa") {
+    maskLoss_.emplace();
+    stftSize_ = c.stftSize;
+  }
   if (c.task == TrainTask::Compress) {
     if (corruption_) throw InvalidArgument("--task compress takes no --noise");
     rd_.emplace(c.lambda);
@@ -165,11 +170,41 @@ double Objective::segmentationLoss(const Tensor& probability) const {
   return segValLoss_.compute(probability, mask_, nullptr);
 }
 
+const nn::WeightedMseLoss* Objective::maskLoss(const Tensor& input) const {
+  if (!maskLoss_) return nullptr;
+  const nn::Shape s = input.shape();
+  Tensor w(nn::Shape{s.n, s.c, 1, 1});
+  for (int i = 0; i < s.n; ++i) {
+    double mean = 0;
+    for (int f = 0; f < s.c; ++f) {
+      const double mag = audio::unitToMagnitude(
+          float(input.sample(i)[std::size_t(f) * std::size_t(s.w) + std::size_t(s.w - 1)]),
+          stftSize_);
+      w.sample(i)[f] = Scalar(mag * mag);
+      mean += mag * mag;
+    }
+    mean = std::max(mean / s.c, 1e-20);
+    for (int f = 0; f < s.c; ++f) w.sample(i)[f] = Scalar(double(w.sample(i)[f]) / mean + 1e-3);
+  }
+  maskLoss_->setWeights(w);
+  return &*maskLoss_;
+}
+
 StepLoss Objective::step(BuiltModel& b, bool inner, const Tensor& input, const Tensor& target,
                          nn::Rng& rng) const {
   if (b.compresses()) return codecStep(b, input, target);
   Model& m = b.model;
   const Tensor& out = m.forward(input);
+  if (const nn::WeightedMseLoss* ml = maskLoss(input)) {
+    Tensor dOut;
+    StepLoss l;
+    l.reconstruction = ml->compute(out, target, &dOut);
+    m.backward(dOut);
+    double total = l.reconstruction;
+    addWeightDecay(m, total);
+    l.total = total;
+    return l;
+  }
   if (b.segments() && !inner) {
     if (!synthetic_ || mask_.shape() != m.activation(b.segLogits).shape())
       throw InvalidArgument("a segmentation model is trained on synthetic anomalies");

@@ -19,6 +19,7 @@
 #include "nn/losses/loss.hpp"
 #include "nn/losses/mse_loss.hpp"
 #include "nn/losses/rate_distortion.hpp"
+#include "nn/losses/weighted_mse_loss.hpp"
 #include "nn/regularizers/activity_l1.hpp"
 #include "nn/regularizers/contractive_estimate.hpp"
 #include "nn/regularizers/kl_sparsity.hpp"
@@ -60,6 +61,13 @@ class Objective {
   // against the mask of the last corruptFixed() (the same term step() reports).
   double segmentationLoss(const nn::Tensor& probability) const;
 
+  // --task audio-denoise with --mask-loss psa: the weighted MSE of the masks (nn/losses/
+  // weighted_mse_loss.hpp) with weights from the model's input, the newest frame's noisy power
+  // per bin over its mean over the bins (+ 1e-3 of that mean, so that no bin is left untrained):
+  // each frame counts alike whatever its level, and within a frame the error of the gain costs
+  // what it costs the output. Null for other tasks and --mask-loss mse.
+  const nn::WeightedMseLoss* maskLoss(const nn::Tensor& input) const;
+
   // --task compress: the rate-distortion objective (null for other tasks).
   const nn::RateDistortion* rateDistortion() const { return rd_ ? &*rd_ : nullptr; }
 
@@ -88,6 +96,8 @@ class Objective {
   nn::BceWithLogitsLoss segLoss_;
   nn::BceLoss segValLoss_;
   std::optional<nn::RateDistortion> rd_;
+  mutable std::optional<nn::WeightedMseLoss> maskLoss_;  // audio-denoise psa; weights per call
+  int stftSize_ = 0;
   std::uint64_t seed_ = 1;
   std::optional<nn::TotalVariation> tv_;
   std::optional<nn::ActivityL1> activityL1_;

@@ -28,7 +28,7 @@ class TrainingDiverged : public Error {
   using Error::Error;
 };
 
-enum class TrainTask { Reconstruct, Denoise, Anomaly, Features, Compress, AudioDenoise };
+enum class TrainTask { Reconstruct, Denoise, Anomaly, Features, Compress, AudioDenoise, AudioAnomaly };
 enum class LossKind { Mse, Bce, L1 };
 enum class CorruptionKind { None, Gaussian, Masking, SaltPepper, Rician, CtLowDose, GridMask };
 enum class OptimizerKind { Adam, Sgd };
@@ -170,6 +170,15 @@ struct TrainConfig {
   std::vector<std::string> noiseData;
   int audioRate = 16000, stftSize = 512, stftHop = 128, context = 8;
   double snrLo = -5, snrHi = 20;
+  // The masks' loss: "psa" (the gain's error weighted by the noisy bin's power, Objective::
+  // maskLoss) or "mse" (plain mask MSE).
+  std::string maskLoss = "psa";
+  // --task audio-anomaly (train/audio_data.hpp MelWindowSource): `data` is normal machine
+  // sounds; `mels` log-mel bands of stftSize-sample Hann frames every stftHop (defaults there
+  // 1024:512), `context` frames per sample (default 5); the threshold is set at fpr on the
+  // held-out clips' scores over analysis windows of analysisWindow seconds.
+  int mels = 128;
+  double analysisWindow = 1.0;
 
   // Quantisation-aware training (core/train/qat.hpp): the 8-bit rounding of oneDNN's int8
   // inference applied in training and validation steps (one-stage conv models).

@@ -158,6 +158,31 @@ static TrainingData loadAudioMixtures(const TrainConfig& c) {
   return d;
 }
 
+// --task audio-anomaly: normal machine sounds (c.data), split by file; the held-out clips are the
+// validation windows and the calibration clips.
+static TrainingData loadMelWindows(const TrainConfig& c) {
+  if (c.data.empty()) throw InvalidArgument("--task audio-anomaly needs normal sounds (--data)");
+  const SoundSet all = loadSounds(c.data, c.audioRate);
+  if (all.clips.size() < 2)
+    throw InvalidArgument("--task audio-anomaly needs at least two sound files (one is held out)");
+  SoundSet train, val;
+  splitSounds(all, c.valFraction, c.seed ^ 0x5e11u, train, val);
+  MelOptions o;
+  o.rate = c.audioRate;
+  o.n = c.stftSize;
+  o.hop = c.stftHop;
+  o.mels = c.mels;
+  o.context = c.context;
+  if (o.n < 16 || o.hop < 1 || o.n % o.hop != 0)
+    throw InvalidArgument("--stft N:HOP needs a hop that divides N, got " + std::to_string(o.n) +
+                          ":" + std::to_string(o.hop));
+  TrainingData d;
+  d.train = std::make_unique<MelWindowSource>(melClips(train, o), o);
+  d.val = std::make_unique<MelWindowSource>(melClips(val, o), o);
+  d.valClean = d.val->fixed(c.valSamples, c.seed ^ 0x7a1u);
+  return d;
+}
+
 int clipContext(const TrainConfig& c) {
   if (c.clipContext > 0) return c.clipContext;
   return c.align == AlignKind::Translation ? kAlignContext : 0;
@@ -165,6 +190,7 @@ int clipContext(const TrainConfig& c) {
 
 TrainingData loadTrainingData(const TrainConfig& c) {
   if (c.task == TrainTask::AudioDenoise) return loadAudioMixtures(c);
+  if (c.task == TrainTask::AudioAnomaly) return loadMelWindows(c);
   if (c.frames < 1 || c.frames > 16)
     throw InvalidArgument("--frames must be between 1 and 16, got " + std::to_string(c.frames));
   if (c.frames > 1 && c.patch == 0)

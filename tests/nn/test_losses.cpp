@@ -10,6 +10,7 @@
 #include "nn/losses/bce_with_logits_loss.hpp"
 #include "nn/losses/l1_loss.hpp"
 #include "nn/losses/mse_loss.hpp"
+#include "nn/losses/weighted_mse_loss.hpp"
 
 using namespace cae;
 using namespace cae::nn;
@@ -59,6 +60,35 @@ BOOST_AUTO_TEST_CASE(gradients_both_reductions) {
     BOOST_TEST(worstError(BceLoss(r), 0.05, 0.95, 0, 1, 13) < 1e-6);
     BOOST_TEST(worstError(BceWithLogitsLoss(r), -6, 6, 0, 1, 14) < 1e-6);
   }
+}
+
+BOOST_AUTO_TEST_CASE(weighted_mse_gradient_values_and_checks) {
+  Rng rng(31);
+  for (int rep = 0; rep < 6; ++rep) {
+    const Shape s = rep == 0 ? Shape{3, 4, 1, 1} : randomShape(rng);
+    Tensor pred = randomTensor(s, rng, -1, 1);
+    const Tensor target = randomTensor(s, rng, 0, 1);
+    WeightedMseLoss loss;
+    loss.setWeights(randomTensor(s, rng, 0.01, 3));
+    Tensor grad;
+    loss.compute(pred, target, &grad);
+    auto f = [&]() { return loss.compute(pred, target, nullptr); };
+    BOOST_TEST(checkGradient(f, pred.data(), pred.size(), grad.data(), rng) < 1e-6);
+  }
+  // By hand: weights 1, 3 on errors 1, 2: (1 + 12) / 4; equal weights give the plain MSE.
+  WeightedMseLoss w;
+  w.setWeights(row({1, 3}));
+  Tensor g;
+  BOOST_TEST(w.compute(row({1, 2}), row({0, 0}), &g) == 13.0 / 4,
+             boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(g[1] == 2 * 3 * 2 / 4.0, boost::test_tools::tolerance(1e-12));
+  w.setWeights(row({2, 2, 2, 2}));
+  const Tensor p = row({0.5, -1.0, 2.0, 0.0}), t = row({0.0, 1.0, 2.0, 0.5});
+  BOOST_TEST(w.compute(p, t, nullptr) == MseLoss().compute(p, t, nullptr),
+             boost::test_tools::tolerance(1e-12));
+  BOOST_CHECK_THROW(w.compute(row({1, 2}), row({0, 0}), nullptr), ShapeError);
+  BOOST_CHECK_THROW(w.setWeights(row({1, -1})), InvalidArgument);
+  BOOST_CHECK_THROW(w.setWeights(row({0, 0})), InvalidArgument);
 }
 
 BOOST_AUTO_TEST_CASE(hand_values) {
