@@ -28,7 +28,15 @@ class TrainingDiverged : public Error {
   using Error::Error;
 };
 
-enum class TrainTask { Reconstruct, Denoise, Anomaly, Features, Compress, AudioDenoise, AudioAnomaly };
+enum class TrainTask {
+  Reconstruct,
+  Denoise,
+  Anomaly,
+  Features,
+  Compress,
+  AudioDenoise,
+  AudioAnomaly
+};
 enum class LossKind { Mse, Bce, L1 };
 enum class CorruptionKind { None, Gaussian, Masking, SaltPepper, Rician, CtLowDose, GridMask };
 enum class OptimizerKind { Adam, Sgd };

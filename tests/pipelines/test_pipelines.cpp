@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -136,7 +137,9 @@ BOOST_AUTO_TEST_CASE(every_script_has_help_and_reports_a_missing_plugin) {
     const Result help = run(setup().script(s) + " --help", 30);
     BOOST_TEST(help.rc == 0, s << " --help");
     BOOST_TEST(help.out.find("Usage:") != std::string::npos);
-    const std::string args = std::string(s) == "denoise-live.sh" ? "" : " a b";
+    const std::string args = std::string(s) == "denoise-live.sh"    ? ""
+                             : std::string(s) == "watch-machine.sh" ? " a"
+                                                                    : " a b";
     const Result missing = run("CAE_BUILD_DIR=/nonexistent " + setup().script(s) + args, 30);
     BOOST_TEST(missing.rc != 0);
     BOOST_TEST(missing.out.find("the cae plugin is not built") != std::string::npos,
@@ -423,6 +426,38 @@ BOOST_AUTO_TEST_CASE(audio_file_snr_improves_and_live_writes_its_seconds) {
   const Result bad = run(setup().script("denoise-audio.sh") + " /nonexistent.wav " + quote(out));
   BOOST_TEST(bad.rc != 0);
   BOOST_TEST(bad.out.find("input not found") != std::string::npos, bad.out);
+}
+
+// watch-machine.sh --demo with the shipped machine-sound model: a machine that develops a bearing
+// fault; the windows flagged lie within the fault's stretch (a window either side at most), most
+// of the fault's windows are flagged, and the events file has a line per window and a summary.
+BOOST_AUTO_TEST_CASE(machine_watch_flags_the_fault_where_it_was_put) {
+  const fs::path events = setup().work / "events.jsonl";
+  const Result r = run(setup().script("watch-machine.sh") + " --demo --out " + quote(events));
+  BOOST_TEST_MESSAGE(r.out);
+  BOOST_TEST_REQUIRE(r.rc == 0);
+  const std::size_t from = r.out.find("fault from ");
+  BOOST_TEST_REQUIRE(from != std::string::npos);
+  const double start = std::stod(r.out.substr(from + 11));
+  const double end = std::stod(r.out.substr(r.out.find(" to ", from) + 4));
+  std::ifstream f(events);
+  std::string line;
+  int windows = 0, inFault = 0, flaggedInFault = 0, flaggedOutside = 0;
+  while (std::getline(f, line)) {
+    if (line.find("\"summary\"") != std::string::npos) break;
+    ++windows;
+    const double t = std::stod(line.substr(line.find("\"stream_time_s\": ") + 17));
+    const bool flagged = line.find("\"is_anomaly\": true") != std::string::npos;
+    const bool inside = t + 1 > start && t < end;    // the window overlaps the fault
+    const bool near = t + 2 > start && t < end + 1;  // or is next to it
+    inFault += inside;
+    flaggedInFault += inside && flagged;
+    flaggedOutside += flagged && !near;
+  }
+  BOOST_TEST(windows == 20);
+  BOOST_TEST(flaggedOutside == 0);
+  BOOST_TEST(flaggedInFault * 2 >= inFault,
+             flaggedInFault << " of " << inFault << " fault windows");
 }
 
 BOOST_AUTO_TEST_CASE(run_tests_fails_on_an_unknown_test_name) {
