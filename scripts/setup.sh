@@ -14,6 +14,7 @@ CAE_PACKAGES=(
   libdcmtk-dev libsndfile1-dev zlib1g-dev libcli11-dev nlohmann-json3-dev libnoise-dev
   dataset-fashion-mnist python3-pydicom alsa-utils
   libfftw3-dev libsamplerate0-dev asterisk-core-sounds-en-wav pocketsphinx-testdata espeak-ng
+  endless-sky-data
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good pocl-opencl-icd
   libgstrtspserver-1.0-dev gstreamer1.0-rtsp
