@@ -72,188 +72,204 @@ struct Baseline {
   }
 };
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: %s MODEL [--machines 1,2,3,4] [--normal N] [--faulty N] "
-                 "[--seconds S] [--drone FILE] [--train-clips N] [--rate R]\n",
-                 argv[0]);
-    return 2;
-  }
-  const std::string modelPath = argv[1];
+struct Args {
+  std::string model;
   std::vector<std::uint64_t> machines{1, 2, 3, 4};
   int normal = 20, faulty = 10, trainClips = 40, rate = 16000;
   double seconds = 10;
   std::uint64_t seedBase = 5000000;  // the benchmark's clips; --seed-base 3000000: validation
   std::string drone = "/usr/share/games/endless-sky/sounds/ambient/machinery.mp3";
+};
+
+// False when an option is unknown.
+bool parse(int argc, char** argv, Args& a) {
+  a.model = argv[1];
   for (int i = 2; i + 1 < argc; i += 2) {
-    const std::string a = argv[i], v = argv[i + 1];
-    if (a == "--machines") {
-      machines.clear();
+    const std::string o = argv[i], v = argv[i + 1];
+    if (o == "--machines") {
+      a.machines.clear();
       for (std::size_t p = 0; p < v.size();) {
         const std::size_t q = v.find(',', p);
-        machines.push_back(std::stoull(v.substr(p, q - p)));
+        a.machines.push_back(std::stoull(v.substr(p, q - p)));
         p = q == std::string::npos ? v.size() : q + 1;
       }
-    } else if (a == "--normal")
-      normal = std::stoi(v);
-    else if (a == "--faulty")
-      faulty = std::stoi(v);
-    else if (a == "--seconds")
-      seconds = std::stod(v);
-    else if (a == "--drone")
-      drone = v;
-    else if (a == "--train-clips")
-      trainClips = std::stoi(v);
-    else if (a == "--rate")
-      rate = std::stoi(v);
-    else if (a == "--seed-base")
-      seedBase = std::stoull(v);
-    else {
-      std::fprintf(stderr, "unknown option %s\n", a.c_str());
-      return 2;
+    } else if (o == "--normal") {
+      a.normal = std::stoi(v);
+    } else if (o == "--faulty") {
+      a.faulty = std::stoi(v);
+    } else if (o == "--seconds") {
+      a.seconds = std::stod(v);
+    } else if (o == "--drone") {
+      a.drone = v;
+    } else if (o == "--train-clips") {
+      a.trainClips = std::stoi(v);
+    } else if (o == "--rate") {
+      a.rate = std::stoi(v);
+    } else if (o == "--seed-base") {
+      a.seedBase = std::stoull(v);
+    } else {
+      std::fprintf(stderr, "unknown option %s\n", o.c_str());
+      return false;
     }
   }
-  try {
-    auto model = std::make_shared<cae::audio::MelAnomalyModel>(modelPath);
-    const cae::onnx::Stft st = model->stft();
-    const int mels = model->mels(), k = model->context();
-    const double threshold = model->info().anomaly.threshold.value_or(0);
-    std::vector<float> droneSamples;
-    if (!drone.empty()) {
-      const cae::io::MonoAudio a = cae::io::readMonoAudio(drone);
-      droneSamples = cae::audio::resample(a.samples, a.sampleRate, st.sampleRate);
-    }
-    // The baseline's statistics: the recipe's training clips (cae-machine-sounds --seed 1 draws
-    // clip seeds 1000004, 1000005, ... over the machines in order).
-    Baseline base;
-    base.mels = mels;
-    base.k = k;
-    base.mean.assign(std::size_t(mels), 0);
-    base.var.assign(std::size_t(mels), 0);
-    {
-      std::vector<double> sum(static_cast<std::size_t>(mels));
-      std::vector<double> sq(static_cast<std::size_t>(mels));
-      long frames = 0;
-      std::uint64_t seed = 1000003;
-      for (std::uint64_t id : machines) {
-        const cae::audio::Machine m = cae::audio::machine(id);
-        for (int c = 0; c < trainClips; ++c) {
-          cae::audio::ClipOptions o;
-          o.rate = st.sampleRate;
-          o.seconds = seconds;
-          o.seed = ++seed;
-          o.drone = droneSamples.empty() ? nullptr : &droneSamples;
-          int n = 0;
-          const std::vector<float> f = cae::audio::melFrames(cae::audio::machineClip(m, o), st.nFft,
-                                                             st.hop, st.sampleRate, mels, n);
-          for (int t = 0; t < n; ++t)
-            for (int b = 0; b < mels; ++b) {
-              const double v = f[std::size_t(t) * std::size_t(mels) + std::size_t(b)];
-              sum[std::size_t(b)] += v;
-              sq[std::size_t(b)] += v * v;
-            }
-          frames += n;
-        }
+  return true;
+}
+
+// The baseline's statistics: the recipe's training clips (cae-machine-sounds --seed 1 draws clip
+// seeds 1000004, 1000005, ... over the machines in order).
+Baseline baselineOf(const Args& a, const cae::onnx::Stft& st, int mels, int k,
+                    const std::vector<float>& drone) {
+  Baseline base;
+  base.mels = mels;
+  base.k = k;
+  std::vector<double> sum(static_cast<std::size_t>(mels));
+  std::vector<double> sq(static_cast<std::size_t>(mels));
+  long frames = 0;
+  std::uint64_t seed = 1000003;
+  for (std::uint64_t id : a.machines) {
+    const cae::audio::Machine m = cae::audio::machine(id);
+    for (int c = 0; c < a.trainClips; ++c) {
+      cae::audio::ClipOptions o;
+      o.rate = st.sampleRate;
+      o.seconds = a.seconds;
+      o.seed = ++seed;
+      o.drone = drone.empty() ? nullptr : &drone;
+      int n = 0;
+      const std::vector<float> f = cae::audio::melFrames(cae::audio::machineClip(m, o), st.nFft,
+                                                         st.hop, st.sampleRate, mels, n);
+      for (std::size_t i = 0; i < f.size(); ++i) {
+        sum[i % std::size_t(mels)] += f[i];
+        sq[i % std::size_t(mels)] += double(f[i]) * f[i];
       }
-      for (int b = 0; b < mels; ++b) {
-        base.mean[std::size_t(b)] = sum[std::size_t(b)] / double(frames);
-        base.var[std::size_t(b)] =
-            std::max(sq[std::size_t(b)] / double(frames) -
-                         base.mean[std::size_t(b)] * base.mean[std::size_t(b)],
-                     1e-8);
-      }
+      frames += n;
     }
-    // Test clips: other seeds than training (5,000,000 on; designs are chosen on --seed-base
-    // 3000000, never on these).
-    std::map<std::string, std::vector<double>> caeScores, baseScores;  // fault -> clip scores
-    long normalWindows = 0, falseAlarms = 0;
-    std::map<std::string, std::pair<int, int>> flagged;  // fault -> (flagged, clips)
-    double caeSeconds = 0, soundSeconds = 0;
-    std::uint64_t seed = seedBase;
-    std::vector<Fault> kinds{Fault::None};
-    for (Fault f : cae::audio::allFaults()) kinds.push_back(f);
-    for (std::uint64_t id : machines) {
-      const cae::audio::Machine m = cae::audio::machine(id);
-      for (Fault f : kinds) {
-        const int clips = f == Fault::None ? normal : faulty;
-        for (int c = 0; c < clips; ++c) {
-          cae::audio::ClipOptions o;
-          o.rate = rate;
-          o.seconds = seconds;
-          o.seed = ++seed;
-          o.fault = f;
-          o.faultStart = seconds * (0.1 + 0.3 * double(seed % 5) / 4);
-          o.faultEnd = o.faultStart + seconds * 0.4;
-          std::vector<float> rd;
-          if (!droneSamples.empty())
-            rd = rate == st.sampleRate ? droneSamples
-                                       : cae::audio::resample(droneSamples, st.sampleRate, rate);
-          o.drone = rd.empty() ? nullptr : &rd;
-          const std::vector<float> x = cae::audio::machineClip(m, o);
-          cae::audio::AnomalyStream stream(model, rate);
-          std::vector<double> w;
-          const auto t0 = std::chrono::steady_clock::now();
-          stream.push(x.data(), x.size(), [&](const cae::audio::AnomalyStream::Window& win) {
-            w.push_back(win.score);
-          });
-          stream.flush(
+  }
+  for (std::size_t b = 0; b < sum.size(); ++b) {
+    base.mean.push_back(sum[b] / double(frames));
+    base.var.push_back(std::max(sq[b] / double(frames) - base.mean[b] * base.mean[b], 1e-8));
+  }
+  return base;
+}
+
+struct Results {
+  std::map<std::string, std::vector<double>> cae, baseline;  // fault -> clip scores
+  std::map<std::string, std::pair<int, int>> flagged;        // fault -> (flagged, clips)
+  long normalWindows = 0, falseAlarms = 0;
+  double caeSeconds = 0, soundSeconds = 0;
+};
+
+// One test clip through the model's scorer (at the stream rate) and the baseline.
+void scoreClip(const Args& a, const std::shared_ptr<cae::audio::MelAnomalyModel>& model,
+               const Baseline& base, Fault f, const std::vector<float>& x, Results& r) {
+  const cae::onnx::Stft st = model->stft();
+  const double threshold = model->info().anomaly.threshold.value_or(0);
+  cae::audio::AnomalyStream stream(model, a.rate);
+  std::vector<double> w;
+  const auto t0 = std::chrono::steady_clock::now();
+  stream.push(x.data(), x.size(),
               [&](const cae::audio::AnomalyStream::Window& win) { w.push_back(win.score); });
-          caeSeconds +=
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          soundSeconds += seconds;
-          const std::vector<float> x16 = cae::audio::resample(x, rate, st.sampleRate);
-          int n = 0;
-          const std::vector<float> feats =
-              cae::audio::melFrames(x16, st.nFft, st.hop, st.sampleRate, mels, n);
-          const int wFrames =
-              std::max(1, int(std::lround(model->windowSeconds() * st.sampleRate / st.hop)));
-          const std::vector<double> bw = base.windows(feats, n, wFrames);
-          const std::string name = cae::audio::faultName(f);
-          caeScores[name].push_back(*std::max_element(w.begin(), w.end()));
-          baseScores[name].push_back(*std::max_element(bw.begin(), bw.end()));
-          if (f == Fault::None) {
-            normalWindows += long(w.size());
-            for (double s : w) falseAlarms += s > threshold;
-          } else {
-            auto& fl = flagged[name];
-            fl.second += 1;
-            fl.first += *std::max_element(w.begin(), w.end()) > threshold;
-          }
-        }
+  stream.flush([&](const cae::audio::AnomalyStream::Window& win) { w.push_back(win.score); });
+  r.caeSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.soundSeconds += a.seconds;
+  int n = 0;
+  const std::vector<float> feats = cae::audio::melFrames(
+      cae::audio::resample(x, a.rate, st.sampleRate), st.nFft, st.hop, st.sampleRate, base.mels, n);
+  const int wFrames =
+      std::max(1, int(std::lround(model->windowSeconds() * st.sampleRate / st.hop)));
+  const std::vector<double> bw = base.windows(feats, n, wFrames);
+  const std::string name = cae::audio::faultName(f);
+  const double top = *std::max_element(w.begin(), w.end());
+  r.cae[name].push_back(top);
+  r.baseline[name].push_back(*std::max_element(bw.begin(), bw.end()));
+  if (f == Fault::None) {
+    r.normalWindows += long(w.size());
+    for (double v : w) r.falseAlarms += v > threshold;
+  } else {
+    r.flagged[name].second += 1;
+    r.flagged[name].first += top > threshold;
+  }
+}
+
+void print(const Args& a, const cae::audio::MelAnomalyModel& model, Results& r) {
+  double meanCae = 0, meanBase = 0;
+  for (Fault f : cae::audio::allFaults()) {
+    const std::string name = cae::audio::faultName(f);
+    const double c = auroc(r.cae["none"], r.cae[name]);
+    const double b = auroc(r.baseline["none"], r.baseline[name]);
+    meanCae += c / 5;
+    meanBase += b / 5;
+    const nlohmann::json row{{"fault", name},
+                             {"auroc_cae", c},
+                             {"auroc_baseline", b},
+                             {"flagged", r.flagged[name].first},
+                             {"clips", r.flagged[name].second}};
+    std::printf("%s\n", row.dump().c_str());
+  }
+  const nlohmann::json sum{{"summary", true},
+                           {"model", a.model},
+                           {"rate", a.rate},
+                           {"machines", a.machines},
+                           {"normal_clips", a.normal * int(a.machines.size())},
+                           {"faulty_clips_per_kind", a.faulty * int(a.machines.size())},
+                           {"seconds", a.seconds},
+                           {"seed_base", a.seedBase},
+                           {"auroc_cae_mean", meanCae},
+                           {"auroc_baseline_mean", meanBase},
+                           {"threshold", model.info().anomaly.threshold.value_or(0)},
+                           {"normal_windows", r.normalWindows},
+                           {"false_alarm_windows", r.falseAlarms},
+                           {"cae_realtime_factor", r.caeSeconds / r.soundSeconds}};
+  std::printf("%s\n", sum.dump().c_str());
+}
+
+int run(const Args& a) {
+  auto model = std::make_shared<cae::audio::MelAnomalyModel>(a.model);
+  const cae::onnx::Stft st = model->stft();
+  std::vector<float> drone;
+  if (!a.drone.empty()) {
+    const cae::io::MonoAudio d = cae::io::readMonoAudio(a.drone);
+    drone = cae::audio::resample(d.samples, d.sampleRate, st.sampleRate);
+  }
+  const Baseline base = baselineOf(a, st, model->mels(), model->context(), drone);
+  const std::vector<float> streamDrone =
+      a.rate == st.sampleRate ? drone : cae::audio::resample(drone, st.sampleRate, a.rate);
+  // Test clips: other seeds than training (5,000,000 on; designs are chosen on --seed-base
+  // 3000000, never on these), made at the stream's rate.
+  Results r;
+  std::uint64_t seed = a.seedBase;
+  std::vector<Fault> kinds{Fault::None};
+  for (Fault f : cae::audio::allFaults()) kinds.push_back(f);
+  for (std::uint64_t id : a.machines)
+    for (Fault f : kinds)
+      for (int c = 0; c < (f == Fault::None ? a.normal : a.faulty); ++c) {
+        cae::audio::ClipOptions o;
+        o.rate = a.rate;
+        o.seconds = a.seconds;
+        o.seed = ++seed;
+        o.fault = f;
+        o.faultStart = a.seconds * (0.1 + 0.3 * double(seed % 5) / 4);
+        o.faultEnd = o.faultStart + a.seconds * 0.4;
+        o.drone = streamDrone.empty() ? nullptr : &streamDrone;
+        scoreClip(a, model, base, f, cae::audio::machineClip(cae::audio::machine(id), o), r);
       }
-    }
-    double meanCae = 0, meanBase = 0;
-    for (Fault f : cae::audio::allFaults()) {
-      const std::string name = cae::audio::faultName(f);
-      const double a = auroc(caeScores["none"], caeScores[name]);
-      const double b = auroc(baseScores["none"], baseScores[name]);
-      meanCae += a / 5;
-      meanBase += b / 5;
-      nlohmann::json row{{"fault", name},
-                         {"auroc_cae", a},
-                         {"auroc_baseline", b},
-                         {"flagged", flagged[name].first},
-                         {"clips", flagged[name].second}};
-      std::printf("%s\n", row.dump().c_str());
-    }
-    nlohmann::json sum{{"summary", true},
-                       {"model", modelPath},
-                       {"rate", rate},
-                       {"machines", machines},
-                       {"normal_clips", normal * int(machines.size())},
-                       {"faulty_clips_per_kind", faulty * int(machines.size())},
-                       {"seconds", seconds},
-                       {"auroc_cae_mean", meanCae},
-                       {"auroc_baseline_mean", meanBase},
-                       {"threshold", threshold},
-                       {"normal_windows", normalWindows},
-                       {"false_alarm_windows", falseAlarms},
-                       {"cae_realtime_factor", caeSeconds / soundSeconds}};
-    std::printf("%s\n", sum.dump().c_str());
-    return 0;
+  print(a, *model, r);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr,
+                 "usage: %s MODEL [--machines 1,2,3,4] [--normal N] [--faulty N] [--seconds S] "
+                 "[--drone FILE] [--train-clips N] [--rate R] [--seed-base N]\n",
+                 argv[0]);
+    return 2;
+  }
+  try {
+    Args a;
+    if (!parse(argc, argv, a)) return 2;
+    return run(a);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_audio_anomaly: %s\n", e.what());
     return 1;

@@ -41,7 +41,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_cae_audio_anomaly_debug);
 #define GST_CAT_DEFAULT gst_cae_audio_anomaly_debug
 
 #define DEFAULT_MODEL_NAME "audio-anomaly.onnx"
-#define DEFAULT_THRESHOLD -1.0
+#define DEFAULT_THRESHOLD (-1.0)
 #define DEFAULT_WINDOW 0.0
 
 enum { PROP_0, PROP_MODEL, PROP_THRESHOLD, PROP_WINDOW };
@@ -64,9 +64,10 @@ G_DEFINE_TYPE(GstCaeAudioAnomaly, gst_cae_audio_anomaly, GST_TYPE_AUDIO_FILTER)
 GST_ELEMENT_REGISTER_DEFINE(caeaudioanomaly, "caeaudioanomaly", GST_RANK_NONE,
                             GST_TYPE_CAE_AUDIO_ANOMALY)
 
-#define CAPS_STR                                                                          \
-  "audio/x-raw, format = (string) { F32LE, S16LE }, rate = (int) { 16000, 22050, 32000, " \
-  "44100, 48000 }, channels = (int) [ 1, 8 ], layout = (string) interleaved"
+// The formats the element takes.
+static const char kCaps[] =
+    "audio/x-raw, format = (string) { F32LE, S16LE }, rate = (int) { 16000, 22050, 32000, "
+    "44100, 48000 }, channels = (int) [ 1, 8 ], layout = (string) interleaved";
 
 static std::string model_path(GstCaeAudioAnomaly* self) {
   GST_OBJECT_LOCK(self);
@@ -316,7 +317,7 @@ static void gst_cae_audio_anomaly_class_init(GstCaeAudioAnomalyClass* klass) {
       "Flags anomalous machine sounds with a learned log-mel autoencoder (passthrough, element "
       "messages)",
       "cae developers");
-  GstCaps* caps = gst_caps_from_string(CAPS_STR);
+  GstCaps* caps = gst_caps_from_string(kCaps);
   gst_audio_filter_class_add_pad_templates(af, caps);
   gst_caps_unref(caps);
   bt->start = GST_DEBUG_FUNCPTR(gst_cae_audio_anomaly_start);

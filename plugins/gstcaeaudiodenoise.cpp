@@ -69,9 +69,10 @@ G_DEFINE_TYPE(GstCaeAudioDenoise, gst_cae_audio_denoise, GST_TYPE_AUDIO_FILTER)
 GST_ELEMENT_REGISTER_DEFINE(caeaudiodenoise, "caeaudiodenoise", GST_RANK_NONE,
                             GST_TYPE_CAE_AUDIO_DENOISE)
 
-#define CAPS_STR                                                                         \
-  "audio/x-raw, format = (string) { F32LE, S16LE }, rate = (int) { 8000, 11025, 16000, " \
-  "22050, 32000, 44100, 48000 }, channels = (int) [ 1, 8 ], layout = (string) interleaved"
+// The formats the element takes.
+static const char kCaps[] =
+    "audio/x-raw, format = (string) { F32LE, S16LE }, rate = (int) { 8000, 11025, 16000, "
+    "22050, 32000, 44100, 48000 }, channels = (int) [ 1, 8 ], layout = (string) interleaved";
 
 static std::string model_path(GstCaeAudioDenoise* self) {
   GST_OBJECT_LOCK(self);
@@ -353,7 +354,7 @@ static void gst_cae_audio_denoise_class_init(GstCaeAudioDenoiseClass* klass) {
       element_class, "CAE audio denoiser", "Filter/Effect/Audio",
       "Suppresses noise in speech with a learned convolutional autoencoder (per channel)",
       "cae developers");
-  GstCaps* caps = gst_caps_from_string(CAPS_STR);
+  GstCaps* caps = gst_caps_from_string(kCaps);
   gst_audio_filter_class_add_pad_templates(af, caps);
   gst_caps_unref(caps);
 

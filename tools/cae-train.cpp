@@ -450,9 +450,8 @@ void parsePair(const std::string& text, const char* option, double& a, double& b
   if (!ok) throw InvalidArgument(std::string(option) + ": expected A:B, got '" + text + "'");
 }
 
-void addObjectiveOptions(CLI::App& app, Options& o) {
+void addTaskOption(CLI::App& app, Options& o) {
   TrainConfig& c = o.c;
-  std::string& sigma = o.sigma;
   enumOption(app, "--task", c.task,
              std::map<std::string, TrainTask>{{"reconstruct", TrainTask::Reconstruct},
                                               {"denoise", TrainTask::Denoise},
@@ -470,6 +469,12 @@ void addObjectiveOptions(CLI::App& app, Options& o) {
              "sounds: DATA is normal operation; a dense autoencoder of --context log-mel frames, "
              "threshold at --fpr over --analysis-window seconds)")
       ->group("Objective");
+}
+
+void addObjectiveOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  std::string& sigma = o.sigma;
+  addTaskOption(app, o);
   app.add_option("--lambda", c.lambda,
                  "compress: rate-distortion trade-off (CompressAI's scale: 0.0018 ~ 0.1 bpp .. "
                  "0.0483 ~ 1 bpp and more)")

@@ -35,7 +35,7 @@ RealFft::RealFft(int n) : n_(n) {
   p_ = std::make_unique<Plans>();
   const std::lock_guard<std::mutex> lock(plannerLock());
   p_->real = fftwf_alloc_real(std::size_t(n));
-  p_->spec = fftwf_alloc_complex(std::size_t(n / 2 + 1));
+  p_->spec = fftwf_alloc_complex(std::size_t(n) / 2 + 1);
   if (!p_->real || !p_->spec)
     throw Error("FFTW could not allocate a transform of size " + std::to_string(n));
   // FFTW_ESTIMATE: no timing runs at start-up (an element starts at once); the plans are

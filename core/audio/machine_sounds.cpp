@@ -64,104 +64,144 @@ Machine machine(std::uint64_t id) {
   return m;
 }
 
-std::vector<float> machineClip(const Machine& m, const ClipOptions& o) {
-  if (o.rate <= 0 || !(o.seconds > 0)) throw InvalidArgument("machine clip: bad rate or length");
-  const std::size_t n = std::size_t(std::lround(o.seconds * o.rate));
-  std::mt19937_64 g(o.seed);
-  std::uniform_real_distribution<double> u(0, 1);
-  std::normal_distribution<double> nd(0, 1);
-  const double rate = o.rate;
-  const std::size_t a = std::size_t(std::max(0.0, o.faultStart) * rate);
-  const std::size_t b = std::min(n, std::size_t(std::max(0.0, o.faultEnd) * rate));
-  const auto active = [&](std::size_t i) { return o.fault != Fault::None && i >= a && i < b; };
+namespace {
 
-  // Rotation frequency: the machine's, times a slow random drift (+-2 %), and its phase.
+// One clip's random draws, in the order the clip makes them (a seed gives the same clip).
+struct Draws {
+  explicit Draws(std::uint64_t seed) : g(seed) {}
+  double u() { return uniform(g); }
+  double n() { return normal(g); }
+  std::mt19937_64 g;
+  std::uniform_real_distribution<double> uniform{0, 1};
+  std::normal_distribution<double> normal{0, 1};
+};
+
+// A fault's stretch [a, b) in samples.
+struct Stretch {
+  std::size_t a = 0, b = 0;
+  bool has(std::size_t i) const { return i >= a && i < b; }
+};
+
+// The rotation's phase per sample: speed times a slow random drift (the drift +-2 %).
+std::vector<double> rotationPhase(double speed, double rate, std::size_t n, Draws& d) {
   std::vector<double> phase(n);
   double drift = 0, ph = 0;
-  const double speed = m.rotationHz * (1 + 0.02 * (2 * u(g) - 1));
   for (std::size_t i = 0; i < n; ++i) {
-    drift = 0.9995 * drift + 0.0005 * nd(g);
+    drift = 0.9995 * drift + 0.0005 * d.n();
     ph += 2 * kPi * speed * (1 + 0.6 * drift) / rate;
     phase[i] = ph;
   }
-  const int missing = 1 + int(u(g) * 4);  // harmonic 2..5 (index 1..4) the fault removes
-  std::vector<double> offsets(m.harmonics.size());
-  for (double& p : offsets) p = 2 * kPi * u(g);
-  const double imbalance = 0.5 * o.severity;
+  return phase;
+}
 
+// The harmonics, with the harmonic and imbalance faults in their stretch; unit RMS.
+std::vector<double> harmonics(const Machine& m, const ClipOptions& o, const Stretch& f,
+                              const std::vector<double>& phase, double speed, Draws& d) {
+  const std::size_t n = phase.size();
+  const int missing = 1 + int(d.u() * 4);  // harmonic 2..5 (index 1..4) the fault removes
+  std::vector<double> offsets(m.harmonics.size());
+  for (double& p : offsets) p = 2 * kPi * d.u();
   std::vector<double> tone(n, 0.0);
   for (std::size_t h = 0; h < m.harmonics.size(); ++h) {
-    if ((h + 1) * speed > 0.45 * rate) break;
+    if (double(h + 1) * speed > 0.45 * o.rate) break;
     for (std::size_t i = 0; i < n; ++i) {
       double amp = m.harmonics[h];
-      if (active(i) && o.fault == Fault::Harmonic && int(h) == missing) amp = 0;
-      if (active(i) && o.fault == Fault::Imbalance && h == 0) amp *= 1 + 2 * o.severity;
+      if (f.has(i) && o.fault == Fault::Harmonic && int(h) == missing) amp = 0;
+      if (f.has(i) && o.fault == Fault::Imbalance && h == 0) amp *= 1 + 2 * o.severity;
       tone[i] += amp * std::sin(double(h + 1) * phase[i] + offsets[h]);
     }
   }
   if (o.fault == Fault::Imbalance)
-    for (std::size_t i = a; i < b; ++i) tone[i] *= 1 + imbalance * std::sin(phase[i]);
-  const double toneRms = std::max(rms(tone), 1e-9);
+    for (std::size_t i = f.a; i < f.b; ++i) tone[i] *= 1 + 0.5 * o.severity * std::sin(phase[i]);
+  const double r = std::max(rms(tone), 1e-9);
+  for (double& v : tone) v /= r;
+  return tone;
+}
 
-  std::vector<double> x(n);
+// Broadband noise of the machine's colour and level, and the drone, added to x.
+void addNoise(const Machine& m, const ClipOptions& o, std::vector<double>& x, Draws& d) {
   double y = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    y = m.noisePole * y + nd(g);
-    x[i] = tone[i] / toneRms + m.noiseLevel * y * std::sqrt(1 - m.noisePole * m.noisePole);
+  for (double& v : x) {
+    y = m.noisePole * y + d.n();
+    v += m.noiseLevel * y * std::sqrt(1 - m.noisePole * m.noisePole);
   }
-  if (o.drone && !o.drone->empty()) {
-    double dr = 0;
-    for (float v : *o.drone) dr += double(v) * v;
-    dr = std::sqrt(dr / double(o.drone->size()));
-    std::size_t at = std::size_t(u(g) * double(o.drone->size()));
-    for (std::size_t i = 0; i < n; ++i) {
-      x[i] += m.droneLevel * (*o.drone)[at] / std::max(dr, 1e-9);
-      if (++at == o.drone->size()) at = 0;
-    }
+  if (!o.drone || o.drone->empty()) return;
+  double dr = 0;
+  for (float v : *o.drone) dr += double(v) * v;
+  dr = std::max(std::sqrt(dr / double(o.drone->size())), 1e-9);
+  std::size_t at = std::size_t(d.u() * double(o.drone->size()));
+  for (double& v : x) {
+    v += m.droneLevel * (*o.drone)[at] / dr;
+    if (++at == o.drone->size()) at = 0;
   }
+}
 
-  // Faults that add sound.
-  if (o.fault == Fault::Bearing) {
-    const double defectRate = speed * (3 + 2 * u(g)), resonance = 2000 + 3000 * u(g);
-    const double period = rate / defectRate;
-    for (double t = double(a) + period * u(g); t < double(b); t += period) {
-      const double amp = 2.5 * o.severity * (0.7 + 0.3 * u(g));
-      for (std::size_t k = 0; k < std::size_t(0.004 * rate) && std::size_t(t) + k < b; ++k) {
-        const double s = double(k) / rate;
-        x[std::size_t(t) + k] += amp * std::exp(-s / 0.0008) * std::sin(2 * kPi * resonance * s);
-      }
-    }
-  } else if (o.fault == Fault::Rubbing) {
-    // Band noise (two one-pole sections: a crude 1-4 kHz band) in a burst once per revolution.
-    double lp = 0, hp = 0, prev = 0;
-    const double aLo = std::exp(-2 * kPi * 4000 / rate), aHi = std::exp(-2 * kPi * 1000 / rate);
-    for (std::size_t i = a; i < b; ++i) {
-      const double w = nd(g);
-      lp = aLo * lp + (1 - aLo) * w;
-      hp = aHi * (hp + lp - prev);
-      prev = lp;
-      const double burst = std::max(0.0, std::sin(phase[i]));
-      x[i] += 3.0 * o.severity * hp * burst * burst;
-    }
-  } else if (o.fault == Fault::Dropout) {
-    for (std::size_t i = a; i < b;) {
-      const std::size_t len = std::size_t((0.1 + 0.2 * u(g)) * rate);
-      for (std::size_t k = i; k < std::min(b, i + len); ++k)
-        x[k] *= std::pow(10.0, -25 * o.severity / 20);
-      i += len + std::size_t((0.2 + 0.5 * u(g)) * rate);
+// Clicks of a decaying resonance at the bearing's defect rate.
+void addBearing(const ClipOptions& o, const Stretch& f, double speed, std::vector<double>& x,
+                Draws& d) {
+  const double rate = o.rate, defectRate = speed * (3 + 2 * d.u()), resonance = 2000 + 3000 * d.u();
+  const double period = rate / defectRate;
+  for (double t = double(f.a) + period * d.u(); t < double(f.b); t += period) {
+    const double amp = 2.5 * o.severity * (0.7 + 0.3 * d.u());
+    for (std::size_t k = 0; k < std::size_t(0.004 * rate) && std::size_t(t) + k < f.b; ++k) {
+      const double s = double(k) / rate;
+      x[std::size_t(t) + k] += amp * std::exp(-s / 0.0008) * std::sin(2 * kPi * resonance * s);
     }
   }
+}
 
-  // Level: about -20 dBFS RMS, +-3 dB from clip to clip (of the clean part, so a fault keeps its
-  // loudness relative to the machine).
+// Noise above about 1 kHz (two one-pole sections) in a burst once per revolution.
+void addRubbing(const ClipOptions& o, const Stretch& f, const std::vector<double>& phase,
+                std::vector<double>& x, Draws& d) {
+  double lp = 0, hp = 0, prev = 0;
+  const double aLo = std::exp(-2 * kPi * 4000 / o.rate), aHi = std::exp(-2 * kPi * 1000 / o.rate);
+  for (std::size_t i = f.a; i < f.b; ++i) {
+    lp = aLo * lp + (1 - aLo) * d.n();
+    hp = aHi * (hp + lp - prev);
+    prev = lp;
+    const double burst = std::max(0.0, std::sin(phase[i]));
+    x[i] += 3.0 * o.severity * hp * burst * burst;
+  }
+}
+
+// Drops of 25 dB (times the severity) for 0.1-0.3 s, every 0.3-0.8 s.
+void applyDropout(const ClipOptions& o, const Stretch& f, std::vector<double>& x, Draws& d) {
+  for (std::size_t i = f.a; i < f.b;) {
+    const std::size_t len = std::size_t((0.1 + 0.2 * d.u()) * o.rate);
+    for (std::size_t k = i; k < std::min(f.b, i + len); ++k)
+      x[k] *= std::pow(10.0, -25 * o.severity / 20);
+    i += len + std::size_t((0.2 + 0.5 * d.u()) * o.rate);
+  }
+}
+
+}  // namespace
+
+std::vector<float> machineClip(const Machine& m, const ClipOptions& o) {
+  if (o.rate <= 0 || !(o.seconds > 0)) throw InvalidArgument("machine clip: bad rate or length");
+  const std::size_t n = std::size_t(std::lround(o.seconds * o.rate));
+  Draws d(o.seed);
+  Stretch f;
+  if (o.fault != Fault::None) {
+    f.a = std::size_t(std::max(0.0, o.faultStart) * o.rate);
+    f.b = std::min(n, std::size_t(std::max(0.0, o.faultEnd) * o.rate));
+  }
+  const double speed = m.rotationHz * (1 + 0.02 * (2 * d.u() - 1));
+  const std::vector<double> phase = rotationPhase(speed, o.rate, n, d);
+  std::vector<double> x = harmonics(m, o, f, phase, speed, d);
+  addNoise(m, o, x, d);
+  if (o.fault == Fault::Bearing) addBearing(o, f, speed, x, d);
+  if (o.fault == Fault::Rubbing) addRubbing(o, f, phase, x, d);
+  if (o.fault == Fault::Dropout) applyDropout(o, f, x, d);
+  // Level: about -20 dBFS RMS, +-3 dB from clip to clip (of the part without the fault, so a
+  // fault keeps its loudness relative to the machine).
   double s = 0;
   std::size_t count = 0;
   for (std::size_t i = 0; i < n; ++i)
-    if (!active(i)) s += x[i] * x[i], ++count;
+    if (!f.has(i)) s += x[i] * x[i], ++count;
   if (count == 0)
     for (double v : x) s += v * v, ++count;
-  const double level =
-      std::pow(10.0, (-20 + 6 * (u(g) - 0.5)) / 20) / std::sqrt(std::max(s / double(count), 1e-12));
+  const double level = std::pow(10.0, (-20 + 6 * (d.u() - 0.5)) / 20) /
+                       std::sqrt(std::max(s / double(count), 1e-12));
   std::vector<float> out(n);
   for (std::size_t i = 0; i < n; ++i) out[i] = float(std::clamp(x[i] * level, -1.0, 1.0));
   return out;

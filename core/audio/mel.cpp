@@ -89,9 +89,9 @@ MelStream::MelStream(int n, int hop, int modelRate, int mels, int streamRate)
   window_.assign(w.begin(), w.end());
   ring_.assign(std::size_t(n_), 0.0f);
   frame_.assign(std::size_t(n_), 0.0f);
-  power_.assign(std::size_t(n_ / 2 + 1), 0.0f);
+  power_.assign(std::size_t(n_) / 2 + 1, 0.0f);
   mel_.assign(std::size_t(mels), 0.0f);
-  spec_.assign(std::size_t(n_ / 2 + 1), {});
+  spec_.assign(std::size_t(n_) / 2 + 1, {});
 }
 
 void MelStream::reset() { filled_ = 0; }

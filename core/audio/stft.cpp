@@ -154,7 +154,7 @@ StreamingStft::StreamingStft(int n, int hop)
   acc_.assign(std::size_t(n), 0.0f);
   pending_.assign(std::size_t(hop), 0.0f);
   tmp_.assign(std::size_t(n), 0.0f);
-  bins_.assign(std::size_t(n / 2 + 1), {});
+  bins_.assign(std::size_t(n) / 2 + 1, {});
   reset();
 }
 

@@ -10,15 +10,26 @@
 #   btanks-data      ambient city, forest, country, swamp; train pass-by; helicopter
 #   lugaru-data      wind, desert wind
 #   endless-sky-data machinery (engine room)
-# Speech and noise files are held out by file for validation (--val-fraction 0.1).
-# Retrain: models/recipes/audio-denoise.sh [out-dir] [extra cae-train options, e.g. --resume]
-#   (needs build/tools/cae-train, or CAE_TRAIN=path; one engine thread under nice; ~40 minutes
-#   here).
+# Speech and noise files are held out by file for validation (--val-fraction 0.1). The loss is
+# the phase-sensitive spectrum approximation (--mask-loss psa): on validation frames it left the
+# masks' power-weighted error 6.42 dB below the noisy frames' against 4.16 dB for plain mask MSE
+# (the same 100 epochs; session 16).
+# Two steps, each 100 x 500 steps of 32 frames or more:
+#   base      from scratch, lr 1e-3 cosine to 1e-5, 100 epochs   -> audio-denoise-base.*
+#   final     --init the base's checkpoint, lr 5e-4 cosine to 1e-5, 120 epochs -> audio-denoise.*
+# Retrain: models/recipes/audio-denoise.sh [out-dir] [base|final|all] [extra cae-train options,
+#   e.g. --resume] (needs build/tools/cae-train, or CAE_TRAIN=path; one engine thread under
+#   nice; ~20 + 25 minutes on an idle machine here).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$root/models/recipes/audio-data.sh"
 out=${1:-$root/out/models}; shift || true
+step=${1:-all}; shift || true
 mkdir -p "$out"
+if [[ $step == all ]]; then
+  "$0" "$out" base "$@"
+  exec "$0" "$out" final "$@"
+fi
 data=${CAE_AUDIO_DATA:-$root/out/audio-data}
 cae_espeak_speech "$data/espeak" 120
 noise=(
@@ -35,10 +46,15 @@ noise=(
 for f in "${noise[@]}"; do
   [[ -f $f ]] || { echo "audio-denoise: missing $f (apt-get install btanks-data lugaru-data endless-sky-data)" >&2; exit 1; }
 done
-exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" --task audio-denoise \
-  "${cae_speech_dirs[@]}" "$data/espeak" --noise-data "${noise[@]}" \
-  --rate 16000 --stft 512:128 --context 8 --snr=-5:20 \
-  --channels 192 --latent 64 \
-  --batch 32 --epochs 100 --steps 500 --lr 1e-3 --schedule cosine --min-lr 1e-5 \
-  --val-samples 4096 --threads 1 --seed 15 \
-  -o "$out/audio-denoise.onnx" "$@"
+common=(--task audio-denoise "${cae_speech_dirs[@]}" "$data/espeak" --noise-data "${noise[@]}"
+  --rate 16000 --stft 512:128 --context 8 --snr=-5:20 --mask-loss psa
+  --channels 192 --latent 64 --batch 32 --steps 500 --schedule cosine --min-lr 1e-5
+  --val-samples 4096 --threads 1 --seed 15)
+case $step in
+  base) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${common[@]}" \
+          --epochs 100 --lr 1e-3 -o "$out/audio-denoise-base.onnx" "$@" ;;
+  final) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${common[@]}" \
+           --init "$out/audio-denoise-base.ckpt" --epochs 120 --lr 5e-4 \
+           -o "$out/audio-denoise.onnx" "$@" ;;
+  *) echo "usage: $0 [out-dir] [base|final|all] [cae-train options]" >&2; exit 2 ;;
+esac

@@ -79,7 +79,8 @@ BOOST_AUTO_TEST_CASE(stft_then_istft_gives_the_signal_back) {
 BOOST_AUTO_TEST_CASE(streaming_stft_is_a_fixed_delay_at_any_block_size) {
   const cae::io::MonoAudio a = cae::io::readMonoAudio("/usr/share/sounds/alsa/Front_Left.wav");
   std::mt19937 gen(3);
-  for (auto [n, hop] : {std::pair{512, 128}, std::pair{1536, 384}, std::pair{1412, 353}}) {
+  for (auto [size, step] : {std::pair{512, 128}, std::pair{1536, 384}, std::pair{1412, 353}}) {
+    const int n = size, hop = step;  // lambdas cannot capture structured bindings in C++17
     audio::StreamingStft st(n, hop);
     BOOST_TEST(st.latency() == n - 1);
     std::vector<float> out(a.samples.size());
@@ -122,12 +123,13 @@ BOOST_AUTO_TEST_CASE(resampling_keeps_a_tone_and_its_timing) {
   // A 440 Hz tone at 16 kHz to 48 kHz and back: the same tone, not delayed.
   std::vector<float> x(16000);
   for (std::size_t j = 0; j < x.size(); ++j)
-    x[j] = float(0.5 * std::sin(2 * kPi * 440 * j / 16000.0));
+    x[j] = float(0.5 * std::sin(2 * kPi * 440 * double(j) / 16000.0));
   const std::vector<float> up = audio::resample(x, 16000, 48000);
   BOOST_TEST(up.size() == 48000u);
   double err = 0;
   for (std::size_t j = 3000; j < 45000; ++j)
-    err = std::max(err, std::abs(double(up[j]) - 0.5 * std::sin(2 * kPi * 440 * j / 48000.0)));
+    err = std::max(err,
+                   std::abs(double(up[j]) - 0.5 * std::sin(2 * kPi * 440 * double(j) / 48000.0)));
   BOOST_TEST(err < 2e-3, "max error at 48 kHz " << err);
   const std::vector<float> down = audio::resample(up, 48000, 16000);
   BOOST_TEST(down.size() == 16000u);
@@ -154,7 +156,7 @@ BOOST_AUTO_TEST_CASE(mel_filters_cover_the_band_and_find_a_tone) {
   // A 1 kHz tone: the loudest mel band is the one whose centre is nearest 1 kHz.
   std::vector<float> x(16000);
   for (std::size_t j = 0; j < x.size(); ++j)
-    x[j] = float(0.5 * std::sin(2 * kPi * 1000 * j / 16000.0));
+    x[j] = float(0.5 * std::sin(2 * kPi * 1000 * double(j) / 16000.0));
   const audio::LogMel lm = audio::logMelSpectrogram(x, 16000, 1024, 512, 64);
   BOOST_TEST(lm.mels == 64);
   BOOST_TEST(lm.frames == 1 + (16000 - 1024) / 512);

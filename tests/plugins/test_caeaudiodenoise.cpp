@@ -62,7 +62,7 @@ double snr(const std::vector<float>& x, const std::vector<float>& y) {
   return 10 * std::log10(power(x) * double(x.size()) / std::max(e, 1e-20));
 }
 
-struct Stream {
+struct Format {
   std::string format = "F32LE";
   int rate = 16000, channels = 1;
   std::string caps() const {
@@ -73,7 +73,7 @@ struct Stream {
 };
 
 // Interleaved frames of the channels as the stream's format.
-GstBuffer* makeBuffer(const Stream& s, const std::vector<std::vector<float>>& ch, std::size_t at,
+GstBuffer* makeBuffer(const Format& s, const std::vector<std::vector<float>>& ch, std::size_t at,
                       std::size_t frames) {
   GstBuffer* b = gst_buffer_new_allocate(
       nullptr, frames * std::size_t(s.channels * s.bytesPerSample()), nullptr);
@@ -95,7 +95,7 @@ GstBuffer* makeBuffer(const Stream& s, const std::vector<std::vector<float>>& ch
   return b;
 }
 
-void appendBuffer(const Stream& s, GstBuffer* b, std::vector<std::vector<float>>& out) {
+void appendBuffer(const Format& s, GstBuffer* b, std::vector<std::vector<float>>& out) {
   GstMapInfo m;
   gst_buffer_map(b, &m, GST_MAP_READ);
   const std::size_t frames = m.size / std::size_t(s.channels * s.bytesPerSample());
@@ -115,7 +115,7 @@ struct Result {
   std::vector<std::vector<float>> out;
   GstClockTime latency = 0;
 };
-Result run(const std::string& element, const Stream& s, const std::vector<std::vector<float>>& ch,
+Result run(const std::string& element, const Format& s, const std::vector<std::vector<float>>& ch,
            std::size_t maxBlock = 1500, unsigned seed = 1,
            const std::vector<std::size_t>& discontAt = {}) {
   GstHarness* h = gst_harness_new_parse(element.c_str());
@@ -166,7 +166,7 @@ BOOST_AUTO_TEST_CASE(strength_zero_is_a_fixed_delay_in_every_format_rate_and_lay
   for (const std::string format : {"F32LE", "S16LE"})
     for (int rate : {8000, 16000, 32000, 44100, 48000})
       for (int channels : {1, 2}) {
-        Stream s{format, rate, channels};
+        Format s{format, rate, channels};
         const std::vector<float> v = speech(rate);
         std::vector<std::vector<float>> ch{v};
         if (channels == 2) {  // the second channel: the voice reversed and quieter
@@ -201,7 +201,7 @@ BOOST_AUTO_TEST_CASE(the_shipped_model_raises_the_snr_of_noisy_real_speech) {
         whiteNoise(clean.size(), std::sqrt(power(clean) / std::pow(10, 0.5)), 9);
     std::vector<float> noisy(clean.size());
     for (std::size_t i = 0; i < clean.size(); ++i) noisy[i] = clean[i] + noise[i];
-    Stream s{"F32LE", rate, 1};
+    Format s{"F32LE", rate, 1};
     const Result r = run("caeaudiodenoise", s, {noisy});
     const std::size_t d = delayAt(rate);
     const std::vector<float> out(r.out[0].begin() + long(d),
@@ -225,9 +225,9 @@ BOOST_AUTO_TEST_CASE(channels_are_denoised_independently_and_a_discontinuity_sta
   const std::vector<float> noise = whiteNoise(clean.size(), 0.05, 4);
   std::vector<float> noisy(clean.size());
   for (std::size_t i = 0; i < clean.size(); ++i) noisy[i] = clean[i] + noise[i];
-  const Result mono = run("caeaudiodenoise", Stream{"F32LE", rate, 1}, {noisy}, 700, 5);
+  const Result mono = run("caeaudiodenoise", Format{"F32LE", rate, 1}, {noisy}, 700, 5);
   // The same voice on the left of a stereo stream, silence on the right.
-  const Result st = run("caeaudiodenoise", Stream{"F32LE", rate, 2},
+  const Result st = run("caeaudiodenoise", Format{"F32LE", rate, 2},
                         {noisy, std::vector<float>(noisy.size(), 0.0f)}, 900, 6);
   double diff = 0, right = 0;
   for (std::size_t i = 0; i < mono.out[0].size(); ++i) {
@@ -239,9 +239,9 @@ BOOST_AUTO_TEST_CASE(channels_are_denoised_independently_and_a_discontinuity_sta
   // A DISCONT buffer at sample 8000: from there the output is that of a fresh element fed the
   // rest of the stream.
   const std::size_t cut = 8000;
-  const Result broken = run("caeaudiodenoise", Stream{"F32LE", rate, 1}, {noisy}, 700, 7, {cut});
+  const Result broken = run("caeaudiodenoise", Format{"F32LE", rate, 1}, {noisy}, 700, 7, {cut});
   const std::vector<float> rest(noisy.begin() + long(cut), noisy.end());
-  const Result fresh = run("caeaudiodenoise", Stream{"F32LE", rate, 1}, {rest}, 700, 8);
+  const Result fresh = run("caeaudiodenoise", Format{"F32LE", rate, 1}, {rest}, 700, 8);
   double after = 0;
   for (std::size_t i = 0; i < rest.size(); ++i)
     after = std::max(after, double(std::abs(broken.out[0][cut + i] - fresh.out[0][i])));

@@ -86,8 +86,8 @@ BOOST_AUTO_TEST_CASE(log_mel_features_do_not_depend_on_the_rate) {
     double worst = 0;
     for (int t = 2; t < n16 - 2; ++t)
       for (int b = 2; b < 60; ++b)
-        worst = std::max(
-            worst, double(std::abs(f[std::size_t(t * 64 + b)] - f16[std::size_t(t * 64 + b)])));
+        worst = std::max(worst, double(std::abs(f[std::size_t(t) * 64 + std::size_t(b)] -
+                                                f16[std::size_t(t) * 64 + std::size_t(b)])));
     BOOST_TEST(worst * 100 < 1.0, rate << " Hz: worst band differs by " << worst * 100 << " dB");
   }
   BOOST_CHECK_THROW(audio::MelStream(1024, 512, 16000, 64, 8000), InvalidArgument);

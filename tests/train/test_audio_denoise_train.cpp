@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(the_exported_mask_model_computes_in_opencv_what_it_computes
   Tensor x(nn::Shape{3, 257, 1, 7});
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = rng.uniform(0, 1);
   const Tensor want = b.model.forward(x);
-  std::vector<float> got(3 * 257);
+  std::vector<float> got(std::size_t(3) * 257);
   m.run(x.data(), got.data(), 3);
   double err = 0;
   for (std::size_t i = 0; i < got.size(); ++i)
@@ -219,7 +219,7 @@ BOOST_AUTO_TEST_CASE(a_short_run_exports_a_model_the_stream_path_runs) {
   const Tensor batch = src.fixed(4, 21);
   Tensor in, target;
   splitAudioSamples(batch, in, target);
-  std::vector<float> mask(4 * 257);
+  std::vector<float> mask(std::size_t(4) * 257);
   m.run(in.data(), mask.data(), 4);
   // Batching must not change a mask.
   for (int n = 0; n < 4; ++n) {
