@@ -32,10 +32,12 @@ std::string readBytes(const fs::path& p) {
 int replay(const fs::path& dir, const std::string& ext = "") {
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir))
-    // The codecs' halves (models/codec-*.onnx) are not image models: the codec fuzz target
-    // and tests/codec cover them.
+    // The codecs' halves (models/codec-*.onnx) and the audio models (models/audio-*.onnx) are
+    // not image models: the codec fuzz target and tests/codec, and core/audio's loaders with
+    // their suites (tests/train/test_audio_*, the audio elements) cover them.
     if (e.is_regular_file() && (ext.empty() || e.path().extension() == ext) &&
-        e.path().filename().string().rfind("codec-", 0) != 0)
+        e.path().filename().string().rfind("codec-", 0) != 0 &&
+        e.path().filename().string().rfind("audio-", 0) != 0)
       files.push_back(e.path());
   std::sort(files.begin(), files.end());
   for (const auto& p : files) {

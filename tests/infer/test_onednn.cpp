@@ -51,14 +51,18 @@ const std::string kNodeData = "/usr/share/libonnx-testdata/data/node";
 constexpr double kTol = 1e-5;
 
 // The shipped models the Engine runs (picture in, picture or map out). The codecs' halves are
-// not among them: core/codec runs those (tests/codec), and a decoder reads latents.
+// not among them: core/codec runs those (tests/codec), and a decoder reads latents; nor are the
+// audio models: core/audio runs those on spectrogram frames (tests/train/test_audio_*, the audio
+// element suites).
 std::vector<std::string> shippedModels() {
   const auto dir = std::filesystem::path(CAE_TEST_DATA).parent_path().parent_path() / "models";
   std::vector<std::string> v;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     if (e.path().extension() != ".onnx") continue;
     const onnx::Task t = onnx::readModelInfo(e.path().string()).task;
-    if (t == onnx::Task::CodecEncoder || t == onnx::Task::CodecDecoder) continue;
+    if (t == onnx::Task::CodecEncoder || t == onnx::Task::CodecDecoder ||
+        t == onnx::Task::AudioDenoise || t == onnx::Task::AudioAnomaly)
+      continue;
     v.push_back(e.path().string());
   }
   std::sort(v.begin(), v.end());
