@@ -120,12 +120,13 @@ struct Trainer::Impl {
   Impl(Trainer& o, const TrainConfig& cfg) : owner(o), c(cfg), rng(cfg.seed) {}
 
   // ---- setup ---------------------------------------------------------------------------------
-  bool audio() const { return c.task == TrainTask::AudioDenoise; }
+  // --task audio-denoise: samples carry their target mask (train/audio_data.hpp).
+  bool masks() const { return c.task == TrainTask::AudioDenoise; }
 
   ArchSpec baseSpec() const {
     // Audio samples carry the target as their last column (train/audio_data.hpp).
     return specFor(c, data.train->channels(), data.train->height(),
-                   data.train->width() - (audio() ? 1 : 0));
+                   data.train->width() - (masks() ? 1 : 0));
   }
 
   void buildStages() {
@@ -207,7 +208,7 @@ struct Trainer::Impl {
   // What the model should output for samples: the samples themselves, or for clips (--frames)
   // their clean current frames (the centre patch of clips rendered with a context).
   Tensor goal(const Tensor& samples) const {
-    if (audio()) {  // the mask in the last column
+    if (masks()) {  // the mask in the last column
       Tensor input, target;
       splitAudioSamples(samples, input, target);
       return target;
@@ -221,7 +222,7 @@ struct Trainer::Impl {
   // (--clip-context, --align) the centre patch, after (--align translation) the older frames
   // were aligned onto the current one at the whole context, as caedenoise aligns whole frames.
   const Tensor& modelInput(const Tensor& corrupted, Tensor& buffer) const {
-    if (audio()) {  // the frames before the target column
+    if (masks()) {  // the frames before the target column
       Tensor target;
       splitAudioSamples(corrupted, buffer, target);
       return buffer;
@@ -406,7 +407,7 @@ struct Trainer::Impl {
     }
     const Tensor out = predict(s, *x);
     const Tensor g = goal(target);
-    if (audio())  // the masks' loss as trained: weighted by the input for psa
+    if (masks())  // the masks' loss as trained: weighted by the input for psa
       if (const nn::WeightedMseLoss* ml = objective->maskLoss(*x))
         return ml->compute(out, g, nullptr);
     Tensor t(out.shape());  // dense models give {N, F, 1, 1}: the same values, flat
@@ -489,7 +490,7 @@ struct Trainer::Impl {
       {
         const Rounded rounded(*this, m, true);
         l = objective->step(s.built, s.innerStage, input,
-                            temporal || audio() ? goal(target) : target, rng);
+                            temporal || masks() ? goal(target) : target, rng);
       }
       if (!std::isfinite(l.total) || !std::isfinite(l.reconstruction)) diverged(s, l.total);
       opt->step(m.params(), m.grads());
@@ -624,7 +625,7 @@ struct Trainer::Impl {
       sum += "validation loss with no history (a stream start) " +
              fmt("%.6g", metrics["val_loss_no_history"].get<double>()) + "\n";
     }
-    if (audio()) audioReport(s, metrics, sum);
+    if (masks()) audioReport(s, metrics, sum);
     if (c.task == TrainTask::AudioAnomaly) eo.anomaly = calibrateAudio(s, metrics, sum);
     if (c.task == TrainTask::Denoise) {
       const Tensor noisy = objective->corruptFixed(data.valClean, 1234);
@@ -772,7 +773,7 @@ struct Trainer::Impl {
       say("data   " + std::to_string(data.train->size()) + " training and " +
           std::to_string(data.val->size()) + " held-out sound files; samples of " +
           std::to_string(c.context) + " frames x " + std::to_string(c.mels) + " mel bands");
-    else if (audio())
+    else if (masks())
       say("data   " + std::to_string(data.train->size()) + " training and " +
           std::to_string(data.val->size()) + " validation speech files; samples of " +
           std::to_string(c.context) + " frames x " + std::to_string(data.train->channels()) +
