@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <opencv2/dnn.hpp>
 #include <utility>
 
+#include "audio/model_file.hpp"
 #include "error.hpp"
 
 namespace cae::audio {
@@ -15,25 +15,13 @@ struct MaskModel::Net {
 };
 
 MaskModel::MaskModel(const std::string& path) {
-  if (!std::filesystem::is_regular_file(path)) throw IoError("no such model file: " + path);
-  info_ = onnx::readModelInfo(path);  // FormatError for a file that is no ONNX model
-  if (info_.task != onnx::Task::AudioDenoise)
-    throw InvalidArgument(path + " is not an audio-denoise model (cae.task is '" +
-                          onnx::taskName(info_.task) + "')");
-  if (!info_.stft) throw InvalidArgument(path + " has no cae.stft (n_fft, hop, rate)");
+  info_ = readAudioModelInfo(path, onnx::Task::AudioDenoise);
   stft_ = *info_.stft;
-  if (stft_.nFft < 16 || stft_.hop < 1 || stft_.nFft % stft_.hop != 0 ||
-      stft_.nFft / stft_.hop < 2 || stft_.sampleRate <= 0)
+  if (stft_.nFft / stft_.hop < 2)
     throw InvalidArgument(path + ": cae.stft " + onnx::formatStft(stft_) +
-                          " is not an overlap-add STFT");
+                          " is not an overlap-add STFT (the hop must divide the size twice)");
   net_ = std::make_unique<Net>();
-  try {
-    net_->net = cv::dnn::readNetFromONNX(path);
-    net_->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
-    net_->net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
-  } catch (const cv::Exception& e) {
-    throw FormatError(path + ": OpenCV DNN cannot read the model: " + e.err);
-  }
+  net_->net = readAudioNet(path);
   bins_ = stft_.nFft / 2 + 1;
   // The frames the model reads: its receptive field along time (cae.receptive_field, which the
   // exporter computes from the graph), confirmed by one run that gives one mask.

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <opencv2/dnn.hpp>
 #include <utility>
 
+#include "audio/model_file.hpp"
 #include "error.hpp"
 #include "onnx/graph_info.hpp"
 
@@ -16,15 +16,8 @@ struct MelAnomalyModel::Net {
 };
 
 MelAnomalyModel::MelAnomalyModel(const std::string& path) {
-  if (!std::filesystem::is_regular_file(path)) throw IoError("no such model file: " + path);
-  info_ = onnx::readModelInfo(path);
-  if (info_.task != onnx::Task::AudioAnomaly)
-    throw InvalidArgument(path + " is not an audio-anomaly model (cae.task is '" +
-                          onnx::taskName(info_.task) + "')");
-  if (!info_.stft) throw InvalidArgument(path + " has no cae.stft (n_fft, hop, rate)");
+  info_ = readAudioModelInfo(path, onnx::Task::AudioAnomaly);
   stft_ = *info_.stft;
-  if (stft_.nFft < 16 || stft_.hop < 1 || stft_.nFft % stft_.hop != 0 || stft_.sampleRate <= 0)
-    throw InvalidArgument(path + ": cae.stft " + onnx::formatStft(stft_) + " is not usable");
   const onnx::GraphInfo g = onnx::readGraphInfo(path);
   if (g.inputChannels != 1 || g.inputHeight < 1 || g.inputWidth < 1)
     throw InvalidArgument(path + ": the model's input is not {1, mels, frames} of fixed size");
@@ -39,13 +32,7 @@ MelAnomalyModel::MelAnomalyModel(const std::string& path) {
     if (!(window_ > 0)) throw FormatError(path + ": cae.analysis_window must be positive");
   }
   net_ = std::make_unique<Net>();
-  try {
-    net_->net = cv::dnn::readNetFromONNX(path);
-    net_->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
-    net_->net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
-  } catch (const cv::Exception& e) {
-    throw FormatError(path + ": OpenCV DNN cannot read the model: " + e.err);
-  }
+  net_->net = readAudioNet(path);
 }
 
 MelAnomalyModel::~MelAnomalyModel() = default;

@@ -14,7 +14,6 @@
 #include <numeric>
 #include <utility>
 
-#include "audio/stft.hpp"
 #include "nn/checkpoint.hpp"
 #include "nn/layers/quantize.hpp"
 #include "nn/layers/sampling.hpp"
@@ -25,6 +24,7 @@
 #include "nn/parallel.hpp"
 #include "onnx/export.hpp"
 #include "train/audio_data.hpp"
+#include "train/audio_report.hpp"
 #include "train/dataset.hpp"
 #include "train/grid_mask.hpp"
 #include "train/loss_curve.hpp"
@@ -626,7 +626,13 @@ struct Trainer::Impl {
              fmt("%.6g", metrics["val_loss_no_history"].get<double>()) + "\n";
     }
     if (masks()) audioReport(s, metrics, sum);
-    if (c.task == TrainTask::AudioAnomaly) eo.anomaly = calibrateAudio(s, metrics, sum);
+    if (c.task == TrainTask::AudioAnomaly) {
+      const AudioAnomalyReport a =
+          calibrateAudioAnomaly(dynamic_cast<const MelWindowSource&>(*data.val), c.analysisWindow,
+                                c.fpr, [&](const Tensor& x) { return predict(s, x); });
+      eo.anomaly = a.decision;
+      a.addTo(metrics, sum);
+    }
     if (c.task == TrainTask::Denoise) {
       const Tensor noisy = objective->corruptFixed(data.valClean, 1234);
       Tensor buffer;
@@ -654,75 +660,15 @@ struct Trainer::Impl {
     }
   }
 
-  // --task audio-denoise: what the masks do to the validation frames, comparable across losses.
-  // The newest frame's output error is |Y|^2 (m - PSM)^2 per bin plus the part of the clean bin
-  // no gain of Y reaches (the same for every mask), so 10 log10 of sum |Y|^2 (1 - PSM)^2 (the
-  // noisy frame, m = 1) over sum |Y|^2 (m - PSM)^2 is the gain in that error, in dB.
+  // --task audio-denoise: what the masks do to the validation frames (audio_report.hpp).
   void audioReport(Stage& s, Json& metrics, std::string& sum) {
     Tensor input, target;
     splitAudioSamples(data.valClean, input, target);
-    const Tensor out = predict(s, input);
-    double noisy = 0, denoised = 0;
-    const nn::Shape sh = input.shape();
-    for (int i = 0; i < sh.n; ++i)
-      for (int f = 0; f < sh.c; ++f) {
-        const double mag = audio::unitToMagnitude(
-            float(input.sample(i)[std::size_t(f) * std::size_t(sh.w) + std::size_t(sh.w - 1)]),
-            c.stftSize);
-        const double t = target.sample(i)[f], m = out.sample(i)[f];
-        noisy += mag * mag * (1 - t) * (1 - t);
-        denoised += mag * mag * (m - t) * (m - t);
-      }
-    metrics["val_mask_gain_db"] = 10 * std::log10(noisy / std::max(denoised, 1e-30));
+    metrics["val_mask_gain_db"] = maskGainDb(input, target, predict(s, input), c.stftSize);
     sum += "validation frames: the masks' error " +
            fmt("%.2f", metrics["val_mask_gain_db"].get<double>()) +
-           " dB below the noisy frames' (power-weighted, " + std::to_string(sh.n) + " frames)\n";
-  }
-
-  // --task audio-anomaly: the held-out clips' analysis-window scores (windows of
-  // c.analysisWindow seconds every quarter of that), their mean and spread, and the threshold at
-  // c.fpr (the score that (1 - fpr) of them stay at or below).
-  anomaly::Decision calibrateAudio(Stage& s, Json& metrics, std::string& sum) {
-    const auto* val = dynamic_cast<const MelWindowSource*>(data.val.get());
-    const MelOptions& o = val->options();
-    const int window = std::max(1, int(std::lround(c.analysisWindow * o.rate / o.hop)));
-    const std::vector<double> scores =
-        windowScores(val->clips(), o, window, std::max(1, window / 4), [&](const Tensor& x) {
-          const Tensor y = predict(s, x);
-          std::vector<double> e(std::size_t(x.shape().n));
-          const std::size_t per = x.shape().perSample();
-          for (int i = 0; i < x.shape().n; ++i) {
-            double d = 0;
-            for (std::size_t k = 0; k < per; ++k) {
-              const double r = double(y.sample(i)[k]) - double(x.sample(i)[k]);
-              d += r * r;
-            }
-            e[std::size_t(i)] = d / double(per);
-          }
-          return e;
-        });
-    if (scores.empty()) throw InvalidArgument("audio-anomaly: no held-out clip to calibrate on");
-    std::vector<double> sorted = scores;
-    std::sort(sorted.begin(), sorted.end());
-    const std::size_t at = std::min(
-        sorted.size() - 1, std::size_t(std::ceil((1 - c.fpr) * double(sorted.size()))) - 1);
-    double mean = 0, var = 0;
-    for (double v : scores) mean += v;
-    mean /= double(scores.size());
-    for (double v : scores) var += (v - mean) * (v - mean);
-    anomaly::Decision d;
-    d.threshold = sorted[at];
-    d.scoreMean = mean;
-    d.scoreStd = std::max(std::sqrt(var / double(scores.size())), 1e-12);
-    metrics["calibration_windows"] = scores.size();
-    metrics["score_mean"] = mean;
-    metrics["score_std"] = d.scoreStd;
-    metrics["threshold"] = *d.threshold;
-    metrics["fpr"] = c.fpr;
-    sum += "threshold " + fmt("%.6g", *d.threshold) + " at " + fmt("%g", 100 * c.fpr) + " % of " +
-           std::to_string(scores.size()) + " held-out " + fmt("%g", c.analysisWindow) +
-           " s windows (mean " + fmt("%.6g", mean) + ")\n";
-    return d;
+           " dB below the noisy frames' (power-weighted, " + std::to_string(input.shape().n) +
+           " frames)\n";
   }
 
   void exportModels(const Json& metrics, onnx::ExportOptions eo) {
