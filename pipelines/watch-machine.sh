@@ -18,7 +18,9 @@ writes them to a file.
                the windows; --realtime paces it by the clock as a live source would
   --live       from the capture device (autoaudiosrc); --seconds N stops after N seconds
   --model M    ONNX audio-anomaly model (default: \$CAE_AUDIO_ANOMALY_MODEL, else the element's
-               default, models/audio-anomaly.onnx)
+               default, models/audio-anomaly.onnx, which knows only the synthetic machines of
+               --demo: on any other sound nearly every window is flagged; train one on your
+               machine's normal sound with cae-train --task audio-anomaly)
   --window S   seconds per score (default: the model's, which its threshold was set for)
   --threshold T  override the model's calibrated threshold
   -h, --help   this help
