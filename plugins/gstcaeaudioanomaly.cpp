@@ -5,17 +5,22 @@
  * Watches machine sounds for anomalies with a log-mel autoencoder (an ONNX file made by
  * `cae-train --task audio-anomaly`; the shipped audio-anomaly.onnx while `model` is unset). The
  * audio passes through unchanged. The channels are averaged; each analysis window (`window`
- * seconds, by default the model's) gets the mean reconstruction error of the log-mel contexts
- * that end in it, and the element posts an element message `cae-audio-anomaly` per window:
+ * seconds, by default the model's) is scored from the log-mel contexts that end in it: the
+ * Mahalanobis distance of their mean reconstruction residual per mel band from normal windows'
+ * (models that carry cae.residual_mean and cae.residual_precision, as the shipped one does), else
+ * their mean reconstruction error. The element posts an element message `cae-audio-anomaly` per
+ * window:
  *
  *   score (double), threshold (double), is-anomaly (boolean), running-time, stream-time and
  *   duration (guint64, ns: the window's start and length), z (double: the score in standard
- *   deviations of the model's calibration windows)
+ *   deviations of the model's calibration windows), error (double: the contexts' mean
+ *   reconstruction error)
  *
  * The threshold is the model's calibrated one (`cae.threshold`, set at a false-alarm rate on
- * held-out normal sound) unless `threshold` overrides it. A DISCONT buffer, a flush or a new
- * segment starts the windows again; at EOS the last, shorter window is posted. Streams at the
- * model's rate or above (16 kHz for the shipped model) are analysed over the model's band.
+ * held-out normal windows of the model's length) unless `threshold` overrides it. A DISCONT buffer,
+ * a flush or a new segment starts the windows again; at EOS the last, shorter window is posted.
+ * Streams at the model's rate or above (16 kHz for the shipped model) are analysed over the model's
+ * band.
  *
  * ## Example launch lines
  * |[
@@ -151,8 +156,8 @@ static void post_window(GstCaeAudioAnomaly* self, const cae::audio::AnomalyStrea
   GstStructure* s = gst_structure_new(
       "cae-audio-anomaly", "score", G_TYPE_DOUBLE, w.score, "threshold", G_TYPE_DOUBLE, threshold,
       "is-anomaly", G_TYPE_BOOLEAN, gboolean(w.score > threshold), "z", G_TYPE_DOUBLE, d.z(w.score),
-      "running-time", G_TYPE_UINT64, guint64(running), "stream-time", G_TYPE_UINT64,
-      guint64(stream), "duration", G_TYPE_UINT64,
+      "error", G_TYPE_DOUBLE, w.error, "running-time", G_TYPE_UINT64, guint64(running),
+      "stream-time", G_TYPE_UINT64, guint64(stream), "duration", G_TYPE_UINT64,
       guint64(gst_util_uint64_scale_int(w.end - w.start, GST_SECOND, rate)), nullptr);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }

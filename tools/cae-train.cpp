@@ -424,9 +424,23 @@ void addAudioOptions(CLI::App& app, Options& o) {
       ->check(CLI::Range(8, 512))
       ->capture_default_str()
       ->group("Audio");
+  app.add_option("--mel-fmax", c.melFmax,
+                 "audio-anomaly: the top of the mel band, Hz (0: 90 % of the Nyquist frequency of "
+                 "--rate, so that sound band-limited near it by a resampler or a converter reads "
+                 "as the training sound did)")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str()
+      ->group("Audio");
   app.add_option("--analysis-window", c.analysisWindow,
                  "audio-anomaly: seconds of sound one score covers (the element's window)")
       ->check(CLI::Range(0.1, 60.0))
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--window-score", c.windowScore,
+                 "audio-anomaly: mahalanobis (the distance of a window's mean residual per mel "
+                 "band from the held-out normal windows', fitted on half the held-out clips) | "
+                 "mse (its mean reconstruction error)")
+      ->check(CLI::IsMember({"mahalanobis", "mse"}))
       ->capture_default_str()
       ->group("Audio");
   app.add_option("--snr", o.snr, "audio-denoise: LO:HI, the mixtures' SNR range in dB")

@@ -78,12 +78,15 @@ int scaledHop(int hop, int modelRate, int streamRate) {
 }
 }  // namespace
 
-MelStream::MelStream(int n, int hop, int modelRate, int mels, int streamRate)
+MelStream::MelStream(int n, int hop, int modelRate, int mels, int streamRate, double fmax)
     : n_(n / std::max(hop, 1) * scaledHop(hop, modelRate, streamRate)),
       hop_(scaledHop(hop, modelRate, streamRate)),
-      bank_(n_, streamRate, mels, 0, modelRate / 2.0) {
+      bank_(n_, streamRate, mels, 0, fmax > 0 ? fmax : modelRate / 2.0) {
   if (n < 2 || hop < 1 || n % hop != 0)
     throw InvalidArgument("log-mel features: the hop must divide the window");
+  if (fmax > modelRate / 2.0)
+    throw InvalidArgument("log-mel features: the top of the band (" + std::to_string(fmax) +
+                          " Hz) is above the model's Nyquist frequency");
   fft_ = std::make_unique<RealFft>(n_);
   const std::vector<double> w = hannWindow(n_);
   window_.assign(w.begin(), w.end());
@@ -116,8 +119,8 @@ void MelStream::push(const float* x, std::size_t count,
 }
 
 std::vector<float> melFrames(const std::vector<float>& x, int n, int hop, int rate, int mels,
-                             int& frames) {
-  MelStream s(n, hop, rate, mels, rate);
+                             int& frames, double fmax) {
+  MelStream s(n, hop, rate, mels, rate, fmax);
   std::vector<float> out;
   frames = 0;
   s.push(x.data(), x.size(), [&](const float* v) {

@@ -52,14 +52,14 @@ namespace cae::audio {
 float melPowerToUnit(double normalisedPower);
 
 // Streaming log-mel frames for a model made at modelRate with an n-sample Hann window every hop
-// samples and `mels` filters up to modelRate / 2, at a stream's rate >= modelRate: the window
-// and hop scaled by streamRate / modelRate (hop rounded, window = hop * n / hop), the filters
-// over the same band, so the same sound gives the same features at any rate. Frame k covers
-// samples [k hop, k hop + n) and is handed on when its last sample arrives. InvalidArgument for
-// a stream rate below the model's or bad sizes.
+// samples and `mels` filters up to fmax (0: modelRate / 2), at a stream's rate >= modelRate: the
+// window and hop scaled by streamRate / modelRate (hop rounded, window = hop * n / hop), the
+// filters over the same band, so the same sound gives the same features at any rate. Frame k
+// covers samples [k hop, k hop + n) and is handed on when its last sample arrives.
+// InvalidArgument for a stream rate below the model's, fmax above modelRate / 2 or bad sizes.
 class MelStream {
  public:
-  MelStream(int n, int hop, int modelRate, int mels, int streamRate);
+  MelStream(int n, int hop, int modelRate, int mels, int streamRate, double fmax = 0);
   int size() const { return n_; }
   int hop() const { return hop_; }
   int mels() const { return bank_.mels(); }
@@ -78,6 +78,6 @@ class MelStream {
 
 // A whole signal's frames (rows) as MelStream gives them, frames x mels row-major.
 std::vector<float> melFrames(const std::vector<float>& x, int n, int hop, int rate, int mels,
-                             int& frames);
+                             int& frames, double fmax = 0);
 
 }  // namespace cae::audio

@@ -1,6 +1,7 @@
 #include "audio/mel_anomaly.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <opencv2/dnn.hpp>
 #include <utility>
@@ -10,6 +11,24 @@
 #include "onnx/graph_info.hpp"
 
 namespace cae::audio {
+
+namespace {
+
+// A number-valued key of the model (from_chars: the same in every locale), or `otherwise` when
+// the model does not have it. FormatError naming the key for a value that is not a number.
+double number(const onnx::ModelInfo& info, const std::string& key, double otherwise,
+              const std::string& path) {
+  const auto it = info.unknown.find(key);
+  if (it == info.unknown.end()) return otherwise;
+  const std::string& text = it->second;
+  double v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v))
+    throw FormatError(path + ": " + key + " '" + text + "' is not a number");
+  return v;
+}
+
+}  // namespace
 
 struct MelAnomalyModel::Net {
   cv::dnn::Net net;
@@ -23,13 +42,21 @@ MelAnomalyModel::MelAnomalyModel(const std::string& path) {
     throw InvalidArgument(path + ": the model's input is not {1, mels, frames} of fixed size");
   mels_ = g.inputHeight;
   context_ = g.inputWidth;
-  if (auto it = info_.unknown.find("cae.analysis_window"); it != info_.unknown.end()) {
+  window_ = number(info_, "cae.analysis_window", 1.0, path);
+  if (!(window_ > 0)) throw FormatError(path + ": cae.analysis_window must be positive");
+  fmax_ = number(info_, "cae.mel_fmax", stft_.sampleRate / 2.0, path);
+  if (!(fmax_ > 0 && fmax_ <= stft_.sampleRate / 2.0))
+    throw FormatError(path + ": cae.mel_fmax must be above 0 and at most half the model's rate");
+  const auto mean = info_.unknown.find("cae.residual_mean");
+  const auto precision = info_.unknown.find("cae.residual_precision");
+  if ((mean == info_.unknown.end()) != (precision == info_.unknown.end()))
+    throw FormatError(path + ": cae.residual_mean and cae.residual_precision come together");
+  if (mean != info_.unknown.end()) {
     try {
-      window_ = std::stod(it->second);
-    } catch (const std::exception&) {
-      throw FormatError(path + ": cae.analysis_window '" + it->second + "' is not a number");
+      stats_ = ResidualStats::parse(mean->second, precision->second, mels_);
+    } catch (const FormatError& e) {
+      throw FormatError(path + ": " + e.what());
     }
-    if (!(window_ > 0)) throw FormatError(path + ": cae.analysis_window must be positive");
   }
   net_ = std::make_unique<Net>();
   net_->net = readAudioNet(path);
@@ -37,7 +64,8 @@ MelAnomalyModel::MelAnomalyModel(const std::string& path) {
 
 MelAnomalyModel::~MelAnomalyModel() = default;
 
-void MelAnomalyModel::errors(const float* contexts, int count, double* out) {
+void MelAnomalyModel::residuals(const float* contexts, int count, double* errors,
+                                double* residuals) {
   const int dims[4] = {count, 1, mels_, context_};
   const cv::Mat blob(4, dims, CV_32F, const_cast<float*>(contexts));
   const std::size_t per = std::size_t(mels_) * std::size_t(context_);
@@ -48,14 +76,21 @@ void MelAnomalyModel::errors(const float* contexts, int count, double* out) {
       throw Error("audio-anomaly model gave " + std::to_string(y.total()) + " values for " +
                   std::to_string(count) + " x " + std::to_string(per));
     const float* r = y.ptr<float>();
+    const auto k = std::size_t(context_);
     for (int i = 0; i < count; ++i) {
       double d = 0;
-      for (std::size_t k = 0; k < per; ++k) {
-        const double e =
-            double(r[std::size_t(i) * per + k]) - double(contexts[std::size_t(i) * per + k]);
-        d += e * e;
+      for (std::size_t b = 0; b < std::size_t(mels_); ++b) {
+        double band = 0;
+        for (std::size_t t = 0; t < k; ++t) {
+          const std::size_t at = std::size_t(i) * per + b * k + t;
+          const double e = double(r[at]) - double(contexts[at]);
+          d += e * e;
+          band += e;
+        }
+        if (residuals != nullptr)
+          residuals[std::size_t(i) * std::size_t(mels_) + b] = band / double(k);
       }
-      out[i] = d / double(per);
+      errors[i] = d / double(per);
     }
   } catch (const cv::Exception& e) {
     throw Error(std::string("OpenCV DNN failed on the audio-anomaly model: ") + e.err);
@@ -64,13 +99,14 @@ void MelAnomalyModel::errors(const float* contexts, int count, double* out) {
 
 AnomalyStream::AnomalyStream(std::shared_ptr<MelAnomalyModel> model, int rate, double windowSeconds)
     : model_(std::move(model)),
-      mel_(model_->stft().nFft, model_->stft().hop, model_->stft().sampleRate, model_->mels(),
-           rate),
+      mel_(model_->stft().nFft, model_->stft().hop, model_->stft().sampleRate, model_->mels(), rate,
+           model_->melTop()),
       windowSamples_(std::max<std::uint64_t>(
           1, std::uint64_t(std::llround(
                  (windowSeconds > 0 ? windowSeconds : model_->windowSeconds()) * rate)))) {
   history_.assign(std::size_t(model_->mels()) * std::size_t(model_->context()), 0.0f);
   context_.assign(history_.size(), 0.0f);
+  residual_.assign(std::size_t(model_->mels()), 0.0);
   reset();
 }
 
@@ -80,6 +116,14 @@ void AnomalyStream::reset() {
   samples_ = 0;
   current_ = Window{};
   current_.end = windowSamples_;
+  sum_.assign(std::size_t(model_->mels()), 0.0);
+}
+
+void AnomalyStream::close(Window& w) const {
+  std::vector<double> mean(sum_.size());
+  for (std::size_t b = 0; b < sum_.size(); ++b) mean[b] = sum_[b] / w.contexts;
+  w.error /= w.contexts;
+  w.score = model_->windowScore(w.error, mean.data());
 }
 
 void AnomalyStream::push(const float* mono, std::size_t count,
@@ -95,21 +139,23 @@ void AnomalyStream::push(const float* mono, std::size_t count,
     if (frames_ < k) return;
     while (last >= current_.end) {  // the context ends in a later window: close this one
       if (current_.contexts > 0) {
-        current_.score /= current_.contexts;
+        close(current_);
         f(current_);
       }
       const std::uint64_t start = current_.end;
       current_ = Window{};
       current_.start = start;
       current_.end = start + windowSamples_;
+      std::fill(sum_.begin(), sum_.end(), 0.0);
     }
     for (int t = 0; t < k; ++t)
       for (int b = 0; b < m; ++b)
         context_[std::size_t(b) * std::size_t(k) + std::size_t(t)] =
             history_[std::size_t(t) * std::size_t(m) + std::size_t(b)];
     double e = 0;
-    model_->errors(context_.data(), 1, &e);
-    current_.score += e;
+    model_->residuals(context_.data(), 1, &e, residual_.data());
+    current_.error += e;
+    for (std::size_t b = 0; b < sum_.size(); ++b) sum_[b] += residual_[b];
     ++current_.contexts;
   });
   samples_ += count;
@@ -118,12 +164,13 @@ void AnomalyStream::push(const float* mono, std::size_t count,
 void AnomalyStream::flush(const std::function<void(const Window&)>& f) {
   if (current_.contexts > 0) {
     Window w = current_;
-    w.score /= w.contexts;
+    close(w);
     w.end = std::min(w.end, samples_);
     f(w);
   }
   current_.contexts = 0;
-  current_.score = 0;
+  current_.error = 0;
+  std::fill(sum_.begin(), sum_.end(), 0.0);
 }
 
 }  // namespace cae::audio

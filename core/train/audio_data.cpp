@@ -266,7 +266,8 @@ MelClips melClips(const SoundSet& sounds, const MelOptions& o) {
   MelClips c;
   for (std::size_t i = 0; i < sounds.clips.size(); ++i) {
     int frames = 0;
-    c.frames.push_back(audio::melFrames(sounds.clips[i], o.n, o.hop, o.rate, o.mels, frames));
+    c.frames.push_back(
+        audio::melFrames(sounds.clips[i], o.n, o.hop, o.rate, o.mels, frames, o.fmax));
     c.count.push_back(frames);
     c.names.push_back(sounds.names[i]);
   }
@@ -307,12 +308,14 @@ Tensor MelWindowSource::fixed(int n, std::uint64_t seed) const {
   return out;
 }
 
-std::vector<double> windowScores(const MelClips& clips, const MelOptions& o, int windowFrames,
-                                 int stepFrames,
-                                 const std::function<std::vector<double>(const Tensor&)>& errors) {
-  if (windowFrames < 1 || stepFrames < 1) throw InvalidArgument("window scores: bad window");
-  std::vector<double> scores;
+std::vector<ClipWindow> windowMeans(
+    const MelClips& clips, const MelOptions& o, int windowFrames, int stepFrames, int d,
+    const std::function<std::vector<double>(const Tensor&)>& values) {
+  if (windowFrames < 1 || stepFrames < 1 || d < 1)
+    throw InvalidArgument("window means: bad window");
+  std::vector<ClipWindow> out;
   const int k = o.context, m = o.mels;
+  const auto width = std::size_t(d);
   for (std::size_t c = 0; c < clips.frames.size(); ++c) {
     const int contexts = clips.count[c] - k + 1;
     if (contexts < 1) continue;
@@ -323,20 +326,26 @@ std::vector<double> windowScores(const MelClips& clips, const MelOptions& o, int
         for (int b = 0; b < m; ++b)
           batch.sample(j)[std::size_t(b) * std::size_t(k) + std::size_t(t)] =
               f[std::size_t(j + t) * std::size_t(m) + std::size_t(b)];
-    const std::vector<double> e = errors(batch);
+    const std::vector<double> v = values(batch);
+    if (v.size() != std::size_t(contexts) * width)
+      throw Error("window means: " + std::to_string(v.size()) + " values for " +
+                  std::to_string(contexts) + " contexts of " + std::to_string(d));
     // Context j ends at frame j + k - 1; window w holds frames [w step, w step + window).
     const int frames = clips.count[c];
     for (int start = 0; start == 0 || start + windowFrames <= frames; start += stepFrames) {
-      double sum = 0;
+      ClipWindow w{c, std::vector<double>(width, 0.0)};
       int count = 0;
       for (int j = std::max(0, start - (k - 1)); j < contexts && j + k - 1 < start + windowFrames;
-           ++j)
-        sum += e[std::size_t(j)], ++count;
-      if (count) scores.push_back(sum / count);
+           ++j, ++count)
+        for (std::size_t i = 0; i < width; ++i) w.mean[i] += v[std::size_t(j) * width + i];
+      if (count) {
+        for (double& x : w.mean) x /= count;
+        out.push_back(std::move(w));
+      }
       if (start + windowFrames >= frames) break;
     }
   }
-  return scores;
+  return out;
 }
 
 }  // namespace cae::train

@@ -92,6 +92,7 @@ namespace cae::train {
 // frame, oldest first), for a dense autoencoder of the DCASE 2020 task 2 baseline family.
 struct MelOptions {
   int rate = 16000, n = 1024, hop = 512, mels = 128, context = 5;
+  double fmax = 0;  // the top of the mel band, Hz; 0: rate / 2
 };
 struct MelClips {
   std::vector<std::vector<float>> frames;  // per clip: count x mels, row-major
@@ -121,12 +122,17 @@ class MelWindowSource : public SampleSource {
   std::vector<std::pair<std::size_t, int>> starts_;  // every (clip, first frame) of a window
 };
 
-// The analysis-window scores of clips: each context (K frames ending at frame j >= K - 1) has
-// an error (errors(batch) gives one per sample of a {N, 1, mels, K} batch); a window of
-// `windowFrames` frames scores the mean error of the contexts ending in it; windows start every
-// `stepFrames` frames. Clips shorter than one window give one score over what they have.
-std::vector<double> windowScores(
-    const MelClips& clips, const MelOptions& o, int windowFrames, int stepFrames,
-    const std::function<std::vector<double>(const nn::Tensor&)>& errors);
+// The analysis windows of clips: each context (K frames ending at frame j >= K - 1) has a
+// vector of d values (values(batch) gives N x d of them, sample after sample, for a {N, 1, mels,
+// K} batch); a window of `windowFrames` frames holds the mean vector of the contexts ending in
+// it; windows start every `stepFrames` frames. Clips shorter than one window give one window
+// over what they have.
+struct ClipWindow {
+  std::size_t clip = 0;
+  std::vector<double> mean;
+};
+std::vector<ClipWindow> windowMeans(
+    const MelClips& clips, const MelOptions& o, int windowFrames, int stepFrames, int d,
+    const std::function<std::vector<double>(const nn::Tensor&)>& values);
 
 }  // namespace cae::train

@@ -15,6 +15,7 @@
 #include "onnx/metadata.hpp"
 #include "train/codec_arch.hpp"
 #include "train/codec_tables.hpp"
+#include "train/training_data.hpp"
 
 namespace cae::train {
 namespace {
@@ -167,6 +168,10 @@ ExportedFiles exportTrained(const TrainConfig& c, const ArchSpec& spec, BuiltMod
       w << c.analysisWindow;
       eo.extra["cae.analysis_window"] = w.str();
       eo.extra["cae.mels"] = std::to_string(c.mels);
+      std::ostringstream top;
+      top.imbue(std::locale::classic());
+      top << melTop(c);
+      eo.extra["cae.mel_fmax"] = top.str();
     }
   }
   if (c.task == TrainTask::Anomaly && c.corruption == CorruptionKind::GridMask) {

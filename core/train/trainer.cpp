@@ -627,11 +627,12 @@ struct Trainer::Impl {
     }
     if (masks()) audioReport(s, metrics, sum);
     if (c.task == TrainTask::AudioAnomaly) {
-      const AudioAnomalyReport a =
-          calibrateAudioAnomaly(dynamic_cast<const MelWindowSource&>(*data.val), c.analysisWindow,
-                                c.fpr, [&](const Tensor& x) { return predict(s, x); });
+      const AudioAnomalyReport a = calibrateAudioAnomaly(
+          dynamic_cast<const MelWindowSource&>(*data.val), c.analysisWindow, c.fpr,
+          c.windowScore == "mse" ? WindowScore::Mse : WindowScore::Mahalanobis,
+          [&](const Tensor& x) { return predict(s, x); });
       eo.anomaly = a.decision;
-      a.addTo(metrics, sum);
+      a.addTo(metrics, sum, eo.extra);
     }
     if (c.task == TrainTask::Denoise) {
       const Tensor noisy = objective->corruptFixed(data.valClean, 1234);

@@ -184,9 +184,16 @@ struct TrainConfig {
   // --task audio-anomaly (train/audio_data.hpp MelWindowSource): `data` is normal machine
   // sounds; `mels` log-mel bands of stftSize-sample Hann frames every stftHop (defaults there
   // 1024:512), `context` frames per sample (default 5); the threshold is set at fpr on the
-  // held-out clips' scores over analysis windows of analysisWindow seconds.
+  // held-out clips' scores over analysis windows of analysisWindow seconds, each scored as
+  // windowScore says: "mahalanobis" (the distance of the window's mean residual per band from
+  // the normal windows', train/audio_report.hpp) or "mse" (its mean reconstruction error).
+  // melFmax: the top of the mel band in Hz; 0: 90 % of audioRate / 2, so that sound
+  // band-limited by a resampler or a converter's anti-alias filter near the Nyquist frequency
+  // reads as the training sound did (the DCASE baseline's rate / 2 does not).
   int mels = 128;
+  double melFmax = 0;
   double analysisWindow = 1.0;
+  std::string windowScore = "mahalanobis";
 
   // Quantisation-aware training (core/train/qat.hpp): the 8-bit rounding of oneDNN's int8
   // inference applied in training and validation steps (one-stage conv models).

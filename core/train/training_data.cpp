@@ -173,6 +173,10 @@ static TrainingData loadMelWindows(const TrainConfig& c) {
   o.hop = c.stftHop;
   o.mels = c.mels;
   o.context = c.context;
+  o.fmax = melTop(c);
+  if (!(o.fmax > 0 && o.fmax <= c.audioRate / 2.0))
+    throw InvalidArgument("--mel-fmax must be above 0 and at most half of --rate (" +
+                          std::to_string(c.audioRate / 2) + " Hz)");
   if (o.n < 16 || o.hop < 1 || o.n % o.hop != 0)
     throw InvalidArgument("--stft N:HOP needs a hop that divides N, got " + std::to_string(o.n) +
                           ":" + std::to_string(o.hop));
@@ -181,6 +185,10 @@ static TrainingData loadMelWindows(const TrainConfig& c) {
   d.val = std::make_unique<MelWindowSource>(melClips(val, o), o);
   d.valClean = d.val->fixed(c.valSamples, c.seed ^ 0x7a1u);
   return d;
+}
+
+double melTop(const TrainConfig& c) {
+  return c.melFmax > 0 ? c.melFmax : 0.9 * (c.audioRate / 2.0);
 }
 
 int clipContext(const TrainConfig& c) {

@@ -48,4 +48,7 @@ TrainingData loadTrainingData(const TrainConfig& c);
 // (the patch).
 int clipContext(const TrainConfig& c);
 
+// --task audio-anomaly: the top of the mel band in Hz, c.melFmax or 90 % of c.audioRate / 2.
+double melTop(const TrainConfig& c);
+
 }  // namespace cae::train
