@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Turns `gst-launch-1.0 -m` output into JSON lines: one per cae-audio-anomaly message (score,
-threshold, is_anomaly, z, running_time_s, stream_time_s, duration_s), read from stdin, written
+threshold, is_anomaly, above_threshold, z, error, running_time_s, stream_time_s, duration_s),
+read from stdin, written
 to stdout; a last line {"summary": ...} with the windows, the flagged ones and their times.
 `audio-events.py --label LABELS.jsonl` says in words where cae-machine-sounds put the first
 clip's fault. Used by pipelines/watch-machine.sh."""
@@ -23,7 +24,9 @@ for line in sys.stdin:
     f = {k: (float(v) if t == "double" else v == "true" if t == "boolean" else int(v))
          for k, t, v in FIELD.findall(line)}
     e = {"score": f.get("score"), "threshold": f.get("threshold"),
-         "is_anomaly": f.get("is-anomaly", False), "z": f.get("z"),
+         "is_anomaly": f.get("is-anomaly", False),
+         "above_threshold": f.get("above-threshold", f.get("is-anomaly", False)),
+         "z": f.get("z"), "error": f.get("error"),
          "running_time_s": f.get("running-time", 0) / 1e9,
          "stream_time_s": f.get("stream-time", 0) / 1e9,
          "duration_s": f.get("duration", 0) / 1e9}

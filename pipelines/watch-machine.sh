@@ -6,12 +6,13 @@ source "$(dirname "$0")/common.sh"
 usage() {
   cat <<EOF
 Usage: $(basename "$0") IN [--out EVENTS.jsonl] [--model M] [--window S] [--threshold T]
+                            [--alarm K/N]
        $(basename "$0") --demo [--out EVENTS.jsonl] [--realtime]
        $(basename "$0") --live [--seconds N] [--out EVENTS.jsonl]
 
 Runs filesrc ! decodebin ! audioconvert ! audioresample ! caeaudioanomaly ! fakesink and prints
-one JSON line per analysis window (score, threshold, is_anomaly, z, running_time_s,
-stream_time_s, duration_s), then a summary line (windows, flagged, flagged_at_s); --out also
+one JSON line per analysis window (score, threshold, is_anomaly, above_threshold, z, error,
+running_time_s, stream_time_s, duration_s), then a summary line (windows, flagged, flagged_at_s); --out also
 writes them to a file.
   --demo       a synthetic machine (machine 1 of cae-machine-sounds, over a recorded drone) that
                runs normally and develops a bearing fault: prints where the fault was put, then
@@ -23,13 +24,18 @@ writes them to a file.
                machine's normal sound with cae-train --task audio-anomaly)
   --window S   seconds per score (default: the model's, which its threshold was set for)
   --threshold T  override the model's calibrated threshold
+  --alarm K/N  flag a window only when at least K of the last N windows (it included) are above
+               the threshold (caeaudioanomaly alarm-windows=K alarm-span=N; default 1/1: every
+               window above it). The model's threshold allows 1 % of healthy windows above it,
+               about 36 an hour with 1 s windows: 2/3 keeps a lasting fault and drops most
+               single windows
   -h, --help   this help
 Environment: CAE_BUILD_DIR (build tree with plugins/libgstcae.so; default <repo>/build).
 Example: $(basename "$0") --demo --out /tmp/events.jsonl
 EOF
 }
 
-model="${CAE_AUDIO_ANOMALY_MODEL:-}" window="" threshold="" out="" demo=0 live=0 realtime=0
+model="${CAE_AUDIO_ANOMALY_MODEL:-}" window="" threshold="" alarm="" out="" demo=0 live=0 realtime=0
 seconds=""
 args=()
 while (($#)); do
@@ -38,6 +44,7 @@ while (($#)); do
     --model) model="${2:?--model needs a file}"; shift 2 ;;
     --window) window="${2:?--window needs seconds}"; shift 2 ;;
     --threshold) threshold="${2:?--threshold needs a value}"; shift 2 ;;
+    --alarm) alarm="${2:?--alarm needs K/N}"; shift 2 ;;
     --out) out="${2:?--out needs a file}"; shift 2 ;;
     --demo) demo=1; shift ;;
     --realtime) realtime=1; shift ;;
@@ -55,6 +62,12 @@ if [[ -n $model ]]; then
 fi
 [[ -n $window ]] && element+=("window=$window")
 [[ -n $threshold ]] && element+=("threshold=$threshold")
+if [[ -n $alarm ]]; then
+  [[ $alarm =~ ^([0-9]+)/([0-9]+)$ ]] || pipe_die "--alarm needs K/N, e.g. 2/3 (got $alarm)"
+  ((BASH_REMATCH[1] >= 1 && BASH_REMATCH[1] <= BASH_REMATCH[2])) ||
+    pipe_die "--alarm K/N needs 1 <= K <= N (got $alarm)"
+  element+=("alarm-windows=${BASH_REMATCH[1]}" "alarm-span=${BASH_REMATCH[2]}")
+fi
 rates="audio/x-raw,rate={16000,22050,32000,44100,48000}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -14,7 +14,14 @@
  *   score (double), threshold (double), is-anomaly (boolean), running-time, stream-time and
  *   duration (guint64, ns: the window's start and length), z (double: the score in standard
  *   deviations of the model's calibration windows), error (double: the contexts' mean
- *   reconstruction error)
+ *   reconstruction error), above-threshold (boolean), span-count (int: windows above the
+ *   threshold among the last alarm-span)
+ *
+ * With `alarm-windows=k alarm-span=n`, is-anomaly holds only for a window above the threshold
+ * when at least k of the last n windows (it included) are: the model is calibrated at a
+ * false-alarm rate per window (1 % for the shipped one: about 36 windows an hour of a healthy
+ * machine), and a fault that lasts flags from its k-th window on. The count starts again
+ * wherever the windows do.
  *
  * The threshold is the model's calibrated one (`cae.threshold`, set at a false-alarm rate on
  * held-out normal windows of the model's length) unless `threshold` overrides it. A DISCONT buffer,
@@ -39,6 +46,7 @@
 #include <string>
 #include <vector>
 
+#include "anomaly/alarm.hpp"
 #include "audio/mel_anomaly.hpp"
 #include "gstcaefilter.hpp"  // gst_cae_resolve_model
 
@@ -48,8 +56,10 @@ GST_DEBUG_CATEGORY_STATIC(gst_cae_audio_anomaly_debug);
 #define DEFAULT_MODEL_NAME "audio-anomaly.onnx"
 #define DEFAULT_THRESHOLD (-1.0)
 #define DEFAULT_WINDOW 0.0
+#define DEFAULT_ALARM_WINDOWS 1
+#define DEFAULT_ALARM_SPAN 1
 
-enum { PROP_0, PROP_MODEL, PROP_THRESHOLD, PROP_WINDOW };
+enum { PROP_0, PROP_MODEL, PROP_THRESHOLD, PROP_WINDOW, PROP_ALARM_WINDOWS, PROP_ALARM_SPAN };
 
 struct _GstCaeAudioAnomaly {
   GstAudioFilter parent;
@@ -58,6 +68,10 @@ struct _GstCaeAudioAnomaly {
   gchar* model;
   gdouble threshold;
   gdouble window;
+  guint alarm_windows;  // k of ...
+  guint alarm_span;     // ... the last n windows
+
+  cae::anomaly::KOfN* alarm;  // since the windows (re)started
 
   std::shared_ptr<cae::audio::MelAnomalyModel>* net;
   std::unique_ptr<cae::audio::AnomalyStream>* stream;
@@ -92,6 +106,19 @@ static gboolean gst_cae_audio_anomaly_start(GstBaseTransform* trans) {
                       ("model file %s", path.c_str()));
     return FALSE;
   }
+  GST_OBJECT_LOCK(self);
+  const int k = int(self->alarm_windows), n = int(self->alarm_span);
+  GST_OBJECT_UNLOCK(self);
+  if (k > n) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("alarm-windows (%d) is larger than alarm-span (%d): a window is flagged "
+                       "when at least alarm-windows of the last alarm-span windows are above the "
+                       "threshold",
+                       k, n),
+                      (nullptr));
+    return FALSE;
+  }
+  *self->alarm = cae::anomaly::KOfN(k, n);
   if (!(*self->net)->info().anomaly.calibrated()) {
     GST_OBJECT_LOCK(self);
     const bool own = self->threshold >= 0;
@@ -108,6 +135,13 @@ static gboolean gst_cae_audio_anomaly_start(GstBaseTransform* trans) {
   self->stream->reset();
   self->base = GST_CLOCK_TIME_NONE;
   return TRUE;
+}
+
+// The windows start again (a new stream, a DISCONT, a flush, a segment): so does the alarm count.
+static void restart_windows(GstCaeAudioAnomaly* self) {
+  if (*self->stream) (*self->stream)->reset();
+  self->alarm->reset();
+  self->base = GST_CLOCK_TIME_NONE;
 }
 
 static gboolean gst_cae_audio_anomaly_stop(GstBaseTransform* trans) {
@@ -131,6 +165,7 @@ static gboolean gst_cae_audio_anomaly_setup(GstAudioFilter* filter, const GstAud
                       (nullptr));
     return FALSE;
   }
+  self->alarm->reset();
   self->base = GST_CLOCK_TIME_NONE;
   return TRUE;
 }
@@ -153,10 +188,13 @@ static void post_window(GstCaeAudioAnomaly* self, const cae::audio::AnomalyStrea
   const GstClockTime stream = GST_CLOCK_TIME_IS_VALID(start)
                                   ? gst_segment_to_stream_time(seg, GST_FORMAT_TIME, start)
                                   : GST_CLOCK_TIME_NONE;
+  const bool above = w.score > threshold;
+  const bool flagged = self->alarm->push(above);
   GstStructure* s = gst_structure_new(
       "cae-audio-anomaly", "score", G_TYPE_DOUBLE, w.score, "threshold", G_TYPE_DOUBLE, threshold,
-      "is-anomaly", G_TYPE_BOOLEAN, gboolean(w.score > threshold), "z", G_TYPE_DOUBLE, d.z(w.score),
-      "error", G_TYPE_DOUBLE, w.error, "running-time", G_TYPE_UINT64, guint64(running),
+      "is-anomaly", G_TYPE_BOOLEAN, gboolean(flagged), "z", G_TYPE_DOUBLE, d.z(w.score), "error",
+      G_TYPE_DOUBLE, w.error, "above-threshold", G_TYPE_BOOLEAN, gboolean(above), "span-count",
+      G_TYPE_INT, self->alarm->count(), "running-time", G_TYPE_UINT64, guint64(running),
       "stream-time", G_TYPE_UINT64, guint64(stream), "duration", G_TYPE_UINT64,
       guint64(gst_util_uint64_scale_int(w.end - w.start, GST_SECOND, rate)), nullptr);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
@@ -169,10 +207,8 @@ static GstFlowReturn gst_cae_audio_anomaly_transform_ip(GstBaseTransform* trans,
     GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("No caps negotiated"), (nullptr));
     return GST_FLOW_NOT_NEGOTIATED;
   }
-  if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DISCONT) && GST_CLOCK_TIME_IS_VALID(self->base)) {
-    (*self->stream)->reset();
-    self->base = GST_CLOCK_TIME_NONE;
-  }
+  if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DISCONT) && GST_CLOCK_TIME_IS_VALID(self->base))
+    restart_windows(self);
   if (!GST_CLOCK_TIME_IS_VALID(self->base) && GST_BUFFER_PTS_IS_VALID(buf))
     self->base = GST_BUFFER_PTS(buf);
   else if (!GST_CLOCK_TIME_IS_VALID(self->base))
@@ -220,8 +256,7 @@ static gboolean gst_cae_audio_anomaly_sink_event(GstBaseTransform* trans, GstEve
       break;
     case GST_EVENT_FLUSH_STOP:
     case GST_EVENT_SEGMENT:
-      if (*self->stream) (*self->stream)->reset();
-      self->base = GST_CLOCK_TIME_NONE;
+      restart_windows(self);
       break;
     default:
       break;
@@ -243,6 +278,12 @@ static void gst_cae_audio_anomaly_set_property(GObject* object, guint prop_id, c
       break;
     case PROP_WINDOW:
       self->window = g_value_get_double(value);
+      break;
+    case PROP_ALARM_WINDOWS:
+      self->alarm_windows = g_value_get_uint(value);
+      break;
+    case PROP_ALARM_SPAN:
+      self->alarm_span = g_value_get_uint(value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -269,6 +310,16 @@ static void gst_cae_audio_anomaly_get_property(GObject* object, guint prop_id, G
       g_value_set_double(value, self->window);
       GST_OBJECT_UNLOCK(self);
       break;
+    case PROP_ALARM_WINDOWS:
+      GST_OBJECT_LOCK(self);
+      g_value_set_uint(value, self->alarm_windows);
+      GST_OBJECT_UNLOCK(self);
+      break;
+    case PROP_ALARM_SPAN:
+      GST_OBJECT_LOCK(self);
+      g_value_set_uint(value, self->alarm_span);
+      GST_OBJECT_UNLOCK(self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -280,6 +331,7 @@ static void gst_cae_audio_anomaly_finalize(GObject* object) {
   delete self->net;
   delete self->stream;
   delete self->mono;
+  delete self->alarm;
   G_OBJECT_CLASS(gst_cae_audio_anomaly_parent_class)->finalize(object);
 }
 
@@ -317,6 +369,21 @@ static void gst_cae_audio_anomaly_class_init(GstCaeAudioAnomalyClass* klass) {
           "its threshold was calibrated at that length)",
           0.0, 3600.0, DEFAULT_WINDOW,
           GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+  const auto rw_ready =
+      GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(
+      gobject_class, PROP_ALARM_WINDOWS,
+      g_param_spec_uint("alarm-windows", "Alarm windows",
+                        "Flag a window only when it and at least this many of the last "
+                        "alarm-span windows are above the threshold (1: every window above it); "
+                        "at most alarm-span",
+                        1, cae::anomaly::KOfN::kMaxWindow, DEFAULT_ALARM_WINDOWS, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_ALARM_SPAN,
+      g_param_spec_uint("alarm-span", "Alarm span",
+                        "The analysis windows alarm-windows counts over (this one included); the "
+                        "count starts again wherever the windows do",
+                        1, cae::anomaly::KOfN::kMaxWindow, DEFAULT_ALARM_SPAN, rw_ready));
   gst_element_class_set_static_metadata(
       element_class, "CAE audio anomaly detector", "Filter/Analyzer/Audio",
       "Flags anomalous machine sounds with a learned log-mel autoencoder (passthrough, element "
@@ -337,6 +404,9 @@ static void gst_cae_audio_anomaly_init(GstCaeAudioAnomaly* self) {
   self->model = nullptr;
   self->threshold = DEFAULT_THRESHOLD;
   self->window = DEFAULT_WINDOW;
+  self->alarm_windows = DEFAULT_ALARM_WINDOWS;
+  self->alarm_span = DEFAULT_ALARM_SPAN;
+  self->alarm = new cae::anomaly::KOfN();
   self->net = new std::shared_ptr<cae::audio::MelAnomalyModel>();
   self->stream = new std::unique_ptr<cae::audio::AnomalyStream>();
   self->mono = new std::vector<float>();

@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -430,10 +432,15 @@ BOOST_AUTO_TEST_CASE(audio_file_snr_improves_and_live_writes_its_seconds) {
 
 // watch-machine.sh --demo with the shipped machine-sound model: a machine that develops a bearing
 // fault; the windows flagged lie within the fault's stretch (a window either side at most), most
-// of the fault's windows are flagged, and the events file has a line per window and a summary.
-BOOST_AUTO_TEST_CASE(machine_watch_flags_the_fault_where_it_was_put) {
+// of the fault's windows are flagged, and the events file has a line per window and a summary;
+// the same with the alarm rule 2 of 3 (--alarm 2/3), which never flags the fault's first window
+// above the threshold; an impossible rule is refused.
+BOOST_DATA_TEST_CASE(machine_watch_flags_the_fault_where_it_was_put,
+                     boost::unit_test::data::make({std::string(), std::string(" --alarm 2/3")}),
+                     alarm) {
   const fs::path events = setup().work / "events.jsonl";
-  const Result r = run(setup().script("watch-machine.sh") + " --demo --out " + quote(events));
+  const Result r =
+      run(setup().script("watch-machine.sh") + " --demo" + alarm + " --out " + quote(events));
   BOOST_TEST_MESSAGE(r.out);
   BOOST_TEST_REQUIRE(r.rc == 0);
   const std::size_t from = r.out.find("fault from ");
@@ -443,11 +450,15 @@ BOOST_AUTO_TEST_CASE(machine_watch_flags_the_fault_where_it_was_put) {
   std::ifstream f(events);
   std::string line;
   int windows = 0, inFault = 0, flaggedInFault = 0, flaggedOutside = 0;
+  int firstAbove = -1, firstFlagged = -1;
   while (std::getline(f, line)) {
     if (line.find("\"summary\"") != std::string::npos) break;
     ++windows;
     const double t = std::stod(line.substr(line.find("\"stream_time_s\": ") + 17));
     const bool flagged = line.find("\"is_anomaly\": true") != std::string::npos;
+    const bool above = line.find("\"above_threshold\": true") != std::string::npos;
+    if (above && firstAbove < 0) firstAbove = windows - 1;
+    if (flagged && firstFlagged < 0) firstFlagged = windows - 1;
     const bool inside = t + 1 > start && t < end;    // the window overlaps the fault
     const bool near = t + 2 > start && t < end + 1;  // or is next to it
     inFault += inside;
@@ -458,6 +469,13 @@ BOOST_AUTO_TEST_CASE(machine_watch_flags_the_fault_where_it_was_put) {
   BOOST_TEST(flaggedOutside == 0);
   BOOST_TEST(flaggedInFault * 2 >= inFault,
              flaggedInFault << " of " << inFault << " fault windows");
+  if (!alarm.empty()) {  // the first window above is never an alarm under 2 of 3
+    BOOST_TEST(firstAbove >= 0);
+    BOOST_TEST(firstFlagged > firstAbove);
+    const Result bad = run(setup().script("watch-machine.sh") + " --demo --alarm 3/2");
+    BOOST_TEST(bad.rc != 0);
+    BOOST_TEST(bad.out.find("--alarm K/N needs 1 <= K <= N") != std::string::npos, bad.out);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(run_tests_fails_on_an_unknown_test_name) {

@@ -33,7 +33,8 @@ std::string sourceRoot() {
 
 struct WindowMsg {
   double score = 0, threshold = 0, error = -1;
-  bool anomaly = false;
+  bool anomaly = false, above = false;
+  int spanCount = -1;
   guint64 running = 0, stream = 0, duration = 0;
 };
 
@@ -107,6 +108,9 @@ std::vector<WindowMsg> run(const std::string& element, const std::vector<float>&
       gst_structure_get_double(s, "error", &w.error);
       gst_structure_get_boolean(s, "is-anomaly", &a);
       w.anomaly = a;
+      gst_structure_get_boolean(s, "above-threshold", &a);
+      w.above = a;
+      gst_structure_get_int(s, "span-count", &w.spanCount);
       gst_structure_get_uint64(s, "running-time", &w.running);
       gst_structure_get_uint64(s, "stream-time", &w.stream);
       gst_structure_get_uint64(s, "duration", &w.duration);
@@ -171,6 +175,41 @@ BOOST_AUTO_TEST_CASE(times_follow_the_buffers_and_a_discontinuity_starts_again) 
   // An own threshold of 0 flags every window.
   const std::vector<WindowMsg> all = run("caeaudioanomaly threshold=0", x, rate);
   for (const WindowMsg& m : all) BOOST_TEST(m.anomaly);
+}
+
+BOOST_AUTO_TEST_CASE(an_alarm_rule_flags_a_lasting_fault_from_its_kth_window) {
+  // Rubbing from 3 s to 6 s puts windows 3, 4 and 5 above the threshold; with 2 of the last 3
+  // windows, window 3 (the first) is above but not flagged, 4 and 5 are flagged, and a window
+  // below the threshold never is, however many before it were above.
+  const int rate = 16000;
+  const std::vector<float> faulty = clip(1, cae::audio::Fault::Rubbing, 3, 6, 777002, rate);
+  const std::vector<WindowMsg> plain = run("caeaudioanomaly", faulty, rate);
+  const std::vector<WindowMsg> f =
+      run("caeaudioanomaly alarm-windows=2 alarm-span=3", faulty, rate);
+  BOOST_REQUIRE(f.size() == 10u);
+  BOOST_REQUIRE(plain.size() == 10u);
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    BOOST_TEST(f[i].above == plain[i].anomaly, "window " << i);  // the same windows above
+    BOOST_TEST(f[i].spanCount >= 0);
+    BOOST_TEST(f[i].spanCount <= 3);
+    if (!f[i].above) BOOST_TEST(!f[i].anomaly, "window " << i);
+  }
+  BOOST_REQUIRE(f[3].above);
+  BOOST_TEST(!f[3].anomaly);
+  BOOST_TEST(f[3].spanCount == 1 + int(f[2].above) + int(f[1].above));
+  BOOST_TEST(f[4].anomaly);
+  BOOST_TEST(f[5].anomaly);
+  // On the normal clip, the single window above (if any) raises no alarm with 2 of 2.
+  const std::vector<WindowMsg> n = run("caeaudioanomaly alarm-windows=2 alarm-span=2",
+                                       clip(1, cae::audio::Fault::None, 0, 0, 777001, rate), rate);
+  for (const WindowMsg& w : n) BOOST_TEST(!w.anomaly);
+  // More windows than the span: refused with the reason.
+  const cae::testing::PipelineRun r = cae::testing::play(
+      "audiotestsrc num-buffers=4 ! audio/x-raw,format=F32LE,rate=16000,channels=1 ! "
+      "caeaudioanomaly alarm-windows=3 alarm-span=2 ! fakesink");
+  BOOST_TEST(!r.eos);
+  BOOST_TEST(r.error.find("alarm-windows (3) is larger than alarm-span (2)") != std::string::npos,
+             r.error);
 }
 
 BOOST_AUTO_TEST_CASE(unusable_models_and_caps_are_refused_with_a_clear_error) {
