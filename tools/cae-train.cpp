@@ -420,6 +420,16 @@ void addAudioOptions(CLI::App& app, Options& o) {
       ->check(CLI::IsMember({"psa", "mse"}))
       ->capture_default_str()
       ->group("Audio");
+  app.add_option("--speech-sampling", c.speechSampling,
+                 "audio-denoise: how mixtures draw their speech: duration (every second of "
+                 "speech as often as any other) | clip (every file as often as any other)")
+      ->check(CLI::IsMember({"duration", "clip"}))
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_flag("--noise-floor", c.noiseFloor,
+               "audio-denoise: the model reads each frame's running noise floor too (minimum "
+               "tracking per bin, about 10 dB/s up; cae.noise_floor): a second plane of input")
+      ->group("Audio");
   app.add_option("--mels", c.mels, "audio-anomaly: log-mel bands")
       ->check(CLI::Range(8, 512))
       ->capture_default_str()

@@ -20,6 +20,13 @@ MaskModel::MaskModel(const std::string& path) {
   if (stft_.nFft / stft_.hop < 2)
     throw InvalidArgument(path + ": cae.stft " + onnx::formatStft(stft_) +
                           " is not an overlap-add STFT (the hop must divide the size twice)");
+  if (const auto it = info_.unknown.find("cae.noise_floor"); it != info_.unknown.end()) {
+    try {
+      floor_ = parseNoiseFloor(it->second);
+    } catch (const FormatError& e) {
+      throw FormatError(path + ": " + e.what());
+    }
+  }
   net_ = std::make_unique<Net>();
   net_->net = readAudioNet(path);
   bins_ = stft_.nFft / 2 + 1;
@@ -27,7 +34,7 @@ MaskModel::MaskModel(const std::string& path) {
   // exporter computes from the graph), confirmed by one run that gives one mask.
   context_ = info_.receptiveField;
   if (context_ >= 1) {
-    std::vector<float> zeros(std::size_t(bins_) * std::size_t(context_), 0.0f);
+    std::vector<float> zeros(std::size_t(rows()) * std::size_t(context_), 0.0f);
     std::vector<float> mask(static_cast<std::size_t>(bins_));
     try {
       run(zeros.data(), mask.data());
@@ -36,7 +43,7 @@ MaskModel::MaskModel(const std::string& path) {
     }
   }
   if (context_ == 0)
-    throw InvalidArgument(path + ": the model does not map {" + std::to_string(bins_) +
+    throw InvalidArgument(path + ": the model does not map {" + std::to_string(rows()) +
                           ", 1, K} frames (K = cae.receptive_field) to one mask of " +
                           std::to_string(bins_) + " bins");
 }
@@ -44,7 +51,7 @@ MaskModel::MaskModel(const std::string& path) {
 MaskModel::~MaskModel() = default;
 
 void MaskModel::run(const float* features, float* mask, int count) {
-  const int dims[4] = {count, bins_, 1, context_};
+  const int dims[4] = {count, rows(), 1, context_};
   const cv::Mat blob(4, dims, CV_32F, const_cast<float*>(features));
   try {
     net_->net.setInput(blob);
@@ -77,13 +84,16 @@ StreamDenoiser::StreamDenoiser(std::shared_ptr<MaskModel> model, int rate)
   // Stream bin j is at j * rate / n_stream Hz; model bin k at k * modelRate / n_model.
   binRatio_ = double(rate) / stft_.size() / (double(s.sampleRate) / s.nFft);
   magScale_ = float(double(s.nFft) / stft_.size());
-  history_.assign(std::size_t(model_->bins()) * std::size_t(model_->context()), 0.0f);
+  history_.assign(std::size_t(model_->rows()) * std::size_t(model_->context()), 0.0f);
   mask_.assign(std::size_t(model_->bins()), 1.0f);
+  newest_.assign(std::size_t(model_->rows()), 0.0f);
+  if (model_->noiseFloor()) floor_.emplace(model_->bins(), *model_->noiseFloor());
 }
 
 void StreamDenoiser::reset() {
   stft_.reset();
   std::fill(history_.begin(), history_.end(), 0.0f);
+  if (floor_) floor_->reset();
 }
 
 void StreamDenoiser::process(const float* in, float* out, std::size_t count) {
@@ -92,12 +102,16 @@ void StreamDenoiser::process(const float* in, float* out, std::size_t count) {
 
 void StreamDenoiser::frame(std::complex<float>* bins, int count) {
   const int mb = model_->bins(), k = model_->context(), n = model_->stft().nFft;
-  // Shift the history one frame left, then the newest frame's features in the last column.
   for (int f = 0; f < mb; ++f) {
+    const long j = std::lround(f / binRatio_);
+    newest_[std::size_t(f)] = j < count ? magnitudeToUnit(std::abs(bins[j]) * magScale_, n) : 0.0f;
+  }
+  if (floor_) floor_->update(newest_.data(), newest_.data() + mb);
+  // Shift the history one frame left, then the newest frame's features in the last column.
+  for (int f = 0; f < model_->rows(); ++f) {
     float* row = &history_[std::size_t(f) * std::size_t(k)];
     std::copy(row + 1, row + k, row);
-    const long j = std::lround(f / binRatio_);
-    row[k - 1] = j < count ? magnitudeToUnit(std::abs(bins[j]) * magScale_, n) : 0.0f;
+    row[k - 1] = newest_[std::size_t(f)];
   }
   if (strength_ <= 0.0f) return;  // a passthrough still keeps its history current
   model_->run(history_.data(), mask_.data());

@@ -1,6 +1,7 @@
 // Speech denoising with a mask model (cae.task audio-denoise, trained by cae-train --task
 // audio-denoise): each channel's stream goes through a StreamingStft; every hop the model reads
-// the log-magnitudes of the last K frames and gives a gain per bin for the newest one.
+// the log-magnitudes of the last K frames (and, for a model with cae.noise_floor, their noise
+// floors, audio/noise_floor.hpp) and gives a gain per bin for the newest one.
 //
 // Streams at other rates than the model's run an STFT of the same duration (size and hop scaled
 // by rate / model rate, hop kept a quarter of the size as trained), so the bins keep the model's
@@ -16,9 +17,11 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "audio/noise_floor.hpp"
 #include "audio/stft.hpp"
 #include "onnx/metadata.hpp"
 
@@ -27,7 +30,8 @@ namespace cae::audio {
 // A loaded audio-denoise model, run by OpenCV DNN (the reference path; the model is small).
 // IoError for a missing file, FormatError for a file that is no model (truncated, corrupt),
 // InvalidArgument for a model of another task or one without cae.stft, or whose input is not
-// {bins, 1, K} with bins = n_fft / 2 + 1.
+// {bins, 1, K} with bins = n_fft / 2 + 1 ({2 bins, 1, K} with cae.noise_floor, a FormatError
+// when that key is malformed).
 class MaskModel {
  public:
   explicit MaskModel(const std::string& path);
@@ -39,8 +43,11 @@ class MaskModel {
   const onnx::Stft& stft() const { return stft_; }
   int bins() const { return bins_; }
   int context() const { return context_; }
-  // features: count samples of bins() x context() log-magnitudes (row f, column t, oldest
-  // first); mask: count x bins() gains in [0, 1].
+  // The noise floor's options when the model reads one.
+  const std::optional<NoiseFloorOptions>& noiseFloor() const { return floor_; }
+  int rows() const { return floor_ ? 2 * bins_ : bins_; }  // input rows per frame
+  // features: count samples of rows() x context() values (row f, column t, oldest first: the
+  // log-magnitudes, then the floors); mask: count x bins() gains in [0, 1].
   void run(const float* features, float* mask, int count = 1);
 
  private:
@@ -48,6 +55,7 @@ class MaskModel {
   onnx::ModelInfo info_;
   onnx::Stft stft_;
   int bins_ = 0, context_ = 0;
+  std::optional<NoiseFloorOptions> floor_;
   std::unique_ptr<Net> net_;
 };
 
@@ -74,7 +82,9 @@ class StreamDenoiser {
   float strength_ = 1.0f;
   double binRatio_;                    // model bins per stream bin
   float magScale_;                     // stream magnitudes to the model's
-  std::vector<float> history_, mask_;  // bins x K, newest column last; bins
+  std::optional<NoiseFloor> floor_;    // the model's, when it reads one
+  std::vector<float> history_, mask_;  // rows x K, newest column last; bins
+  std::vector<float> newest_;          // the newest frame's log-magnitudes, then floors
 };
 
 }  // namespace cae::audio

@@ -31,6 +31,7 @@ enum class ArchKind {
 struct ArchSpec {
   ArchKind kind = ArchKind::Conv;
   int channels = 1, height = 64, width = 64;  // input sample shape
+  int outChannels = 0;  // AudioMask: the mask's bins, when the input has more rows (0: channels)
   // Dense / DenseVae: sizes from input to code, e.g. {784, 128, 32}; the decoder mirrors them.
   std::vector<int> dense;
   // Conv / ConvVae: `depth` 3×3 convs per stage, `stages` stride-2 downsamplings, `width0`

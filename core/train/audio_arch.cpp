@@ -28,6 +28,8 @@ void validateAudioMask(const ArchSpec& s) {
     throw InvalidArgument("audio-mask: the input is {bins, 1, frames}, got " +
                           std::to_string(s.channels) + "x" + std::to_string(s.height) + "x" +
                           std::to_string(s.width));
+  if (s.outChannels < 0 || s.outChannels > s.channels)
+    throw InvalidArgument("audio-mask: the mask has more bins than the input has rows");
   if (s.width < 3)
     throw InvalidArgument("audio-mask: --context must be at least 3 frames, got " +
                           std::to_string(s.width));
@@ -53,7 +55,8 @@ BuiltModel buildAudioMask(const ArchSpec& s) {
   b.code = m.add(std::make_unique<nn::ReLU>(), {at}, "code");
   at = m.add(timeConv(s.latent, s.width0, 1), {b.code}, "da0");
   at = m.add(std::make_unique<nn::ReLU>(), {at}, "da0_act");
-  at = m.add(timeConv(s.width0, s.channels, 1), {at}, "mask_logits");
+  at = m.add(timeConv(s.width0, s.outChannels > 0 ? s.outChannels : s.channels, 1), {at},
+             "mask_logits");
   m.setOutput(m.add(std::make_unique<nn::Sigmoid>(), {at}, "mask"));
   m.compile();
   m.initialize(s.seed);

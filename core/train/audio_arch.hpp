@@ -3,13 +3,15 @@
 // frame. The frequency bins are the channels and time runs along the width, so every conv sees
 // only the frames it is given, the newest last (no padding, no future):
 //   input     {bins, 1, K}: the log-magnitudes (audio/stft.hpp magnitudeToUnit) of the last K
-//             frames, oldest first
+//             frames, oldest first (with --noise-floor {2 bins, 1, K}: their noise floors
+//             follow, audio/noise_floor.hpp)
 //   "ea<i>"   conv 1x3 (bins -> width0, then width0 -> width0), ReLU, each shortening time by 2,
 //             while more than 3 frames are left
 //   "code"    conv 1xT over the T frames left (width0 -> latent), ReLU: one code per step
 //   "da0"     conv 1x1 (latent -> width0), ReLU; "mask" conv 1x1 (width0 -> bins), Sigmoid
 //   output    {bins, 1, 1}: the gain of each bin of the newest frame, in [0, 1]
-// ArchSpec fields read: channels (bins), width (K >= 3), width0, latent, seed.
+// ArchSpec fields read: channels (input rows), outChannels (bins; 0: channels), width (K >= 3),
+// width0, latent, seed.
 #pragma once
 
 #include "nn/model.hpp"

@@ -5,6 +5,7 @@
 #include <complex>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 #include <utility>
 
 #include "audio/mel.hpp"
@@ -134,6 +135,16 @@ AudioMixSource::AudioMixSource(SoundSet speech, SoundSet noise, AudioMixOptions 
   if (o_.context < 1) throw InvalidArgument("audio-denoise: --context must be >= 1");
   if (!(o_.snrLo <= o_.snrHi)) throw InvalidArgument("audio-denoise: --snr LO:HI needs LO <= HI");
   fft_ = std::make_unique<audio::RealFft>(o_.n);
+  double total = 0;
+  for (const auto& c : speech_.clips) speechEnds_.push_back(total += double(c.size()));
+}
+
+std::size_t AudioMixSource::pickSpeech(Rng& rng) const {
+  if (!o_.byDuration || speechEnds_.back() <= 0)
+    return std::size_t(rng.below(speech_.clips.size()));
+  const double at = rng.uniform() * speechEnds_.back();
+  const auto it = std::upper_bound(speechEnds_.begin(), speechEnds_.end(), at);
+  return std::min(std::size_t(it - speechEnds_.begin()), speech_.clips.size() - 1);
 }
 
 AudioMixSource::~AudioMixSource() = default;
@@ -142,7 +153,7 @@ void AudioMixSource::mixture(Rng& rng, std::size_t len, std::vector<float>& spee
                              std::vector<float>& noise) const {
   speech.assign(len, 0.0f);
   noise.assign(len, 0.0f);
-  const std::size_t si = std::size_t(rng.below(speech_.clips.size()));
+  const std::size_t si = pickSpeech(rng);
   stretch(speech_.clips[si], rng, len, speech.data());
   const double speechPower = std::max(speech_.activePower[si], 1e-12);
 
@@ -165,7 +176,11 @@ void AudioMixSource::mixture(Rng& rng, std::size_t len, std::vector<float>& spee
         if (f0 * h > 0.49 * o_.rate) break;
         const double amp = std::pow(double(h), -decay) * rng.uniform(0.3, 1.0);
         const double ph = rng.uniform(0, float(2 * kPi)), w = 2 * kPi * f0 * h / o_.rate;
-        for (std::size_t i = 0; i < len; ++i) part[i] += float(amp * std::sin(w * double(i) + ph));
+        // sin(w i + ph) as the imaginary part of a rotating phasor (a sin() per sample is
+        // most of a long mixture's cost; the phasor drifts by ~1e-12 over a second)
+        const std::complex<double> step = std::polar(1.0, w);
+        std::complex<double> z = std::polar(amp, ph);
+        for (std::size_t i = 0; i < len; ++i, z *= step) part[i] += float(z.imag());
       }
       const float hiss = float(std::sqrt(power(part.data(), len)) * 0.03);
       for (float& v : part) v += hiss * rng.normal();
@@ -174,7 +189,7 @@ void AudioMixSource::mixture(Rng& rng, std::size_t len, std::vector<float>& spee
       std::vector<float> voice(len);
       const int voices = 3 + int(rng.below(4));
       for (int v = 0; v < voices; ++v) {
-        const std::size_t ci = std::size_t(rng.below(speech_.clips.size()));
+        const std::size_t ci = pickSpeech(rng);
         stretch(speech_.clips[ci], rng, len, voice.data());
         const double g = std::pow(10.0, rng.uniform(-6, 6) / 20) /
                          std::sqrt(std::max(speech_.activePower[ci], 1e-12));
@@ -199,45 +214,73 @@ void AudioMixSource::mixture(Rng& rng, std::size_t len, std::vector<float>& spee
   }
 }
 
-void AudioMixSource::sample(Rng& rng, float* columns) const {
+void AudioMixSource::samples(Rng& rng, int count, float* const* columns) const {
   const int n = o_.n, hop = o_.hop, k = o_.context, bins = n / 2 + 1;
-  const std::size_t len = std::size_t(n) + std::size_t(k - 1) * std::size_t(hop);
+  // With the noise floor, the mixture starts `warm` frames before the K the first sample reads,
+  // and the others read K frames `kFloorSpacing` later each.
+  const int warm = o_.noiseFloor ? int(rng.below(std::uint64_t(o_.floorWarmup) + 1)) : 0;
+  const int frames = warm + (count - 1) * kFloorSpacing + k;
+  const std::size_t len = std::size_t(n) + std::size_t(frames - 1) * std::size_t(hop);
   std::vector<float> s, v;
   mixture(rng, len, s, v);
   const bool telephone = rng.uniform() < 0.1;
   const int top = telephone ? n / 4 + 1 : bins;  // bins up to a quarter of the rate
   static thread_local std::vector<float> w;
   if (int(w.size()) != n) w = audio::sqrtHannWindow(n);
-  std::vector<float> frame(static_cast<std::size_t>(n));
+  std::vector<float> frame(static_cast<std::size_t>(n)), mag(static_cast<std::size_t>(bins)),
+      floor(static_cast<std::size_t>(bins));
   std::vector<std::complex<float>> Y(static_cast<std::size_t>(bins)),
       S(static_cast<std::size_t>(bins));
+  std::optional<audio::NoiseFloor> tracker;
+  if (o_.noiseFloor) tracker.emplace(bins, o_.floor);
   const int cols = k + 1;
-  for (int t = 0; t < k; ++t) {
+  for (int t = 0; t < frames; ++t) {
     const std::size_t at = std::size_t(t) * std::size_t(hop);
     for (int i = 0; i < n; ++i)
       frame[std::size_t(i)] = (s[at + std::size_t(i)] + v[at + std::size_t(i)]) * w[std::size_t(i)];
     fft_->forward(frame.data(), Y.data());
     for (int f = 0; f < bins; ++f)
-      columns[f * cols + t] =
-          f < top ? audio::magnitudeToUnit(std::abs(Y[std::size_t(f)]), n) : 0.0f;
-  }
-  // The newest frame: the clean spectrum for the target (Y still holds the noisy one).
-  const std::size_t at = std::size_t(k - 1) * std::size_t(hop);
-  for (int i = 0; i < n; ++i) frame[std::size_t(i)] = s[at + std::size_t(i)] * w[std::size_t(i)];
-  fft_->forward(frame.data(), S.data());
-  for (int f = 0; f < bins; ++f) {
-    const std::complex<float> y = Y[std::size_t(f)], c = S[std::size_t(f)];
-    const float y2 = std::norm(y);
-    const float m =
-        f < top && y2 > 1e-20f ? (c.real() * y.real() + c.imag() * y.imag()) / y2 : 0.0f;
-    columns[f * cols + k] = std::clamp(m, 0.0f, 1.0f);
+      mag[std::size_t(f)] = f < top ? audio::magnitudeToUnit(std::abs(Y[std::size_t(f)]), n) : 0.0f;
+    if (tracker) tracker->update(mag.data(), floor.data());
+    // The samples this frame belongs to: sample j reads frames first(j) .. first(j) + K - 1.
+    for (int j = 0; j < count; ++j) {
+      const int c = t - (warm + j * kFloorSpacing);
+      if (c < 0 || c >= k) continue;
+      float* out = columns[j];
+      for (int f = 0; f < bins; ++f) {
+        out[f * cols + c] = mag[std::size_t(f)];
+        if (tracker) out[(bins + f) * cols + c] = floor[std::size_t(f)];
+      }
+      if (c < k - 1) continue;
+      if (tracker)
+        for (int f = 0; f < bins; ++f) out[(bins + f) * cols + k] = 0.0f;
+      // The newest frame: the clean spectrum for the target (Y holds the noisy one).
+      for (int i = 0; i < n; ++i)
+        frame[std::size_t(i)] = s[at + std::size_t(i)] * w[std::size_t(i)];
+      fft_->forward(frame.data(), S.data());
+      for (int f = 0; f < bins; ++f) {
+        const std::complex<float> y = Y[std::size_t(f)], cl = S[std::size_t(f)];
+        const float y2 = std::norm(y);
+        const float m =
+            f < top && y2 > 1e-20f ? (cl.real() * y.real() + cl.imag() * y.imag()) / y2 : 0.0f;
+        out[f * cols + k] = std::clamp(m, 0.0f, 1.0f);
+      }
+    }
   }
 }
 
 void AudioMixSource::next(int n, Rng& rng, Tensor& out) const {
   const nn::Shape shape{n, channels(), 1, width()};
   if (out.shape() != shape) out.resize(shape);
-  for (int i = 0; i < n; ++i) sample(rng, out.sample(i));
+  // Without the floor a mixture is the K frames of one sample; with it, up to kFloorGroup
+  // samples share a mixture (and the cost of its warm-up frames).
+  const int group = o_.noiseFloor ? kFloorGroup : 1;
+  std::vector<float*> columns;
+  for (int i = 0; i < n; i += group) {
+    columns.clear();
+    for (int j = i; j < std::min(n, i + group); ++j) columns.push_back(out.sample(j));
+    samples(rng, int(columns.size()), columns.data());
+  }
 }
 
 Tensor AudioMixSource::fixed(int n, std::uint64_t seed) const {
@@ -247,18 +290,20 @@ Tensor AudioMixSource::fixed(int n, std::uint64_t seed) const {
   return out;
 }
 
-void splitAudioSamples(const Tensor& samples, Tensor& input, Tensor& target) {
+void splitAudioSamples(const Tensor& samples, Tensor& input, Tensor& target, int bins) {
   const nn::Shape s = samples.shape();
   if (s.h != 1 || s.w < 2) throw InvalidArgument("audio samples are {N, bins, 1, K + 1}");
+  if (bins <= 0) bins = s.c;
+  if (bins > s.c) throw InvalidArgument("audio samples have fewer rows than the mask's bins");
   const int k = s.w - 1;
-  const nn::Shape is{s.n, s.c, 1, k}, ts{s.n, s.c, 1, 1};
+  const nn::Shape is{s.n, s.c, 1, k}, ts{s.n, bins, 1, 1};
   if (input.shape() != is) input.resize(is);
   if (target.shape() != ts) target.resize(ts);
   for (int i = 0; i < s.n; ++i)
     for (int f = 0; f < s.c; ++f) {
       const float* row = samples.sample(i) + std::size_t(f) * std::size_t(s.w);
       std::copy(row, row + k, input.sample(i) + std::size_t(f) * std::size_t(k));
-      target.sample(i)[f] = row[k];
+      if (f < bins) target.sample(i)[f] = row[k];
     }
 }
 

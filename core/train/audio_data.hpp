@@ -4,10 +4,11 @@
 //
 // A sample is a {bins, 1, K + 1} tensor: columns 0..K-1 are the noisy frames' log-magnitudes
 // (audio/stft.hpp magnitudeToUnit; sqrt-Hann window as the element's StreamingStft), oldest
-// first; column K is the target, the truncated phase-sensitive mask of the newest frame,
-// clamp(Re(S conj(Y)) / |Y|^2, 0, 1) (Erdogan et al., ICASSP 2015): the gain that brings the
-// noisy bin Y closest to the clean bin S without changing its phase. splitAudioSamples() cuts
-// a batch into the model's input and target.
+// first; with the noise floor (--noise-floor) a second plane of bins rows follows, each frame's
+// noise-floor estimate (audio/noise_floor.hpp), its column K unused (0); column K is the target,
+// the truncated phase-sensitive mask of the newest frame, clamp(Re(S conj(Y)) / |Y|^2, 0, 1)
+// (Erdogan et al., ICASSP 2015): the gain that brings the noisy bin Y closest to the clean bin S
+// without changing its phase. splitAudioSamples() cuts a batch into the model's input and target.
 //
 // The noise of each mixture is drawn from:
 //   recorded  a random stretch of a noise recording (the --noise-data files)
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "audio/fft.hpp"
+#include "audio/noise_floor.hpp"
 #include "nn/rng.hpp"
 #include "nn/tensor.hpp"
 #include "train/training_data.hpp"
@@ -52,6 +54,18 @@ void splitSounds(const SoundSet& all, double fraction, std::uint64_t seed, Sound
 struct AudioMixOptions {
   int rate = 16000, n = 512, hop = 128, context = 8;
   double snrLo = -5, snrHi = 20;
+  // How a mixture's speech (and babble's voices) is drawn: false, every clip equally often;
+  // true, a clip as often as its length (every second of speech equally often, so that many
+  // short prompts of one voice do not outweigh long recordings of others).
+  bool byDuration = false;
+  // A second plane of bins rows: the noise floor (audio/noise_floor.hpp) of each of the K
+  // frames, tracked from the start of a mixture that runs 0..floorWarmup frames (uniform)
+  // before them, as a stream runs before the frames the model reads (and from its start, or a
+  // discontinuity, with no past at all). Four samples share a mixture, 40 frames apart, so
+  // the warm-ups run 0..floorWarmup + 120 frames.
+  bool noiseFloor = false;
+  audio::NoiseFloorOptions floor;
+  int floorWarmup = 125;
 };
 
 class AudioMixSource : public SampleSource {
@@ -61,7 +75,9 @@ class AudioMixSource : public SampleSource {
   ~AudioMixSource() override;
   void next(int n, nn::Rng& rng, nn::Tensor& out) const override;
   nn::Tensor fixed(int n, std::uint64_t seed) const override;
-  int channels() const override { return o_.n / 2 + 1; }  // bins
+  int bins() const { return o_.n / 2 + 1; }
+  // bins, then with the noise floor as many again
+  int channels() const override { return bins() * (o_.noiseFloor ? 2 : 1); }
   int frames() const override { return 1; }
   int height() const override { return 1; }
   int width() const override { return o_.context + 1; }  // K frames and the target
@@ -73,15 +89,21 @@ class AudioMixSource : public SampleSource {
                std::vector<float>& noise) const;
 
  private:
-  void sample(nn::Rng& rng, float* columns) const;  // one sample, bins x (K + 1), row-major
+  // count samples, each channels() x (K + 1), row-major, from one mixture.
+  void samples(nn::Rng& rng, int count, float* const* columns) const;
+  // With the noise floor: samples per mixture, and the frames between their starts.
+  static constexpr int kFloorGroup = 4, kFloorSpacing = 40;
+  std::size_t pickSpeech(nn::Rng& rng) const;  // a clip index as o_.byDuration says
   SoundSet speech_, noise_;
+  std::vector<double> speechEnds_;  // cumulative clip lengths (byDuration)
   AudioMixOptions o_;
   std::unique_ptr<audio::RealFft> fft_;  // used by one caller at a time (next/fixed)
 };
 
-// A batch of samples {N, bins, 1, K + 1} as the model's input {N, bins, 1, K} and its target
-// {N, bins, 1, 1}.
-void splitAudioSamples(const nn::Tensor& samples, nn::Tensor& input, nn::Tensor& target);
+// A batch of samples {N, C, 1, K + 1} as the model's input {N, C, 1, K} and its target
+// {N, bins, 1, 1}, the first bins rows of the last column (bins 0: C).
+void splitAudioSamples(const nn::Tensor& samples, nn::Tensor& input, nn::Tensor& target,
+                       int bins = 0);
 
 }  // namespace cae::train
 

@@ -16,8 +16,9 @@ using nn::Tensor;
 double maskGainDb(const Tensor& input, const Tensor& target, const Tensor& masks, int stftSize) {
   double noisy = 0, denoised = 0;
   const nn::Shape sh = input.shape();
+  const int bins = target.shape().c;  // the input's first rows (a noise floor's follow)
   for (int i = 0; i < sh.n; ++i)
-    for (int f = 0; f < sh.c; ++f) {
+    for (int f = 0; f < bins; ++f) {
       const double mag = audio::unitToMagnitude(
           float(input.sample(i)[std::size_t(f) * std::size_t(sh.w) + std::size_t(sh.w - 1)]),
           stftSize);

@@ -7,6 +7,7 @@
 #include <system_error>
 #include <utility>
 
+#include "audio/noise_floor.hpp"
 #include "codec/bitstream.hpp"
 #include "error.hpp"
 #include "io/modality.hpp"
@@ -162,6 +163,8 @@ ExportedFiles exportTrained(const TrainConfig& c, const ArchSpec& spec, BuiltMod
     eo.format = "F32LE";  // what the model reads: audio/stft.hpp magnitudeToUnit of F32 samples
     eo.inputScale = 1.0;
     eo.inputOffset = 0.0;
+    if (c.task == TrainTask::AudioDenoise && c.noiseFloor)
+      eo.extra["cae.noise_floor"] = audio::formatNoiseFloor(audio::NoiseFloorOptions{});
     if (c.task == TrainTask::AudioAnomaly) {
       std::ostringstream w;
       w.imbue(std::locale::classic());

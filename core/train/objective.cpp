@@ -173,18 +173,19 @@ double Objective::segmentationLoss(const Tensor& probability) const {
 const nn::WeightedMseLoss* Objective::maskLoss(const Tensor& input) const {
   if (!maskLoss_) return nullptr;
   const nn::Shape s = input.shape();
-  Tensor w(nn::Shape{s.n, s.c, 1, 1});
+  const int bins = stftSize_ / 2 + 1;  // the input's first rows (a noise floor's follow)
+  Tensor w(nn::Shape{s.n, bins, 1, 1});
   for (int i = 0; i < s.n; ++i) {
     double mean = 0;
-    for (int f = 0; f < s.c; ++f) {
+    for (int f = 0; f < bins; ++f) {
       const double mag = audio::unitToMagnitude(
           float(input.sample(i)[std::size_t(f) * std::size_t(s.w) + std::size_t(s.w - 1)]),
           stftSize_);
       w.sample(i)[f] = Scalar(mag * mag);
       mean += mag * mag;
     }
-    mean = std::max(mean / s.c, 1e-20);
-    for (int f = 0; f < s.c; ++f) w.sample(i)[f] = Scalar(double(w.sample(i)[f]) / mean + 1e-3);
+    mean = std::max(mean / bins, 1e-20);
+    for (int f = 0; f < bins; ++f) w.sample(i)[f] = Scalar(double(w.sample(i)[f]) / mean + 1e-3);
   }
   maskLoss_->setWeights(w);
   return &*maskLoss_;

@@ -10,6 +10,7 @@ ArchSpec specFor(const TrainConfig& c, int channels, int height, int width) {
   s.height = height;
   s.width = width;
   s.frames = c.frames;
+  if (c.task == TrainTask::AudioDenoise) s.outChannels = c.stftSize / 2 + 1;  // the mask's bins
   if (c.loss == LossKind::Bce) s.output = "sigmoid";  // BCE needs probabilities
   s.allowOvercomplete = c.allowOvercomplete;
   s.seed = c.seed;

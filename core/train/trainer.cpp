@@ -210,7 +210,7 @@ struct Trainer::Impl {
   Tensor goal(const Tensor& samples) const {
     if (masks()) {  // the mask in the last column
       Tensor input, target;
-      splitAudioSamples(samples, input, target);
+      splitAudioSamples(samples, input, target, c.stftSize / 2 + 1);
       return target;
     }
     if (data.train->frames() == 1) return samples;
@@ -224,7 +224,7 @@ struct Trainer::Impl {
   const Tensor& modelInput(const Tensor& corrupted, Tensor& buffer) const {
     if (masks()) {  // the frames before the target column
       Tensor target;
-      splitAudioSamples(corrupted, buffer, target);
+      splitAudioSamples(corrupted, buffer, target, c.stftSize / 2 + 1);
       return buffer;
     }
     if (data.train->frames() == 1 || corrupted.shape().h == c.patch) return corrupted;
@@ -664,7 +664,7 @@ struct Trainer::Impl {
   // --task audio-denoise: what the masks do to the validation frames (audio_report.hpp).
   void audioReport(Stage& s, Json& metrics, std::string& sum) {
     Tensor input, target;
-    splitAudioSamples(data.valClean, input, target);
+    splitAudioSamples(data.valClean, input, target, c.stftSize / 2 + 1);
     metrics["val_mask_gain_db"] = maskGainDb(input, target, predict(s, input), c.stftSize);
     sum += "validation frames: the masks' error " +
            fmt("%.2f", metrics["val_mask_gain_db"].get<double>()) +

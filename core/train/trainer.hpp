@@ -181,6 +181,12 @@ struct TrainConfig {
   // The masks' loss: "psa" (the gain's error weighted by the noisy bin's power, Objective::
   // maskLoss) or "mse" (plain mask MSE).
   std::string maskLoss = "psa";
+  // How mixtures draw their speech: "duration" (every second of speech as often as any other)
+  // or "clip" (every file as often as any other; sessions 16-17's models).
+  std::string speechSampling = "duration";
+  // Give the model each frame's noise floor too (audio/noise_floor.hpp, cae.noise_floor): a
+  // second plane of bins rows of input.
+  bool noiseFloor = false;
   // --task audio-anomaly (train/audio_data.hpp MelWindowSource): `data` is normal machine
   // sounds; `mels` log-mel bands of stftSize-sample Hann frames every stftHop (defaults there
   // 1024:512), `context` frames per sample (default 5); the threshold is set at fpr on the

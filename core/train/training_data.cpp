@@ -148,6 +148,8 @@ static TrainingData loadAudioMixtures(const TrainConfig& c) {
   o.context = c.context;
   o.snrLo = c.snrLo;
   o.snrHi = c.snrHi;
+  o.byDuration = c.speechSampling == "duration";
+  o.noiseFloor = c.noiseFloor;
   if (o.n < 16 || o.hop < 1 || o.n % o.hop != 0 || o.n / o.hop < 2)
     throw InvalidArgument("--stft N:HOP needs a hop that divides N at least twice, got " +
                           std::to_string(o.n) + ":" + std::to_string(o.hop));

@@ -8,6 +8,11 @@
 #                     GPL-3 text with 24 voices (English accents and other languages), male and
 #                     female variants, speeds and pitches drawn from a fixed sequence; written once
 #                     to $1 (22.05 kHz WAV), reused when present
+#   cae_g722_speech   real wideband speech (16 kHz, G.722 as the packages ship it): the asterisk
+#                     prompts in five voices, en-US and es-MX Allison, fr-CA June, it-IT Carlo
+#                     (male) and ru-RU IvrvoiceRU, 2,830 files (one of the Russian files is empty), about 2 h; decoded by ffmpeg to
+#                     $1/<voice>/*.wav once, reused when present. (The 8 kHz en-wav prompts of
+#                     cae_speech_dirs are the same en-US recordings with nothing above 4 kHz.)
 # The alsa-utils voice clips (/usr/share/sounds/alsa) are never training data: the benchmark's
 # clean speech.
 cae_speech_dirs=(/usr/share/asterisk/sounds/en_US_f_Allison /usr/share/pocketsphinx/test/data)
@@ -33,4 +38,21 @@ cae_espeak_speech() {
       "${paras[i % ${#paras[@]}]}" 2>/dev/null
   done
   echo "$count" > "$dir/.complete"
+}
+
+cae_g722_voices=(en_US_f_Allison es_MX_f_Allison fr_CA_f_June it_IT_m_Carlo ru_RU_f_IvrvoiceRU)
+
+cae_g722_speech() {
+  local dir=$1 v src
+  if [[ -f $dir/.complete ]]; then return 0; fi
+  command -v ffmpeg >/dev/null || { echo "audio-data: ffmpeg is missing (apt-get install ffmpeg)" >&2; return 1; }
+  for v in "${cae_g722_voices[@]}"; do
+    src=/usr/share/asterisk/sounds/$v
+    [[ -d $src ]] || { echo "audio-data: missing $src (apt-get install asterisk-core-sounds-{en,es,fr,it,ru}-g722)" >&2; return 1; }
+    (cd "$src" && find . -name '*.g722' -size +0 -print0) | while IFS= read -r -d '' f; do
+      mkdir -p "$dir/$v/$(dirname "$f")"
+      printf '%s\0%s\0' "$src/$f" "$dir/$v/${f%.g722}.wav"
+    done | xargs -0 -n 2 -P "$(nproc)" sh -c 'ffmpeg -nostdin -hide_banner -loglevel error -y -f g722 -i "$0" "$1"'
+  done
+  touch "$dir/.complete"
 }

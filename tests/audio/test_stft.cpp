@@ -10,6 +10,7 @@
 
 #include "audio/fft.hpp"
 #include "audio/mel.hpp"
+#include "audio/noise_floor.hpp"
 #include "audio/resample.hpp"
 #include "audio/stft.hpp"
 #include "error.hpp"
@@ -230,4 +231,58 @@ BOOST_AUTO_TEST_CASE(real_speech_chunks_match_numpy) {
   const auto one = audio::logSpectrogramChunks(shortSig, 512, 256, 64);
   BOOST_TEST_REQUIRE(one.size() == 1u);
   BOOST_TEST(one[0].at(0, 0, 10, 63) == 0.0f);
+}
+
+// audio/noise_floor.hpp: the floor the speech denoiser reads beside its frames.
+BOOST_AUTO_TEST_CASE(the_noise_floor_tracks_a_steady_noise_and_ignores_speech_bursts) {
+  const audio::NoiseFloorOptions o;  // 0.7 smoothing, 7.4e-4 per frame up
+  // A steady noise, then bursts 0.3 above it (~30 dB) for 40 of every 60 frames (syllables):
+  // the floor stays near the noise in its spread, rising at most o.rise per frame.
+  std::mt19937 gen(4);
+  std::normal_distribution<float> jitter(0.0f, 0.02f);
+  audio::NoiseFloor nf(3, o);
+  std::vector<float> x(3), fl(3), prev(3);
+  const float noise = 0.4f;
+  for (int t = 0; t < 1000; ++t) {
+    const bool burst = t > 200 && t % 60 < 40;
+    for (int f = 0; f < 3; ++f) x[std::size_t(f)] = noise + jitter(gen) + (burst ? 0.3f : 0.0f);
+    nf.update(x.data(), fl.data());
+    for (int f = 0; f < 3 && t > 0; ++f)
+      BOOST_TEST(fl[std::size_t(f)] <= prev[std::size_t(f)] + o.rise + 1e-6f);
+    prev = fl;
+    if (t >= 100)
+      for (int f = 0; f < 3; ++f)
+        BOOST_TEST(std::abs(fl[std::size_t(f)] - noise) < 0.05f, "t " << t << " floor " << fl[0]);
+  }
+  // The noise falls 0.2 (from a burst, 0.5 below): the floor follows within the smoothing's
+  // time (0.7^15 of the step is left).
+  for (int t = 0; t < 15; ++t) {
+    for (int f = 0; f < 3; ++f) x[std::size_t(f)] = noise - 0.2f;
+    nf.update(x.data(), fl.data());
+  }
+  BOOST_TEST(std::abs(fl[0] - (noise - 0.2f)) < 0.01f);
+  // It rises 0.2 again: after 100 frames the floor has risen exactly 100 steps of o.rise.
+  for (int t = 0; t < 100; ++t) {
+    for (int f = 0; f < 3; ++f) x[std::size_t(f)] = noise;
+    nf.update(x.data(), fl.data());
+  }
+  BOOST_TEST(std::abs(fl[0] - (noise - 0.2f + 100 * o.rise)) < 0.005f);
+  // reset(): the next frame starts it again; the output may alias the input.
+  nf.reset();
+  std::vector<float> y = {0.9f, 0.1f, 0.5f};
+  nf.update(y.data(), y.data());
+  BOOST_TEST((y == std::vector<float>{0.9f, 0.1f, 0.5f}));
+}
+
+BOOST_AUTO_TEST_CASE(the_noise_floors_options_read_back_exactly_and_refuse_garbage) {
+  const audio::NoiseFloorOptions o{0.7f, 7.4e-4f};
+  const audio::NoiseFloorOptions back = audio::parseNoiseFloor(audio::formatNoiseFloor(o));
+  BOOST_TEST(back.smooth == o.smooth);
+  BOOST_TEST(back.rise == o.rise);
+  for (const char* bad : {"", "0.7", "0.7:", ":0.1", "1:0.1", "-0.1:0.1", "0.5:0", "0.5:-1",
+                          "0.5:0.1x", "a:b", "0.5:inf", "0.5:nan"})
+    BOOST_CHECK_THROW(audio::parseNoiseFloor(bad), cae::FormatError);
+  BOOST_CHECK_THROW(audio::NoiseFloor(0, o), cae::InvalidArgument);
+  BOOST_CHECK_THROW(audio::NoiseFloor(4, audio::NoiseFloorOptions{1.0f, 0.1f}),
+                    cae::InvalidArgument);
 }

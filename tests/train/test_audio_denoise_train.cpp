@@ -1,11 +1,14 @@
 // cae-train --task audio-denoise (issue 15): the mixtures the speech denoiser trains on (SNR as
-// drawn, the phase-sensitive mask as defined, a split by file), the causal mask architecture,
-// and a short run on real speech whose ONNX file OpenCV DNN computes as the trainer's model does,
-// loaded by core/audio's MaskModel with its STFT and context, and refused where it must be.
+// drawn, the phase-sensitive mask as defined, a split by file, speech drawn by clip or by
+// duration), the causal mask architecture, and a short run on real speech whose ONNX file
+// OpenCV DNN computes as the trainer's model does, loaded by core/audio's MaskModel with its
+// STFT and context, and refused where it must be.
 #define BOOST_TEST_MODULE audio_denoise_train
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 #include <filesystem>
@@ -22,6 +25,7 @@
 #include "train/audio_arch.hpp"
 #include "train/audio_data.hpp"
 #include "train/trainer.hpp"
+#include "train/warm_start.hpp"
 
 namespace fs = std::filesystem;
 using namespace cae;
@@ -123,6 +127,34 @@ BOOST_AUTO_TEST_CASE(mixtures_have_the_snr_drawn_and_masks_as_defined) {
   BOOST_TEST(std::equal(a.data(), a.data() + a.size(), b.data()));  // fixed is repeatable
 }
 
+BOOST_AUTO_TEST_CASE(speech_is_drawn_by_clip_or_by_duration) {
+  // Two clips, one nine times as long: by clip each is drawn about half the time, by duration
+  // the long one nine times in ten (and so for babble's voices). The short clip is positive,
+  // the long one negative, so the mixture's speech says which was drawn.
+  SoundSet speech;
+  speech.clips = {std::vector<float>(16000, 0.1f), std::vector<float>(144000, -0.1f)};
+  speech.names = {"short", "long"};
+  speech.activePower = {0.01, 0.01};
+  for (const bool byDuration : {false, true}) {
+    AudioMixOptions o;
+    o.byDuration = byDuration;
+    AudioMixSource src(speech, {}, o);
+    nn::Rng rng(9);
+    int longs = 0;
+    const int draws = 2000;
+    for (int i = 0; i < draws; ++i) {
+      std::vector<float> s, v;
+      src.mixture(rng, 256, s, v);
+      longs += s[0] < 0;
+    }
+    const double share = double(longs) / draws;
+    if (byDuration)
+      BOOST_TEST(std::abs(share - 0.9) < 0.03, "long clip's share by duration " << share);
+    else
+      BOOST_TEST(std::abs(share - 0.5) < 0.04, "long clip's share by clip " << share);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(the_mask_architecture_is_causal_and_checked) {
   ArchSpec s;
   s.kind = ArchKind::AudioMask;
@@ -183,8 +215,10 @@ BOOST_AUTO_TEST_CASE(the_exported_mask_model_computes_in_opencv_what_it_computes
   fs::remove_all(dir);
 }
 
-BOOST_AUTO_TEST_CASE(a_short_run_exports_a_model_the_stream_path_runs) {
-  const fs::path dir = tempDir("audio-train");
+// With and without the noise-floor plane (--noise-floor).
+BOOST_DATA_TEST_CASE(a_short_run_exports_a_model_the_stream_path_runs,
+                     boost::unit_test::data::make({false, true}), floor) {
+  const fs::path dir = tempDir(floor ? "audio-train-floor" : "audio-train");
   TrainConfig c;
   c.task = TrainTask::AudioDenoise;
   c.arch.kind = ArchKind::AudioMask;
@@ -198,6 +232,7 @@ BOOST_AUTO_TEST_CASE(a_short_run_exports_a_model_the_stream_path_runs) {
   c.stepsPerEpoch = 30;
   c.valSamples = 256;
   c.threads = 1;
+  c.noiseFloor = floor;
   c.output = (dir / "a.onnx").string();
   Trainer t(c);
   const TrainResult r = t.run();
@@ -215,10 +250,21 @@ BOOST_AUTO_TEST_CASE(a_short_run_exports_a_model_the_stream_path_runs) {
   audio::MaskModel m(c.output);
   BOOST_TEST(m.context() == 6);
   BOOST_TEST(m.bins() == 257);
-  AudioMixSource src(loadSounds({kSpeech}, 16000), {}, AudioMixOptions{16000, 512, 128, 6, -5, 20});
+  BOOST_TEST(m.rows() == (floor ? 514 : 257));
+  BOOST_TEST(m.noiseFloor().has_value() == floor);
+  if (floor) {
+    BOOST_TEST(m.noiseFloor()->smooth == audio::NoiseFloorOptions{}.smooth);
+    BOOST_TEST(m.noiseFloor()->rise == audio::NoiseFloorOptions{}.rise);
+  }
+  AudioMixOptions mo;
+  mo.context = 6;
+  mo.noiseFloor = floor;
+  AudioMixSource src(loadSounds({kSpeech}, 16000), {}, mo);
   const Tensor batch = src.fixed(4, 21);
   Tensor in, target;
-  splitAudioSamples(batch, in, target);
+  splitAudioSamples(batch, in, target, 257);
+  BOOST_TEST(in.shape().c == m.rows());
+  BOOST_TEST(target.shape().c == 257);
   std::vector<float> mask(std::size_t(4) * 257);
   m.run(in.data(), mask.data(), 4);
   // Batching must not change a mask.
@@ -249,5 +295,24 @@ BOOST_AUTO_TEST_CASE(a_short_run_exports_a_model_the_stream_path_runs) {
   // A video denoiser (the source tree's models/, from the suites' data folder) is another task.
   const fs::path models = fs::path(CAE_TEST_DATA).parent_path().parent_path() / "models";
   BOOST_CHECK_THROW(audio::MaskModel((models / "denoise-gray.onnx").string()), InvalidArgument);
+  if (!floor) {
+    // A model with the floor started from this one (--init: the floor's weights start at zero)
+    // computes this one's masks, whatever the floor.
+    ArchSpec spec = c.arch;
+    spec.channels = 514;
+    spec.outChannels = 257;
+    spec.height = 1;
+    spec.width = 6;
+    BuiltModel wide = buildAudioMask(spec);
+    BOOST_TEST(warmStart(wide.model, c.output).widened == std::vector<std::string>{"ea0"});
+    Tensor both(nn::Shape{4, 514, 1, 6});
+    for (int n = 0; n < 4; ++n)
+      for (int i = 0; i < 514 * 6; ++i)
+        both.sample(n)[i] = i < 257 * 6 ? in.sample(n)[i] : float(i % 7) / 7;
+    const Tensor& out = wide.model.forward(both);
+    for (int n = 0; n < 4; ++n)
+      for (int f = 0; f < 257; ++f)
+        BOOST_TEST(std::abs(out.sample(n)[f] - mask[std::size_t(n * 257 + f)]) < 1e-5);
+  }
   fs::remove_all(dir);
 }
