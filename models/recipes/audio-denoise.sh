@@ -2,10 +2,12 @@
 # Recipe of models/audio-denoise.onnx, the speech denoiser of caeaudiodenoise (issue 15): a
 # causal convolutional autoencoder over 16 kHz STFT frames (512-sample sqrt-Hann windows every
 # 128 samples: 32 ms algorithmic latency) that reads the log-magnitudes of the last 8 frames and
-# outputs a gain in [0, 1] per bin of the newest (train/audio_arch.hpp, audio_data.hpp).
-# Data (audio-data.sh): real speech (asterisk's Allison prompts, pocketsphinx's LibriVox
-# excerpts) and espeak-ng speech in 24 voices, mixed on the fly at SNRs of -5..20 dB with
-# recorded noise and noise made on the fly (coloured, hum, babble of the training speech).
+# their running noise floors, and outputs a gain in [0, 1] per bin of the newest
+# (train/audio_arch.hpp, audio_data.hpp, audio/noise_floor.hpp).
+# Data (audio-data.sh): real speech (asterisk's prompts: 8 kHz en-US Allison for the first
+# steps, then the wideband G.722 prompts of five voices; pocketsphinx's LibriVox excerpts) and
+# espeak-ng speech in 24 voices, mixed on the fly at SNRs of -5..20 dB with recorded noise and
+# noise made on the fly (coloured, hum, babble of the training speech).
 # Recorded training noise (Debian game data; the benchmark's noise comes from other packages):
 #   btanks-data      ambient city, forest, country, swamp; train pass-by; helicopter
 #   lugaru-data      wind, desert wind
@@ -14,16 +16,23 @@
 # the phase-sensitive spectrum approximation (--mask-loss psa): on validation frames it left the
 # masks' power-weighted error 6.42 dB below the noisy frames' against 4.16 dB for plain mask MSE
 # (the same 100 epochs; session 16).
-# Four steps of 500 steps of 32 frames per epoch, each from the one before's checkpoint with a
-# new cosine schedule (to 1e-5); the validation loss fell at every restart (session 17: 0.0769
-# after s2, 0.0717 after s3):
+# Six steps of 500 steps of 32 frames per epoch, each from the one before's weights with a new
+# cosine schedule (to 1e-5). The first four (sessions 16-17) drew every speech file equally
+# often, so that 82 % of the mixtures held the 8 kHz en-US prompts (nothing above 4 kHz). From
+# `wide` on (session 18) the real speech is the wideband G.722 prompts of five voices instead,
+# every second of speech drawn as often as any other (--speech-sampling duration), and the
+# last step adds the noise-floor plane (--noise-floor: the floor's weights start at zero, so it
+# starts as `wide`).
 #   base      from scratch, lr 1e-3, 100 epochs   -> audio-denoise-base.*
 #   s2        --init base, lr 5e-4, 120 epochs     -> audio-denoise-s2.*  (session 16's model)
 #   s3        --init s2, lr 3e-4, 200 epochs       -> audio-denoise-s3.*
-#   final     --init s3, lr 2e-4, 200 epochs       -> audio-denoise.*
-# Retrain: models/recipes/audio-denoise.sh [out-dir] [base|s2|s3|final|all] [extra cae-train
-#   options, e.g. --resume] (needs build/tools/cae-train, or CAE_TRAIN=path; one engine thread
-#   under nice; about 20 + 25 + 35 + 35 minutes on an idle machine here).
+#   s4        --init s3, lr 2e-4, 200 epochs       -> audio-denoise-s4.*  (session 17's model)
+#   wide      --init s4.onnx (its best epoch), wideband speech, lr 3e-4, 150 epochs
+#             -> audio-denoise-wide.*
+#   final     --init wide.onnx, --noise-floor, lr 3e-4, 120 epochs -> audio-denoise.*
+# Retrain: models/recipes/audio-denoise.sh [out-dir] [base|s2|s3|s4|wide|final|all] [extra
+#   cae-train options, e.g. --resume] (needs build/tools/cae-train, or CAE_TRAIN=path; one engine
+#   thread under nice; about 20 + 25 + 35 + 35 + 30 + 45 minutes on an idle machine here).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$root/models/recipes/audio-data.sh"
@@ -31,11 +40,12 @@ out=${1:-$root/out/models}; shift || true
 step=${1:-all}; shift || true
 mkdir -p "$out"
 if [[ $step == all ]]; then
-  for s in base s2 s3; do "$0" "$out" $s "$@"; done
+  for s in base s2 s3 s4 wide; do "$0" "$out" $s "$@"; done
   exec "$0" "$out" final "$@"
 fi
 data=${CAE_AUDIO_DATA:-$root/out/audio-data}
 cae_espeak_speech "$data/espeak" 120
+cae_g722_speech "$data/g722"
 noise=(
   /usr/share/games/btanks/data/sounds/ambient/city.ogg
   /usr/share/games/btanks/data/sounds/ambient/forest.ogg
@@ -50,21 +60,31 @@ noise=(
 for f in "${noise[@]}"; do
   [[ -f $f ]] || { echo "audio-denoise: missing $f (apt-get install btanks-data lugaru-data endless-sky-data)" >&2; exit 1; }
 done
-common=(--task audio-denoise "${cae_speech_dirs[@]}" "$data/espeak" --noise-data "${noise[@]}"
+# Steps base..s4: the 8 kHz en-US prompts, every file as often; wide and final: the wideband
+# prompts of five voices, every second of speech as often.
+narrow=("${cae_speech_dirs[@]}" "$data/espeak" --speech-sampling clip)
+wide=("$data/g722" /usr/share/pocketsphinx/test/data "$data/espeak" --speech-sampling duration)
+common=(--task audio-denoise --noise-data "${noise[@]}"
   --rate 16000 --stft 512:128 --context 8 --snr=-5:20 --mask-loss psa
   --channels 192 --latent 64 --batch 32 --steps 500 --schedule cosine --min-lr 1e-5
   --val-samples 4096 --threads 1 --seed 15)
 case $step in
-  base) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${common[@]}" \
+  base) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${narrow[@]}" "${common[@]}" \
           --epochs 100 --lr 1e-3 -o "$out/audio-denoise-base.onnx" "$@" ;;
-  s2) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${common[@]}" \
+  s2) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${narrow[@]}" "${common[@]}" \
         --init "$out/audio-denoise-base.ckpt" --epochs 120 --lr 5e-4 \
         -o "$out/audio-denoise-s2.onnx" "$@" ;;
-  s3) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${common[@]}" \
+  s3) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${narrow[@]}" "${common[@]}" \
         --init "$out/audio-denoise-s2.ckpt" --epochs 200 --lr 3e-4 \
         -o "$out/audio-denoise-s3.onnx" "$@" ;;
-  final) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${common[@]}" \
-           --init "$out/audio-denoise-s3.ckpt" --epochs 200 --lr 2e-4 \
+  s4) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${narrow[@]}" "${common[@]}" \
+        --init "$out/audio-denoise-s3.ckpt" --epochs 200 --lr 2e-4 \
+        -o "$out/audio-denoise-s4.onnx" "$@" ;;
+  wide) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${wide[@]}" "${common[@]}" \
+          --init "$out/audio-denoise-s4.onnx" --epochs 150 --lr 3e-4 \
+          -o "$out/audio-denoise-wide.onnx" "$@" ;;
+  final) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${wide[@]}" "${common[@]}" \
+           --noise-floor --init "$out/audio-denoise-wide.onnx" --epochs 120 --lr 3e-4 \
            -o "$out/audio-denoise.onnx" "$@" ;;
-  *) echo "usage: $0 [out-dir] [base|s2|s3|final|all] [cae-train options]" >&2; exit 2 ;;
+  *) echo "usage: $0 [out-dir] [base|s2|s3|s4|wide|final|all] [cae-train options]" >&2; exit 2 ;;
 esac
