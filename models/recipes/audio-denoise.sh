@@ -68,23 +68,20 @@ common=(--task audio-denoise --noise-data "${noise[@]}"
   --rate 16000 --stft 512:128 --context 8 --snr=-5:20 --mask-loss psa
   --channels 192 --latent 64 --batch 32 --steps 500 --schedule cosine --min-lr 1e-5
   --val-samples 4096 --threads 1 --seed 15)
+extra=("$@")
+# One step: the data, the common options, then the step's own options (the extra ones last).
+train() { exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "$@" "${extra[@]}"; }
 case $step in
-  base) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${narrow[@]}" "${common[@]}" \
-          --epochs 100 --lr 1e-3 -o "$out/audio-denoise-base.onnx" "$@" ;;
-  s2) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${narrow[@]}" "${common[@]}" \
-        --init "$out/audio-denoise-base.ckpt" --epochs 120 --lr 5e-4 \
-        -o "$out/audio-denoise-s2.onnx" "$@" ;;
-  s3) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${narrow[@]}" "${common[@]}" \
-        --init "$out/audio-denoise-s2.ckpt" --epochs 200 --lr 3e-4 \
-        -o "$out/audio-denoise-s3.onnx" "$@" ;;
-  s4) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${narrow[@]}" "${common[@]}" \
-        --init "$out/audio-denoise-s3.ckpt" --epochs 200 --lr 2e-4 \
-        -o "$out/audio-denoise-s4.onnx" "$@" ;;
-  wide) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${wide[@]}" "${common[@]}" \
-          --init "$out/audio-denoise-s4.onnx" --epochs 150 --lr 3e-4 \
-          -o "$out/audio-denoise-wide.onnx" "$@" ;;
-  final) exec nice "${CAE_TRAIN:-$root/build/tools/cae-train}" "${wide[@]}" "${common[@]}" \
-           --noise-floor --init "$out/audio-denoise-wide.onnx" --epochs 120 --lr 3e-4 \
-           -o "$out/audio-denoise.onnx" "$@" ;;
+  base) train "${narrow[@]}" "${common[@]}" --epochs 100 --lr 1e-3 -o "$out/audio-denoise-base.onnx" ;;
+  s2) train "${narrow[@]}" "${common[@]}" --init "$out/audio-denoise-base.ckpt" --epochs 120 \
+        --lr 5e-4 -o "$out/audio-denoise-s2.onnx" ;;
+  s3) train "${narrow[@]}" "${common[@]}" --init "$out/audio-denoise-s2.ckpt" --epochs 200 \
+        --lr 3e-4 -o "$out/audio-denoise-s3.onnx" ;;
+  s4) train "${narrow[@]}" "${common[@]}" --init "$out/audio-denoise-s3.ckpt" --epochs 200 \
+        --lr 2e-4 -o "$out/audio-denoise-s4.onnx" ;;
+  wide) train "${wide[@]}" "${common[@]}" --init "$out/audio-denoise-s4.onnx" --epochs 150 \
+          --lr 3e-4 -o "$out/audio-denoise-wide.onnx" ;;
+  final) train "${wide[@]}" "${common[@]}" --noise-floor --init "$out/audio-denoise-wide.onnx" \
+           --epochs 120 --lr 3e-4 -o "$out/audio-denoise.onnx" ;;
   *) echo "usage: $0 [out-dir] [base|s2|s3|s4|wide|final|all] [cae-train options]" >&2; exit 2 ;;
 esac
