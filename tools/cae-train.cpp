@@ -186,10 +186,10 @@ int runSample(const std::string& model, int count, std::uint64_t seed, const std
 enum class Sparsity { None, L1, Kl };
 struct Options {
   TrainConfig c;
-  std::string arch, layers, sigma = "25", color = "gray";  // arch "": conv, or codec
-  std::string photons = "1e4-1e5";                         // ct-lowdose
-  std::string stft = "512:128", snr = "-5:20";             // audio-denoise
-  std::string window, sampleRescale;                       // modality values (addModalityOptions)
+  std::string arch, layers, sigma = "25", color = "gray";       // arch "": conv, or codec
+  std::string photons = "1e4-1e5";                              // ct-lowdose
+  std::string stft = "512:128", snr = "-5:20", babble = "3:6";  // audio-denoise
+  std::string window, sampleRescale;  // modality values (addModalityOptions)
   Sparsity sparsity = Sparsity::None;
   double sparsityLambda = 0;
   bool quiet = false;
@@ -398,6 +398,10 @@ void addAudioOptions(CLI::App& app, Options& o) {
                  "audio-denoise: noise recordings (WAV/FLAC/OGG files or folders) mixed into the "
                  "speech, besides the coloured noise, hum and babble made on the fly")
       ->group("Audio");
+  app.add_option("--val-noise-data", c.valNoiseData,
+                 "audio-denoise: noise recordings that validate (files or folders): then all of "
+                 "--noise-data trains, instead of a held-out share of its files")
+      ->group("Audio");
   app.add_option("--rate", c.audioRate, "audio-denoise: the model's sample rate, Hz")
       ->check(CLI::Range(4000, 96000))
       ->capture_default_str()
@@ -454,6 +458,11 @@ void addAudioOptions(CLI::App& app, Options& o) {
       ->capture_default_str()
       ->group("Audio");
   app.add_option("--snr", o.snr, "audio-denoise: LO:HI, the mixtures' SNR range in dB")
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--babble", o.babble,
+                 "audio-denoise: LO:HI, how many voices of the training speech a babble noise "
+                 "adds together (uniform; 1..64)")
       ->capture_default_str()
       ->group("Audio");
 }
@@ -923,8 +932,15 @@ TrainConfig configOf(Options& o, const std::string& recipe) {
     c.stftHop = int(hop);
     parsePair(o.snr, "--snr", c.snrLo, c.snrHi);
     if (c.snrLo > c.snrHi) throw InvalidArgument("--snr LO:HI needs LO <= HI");
-  } else if (!c.noiseData.empty()) {
-    throw InvalidArgument("--noise-data is for --task audio-denoise");
+    double lo = 0, hi = 0;
+    parsePair(o.babble, "--babble", lo, hi);
+    if (!(lo >= 1 && hi <= 64 && lo <= hi && lo == std::floor(lo) && hi == std::floor(hi)))
+      throw InvalidArgument("--babble LO:HI needs whole numbers 1 <= LO <= HI <= 64, got '" +
+                            o.babble + "'");
+    c.babbleLo = int(lo);
+    c.babbleHi = int(hi);
+  } else if (!c.noiseData.empty() || !c.valNoiseData.empty()) {
+    throw InvalidArgument("--noise-data and --val-noise-data are for --task audio-denoise");
   }
   c.recipe = recipe;
   return c;

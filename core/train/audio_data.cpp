@@ -134,6 +134,8 @@ AudioMixSource::AudioMixSource(SoundSet speech, SoundSet noise, AudioMixOptions 
   if (speech_.clips.empty()) throw InvalidArgument("audio-denoise: no speech to train on");
   if (o_.context < 1) throw InvalidArgument("audio-denoise: --context must be >= 1");
   if (!(o_.snrLo <= o_.snrHi)) throw InvalidArgument("audio-denoise: --snr LO:HI needs LO <= HI");
+  if (o_.babbleLo < 1 || o_.babbleLo > o_.babbleHi)
+    throw InvalidArgument("audio-denoise: --babble LO:HI needs 1 <= LO <= HI");
   fft_ = std::make_unique<audio::RealFft>(o_.n);
   double total = 0;
   for (const auto& c : speech_.clips) speechEnds_.push_back(total += double(c.size()));
@@ -187,7 +189,8 @@ void AudioMixSource::mixture(Rng& rng, std::size_t len, std::vector<float>& spee
     } else {  // babble of other stretches of speech
       std::fill(part.begin(), part.end(), 0.0f);
       std::vector<float> voice(len);
-      const int voices = 3 + int(rng.below(4));
+      const auto span = std::uint64_t(o_.babbleHi) - std::uint64_t(o_.babbleLo) + 1;
+      const int voices = o_.babbleLo + int(rng.below(span));
       for (int v = 0; v < voices; ++v) {
         const std::size_t ci = pickSpeech(rng);
         stretch(speech_.clips[ci], rng, len, voice.data());

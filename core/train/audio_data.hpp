@@ -14,7 +14,7 @@
 //   recorded  a random stretch of a noise recording (the --noise-data files)
 //   coloured  Gaussian noise through a random one-pole filter (white to brown, or bluish)
 //   hum       mains hum: a 45-65 Hz fundamental with random decaying harmonics, a little hiss
-//   babble    3 to 6 other stretches of the training speech added together
+//   babble    3 to 6 (babbleLo..babbleHi) other stretches of the training speech added together
 // and, for a third of the mixtures, a second kind 0-10 dB below the first. The SNR (speech power
 // over its active frames, noise power over the stretch) is uniform in [snrLo, snrHi] dB, the
 // speech level uniform in -35..-10 dBFS, and one mixture in ten is band-limited to 1/4 of the
@@ -58,6 +58,8 @@ struct AudioMixOptions {
   // true, a clip as often as its length (every second of speech equally often, so that many
   // short prompts of one voice do not outweigh long recordings of others).
   bool byDuration = false;
+  // Babble: babbleLo..babbleHi voices (uniform), each at -6..6 dB around its active power.
+  int babbleLo = 3, babbleHi = 6;
   // A second plane of bins rows: the noise floor (audio/noise_floor.hpp) of each of the K
   // frames, tracked from the start of a mixture that runs 0..floorWarmup frames (uniform)
   // before them, as a stream runs before the frames the model reads (and from its start, or a
@@ -87,6 +89,8 @@ class AudioMixSource : public SampleSource {
   // reports: the clean speech and the noise, each at its final level.
   void mixture(nn::Rng& rng, std::size_t length, std::vector<float>& speech,
                std::vector<float>& noise) const;
+  const SoundSet& speech() const { return speech_; }
+  const SoundSet& noise() const { return noise_; }
 
  private:
   // count samples, each channels() x (K + 1), row-major, from one mixture.

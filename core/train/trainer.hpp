@@ -176,6 +176,9 @@ struct TrainConfig {
   // frames of audio::StreamingStft), the model reads the last `context` frames; mixtures at SNRs
   // uniform in [snrLo, snrHi] dB.
   std::vector<std::string> noiseData;
+  // Validation noise named outright (--val-noise-data): then every noiseData recording trains
+  // and these alone validate; empty, noiseData is split by file like the speech.
+  std::vector<std::string> valNoiseData;
   int audioRate = 16000, stftSize = 512, stftHop = 128, context = 8;
   double snrLo = -5, snrHi = 20;
   // The masks' loss: "psa" (the gain's error weighted by the noisy bin's power, Objective::
@@ -184,6 +187,8 @@ struct TrainConfig {
   // How mixtures draw their speech: "duration" (every second of speech as often as any other)
   // or "clip" (every file as often as any other; sessions 16-17's models).
   std::string speechSampling = "duration";
+  // Babble noise: babbleLo..babbleHi voices of the training speech added together (uniform).
+  int babbleLo = 3, babbleHi = 6;
   // Give the model each frame's noise floor too (audio/noise_floor.hpp, cae.noise_floor): a
   // second plane of bins rows of input.
   bool noiseFloor = false;

@@ -130,7 +130,8 @@ void keepAtLeast(std::vector<Image>& images, int size) {
 
 }  // namespace
 
-// --task audio-denoise: speech (c.data) and noise (c.noiseData) split by file, mixed on the fly.
+// --task audio-denoise: speech (c.data) and noise (c.noiseData) split by file (or the validation
+// noise named by c.valNoiseData), mixed on the fly.
 static TrainingData loadAudioMixtures(const TrainConfig& c) {
   if (c.data.empty()) throw InvalidArgument("--task audio-denoise needs clean speech (--data)");
   SoundSet speech = loadSounds(c.data, c.audioRate), noise, trainSpeech, valSpeech, trainNoise,
@@ -139,7 +140,12 @@ static TrainingData loadAudioMixtures(const TrainConfig& c) {
   if (speech.clips.size() < 2)
     throw InvalidArgument("--task audio-denoise needs at least two speech files (one is held out)");
   splitSounds(speech, c.valFraction, c.seed ^ 0x5e11u, trainSpeech, valSpeech);
-  splitSounds(noise, c.valFraction, c.seed ^ 0x5e12u, trainNoise, valNoise);
+  if (c.valNoiseData.empty()) {
+    splitSounds(noise, c.valFraction, c.seed ^ 0x5e12u, trainNoise, valNoise);
+  } else {
+    trainNoise = std::move(noise);
+    valNoise = loadSounds(c.valNoiseData, c.audioRate);
+  }
   if (valNoise.clips.empty()) valNoise = trainNoise;  // one recording: validation shares it
   AudioMixOptions o;
   o.rate = c.audioRate;
@@ -149,6 +155,8 @@ static TrainingData loadAudioMixtures(const TrainConfig& c) {
   o.snrLo = c.snrLo;
   o.snrHi = c.snrHi;
   o.byDuration = c.speechSampling == "duration";
+  o.babbleLo = c.babbleLo;
+  o.babbleHi = c.babbleHi;
   o.noiseFloor = c.noiseFloor;
   if (o.n < 16 || o.hop < 1 || o.n % o.hop != 0 || o.n / o.hop < 2)
     throw InvalidArgument("--stft N:HOP needs a hop that divides N at least twice, got " +

@@ -25,6 +25,7 @@
 #include "train/audio_arch.hpp"
 #include "train/audio_data.hpp"
 #include "train/trainer.hpp"
+#include "train/training_data.hpp"
 #include "train/warm_start.hpp"
 
 namespace fs = std::filesystem;
@@ -153,6 +154,90 @@ BOOST_AUTO_TEST_CASE(speech_is_drawn_by_clip_or_by_duration) {
     else
       BOOST_TEST(std::abs(share - 0.5) < 0.04, "long clip's share by clip " << share);
   }
+}
+
+BOOST_AUTO_TEST_CASE(babble_adds_as_many_voices_as_asked) {
+  // 40 "voices", each a sine on its own DFT bin of the 1,024-sample mixture (so a looped stretch
+  // stays on its bin): a babble-only noise has all its energy on those bins, and the bins that
+  // hold it count the voices (fewer when one is drawn twice). Coloured noise and hum spread
+  // energy elsewhere and are left out; two babbles in one mixture (1 in 12) count double.
+  const std::size_t len = 1024;
+  SoundSet speech;
+  std::vector<int> bins;
+  for (int i = 0; i < 40; ++i) {
+    bins.push_back(5 + 3 * i);
+    std::vector<float> c(len);
+    for (std::size_t t = 0; t < len; ++t)
+      c[t] = float(std::sin(2 * M_PI * bins.back() * double(t) / double(len)));
+    speech.clips.push_back(c);
+    speech.names.push_back("sine" + std::to_string(i));
+    speech.activePower.push_back(0.5);
+  }
+  for (const int voices : {4, 12}) {
+    AudioMixOptions o;
+    o.babbleLo = o.babbleHi = voices;
+    AudioMixSource src(speech, {}, o);
+    nn::Rng rng(21);
+    int babbles = 0, within = 0;
+    for (int m = 0; m < 600; ++m) {
+      std::vector<float> s, v;
+      src.mixture(rng, len, s, v);
+      double total = 0;
+      for (float x : v) total += double(x) * x;
+      std::vector<double> onBin;
+      double sum = 0;
+      for (int k : bins) {
+        double re = 0, im = 0;
+        for (std::size_t t = 0; t < len; ++t) {
+          re += v[t] * std::cos(2 * M_PI * k * double(t) / double(len));
+          im -= v[t] * std::sin(2 * M_PI * k * double(t) / double(len));
+        }
+        onBin.push_back(2 * (re * re + im * im) / double(len));
+        sum += onBin.back();
+      }
+      if (total <= 0 || sum < 0.999 * total) continue;  // not babble alone
+      ++babbles;
+      const auto heard =
+          std::count_if(onBin.begin(), onBin.end(), [&](double p) { return p > 1e-4 * total; });
+      within += heard <= voices && heard >= voices - 3;
+    }
+    BOOST_TEST_MESSAGE(voices << " voices: " << babbles << " babble-only mixtures, " << within
+                              << " with " << voices - 3 << ".." << voices << " voices heard");
+    BOOST_TEST(babbles > 80);
+    BOOST_TEST(within >= 0.85 * babbles);
+  }
+  AudioMixOptions bad;
+  bad.babbleLo = 0;
+  BOOST_CHECK_THROW(AudioMixSource(speech, {}, bad), InvalidArgument);
+}
+
+BOOST_AUTO_TEST_CASE(validation_noise_is_held_out_by_file_or_named) {
+  const std::string a = "/usr/share/sounds/alsa/Noise.wav",
+                    b = "/usr/share/sounds/alsa/Rear_Left.wav",
+                    v = "/usr/share/sounds/alsa/Side_Right.wav";
+  TrainConfig c;
+  c.task = TrainTask::AudioDenoise;
+  c.data = {kSpeech};
+  c.noiseData = {a, b};
+  c.valSamples = 8;
+  const auto names = [](const TrainingData& d, bool val) {
+    const auto* src = dynamic_cast<const AudioMixSource*>(val ? d.val.get() : d.train.get());
+    BOOST_REQUIRE(src != nullptr);
+    return src->noise().names;
+  };
+  {  // split by file: one recording each side, never both
+    const TrainingData d = loadTrainingData(c);
+    const auto t = names(d, false), w = names(d, true);
+    BOOST_TEST(t.size() == 1u);
+    BOOST_TEST(w.size() == 1u);
+    BOOST_TEST(t.front() != w.front());
+  }
+  c.valNoiseData = {v};  // named: all of --noise-data trains, the named file alone validates
+  const TrainingData d = loadTrainingData(c);
+  BOOST_TEST(names(d, false) == c.noiseData, boost::test_tools::per_element());
+  BOOST_TEST(names(d, true) == c.valNoiseData, boost::test_tools::per_element());
+  c.valNoiseData = {"/nonexistent/noise.wav"};
+  BOOST_CHECK_THROW(loadTrainingData(c), Error);
 }
 
 BOOST_AUTO_TEST_CASE(the_mask_architecture_is_causal_and_checked) {
