@@ -20,6 +20,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "onnx/export.hpp"
@@ -501,10 +502,29 @@ BOOST_FIXTURE_TEST_SUITE(bad_input, Fixture)
 BOOST_AUTO_TEST_CASE(help_documents_options) {
   const Run r = run({"--help"});
   BOOST_CHECK_EQUAL(r.code, 0);
-  for (const char* o : {"--arch", "--layers", "--task", "--noise", "--sigma", "--sparsity",
-                        "--contractive", "--kl-weight", "--patience", "--resume", "--fpr",
-                        "--noise-clip", "--frame-fpr", "--deploy-size", "--seg-width",
-                        "--anomaly-source", "--calib-variation", "--lighting", "sample"})
+  for (const char* o : {"--arch",
+                        "--layers",
+                        "--task",
+                        "--noise",
+                        "--sigma",
+                        "--sparsity",
+                        "--contractive",
+                        "--kl-weight",
+                        "--patience",
+                        "--resume",
+                        "--fpr",
+                        "--noise-clip",
+                        "--frame-fpr",
+                        "--deploy-size",
+                        "--seg-width",
+                        "--anomaly-source",
+                        "--calib-variation",
+                        "--lighting",
+                        "--babble",
+                        "--val-noise-data",
+                        "--noise-floor",
+                        "--speech-sampling",
+                        "sample"})
     BOOST_CHECK_MESSAGE(r.out.find(o) != std::string::npos, o << " missing from --help");
 }
 
@@ -647,6 +667,26 @@ BOOST_AUTO_TEST_CASE(out_of_range_options) {
     const Run r = run(args);
     BOOST_CHECK_MESSAGE(r.code == 2, bad.front() << " gave exit " << r.code);
     BOOST_CHECK(!r.err.empty());
+  }
+}
+
+// The speech denoiser's mixing options: a bad --babble range or noise for another task is a
+// usage error that names the option.
+BOOST_AUTO_TEST_CASE(audio_mixing_options_are_checked) {
+  const std::string speech = "/usr/share/pocketsphinx/test/data/librivox";
+  for (const auto& [bad, named] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--task", "audio-denoise", "--babble", "0:4"}, "--babble"},
+           {{"--task", "audio-denoise", "--babble", "6:3"}, "--babble"},
+           {{"--task", "audio-denoise", "--babble", "2.5:4"}, "--babble"},
+           {{"--task", "audio-denoise", "--babble", "3"}, "--babble"},
+           {{"--task", "audio-denoise", "--snr", "10:0"}, "--snr"},
+           {{"--task", "denoise", "--val-noise-data", "/usr/share/sounds/alsa/Noise.wav"},
+            "--val-noise-data"}}) {
+    std::vector<std::string> args{speech};
+    args.insert(args.end(), bad.begin(), bad.end());
+    const Run r = run(args);
+    BOOST_CHECK_MESSAGE(r.code == 2, bad.back() << " gave exit " << r.code);
+    BOOST_CHECK_MESSAGE(r.err.find(named) != std::string::npos, r.err);
   }
 }
 

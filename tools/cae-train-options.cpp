@@ -1,0 +1,879 @@
+// The options of cae-train: see cae-train-options.hpp.
+#include "cae-train-options.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "anomaly/inpainting.hpp"
+#include "error.hpp"
+#include "io/modality.hpp"
+#include "train/cli_text.hpp"
+
+namespace cae::train::cli {
+namespace {
+
+// Parses "25" or "5-50" (8-bit grey levels) into [lo, hi] in [0, 1] units.
+void parseSigma(const std::string& text, double& lo, double& hi) {
+  const std::size_t dash = text.find('-', 1);
+  char* end = nullptr;
+  lo = std::strtod(text.c_str(), &end);
+  hi = lo;
+  if (dash != std::string::npos) hi = std::strtod(text.c_str() + dash + 1, &end);
+  if (!end || *end || !(lo >= 0 && hi >= lo && hi <= 255))
+    throw InvalidArgument(
+        "--sigma: expected a level or range in 8-bit grey levels, e.g. 25 or "
+        "5-50, within 0..255; got '" +
+        text + "'");
+  lo /= 255;
+  hi /= 255;
+}
+
+// Parses "1e4" or "1e4-1e5" (photons per ray, ct-lowdose) into [lo, hi].
+void parsePhotons(const std::string& text, double& lo, double& hi) {
+  const std::size_t dash = text.find('-', 1);
+  char* end = nullptr;
+  lo = std::strtod(text.c_str(), &end);
+  bool ok = end == text.c_str() + (dash == std::string::npos ? text.size() : dash);
+  hi = lo;
+  if (ok && dash != std::string::npos) {
+    hi = std::strtod(text.c_str() + dash + 1, &end);
+    ok = end != text.c_str() + dash + 1 && !*end;
+  }
+  if (!ok || !(lo >= 1 && hi >= lo && hi <= 1e12))
+    throw InvalidArgument(
+        "--photons: expected a count or range of photons per ray, e.g. 1e4 or 1e4-1e5, within "
+        "1..1e12; got '" +
+        text + "'");
+}
+
+// Parses "A:B" (two numbers; a leading minus is a sign) for --window and --sample-rescale.
+bool parseColonPair(const std::string& text, double& a, double& b) {
+  const std::size_t colon = text.find(':', 1);
+  if (colon == std::string::npos) return false;
+  char* end = nullptr;
+  a = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + colon) return false;
+  b = std::strtod(text.c_str() + colon + 1, &end);
+  return end != text.c_str() + colon + 1 && !*end && std::isfinite(a) && std::isfinite(b);
+}
+
+// --window and --sample-rescale into c (core/io/modality.hpp); nothing without --window.
+void parseModality(const std::string& window, const std::string& rescale, TrainConfig& c) {
+  if (window.empty()) {
+    if (!rescale.empty())
+      throw InvalidArgument("--sample-rescale maps 16-bit samples into the --window: give both");
+    return;
+  }
+  io::Window w;
+  if (!parseColonPair(window, w.lo, w.hi) || !(w.lo < w.hi))
+    throw InvalidArgument(
+        "--window: expected LO:HI in modality values with LO < HI, e.g. "
+        "-1000:2000 (HU); got '" +
+        window + "'");
+  io::Rescale r;
+  if (!rescale.empty() && (!parseColonPair(rescale, r.slope, r.intercept) || r.slope == 0))
+    throw InvalidArgument(
+        "--sample-rescale: expected SLOPE:INTERCEPT with SLOPE != 0, e.g. "
+        "1:-1024; got '" +
+        rescale + "'");
+  if (c.channels != 1)
+    throw InvalidArgument("--window trains on gray scans: leave out --color rgb");
+  c.window = w;
+  c.sampleRescale = r;
+}
+
+// A choice among names: shown and checked by CLI11 as text, stored into target after parsing.
+std::vector<std::function<void()>> gApplyChoices;
+
+template <class E>
+CLI::Option* enumOption(CLI::App& app, const std::string& name, E& target,
+                        const std::map<std::string, E>& values, const std::string& help) {
+  auto text = std::make_shared<std::string>();
+  std::vector<std::string> names;
+  for (const auto& [k, v] : values) {
+    names.push_back(k);
+    if (v == target) *text = k;
+  }
+  gApplyChoices.push_back([text, values, &target] { target = values.at(*text); });
+  return app.add_option(name, *text, help)->check(CLI::IsMember(names))->capture_default_str();
+}
+
+void addDataOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  std::string& color = o.color;
+  app.add_option("data", c.data,
+                 "image files or folders (PNG/JPEG/TIFF 8/16-bit, DICOM, video, "
+                 "WAV, IDX such as Fashion-MNIST); folders are searched "
+                 "recursively");
+  app.add_option("--color", color, "convert every image to gray or rgb")
+      ->check(CLI::IsMember({"gray", "rgb"}))
+      ->capture_default_str()
+      ->group("Data");
+  app.add_option("--patch", c.patch,
+                 "square training patch size; 0: whole frames (all images "
+                 "one size)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str()
+      ->group("Data");
+  app.add_flag("--flips", c.flips, "random horizontal/vertical flips")->group("Data");
+  app.add_flag("--rotations", c.rotations, "random 90-degree rotations")->group("Data");
+  app.add_flag("--lighting", c.lighting,
+               "random lighting per training patch (gain 15 %, offset 0.05, gamma 25 %), so "
+               "that a model learns the surface rather than one exposure")
+      ->group("Data");
+  app.add_option("--val-fraction", c.valFraction, "share of the images held out for validation")
+      ->check(CLI::Range(0.01, 0.9))
+      ->capture_default_str()
+      ->group("Data");
+  app.add_option("--val-samples", c.valSamples, "fixed validation samples evaluated each epoch")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str()
+      ->group("Data");
+  app.add_option("--sample", c.sample, "use at most N images (0: all), for quick runs")
+      ->check(CLI::Range(0, 100000000))
+      ->capture_default_str()
+      ->group("Data");
+  app.add_option("--scales", c.scales,
+                 "multi-scale data: also train on every image downsized by these factors "
+                 "(area averaging), e.g. 1,0.5,0.25")
+      ->delimiter(',')
+      ->check(CLI::Range(0.01, 1.0))
+      ->group("Data");
+}
+
+// Medical scans as modality values (core/io/modality.hpp), in the Data group.
+void addModalityOptions(CLI::App& app, Options& o) {
+  app.add_option("--window", o.window,
+                 "LO:HI in modality values (stored x Rescale Slope + Intercept: HU for CT), "
+                 "e.g. -1000:2000: DICOM files are read as modality values and 16-bit gray "
+                 "PNG/TIFF samples through --sample-rescale, both mapped to (v - LO) / (HI - LO), "
+                 "not clipped (instead of each DICOM file's own min..max); the model reads "
+                 "GRAY16_LE frames (cae.format, cae.window, cae.sample_rescale, "
+                 "cae.input_scale = slope / (HI - LO), cae.input_offset = (intercept - LO) / "
+                 "(HI - LO)); other kinds of files are refused; --sigma stays in 1/255 of the "
+                 "window")
+      ->group("Data");
+  app.add_option("--sample-rescale", o.sampleRescale,
+                 "with --window: SLOPE:INTERCEPT making a 16-bit sample (of PNG/TIFF training "
+                 "files, and of the GRAY16_LE frames caedenoise feeds the model) a modality "
+                 "value: v = sample x SLOPE + INTERCEPT; default 1:0. Unsigned 16-bit CT "
+                 "usually stores HU + 1024: 1:-1024")
+      ->group("Data");
+}
+
+void addArchitectureOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  std::string& arch = o.arch;
+  std::string& layers = o.layers;
+  app.add_option("--arch", arch,
+                 "dense | conv | vae (dense VAE) | conv-vae | stacked (dense, "
+                 "greedy layer-wise pretraining) | pca (SVD, no training) | codec (compression: "
+                 "--stages strided convs of --channels N to --latent M, --activation gdn or "
+                 "relu) | audio-mask (speech: causal 1x3 convs of --channels over --context "
+                 "frames to a --latent code, then a mask per bin); default: conv, codec for --task "
+                 "compress, audio-mask for --task audio-denoise")
+      ->check(CLI::IsMember(
+          {"dense", "conv", "vae", "conv-vae", "stacked", "pca", "codec", "audio-mask"}))
+      ->group("Architecture");
+  app.add_option("--layers", layers,
+                 "dense sizes input to code (decoder mirrored) or the full "
+                 "mirror, e.g. 784-128-32-128-784")
+      ->group("Architecture");
+  app.add_option("--depth", c.arch.depth, "conv: 3x3 convolutions per resolution")
+      ->check(CLI::Range(1, 8))
+      ->capture_default_str()
+      ->group("Architecture");
+  app.add_option("--stem", c.arch.stem,
+                 "conv: run the network at 1/N resolution behind a learned N x N "
+                 "unshuffle (kernel = stride = N) and its transposed inverse; 1: none")
+      ->check(CLI::IsMember({1, 2, 4, 8}))
+      ->capture_default_str()
+      ->group("Architecture");
+  app.add_flag("--linear-stem", c.arch.linearStem,
+               "conv: no activation after the stem (a linear, lossless unshuffle)")
+      ->group("Architecture");
+  app.add_option("--stages", c.arch.stages, "conv: stride-2 downsamplings")
+      ->check(CLI::Range(0, 6))
+      ->capture_default_str()
+      ->group("Architecture");
+  app.add_option("--channels", c.arch.width0,
+                 "conv: feature channels at full resolution "
+                 "(doubling per stage)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str()
+      ->group("Architecture");
+  app.add_option("--max-channels", c.arch.maxChannels, "conv: channel cap")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str()
+      ->group("Architecture");
+  app.add_flag("--skips", c.arch.skips, "conv: U-Net skip connections (not with VAEs)")
+      ->group("Architecture");
+  app.add_flag("--residual", c.arch.residual, "conv: output = input + model (denoisers)")
+      ->group("Architecture");
+  app.add_option("--latent", c.arch.latent,
+                 "code size: PCA components, VAE latent (dense: "
+                 "units, conv: channels), conv code channels")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str()
+      ->group("Architecture");
+  app.add_option("--activation", c.arch.activation,
+                 "hidden and code activation (gdn: codec only, GDN / IGDN)")
+      ->check(CLI::IsMember({"relu", "leaky_relu", "sigmoid", "tanh", "linear", "gdn"}))
+      ->capture_default_str()
+      ->group("Architecture");
+  app.add_option("--output-activation", c.arch.output, "output layer (bce forces sigmoid)")
+      ->check(CLI::IsMember({"linear", "sigmoid", "relu", "leaky_relu", "tanh"}))
+      ->capture_default_str()
+      ->group("Architecture");
+  app.add_flag("--allow-overcomplete", c.allowOvercomplete,
+               "accept a code not smaller than the input (dense units or conv channels x "
+               "height x width against input values; undercomplete is checked by default)")
+      ->group("Architecture");
+  app.add_option("--pretrain-epochs", c.pretrainEpochs,
+                 "stacked: epochs per pretraining stage "
+                 "(0: --epochs)")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str()
+      ->group("Architecture");
+}
+
+// Temporal denoisers: clips of several frames and the stem channels that read the older ones.
+void addTemporalOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  app.add_option("--frames", c.frames,
+                 "temporal denoiser (--task denoise, --arch conv): train on clips of K frames "
+                 "made from the images by a moving camera; the model reads the current and "
+                 "K-1 previous frames stacked as channels and writes the current frame "
+                 "(cae.frames = K); 1: single images")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str()
+      ->group("Temporal");
+  app.add_option("--max-motion", c.maxMotion,
+                 "clips (--frames): largest camera translation per frame, pixels, each "
+                 "direction (a quarter of the clips still, a quarter with a moving object)")
+      ->check(CLI::Range(0.0, 64.0))
+      ->capture_default_str()
+      ->group("Temporal");
+  app.add_option("--temporal-channels", c.arch.temporalChannels,
+                 "conv with --frames and a --stem: this many more stem channels for what the "
+                 "older frames add (with --init and (K-1) x --channels of them, they start as "
+                 "the single-frame stem on each older frame, read with zero weights)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str()
+      ->group("Temporal");
+  enumOption(app, "--align", c.align,
+             std::map<std::string, AlignKind>{{"none", AlignKind::None},
+                                              {"translation", AlignKind::Translation}},
+             "with --frames: none | translation (the older frames of each noisy clip are "
+             "aligned onto the current frame by the global shift caedenoise finds on whole "
+             "frames, core/infer/align; the model says cae.align = translation)")
+      ->group("Temporal");
+  app.add_option("--clip-context", c.clipContext,
+                 "with --frames: render, noise (and align) clips at this size around the "
+                 "patch, whose centre the model reads; 0: the patch, or 192 with --align "
+                 "translation (images smaller than it are left out)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str()
+      ->group("Temporal");
+  app.add_option("--no-history-share", c.noHistoryShare,
+                 "with --frames: this share of training clips is fed as caedenoise feeds a "
+                 "stream start (every older frame a copy of the noisy current frame), after "
+                 "the noise and alignment")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str()
+      ->group("Temporal");
+  app.add_option("--partial-history-share", c.partialHistoryShare,
+                 "with --frames 3 or more: this share of training clips keeps only some older "
+                 "frames (1 with --frames 3, 1 to frames-2 drawn uniformly with more; the older "
+                 "places repeat the oldest kept, as caedenoise on the frames after a start)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str()
+      ->group("Temporal");
+}
+
+// --task audio-denoise (core/train/audio_data.hpp).
+void addAudioOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  app.add_option("--noise-data", c.noiseData,
+                 "audio-denoise: noise recordings (WAV/FLAC/OGG files or folders) mixed into the "
+                 "speech, besides the coloured noise, hum and babble made on the fly")
+      ->group("Audio");
+  app.add_option("--val-noise-data", c.valNoiseData,
+                 "audio-denoise: noise recordings that validate (files or folders): then all of "
+                 "--noise-data trains, instead of a held-out share of its files")
+      ->group("Audio");
+  app.add_option("--rate", c.audioRate, "audio-denoise: the model's sample rate, Hz")
+      ->check(CLI::Range(4000, 96000))
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--stft", o.stft,
+                 "audio-denoise: N:HOP, the STFT size and hop in samples (HOP divides N at least "
+                 "twice; the algorithmic latency is N - 1 samples); audio-anomaly: the log-mel "
+                 "frames' (default there 1024:512)")
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--context", c.context,
+                 "audio-denoise: frames the model reads, the newest last; audio-anomaly: frames "
+                 "per sample (default there 5)")
+      ->check(CLI::Range(3, 64))
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--mask-loss", c.maskLoss,
+                 "audio-denoise: psa (the gain's error weighted by each noisy bin's power over "
+                 "its frame's mean: phase-sensitive spectrum approximation) | mse (plain)")
+      ->check(CLI::IsMember({"psa", "mse"}))
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--speech-sampling", c.speechSampling,
+                 "audio-denoise: how mixtures draw their speech: duration (every second of "
+                 "speech as often as any other) | clip (every file as often as any other)")
+      ->check(CLI::IsMember({"duration", "clip"}))
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_flag("--noise-floor", c.noiseFloor,
+               "audio-denoise: the model reads each frame's running noise floor too (minimum "
+               "tracking per bin, about 10 dB/s up; cae.noise_floor): a second plane of input")
+      ->group("Audio");
+  app.add_option("--mels", c.mels, "audio-anomaly: log-mel bands")
+      ->check(CLI::Range(8, 512))
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--mel-fmax", c.melFmax,
+                 "audio-anomaly: the top of the mel band, Hz (0: 90 % of the Nyquist frequency of "
+                 "--rate, so that sound band-limited near it by a resampler or a converter reads "
+                 "as the training sound did)")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--analysis-window", c.analysisWindow,
+                 "audio-anomaly: seconds of sound one score covers (the element's window)")
+      ->check(CLI::Range(0.1, 60.0))
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--window-score", c.windowScore,
+                 "audio-anomaly: mahalanobis (the distance of a window's mean residual per mel "
+                 "band from the held-out normal windows', fitted on half the held-out clips) | "
+                 "mse (its mean reconstruction error)")
+      ->check(CLI::IsMember({"mahalanobis", "mse"}))
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--snr", o.snr, "audio-denoise: LO:HI, the mixtures' SNR range in dB")
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--babble", o.babble,
+                 "audio-denoise: LO:HI, how many voices of the training speech a babble noise "
+                 "adds together (uniform; 1..64)")
+      ->capture_default_str()
+      ->group("Audio");
+}
+
+// "A:B" into two numbers; InvalidArgument naming the option otherwise.
+void parsePair(const std::string& text, const char* option, double& a, double& b) {
+  const std::size_t colon = text.find(':');
+  char* end = nullptr;
+  bool ok = colon != std::string::npos;
+  if (ok) {
+    a = std::strtod(text.c_str(), &end);
+    ok = end == text.c_str() + colon;
+  }
+  if (ok) {
+    b = std::strtod(text.c_str() + colon + 1, &end);
+    ok = *end == 0 && end != text.c_str() + colon + 1;
+  }
+  if (!ok) throw InvalidArgument(std::string(option) + ": expected A:B, got '" + text + "'");
+}
+
+void addTaskOption(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  enumOption(app, "--task", c.task,
+             std::map<std::string, TrainTask>{{"reconstruct", TrainTask::Reconstruct},
+                                              {"denoise", TrainTask::Denoise},
+                                              {"anomaly", TrainTask::Anomaly},
+                                              {"features", TrainTask::Features},
+                                              {"compress", TrainTask::Compress},
+                                              {"audio-denoise", TrainTask::AudioDenoise},
+                                              {"audio-anomaly", TrainTask::AudioAnomaly}},
+             "reconstruct | denoise (PSNR vs OpenCV NLM in the summary) | anomaly (score "
+             "calibration in the metadata) | features (exports the encoder alone) | compress "
+             "(a codec: lambda * 255^2 * MSE + bits per pixel; writes the encoder and "
+             "<output>.decoder.onnx; unless given --arch codec --stages 4 --channels 64 --latent "
+             "96 --activation gdn) | audio-denoise (speech: DATA is clean speech, mixed with "
+             "--noise-data and made noise; --arch audio-mask) | audio-anomaly (machine "
+             "sounds: DATA is normal operation; a dense autoencoder of --context log-mel frames, "
+             "threshold at --fpr over --analysis-window seconds)")
+      ->group("Objective");
+}
+
+void addObjectiveOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  std::string& sigma = o.sigma;
+  addTaskOption(app, o);
+  app.add_option("--lambda", c.lambda,
+                 "compress: rate-distortion trade-off (CompressAI's scale: 0.0018 ~ 0.1 bpp .. "
+                 "0.0483 ~ 1 bpp and more)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--codec-kernel", c.arch.codecKernel,
+                 "compress: kernel of the codec's strided and transposed convolutions")
+      ->check(CLI::Range(2, 9))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--quantize", c.arch.codecQuantize,
+                 "compress: the quantiser in training: noise (y + uniform noise), ste (rounded, "
+                 "gradient passed straight through) or mixed (rounded for the decoder, noisy for "
+                 "the rate)")
+      ->check(CLI::IsMember({"noise", "ste", "mixed"}))
+      ->capture_default_str()
+      ->group("Objective");
+  enumOption(app, "--loss", c.loss,
+             std::map<std::string, LossKind>{
+                 {"mse", LossKind::Mse}, {"bce", LossKind::Bce}, {"l1", LossKind::L1}},
+             "reconstruction loss: mse | bce | l1")
+      ->group("Objective");
+  enumOption(app, "--noise", c.corruption,
+             std::map<std::string, CorruptionKind>{{"none", CorruptionKind::None},
+                                                   {"gaussian", CorruptionKind::Gaussian},
+                                                   {"masking", CorruptionKind::Masking},
+                                                   {"salt-pepper", CorruptionKind::SaltPepper},
+                                                   {"rician", CorruptionKind::Rician},
+                                                   {"ct-lowdose", CorruptionKind::CtLowDose},
+                                                   {"grid-mask", CorruptionKind::GridMask}},
+             "input corruption (denoising AE): none | gaussian | masking | salt-pepper | "
+             "rician (MR magnitude noise, --sigma) | ct-lowdose (CT photon noise through "
+             "projection and FBP, --photons) | grid-mask (one random set of square cells "
+             "blanked, --mask-scales; an anomaly model then reconstructs by inpainting, RIAD)")
+      ->group("Objective");
+  app.add_option_function<std::string>(
+         "--mask-scales",
+         [&c](const std::string& v) {
+           try {
+             c.maskScales = anomaly::parseInpainting(v + "/3").scales;
+           } catch (const InvalidArgument&) {
+             throw CLI::ValidationError("--mask-scales",
+                                        "cell sides 1..256 separated by commas (e.g. 2,4,8,16), "
+                                        "got '" +
+                                            v + "'");
+           }
+         },
+         "grid-mask: cell sides in pixels, comma-separated (default 2,4,8,16); inference runs "
+         "3 complementary masks per scale")
+      ->group("Objective");
+  app.add_option("--sigma", sigma,
+                 "gaussian / rician noise std-dev in 8-bit grey levels, or a range "
+                 "LO-HI drawn per sample (blind denoiser)")
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_flag("--noise-clip", c.noiseClip,
+               "gaussian: clip each noisy sample to [0, 1] as an 8-bit frame stores it, in "
+               "training and validation (dark and bright regions then carry the clipping's "
+               "bias the model has to undo); default off")
+      ->group("Objective");
+  app.add_option("--noise-p", c.corruptP, "masking / salt-pepper probability per value")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str()
+      ->group("Objective");
+}
+
+// The regularizers of the objective (sparsity, contractive, weight decay, TV, the VAE's KL).
+void addRegularizerOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  Sparsity& sparsity = o.sparsity;
+  double& sparsityLambda = o.sparsityLambda;
+  enumOption(app, "--sparsity", sparsity,
+             std::map<std::string, Sparsity>{
+                 {"none", Sparsity::None}, {"l1", Sparsity::L1}, {"kl", Sparsity::Kl}},
+             "sparse AE: none | l1 (activity penalty, --sparsity-weight) | kl (KL to --rho, "
+             "weight --sparsity-weight, needs --activation sigmoid)")
+      ->group("Objective");
+  app.add_option("--sparsity-weight", sparsityLambda, "lambda (l1) or beta (kl)")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--rho", c.klRho, "kl sparsity: target mean activation")
+      ->check(CLI::Range(1e-4, 0.9999))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--contractive", c.contractive,
+                 "contractive AE: lambda of the encoder "
+                 "Jacobian's squared Frobenius norm")
+      ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--contractive-sigma", c.contractiveSigma,
+                 "probe size of the stochastic "
+                 "estimate (non-dense encoders)")
+      ->check(CLI::Range(1e-6, 1.0))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--weight-decay", c.weightDecayL2, "L2 weight decay lambda (biases excluded)")
+      ->check(CLI::Range(0.0, 1e3))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--weight-decay-l1", c.weightDecayL1, "L1 weight decay lambda")
+      ->check(CLI::Range(0.0, 1e3))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--tv", c.totalVariation, "total-variation weight on the output image")
+      ->check(CLI::Range(0.0, 1e3))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--kl-weight", c.vaeKlWeight, "VAE: weight of KL(q(z|x) || N(0, I)) (beta)")
+      ->check(CLI::Range(0.0, 1e3))
+      ->capture_default_str()
+      ->group("Objective");
+}
+
+// The low-dose CT simulation of --noise ct-lowdose (train/ct_lowdose.hpp; the same help group).
+void addCtNoiseOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  app.add_option("--photons", o.photons,
+                 "ct-lowdose: photons per ray and view of an unattenuated ray (I0), or a range "
+                 "LO-HI drawn log-uniformly per sample (blind); noise variance ~ 1/I0; each "
+                 "sample is projected, given Poisson counts, reconstructed by FBP, and only the "
+                 "noise added to the clean sample")
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--ct-angles", c.ctAngles,
+                 "ct-lowdose: projection angles over 180 degrees; 0: ceil(pi/2 x the sample's "
+                 "larger side), 101 for 64-pixel patches")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--ct-mu-scale", c.ctMuScale,
+                 "ct-lowdose: attenuation per pixel width of the value 1 (white); default: "
+                 "twice water's 0.19/cm on 0.07 cm pixels, so a 300-pixel water path (value 0.5) "
+                 "has a line integral of ~4")
+      ->check(CLI::Range(1e-6, 10.0))
+      ->capture_default_str()
+      ->group("Objective");
+}
+
+// Objective options of --task anomaly (the same help group).
+void addAnomalyOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  app.add_option("--fpr", c.fpr, "anomaly: false-positive rate of the stored threshold")
+      ->check(CLI::Range(0.0, 0.5))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--anomaly-map", c.anomalyMap,
+                 "anomaly: per-pixel map the frame score is the maximum of: l2 (squared "
+                 "residual) | lowpass (squared residual low-passed by sigma 2: texture "
+                 "residuals cancel, coherent defects stay) | ssim (1 - SSIM)")
+      ->check(CLI::IsMember({"l2", "lowpass", "ssim"}))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--map-sigma", c.mapSigma,
+                 "anomaly: Gaussian smoothing of the map before the maximum, pixels (0: none)")
+      ->check(CLI::Range(0.0, 50.0))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--frame-fpr", c.frameFpr,
+                 "anomaly: false alarms per frame the threshold is set for, at every frame size "
+                 "(an extreme-value fit of the crop scores, stored in the model; caeanomaly "
+                 "follows the frame size); 0: the crop quantile at --fpr")
+      ->check(CLI::Range(0.0, 0.5))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option_function<std::string>(
+         "--deploy-size",
+         [&c](const std::string& v) {
+           if (std::sscanf(v.c_str(), "%dx%d", &c.deployW, &c.deployH) != 2 || c.deployW < 1 ||
+               c.deployH < 1)
+             throw CLI::ValidationError("--deploy-size", "expected WxH, e.g. 640x480");
+         },
+         "anomaly, --frame-fpr: the frame size cae.threshold is stored for (default 640x480)")
+      ->group("Objective");
+  app.add_option("--seg-width", c.arch.segWidth,
+                 "anomaly, conv: a segmentation head of this base width (DRAEM): it reads the "
+                 "input beside the reconstruction and outputs the anomaly probability per pixel, "
+                 "trained on synthetic anomalies; implies --anomaly-map segmentation (0: none)")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--seg-stem", c.arch.segStem,
+                 "anomaly: the segmentation head runs at 1/this resolution (1, 2 or 4)")
+      ->check(CLI::IsMember({1, 2, 4}))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--anomaly-source", c.anomalySources,
+                 "anomaly, --seg-width: pictures (files or folders) the synthetic anomalies are "
+                 "filled from, besides warps of the sample itself (repeatable)")
+      ->group("Objective");
+  app.add_option("--anomaly-share", c.anomalyShare,
+                 "anomaly, --seg-width: share of training samples given a synthetic anomaly")
+      ->check(CLI::Range(0.05, 1.0))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--calib-size", c.calibSize,
+                 "anomaly: largest side of the held-out normal crops the threshold is "
+                 "calibrated on (each side at most 3/4 of the held-out images'; the frame "
+                 "score is a maximum, so the larger the better)")
+      ->check(CLI::Range(8, 4096))
+      ->capture_default_str()
+      ->group("Objective");
+  app.add_option("--calib-variation", c.calibVariation,
+                 "anomaly: how the held-out calibration crops are seen: none (as they are) | "
+                 "line (as a line's camera varies: lighting gain 15 %, offset 0.05, gamma 25 %, "
+                 "view rotation 4 degrees, zoom 5 %, perspective 3 %, noise up to 0.02) | "
+                 "lighting (a fixed camera: the lighting and noise of line, no view change), so "
+                 "that the threshold covers those changes")
+      ->check(CLI::IsMember({"none", "line", "lighting"}))
+      ->capture_default_str()
+      ->group("Objective");
+}
+
+void addOptimisationOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  enumOption(app, "--optimizer", c.optimizer,
+             std::map<std::string, OptimizerKind>{{"adam", OptimizerKind::Adam},
+                                                  {"sgd", OptimizerKind::Sgd}},
+             "adam | sgd (with --momentum)")
+      ->group("Optimisation");
+  app.add_flag("--qat", c.qat,
+               "quantisation-aware training: train and validate in the 8-bit arithmetic of "
+               "oneDNN's int8 inference (weights per output channel, the inputs of convolutions "
+               "of 16+ channels); usually a short fine-tune from --init at a low --lr")
+      ->group("Training");
+  app.add_option("--lr", c.lr, "learning rate")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str()
+      ->group("Optimisation");
+  app.add_option("--momentum", c.momentum, "sgd momentum")
+      ->check(CLI::Range(0.0, 0.999))
+      ->capture_default_str()
+      ->group("Optimisation");
+  enumOption(app, "--schedule", c.schedule,
+             std::map<std::string, ScheduleKind>{{"constant", ScheduleKind::Constant},
+                                                 {"step", ScheduleKind::Step},
+                                                 {"cosine", ScheduleKind::Cosine}},
+             "learning-rate schedule: constant | step | cosine")
+      ->group("Optimisation");
+  app.add_option("--step-gamma", c.stepGamma, "step schedule: factor per decay")
+      ->check(CLI::Range(1e-6, 1.0))
+      ->capture_default_str()
+      ->group("Optimisation");
+  app.add_option("--step-every", c.stepEvery, "step schedule: epochs between decays")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str()
+      ->group("Optimisation");
+  app.add_option("--warmup", c.warmup, "linear warmup steps")
+      ->check(CLI::Range(0, 100000000))
+      ->capture_default_str()
+      ->group("Optimisation");
+  app.add_option("--min-lr", c.minLr, "cosine schedule: final learning rate")
+      ->check(CLI::Range(0.0, 1e3))
+      ->capture_default_str()
+      ->group("Optimisation");
+  app.add_option("--batch", c.batch, "samples per step")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str()
+      ->group("Optimisation");
+  app.add_option("--epochs", c.epochs, "epochs (each --steps steps, then validation)")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str()
+      ->group("Optimisation");
+  app.add_option("--steps", c.stepsPerEpoch, "steps per epoch")
+      ->check(CLI::Range(1, 100000000))
+      ->capture_default_str()
+      ->group("Optimisation");
+  app.add_option("--patience", c.patience,
+                 "early stopping: epochs without a better validation "
+                 "loss (0: off); the best weights are kept")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str()
+      ->group("Optimisation");
+  app.add_option("--seed", c.seed, "seed for data split, weights, batches and noise")
+      ->capture_default_str()
+      ->group("Optimisation");
+  app.add_option("--threads", c.threads, "engine threads (0: OMP_NUM_THREADS or all cores)")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str()
+      ->group("Optimisation");
+}
+
+void addFileOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  bool& quiet = o.quiet;
+  app.add_option("-o,--output", c.output,
+                 "the ONNX model to write (VAEs also write "
+                 "<output>.decoder.onnx)")
+      ->capture_default_str()
+      ->group("Files");
+  app.add_option("--checkpoint", c.checkpoint,
+                 "checkpoint file, written every epoch and on "
+                 "Ctrl-C / SIGUSR1 (default: <output>.ckpt)")
+      ->group("Files");
+  app.add_option("--init", c.init,
+                 "start from the weights of this ONNX model (a cae-train file with the same "
+                 "layers; a --frames model may start from the single-frame model: older "
+                 "frames get zero weights, so it starts as that model) or of this checkpoint "
+                 "(same architecture: all weights, a codec's decoder and entropy model too; "
+                 "a fresh optimizer and schedule)")
+      ->check(CLI::ExistingFile)
+      ->group("Files");
+  app.add_flag("--resume", c.resume,
+               "continue from the checkpoint exactly where it stopped "
+               "(same options)")
+      ->group("Files");
+  app.add_option("--log", c.log,
+                 "JSON-lines log, one line per epoch and a summary (default: "
+                 "<output>.log.jsonl; '-': none)")
+      ->group("Files");
+  app.add_option("--loss-curve", c.lossCurve,
+                 "loss-curve PNG (default: <output>.loss.png; '-': "
+                 "none)")
+      ->group("Files");
+  app.add_flag("-q,--quiet", quiet, "no progress line")->group("Files");
+}
+
+// values (models/recipes/codec.sh hq), not the conv autoencoder's.
+void codecDefaults(const CLI::App& app, ArchSpec& a) {
+  if (app.count("--stages") == 0) a.stages = 4;
+  if (app.count("--channels") == 0) a.width0 = 64;
+  if (app.count("--latent") == 0) a.latent = 96;
+  if (app.count("--activation") == 0) a.activation = "gdn";
+}
+
+// --task audio-denoise: the speech denoiser's sizes (models/recipes/audio-denoise.sh) unless given.
+void audioDefaults(const CLI::App& app, ArchSpec& a) {
+  if (app.count("--channels") == 0) a.width0 = 192;
+  if (app.count("--latent") == 0) a.latent = 64;
+}
+
+// --task audio-anomaly: the DCASE 2020 task 2 baseline's shape unless given: 5 frames of 128
+// mels (1024-sample frames every 512 at 16 kHz), a dense autoencoder
+// 640-128-128-128-128-8-128-128-128-128-640.
+void audioAnomalyDefaults(const CLI::App& app, Options& o) {
+  if (app.count("--stft") == 0) o.stft = "1024:512";
+  if (app.count("--context") == 0) o.c.context = 5;
+  if (o.arch.empty()) o.arch = "dense";
+  if (o.arch == "dense" && o.layers.empty()) {
+    const std::string in = std::to_string(o.c.mels * o.c.context);
+    o.layers = in + "-128-128-128-128-8-128-128-128-128-" + in;
+  }
+}
+
+}  // namespace
+
+void addTrainOptions(CLI::App& app, Options& o) {
+  addDataOptions(app, o);
+  addModalityOptions(app, o);
+  addArchitectureOptions(app, o);
+  addTemporalOptions(app, o);
+  addObjectiveOptions(app, o);
+  addAudioOptions(app, o);
+  addRegularizerOptions(app, o);
+  addCtNoiseOptions(app, o);
+  addAnomalyOptions(app, o);
+  addOptimisationOptions(app, o);
+  addFileOptions(app, o);
+}
+
+// `sample`: decode random latents with a VAE decoder.
+CLI::App* addSampleCommand(CLI::App& app, Options& o) {
+  CLI::App* sample = app.add_subcommand("sample",
+                                        "decode random N(0, I) latents with a VAE's "
+                                        "decoder (model.decoder.onnx) into an image "
+                                        "grid");
+  sample->add_option("--model", o.sampleModel, "the decoder written beside a VAE model")
+      ->required();
+  sample->add_option("--count", o.sampleCount, "number of samples")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  sample->add_option("--out", o.sampleOut, "PNG grid to write")->capture_default_str();
+  sample->add_option("--seed", o.sampleSeed, "seed of the latents")->capture_default_str();
+  return sample;
+}
+
+// --task compress: the architecture options the user left out take the high-quality codec's
+void finishOptions(const CLI::App& app, Options& o) {
+  for (const auto& apply : gApplyChoices) apply();
+  if (o.c.task == TrainTask::Compress && (o.arch.empty() || o.arch == "codec"))
+    codecDefaults(app, o.c.arch);
+  if (o.c.task == TrainTask::AudioDenoise && (o.arch.empty() || o.arch == "audio-mask"))
+    audioDefaults(app, o.c.arch);
+  if (o.c.task == TrainTask::AudioAnomaly) audioAnomalyDefaults(app, o);
+}
+
+// The TrainConfig of parsed options; InvalidArgument for combinations CLI11 cannot check.
+TrainConfig configOf(Options& o, const std::string& recipe) {
+  TrainConfig& c = o.c;
+  std::string& arch = o.arch;
+  const std::string& layers = o.layers;
+  const Sparsity sparsity = o.sparsity;
+  const double sparsityLambda = o.sparsityLambda;
+  if (c.data.empty()) throw InvalidArgument("no training data given (folders or files)");
+  c.channels = o.color == "rgb" ? 3 : 1;
+  parseModality(o.window, o.sampleRescale, c);
+  // A segmentation head is scored on its own output: the default map follows it.
+  if (c.arch.segWidth > 0 && c.anomalyMap == "lowpass") c.anomalyMap = "segmentation";
+  const std::map<std::string, ArchKind> kinds{
+      {"dense", ArchKind::Dense},  {"stacked", ArchKind::Dense},       {"conv", ArchKind::Conv},
+      {"vae", ArchKind::DenseVae}, {"conv-vae", ArchKind::ConvVae},    {"pca", ArchKind::Pca},
+      {"codec", ArchKind::Codec},  {"audio-mask", ArchKind::AudioMask}};
+  if (arch.empty())
+    arch = c.task == TrainTask::Compress       ? "codec"
+           : c.task == TrainTask::AudioDenoise ? "audio-mask"
+                                               : "conv";
+  c.arch.kind = kinds.at(arch);
+  if (c.arch.activation == "gdn" && c.arch.kind != ArchKind::Codec)
+    throw InvalidArgument("--activation gdn is for --arch codec");
+  c.stacked = arch == "stacked";
+  if (c.arch.kind == ArchKind::Dense || c.arch.kind == ArchKind::DenseVae) {
+    if (layers.empty())
+      throw InvalidArgument("--arch " + arch + " needs --layers, e.g. 784-128-32-128-784");
+    c.arch.dense = encoderSizes(parseLayerSizes(layers));
+    if (c.arch.kind == ArchKind::DenseVae && c.arch.latent > 0 &&
+        c.arch.dense.back() != c.arch.latent)
+      c.arch.dense.push_back(c.arch.latent);
+  } else if (!layers.empty()) {
+    throw InvalidArgument("--layers is for --arch dense, stacked or vae");
+  }
+  double sigmaLo = 0, sigmaHi = 0;
+  parseSigma(o.sigma, sigmaLo, sigmaHi);  // checked even when unused: a typo is still a typo
+  if (c.corruption == CorruptionKind::Gaussian || c.corruption == CorruptionKind::Rician)
+    c.sigmaLo = sigmaLo, c.sigmaHi = sigmaHi;
+  double photonsLo = 0, photonsHi = 0;
+  parsePhotons(o.photons, photonsLo, photonsHi);
+  if (c.corruption == CorruptionKind::CtLowDose) c.photonsLo = photonsLo, c.photonsHi = photonsHi;
+  if (c.corruption == CorruptionKind::GridMask && c.arch.segWidth > 0)
+    throw InvalidArgument(
+        "--noise grid-mask (inpainting) and --seg-width are separate anomaly "
+        "models: choose one");
+  if (c.noiseClip && c.corruption != CorruptionKind::Gaussian)
+    throw InvalidArgument("--noise-clip is for --noise gaussian");
+  if ((c.corruption == CorruptionKind::Masking || c.corruption == CorruptionKind::SaltPepper) &&
+      c.corruptP <= 0)
+    throw InvalidArgument("--noise masking / salt-pepper needs --noise-p (e.g. 0.2)");
+  if (sparsity == Sparsity::L1) c.activityL1 = sparsityLambda;
+  if (sparsity == Sparsity::Kl) c.klBeta = sparsityLambda;
+  if (sparsity != Sparsity::None && sparsityLambda <= 0)
+    throw InvalidArgument("--sparsity needs --sparsity-weight > 0");
+  if (c.task == TrainTask::AudioDenoise || c.task == TrainTask::AudioAnomaly) {
+    double n = 0, hop = 0;
+    parsePair(o.stft, "--stft", n, hop);
+    c.stftSize = int(n);
+    c.stftHop = int(hop);
+    parsePair(o.snr, "--snr", c.snrLo, c.snrHi);
+    if (c.snrLo > c.snrHi) throw InvalidArgument("--snr LO:HI needs LO <= HI");
+    double lo = 0, hi = 0;
+    parsePair(o.babble, "--babble", lo, hi);
+    if (!(lo >= 1 && hi <= 64 && lo <= hi && lo == std::floor(lo) && hi == std::floor(hi)))
+      throw InvalidArgument("--babble LO:HI needs whole numbers 1 <= LO <= HI <= 64, got '" +
+                            o.babble + "'");
+    c.babbleLo = int(lo);
+    c.babbleHi = int(hi);
+  } else if (!c.noiseData.empty() || !c.valNoiseData.empty()) {
+    throw InvalidArgument("--noise-data and --val-noise-data are for --task audio-denoise");
+  }
+  c.recipe = recipe;
+  return c;
+}
+
+}  // namespace cae::train::cli
