@@ -1,7 +1,9 @@
 // The options of cae-train: see cae-train-options.hpp.
 #include "cae-train-options.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -732,6 +734,7 @@ void addFileOptions(CLI::App& app, Options& o) {
   app.add_flag("-q,--quiet", quiet, "no progress line")->group("Files");
 }
 
+// --task compress: the architecture options the user left out take the high-quality codec's
 // values (models/recipes/codec.sh hq), not the conv autoencoder's.
 void codecDefaults(const CLI::App& app, ArchSpec& a) {
   if (app.count("--stages") == 0) a.stages = 4;
@@ -791,7 +794,6 @@ CLI::App* addSampleCommand(CLI::App& app, Options& o) {
   return sample;
 }
 
-// --task compress: the architecture options the user left out take the high-quality codec's
 void finishOptions(const CLI::App& app, Options& o) {
   for (const auto& apply : gApplyChoices) apply();
   if (o.c.task == TrainTask::Compress && (o.arch.empty() || o.arch == "codec"))
@@ -869,9 +871,17 @@ TrainConfig configOf(Options& o, const std::string& recipe) {
                             o.babble + "'");
     c.babbleLo = int(lo);
     c.babbleHi = int(hi);
-  } else if (!c.noiseData.empty() || !c.valNoiseData.empty()) {
-    throw InvalidArgument("--noise-data and --val-noise-data are for --task audio-denoise");
   }
+  if (c.task != TrainTask::AudioDenoise && (!c.noiseData.empty() || !c.valNoiseData.empty()))
+    throw InvalidArgument("--noise-data and --val-noise-data are for --task audio-denoise");
+  if (!c.valNoiseData.empty() && c.noiseData.empty())
+    throw InvalidArgument(
+        "--val-noise-data names the validation noise of --noise-data's recordings: give both");
+  for (const std::string& v : c.valNoiseData)
+    if (std::find(c.noiseData.begin(), c.noiseData.end(), v) != c.noiseData.end())
+      throw InvalidArgument("--val-noise-data: " + v +
+                            " is in --noise-data too (held-out noise "
+                            "must not train)");
   c.recipe = recipe;
   return c;
 }

@@ -157,14 +157,15 @@ BOOST_AUTO_TEST_CASE(speech_is_drawn_by_clip_or_by_duration) {
 }
 
 BOOST_AUTO_TEST_CASE(babble_adds_as_many_voices_as_asked) {
-  // 40 "voices", each a sine on its own DFT bin of the 1,024-sample mixture (so a looped stretch
+  // 64 "voices", each a sine on its own DFT bin of the 1,024-sample mixture (so a looped stretch
   // stays on its bin): a babble-only noise has all its energy on those bins, and the bins that
   // hold it count the voices (fewer when one is drawn twice). Coloured noise and hum spread
-  // energy elsewhere and are left out; two babbles in one mixture (1 in 12) count double.
+  // energy elsewhere and are left out; one in nine babble-only mixtures holds two babbles (a
+  // second kind) and counts double, so the bar is three in four.
   const std::size_t len = 1024;
   SoundSet speech;
   std::vector<int> bins;
-  for (int i = 0; i < 40; ++i) {
+  for (int i = 0; i < 64; ++i) {
     bins.push_back(5 + 3 * i);
     std::vector<float> c(len);
     for (std::size_t t = 0; t < len; ++t)
@@ -204,7 +205,7 @@ BOOST_AUTO_TEST_CASE(babble_adds_as_many_voices_as_asked) {
     BOOST_TEST_MESSAGE(voices << " voices: " << babbles << " babble-only mixtures, " << within
                               << " with " << voices - 3 << ".." << voices << " voices heard");
     BOOST_TEST(babbles > 80);
-    BOOST_TEST(within >= 0.85 * babbles);
+    BOOST_TEST(within >= 0.75 * babbles);
   }
   AudioMixOptions bad;
   bad.babbleLo = 0;
