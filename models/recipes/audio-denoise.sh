@@ -12,27 +12,30 @@
 #   btanks-data      ambient city, forest, country, swamp; train pass-by; helicopter
 #   lugaru-data      wind, desert wind
 #   endless-sky-data machinery (engine room)
-# Speech and noise files are held out by file for validation (--val-fraction 0.1). The loss is
-# the phase-sensitive spectrum approximation (--mask-loss psa): on validation frames it left the
-# masks' power-weighted error 6.42 dB below the noisy frames' against 4.16 dB for plain mask MSE
-# (the same 100 epochs; session 16).
-# Six steps of 500 steps of 32 frames per epoch, each from the one before's weights with a new
+# Speech and noise files are held out by file for validation (--val-fraction 0.1; the last step
+# names its validation noise instead). The loss is the phase-sensitive spectrum approximation
+# (--mask-loss psa): on validation frames it left the masks' power-weighted error 6.42 dB below
+# the noisy frames' against 4.16 dB for plain mask MSE (the same 100 epochs; session 16).
+# Seven steps of 500 steps of 32 frames per epoch, each from the one before's weights with a new
 # cosine schedule (to 1e-5). The first four (sessions 16-17) drew every speech file equally
 # often, so that 82 % of the mixtures held the 8 kHz en-US prompts (nothing above 4 kHz). From
 # `wide` on (session 18) the real speech is the wideband G.722 prompts of five voices instead,
-# every second of speech drawn as often as any other (--speech-sampling duration), and the
-# last step adds the noise-floor plane (--noise-floor: the floor's weights start at zero, so it
-# starts as `wide`).
+# every second of speech drawn as often as any other (--speech-sampling duration); `floor` adds
+# the noise-floor plane (--noise-floor: the floor's weights start at zero, so it starts as
+# `wide`); `crowd` (session 19) adds recorded crowds, cheering and a market to the noise.
 #   base      from scratch, lr 1e-3, 100 epochs   -> audio-denoise-base.*
 #   s2        --init base, lr 5e-4, 120 epochs     -> audio-denoise-s2.*  (session 16's model)
 #   s3        --init s2, lr 3e-4, 200 epochs       -> audio-denoise-s3.*
 #   s4        --init s3, lr 2e-4, 200 epochs       -> audio-denoise-s4.*  (session 17's model)
 #   wide      --init s4.onnx (its best epoch), wideband speech, lr 3e-4, 150 epochs
 #             -> audio-denoise-wide.*
-#   final     --init wide.onnx, --noise-floor, lr 3e-4, 120 epochs -> audio-denoise.*
+#   floor     --init wide.onnx, --noise-floor, lr 3e-4, 120 epochs
+#             -> audio-denoise-floor.*  (session 18's model)
+#   crowd     --init floor.onnx, the crowd noise, --val-noise-data, lr 3e-4, 100 epochs, two
+#             engine threads -> audio-denoise.*  (the shipped model)
 # Retrain: models/recipes/audio-denoise.sh [out-dir] [base|s2|s3|s4|wide|floor|crowd|all] [extra
-#   cae-train options, e.g. --resume] (needs build/tools/cae-train, or CAE_TRAIN=path; one engine
-#   thread under nice; about 20 + 25 + 35 + 35 + 30 + 45 minutes on an idle machine here).
+#   cae-train options, e.g. --resume] (needs build/tools/cae-train, or CAE_TRAIN=path; under
+#   nice; about 20 + 25 + 35 + 35 + 30 + 45 + 45 minutes on an idle machine here).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$root/models/recipes/audio-data.sh"
