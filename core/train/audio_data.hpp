@@ -14,7 +14,7 @@
 //   recorded  a random stretch of a noise recording (the --noise-data files)
 //   coloured  Gaussian noise through a random one-pole filter (white to brown, or bluish)
 //   hum       mains hum: a 45-65 Hz fundamental with random decaying harmonics, a little hiss
-//   babble    3 to 6 (babbleLo..babbleHi) other stretches of the training speech added together
+//   babble    babbleLo..babbleHi (default 3..6) stretches of the training speech, summed
 // and, for a third of the mixtures, a second kind 0-10 dB below the first. The SNR (speech power
 // over its active frames, noise power over the stretch) is uniform in [snrLo, snrHi] dB, the
 // speech level uniform in -35..-10 dBFS, and one mixture in ten is band-limited to 1/4 of the
