@@ -20,7 +20,7 @@ MaskModel::MaskModel(const std::string& path) {
   if (stft_.nFft / stft_.hop < 2)
     throw InvalidArgument(path + ": cae.stft " + onnx::formatStft(stft_) +
                           " is not an overlap-add STFT (the hop must divide the size twice)");
-  if (const auto it = info_.unknown.find("cae.noise_floor"); it != info_.unknown.end()) {
+  if (const auto it = info_.unknown.find(onnx::key::kNoiseFloor); it != info_.unknown.end()) {
     try {
       floor_ = parseNoiseFloor(it->second);
     } catch (const FormatError& e) {

@@ -42,13 +42,13 @@ MelAnomalyModel::MelAnomalyModel(const std::string& path) {
     throw InvalidArgument(path + ": the model's input is not {1, mels, frames} of fixed size");
   mels_ = g.inputHeight;
   context_ = g.inputWidth;
-  window_ = number(info_, "cae.analysis_window", 1.0, path);
+  window_ = number(info_, onnx::key::kAnalysisWindow, 1.0, path);
   if (!(window_ > 0)) throw FormatError(path + ": cae.analysis_window must be positive");
-  fmax_ = number(info_, "cae.mel_fmax", stft_.sampleRate / 2.0, path);
+  fmax_ = number(info_, onnx::key::kMelFmax, stft_.sampleRate / 2.0, path);
   if (!(fmax_ > 0 && fmax_ <= stft_.sampleRate / 2.0))
     throw FormatError(path + ": cae.mel_fmax must be above 0 and at most half the model's rate");
-  const auto mean = info_.unknown.find("cae.residual_mean");
-  const auto precision = info_.unknown.find("cae.residual_precision");
+  const auto mean = info_.unknown.find(onnx::key::kResidualMean);
+  const auto precision = info_.unknown.find(onnx::key::kResidualPrecision);
   if ((mean == info_.unknown.end()) != (precision == info_.unknown.end()))
     throw FormatError(path + ": cae.residual_mean and cae.residual_precision come together");
   if (mean != info_.unknown.end()) {

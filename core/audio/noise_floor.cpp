@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "error.hpp"
+#include "onnx/metadata.hpp"
 
 namespace cae::audio {
 
@@ -33,7 +34,7 @@ NoiseFloorOptions parseNoiseFloor(const std::string& text) {
   if (colon == std::string::npos || !whole(0, colon, o.smooth) ||
       !whole(colon + 1, text.size(), o.rise) || !(o.smooth >= 0 && o.smooth < 1) ||
       !(o.rise > 0 && std::isfinite(o.rise)))
-    throw FormatError("cae.noise_floor '" + text +
+    throw FormatError(std::string(onnx::key::kNoiseFloor) + " '" + text +
                       "' is not SMOOTH:RISE with 0 <= SMOOTH < 1 and RISE > 0");
   return o;
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "error.hpp"
+#include "onnx/metadata.hpp"
 
 namespace cae::audio {
 
@@ -76,8 +77,8 @@ void append(std::string& s, double v) {
 }  // namespace
 
 ResidualStats ResidualStats::parse(const std::string& mean, const std::string& precision, int d) {
-  constexpr const char* kMean = "cae.residual_mean";
-  constexpr const char* kPrecision = "cae.residual_precision";
+  constexpr const char* kMean = onnx::key::kResidualMean;
+  constexpr const char* kPrecision = onnx::key::kResidualPrecision;
   if (d < 1) throw FormatError(std::string(kMean) + ": the model has no bands");
   ResidualStats s;
   s.mean_ = numbers(mean, kMean);

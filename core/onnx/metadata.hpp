@@ -53,6 +53,24 @@ inline constexpr const char* kInt8Ranges = "cae.int8_ranges";
 // tables, one per latent channel (codec::formatTables); read and checked by core/codec.
 inline constexpr const char* kCodec = "cae.codec";
 inline constexpr const char* kCdfTables = "cae.cdf_tables";
+
+// Task-specific keys. Not in knownKeys(): a model of another task does not lack them, so
+// parseModelInfo keeps them as text in ModelInfo::unknown, where the module named reads them.
+// audio-denoise (audio/noise_floor.hpp): "SMOOTH:RISE" of the running noise floor the model
+// reads beside its frames; absent: the model has no floor input.
+inline constexpr const char* kNoiseFloor = "cae.noise_floor";
+// audio-anomaly (audio/mel_anomaly.hpp): seconds per analysis window (default 1), the number of
+// log-mel bands (informative: the model's input height is what is used) and the top band's upper
+// edge in Hz (default half the model's rate).
+inline constexpr const char* kAnalysisWindow = "cae.analysis_window";
+inline constexpr const char* kMels = "cae.mels";
+inline constexpr const char* kMelFmax = "cae.mel_fmax";
+// audio-anomaly window score (audio/residual_stats.hpp): the mean residual per band's mean and
+// the lower triangle of its precision matrix, comma-separated; both or neither.
+inline constexpr const char* kResidualMean = "cae.residual_mean";
+inline constexpr const char* kResidualPrecision = "cae.residual_precision";
+// VAE decoders (train/sampler.hpp, `cae-train sample`): "C,H,W" of the samples.
+inline constexpr const char* kSampleShape = "cae.sample_shape";
 }  // namespace key
 
 // Every key above, in the order of DESIGN.md.
@@ -143,8 +161,9 @@ struct ModelInfo {
   // 8-bit form covers (onednn::Options::int8), as "name:lo:hi,..."; default empty (none).
   std::map<std::string, std::pair<float, float>> int8Ranges;
 
-  std::vector<std::string> defaulted;          // known keys absent from the file
-  std::map<std::string, std::string> unknown;  // keys this version does not know, kept as is
+  std::vector<std::string> defaulted;  // known keys absent from the file
+  // Keys this version does not know, and the task-specific keys (key::kNoiseFloor ...), as is.
+  std::map<std::string, std::string> unknown;
 };
 
 // Parses a metadata map. A known key with a malformed value throws FormatError naming the key.

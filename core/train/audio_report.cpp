@@ -8,6 +8,7 @@
 
 #include "audio/stft.hpp"
 #include "error.hpp"
+#include "onnx/metadata.hpp"
 
 namespace cae::train {
 
@@ -117,8 +118,8 @@ void AudioAnomalyReport::addTo(nlohmann::json& metrics, std::string& summary,
   char line[200];
   if (!stats.empty()) {
     metrics["residual_fit_windows"] = fitWindows;
-    metadata["cae.residual_mean"] = stats.meanText();
-    metadata["cae.residual_precision"] = stats.precisionText();
+    metadata[onnx::key::kResidualMean] = stats.meanText();
+    metadata[onnx::key::kResidualPrecision] = stats.precisionText();
     std::snprintf(line, sizeof line,
                   "window score: Mahalanobis distance of the mean residual per band, fitted on "
                   "%zu held-out windows\n",

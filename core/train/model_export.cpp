@@ -57,8 +57,8 @@ std::string exportDecoder(const TrainConfig& c, const ArchSpec& spec, const Buil
   d.recipe = eo.recipe;
   const Shape z = dec.inputShape();
   d.latentShape = {z.c, z.h, z.w};
-  d.extra["cae.sample_shape"] = std::to_string(spec.channels) + "," + std::to_string(spec.height) +
-                                "," + std::to_string(spec.width);
+  d.extra[onnx::key::kSampleShape] = std::to_string(spec.channels) + "," +
+                                     std::to_string(spec.height) + "," + std::to_string(spec.width);
   d.computeReceptiveField = false;
   d.docString = "VAE decoder: N(0, I) latents to images (cae-train sample)";
   std::string path = pathBeside(c.output, ".decoder.onnx");
@@ -164,17 +164,17 @@ ExportedFiles exportTrained(const TrainConfig& c, const ArchSpec& spec, BuiltMod
     eo.inputScale = 1.0;
     eo.inputOffset = 0.0;
     if (c.task == TrainTask::AudioDenoise && c.noiseFloor)
-      eo.extra["cae.noise_floor"] = audio::formatNoiseFloor(audio::NoiseFloorOptions{});
+      eo.extra[onnx::key::kNoiseFloor] = audio::formatNoiseFloor(audio::NoiseFloorOptions{});
     if (c.task == TrainTask::AudioAnomaly) {
       std::ostringstream w;
       w.imbue(std::locale::classic());
       w << c.analysisWindow;
-      eo.extra["cae.analysis_window"] = w.str();
-      eo.extra["cae.mels"] = std::to_string(c.mels);
+      eo.extra[onnx::key::kAnalysisWindow] = w.str();
+      eo.extra[onnx::key::kMels] = std::to_string(c.mels);
       std::ostringstream top;
       top.imbue(std::locale::classic());
       top << melTop(c);
-      eo.extra["cae.mel_fmax"] = top.str();
+      eo.extra[onnx::key::kMelFmax] = top.str();
     }
   }
   if (c.task == TrainTask::Anomaly && c.corruption == CorruptionKind::GridMask) {

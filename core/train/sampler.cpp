@@ -40,13 +40,13 @@ void writeVaeSamples(const std::string& decoderPath, int count, std::uint64_t se
   if (count < 1) throw InvalidArgument("--count must be at least 1");
   const auto meta = onnx::readOnnxMetadata(decoderPath);
   const auto lat = meta.find(onnx::key::kLatentShape);
-  const auto img = meta.find("cae.sample_shape");
+  const auto img = meta.find(onnx::key::kSampleShape);
   if (lat == meta.end() || img == meta.end())
     throw FormatError("'" + decoderPath +
                       "' is not a VAE decoder written by cae-train (no "
                       "cae.latent_shape / cae.sample_shape); pass the .decoder.onnx file");
-  const std::vector<int> z = intList(lat->second, "cae.latent_shape", decoderPath);
-  const std::vector<int> s = intList(img->second, "cae.sample_shape", decoderPath);
+  const std::vector<int> z = intList(lat->second, onnx::key::kLatentShape, decoderPath);
+  const std::vector<int> s = intList(img->second, onnx::key::kSampleShape, decoderPath);
   cv::dnn::Net net;
   try {
     net = cv::dnn::readNetFromONNX(decoderPath);

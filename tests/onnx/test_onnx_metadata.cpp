@@ -5,10 +5,13 @@
 // typed errors (never a crash) for missing, empty, truncated and garbage files, in our reader and
 // in cv::dnn::readNetFromONNX.
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "error.hpp"
@@ -230,6 +233,27 @@ BOOST_AUTO_TEST_CASE(no_metadata_gives_documented_defaults) {
   BOOST_TEST(info.unknown.empty());
   // Such a file still loads in OpenCV.
   BOOST_CHECK_NO_THROW(cv::dnn::readNetFromONNX(path));
+}
+
+// The keys of one task (key::kNoiseFloor ...) reach their module as text in `unknown`; a model of
+// another task is not said to lack them.
+BOOST_AUTO_TEST_CASE(task_specific_keys_are_kept_as_text) {
+  const std::vector<std::string> taskKeys{onnx::key::kNoiseFloor,   onnx::key::kAnalysisWindow,
+                                          onnx::key::kMels,         onnx::key::kMelFmax,
+                                          onnx::key::kResidualMean, onnx::key::kResidualPrecision,
+                                          onnx::key::kSampleShape};
+  const auto& known = onnx::knownKeys();
+  std::map<std::string, std::string> meta{{onnx::key::kTask, "audio-denoise"}};
+  for (const std::string& k : taskKeys) {
+    BOOST_TEST(k.rfind("cae.", 0) == 0u, k);
+    BOOST_TEST((std::find(known.begin(), known.end(), k) == known.end()), k);
+    meta[k] = "text of " + k;
+  }
+  const onnx::ModelInfo info = onnx::parseModelInfo(meta);
+  BOOST_TEST(info.unknown.size() == taskKeys.size());
+  for (const std::string& k : taskKeys) BOOST_TEST(info.unknown.at(k) == "text of " + k);
+  BOOST_TEST(info.defaulted.size() == known.size() - 1);  // every known key but cae.task
+  BOOST_TEST(onnx::parseModelInfo({{onnx::key::kTask, "denoise"}}).unknown.empty());
 }
 
 BOOST_AUTO_TEST_CASE(malformed_values_name_the_key) {
