@@ -65,8 +65,8 @@ inline constexpr const char* kNoiseFloor = "cae.noise_floor";
 inline constexpr const char* kAnalysisWindow = "cae.analysis_window";
 inline constexpr const char* kMels = "cae.mels";
 inline constexpr const char* kMelFmax = "cae.mel_fmax";
-// audio-anomaly window score (audio/residual_stats.hpp): the mean residual per band's mean and
-// the lower triangle of its precision matrix, comma-separated; both or neither.
+// audio-anomaly window score (audio/residual_stats.hpp): of a window's mean residual per band,
+// the mean vector and the lower triangle of the precision matrix, comma-separated; both or none.
 inline constexpr const char* kResidualMean = "cae.residual_mean";
 inline constexpr const char* kResidualPrecision = "cae.residual_precision";
 // VAE decoders (train/sampler.hpp, `cae-train sample`): "C,H,W" of the samples.
