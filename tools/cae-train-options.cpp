@@ -309,6 +309,10 @@ void addAudioOptions(CLI::App& app, Options& o) {
                  "audio-denoise: noise recordings that validate (files or folders): then all of "
                  "--noise-data trains, instead of a held-out share of its files")
       ->group("Audio");
+  app.add_flag("--list-validation", o.listValidation,
+               "audio tasks: print the files this run would hold out for validation (lines "
+               "'speech PATH' and 'noise PATH'; 'sound PATH' for audio-anomaly) and stop")
+      ->group("Audio");
   app.add_option("--rate", c.audioRate, "audio-denoise: the model's sample rate, Hz")
       ->check(CLI::Range(4000, 96000))
       ->capture_default_str()

@@ -22,6 +22,7 @@ struct Options {
   Sparsity sparsity = Sparsity::None;
   double sparsityLambda = 0;
   bool quiet = false;
+  bool listValidation = false;                         // print the held-out sound files and stop
   std::string sampleModel, sampleOut = "samples.png";  // `cae-train sample`
   int sampleCount = 16;
   std::uint64_t sampleSeed = 1;

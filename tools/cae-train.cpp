@@ -24,6 +24,7 @@
 #include "train/cli_text.hpp"
 #include "train/sampler.hpp"
 #include "train/trainer.hpp"
+#include "train/training_data.hpp"
 
 using namespace cae;
 using namespace cae::train;
@@ -86,6 +87,16 @@ class ProgressLine {
   bool quiet_, tty_, open_ = false;
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
+
+// --list-validation: the held-out files, one per line, for scoring a model on them outside the
+// trainer (bench/audio_denoise.py --validation).
+int listValidation(const TrainConfig& c) {
+  const AudioValidationFiles v = audioValidationFiles(c);
+  const char* kind = c.task == TrainTask::AudioAnomaly ? "sound" : "speech";
+  for (const std::string& f : v.sounds) std::printf("%s %s\n", kind, f.c_str());
+  for (const std::string& f : v.noise) std::printf("noise %s\n", f.c_str());
+  return 0;
+}
 
 int runSample(const std::string& model, int count, std::uint64_t seed, const std::string& out) {
   writeVaeSamples(model, count, seed, out);
@@ -170,6 +181,7 @@ int run(int argc, char** argv) {
   try {
     finishOptions(app, o);
     if (sample->parsed()) return runSample(o.sampleModel, o.sampleCount, o.sampleSeed, o.sampleOut);
+    if (o.listValidation) return listValidation(configOf(o, recipe));
     return runTraining(configOf(o, recipe), o.quiet);
   } catch (const InvalidArgument& e) {
     std::fprintf(stderr, "cae-train: %s\n", e.what());

@@ -83,7 +83,7 @@ std::size_t SoundSet::totalSamples() const {
   return n;
 }
 
-SoundSet loadSounds(const std::vector<std::string>& paths, int rate) {
+std::vector<std::string> soundFiles(const std::vector<std::string>& paths) {
   std::vector<fs::path> files;
   for (const std::string& p : paths) {
     if (fs::is_directory(p)) {
@@ -99,30 +99,42 @@ SoundSet loadSounds(const std::vector<std::string>& paths, int rate) {
     }
   }
   if (files.empty()) throw InvalidArgument("no .wav, .flac or .ogg files found in the sound paths");
+  std::vector<std::string> names;
+  for (const fs::path& f : files) names.push_back(f.string());
+  return names;
+}
+
+SoundSet loadSounds(const std::vector<std::string>& paths, int rate) {
   SoundSet s;
-  for (const fs::path& f : files) {
-    io::MonoAudio a = io::readMonoAudio(f.string());
+  for (const std::string& f : soundFiles(paths)) {
+    io::MonoAudio a = io::readMonoAudio(f);
     s.clips.push_back(audio::resample(a.samples, a.sampleRate, rate));
-    s.names.push_back(f.string());
+    s.names.push_back(f);
     s.activePower.push_back(activePower(s.clips.back()));
   }
   return s;
 }
 
+FileSplit splitFiles(std::size_t n, double fraction, std::uint64_t seed) {
+  FileSplit sp;
+  sp.order.resize(n);
+  std::iota(sp.order.begin(), sp.order.end(), std::size_t(0));
+  Rng rng(seed);
+  std::shuffle(sp.order.begin(), sp.order.end(), rng.engine());
+  sp.held = std::size_t(std::lround(fraction * double(n)));
+  if (sp.held == 0 && n >= 2 && fraction > 0) sp.held = 1;
+  sp.held = std::min(sp.held, n);
+  return sp;
+}
+
 void splitSounds(const SoundSet& all, double fraction, std::uint64_t seed, SoundSet& keep,
                  SoundSet& heldOut) {
-  std::vector<std::size_t> order(all.clips.size());
-  std::iota(order.begin(), order.end(), std::size_t(0));
-  Rng rng(seed);
-  std::shuffle(order.begin(), order.end(), rng.engine());
-  std::size_t held = std::size_t(std::lround(fraction * double(order.size())));
-  if (held == 0 && order.size() >= 2 && fraction > 0) held = 1;
-  held = std::min(held, order.size());
+  const FileSplit sp = splitFiles(all.clips.size(), fraction, seed);
   keep = {};
   heldOut = {};
-  for (std::size_t k = 0; k < order.size(); ++k) {
-    SoundSet& to = k < held ? heldOut : keep;
-    const std::size_t i = order[k];
+  for (std::size_t k = 0; k < sp.order.size(); ++k) {
+    SoundSet& to = k < sp.held ? heldOut : keep;
+    const std::size_t i = sp.order[k];
     to.clips.push_back(all.clips[i]);
     to.names.push_back(all.names[i]);
     to.activePower.push_back(all.activePower[i]);

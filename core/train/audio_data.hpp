@@ -46,8 +46,18 @@ struct SoundSet {
   std::size_t totalSamples() const;
 };
 SoundSet loadSounds(const std::vector<std::string>& paths, int rate);
-// A split by file (recordings held out whole): a shuffle by seed, then round(fraction * size)
-// clips (at least one when there are two or more) to heldOut, the rest to keep.
+// The sound files loadSounds() reads, in its order (each folder's files sorted); IoError for a
+// path that does not exist, InvalidArgument when there is no sound file.
+std::vector<std::string> soundFiles(const std::vector<std::string>& paths);
+// A split by file (recordings held out whole): a shuffle of the n indices by seed; the first
+// `held` = round(fraction * n) (at least one when n >= 2) are held out.
+struct FileSplit {
+  std::vector<std::size_t> order;
+  std::size_t held = 0;
+};
+FileSplit splitFiles(std::size_t n, double fraction, std::uint64_t seed);
+// splitFiles() applied to loaded sounds: the held-out ones to heldOut, the rest to keep, both in
+// the shuffled order.
 void splitSounds(const SoundSet& all, double fraction, std::uint64_t seed, SoundSet& keep,
                  SoundSet& heldOut);
 

@@ -168,6 +168,34 @@ static TrainingData loadAudioMixtures(const TrainConfig& c) {
   return d;
 }
 
+namespace {
+std::vector<std::string> heldOutNames(const std::vector<std::string>& names, double fraction,
+                                      std::uint64_t seed) {
+  const FileSplit sp = splitFiles(names.size(), fraction, seed);
+  std::vector<std::string> out;
+  for (std::size_t k = 0; k < sp.held; ++k) out.push_back(names[sp.order[k]]);
+  return out;
+}
+}  // namespace
+
+// The same splits as loadAudioMixtures() and loadMelWindows() (the same seeds), on names only.
+AudioValidationFiles audioValidationFiles(const TrainConfig& c) {
+  if (c.task != TrainTask::AudioDenoise && c.task != TrainTask::AudioAnomaly)
+    throw InvalidArgument("--list-validation is for --task audio-denoise and audio-anomaly");
+  if (c.data.empty()) throw InvalidArgument("--list-validation needs the training sounds (--data)");
+  AudioValidationFiles v;
+  v.sounds = heldOutNames(soundFiles(c.data), c.valFraction, c.seed ^ 0x5e11u);
+  if (c.task == TrainTask::AudioAnomaly) return v;
+  if (!c.valNoiseData.empty()) {
+    v.noise = soundFiles(c.valNoiseData);
+  } else if (!c.noiseData.empty()) {
+    const std::vector<std::string> noise = soundFiles(c.noiseData);
+    v.noise = heldOutNames(noise, c.valFraction, c.seed ^ 0x5e12u);
+    if (v.noise.empty()) v.noise = noise;  // one recording: validation shares it
+  }
+  return v;
+}
+
 // --task audio-anomaly: normal machine sounds (c.data), split by file; the held-out clips are the
 // validation windows and the calibration clips.
 static TrainingData loadMelWindows(const TrainConfig& c) {

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "nn/tensor.hpp"
@@ -43,6 +44,14 @@ struct TrainingData {
 // outside 1..16, --align or --clip-context without --frames, a context smaller than the patch.
 // Clips rendered at a context larger than the patch use only the images at least that large.
 TrainingData loadTrainingData(const TrainConfig& c);
+
+// The held-out files of an audio task (--task audio-denoise or audio-anomaly), as the run would
+// split them, without decoding them (cae-train --list-validation): the speech (or normal sounds)
+// and the noise recordings that validate. InvalidArgument for another task or no data.
+struct AudioValidationFiles {
+  std::vector<std::string> sounds, noise;
+};
+AudioValidationFiles audioValidationFiles(const TrainConfig& c);
 
 // The size clips of c are rendered at: c.clipContext, else kAlignContext with --align, else 0
 // (the patch).

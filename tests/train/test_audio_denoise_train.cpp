@@ -241,6 +241,31 @@ BOOST_AUTO_TEST_CASE(validation_noise_is_held_out_by_file_or_named) {
   BOOST_CHECK_THROW(loadTrainingData(c), Error);
 }
 
+// cae-train --list-validation: the files it names are the ones the run itself holds out (same
+// split, same seed), speech and noise, and a sorted order cannot stand in for the shuffled one.
+BOOST_AUTO_TEST_CASE(the_listed_validation_files_are_those_the_run_holds_out) {
+  TrainConfig c;
+  c.task = TrainTask::AudioDenoise;
+  c.data = {kSpeech, "/usr/share/sounds/alsa"};
+  c.noiseData = {"/usr/share/sounds/alsa/Noise.wav", "/usr/share/sounds/alsa/Rear_Left.wav"};
+  c.valFraction = 0.3;
+  c.valSamples = 8;
+  for (const std::uint64_t seed : {3u, 15u}) {
+    c.seed = seed;
+    const TrainingData d = loadTrainingData(c);
+    const auto* val = dynamic_cast<const AudioMixSource*>(d.val.get());
+    BOOST_REQUIRE(val != nullptr);
+    const AudioValidationFiles v = audioValidationFiles(c);
+    BOOST_TEST(v.sounds == val->speech().names, boost::test_tools::per_element());
+    BOOST_TEST(v.noise == val->noise().names, boost::test_tools::per_element());
+    BOOST_TEST(v.sounds.size() >= 2u);
+  }
+  c.valNoiseData = {"/usr/share/sounds/alsa/Side_Right.wav"};
+  BOOST_TEST(audioValidationFiles(c).noise == c.valNoiseData, boost::test_tools::per_element());
+  c.task = TrainTask::Denoise;
+  BOOST_CHECK_THROW(audioValidationFiles(c), InvalidArgument);
+}
+
 BOOST_AUTO_TEST_CASE(the_mask_architecture_is_causal_and_checked) {
   ArchSpec s;
   s.kind = ArchKind::AudioMask;

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -696,6 +697,39 @@ BOOST_AUTO_TEST_CASE(audio_mixing_options_are_checked) {
     BOOST_CHECK_MESSAGE(r.code == 2, bad.back() << " gave exit " << r.code);
     BOOST_CHECK_MESSAGE(r.err.find(named) != std::string::npos, r.err);
   }
+}
+
+// --list-validation prints the held-out files (speech, then the named validation noise), writes
+// nothing and trains nothing; for an image task it is a usage error.
+BOOST_AUTO_TEST_CASE(list_validation_names_the_held_out_files_and_stops) {
+  const std::string speech = "/usr/share/pocketsphinx/test/data/librivox",
+                    noise = "/usr/share/sounds/alsa/Noise.wav",
+                    val = "/usr/share/sounds/alsa/Side_Right.wav";
+  Run r = run({speech, "--task", "audio-denoise", "--noise-data", noise, "--val-noise-data", val,
+               "--val-fraction", "0.5", "--list-validation", "-o", at("a.onnx")});
+  BOOST_REQUIRE_EQUAL(r.code, 0);
+  std::istringstream lines(r.out);
+  int speechLines = 0, noiseLines = 0;
+  for (std::string kind, path; lines >> kind >> path;) {
+    BOOST_TEST_MESSAGE(kind << " " << path);
+    if (kind == "speech") {
+      ++speechLines;
+      BOOST_TEST(path.rfind(speech, 0) == 0u);
+      BOOST_TEST(fs::exists(path));
+    } else {
+      BOOST_TEST(kind == "noise");
+      BOOST_TEST(path == val);
+      ++noiseLines;
+    }
+  }
+  BOOST_TEST(speechLines >= 1);
+  BOOST_TEST(noiseLines == 1);
+  BOOST_TEST(fs::is_empty(dir / "stdout.txt") == false);
+  BOOST_TEST(!fs::exists(at("a.onnx")));
+  BOOST_TEST(!fs::exists(at("a.log.jsonl")));
+  r = run({kSk + "brick.png", "--task", "denoise", "--list-validation", "-o", at("b.onnx")});
+  BOOST_TEST(r.code == 2);
+  BOOST_TEST(r.err.find("--list-validation") != std::string::npos, r.err);
 }
 
 // --align translation aligns the older frames of clips: refused without --frames, with a
