@@ -7,6 +7,7 @@
 
 #include "audio/model_file.hpp"
 #include "error.hpp"
+#include "onnx/graph.hpp"
 
 namespace cae::audio {
 
@@ -30,6 +31,7 @@ MaskModel::MaskModel(const std::string& path) {
   net_ = std::make_unique<Net>();
   net_->net = readAudioNet(path);
   bins_ = stft_.nFft / 2 + 1;
+  columns_ = ColumnNet::fromGraph(onnx::readGraph(path));
   // The frames the model reads: its receptive field along time (cae.receptive_field, which the
   // exporter computes from the graph), confirmed by one run that gives one mask.
   context_ = info_.receptiveField;
@@ -46,6 +48,9 @@ MaskModel::MaskModel(const std::string& path) {
     throw InvalidArgument(path + ": the model does not map {" + std::to_string(rows()) +
                           ", 1, K} frames (K = cae.receptive_field) to one mask of " +
                           std::to_string(bins_) + " bins");
+  if (columns_ &&
+      (columns_->rows != rows() || columns_->outputs != bins_ || columns_->context != context_))
+    columns_ = nullptr;
 }
 
 MaskModel::~MaskModel() = default;
@@ -88,12 +93,34 @@ StreamDenoiser::StreamDenoiser(std::shared_ptr<MaskModel> model, int rate)
   mask_.assign(std::size_t(model_->bins()), 1.0f);
   newest_.assign(std::size_t(model_->rows()), 0.0f);
   if (model_->noiseFloor()) floor_.emplace(model_->bins(), *model_->noiseFloor());
+  if (model_->columns()) columns_.emplace(model_->columns());
 }
 
 void StreamDenoiser::reset() {
   stft_.reset();
   std::fill(history_.begin(), history_.end(), 0.0f);
   if (floor_) floor_->reset();
+  if (columns_) columns_->reset();
+  columnsStale_ = false;
+}
+
+// The mask of the window in history_ through the ColumnNet: the newest frame alone, or after
+// frames it missed (strength 0, the whole-window path) the window's frames from a reset, which
+// gives the same state.
+void StreamDenoiser::runColumns() {
+  if (!columnsStale_) {
+    columns_->push(newest_.data(), mask_.data());
+    return;
+  }
+  const int k = model_->context(), rows = model_->rows();
+  columns_->reset();
+  std::vector<float> column(std::size_t(rows), 0.0f);
+  for (int t = 0; t < k; ++t) {
+    for (int f = 0; f < rows; ++f)
+      column[std::size_t(f)] = history_[std::size_t(f) * std::size_t(k) + std::size_t(t)];
+    columns_->push(column.data(), mask_.data());
+  }
+  columnsStale_ = false;
 }
 
 void StreamDenoiser::process(const float* in, float* out, std::size_t count) {
@@ -113,8 +140,12 @@ void StreamDenoiser::frame(std::complex<float>* bins, int count) {
     std::copy(row + 1, row + k, row);
     row[k - 1] = newest_[std::size_t(f)];
   }
+  if (strength_ <= 0.0f || !streaming()) columnsStale_ = true;
   if (strength_ <= 0.0f) return;  // a passthrough still keeps its history current
-  model_->run(history_.data(), mask_.data());
+  if (streaming())
+    runColumns();
+  else
+    model_->run(history_.data(), mask_.data());
   const int topFrom = mb - std::max(1, mb / 8);
   float top = 0;
   for (int f = topFrom; f < mb; ++f) top += mask_[std::size_t(f)];

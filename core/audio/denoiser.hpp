@@ -9,7 +9,8 @@
 // rescaled by model size / stream size, as the same sound would measure at the model's rate),
 // bins a slower stream lacks read as silence, and above the model's band the gain continues as
 // the mean gain of the model's top eighth. strength s blends: gain' = 1 - s (1 - gain), so 0
-// leaves the stream as it was (delayed).
+// leaves the stream as it was (delayed). Each hop runs the model one column per layer where its
+// graph allows (audio/column_net.hpp: about 4 x fewer multiply-adds than the whole window).
 //
 //   auto model = std::make_shared<cae::audio::MaskModel>("models/audio-denoise.onnx");
 //   cae::audio::StreamDenoiser d(model, 48000);   // latency(): samples at 48 kHz
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "audio/column_net.hpp"
 #include "audio/noise_floor.hpp"
 #include "audio/stft.hpp"
 #include "onnx/metadata.hpp"
@@ -49,9 +51,13 @@ class MaskModel {
   // features: count samples of rows() x context() values (row f, column t, oldest first: the
   // log-magnitudes, then the floors); mask: count x bins() gains in [0, 1].
   void run(const float* features, float* mask, int count = 1);
+  // The model's layers for streaming inference (audio/column_net.hpp), or null when its graph is
+  // not a chain ColumnNet runs; then streams run the whole window through run().
+  const std::shared_ptr<const ColumnNet::Weights>& columns() const { return columns_; }
 
  private:
   struct Net;
+  std::shared_ptr<const ColumnNet::Weights> columns_;
   onnx::ModelInfo info_;
   onnx::Stft stft_;
   int bins_ = 0, context_ = 0;
@@ -73,6 +79,11 @@ class StreamDenoiser {
   void process(const float* in, float* out, std::size_t count);
   // Forget the past (a discontinuity, a flush): silence before, as at the start.
   void reset();
+  // Whether each hop runs one column per layer (ColumnNet, the default where the model allows
+  // it) or the model's whole window (MaskModel::run, OpenCV DNN); the masks are the same to
+  // float rounding. false where the model has no ColumnNet.
+  bool streaming() const { return columns_.has_value() && !wholeWindow_; }
+  void setWholeWindow(bool whole) { wholeWindow_ = whole; }
 
  private:
   void frame(std::complex<float>* bins, int count);
@@ -85,6 +96,10 @@ class StreamDenoiser {
   std::optional<NoiseFloor> floor_;    // the model's, when it reads one
   std::vector<float> history_, mask_;  // rows x K, newest column last; bins
   std::vector<float> newest_;          // the newest frame's log-magnitudes, then floors
+  std::optional<ColumnNet> columns_;   // the model's layers, with this stream's state
+  bool columnsStale_ = false;          // frames went by without a push (strength 0)
+  bool wholeWindow_ = false;
+  void runColumns();
 };
 
 }  // namespace cae::audio

@@ -1,0 +1,65 @@
+// Streaming inference for the speech denoiser's mask models: one new frame (column) in, one
+// mask out, each layer computing only its newest output column.
+//
+// A mask model (train/audio_arch.hpp) is a chain of convolutions along time with no padding
+// (kernels 1 x k, stride 1) and pointwise activations: the whole-window forward on the last K
+// frames recomputes, every hop, the K - k + 1 output columns of its first layer, and so on,
+// although all but the newest were computed on earlier hops. ColumnNet keeps each layer's last
+// k - 1 input columns and computes one column per layer per frame: for the shipped model's
+// shapes about 4 x fewer multiply-adds than the whole window (the first layer, which reads the
+// 2 x 257 features, dominates). Its output is the whole-window forward's (the same sums in
+// another order: equal to float rounding), once K frames have been pushed; reset() then K
+// pushes of zero frames give the state of a window of silence, as the element starts.
+//
+// Only such chains are taken: Conv (kernel 1 x k, strides 1, no pads, dilations 1, group 1,
+// with a bias) and Relu / Sigmoid, each node reading the one before. Anything else is left to
+// OpenCV DNN's whole-window forward (MaskModel::run): ColumnNet::fromGraph returns null.
+//
+//   auto weights = cae::audio::ColumnNet::fromGraph(cae::onnx::readGraph(path));
+//   cae::audio::ColumnNet net(weights);      // one per stream: it holds the stream's state
+//   net.push(features, mask);                 // rows values in, bins values out
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "onnx/graph.hpp"
+
+namespace cae::audio {
+
+class ColumnNet {
+ public:
+  // The model's layers, shared by every stream that runs it.
+  struct Layer {
+    int in = 0, out = 0, k = 1;  // channels in and out, kernel width
+    std::vector<float> weight;   // out x (k x in): for output o, tap t, input i: [o][t * in + i]
+    std::vector<float> bias;     // out
+    enum class Act { None, Relu, Sigmoid } act = Act::None;
+  };
+  struct Weights {
+    std::vector<Layer> layers;
+    int rows = 0, outputs = 0, context = 0;  // input values per frame, output values, frames read
+  };
+
+  // The chain of a mask model's graph, or null when the graph is not such a chain (see above).
+  static std::shared_ptr<const Weights> fromGraph(const onnx::Graph& g);
+
+  explicit ColumnNet(std::shared_ptr<const Weights> w);
+  int rows() const { return w_->rows; }
+  int outputs() const { return w_->outputs; }
+  int context() const { return w_->context; }
+  // One frame's rows() features in; the newest frame's outputs() values out (the mask of the
+  // window of the last context() frames pushed, with frames before the first reset() zeros).
+  void push(const float* features, float* out);
+  // Frames of zeros before the next push, as after construction.
+  void reset();
+
+ private:
+  std::shared_ptr<const Weights> w_;
+  // Per layer: its input's last k columns, oldest first (k x in), the newest written by push.
+  std::vector<std::vector<float>> window_;
+  std::vector<float> column_;  // scratch: a layer's output column
+};
+
+}  // namespace cae::audio
