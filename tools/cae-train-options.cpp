@@ -331,8 +331,10 @@ void addAudioOptions(CLI::App& app, Options& o) {
       ->group("Audio");
   app.add_option("--mask-loss", c.maskLoss,
                  "audio-denoise: psa (the gain's error weighted by each noisy bin's power over "
-                 "its frame's mean: phase-sensitive spectrum approximation) | mse (plain)")
-      ->check(CLI::IsMember({"psa", "mse"}))
+                 "its frame's mean: phase-sensitive spectrum approximation) | snr (psa with each "
+                 "frame weighted by its power over its noise floor's, 1..100: loud frames count "
+                 "more, as in SNR and SI-SDR; needs --noise-floor) | mse (plain)")
+      ->check(CLI::IsMember({"psa", "snr", "mse"}))
       ->capture_default_str()
       ->group("Audio");
   app.add_option("--speech-sampling", c.speechSampling,
@@ -766,6 +768,38 @@ void audioAnomalyDefaults(const CLI::App& app, Options& o) {
   }
 }
 
+// The audio options of configOf: the texts parsed, and the combinations CLI11 cannot check.
+void audioConfig(const Options& o, TrainConfig& c) {
+  if (c.task == TrainTask::AudioDenoise || c.task == TrainTask::AudioAnomaly) {
+    double n = 0, hop = 0;
+    parsePair(o.stft, "--stft", n, hop);
+    c.stftSize = int(n);
+    c.stftHop = int(hop);
+    parsePair(o.snr, "--snr", c.snrLo, c.snrHi);
+    if (c.snrLo > c.snrHi) throw InvalidArgument("--snr LO:HI needs LO <= HI");
+    double lo = 0, hi = 0;
+    parsePair(o.babble, "--babble", lo, hi);
+    if (!(lo >= 1 && hi <= 64 && lo <= hi && lo == std::floor(lo) && hi == std::floor(hi)))
+      throw InvalidArgument("--babble LO:HI needs whole numbers 1 <= LO <= HI <= 64, got '" +
+                            o.babble + "'");
+    c.babbleLo = int(lo);
+    c.babbleHi = int(hi);
+  }
+  if (c.task == TrainTask::AudioDenoise && c.maskLoss == "snr" && !c.noiseFloor)
+    throw InvalidArgument(
+        "--mask-loss snr weighs each frame against its noise floor: it needs --noise-floor");
+  if (c.task != TrainTask::AudioDenoise && (!c.noiseData.empty() || !c.valNoiseData.empty()))
+    throw InvalidArgument("--noise-data and --val-noise-data are for --task audio-denoise");
+  if (!c.valNoiseData.empty() && c.noiseData.empty())
+    throw InvalidArgument(
+        "--val-noise-data names the validation noise of --noise-data's recordings: give both");
+  for (const std::string& v : c.valNoiseData)
+    if (std::find(c.noiseData.begin(), c.noiseData.end(), v) != c.noiseData.end())
+      throw InvalidArgument("--val-noise-data: " + v +
+                            " is in --noise-data too (held-out noise "
+                            "must not train)");
+}
+
 }  // namespace
 
 void addTrainOptions(CLI::App& app, Options& o) {
@@ -861,31 +895,7 @@ TrainConfig configOf(Options& o, const std::string& recipe) {
   if (sparsity == Sparsity::Kl) c.klBeta = sparsityLambda;
   if (sparsity != Sparsity::None && sparsityLambda <= 0)
     throw InvalidArgument("--sparsity needs --sparsity-weight > 0");
-  if (c.task == TrainTask::AudioDenoise || c.task == TrainTask::AudioAnomaly) {
-    double n = 0, hop = 0;
-    parsePair(o.stft, "--stft", n, hop);
-    c.stftSize = int(n);
-    c.stftHop = int(hop);
-    parsePair(o.snr, "--snr", c.snrLo, c.snrHi);
-    if (c.snrLo > c.snrHi) throw InvalidArgument("--snr LO:HI needs LO <= HI");
-    double lo = 0, hi = 0;
-    parsePair(o.babble, "--babble", lo, hi);
-    if (!(lo >= 1 && hi <= 64 && lo <= hi && lo == std::floor(lo) && hi == std::floor(hi)))
-      throw InvalidArgument("--babble LO:HI needs whole numbers 1 <= LO <= HI <= 64, got '" +
-                            o.babble + "'");
-    c.babbleLo = int(lo);
-    c.babbleHi = int(hi);
-  }
-  if (c.task != TrainTask::AudioDenoise && (!c.noiseData.empty() || !c.valNoiseData.empty()))
-    throw InvalidArgument("--noise-data and --val-noise-data are for --task audio-denoise");
-  if (!c.valNoiseData.empty() && c.noiseData.empty())
-    throw InvalidArgument(
-        "--val-noise-data names the validation noise of --noise-data's recordings: give both");
-  for (const std::string& v : c.valNoiseData)
-    if (std::find(c.noiseData.begin(), c.noiseData.end(), v) != c.noiseData.end())
-      throw InvalidArgument("--val-noise-data: " + v +
-                            " is in --noise-data too (held-out noise "
-                            "must not train)");
+  audioConfig(o, c);
   c.recipe = recipe;
   return c;
 }

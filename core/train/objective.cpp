@@ -121,9 +121,10 @@ Objective::Objective(const TrainConfig& c)
   if (c.task == TrainTask::AudioDenoise && corruption_)
     throw InvalidArgument(
         "--task audio-denoise mixes its own noise (--noise-data, --snr): it takes no --noise");
-  if (c.task == TrainTask::AudioDenoise && c.maskLoss == "psa") {
+  if (c.task == TrainTask::AudioDenoise && (c.maskLoss == "psa" || c.maskLoss == "snr")) {
     maskLoss_.emplace();
     stftSize_ = c.stftSize;
+    frameSnrWeight_ = c.maskLoss == "snr";
   }
   if (c.task == TrainTask::Compress) {
     if (corruption_) throw InvalidArgument("--task compress takes no --noise");
@@ -185,7 +186,21 @@ const nn::WeightedMseLoss* Objective::maskLoss(const Tensor& input) const {
       mean += mag * mag;
     }
     mean = std::max(mean / bins, 1e-20);
-    for (int f = 0; f < bins; ++f) w.sample(i)[f] = Scalar(double(w.sample(i)[f]) / mean + 1e-3);
+    // snr: the frame counts by its power over its noise floor's (the second plane's newest
+    // column), from 1 (at or under the floor) to kMaxFrameWeight.
+    double frame = 1;
+    if (frameSnrWeight_) {
+      double floor = 0;
+      for (int f = bins; f < 2 * bins; ++f) {
+        const double mag = audio::unitToMagnitude(
+            float(input.sample(i)[std::size_t(f) * std::size_t(s.w) + std::size_t(s.w - 1)]),
+            stftSize_);
+        floor += mag * mag;
+      }
+      frame = std::clamp(mean / std::max(floor / bins, 1e-20), 1.0, kMaxFrameWeight);
+    }
+    for (int f = 0; f < bins; ++f)
+      w.sample(i)[f] = Scalar((double(w.sample(i)[f]) / mean + 1e-3) * frame);
   }
   maskLoss_->setWeights(w);
   return &*maskLoss_;

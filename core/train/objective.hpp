@@ -65,7 +65,10 @@ class Objective {
   // weighted_mse_loss.hpp) with weights from the model's input, the newest frame's noisy power
   // per bin over its mean over the bins (+ 1e-3 of that mean, so that no bin is left untrained):
   // each frame counts alike whatever its level, and within a frame the error of the gain costs
-  // what it costs the output. Null for other tasks and --mask-loss mse.
+  // what it costs the output. With --mask-loss snr, each frame's weights are also multiplied by
+  // its power over its noise floor's (the input's second plane), clamped to 1..100, so that frames
+  // count by their level within their mixture as in SNR and SI-SDR, not all alike. Null for other
+  // tasks and --mask-loss mse.
   const nn::WeightedMseLoss* maskLoss(const nn::Tensor& input) const;
 
   // --task compress: the rate-distortion objective (null for other tasks).
@@ -98,6 +101,9 @@ class Objective {
   std::optional<nn::RateDistortion> rd_;
   mutable std::optional<nn::WeightedMseLoss> maskLoss_;  // audio-denoise psa; weights per call
   int stftSize_ = 0;
+  bool frameSnrWeight_ = false;  // --mask-loss snr
+  // --mask-loss snr: the most a frame counts, 20 dB over its floor (the top of --snr's default).
+  static constexpr double kMaxFrameWeight = 100;
   std::uint64_t seed_ = 1;
   std::optional<nn::TotalVariation> tv_;
   std::optional<nn::ActivityL1> activityL1_;

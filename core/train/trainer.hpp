@@ -182,7 +182,8 @@ struct TrainConfig {
   int audioRate = 16000, stftSize = 512, stftHop = 128, context = 8;
   double snrLo = -5, snrHi = 20;
   // The masks' loss: "psa" (the gain's error weighted by the noisy bin's power, Objective::
-  // maskLoss) or "mse" (plain mask MSE).
+  // maskLoss), "snr" (psa with each frame weighted by its power over its noise floor's; needs
+  // noiseFloor) or "mse" (plain mask MSE).
   std::string maskLoss = "psa";
   // How mixtures draw their speech: "duration" (every second of speech as often as any other)
   // or "clip" (every file as often as any other; sessions 16-17's models).

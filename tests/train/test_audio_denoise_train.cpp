@@ -19,11 +19,13 @@
 #include "audio/denoiser.hpp"
 #include "audio/stft.hpp"
 #include "error.hpp"
+#include "nn/losses/weighted_mse_loss.hpp"
 #include "onnx/export.hpp"
 #include "onnx/metadata.hpp"
 #include "train/architecture.hpp"
 #include "train/audio_arch.hpp"
 #include "train/audio_data.hpp"
+#include "train/objective.hpp"
 #include "train/trainer.hpp"
 #include "train/training_data.hpp"
 #include "train/warm_start.hpp"
@@ -264,6 +266,49 @@ BOOST_AUTO_TEST_CASE(the_listed_validation_files_are_those_the_run_holds_out) {
   BOOST_TEST(audioValidationFiles(c).noise == c.valNoiseData, boost::test_tools::per_element());
   c.task = TrainTask::Denoise;
   BOOST_CHECK_THROW(audioValidationFiles(c), InvalidArgument);
+}
+
+// The masks' loss weights (Objective::maskLoss): psa weighs each bin of the newest frame by its
+// noisy power over the frame's mean (+ 1e-3); snr also multiplies the frame's weights by its power
+// over its noise floor's (the second plane's newest column), clamped to 1..100.
+BOOST_AUTO_TEST_CASE(mask_loss_weights_follow_the_bins_and_the_frame_over_its_floor) {
+  constexpr int kN = 512, kBins = kN / 2 + 1, kK = 4;
+  // Frames: bin 0 at twice the magnitude of the others; frame powers over the floor's 1/4, 10, 1e4.
+  const float mag[3] = {0.5f, std::sqrt(10.0f), 100.0f};
+  const float floorMag = 1.0f;
+  Tensor x(nn::Shape{3, 2 * kBins, 1, kK});
+  for (int i = 0; i < 3; ++i)
+    for (int f = 0; f < kBins; ++f) {
+      float* row = x.sample(i) + std::size_t(f) * kK;
+      row[kK - 1] = audio::magnitudeToUnit(f == 0 ? 2 * mag[i] : mag[i], kN);
+      x.sample(i)[std::size_t(kBins + f) * kK + kK - 1] = audio::magnitudeToUnit(floorMag, kN);
+    }
+  TrainConfig c;
+  c.task = TrainTask::AudioDenoise;
+  c.arch.kind = ArchKind::AudioMask;
+  c.stftSize = kN;
+  c.noiseFloor = true;
+  for (const std::string loss : {"psa", "snr"}) {
+    BOOST_TEST_CONTEXT(loss) {
+      c.maskLoss = loss;
+      const Objective o(c);
+      const nn::WeightedMseLoss* l = o.maskLoss(x);
+      BOOST_REQUIRE(l);
+      const Tensor& w = l->weights();
+      BOOST_REQUIRE(w.shape() == (nn::Shape{3, kBins, 1, 1}));
+      for (int i = 0; i < 3; ++i) {
+        const double p = double(mag[i]) * mag[i];
+        const double mean = (4 * p + (kBins - 1) * p) / kBins;
+        const double frame =
+            loss == "snr" ? std::clamp(mean / (double(floorMag) * floorMag), 1.0, 100.0) : 1.0;
+        BOOST_TEST(w.sample(i)[0] == (4 * p / mean + 1e-3) * frame,
+                   boost::test_tools::tolerance(1e-4));
+        BOOST_TEST(w.sample(i)[1] == (p / mean + 1e-3) * frame, boost::test_tools::tolerance(1e-4));
+      }
+    }
+  }
+  c.maskLoss = "mse";
+  BOOST_TEST(!Objective(c).maskLoss(x));
 }
 
 BOOST_AUTO_TEST_CASE(the_mask_architecture_is_causal_and_checked) {

@@ -681,6 +681,7 @@ BOOST_AUTO_TEST_CASE(audio_mixing_options_are_checked) {
            {{"--task", "audio-denoise", "--babble", "2.5:4"}, "--babble"},
            {{"--task", "audio-denoise", "--babble", "3"}, "--babble"},
            {{"--task", "audio-denoise", "--snr", "10:0"}, "--snr"},
+           {{"--task", "audio-denoise", "--mask-loss", "snr"}, "--noise-floor"},
            {{"--task", "denoise", "--val-noise-data", "/usr/share/sounds/alsa/Noise.wav"},
             "--val-noise-data"},
            {{"--task", "audio-anomaly", "--noise-data", "/usr/share/sounds/alsa/Noise.wav"},
