@@ -99,8 +99,9 @@ std::vector<std::string> soundFiles(const std::vector<std::string>& paths) {
     }
   }
   if (files.empty()) throw InvalidArgument("no .wav, .flac or .ogg files found in the sound paths");
-  std::vector<std::string> names;
-  for (const fs::path& f : files) names.push_back(f.string());
+  std::vector<std::string> names(files.size());
+  std::transform(files.begin(), files.end(), names.begin(),
+                 [](const fs::path& f) { return f.string(); });
   return names;
 }
 
