@@ -84,10 +84,41 @@ def choose_clips(files, count, min_seconds, rate, seed):
     return chosen
 
 
+def concatenated_clips(root, count, seconds, rate, seed, gap=0.15):
+    """count clips of about `seconds`, each the words of one speaker folder under root (files in
+    a seeded order, joined with `gap` s of silence), round-robin over the folders: for short
+    recordings such as single words, from speakers a model never trained on."""
+    dirs = sorted(d for d in (os.path.join(root, e) for e in os.listdir(root)) if os.path.isdir(d))
+    rng = np.random.default_rng(seed)
+    queues = []
+    for d in dirs:
+        files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith((".ogg", ".wav", ".flac")))
+        if len(files) >= 8:
+            rng.shuffle(files)
+            queues.append((d, files))
+    chosen = []
+    silence = np.zeros(int(gap * rate))
+    while len(chosen) < count and any(q for _, q in queues):
+        for d, q in queues:
+            parts, n = [], 0
+            while q and n < seconds * rate:
+                x = ad.decode(q.pop(), rate)
+                parts += [x, silence]
+                n += len(x) + len(silence)
+            if n >= seconds * rate:
+                chosen.append((d, np.concatenate(parts)))
+            if len(chosen) == count:
+                break
+    return chosen
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--list", required=True, help="cae-train --list-validation's output")
+    ap.add_argument("--speech-dir", help="speech of other speakers instead of the list's: one "
+                    "folder per speaker, short files joined into clips of --concat seconds")
+    ap.add_argument("--concat", type=float, default=4.0)
     ap.add_argument("--model", action="append", required=True, metavar="NAME=PATH")
     ap.add_argument("--plugin-dir", default=os.path.join(os.environ.get("CAE_BUILD_DIR", os.path.join(ad.ROOT, "build")),
                                                          "plugins"))
@@ -110,7 +141,10 @@ def main():
     speech, noise_files = read_list(args.list)
     rate = args.rate
     snrs = [float(s) for s in args.snrs.split(",")]
-    clips = choose_clips(speech, args.clips, args.min_seconds, rate, args.seed)
+    if args.speech_dir:
+        clips = concatenated_clips(args.speech_dir, args.clips, args.concat, rate, args.seed)
+    else:
+        clips = choose_clips(speech, args.clips, args.min_seconds, rate, args.seed)
     noises = [("white", None)] + [(os.path.splitext(os.path.basename(f))[0], ad.decode(f, rate))
                                   for f in noise_files]
     work = tempfile.mkdtemp(prefix="cae-audio-val-")
@@ -162,7 +196,7 @@ def main():
         for r in rows:
             fo.write(json.dumps(r) + "\n")
     lines = [f"# Validation SI-SDR ({datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC)", "",
-             f"{len(clips)} validation clips of {args.list} x {len(noises)} noises "
+             f"{len(clips)} validation clips of {args.speech_dir or args.list} x {len(noises)} noises "
              f"({', '.join(k for k, _ in noises)}) at {rate} Hz; models: "
              + ", ".join(f"{n} = {p}" for n, p in models), "",
              "| method | " + " | ".join(f"SI-SDRi {s:g} dB" for s in snrs) + " | "
