@@ -9,7 +9,10 @@ passes it through: `models/recipes/audio-denoise.sh DIR crowd --list-validation`
 
 Mixtures: --clips speech files of at least --min-seconds (seeded choice, spread over the list's
 folders) with each validation noise recording and white noise, at 0, 5 and 10 dB over the whole
-clip, as the benchmark mixes them. webrtcdsp runs on the same files for scale.
+clip, as the benchmark mixes them. webrtcdsp runs on the same files for scale. --speech-dir DIR
+takes the speech from speakers the models never heard instead (one folder per speaker, e.g.
+/usr/share/ktuberling/sounds from ktuberling-data: recorded words in 25 languages), short files
+joined into clips of --concat seconds; the noise still comes from the list.
 
   bench/audio_validation.py --list val.txt --model shipped=models/audio-denoise.onnx \\
       --model F=/work/runs/F.onnx [--clips 40] [--out out/audio-validation]
@@ -118,17 +121,19 @@ def main():
     ap.add_argument("--list", required=True, help="cae-train --list-validation's output")
     ap.add_argument("--speech-dir", help="speech of other speakers instead of the list's: one "
                     "folder per speaker, short files joined into clips of --concat seconds")
-    ap.add_argument("--concat", type=float, default=4.0)
-    ap.add_argument("--model", action="append", required=True, metavar="NAME=PATH")
+    ap.add_argument("--concat", type=float, default=4.0, help="seconds per --speech-dir clip")
+    ap.add_argument("--model", action="append", required=True, metavar="NAME=PATH",
+                    help="a candidate (repeat for several; each a row of the tables)")
     ap.add_argument("--plugin-dir", default=os.path.join(os.environ.get("CAE_BUILD_DIR", os.path.join(ad.ROOT, "build")),
                                                          "plugins"))
-    ap.add_argument("--clips", type=int, default=40)
-    ap.add_argument("--min-seconds", type=float, default=1.5)
+    ap.add_argument("--clips", type=int, default=40, help="speech clips (each with every noise)")
+    ap.add_argument("--min-seconds", type=float, default=1.5,
+                    help="least active speech in a listed file to use it")
     ap.add_argument("--rate", type=int, default=16000)
     ap.add_argument("--snrs", default="0,5,10")
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--no-webrtc", action="store_true")
+    ap.add_argument("--no-webrtc", action="store_true", help="leave webrtcdsp out")
     ap.add_argument("--out", default=os.path.join(ad.ROOT, "out", "audio-validation"))
     args = ap.parse_args()
 
