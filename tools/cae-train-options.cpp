@@ -298,8 +298,8 @@ void addTemporalOptions(CLI::App& app, Options& o) {
       ->group("Temporal");
 }
 
-// --task audio-denoise (core/train/audio_data.hpp).
-void addAudioOptions(CLI::App& app, Options& o) {
+// The audio tasks' data beyond DATA: noise, and what validates.
+void addAudioDataOptions(CLI::App& app, Options& o) {
   TrainConfig& c = o.c;
   app.add_option("--noise-data", c.noiseData,
                  "audio-denoise: noise recordings (WAV/FLAC/OGG files or folders) mixed into the "
@@ -309,10 +309,20 @@ void addAudioOptions(CLI::App& app, Options& o) {
                  "audio-denoise: noise recordings that validate (files or folders): then all of "
                  "--noise-data trains, instead of a held-out share of its files")
       ->group("Audio");
+  app.add_option("--val-speech-data", c.valSpeechData,
+                 "audio-denoise: speech that validates (files or folders, e.g. voices that never "
+                 "train): then all of DATA trains, instead of a held-out share of its files")
+      ->group("Audio");
   app.add_flag("--list-validation", o.listValidation,
                "audio tasks: print the files this run would hold out for validation (lines "
                "'speech PATH' and 'noise PATH'; 'sound PATH' for audio-anomaly) and stop")
       ->group("Audio");
+}
+
+// --task audio-denoise (core/train/audio_data.hpp) and audio-anomaly.
+void addAudioOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  addAudioDataOptions(app, o);
   app.add_option("--rate", c.audioRate, "audio-denoise: the model's sample rate, Hz")
       ->check(CLI::Range(4000, 96000))
       ->capture_default_str()
@@ -768,6 +778,17 @@ void audioAnomalyDefaults(const CLI::App& app, Options& o) {
   }
 }
 
+// --val-speech-data: audio-denoise only, and none of it among the training speech's paths.
+void checkValSpeech(const TrainConfig& c) {
+  if (c.valSpeechData.empty()) return;
+  if (c.task != TrainTask::AudioDenoise)
+    throw InvalidArgument("--val-speech-data is for --task audio-denoise");
+  for (const std::string& v : c.valSpeechData)
+    if (std::find(c.data.begin(), c.data.end(), v) != c.data.end())
+      throw InvalidArgument("--val-speech-data: " + v +
+                            " is in the training speech too (held-out speech must not train)");
+}
+
 // The audio options of configOf: the texts parsed, and the combinations CLI11 cannot check.
 void audioConfig(const Options& o, TrainConfig& c) {
   if (c.task == TrainTask::AudioDenoise || c.task == TrainTask::AudioAnomaly) {
@@ -798,6 +819,7 @@ void audioConfig(const Options& o, TrainConfig& c) {
       throw InvalidArgument("--val-noise-data: " + v +
                             " is in --noise-data too (held-out noise "
                             "must not train)");
+  checkValSpeech(c);
 }
 
 }  // namespace

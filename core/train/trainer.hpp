@@ -179,6 +179,9 @@ struct TrainConfig {
   // Validation noise named outright (--val-noise-data): then every noiseData recording trains
   // and these alone validate; empty, noiseData is split by file like the speech.
   std::vector<std::string> valNoiseData;
+  // Validation speech named outright (--val-speech-data), e.g. voices that never train: then all
+  // of data trains and these alone validate; empty, data is split by file (the same voices).
+  std::vector<std::string> valSpeechData;
   int audioRate = 16000, stftSize = 512, stftHop = 128, context = 8;
   double snrLo = -5, snrHi = 20;
   // The masks' loss: "psa" (the gain's error weighted by the noisy bin's power, Objective::

@@ -131,15 +131,20 @@ void keepAtLeast(std::vector<Image>& images, int size) {
 }  // namespace
 
 // --task audio-denoise: speech (c.data) and noise (c.noiseData) split by file (or the validation
-// noise named by c.valNoiseData), mixed on the fly.
+// speech and noise named by c.valSpeechData and c.valNoiseData), mixed on the fly.
 static TrainingData loadAudioMixtures(const TrainConfig& c) {
   if (c.data.empty()) throw InvalidArgument("--task audio-denoise needs clean speech (--data)");
   SoundSet speech = loadSounds(c.data, c.audioRate), noise, trainSpeech, valSpeech, trainNoise,
            valNoise;
   if (!c.noiseData.empty()) noise = loadSounds(c.noiseData, c.audioRate);
-  if (speech.clips.size() < 2)
+  if (!c.valSpeechData.empty()) {
+    trainSpeech = std::move(speech);
+    valSpeech = loadSounds(c.valSpeechData, c.audioRate);
+  } else if (speech.clips.size() < 2) {
     throw InvalidArgument("--task audio-denoise needs at least two speech files (one is held out)");
-  splitSounds(speech, c.valFraction, c.seed ^ 0x5e11u, trainSpeech, valSpeech);
+  } else {
+    splitSounds(speech, c.valFraction, c.seed ^ 0x5e11u, trainSpeech, valSpeech);
+  }
   if (c.valNoiseData.empty()) {
     splitSounds(noise, c.valFraction, c.seed ^ 0x5e12u, trainNoise, valNoise);
   } else {
@@ -184,7 +189,9 @@ AudioValidationFiles audioValidationFiles(const TrainConfig& c) {
     throw InvalidArgument("--list-validation is for --task audio-denoise and audio-anomaly");
   if (c.data.empty()) throw InvalidArgument("--list-validation needs the training sounds (--data)");
   AudioValidationFiles v;
-  v.sounds = heldOutNames(soundFiles(c.data), c.valFraction, c.seed ^ 0x5e11u);
+  v.sounds = c.valSpeechData.empty()
+                 ? heldOutNames(soundFiles(c.data), c.valFraction, c.seed ^ 0x5e11u)
+                 : soundFiles(c.valSpeechData);
   if (c.task == TrainTask::AudioAnomaly) return v;
   if (!c.valNoiseData.empty()) {
     v.noise = soundFiles(c.valNoiseData);

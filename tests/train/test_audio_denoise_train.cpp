@@ -268,6 +268,29 @@ BOOST_AUTO_TEST_CASE(the_listed_validation_files_are_those_the_run_holds_out) {
   BOOST_CHECK_THROW(audioValidationFiles(c), InvalidArgument);
 }
 
+// --val-speech-data: named voices validate and every file of the training speech trains (held
+// out by speaker rather than by file); --list-validation names them.
+BOOST_AUTO_TEST_CASE(validation_speech_can_be_named) {
+  TrainConfig c;
+  c.task = TrainTask::AudioDenoise;
+  c.data = {kSpeech};
+  c.valSpeechData = {"/usr/share/sounds/alsa/Front_Center.wav",
+                     "/usr/share/sounds/alsa/Rear_Left.wav"};
+  c.valSamples = 8;
+  const TrainingData d = loadTrainingData(c);
+  const auto* train = dynamic_cast<const AudioMixSource*>(d.train.get());
+  const auto* val = dynamic_cast<const AudioMixSource*>(d.val.get());
+  BOOST_REQUIRE(train != nullptr);
+  BOOST_REQUIRE(val != nullptr);
+  BOOST_TEST(train->speech().names == soundFiles({kSpeech}), boost::test_tools::per_element());
+  BOOST_TEST(val->speech().names == c.valSpeechData, boost::test_tools::per_element());
+  BOOST_TEST(audioValidationFiles(c).sounds == c.valSpeechData, boost::test_tools::per_element());
+  c.data = {"/usr/share/sounds/alsa/Side_Left.wav"};  // one training file is enough now
+  BOOST_CHECK_NO_THROW(loadTrainingData(c));
+  c.valSpeechData = {"/nonexistent/voice.wav"};
+  BOOST_CHECK_THROW(loadTrainingData(c), Error);
+}
+
 // The masks' loss weights (Objective::maskLoss): psa weighs each bin of the newest frame by its
 // noisy power over the frame's mean (+ 1e-3); snr also multiplies the frame's weights by its power
 // over its noise floor's (the second plane's newest column), clamped to 1..100.

@@ -688,6 +688,9 @@ BOOST_AUTO_TEST_CASE(audio_mixing_options_are_checked) {
             "--noise-data"},
            {{"--task", "audio-denoise", "--val-noise-data", "/usr/share/sounds/alsa/Noise.wav"},
             "--val-noise-data"},
+           {{"--task", "denoise", "--val-speech-data", "/usr/share/sounds/alsa/Front_Left.wav"},
+            "--val-speech-data"},
+           {{"--task", "audio-denoise", "--val-speech-data", speech}, "--val-speech-data"},
            {{"--task", "audio-denoise", "--noise-data", "/usr/share/sounds/alsa/Noise.wav",
              "--val-noise-data", "/usr/share/sounds/alsa/Noise.wav"},
             "--val-noise-data"}}) {
