@@ -3,7 +3,7 @@
 
 The speech benchmark (bench/audio_denoise.py) scores on test clips and test noise, which must
 never pick a model. This script scores candidate models the same way (the element through
-gst-launch, the output aligned to the clean clip, SI-SDR and SNR improvements) on the files the
+gst-launch, the output aligned to the clean clip, SI-SDR, SNR and STOI improvements) on the files the
 model's own training run held out: `cae-train ... --list-validation` names them (the recipe
 passes it through: `models/recipes/audio-denoise.sh DIR crowd --list-validation`).
 
@@ -115,6 +115,14 @@ def concatenated_clips(root, count, seconds, rate, seed, gap=0.15):
     return chosen
 
 
+def stoi_or_nan(clean, x, rate):
+    """The benchmark's STOI, NaN for a clip with too little speech for it (under 30 frames)."""
+    try:
+        return ad.stoi(clean, x, rate)
+    except ValueError:
+        return float("nan")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -184,7 +192,8 @@ def main():
         y, lag = ad.align(raw, noisy, len(clean), rate)
         return {"clip": case["clip"], "noise": case["noise"], "snr": case["snr"], "method": method,
                 "lag": lag, "sisdri": ad.si_sdr_db(clean, y) - ad.si_sdr_db(clean, noisy),
-                "snri": ad.snr_db(clean, y) - ad.snr_db(clean, noisy)}
+                "snri": ad.snr_db(clean, y) - ad.snr_db(clean, noisy),
+                "stoii": stoi_or_nan(clean, y, rate) - stoi_or_nan(clean, noisy, rate)}
 
     rows = []
     with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
@@ -205,12 +214,16 @@ def main():
              f"({', '.join(k for k, _ in noises)}) at {rate} Hz; models: "
              + ", ".join(f"{n} = {p}" for n, p in models), "",
              "| method | " + " | ".join(f"SI-SDRi {s:g} dB" for s in snrs) + " | "
-             + " | ".join(f"SNRi {s:g} dB" for s in snrs) + " |",
-             "|---|" + "---|" * (2 * len(snrs))]
+             + " | ".join(f"SNRi {s:g} dB" for s in snrs) + " | "
+             + " | ".join(f"STOIi {s:g} dB" for s in snrs) + " |",
+             "|---|" + "---|" * (3 * len(snrs))]
     for m in methods:
         si = [np.mean([r["sisdri"] for r in rows if r["method"] == m and r["snr"] == s]) for s in snrs]
         sn = [np.mean([r["snri"] for r in rows if r["method"] == m and r["snr"] == s]) for s in snrs]
-        lines.append(f"| {m} | " + " | ".join(f"{v:.2f}" for v in si + sn) + " |")
+        st = [np.nanmean([r["stoii"] for r in rows if r["method"] == m and r["snr"] == s])
+              for s in snrs]
+        lines.append(f"| {m} | " + " | ".join(f"{v:.2f}" for v in si + sn) + " | "
+                     + " | ".join(f"{v:+.3f}" for v in st) + " |")
     lines += ["", "SI-SDRi per noise (0 / 5 / 10 dB):", "",
               "| method | " + " | ".join(k for k, _ in noises) + " |", "|---|" + "---|" * len(noises)]
     for m in methods:
