@@ -5,7 +5,7 @@ The speech benchmark (bench/audio_denoise.py) scores on test clips and test nois
 never pick a model. This script scores candidate models the same way (the element through
 gst-launch, the output aligned to the clean clip, SI-SDR, SNR and STOI improvements) on the files the
 model's own training run held out: `cae-train ... --list-validation` names them (the recipe
-passes it through: `models/recipes/audio-denoise.sh DIR crowd --list-validation`).
+passes it through: `models/recipes/audio-denoise.sh DIR kinds --list-validation`).
 
 Mixtures: --clips speech files of at least --min-seconds (seeded choice, spread over the list's
 folders) with each validation noise recording and white noise, at 0, 5 and 10 dB over the whole
