@@ -53,7 +53,15 @@ ae = [m for m in methods if m.startswith("ae-")]
 base = [m for m in methods if not m.startswith("ae-")]
 # The shipped models' own map (cae.anomaly_map) is what caeanomaly uses.
 own = {r["texture"]: "ae-" + r["anomaly_map"] for r in models}
-headline = os.environ.get("CAE_BENCH_HEADLINE") or ("ae-" + models[0]["anomaly_map"] if models else (ae[0] if ae else None))
+# The headline is the real-time segmentation family (the shipped -fast-seg models, DRAEM-style)
+# where the model folder has one for every texture, else the shipped autoencoders' own map.
+headline = os.environ.get("CAE_BENCH_HEADLINE")
+if not headline:
+    fast_seg = "ae-fast-seg-segmentation"
+    if all((au.get(("image_auroc", fast_seg)) or {}).get((x, "all")) is not None for x in textures):
+        headline = fast_seg
+    else:
+        headline = "ae-" + models[0]["anomaly_map"] if models else (ae[0] if ae else None)
 
 # caeanomaly's default model, as plugins/meson.build sets it (CAE_DEFAULT_ANOMALY_MODEL).
 try:
@@ -402,6 +410,12 @@ if "--cards" in sys.argv:
             C.append(f"**Not fit for use on this texture** (image AUROC {own_ia:.3f}, chance is 0.5): the "
                      "reconstruction error of normal surface is as large as a defect's here. It is shipped "
                      "because the benchmark reports it.\n")
+        if fa and fa["per_1000_640x480"] > 10:
+            C.append(f"**False alarms.** On the benchmark's line-varied clean frames it raises "
+                     f"{fa['per_1000_640x480']:.0f} per 1,000 640×480 frames at its threshold, against the 1 it "
+                     "was calibrated for: the benchmark varies the view, lighting and focus more widely than "
+                     "the calibration (`--calib-variation line`) did. On a real line, set `threshold` from "
+                     "your own clean frames.\n")
         C.append("**Limits.** One texture at one scale: retrain on your own surface "
                  "(`cae-train your/normal/frames --task anomaly …`, the recipe's options). The threshold is set "
                  "for few false alarms on a varied line, so subtle defects (contrast 0.15 of full scale, 10 px) "

@@ -19,6 +19,7 @@
 #include <opencv2/imgproc.hpp>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -837,11 +838,12 @@ fs::path shippedModel(const std::string& name) {
   return fs::path(CAE_TEST_DATA).parent_path().parent_path() / "models" / name;
 }
 
-// The benchmark's test strip of a mate-backgrounds texture (never trained on): the right quarter
-// at the benchmark's scale, 8-bit gray or RGB.
+// The benchmark's test strip of a texture (never trained on): the right quarter at the
+// benchmark's scale, 8-bit gray or RGB. file: a mate-backgrounds nature picture's name, or a path.
 cv::Mat strip(const std::string& file, double scale, bool colour) {
-  cv::Mat m = cv::imread("/usr/share/backgrounds/mate/nature/" + file,
-                         colour ? cv::IMREAD_COLOR : cv::IMREAD_GRAYSCALE);
+  const std::string path =
+      file.find('/') == std::string::npos ? "/usr/share/backgrounds/mate/nature/" + file : file;
+  cv::Mat m = cv::imread(path, colour ? cv::IMREAD_COLOR : cv::IMREAD_GRAYSCALE);
   BOOST_REQUIRE(!m.empty());
   cv::resize(m, m, cv::Size(), scale, scale, cv::INTER_AREA);
   if (colour) cv::cvtColor(m, m, cv::COLOR_BGR2RGB);
@@ -859,23 +861,43 @@ cv::Mat pasted(const cv::Mat& frame8, cae::anomaly::DefectKind kind, cv::Rect& w
   return out;
 }
 
+// The surfaces of the benchmark (bench/anomaly_defects.cpp's textures, at its scales) and the
+// shipped real-time models of each.
+struct Surface {
+  std::string model, file;
+  double scale;
+  bool colour;
+};
+const std::string kSkimage = "/usr/lib/python3/dist-packages/skimage/data/";
+const std::vector<Surface> kRealTime{
+    {"anomaly-wood-fast.onnx", "Wood.jpg", 0.5, false},
+    {"anomaly-wood-fast-seg.onnx", "Wood.jpg", 0.5, false},
+    {"anomaly-brick-fast-seg.onnx", kSkimage + "brick.png", 1.0, false},
+    {"anomaly-grass-fast-seg.onnx", kSkimage + "grass.png", 1.0, false},
+    {"anomaly-gravel-fast-seg.onnx", kSkimage + "gravel.png", 1.0, false},
+    {"anomaly-leaf-fast-seg.onnx", "Blinds.jpg", 1.0 / 3, true}};
+
 }  // namespace
 
-// The shipped real-time wood models (the default, and the segmentation model whose threshold
-// follows each frame's area: cae.frame_model) on clean frames of the surface's test strip at
-// several sizes: nothing flagged.
+// The shipped real-time models (the wood default, and the segmentation models whose threshold
+// follows each frame's area: cae.frame_model) on clean frames of their surface's test strip at
+// several sizes (the strips are 128 (brick, grass, gravel), 160 (leaf) or 320 (wood) wide):
+// nothing flagged.
 BOOST_DATA_TEST_CASE(the_real_time_models_flag_no_clean_frame_at_any_size,
-                     bdata::make(std::vector<std::string>{"anomaly-wood-fast.onnx",
-                                                          "anomaly-wood-fast-seg.onnx"}),
-                     model) {
-  const std::string m = "model=" + dq(shippedModel(model).string());
-  const cv::Mat s = strip("Wood.jpg", 0.5, false);  // 320x960
+                     bdata::xrange(kRealTime.size()), index) {
+  const Surface& c = kRealTime[index];
+  BOOST_TEST_MESSAGE(c.model);
+  const std::string m = "model=" + dq(shippedModel(c.model).string());
+  const cv::Mat s = strip(c.file, c.scale, c.colour);
+  const GstVideoFormat fmt = c.colour ? GST_VIDEO_FORMAT_RGB : GST_VIDEO_FORMAT_GRAY8;
   int flagged = 0, frames = 0;
-  for (auto [w, h] : {std::pair{160, 120}, std::pair{320, 240}, std::pair{320, 480}})
+  for (auto [w, h] : {std::pair{64, 48}, std::pair{s.cols / 2, 120}, std::pair{s.cols, 240},
+                      std::pair{s.cols, 480}})
     for (int y = 0; y + h <= s.rows; y += h / 2) {
-      const GstVideoInfo info = videoInfo(GST_VIDEO_FORMAT_GRAY8, w, h);
+      const GstVideoInfo info = videoInfo(fmt, w, h);
       Element e(anomaly("onednn", m + " message-every-frame=true"), info);
-      gst_buffer_unref(e.push({s(cv::Rect(0, y, w, h)).clone()}));
+      const cv::Mat f = s(cv::Rect(0, y, w, h)).clone();
+      gst_buffer_unref(e.push(c.colour ? colourComps(fmt, f) : std::vector<cv::Mat>{f}));
       const std::vector<Structure> msgs = e.messages();
       BOOST_REQUIRE_EQUAL(msgs.size(), 1u);
       gboolean is = FALSE;
@@ -890,29 +912,41 @@ BOOST_DATA_TEST_CASE(the_real_time_models_flag_no_clean_frame_at_any_size,
 }
 
 // Pasted defects of every kind the surface can show (size 36, contrast 0.3 at the frame's centre),
-// lightening stains and (on the colour leaf model) colour-only tints included: flagged, with a
-// region overlapping the defect. The real-time segmentation wood model (anomaly-wood-fast-seg)
-// and the leaf model, at their calibrated thresholds (0.001 false alarms per 640x480 frame of a
+// lightening stains and (on the colour leaf) colour-only tints included: flagged, with a region
+// overlapping the defect. The shipped real-time segmentation models of every surface and the
+// quality leaf model, at their calibrated thresholds (0.001 false alarms per 640x480 frame of a
 // varied line: cae-train --frame-fpr 0.001 --calib-variation line). The kinds they are known to
-// miss there (issue 12 is open for them: at that rate the wood models flag none of these on
-// this bright wood, the leaf model misses the thin scratch and the colour-only tint) are
-// reported as warnings with their scores, not failures, and listed in kMissed.
+// miss there (issue 12 is open for them) are reported as warnings with their scores, not
+// failures, and listed in kMissed.
 BOOST_AUTO_TEST_CASE(the_shipped_models_flag_every_defect_kind_where_it_is) {
-  struct Case {
-    std::string model, file;
-    double scale;
-    bool colour;
-  };
+  // Measured 2026-12-01 with the shipped models (the wood spot, brick spot/cut/blob, leaf
+  // spot/cut/tint and the quality leaf model's spot/cut/blob/stain are found and must stay so).
   const std::set<std::string> kMissed{"anomaly-wood-fast-seg.onnx scratch",
-                                      "anomaly-wood-fast-seg.onnx spot",
                                       "anomaly-wood-fast-seg.onnx cut",
                                       "anomaly-wood-fast-seg.onnx blob",
                                       "anomaly-wood-fast-seg.onnx stain",
+                                      "anomaly-brick-fast-seg.onnx scratch",
+                                      "anomaly-brick-fast-seg.onnx stain",
+                                      "anomaly-grass-fast-seg.onnx scratch",
+                                      "anomaly-grass-fast-seg.onnx spot",
+                                      "anomaly-grass-fast-seg.onnx cut",
+                                      "anomaly-grass-fast-seg.onnx blob",
+                                      "anomaly-grass-fast-seg.onnx stain",
+                                      "anomaly-gravel-fast-seg.onnx scratch",
+                                      "anomaly-gravel-fast-seg.onnx spot",
+                                      "anomaly-gravel-fast-seg.onnx cut",
+                                      "anomaly-gravel-fast-seg.onnx blob",
+                                      "anomaly-gravel-fast-seg.onnx stain",
+                                      "anomaly-leaf-fast-seg.onnx scratch",
+                                      "anomaly-leaf-fast-seg.onnx blob",
+                                      "anomaly-leaf-fast-seg.onnx stain",
                                       "anomaly-leaf.onnx scratch",
                                       "anomaly-leaf.onnx tint"};
-  int found = 0;
-  for (const Case& c : {Case{"anomaly-wood-fast-seg.onnx", "Wood.jpg", 0.5, false},
-                        Case{"anomaly-leaf.onnx", "Blinds.jpg", 1.0 / 3, true}}) {
+  std::vector<Surface> cases(kRealTime.begin() + 1, kRealTime.end());
+  cases.push_back({"anomaly-leaf.onnx", "Blinds.jpg", 1.0 / 3, true});
+  int found = 0, tried = 0;
+  std::vector<std::string> lines;
+  for (const Surface& c : cases) {
     const std::string m = "model=" + dq(shippedModel(c.model).string());
     const cv::Mat s = strip(c.file, c.scale, c.colour);
     const cv::Mat clean = s(cv::Rect(0, s.rows / 3, std::min(s.cols, 320) / 4 * 4, 240)).clone();
@@ -934,6 +968,11 @@ BOOST_AUTO_TEST_CASE(the_shipped_models_flag_every_defect_kind_where_it_is) {
         gst_buffer_unref(out);
         const bool ok = is && hit;
         found += ok ? 1 : 0;
+        ++tried;
+        std::ostringstream line;
+        line << name << ": " << (ok ? "found" : "missed") << " (score " << field(msgs[0], "score")
+             << ", threshold " << field(msgs[0], "threshold") << ")";
+        lines.push_back(line.str());
         if (kMissed.count(name)) {
           BOOST_WARN_MESSAGE(ok, name << ": missed (known; score " << field(msgs[0], "score")
                                       << ", threshold " << field(msgs[0], "threshold") << ")");
@@ -944,5 +983,6 @@ BOOST_AUTO_TEST_CASE(the_shipped_models_flag_every_defect_kind_where_it_is) {
       }
     }
   }
-  BOOST_TEST_MESSAGE(found << " of 11 pasted defects found where they are");
+  for (const std::string& l : lines) BOOST_TEST_MESSAGE(l);
+  BOOST_TEST_MESSAGE(found << " of " << tried << " pasted defects found where they are");
 }
