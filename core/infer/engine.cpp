@@ -280,6 +280,12 @@ bool Engine::loadOneDnn() {
       net_->onednn = std::make_unique<onednn::Net>(g, no);
       inUse_ = Backend::OneDNN;
       precision_ = no.bf16 ? Precision::Bf16 : Precision::F32;
+      const onnx::Task task = info_.task != onnx::Task::Unknown ? info_.task : o_.task;
+      if (no.bf16 && task == onnx::Task::Anomaly)
+        warnings_.push_back(
+            "precision bf16 moves an anomaly model's scores by a few hundredths "
+            "(its threshold was calibrated in f32): expect other false-alarm "
+            "rates than the model card's");
       if (no.bf16 && !onednn::nativeBf16())
         warnings_.push_back(
             "this CPU has no bf16 instructions: oneDNN emulates precision bf16, "

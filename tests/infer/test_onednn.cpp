@@ -191,10 +191,13 @@ BOOST_AUTO_TEST_CASE(fusion_changes_nothing_and_no_reference_kernel_runs) {
   }
 }
 
-// (f) bf16: convolutions in bfloat16 stay within 0.02 of f32 on a real image (measured on the
-// shipped models: up to ~0.007; an 8-bit step is 0.0039), with no reference kernel where the CPU
-// has bf16 instructions, and bf16 kernels really chosen there. Precision::Auto picks bf16 for the
-// denoisers only where the CPU has those instructions, and f32 for the anomaly models.
+// (f) bf16: convolutions in bfloat16 stay close to f32 on a real image, with no reference kernel
+// where the CPU has bf16 instructions, and bf16 kernels really chosen there. Denoisers within
+// 0.02 (measured up to ~0.007; an 8-bit step is 0.0039). Anomaly models within 0.08: the
+// segmentation heads end in a steep sigmoid, which turns bf16's rounding of the logits into
+// 0.022 (leaf) and 0.039 (wood) of probability (AVX512-BF16 here and on CI). That is why
+// Precision::Auto picks bf16 for the denoisers only (where the CPU has those instructions) and
+// f32 for the anomaly models, and why forcing bf16 on one warns.
 BOOST_AUTO_TEST_CASE(bf16_stays_close_to_f32_on_every_shipped_model) {
   for (const std::string& m : shippedModels()) {
     BOOST_TEST_CONTEXT(m) {
@@ -203,10 +206,12 @@ BOOST_AUTO_TEST_CASE(bf16_stays_close_to_f32_on_every_shipped_model) {
       bf16.bf16 = true;
       dnn1::Net a(g, f32), b(g, bf16);
       const cv::Mat x = imageBlob(int(g.inputs.at(0).dims.at(1)), 64, 96);
+      const onnx::Task task = onnx::readModelInfo(m).task;
+      const bool denoiser = task == onnx::Task::Denoise, anomaly = task == onnx::Task::Anomaly;
       const double d = maxDiff(a.forward(x), b.forward(x));
       BOOST_TEST_MESSAGE(std::filesystem::path(m).filename().string()
                          << ": max |bf16 - f32| = " << d);
-      BOOST_TEST(d <= 0.02);
+      BOOST_TEST(d <= (anomaly ? 0.08 : 0.02));
       BOOST_TEST(d > 0.0);  // bf16 really ran
       if (dnn1::nativeBf16()) {
         BOOST_TEST(!b.usesReference());
@@ -217,12 +222,16 @@ BOOST_AUTO_TEST_CASE(bf16_stays_close_to_f32_on_every_shipped_model) {
       }
       EngineOptions o = engineOptions(m, Backend::OneDNN);
       o.precision = infer::Precision::Auto;
-      const bool denoiser = onnx::readModelInfo(m).task == onnx::Task::Denoise;
       BOOST_TEST(
           (Engine(o).precisionInUse() ==
            (denoiser && dnn1::nativeBf16() ? infer::Precision::Bf16 : infer::Precision::F32)));
       o.precision = infer::Precision::F32;
       BOOST_TEST((Engine(o).precisionInUse() == infer::Precision::F32));
+      o.precision = infer::Precision::Bf16;
+      const std::vector<std::string> warned = Engine(o).warnings();
+      BOOST_TEST(std::any_of(warned.begin(), warned.end(), [](const std::string& w) {
+                   return w.find("calibrated in f32") != std::string::npos;
+                 }) == anomaly);
     }
   }
 }
