@@ -80,6 +80,13 @@ void addAnomalyOptions(CLI::App& app, Options& o) {
       ->check(CLI::IsMember({"none", "line", "lighting"}))
       ->capture_default_str()
       ->group("Objective");
+  app.add_option("--calib-defocus", c.calibDefocus,
+                 "anomaly, with --calib-variation: half the calibration (and validation) crops "
+                 "blurred by a Gaussian of sigma drawn up to this many pixels, as a line "
+                 "camera's focus drifts; 0: none")
+      ->check(CLI::Range(0.0, 8.0))
+      ->capture_default_str()
+      ->group("Objective");
 }
 
 }  // namespace cae::train::cli

@@ -130,6 +130,12 @@ void addDataOptions(CLI::App& app, Options& o) {
                "random lighting per training patch (gain 15 %, offset 0.05, gamma 25 %), so "
                "that a model learns the surface rather than one exposure")
       ->group("Data");
+  app.add_option("--defocus", c.defocus,
+                 "largest defocus blur (Gaussian sigma, pixels): half the training patches "
+                 "blurred by a sigma drawn up to it, as a line camera's focus drifts; 0: none")
+      ->check(CLI::Range(0.0, 8.0))
+      ->capture_default_str()
+      ->group("Data");
   app.add_option("--val-fraction", c.valFraction, "share of the images held out for validation")
       ->check(CLI::Range(0.01, 0.9))
       ->capture_default_str()
@@ -670,6 +676,8 @@ TrainConfig configOf(Options& o, const std::string& recipe) {
   if ((c.corruption == CorruptionKind::Masking || c.corruption == CorruptionKind::SaltPepper) &&
       c.corruptP <= 0)
     throw InvalidArgument("--noise masking / salt-pepper needs --noise-p (e.g. 0.2)");
+  if (c.calibDefocus > 0 && c.calibVariation == "none")
+    throw InvalidArgument("--calib-defocus blurs --calib-variation's crops: give it as well");
   if (sparsity == Sparsity::L1) c.activityL1 = sparsityLambda;
   if (sparsity == Sparsity::Kl) c.klBeta = sparsityLambda;
   if (sparsity != Sparsity::None && sparsityLambda <= 0)

@@ -364,6 +364,7 @@ void BatchSource::next(int n, nn::Rng& rng, Tensor& out) const {
     // Quarter turns would change a non-square sample's shape; those get half turns only.
     if (o_.rotations) rot = h == w ? int(rng.below(4)) : 2 * int(rng.below(2));
     copyWindow(img, y, x, rot, flipH, flipV, i, out);
+    applyDefocus(out.sample(i), channels(), h, w, o_.defocus, rng);
     if (o_.lighting.any()) applyLighting(out.sample(i), out.shape().perSample(), o_.lighting, rng);
   }
 }

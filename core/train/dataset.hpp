@@ -66,13 +66,14 @@ class BatchSource {
     bool flips = false;               // random horizontal/vertical flips
     bool rotations = false;           // random multiples of 90° (non-square samples: 0° or 180°)
     LightingRange lighting{0, 0, 0};  // random lighting per sample (train/line_variation.hpp)
+    double defocus = 0;               // applyDefocus's largest sigma per sample (0: none)
   };
   // Throws InvalidArgument when images are smaller than the patch, or (whole frames) when their
   // sizes differ — the message names two files of different size and suggests --patch.
   BatchSource(std::vector<Image> images, const Options& o);
 
   // n samples into out ({n, C, h, w}), drawn with rng only: for each, an image uniformly (with
-  // replacement), a position, then flips, rotation and lighting when enabled.
+  // replacement), a position, then flips, rotation, defocus and lighting when enabled.
   void next(int n, nn::Rng& rng, nn::Tensor& out) const;
   // A fixed set of n samples (deterministic for a seed): validation batches. Sample i comes from
   // image i mod size() at a seeded position, without flips or rotations.

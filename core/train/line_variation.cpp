@@ -24,6 +24,18 @@ void applyLighting(Scalar* pixels, std::size_t count, const LightingRange& range
   }
 }
 
+void applyDefocus(Scalar* sample, int channels, int h, int w, double maxSigma, nn::Rng& rng) {
+  if (maxSigma <= 0) return;
+  if (rng.below(2) == 0) return;  // half the draws stay in focus
+  const double sigma = maxSigma * double(rng.uniform());
+  if (sigma < 0.05) return;  // a kernel this narrow is the identity at float precision
+  constexpr int kType = cv::DataType<Scalar>::type;
+  for (int c = 0; c < channels; ++c) {
+    cv::Mat plane(h, w, kType, sample + std::size_t(c) * std::size_t(h) * std::size_t(w));
+    cv::GaussianBlur(plane, plane, cv::Size(0, 0), sigma, sigma, cv::BORDER_REFLECT_101);
+  }
+}
+
 Tensor variedCrops(const std::vector<Image>& images, int n, int h, int w, const LineVariation& v,
                    std::uint64_t seed) {
   if (images.empty()) throw InvalidArgument("line variation: no images to crop");
@@ -70,6 +82,7 @@ Tensor variedCrops(const std::vector<Image>& images, int n, int h, int w, const 
     }
     Scalar* sample = out.sample(i);
     const std::size_t count = out.shape().perSample();
+    applyDefocus(sample, channels, h, w, v.defocus, rng);
     applyLighting(sample, count, v.lighting, rng);
     const double sigma = v.noise * double(rng.uniform());
     if (sigma > 0)

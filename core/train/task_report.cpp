@@ -84,6 +84,7 @@ AnomalyReport calibrateAnomaly(const std::vector<Image>& heldOut, const ArchSpec
   co.patchW = cw;
   const int n = std::max(c.valSamples, 200);
   LineVariation v;
+  v.defocus = c.calibDefocus;
   if (c.calibVariation == "lighting") v.rotationDeg = v.scale = v.perspective = 0;  // fixed camera
   const auto crops = [&](std::uint64_t seed) {
     return c.calibVariation != "none" ? variedCrops(heldOut, n, ch, cw, v, seed)

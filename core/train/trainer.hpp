@@ -52,6 +52,7 @@ struct TrainConfig {
   int patch = 32;                 // square training patches; 0: whole frames
   bool flips = false, rotations = false;
   bool lighting = false;     // random lighting per training patch (LightingRange's defaults)
+  double defocus = 0;        // largest defocus sigma of training patches (applyDefocus)
   double valFraction = 0.1;  // held-out share of the images
   std::size_t sample = 0;    // keep at most this many images (0: all)
   int valSamples = 64;       // fixed validation samples (patches or frames)
@@ -155,6 +156,7 @@ struct TrainConfig {
   // lighting, view, noise); "lighting": the same without the view change (a fixed camera);
   // "none": plain crops of the held-out images.
   std::string calibVariation = "none";
+  double calibDefocus = 0;  // with calibVariation: the crops' largest defocus sigma (applyDefocus)
   // --noise grid-mask: the cell sides blanked in training (anomaly/inpainting.hpp); an anomaly
   // model trained so reconstructs by inpainting (cae.inpaint).
   std::vector<int> maskScales{2, 4, 8, 16};

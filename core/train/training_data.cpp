@@ -297,6 +297,7 @@ TrainingData loadTrainingData(const TrainConfig& c) {
     bo.flips = c.flips;
     bo.rotations = c.rotations;
     if (c.lighting) bo.lighting = LightingRange{};
+    bo.defocus = c.defocus;
     d.train = std::make_unique<PatchSamples>(std::move(train), bo);
     BatchSource::Options vo;
     vo.patchH = vo.patchW = c.patch;

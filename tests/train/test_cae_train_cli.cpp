@@ -398,6 +398,11 @@ BOOST_AUTO_TEST_CASE(anomaly_calibration_under_line_variation) {
                                                                    "--calib-variation", "often"});
   BOOST_CHECK_NE(bad.code, 0);
   BOOST_CHECK_NE(bad.err.find("--calib-variation"), std::string::npos);
+  // Defocus blurs the varied crops: without a variation there are none, and it is refused.
+  const Run blur = train(
+      "d", textures() + std::vector<std::string>{"--task", "anomaly", "--calib-defocus", "1"});
+  BOOST_CHECK_NE(blur.code, 0);
+  BOOST_CHECK_NE(blur.err.find("--calib-defocus"), std::string::npos);
 }
 
 // --noise grid-mask: malformed --mask-scales, and a segmentation head with it, are refused by name.
@@ -521,6 +526,8 @@ BOOST_AUTO_TEST_CASE(help_documents_options) {
                         "--anomaly-source",
                         "--calib-variation",
                         "--lighting",
+                        "--defocus",
+                        "--calib-defocus",
                         "--babble",
                         "--val-noise-data",
                         "--noise-floor",

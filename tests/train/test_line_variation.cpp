@@ -1,8 +1,9 @@
 // Line variation (core/train/line_variation: cae-train --calib-variation line and --lighting): a
 // crop without variation is a window of the image; crops are repeatable for a seed and stay in
 // [0, 1]; lighting stays within its stated range, covers it, and keeps the order of the pixels
-// (one monotone curve per sample); the view moves content; noise has its stated size; and a
-// BatchSource with lighting serves the same windows lit.
+// (one monotone curve per sample); the view moves content; noise has its stated size; a
+// BatchSource with lighting serves the same windows lit; defocus blurs half the draws, alike in
+// every channel, and draws nothing when it is off.
 #define BOOST_TEST_MODULE line_variation
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
@@ -161,6 +162,89 @@ BOOST_AUTO_TEST_CASE(a_batch_source_with_lighting_serves_the_same_windows_lit) {
   }
   BOOST_CHECK(monotone);
   BOOST_CHECK(changed);
+}
+
+namespace {
+
+// Sum of squared differences between horizontal and vertical neighbours: what a blur lowers.
+double roughness(const Scalar* p, int h, int w) {
+  double e = 0;
+  for (int y = 0; y + 1 < h; ++y)
+    for (int x = 0; x + 1 < w; ++x) {
+      const double dx = p[y * w + x + 1] - p[y * w + x], dy = p[(y + 1) * w + x] - p[y * w + x];
+      e += dx * dx + dy * dy;
+    }
+  return e;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(defocus_blurs_half_the_draws_alike_in_every_channel_and_keeps_the_mean) {
+  const std::vector<Image> im = gravel(32, 32);
+  const Scalar* g = im[0].pixels.data();
+  const double sharp = roughness(g, 32, 32);
+  double mean = 0;
+  for (int k = 0; k < 32 * 32; ++k) mean += g[k];
+  mean /= 32 * 32;
+  nn::Rng rng(11);
+  int blurred = 0;
+  double smoothest = 1;
+  for (int draw = 0; draw < 200; ++draw) {
+    constexpr std::ptrdiff_t kPlane = 32 * 32;
+    std::vector<Scalar> px(3 * kPlane);  // three identical channels
+    for (std::ptrdiff_t c = 0; c < 3; ++c) std::copy(g, g + kPlane, px.begin() + c * kPlane);
+    applyDefocus(px.data(), 3, 32, 32, 1.0, rng);
+    BOOST_REQUIRE(std::equal(px.begin(), px.begin() + kPlane, px.begin() + kPlane));
+    BOOST_REQUIRE(std::equal(px.begin(), px.begin() + kPlane, px.begin() + 2 * kPlane));
+    const double r = roughness(px.data(), 32, 32) / sharp;
+    BOOST_REQUIRE_LE(r, 1.0 + 1e-6);
+    smoothest = std::min(smoothest, r);
+    if (r < 1.0 - 1e-6) {
+      ++blurred;
+      double m = 0;
+      for (int k = 0; k < 32 * 32; ++k) m += px[std::size_t(k)];
+      BOOST_CHECK_SMALL(m / (32 * 32) - mean, 2e-3);  // a blur moves no light (borders reflect)
+    }
+  }
+  BOOST_TEST_MESSAGE(blurred << " of 200 draws blurred, smoothest " << smoothest);
+  BOOST_CHECK_GE(blurred, 75);  // half the draws, less the few with a negligible sigma
+  BOOST_CHECK_LE(blurred, 115);
+  BOOST_CHECK_LT(smoothest, 0.5);  // sigma near 1 pixel takes most of gravel's fine detail
+}
+
+BOOST_AUTO_TEST_CASE(no_defocus_draws_nothing_so_older_recipes_make_the_same_samples) {
+  const std::vector<Image> im = gravel(96, 80);
+  BatchSource::Options plain;
+  plain.patchH = plain.patchW = 16;
+  plain.lighting = LightingRange{};
+  BatchSource::Options zero = plain;
+  zero.defocus = 0;
+  BatchSource::Options some = plain;
+  some.defocus = 1.5;
+  Tensor a, b, c;
+  nn::Rng ra(4), rb(4), rc(4);
+  BatchSource(im, plain).next(8, ra, a);
+  BatchSource(im, zero).next(8, rb, b);
+  BatchSource(im, some).next(8, rc, c);
+  BOOST_CHECK(std::equal(a.data(), a.data() + a.size(), b.data()));
+  BOOST_CHECK(!std::equal(a.data(), a.data() + a.size(), c.data()));
+}
+
+BOOST_AUTO_TEST_CASE(calibration_crops_with_defocus_are_the_same_windows_some_blurred) {
+  const std::vector<Image> im = gravel(96, 80);
+  LineVariation v = none();
+  v.defocus = 1.0;
+  int blurred = 0;
+  for (int seed = 1; seed <= 40; ++seed) {
+    // One crop per seed: the place is drawn first, so each crop is the plain one or a blur of it.
+    const Tensor soft = variedCrops(im, 1, 24, 24, v, std::uint64_t(seed));
+    const Tensor sharp = variedCrops(im, 1, 24, 24, none(), std::uint64_t(seed));
+    const double r = roughness(soft.data(), 24, 24) / roughness(sharp.data(), 24, 24);
+    BOOST_REQUIRE_LE(r, 1.0 + 1e-6);
+    blurred += r < 1.0 - 1e-6;
+  }
+  BOOST_CHECK_GE(blurred, 10);
+  BOOST_CHECK_LE(blurred, 30);
 }
 
 BOOST_AUTO_TEST_CASE(bad_requests_are_refused) {
