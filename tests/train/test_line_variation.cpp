@@ -190,7 +190,7 @@ BOOST_AUTO_TEST_CASE(defocus_blurs_half_the_draws_alike_in_every_channel_and_kee
   int blurred = 0;
   double smoothest = 1;
   for (int draw = 0; draw < 200; ++draw) {
-    constexpr std::ptrdiff_t kPlane = 32 * 32;
+    constexpr std::ptrdiff_t kPlane = std::ptrdiff_t{32} * 32;
     std::vector<Scalar> px(3 * kPlane);  // three identical channels
     for (std::ptrdiff_t c = 0; c < 3; ++c) std::copy(g, g + kPlane, px.begin() + c * kPlane);
     applyDefocus(px.data(), 3, 32, 32, 1.0, rng);
