@@ -101,6 +101,13 @@ void addAudioOptions(CLI::App& app, Options& o) {
                "audio-denoise: the model reads each frame's running noise floor too (minimum "
                "tracking per bin, about 10 dB/s up; cae.noise_floor): a second plane of input")
       ->group("Audio");
+  app.add_option("--envelope", c.envelope,
+                 "audio-denoise, with --noise-floor: the model reads each frame's envelope too "
+                 "(per bin, the log-magnitude smoothed as s = A s + (1 - A) x, e.g. 0.95: a few "
+                 "hundred milliseconds; cae.envelope): a third plane of input. 0: none")
+      ->check(CLI::Range(0.0, 0.999))
+      ->capture_default_str()
+      ->group("Audio");
   app.add_option("--mels", c.mels, "audio-anomaly: log-mel bands")
       ->check(CLI::Range(8, 512))
       ->capture_default_str()
@@ -173,6 +180,10 @@ void audioConfig(const Options& o, TrainConfig& c) {
   if (c.task == TrainTask::AudioDenoise && c.maskLoss == "snr" && !c.noiseFloor)
     throw InvalidArgument(
         "--mask-loss snr weighs each frame against its noise floor: it needs --noise-floor");
+  if (c.envelope > 0 && (c.task != TrainTask::AudioDenoise || !c.noiseFloor))
+    throw InvalidArgument(
+        "--envelope is a third input plane beside the noise floor's: it needs "
+        "--task audio-denoise and --noise-floor");
   if (c.task != TrainTask::AudioDenoise && (!c.noiseData.empty() || !c.valNoiseData.empty()))
     throw InvalidArgument("--noise-data and --val-noise-data are for --task audio-denoise");
   if (!c.valNoiseData.empty() && c.noiseData.empty())

@@ -21,13 +21,17 @@ MaskModel::MaskModel(const std::string& path) {
   if (stft_.nFft / stft_.hop < 2)
     throw InvalidArgument(path + ": cae.stft " + onnx::formatStft(stft_) +
                           " is not an overlap-add STFT (the hop must divide the size twice)");
-  if (const auto it = info_.unknown.find(onnx::key::kNoiseFloor); it != info_.unknown.end()) {
-    try {
+  try {
+    if (const auto it = info_.unknown.find(onnx::key::kNoiseFloor); it != info_.unknown.end())
       floor_ = parseNoiseFloor(it->second);
-    } catch (const FormatError& e) {
-      throw FormatError(path + ": " + e.what());
-    }
+    if (const auto it = info_.unknown.find(onnx::key::kEnvelope); it != info_.unknown.end())
+      envelope_ = envelopeOptions(parseEnvelope(it->second));
+  } catch (const FormatError& e) {
+    throw FormatError(path + ": " + e.what());
   }
+  if (envelope_ && !floor_)
+    throw FormatError(path + ": " + onnx::key::kEnvelope + " without " + onnx::key::kNoiseFloor +
+                      " (the envelope is the third input plane, after the floor's)");
   net_ = std::make_unique<Net>();
   net_->net = readAudioNet(path);
   bins_ = stft_.nFft / 2 + 1;
@@ -93,6 +97,7 @@ StreamDenoiser::StreamDenoiser(std::shared_ptr<MaskModel> model, int rate)
   mask_.assign(std::size_t(model_->bins()), 1.0f);
   newest_.assign(std::size_t(model_->rows()), 0.0f);
   if (model_->noiseFloor()) floor_.emplace(model_->bins(), *model_->noiseFloor());
+  if (model_->envelope()) envelope_.emplace(model_->bins(), *model_->envelope());
   if (model_->columns()) columns_.emplace(model_->columns());
 }
 
@@ -100,6 +105,7 @@ void StreamDenoiser::reset() {
   stft_.reset();
   std::fill(history_.begin(), history_.end(), 0.0f);
   if (floor_) floor_->reset();
+  if (envelope_) envelope_->reset();
   if (columns_) columns_->reset();
   columnsStale_ = false;
 }
@@ -134,6 +140,7 @@ void StreamDenoiser::frame(std::complex<float>* bins, int count) {
     newest_[std::size_t(f)] = j < count ? magnitudeToUnit(std::abs(bins[j]) * magScale_, n) : 0.0f;
   }
   if (floor_) floor_->update(newest_.data(), newest_.data() + mb);
+  if (envelope_) envelope_->update(newest_.data(), newest_.data() + std::ptrdiff_t(2) * mb);
   // Shift the history one frame left, then the newest frame's features in the last column.
   for (int f = 0; f < model_->rows(); ++f) {
     float* row = &history_[std::size_t(f) * std::size_t(k)];

@@ -1,7 +1,8 @@
 // Speech denoising with a mask model (cae.task audio-denoise, trained by cae-train --task
 // audio-denoise): each channel's stream goes through a StreamingStft; every hop the model reads
 // the log-magnitudes of the last K frames (and, for a model with cae.noise_floor, their noise
-// floors, audio/noise_floor.hpp) and gives a gain per bin for the newest one.
+// floors, audio/noise_floor.hpp; with cae.envelope also their envelopes) and gives a gain per
+// bin for the newest one.
 //
 // Streams at other rates than the model's run an STFT of the same duration (size and hop scaled
 // by rate / model rate, hop kept a quarter of the size as trained), so the bins keep the model's
@@ -32,8 +33,9 @@ namespace cae::audio {
 // A loaded audio-denoise model, run by OpenCV DNN (the reference path; the model is small).
 // IoError for a missing file, FormatError for a file that is no model (truncated, corrupt),
 // InvalidArgument for a model of another task or one without cae.stft, or whose input is not
-// {bins, 1, K} with bins = n_fft / 2 + 1 ({2 bins, 1, K} with cae.noise_floor, a FormatError
-// when that key is malformed).
+// {bins, 1, K} with bins = n_fft / 2 + 1 ({2 bins, 1, K} with cae.noise_floor, {3 bins, 1, K}
+// with cae.envelope too; a FormatError when either key is malformed, or for an envelope without
+// a floor).
 class MaskModel {
  public:
   explicit MaskModel(const std::string& path);
@@ -47,9 +49,12 @@ class MaskModel {
   int context() const { return context_; }
   // The noise floor's options when the model reads one.
   const std::optional<NoiseFloorOptions>& noiseFloor() const { return floor_; }
-  int rows() const { return floor_ ? 2 * bins_ : bins_; }  // input rows per frame
+  // The envelope's options when the model reads one (always with a noise floor).
+  const std::optional<NoiseFloorOptions>& envelope() const { return envelope_; }
+  // Input rows per frame: the bins, the floors', the envelope's.
+  int rows() const { return bins_ * (1 + (floor_ ? 1 : 0) + (envelope_ ? 1 : 0)); }
   // features: count samples of rows() x context() values (row f, column t, oldest first: the
-  // log-magnitudes, then the floors); mask: count x bins() gains in [0, 1].
+  // log-magnitudes, then the floors, then the envelopes); mask: count x bins() gains in [0, 1].
   void run(const float* features, float* mask, int count = 1);
   // The model's layers for streaming inference (audio/column_net.hpp), or null when its graph is
   // not a chain ColumnNet runs; then streams run the whole window through run().
@@ -61,7 +66,7 @@ class MaskModel {
   onnx::ModelInfo info_;
   onnx::Stft stft_;
   int bins_ = 0, context_ = 0;
-  std::optional<NoiseFloorOptions> floor_;
+  std::optional<NoiseFloorOptions> floor_, envelope_;
   std::unique_ptr<Net> net_;
 };
 
@@ -91,13 +96,14 @@ class StreamDenoiser {
   int rate_;
   StreamingStft stft_;
   float strength_ = 1.0f;
-  double binRatio_;                    // model bins per stream bin
-  float magScale_;                     // stream magnitudes to the model's
-  std::optional<NoiseFloor> floor_;    // the model's, when it reads one
-  std::vector<float> history_, mask_;  // rows x K, newest column last; bins
-  std::vector<float> newest_;          // the newest frame's log-magnitudes, then floors
-  std::optional<ColumnNet> columns_;   // the model's layers, with this stream's state
-  bool columnsStale_ = false;          // frames went by without a push (strength 0)
+  double binRatio_;                     // model bins per stream bin
+  float magScale_;                      // stream magnitudes to the model's
+  std::optional<NoiseFloor> floor_;     // the model's, when it reads one
+  std::optional<NoiseFloor> envelope_;  // likewise
+  std::vector<float> history_, mask_;   // rows x K, newest column last; bins
+  std::vector<float> newest_;           // the newest frame's log-magnitudes, floors, envelopes
+  std::optional<ColumnNet> columns_;    // the model's layers, with this stream's state
+  bool columnsStale_ = false;           // frames went by without a push (strength 0)
   bool wholeWindow_ = false;
   void runColumns();
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <system_error>
 
 #include "error.hpp"
@@ -37,6 +38,24 @@ NoiseFloorOptions parseNoiseFloor(const std::string& text) {
     throw FormatError(std::string(onnx::key::kNoiseFloor) + " '" + text +
                       "' is not SMOOTH:RISE with 0 <= SMOOTH < 1 and RISE > 0");
   return o;
+}
+
+NoiseFloorOptions envelopeOptions(float smooth) {
+  if (!(smooth >= 0 && smooth < 1))
+    throw InvalidArgument("envelope: needs 0 <= smooth < 1, got " + shortest(smooth));
+  return {smooth, std::numeric_limits<float>::infinity()};
+}
+
+std::string formatEnvelope(float smooth) { return shortest(smooth); }
+
+float parseEnvelope(const std::string& text) {
+  float v = 0;
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size() ||
+      !(v >= 0 && v < 1))
+    throw FormatError(std::string(onnx::key::kEnvelope) + " '" + text +
+                      "' is not SMOOTH with 0 <= SMOOTH < 1");
+  return v;
 }
 
 NoiseFloor::NoiseFloor(int bins, NoiseFloorOptions o)

@@ -8,8 +8,15 @@
 // at the first frame it sees (after reset too), and both trainer and element run this same
 // code on every frame, so the model reads the same values in both.
 //
+//
+// With no limit on the rise (envelopeOptions) the same tracker gives the envelope: the
+// log-magnitude smoothed over a few hundred milliseconds (cae-train --envelope, cae.envelope), a
+// third input plane that tells a denoiser what each bin held over the last syllables, where the
+// floor (the quietest) and the K frames (the last 64 ms) do not.
+//
 //   cae::audio::NoiseFloor nf(257, {0.7f, 7.4e-4f});
 //   nf.update(unitMagnitudes, floor);   // every frame, bins values each
+//   cae::audio::NoiseFloor env(257, cae::audio::envelopeOptions(0.95f));
 #pragma once
 
 #include <string>
@@ -28,6 +35,13 @@ struct NoiseFloorOptions {
 std::string formatNoiseFloor(const NoiseFloorOptions& o);
 // FormatError unless two numbers with 0 <= SMOOTH < 1 and RISE > 0.
 NoiseFloorOptions parseNoiseFloor(const std::string& text);
+
+// The envelope: s = smooth s + (1 - smooth) x followed at once both ways (rise unlimited).
+// InvalidArgument unless 0 <= smooth < 1.
+NoiseFloorOptions envelopeOptions(float smooth);
+// "SMOOTH", e.g. "0.95" (exact), for metadata; parse: FormatError unless one number in [0, 1).
+std::string formatEnvelope(float smooth);
+float parseEnvelope(const std::string& text);
 
 class NoiseFloor {
  public:

@@ -59,6 +59,9 @@ inline constexpr const char* kCdfTables = "cae.cdf_tables";
 // audio-denoise (audio/noise_floor.hpp): "SMOOTH:RISE" of the running noise floor the model
 // reads beside its frames; absent: the model has no floor input.
 inline constexpr const char* kNoiseFloor = "cae.noise_floor";
+// audio-denoise, beside cae.noise_floor: "SMOOTH" of the running envelope (audio/noise_floor.hpp
+// envelopeOptions) the model reads as a third plane; absent: no envelope input.
+inline constexpr const char* kEnvelope = "cae.envelope";
 // audio-anomaly (audio/mel_anomaly.hpp): seconds per analysis window (default 1), the number of
 // log-mel bands (informative: the model's input height is what is used) and the top band's upper
 // edge in Hz (default half the model's rate).

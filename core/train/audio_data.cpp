@@ -149,6 +149,8 @@ AudioMixSource::AudioMixSource(SoundSet speech, SoundSet noise, AudioMixOptions 
   if (!(o_.snrLo <= o_.snrHi)) throw InvalidArgument("audio-denoise: --snr LO:HI needs LO <= HI");
   if (o_.babbleLo < 1 || o_.babbleLo > o_.babbleHi)
     throw InvalidArgument("audio-denoise: --babble LO:HI needs 1 <= LO <= HI");
+  if (o_.envelope != 0 && (!o_.noiseFloor || !(o_.envelope > 0 && o_.envelope < 1)))
+    throw InvalidArgument("audio-denoise: --envelope needs --noise-floor and 0 < SMOOTH < 1");
   fft_ = std::make_unique<audio::RealFft>(o_.n);
   double total = 0;
   for (const auto& c : speech_.clips) speechEnds_.push_back(total += double(c.size()));
@@ -247,8 +249,10 @@ void AudioMixSource::samples(Rng& rng, int count, float* const* columns) const {
       floor(static_cast<std::size_t>(bins));
   std::vector<std::complex<float>> Y(static_cast<std::size_t>(bins)),
       S(static_cast<std::size_t>(bins));
-  std::optional<audio::NoiseFloor> tracker;
+  std::optional<audio::NoiseFloor> tracker, envelope;
   if (o_.noiseFloor) tracker.emplace(bins, o_.floor);
+  if (o_.envelope > 0) envelope.emplace(bins, audio::envelopeOptions(float(o_.envelope)));
+  std::vector<float> env(envelope ? std::size_t(bins) : 0);
   const int cols = k + 1;
   for (int t = 0; t < frames; ++t) {
     const std::size_t at = std::size_t(t) * std::size_t(hop);
@@ -258,6 +262,7 @@ void AudioMixSource::samples(Rng& rng, int count, float* const* columns) const {
     for (int f = 0; f < bins; ++f)
       mag[std::size_t(f)] = f < top ? audio::magnitudeToUnit(std::abs(Y[std::size_t(f)]), n) : 0.0f;
     if (tracker) tracker->update(mag.data(), floor.data());
+    if (envelope) envelope->update(mag.data(), env.data());
     // The samples this frame belongs to: sample j reads frames first(j) .. first(j) + K - 1.
     for (int j = 0; j < count; ++j) {
       const int c = t - (warm + j * kFloorSpacing);
@@ -266,10 +271,10 @@ void AudioMixSource::samples(Rng& rng, int count, float* const* columns) const {
       for (int f = 0; f < bins; ++f) {
         out[f * cols + c] = mag[std::size_t(f)];
         if (tracker) out[(bins + f) * cols + c] = floor[std::size_t(f)];
+        if (envelope) out[(2 * bins + f) * cols + c] = env[std::size_t(f)];
       }
       if (c < k - 1) continue;
-      if (tracker)
-        for (int f = 0; f < bins; ++f) out[(bins + f) * cols + k] = 0.0f;
+      for (int f = bins; f < channels(); ++f) out[f * cols + k] = 0.0f;
       // The newest frame: the clean spectrum for the target (Y holds the noisy one).
       for (int i = 0; i < n; ++i)
         frame[std::size_t(i)] = s[at + std::size_t(i)] * w[std::size_t(i)];

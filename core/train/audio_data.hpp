@@ -78,6 +78,9 @@ struct AudioMixOptions {
   bool noiseFloor = false;
   audio::NoiseFloorOptions floor;
   int floorWarmup = 125;
+  // With the floor, a third plane: the envelope of each of the K frames (audio/noise_floor.hpp
+  // envelopeOptions, this smoothing; 0: none), tracked over the same run-up.
+  double envelope = 0;
 };
 
 class AudioMixSource : public SampleSource {
@@ -88,8 +91,10 @@ class AudioMixSource : public SampleSource {
   void next(int n, nn::Rng& rng, nn::Tensor& out) const override;
   nn::Tensor fixed(int n, std::uint64_t seed) const override;
   int bins() const { return o_.n / 2 + 1; }
-  // bins, then with the noise floor as many again
-  int channels() const override { return bins() * (o_.noiseFloor ? 2 : 1); }
+  // bins, then with the noise floor as many again, and with the envelope as many again
+  int channels() const override {
+    return bins() * (1 + (o_.noiseFloor ? 1 : 0) + (o_.envelope > 0 ? 1 : 0));
+  }
   int frames() const override { return 1; }
   int height() const override { return 1; }
   int width() const override { return o_.context + 1; }  // K frames and the target

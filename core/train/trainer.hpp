@@ -198,6 +198,9 @@ struct TrainConfig {
   // Give the model each frame's noise floor too (audio/noise_floor.hpp, cae.noise_floor): a
   // second plane of bins rows of input.
   bool noiseFloor = false;
+  // With noiseFloor: a third plane, each frame's envelope (audio/noise_floor.hpp
+  // envelopeOptions, this smoothing per frame; cae.envelope). 0: none.
+  double envelope = 0;
   // --task audio-anomaly (train/audio_data.hpp MelWindowSource): `data` is normal machine
   // sounds; `mels` log-mel bands of stftSize-sample Hann frames every stftHop (defaults there
   // 1024:512), `context` frames per sample (default 5); the threshold is set at fpr on the

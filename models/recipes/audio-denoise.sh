@@ -151,6 +151,13 @@ case $step in
   kinds) train "${wide[@]}" "${kinds[@]}" "${common[@]}" --mask-loss snr --channels 256 \
            --threads 1 --noise-floor --init "$out/audio-denoise-crowd.onnx" --epochs 100 \
            --lr 3e-4 -o "$out/audio-denoise.onnx" ;;
-  *) echo "usage: $0 [out-dir] [base|s2|s3|s4|wide|floor|crowd|kinds|all] [cae-train options]" >&2
+  # A candidate (session 25), not in `all`: the shipped model (`kinds`, copied to
+  # audio-denoise-kinds.onnx) with a third input plane, each bin's envelope (--envelope 0.95:
+  # the log-magnitude smoothed over about 160 ms), whose weights start at zero, so that training
+  # starts from the shipped model's function; XB's continuations' schedule (lr 1.5e-4).
+  envelope) train "${wide[@]}" "${kinds[@]}" "${common[@]}" --mask-loss snr --channels 256 \
+              --threads 2 --noise-floor --envelope 0.95 --init "$out/audio-denoise-kinds.onnx" \
+              --epochs 100 --lr 1.5e-4 -o "$out/audio-denoise-envelope.onnx" ;;
+  *) echo "usage: $0 [out-dir] [base|s2|s3|s4|wide|floor|crowd|kinds|envelope|all] [cae-train options]" >&2
      exit 2 ;;
 esac

@@ -274,6 +274,42 @@ BOOST_AUTO_TEST_CASE(the_noise_floor_tracks_a_steady_noise_and_ignores_speech_bu
   BOOST_TEST((y == std::vector<float>{0.9f, 0.1f, 0.5f}));
 }
 
+// The envelope (envelopeOptions: the same tracker, no limit on the rise) is the smoothed
+// log-magnitude itself, both ways, from the first frame (and again after reset).
+BOOST_AUTO_TEST_CASE(the_envelope_is_the_smoothed_magnitude_both_ways) {
+  const float a = 0.95f;
+  audio::NoiseFloor env(2, audio::envelopeOptions(a));
+  std::vector<float> x(2), e(2);
+  double s0 = 0, s1 = 0;
+  for (int t = 0; t < 300; ++t) {
+    // Bin 0: a step up by 0.5 at frame 100 and back at 200; bin 1: alternating bursts.
+    x[0] = t >= 100 && t < 200 ? 0.8f : 0.3f;
+    x[1] = t % 10 < 5 ? 0.6f : 0.2f;
+    env.update(x.data(), e.data());
+    s0 = t == 0 ? x[0] : a * s0 + (1 - a) * x[0];
+    s1 = t == 0 ? x[1] : a * s1 + (1 - a) * x[1];
+    BOOST_TEST(std::abs(e[0] - s0) < 1e-5, "t " << t);
+    BOOST_TEST(std::abs(e[1] - s1) < 1e-5, "t " << t);
+  }
+  // Unlike the floor, it rose with the step (within 0.95^100 of it) ...
+  audio::NoiseFloor fl(1, audio::NoiseFloorOptions{});
+  float f = 0, y = 0;
+  for (int t = 0; t < 200; ++t) {
+    y = t >= 100 ? 0.8f : 0.3f;
+    fl.update(&y, &f);
+  }
+  BOOST_TEST(f < 0.4f);
+  env.reset();
+  std::vector<float> z = {0.9f, 0.1f};
+  env.update(z.data(), z.data());
+  BOOST_TEST((z == std::vector<float>{0.9f, 0.1f}));
+  BOOST_TEST(audio::parseEnvelope(audio::formatEnvelope(0.95f)) == 0.95f);
+  for (const char* bad : {"", "1", "-0.1", "0.9x", "a", "0.5:0.1", "nan", "inf"})
+    BOOST_CHECK_THROW(audio::parseEnvelope(bad), cae::FormatError);
+  BOOST_CHECK_THROW(audio::envelopeOptions(1.0f), cae::InvalidArgument);
+  BOOST_CHECK_THROW(audio::envelopeOptions(-0.5f), cae::InvalidArgument);
+}
+
 BOOST_AUTO_TEST_CASE(the_noise_floors_options_read_back_exactly_and_refuse_garbage) {
   const audio::NoiseFloorOptions o{0.7f, 7.4e-4f};
   const audio::NoiseFloorOptions back = audio::parseNoiseFloor(audio::formatNoiseFloor(o));

@@ -394,10 +394,12 @@ BOOST_AUTO_TEST_CASE(the_exported_mask_model_computes_in_opencv_what_it_computes
   fs::remove_all(dir);
 }
 
-// With and without the noise-floor plane (--noise-floor).
+// Input planes: the log-magnitudes alone (1), with the noise floor (2, --noise-floor), with the
+// envelope too (3, --envelope).
 BOOST_DATA_TEST_CASE(a_short_run_exports_a_model_the_stream_path_runs,
-                     boost::unit_test::data::make({false, true}), floor) {
-  const fs::path dir = tempDir(floor ? "audio-train-floor" : "audio-train");
+                     boost::unit_test::data::make({1, 2, 3}), planes) {
+  const bool floor = planes >= 2, envelope = planes == 3;
+  const fs::path dir = tempDir("audio-train-" + std::to_string(planes));
   TrainConfig c;
   c.task = TrainTask::AudioDenoise;
   c.arch.kind = ArchKind::AudioMask;
@@ -412,6 +414,7 @@ BOOST_DATA_TEST_CASE(a_short_run_exports_a_model_the_stream_path_runs,
   c.valSamples = 256;
   c.threads = 1;
   c.noiseFloor = floor;
+  c.envelope = envelope ? 0.95 : 0.0;
   c.output = (dir / "a.onnx").string();
   Trainer t(c);
   const TrainResult r = t.run();
@@ -429,15 +432,18 @@ BOOST_DATA_TEST_CASE(a_short_run_exports_a_model_the_stream_path_runs,
   audio::MaskModel m(c.output);
   BOOST_TEST(m.context() == 6);
   BOOST_TEST(m.bins() == 257);
-  BOOST_TEST(m.rows() == (floor ? 514 : 257));
+  BOOST_TEST(m.rows() == 257 * planes);
   BOOST_TEST(m.noiseFloor().has_value() == floor);
   if (floor) {
     BOOST_TEST(m.noiseFloor()->smooth == audio::NoiseFloorOptions{}.smooth);
     BOOST_TEST(m.noiseFloor()->rise == audio::NoiseFloorOptions{}.rise);
   }
+  BOOST_TEST(m.envelope().has_value() == envelope);
+  if (envelope) BOOST_TEST(m.envelope()->smooth == 0.95f);
   AudioMixOptions mo;
   mo.context = 6;
   mo.noiseFloor = floor;
+  mo.envelope = c.envelope;
   AudioMixSource src(loadSounds({kSpeech}, 16000), {}, mo);
   const Tensor batch = src.fixed(4, 21);
   Tensor in, target;
@@ -474,20 +480,22 @@ BOOST_DATA_TEST_CASE(a_short_run_exports_a_model_the_stream_path_runs,
   // A video denoiser (the source tree's models/, from the suites' data folder) is another task.
   const fs::path models = fs::path(CAE_TEST_DATA).parent_path().parent_path() / "models";
   BOOST_CHECK_THROW(audio::MaskModel((models / "denoise-gray.onnx").string()), InvalidArgument);
-  if (!floor) {
-    // A model with the floor started from this one (--init: the floor's weights start at zero)
-    // computes this one's masks, whatever the floor.
+  if (planes < 3) {
+    // A model with one more plane started from this one (--init: the plane's weights start at
+    // zero; the floor from the plain model, the envelope from the floor's) computes this one's
+    // masks, whatever the added plane holds.
     ArchSpec spec = c.arch;
-    spec.channels = 514;
+    spec.channels = 257 * (planes + 1);
     spec.outChannels = 257;
     spec.height = 1;
     spec.width = 6;
     BuiltModel wide = buildAudioMask(spec);
     BOOST_TEST(warmStart(wide.model, c.output).widened == std::vector<std::string>{"ea0"});
-    Tensor both(nn::Shape{4, 514, 1, 6});
+    const int known = 257 * planes * 6;
+    Tensor both(nn::Shape{4, spec.channels, 1, 6});
     for (int n = 0; n < 4; ++n)
-      for (int i = 0; i < 514 * 6; ++i)
-        both.sample(n)[i] = i < 257 * 6 ? in.sample(n)[i] : float(i % 7) / 7;
+      for (int i = 0; i < spec.channels * 6; ++i)
+        both.sample(n)[i] = i < known ? in.sample(n)[i] : float(i % 7) / 7;
     const Tensor& out = wide.model.forward(both);
     for (int n = 0; n < 4; ++n)
       for (int f = 0; f < 257; ++f)

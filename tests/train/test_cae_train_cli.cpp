@@ -531,6 +531,7 @@ BOOST_AUTO_TEST_CASE(help_documents_options) {
                         "--babble",
                         "--val-noise-data",
                         "--noise-floor",
+                        "--envelope",
                         "--speech-sampling",
                         "sample"})
     BOOST_CHECK_MESSAGE(r.out.find(o) != std::string::npos, o << " missing from --help");
@@ -689,6 +690,9 @@ BOOST_AUTO_TEST_CASE(audio_mixing_options_are_checked) {
            {{"--task", "audio-denoise", "--babble", "3"}, "--babble"},
            {{"--task", "audio-denoise", "--snr", "10:0"}, "--snr"},
            {{"--task", "audio-denoise", "--mask-loss", "snr"}, "--noise-floor"},
+           {{"--task", "audio-denoise", "--envelope", "0.95"}, "--noise-floor"},
+           {{"--task", "denoise", "--envelope", "0.95"}, "--envelope"},
+           {{"--task", "audio-denoise", "--noise-floor", "--envelope", "1.5"}, "--envelope"},
            {{"--task", "denoise", "--val-noise-data", "/usr/share/sounds/alsa/Noise.wav"},
             "--val-noise-data"},
            {{"--task", "audio-anomaly", "--noise-data", "/usr/share/sounds/alsa/Noise.wav"},
