@@ -8,7 +8,6 @@
 // at the first frame it sees (after reset too), and both trainer and element run this same
 // code on every frame, so the model reads the same values in both.
 //
-//
 // With no limit on the rise (envelopeOptions) the same tracker gives the envelope: the
 // log-magnitude smoothed over a few hundred milliseconds (cae-train --envelope, cae.envelope), a
 // third input plane that tells a denoiser what each bin held over the last syllables, where the
