@@ -1,9 +1,7 @@
 #include "train/architecture.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <memory>
-#include <sstream>
 
 #include "error.hpp"
 #include "nn/layers/activation.hpp"
@@ -32,26 +30,6 @@ Act parseActivation(const std::string& name, const std::string& what) {
   if (name == "tanh") return Act::Tanh;
   throw InvalidArgument("unknown " + what + " activation '" + name +
                         "' (choose relu, leaky_relu, sigmoid, tanh or linear)");
-}
-
-std::string kindName(ArchKind k) {
-  switch (k) {
-    case ArchKind::Dense:
-      return "dense";
-    case ArchKind::Conv:
-      return "conv";
-    case ArchKind::DenseVae:
-      return "dense-vae";
-    case ArchKind::ConvVae:
-      return "conv-vae";
-    case ArchKind::Pca:
-      return "pca";
-    case ArchKind::Codec:
-      return "codec";
-    case ArchKind::AudioMask:
-      return "audio-mask";
-  }
-  return "?";
 }
 
 // A spec checked and expanded into what the builders need.
@@ -223,7 +201,7 @@ void planConv(const ArchSpec& s, Plan& p, const std::string& k) {
 Plan makePlan(const ArchSpec& s) {
   Plan p;
   p.kind = s.kind;
-  const std::string k = kindName(s.kind);
+  const std::string k = archKindName(s.kind);
   if (s.channels < 1 || s.height < 1 || s.width < 1)
     throw InvalidArgument(k + ": the input shape must be positive, got " +
                           std::to_string(s.channels) + "x" + std::to_string(s.height) + "x" +
@@ -496,6 +474,26 @@ Encoded encoder(Model& m, const Plan& p, bool full) {
 
 }  // namespace
 
+std::string archKindName(ArchKind k) {
+  switch (k) {
+    case ArchKind::Dense:
+      return "dense";
+    case ArchKind::Conv:
+      return "conv";
+    case ArchKind::DenseVae:
+      return "dense-vae";
+    case ArchKind::ConvVae:
+      return "conv-vae";
+    case ArchKind::Pca:
+      return "pca";
+    case ArchKind::Codec:
+      return "codec";
+    case ArchKind::AudioMask:
+      return "audio-mask";
+  }
+  return "?";
+}
+
 void copyWeightsByName(const Model& src, Model& dst) {
   if (!src.compiled()) throw InvalidArgument("the trained model is not compiled");
   for (int i = 1; i < dst.numNodes(); ++i) {
@@ -516,27 +514,6 @@ void copyWeightsByName(const Model& src, Model& dst) {
         src.params().segment(Eigen::Index(s.paramOffset), Eigen::Index(n));
   }
 }
-
-namespace {
-
-std::string shapeStr(const Shape& s) {
-  return std::to_string(s.c) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w);
-}
-
-std::string humanCount(double v) {
-  char buf[32];
-  if (v >= 1e9)
-    std::snprintf(buf, sizeof buf, "%.2fG", v / 1e9);
-  else if (v >= 1e6)
-    std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
-  else if (v >= 1e3)
-    std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
-  else
-    std::snprintf(buf, sizeof buf, "%.0f", v);
-  return buf;
-}
-
-}  // namespace
 
 void validate(const ArchSpec& spec) {
   if (spec.kind == ArchKind::Codec)
@@ -621,64 +598,10 @@ nn::Model extractDecoder(const ArchSpec& spec, const BuiltModel& trained) {
   return m;
 }
 
-double flopsPerSample(const nn::Model& model) {
-  std::vector<Shape> shapes(std::size_t(model.numNodes()));
-  shapes[0] = model.inputShape();
-  double flops = 0;
-  for (int i = 1; i < model.numNodes(); ++i) {
-    const Model::Node& n = model.node(i);
-    std::vector<Shape> ins;
-    for (int j : n.inputs) ins.push_back(shapes[std::size_t(j)]);
-    const Shape out = n.layer->outputShape(ins);
-    shapes[std::size_t(i)] = out;
-    const nn::Layer* l = n.layer.get();
-    if (auto* c = dynamic_cast<const nn::Conv2d*>(l)) {
-      flops += 2.0 * c->options().inChannels * c->kernelH() * c->kernelW() * double(out.size());
-    } else if (auto* t = dynamic_cast<const nn::ConvTranspose2d*>(l)) {
-      const auto& o = t->options();
-      flops += 2.0 * o.outChannels * o.kernel * o.kernel * double(ins.at(0).size());
-    } else if (auto* d = dynamic_cast<const nn::Dense*>(l)) {
-      flops += 2.0 * d->inFeatures() * d->outFeatures();
-    } else if (!dynamic_cast<const nn::Flatten*>(l) && !dynamic_cast<const nn::Reshape*>(l)) {
-      flops += double(out.size());
-    }
-  }
-  return flops;
-}
-
-std::string describe(const ArchSpec& spec) {
-  const BuiltModel b = buildAutoencoder(spec);
-  const Model& m = b.model;
-  std::ostringstream os;
-  os << kindName(spec.kind) << " autoencoder, input " << shapeStr(m.inputShape()) << "\n";
-  char line[160];
-  for (int i = 1; i < m.numNodes(); ++i) {
-    const Model::Node& n = m.node(i);
-    std::string ins;
-    for (int j : n.inputs) ins += (ins.empty() ? "" : ",") + m.node(j).name;
-    std::snprintf(line, sizeof line, "  %-10s %-16s %-14s %10zu  <- %s\n", n.name.c_str(),
-                  n.layer->type().c_str(), shapeStr(m.nodeShape(i, m.inputShape())).c_str(),
-                  n.layer->numParams(), ins.c_str());
-    os << line;
-  }
-  const Shape code = codeShape(spec);
-  const CodeSize size = codeSize(spec);
-  os << "parameters " << m.numParams() << " (" << humanCount(double(m.numParams()))
-     << "), FLOPs per sample " << humanCount(flopsPerSample(m)) << ", code " << shapeStr(code)
-     << " = " << code.perSample() << " values for " << size.input << " inputs (";
-  if (spec.kind == ArchKind::Codec)
-    os << "quantised and entropy-coded";
-  else
-    os << (size.undercomplete() ? "undercomplete" : "not undercomplete")
-       << (spec.skips ? ", skips bypass it" : "");
-  os << ")\n";
-  return os.str();
-}
-
 std::vector<ArchSpec> stackedStages(const ArchSpec& dense) {
   if (dense.kind != ArchKind::Dense)
     throw InvalidArgument("stacked pretraining needs a dense architecture, got " +
-                          kindName(dense.kind));
+                          archKindName(dense.kind));
   const Plan p = makePlan(dense);
   if (p.sizes.size() < 3)
     throw InvalidArgument("stacked pretraining needs at least two encoder layers (e.g. " +

@@ -150,6 +150,9 @@ struct CodeSize {
 // The sizes of a spec that is valid but for the rule itself; InvalidArgument otherwise.
 CodeSize codeSize(const ArchSpec& spec);
 
+// "conv", "dense-vae", "audio-mask" ... as --arch spells the kind.
+std::string archKindName(ArchKind k);
+
 // A summary for the trainer's banner: one line per layer (name, type, output shape, parameters),
 // then the parameter count, FLOPs per sample and the code size against the input size.
 std::string describe(const ArchSpec& spec);
