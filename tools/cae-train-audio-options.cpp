@@ -61,6 +61,28 @@ void checkValSpeech(const TrainConfig& c) {
                             " is in the training speech too (held-out speech must not train)");
 }
 
+// audio-denoise: what the model reads beside its frames' log-magnitudes, and which frame it masks.
+void addAudioInputOptions(CLI::App& app, TrainConfig& c) {
+  app.add_flag("--noise-floor", c.noiseFloor,
+               "audio-denoise: the model reads each frame's running noise floor too (minimum "
+               "tracking per bin, about 10 dB/s up; cae.noise_floor): a second plane of input")
+      ->group("Audio");
+  app.add_option("--envelope", c.envelope,
+                 "audio-denoise, with --noise-floor: the model reads each frame's envelope too "
+                 "(per bin, the log-magnitude smoothed as s = A s + (1 - A) x, e.g. 0.95: a few "
+                 "hundred milliseconds; cae.envelope): a third plane of input. 0: none")
+      ->check(CLI::Range(0.0, 0.999))
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--lookahead", c.lookahead,
+                 "audio-denoise: frames of look-ahead: the model masks the frame L hops before "
+                 "the newest it reads, so it hears L frames after it and a stream waits L hops "
+                 "more (cae.lookahead; L < --context)")
+      ->check(CLI::Range(0, 63))
+      ->capture_default_str()
+      ->group("Audio");
+}
+
 }  // namespace
 
 // --task audio-denoise (core/train/audio_data.hpp) and audio-anomaly.
@@ -97,17 +119,7 @@ void addAudioOptions(CLI::App& app, Options& o) {
       ->check(CLI::IsMember({"duration", "clip"}))
       ->capture_default_str()
       ->group("Audio");
-  app.add_flag("--noise-floor", c.noiseFloor,
-               "audio-denoise: the model reads each frame's running noise floor too (minimum "
-               "tracking per bin, about 10 dB/s up; cae.noise_floor): a second plane of input")
-      ->group("Audio");
-  app.add_option("--envelope", c.envelope,
-                 "audio-denoise, with --noise-floor: the model reads each frame's envelope too "
-                 "(per bin, the log-magnitude smoothed as s = A s + (1 - A) x, e.g. 0.95: a few "
-                 "hundred milliseconds; cae.envelope): a third plane of input. 0: none")
-      ->check(CLI::Range(0.0, 0.999))
-      ->capture_default_str()
-      ->group("Audio");
+  addAudioInputOptions(app, c);
   app.add_option("--mels", c.mels, "audio-anomaly: log-mel bands")
       ->check(CLI::Range(8, 512))
       ->capture_default_str()
@@ -184,6 +196,13 @@ void audioConfig(const Options& o, TrainConfig& c) {
     throw InvalidArgument(
         "--envelope is a third input plane beside the noise floor's: it needs "
         "--task audio-denoise and --noise-floor");
+  if (c.lookahead > 0 && c.task != TrainTask::AudioDenoise)
+    throw InvalidArgument("--lookahead is for --task audio-denoise");
+  if (c.lookahead >= c.context)
+    throw InvalidArgument("--lookahead " + std::to_string(c.lookahead) +
+                          " needs a longer --context (it reads the frames after the one it "
+                          "masks): give L < " +
+                          std::to_string(c.context));
   if (c.task != TrainTask::AudioDenoise && (!c.noiseData.empty() || !c.valNoiseData.empty()))
     throw InvalidArgument("--noise-data and --val-noise-data are for --task audio-denoise");
   if (!c.valNoiseData.empty() && c.noiseData.empty())

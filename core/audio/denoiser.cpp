@@ -29,6 +29,19 @@ MaskModel::MaskModel(const std::string& path) {
   } catch (const FormatError& e) {
     throw FormatError(path + ": " + e.what());
   }
+  if (const auto it = info_.unknown.find(onnx::key::kLookahead); it != info_.unknown.end()) {
+    std::size_t used = 0;
+    int l = -1;
+    try {
+      l = std::stoi(it->second, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != it->second.size() || l < 0)
+      throw FormatError(path + ": " + onnx::key::kLookahead + " '" + it->second +
+                        "' is not a whole number of frames >= 0");
+    lookahead_ = l;
+  }
   if (envelope_ && !floor_)
     throw FormatError(path + ": " + onnx::key::kEnvelope + " without " + onnx::key::kNoiseFloor +
                       " (the envelope is the third input plane, after the floor's)");
@@ -52,6 +65,10 @@ MaskModel::MaskModel(const std::string& path) {
     throw InvalidArgument(path + ": the model does not map {" + std::to_string(rows()) +
                           ", 1, K} frames (K = cae.receptive_field) to one mask of " +
                           std::to_string(bins_) + " bins");
+  if (lookahead_ >= context_)
+    throw FormatError(path + ": " + onnx::key::kLookahead + " " + std::to_string(lookahead_) +
+                      " is not less than the frames the model reads (" + std::to_string(context_) +
+                      ")");
   if (columns_ &&
       (columns_->rows != rows() || columns_->outputs != bins_ || columns_->context != context_))
     columns_ = nullptr;
@@ -99,6 +116,7 @@ StreamDenoiser::StreamDenoiser(std::shared_ptr<MaskModel> model, int rate)
   if (model_->noiseFloor()) floor_.emplace(model_->bins(), *model_->noiseFloor());
   if (model_->envelope()) envelope_.emplace(model_->bins(), *model_->envelope());
   if (model_->columns()) columns_.emplace(model_->columns());
+  delay_.assign(std::size_t(model_->lookahead()) * std::size_t(stft_.size() / 2 + 1), {});
 }
 
 void StreamDenoiser::reset() {
@@ -108,6 +126,8 @@ void StreamDenoiser::reset() {
   if (envelope_) envelope_->reset();
   if (columns_) columns_->reset();
   columnsStale_ = false;
+  std::fill(delay_.begin(), delay_.end(), std::complex<float>{});
+  delayAt_ = 0;
 }
 
 // The mask of the window in history_ through the ColumnNet: the newest frame alone, or after
@@ -146,6 +166,12 @@ void StreamDenoiser::frame(std::complex<float>* bins, int count) {
     float* row = &history_[std::size_t(f) * std::size_t(k)];
     std::copy(row + 1, row + k, row);
     row[k - 1] = newest_[std::size_t(f)];
+  }
+  // With look-ahead, the frame sent on is the one L hops back: swap it with the newest.
+  if (!delay_.empty()) {
+    std::complex<float>* held = &delay_[std::size_t(delayAt_) * std::size_t(count)];
+    std::swap_ranges(bins, bins + count, held);
+    delayAt_ = (delayAt_ + 1) % model_->lookahead();
   }
   if (strength_ <= 0.0f || !streaming()) columnsStale_ = true;
   if (strength_ <= 0.0f) return;  // a passthrough still keeps its history current

@@ -2,7 +2,8 @@
 // audio-denoise): each channel's stream goes through a StreamingStft; every hop the model reads
 // the log-magnitudes of the last K frames (and, for a model with cae.noise_floor, their noise
 // floors, audio/noise_floor.hpp; with cae.envelope also their envelopes) and gives a gain per
-// bin for the newest one.
+// bin for the newest one (with cae.lookahead L, for the frame L hops before it: the stream then
+// waits L hops more, a delay line of frames).
 //
 // Streams at other rates than the model's run an STFT of the same duration (size and hop scaled
 // by rate / model rate, hop kept a quarter of the size as trained), so the bins keep the model's
@@ -35,7 +36,7 @@ namespace cae::audio {
 // InvalidArgument for a model of another task or one without cae.stft, or whose input is not
 // {bins, 1, K} with bins = n_fft / 2 + 1 ({2 bins, 1, K} with cae.noise_floor, {3 bins, 1, K}
 // with cae.envelope too; a FormatError when either key is malformed, or for an envelope without
-// a floor).
+// a floor, or for a cae.lookahead that is not a whole number 0 <= L < K).
 class MaskModel {
  public:
   explicit MaskModel(const std::string& path);
@@ -47,6 +48,8 @@ class MaskModel {
   const onnx::Stft& stft() const { return stft_; }
   int bins() const { return bins_; }
   int context() const { return context_; }
+  // Frames of look-ahead: the mask is of the frame this many before the newest (cae.lookahead).
+  int lookahead() const { return lookahead_; }
   // The noise floor's options when the model reads one.
   const std::optional<NoiseFloorOptions>& noiseFloor() const { return floor_; }
   // The envelope's options when the model reads one (always with a noise floor).
@@ -65,7 +68,7 @@ class MaskModel {
   std::shared_ptr<const ColumnNet::Weights> columns_;
   onnx::ModelInfo info_;
   onnx::Stft stft_;
-  int bins_ = 0, context_ = 0;
+  int bins_ = 0, context_ = 0, lookahead_ = 0;
   std::optional<NoiseFloorOptions> floor_, envelope_;
   std::unique_ptr<Net> net_;
 };
@@ -77,7 +80,8 @@ class StreamDenoiser {
   int rate() const { return rate_; }
   int fftSize() const { return stft_.size(); }
   int hop() const { return stft_.hop(); }
-  int latency() const { return stft_.latency(); }  // samples at rate()
+  // samples at rate(): the STFT's, and the model's look-ahead in hops
+  int latency() const { return stft_.latency() + model_->lookahead() * stft_.hop(); }
   void setStrength(float s) { strength_ = s; }
   float strength() const { return strength_; }
   // in and out may be the same memory.
@@ -102,8 +106,12 @@ class StreamDenoiser {
   std::optional<NoiseFloor> envelope_;  // likewise
   std::vector<float> history_, mask_;   // rows x K, newest column last; bins
   std::vector<float> newest_;           // the newest frame's log-magnitudes, floors, envelopes
-  std::optional<ColumnNet> columns_;    // the model's layers, with this stream's state
-  bool columnsStale_ = false;           // frames went by without a push (strength 0)
+  // With look-ahead L: the last L frames' bins, oldest first (count each), in a ring from
+  // delayAt_; the frame L hops back is the one masked and sent on.
+  std::vector<std::complex<float>> delay_;
+  int delayAt_ = 0;
+  std::optional<ColumnNet> columns_;  // the model's layers, with this stream's state
+  bool columnsStale_ = false;         // frames went by without a push (strength 0)
   bool wholeWindow_ = false;
   void runColumns();
 };

@@ -62,6 +62,9 @@ inline constexpr const char* kNoiseFloor = "cae.noise_floor";
 // audio-denoise, beside cae.noise_floor: "SMOOTH" of the running envelope (audio/noise_floor.hpp
 // envelopeOptions) the model reads as a third plane; absent: no envelope input.
 inline constexpr const char* kEnvelope = "cae.envelope";
+// audio-denoise: "L", the frames of look-ahead: the mask is of the frame L hops before the newest
+// the model reads (0 <= L < the model's context), so a stream waits L hops more; absent: 0.
+inline constexpr const char* kLookahead = "cae.lookahead";
 // audio-anomaly (audio/mel_anomaly.hpp): seconds per analysis window (default 1), the number of
 // log-mel bands (informative: the model's input height is what is used) and the top band's upper
 // edge in Hz (default half the model's rate).

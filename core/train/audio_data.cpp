@@ -146,6 +146,9 @@ AudioMixSource::AudioMixSource(SoundSet speech, SoundSet noise, AudioMixOptions 
     : speech_(std::move(speech)), noise_(std::move(noise)), o_(o) {
   if (speech_.clips.empty()) throw InvalidArgument("audio-denoise: no speech to train on");
   if (o_.context < 1) throw InvalidArgument("audio-denoise: --context must be >= 1");
+  if (o_.lookahead < 0 || o_.lookahead >= o_.context)
+    throw InvalidArgument("audio-denoise: --lookahead L needs 0 <= L < --context (" +
+                          std::to_string(o_.context) + "), got " + std::to_string(o_.lookahead));
   if (!(o_.snrLo <= o_.snrHi)) throw InvalidArgument("audio-denoise: --snr LO:HI needs LO <= HI");
   if (o_.babbleLo < 1 || o_.babbleLo > o_.babbleHi)
     throw InvalidArgument("audio-denoise: --babble LO:HI needs 1 <= LO <= HI");
@@ -273,9 +276,10 @@ void AudioMixSource::samples(Rng& rng, int count, float* const* columns) const {
         if (tracker) out[(bins + f) * cols + c] = floor[std::size_t(f)];
         if (envelope) out[(2 * bins + f) * cols + c] = env[std::size_t(f)];
       }
-      if (c < k - 1) continue;
+      if (c != k - 1 - o_.lookahead) continue;
       for (int f = bins; f < channels(); ++f) out[f * cols + k] = 0.0f;
-      // The newest frame: the clean spectrum for the target (Y holds the noisy one).
+      // The frame masked (the newest, or L before it): the clean spectrum for the target (Y
+      // holds the noisy one).
       for (int i = 0; i < n; ++i)
         frame[std::size_t(i)] = s[at + std::size_t(i)] * w[std::size_t(i)];
       fft_->forward(frame.data(), S.data());

@@ -1,6 +1,7 @@
 // Training samples of the speech denoiser (`cae-train --task audio-denoise`): clean speech mixed
 // on the fly with noise at a random SNR, turned into what the model reads (the log-magnitudes
-// of the last K STFT frames) and what it should output (the newest frame's mask).
+// of the last K STFT frames) and what it should output (the newest frame's mask, or with
+// look-ahead L the mask of the frame L before the newest).
 //
 // A sample is a {bins, 1, K + 1} tensor: columns 0..K-1 are the noisy frames' log-magnitudes
 // (audio/stft.hpp magnitudeToUnit; sqrt-Hann window as the element's StreamingStft), oldest
@@ -81,6 +82,9 @@ struct AudioMixOptions {
   // With the floor, a third plane: the envelope of each of the K frames (audio/noise_floor.hpp
   // envelopeOptions, this smoothing; 0: none), tracked over the same run-up.
   double envelope = 0;
+  // Look-ahead: the target is the mask of frame K - 1 - lookahead (0: the newest), so the
+  // model reads that many frames after the one it masks. 0 <= lookahead < context.
+  int lookahead = 0;
 };
 
 class AudioMixSource : public SampleSource {

@@ -14,15 +14,16 @@ namespace cae::train {
 
 using nn::Tensor;
 
-double maskGainDb(const Tensor& input, const Tensor& target, const Tensor& masks, int stftSize) {
+double maskGainDb(const Tensor& input, const Tensor& target, const Tensor& masks, int stftSize,
+                  int lookahead) {
   double noisy = 0, denoised = 0;
   const nn::Shape sh = input.shape();
   const int bins = target.shape().c;  // the input's first rows (a noise floor's follow)
+  const auto col = std::size_t(sh.w - 1 - lookahead);
   for (int i = 0; i < sh.n; ++i)
     for (int f = 0; f < bins; ++f) {
       const double mag = audio::unitToMagnitude(
-          float(input.sample(i)[std::size_t(f) * std::size_t(sh.w) + std::size_t(sh.w - 1)]),
-          stftSize);
+          float(input.sample(i)[std::size_t(f) * std::size_t(sh.w) + col]), stftSize);
       const double t = target.sample(i)[f], m = masks.sample(i)[f];
       noisy += mag * mag * (1 - t) * (1 - t);
       denoised += mag * mag * (m - t) * (m - t);

@@ -167,6 +167,8 @@ ExportedFiles exportTrained(const TrainConfig& c, const ArchSpec& spec, BuiltMod
       eo.extra[onnx::key::kNoiseFloor] = audio::formatNoiseFloor(audio::NoiseFloorOptions{});
     if (c.task == TrainTask::AudioDenoise && c.envelope > 0)
       eo.extra[onnx::key::kEnvelope] = audio::formatEnvelope(float(c.envelope));
+    if (c.task == TrainTask::AudioDenoise && c.lookahead > 0)
+      eo.extra[onnx::key::kLookahead] = std::to_string(c.lookahead);
     if (c.task == TrainTask::AudioAnomaly) {
       std::ostringstream w;
       w.imbue(std::locale::classic());

@@ -125,6 +125,7 @@ Objective::Objective(const TrainConfig& c)
     maskLoss_.emplace();
     stftSize_ = c.stftSize;
     frameSnrWeight_ = c.maskLoss == "snr";
+    lookahead_ = c.lookahead;
   }
   if (c.task == TrainTask::Compress) {
     if (corruption_) throw InvalidArgument("--task compress takes no --noise");
@@ -175,26 +176,25 @@ const nn::WeightedMseLoss* Objective::maskLoss(const Tensor& input) const {
   if (!maskLoss_) return nullptr;
   const nn::Shape s = input.shape();
   const int bins = stftSize_ / 2 + 1;  // the input's first rows (a noise floor's follow)
+  const auto col = std::size_t(s.w - 1 - lookahead_);  // the frame the mask is of
   Tensor w(nn::Shape{s.n, bins, 1, 1});
   for (int i = 0; i < s.n; ++i) {
     double mean = 0;
     for (int f = 0; f < bins; ++f) {
       const double mag = audio::unitToMagnitude(
-          float(input.sample(i)[std::size_t(f) * std::size_t(s.w) + std::size_t(s.w - 1)]),
-          stftSize_);
+          float(input.sample(i)[std::size_t(f) * std::size_t(s.w) + col]), stftSize_);
       w.sample(i)[f] = Scalar(mag * mag);
       mean += mag * mag;
     }
     mean = std::max(mean / bins, 1e-20);
-    // snr: the frame counts by its power over its noise floor's (the second plane's newest
-    // column), from 1 (at or under the floor) to kMaxFrameWeight.
+    // snr: the frame counts by its power over its noise floor's (the second plane's column
+    // of that frame), from 1 (at or under the floor) to kMaxFrameWeight.
     double frame = 1;
     if (frameSnrWeight_) {
       double floor = 0;
       for (int f = bins; f < 2 * bins; ++f) {
         const double mag = audio::unitToMagnitude(
-            float(input.sample(i)[std::size_t(f) * std::size_t(s.w) + std::size_t(s.w - 1)]),
-            stftSize_);
+            float(input.sample(i)[std::size_t(f) * std::size_t(s.w) + col]), stftSize_);
         floor += mag * mag;
       }
       frame = std::clamp(mean / std::max(floor / bins, 1e-20), 1.0, kMaxFrameWeight);

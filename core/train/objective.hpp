@@ -102,6 +102,7 @@ class Objective {
   mutable std::optional<nn::WeightedMseLoss> maskLoss_;  // audio-denoise psa; weights per call
   int stftSize_ = 0;
   bool frameSnrWeight_ = false;  // --mask-loss snr
+  int lookahead_ = 0;            // the masked frame's column is the last but this many
   // --mask-loss snr: the most a frame counts, 20 dB over its floor (the top of --snr's default).
   static constexpr double kMaxFrameWeight = 100;
   std::uint64_t seed_ = 1;

@@ -665,7 +665,8 @@ struct Trainer::Impl {
   void audioReport(Stage& s, Json& metrics, std::string& sum) {
     Tensor input, target;
     splitAudioSamples(data.valClean, input, target, c.stftSize / 2 + 1);
-    metrics["val_mask_gain_db"] = maskGainDb(input, target, predict(s, input), c.stftSize);
+    metrics["val_mask_gain_db"] =
+        maskGainDb(input, target, predict(s, input), c.stftSize, c.lookahead);
     sum += "validation frames: the masks' error " +
            fmt("%.2f", metrics["val_mask_gain_db"].get<double>()) +
            " dB below the noisy frames' (power-weighted, " + std::to_string(input.shape().n) +

@@ -201,6 +201,9 @@ struct TrainConfig {
   // With noiseFloor: a third plane, each frame's envelope (audio/noise_floor.hpp
   // envelopeOptions, this smoothing per frame; cae.envelope). 0: none.
   double envelope = 0;
+  // Frames of look-ahead (cae.lookahead): the mask is of the frame this many before the newest
+  // the model reads. 0 <= lookahead < context.
+  int lookahead = 0;
   // --task audio-anomaly (train/audio_data.hpp MelWindowSource): `data` is normal machine
   // sounds; `mels` log-mel bands of stftSize-sample Hann frames every stftHop (defaults there
   // 1024:512), `context` frames per sample (default 5); the threshold is set at fpr on the

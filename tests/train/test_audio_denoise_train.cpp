@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "audio/denoiser.hpp"
+#include "audio/fft.hpp"
 #include "audio/stft.hpp"
 #include "error.hpp"
 #include "nn/losses/weighted_mse_loss.hpp"
@@ -128,6 +129,65 @@ BOOST_AUTO_TEST_CASE(mixtures_have_the_snr_drawn_and_masks_as_defined) {
   BOOST_TEST((src.fixed(8, 3).shape() == (nn::Shape{8, 257, 1, 9})));
   const Tensor a = src.fixed(8, 3), b = src.fixed(8, 3);
   BOOST_TEST(std::equal(a.data(), a.data() + a.size(), b.data()));  // fixed is repeatable
+}
+
+// With look-ahead L the target is the mask of frame K - 1 - L: recomputed here from the mixture
+// the source draws (the same generator state gives the same speech and noise), the K columns
+// are the mixture's frames and the target that frame's truncated phase-sensitive mask.
+BOOST_AUTO_TEST_CASE(look_ahead_targets_the_frame_before_the_newest) {
+  constexpr int kN = 512, kHop = 128, kK = 6, kBins = kN / 2 + 1;
+  const SoundSet speech = loadSounds({kSpeech}, 16000);
+  for (const int lookahead : {0, 2}) {
+    BOOST_TEST_CONTEXT("look-ahead " << lookahead) {
+      AudioMixOptions o;
+      o.context = kK;
+      o.lookahead = lookahead;
+      o.snrLo = o.snrHi = 0;
+      AudioMixSource src(speech, {}, o);
+      for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+        nn::Rng a(seed), b(seed);
+        Tensor batch;
+        src.next(1, a, batch);
+        std::vector<float> s, v;
+        const std::size_t len = kN + std::size_t(kK - 1) * kHop;
+        src.mixture(b, len, s, v);
+        const int top = b.uniform() < 0.1 ? kN / 4 + 1 : kBins;  // a telephone band
+        const std::vector<float> w = audio::sqrtHannWindow(kN);
+        audio::RealFft fft(kN);
+        std::vector<float> frame(kN);
+        std::vector<std::complex<float>> Y(kBins), S(kBins);
+        double maxErr = 0;
+        for (int t = 0; t < kK; ++t) {
+          const std::size_t at = std::size_t(t) * kHop;
+          for (int i = 0; i < kN; ++i) frame[std::size_t(i)] = (s[at + i] + v[at + i]) * w[i];
+          fft.forward(frame.data(), Y.data());
+          for (int f = 0; f < top; ++f)
+            maxErr = std::max(maxErr, double(std::abs(batch.sample(0)[f * (kK + 1) + t] -
+                                                      audio::magnitudeToUnit(std::abs(Y[f]), kN))));
+          if (t != kK - 1 - lookahead) continue;
+          for (int i = 0; i < kN; ++i) frame[std::size_t(i)] = s[at + i] * w[i];
+          fft.forward(frame.data(), S.data());
+          int masked = 0;
+          for (int f = 0; f < top; ++f) {
+            const float y2 = std::norm(Y[f]);
+            if (y2 < 1e-12f) continue;
+            const float m = std::clamp((S[f].real() * Y[f].real() + S[f].imag() * Y[f].imag()) / y2,
+                                       0.0f, 1.0f);
+            maxErr = std::max(maxErr, double(std::abs(batch.sample(0)[f * (kK + 1) + kK] - m)));
+            masked += m > 0.05f && m < 0.95f;
+          }
+          BOOST_TEST(masked > 10);  // at 0 dB many bins are neither speech nor noise alone
+        }
+        BOOST_TEST(maxErr < 1e-4, "seed " << seed << ": differs by " << maxErr);
+      }
+    }
+  }
+  AudioMixOptions bad;
+  bad.context = 4;
+  bad.lookahead = 4;
+  BOOST_CHECK_THROW(AudioMixSource(speech, {}, bad), InvalidArgument);
+  bad.lookahead = -1;
+  BOOST_CHECK_THROW(AudioMixSource(speech, {}, bad), InvalidArgument);
 }
 
 BOOST_AUTO_TEST_CASE(speech_is_drawn_by_clip_or_by_duration) {
@@ -294,23 +354,29 @@ BOOST_AUTO_TEST_CASE(validation_speech_can_be_named) {
 // The masks' loss weights (Objective::maskLoss): psa weighs each bin of the newest frame by its
 // noisy power over the frame's mean (+ 1e-3); snr also multiplies the frame's weights by its power
 // over its noise floor's (the second plane's newest column), clamped to 1..100.
-BOOST_AUTO_TEST_CASE(mask_loss_weights_follow_the_bins_and_the_frame_over_its_floor) {
+// The weights read the frame the mask is of: the newest, or with look-ahead L the one L before
+// it (the other columns hold values that would give other weights).
+BOOST_DATA_TEST_CASE(mask_loss_weights_follow_the_bins_and_the_frame_over_its_floor,
+                     boost::unit_test::data::make({0, 1}), lookahead) {
   constexpr int kN = 512, kBins = kN / 2 + 1, kK = 4;
+  const int col = kK - 1 - lookahead;
   // Frames: bin 0 at twice the magnitude of the others; frame powers over the floor's 1/4, 10, 1e4.
   const float mag[3] = {0.5f, std::sqrt(10.0f), 100.0f};
   const float floorMag = 1.0f;
-  Tensor x(nn::Shape{3, 2 * kBins, 1, kK});
+  Tensor x(nn::Shape{3, 2 * kBins, 1, kK}, 0.9f);
   for (int i = 0; i < 3; ++i)
     for (int f = 0; f < kBins; ++f) {
       float* row = x.sample(i) + std::size_t(f) * kK;
-      row[kK - 1] = audio::magnitudeToUnit(f == 0 ? 2 * mag[i] : mag[i], kN);
-      x.sample(i)[std::size_t(kBins + f) * kK + kK - 1] = audio::magnitudeToUnit(floorMag, kN);
+      row[col] = audio::magnitudeToUnit(f == 0 ? 2 * mag[i] : mag[i], kN);
+      if (f % 3 == 0) row[kK - 1 - (1 - lookahead)] = 0.1f;
+      x.sample(i)[std::size_t(kBins + f) * kK + col] = audio::magnitudeToUnit(floorMag, kN);
     }
   TrainConfig c;
   c.task = TrainTask::AudioDenoise;
   c.arch.kind = ArchKind::AudioMask;
   c.stftSize = kN;
   c.noiseFloor = true;
+  c.lookahead = lookahead;
   for (const std::string loss : {"psa", "snr"}) {
     BOOST_TEST_CONTEXT(loss) {
       c.maskLoss = loss;
@@ -500,6 +566,117 @@ BOOST_DATA_TEST_CASE(a_short_run_exports_a_model_the_stream_path_runs,
     for (int n = 0; n < 4; ++n)
       for (int f = 0; f < 257; ++f)
         BOOST_TEST(std::abs(out.sample(n)[f] - mask[std::size_t(n * 257 + f)]) < 1e-5);
+  }
+  fs::remove_all(dir);
+}
+
+// A model trained with look-ahead (--lookahead 2) carries it (cae.lookahead), and a stream
+// masks the frame two hops before the newest: StreamDenoiser's output equals the overlap-add of
+// frames masked that way, computed here frame by frame from MaskModel::run (the streaming and
+// the whole-window paths alike); the stream waits two hops more, and strength 0 is the input
+// delayed by that latency. A malformed or too long look-ahead in a model file is refused.
+BOOST_AUTO_TEST_CASE(a_look_ahead_model_masks_the_frame_it_was_trained_for) {
+  constexpr int kL = 2, kK = 6, kBins = 257;
+  const fs::path dir = tempDir("audio-lookahead");
+  TrainConfig c;
+  c.task = TrainTask::AudioDenoise;
+  c.arch.kind = ArchKind::AudioMask;
+  c.arch.width0 = 16;
+  c.arch.latent = 8;
+  c.data = {kSpeech};
+  c.context = kK;
+  c.lookahead = kL;
+  c.batch = 16;
+  c.epochs = 1;
+  c.stepsPerEpoch = 20;
+  c.valSamples = 64;
+  c.threads = 1;
+  c.output = (dir / "l.onnx").string();
+  Trainer(c).run();
+  const onnx::ModelInfo info = onnx::readModelInfo(c.output);
+  BOOST_TEST(info.unknown.at(onnx::key::kLookahead) == "2");
+  auto m = std::make_shared<audio::MaskModel>(c.output);
+  BOOST_TEST(m->lookahead() == kL);
+  BOOST_TEST(m->context() == kK);
+
+  // Noisy speech: a librivox excerpt with white noise, 1.5 s.
+  const SoundSet sounds = loadSounds({kSpeech}, 16000);
+  std::vector<float> x(sounds.clips[0].begin(), sounds.clips[0].begin() + 24000);
+  nn::Rng rng(3);
+  for (float& v : x) v += float(0.01 * rng.normal());
+  // The reference: each frame's features, the mask of the window ending at frame t (zeros
+  // before the start), applied to frame t - L (silence before the start).
+  std::vector<std::vector<std::complex<float>>> frames;
+  std::vector<float> discard(x.size());
+  audio::StreamingStft analysis(512, 128);
+  analysis.process(x.data(), discard.data(), x.size(),
+                   [&](std::complex<float>* b, int n) { frames.emplace_back(b, b + n); });
+  std::vector<float> window(std::size_t(kBins) * kK, 0.0f), mask(kBins);
+  std::vector<std::vector<std::complex<float>>> masked;
+  for (std::size_t t = 0; t < frames.size(); ++t) {
+    for (int f = 0; f < kBins; ++f) {
+      float* row = &window[std::size_t(f) * kK];
+      std::copy(row + 1, row + kK, row);
+      row[kK - 1] = audio::magnitudeToUnit(std::abs(frames[t][std::size_t(f)]), 512);
+    }
+    m->run(window.data(), mask.data());
+    std::vector<std::complex<float>> out(kBins);
+    if (t >= std::size_t(kL))
+      for (int f = 0; f < kBins; ++f)
+        out[std::size_t(f)] = frames[t - kL][std::size_t(f)] * mask[std::size_t(f)];
+    masked.push_back(out);
+  }
+  std::vector<float> want(x.size());
+  audio::StreamingStft synthesis(512, 128);
+  std::size_t next = 0;
+  synthesis.process(x.data(), want.data(), x.size(), [&](std::complex<float>* b, int n) {
+    std::copy(masked[next].begin(), masked[next].begin() + n, b);
+    ++next;
+  });
+  BOOST_REQUIRE(next == frames.size());
+  double peak = 0;
+  for (float v : want) peak = std::max(peak, double(std::abs(v)));
+  BOOST_REQUIRE(peak > 0.01);
+  for (const bool whole : {false, true}) {
+    audio::StreamDenoiser d(m, 16000);
+    d.setWholeWindow(whole);
+    BOOST_TEST(d.latency() == 511 + kL * 128);
+    std::vector<float> got(x.size());
+    for (std::size_t at = 0; at < x.size(); at += 1000)  // odd blocks
+      d.process(x.data() + at, got.data() + at, std::min<std::size_t>(1000, x.size() - at));
+    double err = 0;
+    for (std::size_t i = 0; i < x.size(); ++i)
+      err = std::max(err, double(std::abs(got[i] - want[i])));
+    BOOST_TEST(err < 1e-4 * peak, (whole ? "whole window" : "streaming") << " differs by " << err);
+  }
+  // Strength 0: the input, delayed by the latency (look-ahead included).
+  audio::StreamDenoiser pass(m, 16000);
+  pass.setStrength(0);
+  std::vector<float> y(x.size());
+  pass.process(x.data(), y.data(), x.size());
+  double err = 0;
+  for (std::size_t i = std::size_t(pass.latency()); i < x.size(); ++i)
+    err = std::max(err, double(std::abs(y[i] - x[i - std::size_t(pass.latency())])));
+  for (std::size_t i = 0; i < std::size_t(pass.latency()); ++i)
+    err = std::max(err, double(std::abs(y[i])));
+  BOOST_TEST(err < 1e-4, "passthrough differs by " << err);
+  // The key malformed or not less than the context.
+  ArchSpec s;
+  s.kind = ArchKind::AudioMask;
+  s.channels = kBins;
+  s.height = 1;
+  s.width = kK;
+  s.width0 = 16;
+  s.latent = 8;
+  BuiltModel b = buildAudioMask(s);
+  for (const std::string bad : {"x", "-1", "1.5", "6"}) {
+    onnx::ExportOptions eo;
+    eo.task = onnx::Task::AudioDenoise;
+    eo.stft = onnx::Stft{512, 128, 16000};
+    eo.extra[onnx::key::kLookahead] = bad;
+    const std::string path = (dir / "bad.onnx").string();
+    onnx::exportOnnx(b.model, path, eo);
+    BOOST_CHECK_THROW(audio::MaskModel{path}, FormatError);
   }
   fs::remove_all(dir);
 }

@@ -532,6 +532,7 @@ BOOST_AUTO_TEST_CASE(help_documents_options) {
                         "--val-noise-data",
                         "--noise-floor",
                         "--envelope",
+                        "--lookahead",
                         "--speech-sampling",
                         "sample"})
     BOOST_CHECK_MESSAGE(r.out.find(o) != std::string::npos, o << " missing from --help");
@@ -693,6 +694,8 @@ BOOST_AUTO_TEST_CASE(audio_mixing_options_are_checked) {
            {{"--task", "audio-denoise", "--envelope", "0.95"}, "--noise-floor"},
            {{"--task", "denoise", "--envelope", "0.95"}, "--envelope"},
            {{"--task", "audio-denoise", "--noise-floor", "--envelope", "1.5"}, "--envelope"},
+           {{"--task", "denoise", "--lookahead", "1"}, "--lookahead"},
+           {{"--task", "audio-denoise", "--context", "4", "--lookahead", "4"}, "--lookahead"},
            {{"--task", "denoise", "--val-noise-data", "/usr/share/sounds/alsa/Noise.wav"},
             "--val-noise-data"},
            {{"--task", "audio-anomaly", "--noise-data", "/usr/share/sounds/alsa/Noise.wav"},
