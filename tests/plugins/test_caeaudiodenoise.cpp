@@ -19,6 +19,7 @@
 
 #include "audio/resample.hpp"
 #include "io/wav.hpp"
+#include "onnx/metadata.hpp"
 #include "plugins/harness.hpp"
 
 using cae::testing::GstInit;
@@ -157,8 +158,16 @@ Result run(const std::string& element, const Format& s, const std::vector<std::v
   return r;
 }
 
-// The STFT delay of the shipped model at a rate: window - 1 samples, the window 32 ms.
-std::size_t delayAt(int rate) { return std::size_t(4 * std::lround(128.0 * rate / 16000) - 1); }
+// The delay of the shipped model at a rate: the STFT's window - 1 samples (the window 32 ms,
+// four hops) and the model's look-ahead in hops (cae.lookahead), as its metadata gives them.
+std::size_t delayAt(int rate) {
+  const cae::onnx::ModelInfo info =
+      cae::onnx::readModelInfo(sourceRoot() + "/models/audio-denoise.onnx");
+  const auto it = info.unknown.find(cae::onnx::key::kLookahead);
+  const long hops =
+      info.stft->nFft / info.stft->hop + (it == info.unknown.end() ? 0 : std::stol(it->second));
+  return std::size_t(hops * std::lround(double(info.stft->hop) * rate / info.stft->sampleRate) - 1);
+}
 
 }  // namespace
 
