@@ -46,6 +46,23 @@ fs::path tempDir(const std::string& name) {
   return d;
 }
 
+// A small speech denoiser's training run on real speech, one engine thread, writing dir/name;
+// each test sets its sizes and its length.
+TrainConfig shortRun(const fs::path& dir, const std::string& name, int width, int latent,
+                     int context) {
+  TrainConfig c;
+  c.task = TrainTask::AudioDenoise;
+  c.arch.kind = ArchKind::AudioMask;
+  c.arch.width0 = width;
+  c.arch.latent = latent;
+  c.data = {kSpeech};
+  c.context = context;
+  c.batch = 16;
+  c.threads = 1;
+  c.output = (dir / name).string();
+  return c;
+}
+
 double power(const std::vector<float>& x) {
   double s = 0;
   for (float v : x) s += double(v) * v;
@@ -466,22 +483,13 @@ BOOST_DATA_TEST_CASE(a_short_run_exports_a_model_the_stream_path_runs,
                      boost::unit_test::data::make({1, 2, 3}), planes) {
   const bool floor = planes >= 2, envelope = planes == 3;
   const fs::path dir = tempDir("audio-train-" + std::to_string(planes));
-  TrainConfig c;
-  c.task = TrainTask::AudioDenoise;
-  c.arch.kind = ArchKind::AudioMask;
-  c.arch.width0 = 24;
-  c.arch.latent = 12;
-  c.data = {kSpeech};
+  TrainConfig c = shortRun(dir, "a.onnx", 24, 12, 6);
   c.noiseData = {"/usr/share/sounds/alsa/Noise.wav"};
-  c.context = 6;
-  c.batch = 16;
   c.epochs = 2;
   c.stepsPerEpoch = 30;
   c.valSamples = 256;
-  c.threads = 1;
   c.noiseFloor = floor;
   c.envelope = envelope ? 0.95 : 0.0;
-  c.output = (dir / "a.onnx").string();
   Trainer t(c);
   const TrainResult r = t.run();
   BOOST_REQUIRE(fs::exists(c.output));
@@ -578,20 +586,11 @@ BOOST_DATA_TEST_CASE(a_short_run_exports_a_model_the_stream_path_runs,
 BOOST_AUTO_TEST_CASE(a_look_ahead_model_masks_the_frame_it_was_trained_for) {
   constexpr int kL = 2, kK = 6, kBins = 257;
   const fs::path dir = tempDir("audio-lookahead");
-  TrainConfig c;
-  c.task = TrainTask::AudioDenoise;
-  c.arch.kind = ArchKind::AudioMask;
-  c.arch.width0 = 16;
-  c.arch.latent = 8;
-  c.data = {kSpeech};
-  c.context = kK;
+  TrainConfig c = shortRun(dir, "l.onnx", 16, 8, kK);
   c.lookahead = kL;
-  c.batch = 16;
   c.epochs = 1;
   c.stepsPerEpoch = 20;
   c.valSamples = 64;
-  c.threads = 1;
-  c.output = (dir / "l.onnx").string();
   Trainer(c).run();
   const onnx::ModelInfo info = onnx::readModelInfo(c.output);
   BOOST_TEST(info.unknown.at(onnx::key::kLookahead) == "2");
