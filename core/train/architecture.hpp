@@ -83,6 +83,10 @@ struct ArchSpec {
   // the rate (Minnen & Singh, "Channel-wise autoregressive entropy models", ICIP 2020), so the
   // decoder trains on what it will decode.
   std::string codecQuantize = "mixed";
+  // AudioMask: the stride along time of its "ea" convs (1 or 2). With 2 each reads every second
+  // column of the one before, so the code sees about 2^depth more frames for the same work per
+  // frame in a stream, where the strides become dilations (audio/column_net.hpp).
+  int timeStride = 1;
   std::uint64_t seed = 1;  // weight initialisation and the VAE's Sampling generator
 };
 

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "error.hpp"
 #include "nn/layers/activation.hpp"
@@ -11,14 +12,27 @@ namespace cae::train {
 
 namespace {
 
-std::unique_ptr<nn::Conv2d> timeConv(int in, int out, int frames) {
+std::unique_ptr<nn::Conv2d> timeConv(int in, int out, int frames, int stride = 1) {
   nn::Conv2dOptions o;
+  o.stride = stride;  // along time; the height is 1 with a kernel of 1, so it changes nothing there
   o.inChannels = in;
   o.outChannels = out;
   o.kernelH = 1;
   o.kernelW = frames;
   o.kernel = frames;
   return std::make_unique<nn::Conv2d>(o);
+}
+
+// The frames each "ea" conv (kernel 3, stride s, no padding) leaves, while more than 3 are left
+// (the code conv reads the last count), into `left`; false when a conv would leave out the
+// newest frame (its input's frames - 3 not a multiple of s): the whole window and a stream would
+// then disagree.
+bool eaFrames(int context, int stride, std::vector<int>* left = nullptr) {
+  for (int frames = context; frames > 3; frames = (frames - 3) / stride + 1) {
+    if ((frames - 3) % stride != 0) return false;
+    if (left) left->push_back((frames - 3) / stride + 1);
+  }
+  return true;
 }
 
 }  // namespace
@@ -35,6 +49,18 @@ void validateAudioMask(const ArchSpec& s) {
                           std::to_string(s.width));
   if (s.width0 < 1 || s.latent < 1)
     throw InvalidArgument("audio-mask: --width and --latent must be >= 1");
+  if (s.timeStride < 1 || s.timeStride > 2)
+    throw InvalidArgument("audio-mask: --time-stride must be 1 or 2, got " +
+                          std::to_string(s.timeStride));
+  if (!eaFrames(s.width, s.timeStride)) {
+    std::string fit;
+    for (int k = 3; k <= 64; ++k)
+      if (eaFrames(k, s.timeStride)) fit += (fit.empty() ? "" : ", ") + std::to_string(k);
+    throw InvalidArgument(
+        "audio-mask: --context " + std::to_string(s.width) + " does not fit --time-stride " +
+        std::to_string(s.timeStride) +
+        " (a conv would leave out the newest frame); contexts that fit up to 64: " + fit);
+  }
   if (s.frames != 1 || s.skips || s.residual || s.stem != 1 || s.segWidth > 0)
     throw InvalidArgument(
         "audio-mask: frames, skips, residual, stems and segmentation heads are for the conv "
@@ -45,9 +71,11 @@ BuiltModel buildAudioMask(const ArchSpec& s) {
   validateAudioMask(s);
   BuiltModel b{nn::Model({1, s.channels, 1, s.width})};
   nn::Model& m = b.model;
+  std::vector<int> left;
+  eaFrames(s.width, s.timeStride, &left);
   int at = nn::Model::kInput, frames = s.width, in = s.channels, i = 0;
-  for (; frames > 3; frames -= 2, ++i) {
-    at = m.add(timeConv(in, s.width0, 3), {at}, "ea" + std::to_string(i));
+  for (; frames > 3; frames = left[std::size_t(i)], ++i) {
+    at = m.add(timeConv(in, s.width0, 3, s.timeStride), {at}, "ea" + std::to_string(i));
     at = m.add(std::make_unique<nn::ReLU>(), {at}, "ea" + std::to_string(i) + "_act");
     in = s.width0;
   }

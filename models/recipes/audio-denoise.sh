@@ -128,8 +128,11 @@ psa=(--mask-loss psa --channels 192)
 # The code: 64 values, 128 for the `code128` candidate.
 latent=64
 [[ $step == code128 ]] && latent=128
+# The frames the model reads: 8, 23 for the `strided` candidate.
+context=8
+[[ $step == strided ]] && context=23
 common=(--task audio-denoise
-  --rate 16000 --stft 512:128 --context 8 --snr=-5:20 --latent "$latent"
+  --rate 16000 --stft 512:128 --context "$context" --snr=-5:20 --latent "$latent"
   --batch 32 --steps 500 --schedule cosine --min-lr 1e-5 --val-samples 4096 --seed 15)
 extra=("$@")
 # One step: the data, the common options, then the step's own options (the extra ones last).
@@ -196,6 +199,16 @@ case $step in
   code128) train "${wide[@]}" "${kinds[@]}" "${common[@]}" --mask-loss snr --channels 256 \
              --threads 2 --noise-floor --init "$out/audio-denoise-kinds.onnx" \
              --epochs 100 --lr 1.5e-4 -o "$out/audio-denoise-code128.onnx" ;;
-  *) echo "usage: $0 [out-dir] [base|s2|s3|s4|wide|floor|crowd|kinds|envelope|lookahead|code128|all] [cae-train options]" >&2
+  # A candidate (session 27), not in `all`: the shipped model's layers with stride 2 along time
+  # in its three first convs (--time-stride 2), so that they read 23 frames (184 ms of hops, 216
+  # ms of sound) instead of 8 at the same cost per frame in a stream (the strides become
+  # dilations there); its weights start from the shipped model's (copied to
+  # audio-denoise-kinds.onnx as for `envelope`; the same shapes), which now compute another
+  # function, so the rate of `kinds` (3e-4) rather than a continuation's.
+  strided) train "${wide[@]}" "${kinds[@]}" "${common[@]}" --mask-loss snr --channels 256 \
+             --threads 2 --noise-floor --time-stride 2 \
+             --init "$out/audio-denoise-kinds.onnx" --epochs 100 --lr 3e-4 \
+             -o "$out/audio-denoise-strided.onnx" ;;
+  *) echo "usage: $0 [out-dir] [base|s2|s3|s4|wide|floor|crowd|kinds|envelope|lookahead|code128|strided|all] [cae-train options]" >&2
      exit 2 ;;
 esac

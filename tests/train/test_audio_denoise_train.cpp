@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "audio/column_net.hpp"
 #include "audio/denoiser.hpp"
 #include "audio/fft.hpp"
 #include "audio/stft.hpp"
@@ -23,6 +24,7 @@
 #include "nn/losses/weighted_mse_loss.hpp"
 #include "onnx/export.hpp"
 #include "onnx/metadata.hpp"
+#include "onnx/receptive_field.hpp"
 #include "train/architecture.hpp"
 #include "train/audio_arch.hpp"
 #include "train/audio_data.hpp"
@@ -444,17 +446,41 @@ BOOST_AUTO_TEST_CASE(the_mask_architecture_is_causal_and_checked) {
   s.width = 8;
   s.height = 4;
   BOOST_CHECK_THROW(buildAudioMask(s), InvalidArgument);
+  s.height = 1;
+  // Stride 2 along time: the same three convs and code conv read 23 frames, and every one of
+  // them (the oldest as above; the receptive field is the window).
+  s.timeStride = 2;
+  s.width = 23;
+  BuiltModel strided = buildAudioMask(s);
+  BOOST_TEST((strided.model.outputShape(nn::Shape{1, 257, 1, 23}) == nn::Shape{1, 257, 1, 1}));
+  BOOST_TEST(strided.model.numParams() == b.model.numParams());
+  BOOST_TEST(onnx::receptiveField(strided.model) == 23);
+  BOOST_TEST(onnx::receptiveField(b.model) == 8);
+  // A window a conv would not end on the newest frame of, and strides other than 1 and 2.
+  for (const int w : {8, 9, 22, 24}) {
+    s.width = w;
+    BOOST_CHECK_THROW(buildAudioMask(s), InvalidArgument);
+  }
+  s.width = 23;
+  s.timeStride = 3;
+  BOOST_CHECK_THROW(buildAudioMask(s), InvalidArgument);
 }
 
-BOOST_AUTO_TEST_CASE(the_exported_mask_model_computes_in_opencv_what_it_computes_here) {
+// Stride 1 (7 frames) and 2 (11 frames): OpenCV DNN computes the exported file as the trainer's
+// model does, and the stream path (ColumnNet, where strides become dilations) gives the whole
+// window's mask frame after frame.
+BOOST_DATA_TEST_CASE(the_exported_mask_model_computes_in_opencv_what_it_computes_here,
+                     boost::unit_test::data::make({1, 2}) ^ boost::unit_test::data::make({7, 11}),
+                     stride, context) {
   const fs::path dir = tempDir("audio-golden");
   ArchSpec s;
   s.kind = ArchKind::AudioMask;
   s.channels = 257;
   s.height = 1;
-  s.width = 7;
+  s.width = context;
   s.width0 = 32;
   s.latent = 16;
+  s.timeStride = stride;
   s.seed = 4;
   BuiltModel b = buildAudioMask(s);
   onnx::ExportOptions eo;
@@ -463,9 +489,9 @@ BOOST_AUTO_TEST_CASE(the_exported_mask_model_computes_in_opencv_what_it_computes
   const std::string path = (dir / "g.onnx").string();
   onnx::exportOnnx(b.model, path, eo);
   audio::MaskModel m(path);
-  BOOST_TEST(m.context() == 7);
+  BOOST_TEST(m.context() == context);
   nn::Rng rng(2);
-  Tensor x(nn::Shape{3, 257, 1, 7});
+  Tensor x(nn::Shape{3, 257, 1, context});
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = rng.uniform(0, 1);
   const Tensor want = b.model.forward(x);
   std::vector<float> got(std::size_t(3) * 257);
@@ -474,6 +500,30 @@ BOOST_AUTO_TEST_CASE(the_exported_mask_model_computes_in_opencv_what_it_computes
   for (std::size_t i = 0; i < got.size(); ++i)
     err = std::max(err, double(std::abs(got[i] - want[i])));
   BOOST_TEST(err < 1e-5, "OpenCV DNN differs by " << err);
+
+  // The stream: one frame at a time from silence, against the whole window of the last K.
+  BOOST_REQUIRE(m.columns() != nullptr);
+  BOOST_TEST(m.columns()->context == context);
+  audio::ColumnNet net(m.columns());
+  std::vector<float> window(std::size_t(257) * std::size_t(context), 0.0f), column(257),
+      streamed(257), whole(257);
+  double worst = 0, spread = 0;
+  for (int frame = 0; frame < 3 * context; ++frame) {
+    for (float& v : column) v = float(rng.uniform(0, 1));
+    for (int f = 0; f < 257; ++f) {
+      float* row = &window[std::size_t(f) * std::size_t(context)];
+      std::copy(row + 1, row + context, row);
+      row[context - 1] = column[std::size_t(f)];
+    }
+    net.push(column.data(), streamed.data());
+    m.run(window.data(), whole.data());
+    for (std::size_t i = 0; i < whole.size(); ++i)
+      worst = std::max(worst, double(std::abs(streamed[i] - whole[i])));
+    const auto [lo, hi] = std::minmax_element(whole.begin(), whole.end());
+    spread = std::max(spread, double(*hi - *lo));
+  }
+  BOOST_TEST(worst < 1e-5, "the stream differs from the whole window by " << worst);
+  BOOST_TEST(spread > 0.05);  // masks that vary: the comparison means something
   fs::remove_all(dir);
 }
 

@@ -533,6 +533,7 @@ BOOST_AUTO_TEST_CASE(help_documents_options) {
                         "--noise-floor",
                         "--envelope",
                         "--lookahead",
+                        "--time-stride",
                         "--speech-sampling",
                         "sample"})
     BOOST_CHECK_MESSAGE(r.out.find(o) != std::string::npos, o << " missing from --help");
@@ -696,6 +697,10 @@ BOOST_AUTO_TEST_CASE(audio_mixing_options_are_checked) {
            {{"--task", "audio-denoise", "--noise-floor", "--envelope", "1.5"}, "--envelope"},
            {{"--task", "denoise", "--lookahead", "1"}, "--lookahead"},
            {{"--task", "audio-denoise", "--context", "4", "--lookahead", "4"}, "--lookahead"},
+           {{"--task", "denoise", "--time-stride", "2"}, "--time-stride"},
+           {{"--task", "audio-denoise", "--time-stride", "3"}, "--time-stride"},
+           // 8 frames: the second stride-2 conv would read 3 of the first's 4 outputs
+           {{"--task", "audio-denoise", "--time-stride", "2", "--context", "8"}, "5, 7, 11"},
            {{"--task", "denoise", "--val-noise-data", "/usr/share/sounds/alsa/Noise.wav"},
             "--val-noise-data"},
            {{"--task", "audio-anomaly", "--noise-data", "/usr/share/sounds/alsa/Noise.wav"},
