@@ -27,13 +27,14 @@ namespace audio = cae::audio;
 namespace {
 
 // Multiply-adds per hop: the streaming path computes one column per layer; the whole window
-// computes every column each layer's output has within the model's context.
+// computes every column each layer's output has within the model's context (a strided layer
+// every stride-th).
 std::pair<double, double> macsPerHop(const audio::ColumnNet::Weights& w) {
   double stream = 0, whole = 0;
   int cols = w.context;
   for (const auto& l : w.layers) {
     const double perColumn = double(l.out) * l.in * l.k;
-    cols -= l.k - 1;
+    cols = (cols - l.k) / l.stride + 1;
     stream += perColumn;
     whole += perColumn * cols;
   }

@@ -68,6 +68,7 @@ std::shared_ptr<const ColumnNet::Weights> ColumnNet::fromGraph(const onnx::Graph
       int stride = 1;
       if (!convLayer(g, n, l, stride) || spacing > 4096 / stride) return nullptr;
       l.dilation = l.k > 1 ? spacing : 1;
+      l.stride = stride;
       spacing *= stride;
       if (!w->layers.empty() && w->layers.back().out != l.in) return nullptr;
       w->layers.push_back(std::move(l));

@@ -40,6 +40,7 @@ class ColumnNet {
   struct Layer {
     int in = 0, out = 0, k = 1;  // channels in and out, kernel width
     int dilation = 1;            // columns between its taps in a stream (the strides before it)
+    int stride = 1;              // its stride along time in the file's whole-window graph
     int span() const { return (k - 1) * dilation + 1; }  // the columns of input it keeps
     std::vector<float> weight;  // out x (k x in): for output o, tap t, input i: [o][t * in + i]
     std::vector<float> bias;    // out

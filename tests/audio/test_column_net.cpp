@@ -157,6 +157,8 @@ BOOST_AUTO_TEST_CASE(graphs_that_are_not_a_column_chain_are_left_to_opencv) {
   BOOST_REQUIRE(w->layers.size() == 6u);
   BOOST_TEST(w->layers[0].dilation == 1);
   BOOST_TEST(w->layers[1].dilation == 2);
+  BOOST_TEST(w->layers[0].stride == 2);
+  BOOST_TEST(w->layers[1].stride == 1);
   BOOST_TEST(w->layers[3].dilation == 2);      // the code conv, 1 x 2
   BOOST_TEST(w->layers.back().dilation == 1);  // a 1 x 1 conv needs no spacing
 }
