@@ -6,10 +6,11 @@
 // recomputes, every hop, the K - k + 1 output columns of its first layer, and so on, although
 // all but the newest were computed on earlier hops. ColumnNet keeps each layer's last input
 // columns it still needs and computes one column per layer per frame: for the shipped model's
-// shapes about 4 x fewer multiply-adds than the whole window (the first layer, which reads the
-// 2 x 257 features, dominates). Its output is the whole-window forward's (the same sums in
-// another order: equal to float rounding), once K frames have been pushed; reset() then K
-// pushes of zero frames give the state of a window of silence, as the element starts.
+// shapes (23 frames, strided) about 6 x fewer multiply-adds than the whole window (the first
+// layer, which reads the 2 x 257 features, dominates). Its output is the whole-window forward's
+// (the same sums in another order: equal to float rounding), once K frames have been pushed;
+// reset() then K pushes of zero frames give the state of a window of silence, as the element
+// starts.
 //
 // Strides along time (train/audio_arch.hpp's timeStride) become dilations: in the whole window
 // a layer after a stride-2 conv reads every second column its input would have, so in a stream,
