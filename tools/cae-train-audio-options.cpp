@@ -83,6 +83,27 @@ void addAudioInputOptions(CLI::App& app, TrainConfig& c) {
       ->group("Audio");
 }
 
+// audio-denoise: how the model's convs run along time, in the file and in training.
+void addAudioTimeOptions(CLI::App& app, Options& o) {
+  TrainConfig& c = o.c;
+  app.add_option("--time-stride", c.arch.timeStride,
+                 "audio-denoise: 1 | 2: the stride along time of the model's first convs; with "
+                 "2 each reads every second output of the one before, so the same layers see "
+                 "about twice as many frames per conv (--context 23 for three convs, against 8 "
+                 "with 1) at the same cost per frame in a stream")
+      ->check(CLI::Range(1, 2))
+      ->capture_default_str()
+      ->group("Audio");
+  app.add_option("--sequence", c.arch.timeOutputs,
+                 "audio-denoise: frames each sample masks in training: with L > 1 the model "
+                 "reads K + L - 1 consecutive frames and masks the L newest (its strides as "
+                 "dilations), L times the frames per step for much less than L times the work; "
+                 "the file written is the same K-frame model")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str()
+      ->group("Audio");
+}
+
 }  // namespace
 
 // --task audio-denoise (core/train/audio_data.hpp) and audio-anomaly.
@@ -105,14 +126,7 @@ void addAudioOptions(CLI::App& app, Options& o) {
       ->check(CLI::Range(3, 64))
       ->capture_default_str()
       ->group("Audio");
-  app.add_option("--time-stride", c.arch.timeStride,
-                 "audio-denoise: 1 | 2: the stride along time of the model's first convs; with "
-                 "2 each reads every second output of the one before, so the same layers see "
-                 "about twice as many frames per conv (--context 23 for three convs, against 8 "
-                 "with 1) at the same cost per frame in a stream")
-      ->check(CLI::Range(1, 2))
-      ->capture_default_str()
-      ->group("Audio");
+  addAudioTimeOptions(app, o);
   app.add_option("--mask-loss", c.maskLoss,
                  "audio-denoise: psa (the gain's error weighted by each noisy bin's power over "
                  "its frame's mean: phase-sensitive spectrum approximation) | snr (psa with each "
@@ -206,6 +220,8 @@ void audioConfig(const Options& o, TrainConfig& c) {
         "--task audio-denoise and --noise-floor");
   if (c.arch.timeStride != 1 && c.task != TrainTask::AudioDenoise)
     throw InvalidArgument("--time-stride is for --task audio-denoise");
+  if (c.arch.timeOutputs != 1 && c.task != TrainTask::AudioDenoise)
+    throw InvalidArgument("--sequence is for --task audio-denoise");
   if (c.lookahead > 0 && c.task != TrainTask::AudioDenoise)
     throw InvalidArgument("--lookahead is for --task audio-denoise");
   if (c.lookahead >= c.context)

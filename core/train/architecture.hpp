@@ -87,6 +87,11 @@ struct ArchSpec {
   // column of the one before, so the code sees about 2^depth more frames for the same work per
   // frame in a stream, where the strides become dilations (audio/column_net.hpp).
   int timeStride = 1;
+  // AudioMask: the frames it masks per sample (cae-train --sequence). 1: the deployed form, K
+  // frames in and the newest masked. L > 1: K + L - 1 frames in and the L newest masked, the
+  // strides written as dilations (every output computed, as a stream computes them), with the
+  // same layers and parameters as the deployed form, which exportTrained() writes.
+  int timeOutputs = 1;
   std::uint64_t seed = 1;  // weight initialisation and the VAE's Sampling generator
 };
 

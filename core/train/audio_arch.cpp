@@ -12,9 +12,11 @@ namespace cae::train {
 
 namespace {
 
-std::unique_ptr<nn::Conv2d> timeConv(int in, int out, int frames, int stride = 1) {
+std::unique_ptr<nn::Conv2d> timeConv(int in, int out, int frames, int stride = 1,
+                                     int dilation = 1) {
   nn::Conv2dOptions o;
   o.stride = stride;  // along time; the height is 1 with a kernel of 1, so it changes nothing there
+  o.dilation = dilation;  // the same: a kernel height of 1 reads one row whatever the dilation
   o.inChannels = in;
   o.outChannels = out;
   o.kernelH = 1;
@@ -52,6 +54,9 @@ void validateAudioMask(const ArchSpec& s) {
   if (s.timeStride < 1 || s.timeStride > 2)
     throw InvalidArgument("audio-mask: --time-stride must be 1 or 2, got " +
                           std::to_string(s.timeStride));
+  if (s.timeOutputs < 1 || s.timeOutputs > 1024)
+    throw InvalidArgument("audio-mask: --sequence must be 1..1024 frames, got " +
+                          std::to_string(s.timeOutputs));
   if (!eaFrames(s.width, s.timeStride)) {
     std::string fit;
     for (int k = 3; k <= 64; ++k)
@@ -69,17 +74,22 @@ void validateAudioMask(const ArchSpec& s) {
 
 BuiltModel buildAudioMask(const ArchSpec& s) {
   validateAudioMask(s);
-  BuiltModel b{nn::Model({1, s.channels, 1, s.width})};
+  const int outputs = s.timeOutputs;
+  BuiltModel b{nn::Model({1, s.channels, 1, s.width + outputs - 1})};
   nn::Model& m = b.model;
   std::vector<int> left;
   eaFrames(s.width, s.timeStride, &left);
-  int at = nn::Model::kInput, frames = s.width, in = s.channels, i = 0;
+  // L > 1: stride 1 and the dilation the deployed form's strides amount to (1, s, s^2, ...).
+  const int stride = outputs > 1 ? 1 : s.timeStride;
+  int at = nn::Model::kInput, frames = s.width, in = s.channels, i = 0, dilation = 1;
   for (; frames > 3; frames = left[std::size_t(i)], ++i) {
-    at = m.add(timeConv(in, s.width0, 3, s.timeStride), {at}, "ea" + std::to_string(i));
+    at = m.add(timeConv(in, s.width0, 3, stride, outputs > 1 ? dilation : 1), {at},
+               "ea" + std::to_string(i));
     at = m.add(std::make_unique<nn::ReLU>(), {at}, "ea" + std::to_string(i) + "_act");
     in = s.width0;
+    dilation *= s.timeStride;
   }
-  at = m.add(timeConv(in, s.latent, frames), {at}, "code_conv");
+  at = m.add(timeConv(in, s.latent, frames, 1, outputs > 1 ? dilation : 1), {at}, "code_conv");
   b.code = m.add(std::make_unique<nn::ReLU>(), {at}, "code");
   at = m.add(timeConv(s.latent, s.width0, 1), {b.code}, "da0");
   at = m.add(std::make_unique<nn::ReLU>(), {at}, "da0_act");
@@ -88,6 +98,18 @@ BuiltModel buildAudioMask(const ArchSpec& s) {
   m.setOutput(m.add(std::make_unique<nn::Sigmoid>(), {at}, "mask"));
   m.compile();
   m.initialize(s.seed);
+  return b;
+}
+
+BuiltModel deployedAudioMask(const ArchSpec& spec, const nn::Model& trained) {
+  ArchSpec one = spec;
+  one.timeOutputs = 1;
+  BuiltModel b = buildAudioMask(one);
+  // The same layers in the same order (only strides and dilations differ): the same parameters.
+  if (b.model.numParams() != trained.numParams())
+    throw InvalidArgument("audio-mask: the model has " + std::to_string(trained.numParams()) +
+                          " parameters, its spec's " + std::to_string(b.model.numParams()));
+  b.model.params() = trained.params();
   return b;
 }
 

@@ -14,8 +14,13 @@
 //   "code"    conv 1xT over the T frames left (width0 -> latent), ReLU: one code per step
 //   "da0"     conv 1x1 (latent -> width0), ReLU; "mask" conv 1x1 (width0 -> bins), Sigmoid
 //   output    {bins, 1, 1}: the gain of each bin of the newest frame, in [0, 1]
+// With timeOutputs L > 1 (training on L frames at once, cae-train --sequence) the input is
+// {C, 1, K + L - 1} and the output {bins, 1, L}: the masks of the L newest frames, each from the
+// K frames that end at it. Every conv then has stride 1, and conv i (the code conv last) the
+// dilation timeStride^i, so that output j computes exactly what the deployed form (L = 1)
+// computes from frames j .. j + K - 1, with the same parameters in the same order.
 // ArchSpec fields read: channels (input rows), outChannels (bins; 0: channels), width (K >= 3),
-// width0, latent, timeStride, seed.
+// width0, latent, timeStride, timeOutputs, seed.
 #pragma once
 
 #include "nn/model.hpp"
@@ -26,5 +31,8 @@ namespace cae::train {
 // InvalidArgument for a spec the builder cannot build (the message says which option).
 void validateAudioMask(const ArchSpec& spec);
 BuiltModel buildAudioMask(const ArchSpec& spec);
+// The deployed form (timeOutputs 1: K frames in, the newest masked) of a model built from spec
+// (any timeOutputs), with its parameters: what cae-train writes to the model file.
+BuiltModel deployedAudioMask(const ArchSpec& spec, const nn::Model& trained);
 
 }  // namespace cae::train

@@ -146,6 +146,7 @@ AudioMixSource::AudioMixSource(SoundSet speech, SoundSet noise, AudioMixOptions 
     : speech_(std::move(speech)), noise_(std::move(noise)), o_(o) {
   if (speech_.clips.empty()) throw InvalidArgument("audio-denoise: no speech to train on");
   if (o_.context < 1) throw InvalidArgument("audio-denoise: --context must be >= 1");
+  if (o_.outputs < 1) throw InvalidArgument("audio-denoise: --sequence must be >= 1");
   if (o_.lookahead < 0 || o_.lookahead >= o_.context)
     throw InvalidArgument("audio-denoise: --lookahead L needs 0 <= L < --context (" +
                           std::to_string(o_.context) + "), got " + std::to_string(o_.lookahead));
@@ -236,15 +237,26 @@ void AudioMixSource::mixture(Rng& rng, std::size_t len, std::vector<float>& spee
 }
 
 void AudioMixSource::samples(Rng& rng, int count, float* const* columns) const {
-  const int n = o_.n, hop = o_.hop, k = o_.context, bins = n / 2 + 1;
-  // With the noise floor, the mixture starts `warm` frames before the K the first sample reads,
-  // and the others read K frames `kFloorSpacing` later each.
+  // With the noise floor, the mixture starts `warm` frames before the K + L - 1 the first
+  // sample reads, and the others read theirs `kFloorSpacing` frames later each.
   const int warm = o_.noiseFloor ? int(rng.below(std::uint64_t(o_.floorWarmup) + 1)) : 0;
-  const int frames = warm + (count - 1) * kFloorSpacing + k;
-  const std::size_t len = std::size_t(n) + std::size_t(frames - 1) * std::size_t(hop);
+  const int frames = warm + (count - 1) * kFloorSpacing + o_.context + o_.outputs - 1;
+  const std::size_t len = std::size_t(o_.n) + std::size_t(frames - 1) * std::size_t(o_.hop);
   std::vector<float> s, v;
   mixture(rng, len, s, v);
   const bool telephone = rng.uniform() < 0.1;
+  render(s, v, warm, telephone, count, columns);
+}
+
+void AudioMixSource::render(const std::vector<float>& s, const std::vector<float>& v, int warm,
+                            bool telephone, int count, float* const* columns) const {
+  const int n = o_.n, hop = o_.hop, k = o_.context, bins = n / 2 + 1, outs = o_.outputs;
+  const int in = k + outs - 1;  // the frames a sample reads
+  const int frames = warm + (count - 1) * kFloorSpacing + in;
+  const std::size_t len = std::size_t(n) + std::size_t(frames - 1) * std::size_t(hop);
+  if (warm < 0 || count < 1 || s.size() < len || v.size() < len)
+    throw InvalidArgument("audio-denoise: a mixture of " + std::to_string(s.size()) +
+                          " samples is too short for its frames");
   const int top = telephone ? n / 4 + 1 : bins;  // bins up to a quarter of the rate
   static thread_local std::vector<float> w;
   if (int(w.size()) != n) w = audio::sqrtHannWindow(n);
@@ -256,7 +268,7 @@ void AudioMixSource::samples(Rng& rng, int count, float* const* columns) const {
   if (o_.noiseFloor) tracker.emplace(bins, o_.floor);
   if (o_.envelope > 0) envelope.emplace(bins, audio::envelopeOptions(float(o_.envelope)));
   std::vector<float> env(envelope ? std::size_t(bins) : 0);
-  const int cols = k + 1;
+  const int cols = in + outs;
   for (int t = 0; t < frames; ++t) {
     const std::size_t at = std::size_t(t) * std::size_t(hop);
     for (int i = 0; i < n; ++i)
@@ -266,29 +278,35 @@ void AudioMixSource::samples(Rng& rng, int count, float* const* columns) const {
       mag[std::size_t(f)] = f < top ? audio::magnitudeToUnit(std::abs(Y[std::size_t(f)]), n) : 0.0f;
     if (tracker) tracker->update(mag.data(), floor.data());
     if (envelope) envelope->update(mag.data(), env.data());
-    // The samples this frame belongs to: sample j reads frames first(j) .. first(j) + K - 1.
+    // The samples this frame belongs to: sample j reads frames first(j) .. first(j) + K + L - 2
+    // and masks (for output o) frame first(j) + K - 1 - lookahead + o.
+    bool clean = false;  // S holds this frame's clean spectrum
     for (int j = 0; j < count; ++j) {
       const int c = t - (warm + j * kFloorSpacing);
-      if (c < 0 || c >= k) continue;
+      if (c < 0 || c >= in) continue;
       float* out = columns[j];
       for (int f = 0; f < bins; ++f) {
         out[f * cols + c] = mag[std::size_t(f)];
         if (tracker) out[(bins + f) * cols + c] = floor[std::size_t(f)];
         if (envelope) out[(2 * bins + f) * cols + c] = env[std::size_t(f)];
       }
-      if (c != k - 1 - o_.lookahead) continue;
-      for (int f = bins; f < channels(); ++f) out[f * cols + k] = 0.0f;
-      // The frame masked (the newest, or L before it): the clean spectrum for the target (Y
-      // holds the noisy one).
-      for (int i = 0; i < n; ++i)
-        frame[std::size_t(i)] = s[at + std::size_t(i)] * w[std::size_t(i)];
-      fft_->forward(frame.data(), S.data());
+      const int o = c - (k - 1 - o_.lookahead);  // the output whose frame this is
+      if (o < 0 || o >= outs) continue;
+      const int col = in + o;
+      for (int f = bins; f < channels(); ++f) out[f * cols + col] = 0.0f;
+      // The frame masked: the clean spectrum for the target (Y holds the noisy one).
+      if (!clean) {
+        for (int i = 0; i < n; ++i)
+          frame[std::size_t(i)] = s[at + std::size_t(i)] * w[std::size_t(i)];
+        fft_->forward(frame.data(), S.data());
+        clean = true;
+      }
       for (int f = 0; f < bins; ++f) {
         const std::complex<float> y = Y[std::size_t(f)], cl = S[std::size_t(f)];
         const float y2 = std::norm(y);
         const float m =
             f < top && y2 > 1e-20f ? (cl.real() * y.real() + cl.imag() * y.imag()) / y2 : 0.0f;
-        out[f * cols + k] = std::clamp(m, 0.0f, 1.0f);
+        out[f * cols + col] = std::clamp(m, 0.0f, 1.0f);
       }
     }
   }
@@ -315,20 +333,23 @@ Tensor AudioMixSource::fixed(int n, std::uint64_t seed) const {
   return out;
 }
 
-void splitAudioSamples(const Tensor& samples, Tensor& input, Tensor& target, int bins) {
+void splitAudioSamples(const Tensor& samples, Tensor& input, Tensor& target, int bins,
+                       int outputs) {
   const nn::Shape s = samples.shape();
-  if (s.h != 1 || s.w < 2) throw InvalidArgument("audio samples are {N, bins, 1, K + 1}");
+  if (outputs < 1 || s.h != 1 || s.w < 2 * outputs)
+    throw InvalidArgument("audio samples are {N, bins, 1, K + 2L - 1}");
   if (bins <= 0) bins = s.c;
   if (bins > s.c) throw InvalidArgument("audio samples have fewer rows than the mask's bins");
-  const int k = s.w - 1;
-  const nn::Shape is{s.n, s.c, 1, k}, ts{s.n, bins, 1, 1};
+  const int k = s.w - outputs;  // the frames read
+  const nn::Shape is{s.n, s.c, 1, k}, ts{s.n, bins, 1, outputs};
   if (input.shape() != is) input.resize(is);
   if (target.shape() != ts) target.resize(ts);
   for (int i = 0; i < s.n; ++i)
     for (int f = 0; f < s.c; ++f) {
       const float* row = samples.sample(i) + std::size_t(f) * std::size_t(s.w);
       std::copy(row, row + k, input.sample(i) + std::size_t(f) * std::size_t(k));
-      if (f < bins) target.sample(i)[f] = row[k];
+      if (f < bins)
+        std::copy(row + k, row + s.w, target.sample(i) + std::size_t(f) * std::size_t(outputs));
     }
 }
 

@@ -85,6 +85,9 @@ struct AudioMixOptions {
   // Look-ahead: the target is the mask of frame K - 1 - lookahead (0: the newest), so the
   // model reads that many frames after the one it masks. 0 <= lookahead < context.
   int lookahead = 0;
+  // Frames masked per sample (cae-train --sequence): L > 1 reads K + L - 1 consecutive frames
+  // and holds the targets of the L newest (each from the K frames that end at it).
+  int outputs = 1;
 };
 
 class AudioMixSource : public SampleSource {
@@ -101,21 +104,30 @@ class AudioMixSource : public SampleSource {
   }
   int frames() const override { return 1; }
   int height() const override { return 1; }
-  int width() const override { return o_.context + 1; }  // K frames and the target
+  // K + L - 1 frames and the L targets
+  int width() const override { return o_.context + 2 * o_.outputs - 1; }
   std::size_t size() const override { return speech_.clips.size(); }
 
   // One mixture of `length` samples as the source draws them (speech, noise), for tests and
   // reports: the clean speech and the noise, each at its final level.
   void mixture(nn::Rng& rng, std::size_t length, std::vector<float>& speech,
                std::vector<float>& noise) const;
+  // The samples of one drawn mixture (speech, noise as mixture() gives them) whose first
+  // sample's frames start `warm` frames in (the noise floor tracked from the start), the
+  // others kFloorSpacing frames apart, into count buffers of channels() x width(); telephone:
+  // the bins above a quarter of the rate zeroed (and masked as 0). InvalidArgument when the
+  // mixture is too short. The source's generator draws the rest; tests call it outright.
+  void render(const std::vector<float>& speech, const std::vector<float>& noise, int warm,
+              bool telephone, int count, float* const* columns) const;
+  static constexpr int kFloorSpacing = 40;
   const SoundSet& speech() const { return speech_; }
   const SoundSet& noise() const { return noise_; }
 
  private:
-  // count samples, each channels() x (K + 1), row-major, from one mixture.
+  // count samples, each channels() x width(), row-major, from one mixture.
   void samples(nn::Rng& rng, int count, float* const* columns) const;
   // With the noise floor: samples per mixture, and the frames between their starts.
-  static constexpr int kFloorGroup = 4, kFloorSpacing = 40;
+  static constexpr int kFloorGroup = 4;
   std::size_t pickSpeech(nn::Rng& rng) const;  // a clip index as o_.byDuration says
   SoundSet speech_, noise_;
   std::vector<double> speechEnds_;  // cumulative clip lengths (byDuration)
@@ -123,10 +135,10 @@ class AudioMixSource : public SampleSource {
   std::unique_ptr<audio::RealFft> fft_;  // used by one caller at a time (next/fixed)
 };
 
-// A batch of samples {N, C, 1, K + 1} as the model's input {N, C, 1, K} and its target
-// {N, bins, 1, 1}, the first bins rows of the last column (bins 0: C).
+// A batch of samples {N, C, 1, K + 2L - 1} as the model's input {N, C, 1, K + L - 1} and its
+// target {N, bins, 1, L}, the first bins rows of the last L columns (bins 0: C; L: `outputs`).
 void splitAudioSamples(const nn::Tensor& samples, nn::Tensor& input, nn::Tensor& target,
-                       int bins = 0);
+                       int bins = 0, int outputs = 1);
 
 }  // namespace cae::train
 

@@ -18,15 +18,20 @@ double maskGainDb(const Tensor& input, const Tensor& target, const Tensor& masks
                   int lookahead) {
   double noisy = 0, denoised = 0;
   const nn::Shape sh = input.shape();
-  const int bins = target.shape().c;  // the input's first rows (a noise floor's follow)
-  const auto col = std::size_t(sh.w - 1 - lookahead);
+  const int bins = target.shape().c;     // the input's first rows (a noise floor's follow)
+  const int outputs = target.shape().w;  // masks per sample, of the input's last frames
   for (int i = 0; i < sh.n; ++i)
-    for (int f = 0; f < bins; ++f) {
-      const double mag = audio::unitToMagnitude(
-          float(input.sample(i)[std::size_t(f) * std::size_t(sh.w) + col]), stftSize);
-      const double t = target.sample(i)[f], m = masks.sample(i)[f];
-      noisy += mag * mag * (1 - t) * (1 - t);
-      denoised += mag * mag * (m - t) * (m - t);
+    for (int o = 0; o < outputs; ++o) {
+      const int frame = sh.w - outputs - lookahead + o;
+      const auto col = static_cast<std::size_t>(frame);
+      for (int f = 0; f < bins; ++f) {
+        const double mag = audio::unitToMagnitude(
+            float(input.sample(i)[std::size_t(f) * std::size_t(sh.w) + col]), stftSize);
+        const std::size_t at = std::size_t(f) * std::size_t(outputs) + std::size_t(o);
+        const double t = target.sample(i)[at], m = masks.sample(i)[at];
+        noisy += mag * mag * (1 - t) * (1 - t);
+        denoised += mag * mag * (m - t) * (m - t);
+      }
     }
   return 10 * std::log10(noisy / std::max(denoised, 1e-30));
 }

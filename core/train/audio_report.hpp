@@ -22,9 +22,10 @@ namespace cae::train {
 
 // The newest frame's output error is |Y|^2 (m - PSM)^2 per bin plus the part of the clean bin no
 // gain of Y reaches (the same for every mask), so 10 log10 of sum |Y|^2 (1 - PSM)^2 (the noisy
-// frame, m = 1) over sum |Y|^2 (m - PSM)^2 is the gain in that error, in dB. input {N, bins, 1,
-// K} (|Y| from its last column, or with look-ahead L the column L before it), target and masks
-// {N, bins, 1, 1}; stftSize: the features' n.
+// frame, m = 1) over sum |Y|^2 (m - PSM)^2 is the gain in that error, in dB. target and masks
+// {N, bins, 1, L}: the masks of the input's last L frames; input {N, bins, 1, K + L - 1} (|Y|
+// of mask o from column K - 1 + o, or with look-ahead A the column A before it); stftSize: the
+// features' n.
 double maskGainDb(const nn::Tensor& input, const nn::Tensor& target, const nn::Tensor& masks,
                   int stftSize, int lookahead = 0);
 

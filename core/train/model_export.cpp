@@ -14,6 +14,7 @@
 #include "nn/layers/entropy_bottleneck.hpp"
 #include "nn/layers/sampling.hpp"
 #include "onnx/metadata.hpp"
+#include "train/audio_arch.hpp"
 #include "train/codec_arch.hpp"
 #include "train/codec_tables.hpp"
 #include "train/training_data.hpp"
@@ -203,6 +204,11 @@ ExportedFiles exportTrained(const TrainConfig& c, const ArchSpec& spec, BuiltMod
       smp->setTraining(false);
   ensureFolder(c.output);
   if (built.compresses()) return exportCodec(c, spec, built, std::move(eo));
+  if (spec.kind == ArchKind::AudioMask && spec.timeOutputs > 1) {
+    // Trained on several frames at once (--sequence): the file holds the K-frame form.
+    onnx::exportOnnx(deployedAudioMask(spec, built.model).model, c.output, eo);
+    return ExportedFiles{c.output, ""};
+  }
   const Shape one{1, spec.channels, spec.height, spec.width};
   if (c.task == TrainTask::Features) {
     Model enc = extractEncoder(spec, built);

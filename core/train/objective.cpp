@@ -172,35 +172,43 @@ double Objective::segmentationLoss(const Tensor& probability) const {
   return segValLoss_.compute(probability, mask_, nullptr);
 }
 
-const nn::WeightedMseLoss* Objective::maskLoss(const Tensor& input) const {
+const nn::WeightedMseLoss* Objective::maskLoss(const Tensor& input, int outputs) const {
   if (!maskLoss_) return nullptr;
   const nn::Shape s = input.shape();
   const int bins = stftSize_ / 2 + 1;  // the input's first rows (a noise floor's follow)
-  const auto col = std::size_t(s.w - 1 - lookahead_);  // the frame the mask is of
-  Tensor w(nn::Shape{s.n, bins, 1, 1});
+  if (outputs < 1 || s.w < outputs)
+    throw InvalidArgument("mask loss: " + std::to_string(outputs) + " masks of " +
+                          std::to_string(s.w) + " frames");
+  const std::size_t w0 = std::size_t(s.w);
+  Tensor w(nn::Shape{s.n, bins, 1, outputs});
   for (int i = 0; i < s.n; ++i) {
-    double mean = 0;
-    for (int f = 0; f < bins; ++f) {
-      const double mag = audio::unitToMagnitude(
-          float(input.sample(i)[std::size_t(f) * std::size_t(s.w) + col]), stftSize_);
-      w.sample(i)[f] = Scalar(mag * mag);
-      mean += mag * mag;
-    }
-    mean = std::max(mean / bins, 1e-20);
-    // snr: the frame counts by its power over its noise floor's (the second plane's column
-    // of that frame), from 1 (at or under the floor) to kMaxFrameWeight.
-    double frame = 1;
-    if (frameSnrWeight_) {
-      double floor = 0;
-      for (int f = bins; f < 2 * bins; ++f) {
-        const double mag = audio::unitToMagnitude(
-            float(input.sample(i)[std::size_t(f) * std::size_t(s.w) + col]), stftSize_);
-        floor += mag * mag;
+    const float* x = input.sample(i);
+    float* wi = w.sample(i);
+    for (int o = 0; o < outputs; ++o) {
+      // the frame mask o is of: the newest of its K frames, or lookahead before it
+      const int masked = s.w - outputs - lookahead_ + o;
+      const auto col = static_cast<std::size_t>(masked);
+      const auto at = [&](int f) { return std::size_t(f) * std::size_t(outputs) + std::size_t(o); };
+      double mean = 0;
+      for (int f = 0; f < bins; ++f) {
+        const double mag = audio::unitToMagnitude(float(x[std::size_t(f) * w0 + col]), stftSize_);
+        wi[at(f)] = Scalar(mag * mag);
+        mean += mag * mag;
       }
-      frame = std::clamp(mean / std::max(floor / bins, 1e-20), 1.0, kMaxFrameWeight);
+      mean = std::max(mean / bins, 1e-20);
+      // snr: the frame counts by its power over its noise floor's (the second plane's column
+      // of that frame), from 1 (at or under the floor) to kMaxFrameWeight.
+      double frame = 1;
+      if (frameSnrWeight_) {
+        double floor = 0;
+        for (int f = bins; f < 2 * bins; ++f) {
+          const double mag = audio::unitToMagnitude(float(x[std::size_t(f) * w0 + col]), stftSize_);
+          floor += mag * mag;
+        }
+        frame = std::clamp(mean / std::max(floor / bins, 1e-20), 1.0, kMaxFrameWeight);
+      }
+      for (int f = 0; f < bins; ++f) wi[at(f)] = Scalar((double(wi[at(f)]) / mean + 1e-3) * frame);
     }
-    for (int f = 0; f < bins; ++f)
-      w.sample(i)[f] = Scalar((double(w.sample(i)[f]) / mean + 1e-3) * frame);
   }
   maskLoss_->setWeights(w);
   return &*maskLoss_;
@@ -211,7 +219,7 @@ StepLoss Objective::step(BuiltModel& b, bool inner, const Tensor& input, const T
   if (b.compresses()) return codecStep(b, input, target);
   Model& m = b.model;
   const Tensor& out = m.forward(input);
-  if (const nn::WeightedMseLoss* ml = maskLoss(input)) {
+  if (const nn::WeightedMseLoss* ml = maskLoss(input, out.shape().w)) {
     Tensor dOut;
     StepLoss l;
     l.reconstruction = ml->compute(out, target, &dOut);

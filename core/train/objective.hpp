@@ -68,8 +68,10 @@ class Objective {
   // what it costs the output. With --mask-loss snr, each frame's weights are also multiplied by
   // its power over its noise floor's (the input's second plane), clamped to 1..100, so that frames
   // count by their level within their mixture as in SNR and SI-SDR, not all alike. Null for other
-  // tasks and --mask-loss mse.
-  const nn::WeightedMseLoss* maskLoss(const nn::Tensor& input) const;
+  // tasks and --mask-loss mse. outputs: the masks per sample (cae-train --sequence), of the
+  // input's last `outputs` frames (each less the look-ahead); the weights are {N, bins, 1,
+  // outputs}.
+  const nn::WeightedMseLoss* maskLoss(const nn::Tensor& input, int outputs = 1) const;
 
   // --task compress: the rate-distortion objective (null for other tasks).
   const nn::RateDistortion* rateDistortion() const { return rd_ ? &*rd_ : nullptr; }

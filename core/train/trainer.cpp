@@ -27,9 +27,10 @@ using trainer_detail::fmt;
 const char* trainerVersion() { return "cae-train 0.1.0"; }
 
 ArchSpec Trainer::Impl::baseSpec() const {
-  // Audio samples carry the target as their last column (train/audio_data.hpp).
+  // Audio samples carry their targets in their last columns (train/audio_data.hpp); the spec's
+  // width is the K frames of one mask (its timeOutputs the masks per sample).
   return specFor(c, data.train->channels(), data.train->height(),
-                 data.train->width() - (masks() ? 1 : 0));
+                 masks() ? c.context : data.train->width());
 }
 
 void Trainer::Impl::buildStages() {
@@ -114,7 +115,7 @@ double Trainer::Impl::lrAt(std::uint64_t t, const Stage& s) const {
 Tensor Trainer::Impl::goal(const Tensor& samples) const {
   if (masks()) {  // the mask in the last column
     Tensor input, target;
-    splitAudioSamples(samples, input, target, c.stftSize / 2 + 1);
+    splitAudioSamples(samples, input, target, c.stftSize / 2 + 1, c.arch.timeOutputs);
     return target;
   }
   if (data.train->frames() == 1) return samples;
@@ -128,7 +129,7 @@ Tensor Trainer::Impl::goal(const Tensor& samples) const {
 const Tensor& Trainer::Impl::modelInput(const Tensor& corrupted, Tensor& buffer) const {
   if (masks()) {  // the frames before the target column
     Tensor target;
-    splitAudioSamples(corrupted, buffer, target, c.stftSize / 2 + 1);
+    splitAudioSamples(corrupted, buffer, target, c.stftSize / 2 + 1, c.arch.timeOutputs);
     return buffer;
   }
   if (data.train->frames() == 1 || corrupted.shape().h == c.patch) return corrupted;

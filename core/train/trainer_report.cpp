@@ -65,7 +65,7 @@ double Trainer::Impl::validate(Stage& s, const nn::Loss& loss, bool noHistory) {
   const Tensor out = predict(s, *x);
   const Tensor g = goal(target);
   if (masks())  // the masks' loss as trained: weighted by the input for psa
-    if (const nn::WeightedMseLoss* ml = objective->maskLoss(*x))
+    if (const nn::WeightedMseLoss* ml = objective->maskLoss(*x, out.shape().w))
       return ml->compute(out, g, nullptr);
   Tensor t(out.shape());  // dense models give {N, F, 1, 1}: the same values, flat
   std::copy(g.data(), g.data() + g.size(), t.data());
@@ -140,7 +140,7 @@ void Trainer::Impl::finish(Json& metrics, onnx::ExportOptions& eo) {
 // --task audio-denoise: what the masks do to the validation frames (audio_report.hpp).
 void Trainer::Impl::audioReport(Stage& s, Json& metrics, std::string& sum) {
   Tensor input, target;
-  splitAudioSamples(data.valClean, input, target, c.stftSize / 2 + 1);
+  splitAudioSamples(data.valClean, input, target, c.stftSize / 2 + 1, c.arch.timeOutputs);
   metrics["val_mask_gain_db"] =
       maskGainDb(input, target, predict(s, input), c.stftSize, c.lookahead);
   sum += "validation frames: the masks' error " +

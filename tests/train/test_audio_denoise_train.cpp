@@ -466,6 +466,131 @@ BOOST_AUTO_TEST_CASE(the_mask_architecture_is_causal_and_checked) {
   BOOST_CHECK_THROW(buildAudioMask(s), InvalidArgument);
 }
 
+// Training on L frames at once (--sequence): the model over K + L - 1 frames (its strides as
+// dilations) gives, in output column o, exactly what the deployed K-frame model (the file's
+// form, the same parameters) gives for the K frames ending at frame K - 1 + o.
+BOOST_DATA_TEST_CASE(a_sequence_model_masks_every_window_as_the_deployed_model_does,
+                     boost::unit_test::data::make({1, 2}) * boost::unit_test::data::make({3, 16}),
+                     stride, outputs) {
+  ArchSpec s;
+  s.kind = ArchKind::AudioMask;
+  s.channels = 2 * 257;
+  s.outChannels = 257;
+  s.height = 1;
+  s.width = stride == 2 ? 23 : 8;
+  s.width0 = 24;
+  s.latent = 8;
+  s.timeStride = stride;
+  s.timeOutputs = outputs;
+  s.seed = 9;
+  const int k = s.width;
+  BuiltModel seq = buildAudioMask(s);
+  BOOST_TEST((seq.model.outputShape(nn::Shape{2, 514, 1, k + outputs - 1}) ==
+              nn::Shape{2, 257, 1, outputs}));
+  BuiltModel one = deployedAudioMask(s, seq.model);
+  BOOST_TEST((one.model.outputShape(nn::Shape{2, 514, 1, k}) == nn::Shape{2, 257, 1, 1}));
+  BOOST_TEST(onnx::receptiveField(one.model) == k);
+  nn::Rng rng(3);
+  const int in = k + outputs - 1;
+  Tensor x(nn::Shape{2, 514, 1, in});
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = rng.uniform(0, 1);
+  const Tensor y = seq.model.forward(x);
+  double err = 0, spread = 0;
+  for (int o = 0; o < outputs; ++o) {
+    Tensor win(nn::Shape{2, 514, 1, k});
+    for (int n = 0; n < 2; ++n)
+      for (int c = 0; c < 514; ++c)
+        for (int t = 0; t < k; ++t) win.at(n, c, 0, t) = x.at(n, c, 0, o + t);
+    const Tensor want = one.model.forward(win);
+    for (int n = 0; n < 2; ++n)
+      for (int f = 0; f < 257; ++f) {
+        err = std::max(err, double(std::abs(y.at(n, f, 0, o) - want.at(n, f, 0, 0))));
+        spread = std::max(spread, double(std::abs(y.at(n, f, 0, o) - y.at(n, f, 0, 0))));
+      }
+  }
+  BOOST_TEST(err < 1e-5);
+  if (outputs > 1) BOOST_TEST(spread > 1e-3);  // the columns are not one mask repeated
+  // Another spec's parameters do not fit.
+  ArchSpec other = s;
+  other.width0 = 16;
+  BOOST_CHECK_THROW(deployedAudioMask(other, seq.model), InvalidArgument);
+  s.timeOutputs = 0;
+  BOOST_CHECK_THROW(buildAudioMask(s), InvalidArgument);
+}
+
+// A sample of L masks holds, frame for frame, the L one-mask samples of the same mixture that
+// end at its last L frames (noise floor tracked from the same start), and its mask loss is
+// theirs as one batch.
+BOOST_AUTO_TEST_CASE(sequence_samples_hold_the_windows_of_one_mask_samples) {
+  constexpr int kN = 512, kHop = 128, kK = 6, kL = 5, kBins = kN / 2 + 1;
+  const SoundSet speech = loadSounds({kSpeech}, 16000);
+  AudioMixOptions o;
+  o.context = kK;
+  o.snrLo = o.snrHi = 0;
+  o.noiseFloor = true;
+  AudioMixSource one(speech, {}, o);
+  o.outputs = kL;
+  AudioMixSource seq(speech, {}, o);
+  BOOST_TEST(seq.width() == kK + 2 * kL - 1);
+  const int spacing = AudioMixSource::kFloorSpacing, warm = 30, count = 2, c = seq.channels();
+  const int frames = warm + (count - 1) * spacing + kK + kL - 1;
+  nn::Rng rng(4);
+  std::vector<float> s, v;
+  seq.mixture(rng, kN + std::size_t(frames - 1) * kHop, s, v);
+  Tensor batch(nn::Shape{count, c, 1, seq.width()});
+  float* cols[count] = {batch.sample(0), batch.sample(1)};
+  seq.render(s, v, warm, false, count, cols);
+  Tensor in, target;
+  splitAudioSamples(batch, in, target, kBins, kL);
+  BOOST_TEST((in.shape() == nn::Shape{count, c, 1, kK + kL - 1}));
+  BOOST_TEST((target.shape() == nn::Shape{count, kBins, 1, kL}));
+  // The one-mask samples of the same frames, as one batch.
+  Tensor singles(nn::Shape{count * kL, c, 1, kK + 1});
+  for (int j = 0; j < count; ++j)
+    for (int t = 0; t < kL; ++t) {
+      float* out = singles.sample(j * kL + t);
+      one.render(s, v, warm + j * spacing + t, false, 1, &out);
+    }
+  Tensor inOne, targetOne;
+  splitAudioSamples(singles, inOne, targetOne, kBins);
+  double err = 0;
+  int masked = 0;
+  for (int j = 0; j < count; ++j)
+    for (int t = 0; t < kL; ++t)
+      for (int f = 0; f < c; ++f) {
+        for (int u = 0; u < kK; ++u)
+          err = std::max(err,
+                         double(std::abs(in.at(j, f, 0, t + u) - inOne.at(j * kL + t, f, 0, u))));
+        if (f >= kBins) continue;
+        const float m = target.at(j, f, 0, t);
+        err = std::max(err, double(std::abs(m - targetOne.at(j * kL + t, f, 0, 0))));
+        masked += m > 0.05f && m < 0.95f;
+      }
+  BOOST_TEST(err == 0.0);
+  BOOST_TEST(masked > 100);
+  // The loss: the sequence's weights are the windows' (for snr: over each frame's own floor).
+  TrainConfig tc;
+  tc.task = TrainTask::AudioDenoise;
+  tc.arch.kind = ArchKind::AudioMask;
+  tc.stftSize = kN;
+  tc.noiseFloor = true;
+  tc.maskLoss = "snr";
+  const Objective obj(tc);
+  Tensor pred(target.shape()), predOne(targetOne.shape());
+  for (std::size_t i = 0; i < pred.size(); ++i) pred[i] = rng.uniform(0, 1);
+  for (int j = 0; j < count; ++j)
+    for (int t = 0; t < kL; ++t)
+      for (int f = 0; f < kBins; ++f) predOne.at(j * kL + t, f, 0, 0) = pred.at(j, f, 0, t);
+  Tensor g, gOne;
+  const double l = obj.maskLoss(in, kL)->compute(pred, target, &g);
+  const double lOne = obj.maskLoss(inOne)->compute(predOne, targetOne, &gOne);
+  BOOST_TEST(l == lOne, boost::test_tools::tolerance(1e-6));
+  BOOST_TEST(g.at(1, 7, 0, 3) == gOne.at(kL + 3, 7, 0, 0), boost::test_tools::tolerance(1e-6));
+  // Too short a mixture is refused, not read past its end.
+  s.resize(s.size() - 1);
+  BOOST_CHECK_THROW(seq.render(s, v, warm, false, count, cols), InvalidArgument);
+}
+
 // Stride 1 (7 frames) and 2 (11 frames): OpenCV DNN computes the exported file as the trainer's
 // model does, and the stream path (ColumnNet, where strides become dilations) gives the whole
 // window's mask frame after frame.
@@ -727,5 +852,57 @@ BOOST_AUTO_TEST_CASE(a_look_ahead_model_masks_the_frame_it_was_trained_for) {
     onnx::exportOnnx(b.model, path, eo);
     BOOST_CHECK_THROW(audio::MaskModel{path}, FormatError);
   }
+  fs::remove_all(dir);
+}
+
+// cae-train --sequence 8 --time-stride 2: a short run trains the dilated 18-frame model and
+// writes the deployed 11-frame one, whose masks (OpenCV DNN, as caeaudiodenoise loads it) are
+// the trained model's column for column.
+BOOST_AUTO_TEST_CASE(a_sequence_run_writes_the_model_it_trained_in_deployed_form) {
+  constexpr int kK = 11, kL = 8, kBins = 257;
+  const fs::path dir = tempDir("audio-sequence");
+  TrainConfig c = shortRun(dir, "s.onnx", 16, 8, kK);
+  c.arch.timeStride = 2;
+  c.arch.timeOutputs = kL;
+  c.noiseFloor = true;
+  c.maskLoss = "snr";
+  c.epochs = 2;
+  c.stepsPerEpoch = 20;
+  c.valSamples = 32;
+  const TrainResult r = Trainer(c).run();
+  BOOST_TEST(r.history.back().valLoss < r.history.front().loss);
+  const onnx::ModelInfo info = onnx::readModelInfo(c.output);
+  BOOST_TEST(info.receptiveField == kK);
+  audio::MaskModel m(c.output);
+  BOOST_TEST(m.context() == kK);
+  BOOST_TEST(m.rows() == 2 * kBins);
+  // The trained form again, from the file's weights.
+  ArchSpec s = c.arch;
+  s.channels = 2 * kBins;
+  s.outChannels = kBins;
+  s.height = 1;
+  s.width = kK;
+  BuiltModel seq = buildAudioMask(s);
+  BOOST_TEST(warmStart(seq.model, c.output).layers == 5);
+  AudioMixOptions mo;
+  mo.context = kK;
+  mo.noiseFloor = true;
+  mo.outputs = kL;
+  AudioMixSource src(loadSounds({kSpeech}, 16000), {}, mo);
+  Tensor in, target;
+  splitAudioSamples(src.fixed(2, 8), in, target, kBins, kL);
+  const Tensor y = seq.model.forward(in);
+  double err = 0;
+  std::vector<float> win(std::size_t(2 * kBins) * kK), mask(kBins);
+  for (int n = 0; n < 2; ++n)
+    for (int o = 0; o < kL; ++o) {
+      for (int f = 0; f < 2 * kBins; ++f)
+        for (int t = 0; t < kK; ++t)
+          win[std::size_t(f) * kK + std::size_t(t)] = in.at(n, f, 0, o + t);
+      m.run(win.data(), mask.data());
+      for (int f = 0; f < kBins; ++f)
+        err = std::max(err, double(std::abs(mask[std::size_t(f)] - y.at(n, f, 0, o))));
+    }
+  BOOST_TEST(err < 1e-4);
   fs::remove_all(dir);
 }

@@ -534,6 +534,7 @@ BOOST_AUTO_TEST_CASE(help_documents_options) {
                         "--envelope",
                         "--lookahead",
                         "--time-stride",
+                        "--sequence",
                         "--speech-sampling",
                         "sample"})
     BOOST_CHECK_MESSAGE(r.out.find(o) != std::string::npos, o << " missing from --help");
@@ -699,6 +700,8 @@ BOOST_AUTO_TEST_CASE(audio_mixing_options_are_checked) {
            {{"--task", "audio-denoise", "--context", "4", "--lookahead", "4"}, "--lookahead"},
            {{"--task", "denoise", "--time-stride", "2"}, "--time-stride"},
            {{"--task", "audio-denoise", "--time-stride", "3"}, "--time-stride"},
+           {{"--task", "denoise", "--sequence", "8"}, "--sequence"},
+           {{"--task", "audio-denoise", "--sequence", "0"}, "--sequence"},
            // 8 frames: the second stride-2 conv would read 3 of the first's 4 outputs
            {{"--task", "audio-denoise", "--time-stride", "2", "--context", "8"}, "5, 7, 11"},
            {{"--task", "denoise", "--val-noise-data", "/usr/share/sounds/alsa/Noise.wav"},
