@@ -2,6 +2,7 @@
 // validation, the task's report, the export.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <numeric>
 #include <string>
 #include <utility>
@@ -145,8 +146,8 @@ void Trainer::Impl::audioReport(Stage& s, Json& metrics, std::string& sum) {
       maskGainDb(input, target, predict(s, input), c.stftSize, c.lookahead);
   sum += "validation frames: the masks' error " +
          fmt("%.2f", metrics["val_mask_gain_db"].get<double>()) +
-         " dB below the noisy frames' (power-weighted, " + std::to_string(input.shape().n) +
-         " frames)\n";
+         " dB below the noisy frames' (power-weighted, " +
+         std::to_string(std::int64_t(input.shape().n) * target.shape().w) + " frames)\n";
 }
 
 void Trainer::Impl::exportModels(const Json& metrics, onnx::ExportOptions eo) {
