@@ -131,8 +131,11 @@ void addAudioOptions(CLI::App& app, Options& o) {
                  "audio-denoise: psa (the gain's error weighted by each noisy bin's power over "
                  "its frame's mean: phase-sensitive spectrum approximation) | snr (psa with each "
                  "frame weighted by its power over its noise floor's, 1..100: loud frames count "
-                 "more, as in SNR and SI-SDR; needs --noise-floor) | mse (plain)")
-      ->check(CLI::IsMember({"psa", "snr", "mse"}))
+                 "more, as in SNR and SI-SDR; needs --noise-floor) | time (the squared error of "
+                 "the overlap-added output signal of the --sequence frames against the clean "
+                 "speech, over the noise's power: what SNR measures; needs --sequence >= "
+                 "N / HOP of --stft) | mse (plain)")
+      ->check(CLI::IsMember({"psa", "snr", "time", "mse"}))
       ->capture_default_str()
       ->group("Audio");
   app.add_option("--speech-sampling", c.speechSampling,
@@ -214,6 +217,13 @@ void audioConfig(const Options& o, TrainConfig& c) {
   if (c.task == TrainTask::AudioDenoise && c.maskLoss == "snr" && !c.noiseFloor)
     throw InvalidArgument(
         "--mask-loss snr weighs each frame against its noise floor: it needs --noise-floor");
+  if (c.task == TrainTask::AudioDenoise && c.maskLoss == "time" &&
+      c.arch.timeOutputs < c.stftSize / std::max(1, c.stftHop))
+    throw InvalidArgument(
+        "--mask-loss time scores the signal under every window of the masked "
+        "frames: it needs --sequence " +
+        std::to_string(c.stftSize / std::max(1, c.stftHop)) + " or more (N / HOP of --stft), got " +
+        std::to_string(c.arch.timeOutputs));
   if (c.envelope > 0 && (c.task != TrainTask::AudioDenoise || !c.noiseFloor))
     throw InvalidArgument(
         "--envelope is a third input plane beside the noise floor's: it needs "

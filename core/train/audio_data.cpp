@@ -268,7 +268,14 @@ void AudioMixSource::render(const std::vector<float>& s, const std::vector<float
   if (o_.noiseFloor) tracker.emplace(bins, o_.floor);
   if (o_.envelope > 0) envelope.emplace(bins, audio::envelopeOptions(float(o_.envelope)));
   std::vector<float> env(envelope ? std::size_t(bins) : 0);
-  const int cols = in + outs;
+  const int cols = width();
+  // The spectra's scale: 1 / the noise's RMS over the mixture.
+  float unit = 1.0f;
+  if (o_.spectra) {
+    double p = 0;
+    for (std::size_t i = 0; i < len; ++i) p += double(v[i]) * double(v[i]);
+    unit = float(1.0 / std::sqrt(std::max(p / double(len), 1e-12)));
+  }
   for (int t = 0; t < frames; ++t) {
     const std::size_t at = std::size_t(t) * std::size_t(hop);
     for (int i = 0; i < n; ++i)
@@ -308,6 +315,17 @@ void AudioMixSource::render(const std::vector<float>& s, const std::vector<float
             f < top && y2 > 1e-20f ? (cl.real() * y.real() + cl.imag() * y.imag()) / y2 : 0.0f;
         out[f * cols + col] = std::clamp(m, 0.0f, 1.0f);
       }
+      if (!o_.spectra) continue;
+      const int at = in + outs + 4 * o;
+      for (int f = 0; f < channels(); ++f) {
+        const bool keep = f < top;
+        const std::complex<float> y = keep ? Y[std::size_t(f)] * unit : 0.0f,
+                                  cl = keep ? S[std::size_t(f)] * unit : 0.0f;
+        out[f * cols + at] = y.real();
+        out[f * cols + at + 1] = y.imag();
+        out[f * cols + at + 2] = cl.real();
+        out[f * cols + at + 3] = cl.imag();
+      }
     }
   }
 }
@@ -333,23 +351,33 @@ Tensor AudioMixSource::fixed(int n, std::uint64_t seed) const {
   return out;
 }
 
-void splitAudioSamples(const Tensor& samples, Tensor& input, Tensor& target, int bins,
-                       int outputs) {
+void splitAudioSamples(const Tensor& samples, Tensor& input, Tensor& target, int bins, int outputs,
+                       Tensor* spectra) {
   const nn::Shape s = samples.shape();
-  if (outputs < 1 || s.h != 1 || s.w < 2 * outputs)
-    throw InvalidArgument("audio samples are {N, bins, 1, K + 2L - 1}");
+  const int extra = spectra ? 4 * outputs : 0;  // the spectra's columns
+  if (outputs < 1 || s.h != 1 || s.w < 2 * outputs + extra)
+    throw InvalidArgument(spectra ? "audio samples with spectra are {N, bins, 1, K + 6L - 1}"
+                                  : "audio samples are {N, bins, 1, K + 2L - 1}");
   if (bins <= 0) bins = s.c;
   if (bins > s.c) throw InvalidArgument("audio samples have fewer rows than the mask's bins");
-  const int k = s.w - outputs;  // the frames read
+  const int k = s.w - outputs - extra;  // the frames read
   const nn::Shape is{s.n, s.c, 1, k}, ts{s.n, bins, 1, outputs};
   if (input.shape() != is) input.resize(is);
   if (target.shape() != ts) target.resize(ts);
+  if (spectra && spectra->shape() != nn::Shape{s.n, bins, 4, outputs})
+    spectra->resize(nn::Shape{s.n, bins, 4, outputs});
+  const auto L = std::size_t(outputs);
   for (int i = 0; i < s.n; ++i)
     for (int f = 0; f < s.c; ++f) {
       const float* row = samples.sample(i) + std::size_t(f) * std::size_t(s.w);
       std::copy(row, row + k, input.sample(i) + std::size_t(f) * std::size_t(k));
-      if (f < bins)
-        std::copy(row + k, row + s.w, target.sample(i) + std::size_t(f) * std::size_t(outputs));
+      if (f >= bins) continue;
+      std::copy(row + k, row + k + outputs, target.sample(i) + std::size_t(f) * L);
+      if (!spectra) continue;
+      const float* col = row + k + outputs;
+      float* out = spectra->sample(i) + std::size_t(f) * 4 * L;
+      for (std::size_t o = 0; o < L; ++o)
+        for (std::size_t p = 0; p < 4; ++p) out[p * L + o] = col[4 * o + p];
     }
 }
 

@@ -88,6 +88,12 @@ struct AudioMixOptions {
   // Frames masked per sample (cae-train --sequence): L > 1 reads K + L - 1 consecutive frames
   // and holds the targets of the L newest (each from the K frames that end at it).
   int outputs = 1;
+  // The noisy and clean spectra of the L masked frames too (cae-train --mask-loss time,
+  // train/overlap_add_loss.hpp): 4L more columns after the targets, for output o the columns
+  // 4o .. 4o + 3 of them Re Y, Im Y, Re S, Im S in the first bins rows, divided by the
+  // mixture's noise RMS (so the time-domain loss of the noisy frames is about 1). Telephone
+  // mixtures have them zeroed above a quarter of the rate, as their magnitudes.
+  bool spectra = false;
 };
 
 class AudioMixSource : public SampleSource {
@@ -104,8 +110,10 @@ class AudioMixSource : public SampleSource {
   }
   int frames() const override { return 1; }
   int height() const override { return 1; }
-  // K + L - 1 frames and the L targets
-  int width() const override { return o_.context + 2 * o_.outputs - 1; }
+  // K + L - 1 frames and the L targets (and with the spectra 4L columns of them)
+  int width() const override {
+    return o_.context + 2 * o_.outputs - 1 + (o_.spectra ? 4 * o_.outputs : 0);
+  }
   std::size_t size() const override { return speech_.clips.size(); }
 
   // One mixture of `length` samples as the source draws them (speech, noise), for tests and
@@ -137,8 +145,10 @@ class AudioMixSource : public SampleSource {
 
 // A batch of samples {N, C, 1, K + 2L - 1} as the model's input {N, C, 1, K + L - 1} and its
 // target {N, bins, 1, L}, the first bins rows of the last L columns (bins 0: C; L: `outputs`).
+// With spectra non-null the samples have the 4L spectra columns after those (AudioMixOptions::
+// spectra), given as {N, bins, 4, L} (plane p, column o: the sample's column K + 2L - 1 + 4o + p).
 void splitAudioSamples(const nn::Tensor& samples, nn::Tensor& input, nn::Tensor& target,
-                       int bins = 0, int outputs = 1);
+                       int bins = 0, int outputs = 1, nn::Tensor* spectra = nullptr);
 
 }  // namespace cae::train
 

@@ -127,6 +127,8 @@ Objective::Objective(const TrainConfig& c)
     frameSnrWeight_ = c.maskLoss == "snr";
     lookahead_ = c.lookahead;
   }
+  if (c.task == TrainTask::AudioDenoise && c.maskLoss == "time")
+    timeLoss_.emplace(c.stftSize, c.stftHop);
   if (c.task == TrainTask::Compress) {
     if (corruption_) throw InvalidArgument("--task compress takes no --noise");
     rd_.emplace(c.lambda);
@@ -219,7 +221,9 @@ StepLoss Objective::step(BuiltModel& b, bool inner, const Tensor& input, const T
   if (b.compresses()) return codecStep(b, input, target);
   Model& m = b.model;
   const Tensor& out = m.forward(input);
-  if (const nn::WeightedMseLoss* ml = maskLoss(input, out.shape().w)) {
+  const nn::Loss* ml = timeLoss();
+  if (!ml) ml = maskLoss(input, out.shape().w);
+  if (ml) {
     Tensor dOut;
     StepLoss l;
     l.reconstruction = ml->compute(out, target, &dOut);

@@ -25,6 +25,7 @@
 #include "nn/regularizers/kl_sparsity.hpp"
 #include "nn/regularizers/total_variation.hpp"
 #include "train/architecture.hpp"
+#include "train/overlap_add_loss.hpp"
 #include "train/synthetic_anomaly.hpp"
 #include "train/trainer.hpp"
 
@@ -73,6 +74,11 @@ class Objective {
   // outputs}.
   const nn::WeightedMseLoss* maskLoss(const nn::Tensor& input, int outputs = 1) const;
 
+  // --task audio-denoise with --mask-loss time: the time-domain loss of the overlap-added
+  // output (train/overlap_add_loss.hpp), whose target is the spectra {N, bins, 4, L} that
+  // splitAudioSamples() gives; null otherwise.
+  const OverlapAddLoss* timeLoss() const { return timeLoss_ ? &*timeLoss_ : nullptr; }
+
   // --task compress: the rate-distortion objective (null for other tasks).
   const nn::RateDistortion* rateDistortion() const { return rd_ ? &*rd_ : nullptr; }
 
@@ -102,6 +108,7 @@ class Objective {
   nn::BceLoss segValLoss_;
   std::optional<nn::RateDistortion> rd_;
   mutable std::optional<nn::WeightedMseLoss> maskLoss_;  // audio-denoise psa; weights per call
+  std::optional<OverlapAddLoss> timeLoss_;               // audio-denoise time
   int stftSize_ = 0;
   bool frameSnrWeight_ = false;  // --mask-loss snr
   int lookahead_ = 0;            // the masked frame's column is the last but this many

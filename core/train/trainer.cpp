@@ -113,10 +113,11 @@ double Trainer::Impl::lrAt(std::uint64_t t, const Stage& s) const {
 // What the model should output for samples: the samples themselves, or for clips (--frames)
 // their clean current frames (the centre patch of clips rendered with a context).
 Tensor Trainer::Impl::goal(const Tensor& samples) const {
-  if (masks()) {  // the mask in the last column
-    Tensor input, target;
-    splitAudioSamples(samples, input, target, c.stftSize / 2 + 1, c.arch.timeOutputs);
-    return target;
+  if (masks()) {  // the mask in the last column (--mask-loss time: the frames' spectra)
+    Tensor input, target, spectra;
+    splitAudioSamples(samples, input, target, c.stftSize / 2 + 1, c.arch.timeOutputs,
+                      this->spectra() ? &spectra : nullptr);
+    return this->spectra() ? spectra : target;
   }
   if (data.train->frames() == 1) return samples;
   const Tensor now = currentFrame(samples, data.train->channels());
@@ -128,8 +129,9 @@ Tensor Trainer::Impl::goal(const Tensor& samples) const {
 // were aligned onto the current one at the whole context, as caedenoise aligns whole frames.
 const Tensor& Trainer::Impl::modelInput(const Tensor& corrupted, Tensor& buffer) const {
   if (masks()) {  // the frames before the target column
-    Tensor target;
-    splitAudioSamples(corrupted, buffer, target, c.stftSize / 2 + 1, c.arch.timeOutputs);
+    Tensor target, spectra;
+    splitAudioSamples(corrupted, buffer, target, c.stftSize / 2 + 1, c.arch.timeOutputs,
+                      this->spectra() ? &spectra : nullptr);
     return buffer;
   }
   if (data.train->frames() == 1 || corrupted.shape().h == c.patch) return corrupted;

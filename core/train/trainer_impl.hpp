@@ -89,6 +89,8 @@ struct Trainer::Impl {
   // ---- setup ---------------------------------------------------------------------------------
   // --task audio-denoise: samples carry their target mask (train/audio_data.hpp).
   bool masks() const { return c.task == TrainTask::AudioDenoise; }
+  // --mask-loss time: the samples carry the masked frames' spectra, the loss's target.
+  bool spectra() const { return masks() && c.maskLoss == "time"; }
 
   ArchSpec baseSpec() const;
 

@@ -65,9 +65,11 @@ double Trainer::Impl::validate(Stage& s, const nn::Loss& loss, bool noHistory) {
   }
   const Tensor out = predict(s, *x);
   const Tensor g = goal(target);
-  if (masks())  // the masks' loss as trained: weighted by the input for psa
+  if (masks()) {  // the masks' loss as trained: weighted by the input for psa
+    if (const OverlapAddLoss* tl = objective->timeLoss()) return tl->compute(out, g, nullptr);
     if (const nn::WeightedMseLoss* ml = objective->maskLoss(*x, out.shape().w))
       return ml->compute(out, g, nullptr);
+  }
   Tensor t(out.shape());  // dense models give {N, F, 1, 1}: the same values, flat
   std::copy(g.data(), g.data() + g.size(), t.data());
   return loss.compute(out, t, nullptr);
@@ -140,14 +142,24 @@ void Trainer::Impl::finish(Json& metrics, onnx::ExportOptions& eo) {
 
 // --task audio-denoise: what the masks do to the validation frames (audio_report.hpp).
 void Trainer::Impl::audioReport(Stage& s, Json& metrics, std::string& sum) {
-  Tensor input, target;
-  splitAudioSamples(data.valClean, input, target, c.stftSize / 2 + 1, c.arch.timeOutputs);
-  metrics["val_mask_gain_db"] =
-      maskGainDb(input, target, predict(s, input), c.stftSize, c.lookahead);
+  Tensor input, target, spectra;
+  splitAudioSamples(data.valClean, input, target, c.stftSize / 2 + 1, c.arch.timeOutputs,
+                    this->spectra() ? &spectra : nullptr);
+  const Tensor masks = predict(s, input);
+  metrics["val_mask_gain_db"] = maskGainDb(input, target, masks, c.stftSize, c.lookahead);
   sum += "validation frames: the masks' error " +
          fmt("%.2f", metrics["val_mask_gain_db"].get<double>()) +
          " dB below the noisy frames' (power-weighted, " +
          std::to_string(std::int64_t(input.shape().n) * target.shape().w) + " frames)\n";
+  if (const OverlapAddLoss* tl = objective->timeLoss()) {
+    // the time-domain loss is the output's error over the noise's power: its SNR improvement
+    const double loss = tl->compute(masks, spectra, nullptr);
+    metrics["val_time_snr_gain_db"] = -10 * std::log10(std::max(loss, 1e-30));
+    sum += "validation signal: the overlap-added output's error " +
+           fmt("%.2f", metrics["val_time_snr_gain_db"].get<double>()) + " dB below the noise's (" +
+           std::to_string(input.shape().n) + " stretches of " + std::to_string(target.shape().w) +
+           " frames)\n";
+  }
 }
 
 void Trainer::Impl::exportModels(const Json& metrics, onnx::ExportOptions eo) {

@@ -166,6 +166,7 @@ static TrainingData loadAudioMixtures(const TrainConfig& c) {
   o.envelope = c.envelope;
   o.lookahead = c.lookahead;
   o.outputs = c.arch.timeOutputs;
+  o.spectra = c.maskLoss == "time";
   if (o.n < 16 || o.hop < 1 || o.n % o.hop != 0 || o.n / o.hop < 2)
     throw InvalidArgument("--stft N:HOP needs a hop that divides N at least twice, got " +
                           std::to_string(o.n) + ":" + std::to_string(o.hop));

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,7 @@
 #include "train/audio_arch.hpp"
 #include "train/audio_data.hpp"
 #include "train/objective.hpp"
+#include "train/overlap_add_loss.hpp"
 #include "train/trainer.hpp"
 #include "train/training_data.hpp"
 #include "train/warm_start.hpp"
@@ -591,6 +593,109 @@ BOOST_AUTO_TEST_CASE(sequence_samples_hold_the_windows_of_one_mask_samples) {
   BOOST_CHECK_THROW(seq.render(s, v, warm, false, count, cols), InvalidArgument);
 }
 
+// --mask-loss time: the samples carry the masked frames' noisy and clean spectra over the
+// mixture's noise RMS, and the loss is the error of the signal their masks give once
+// synthesised and overlap-added as the element does: the noise itself for masks of 1 (and the
+// whole speech for masks of 0), sample for sample over the stretch under every window.
+BOOST_AUTO_TEST_CASE(the_time_loss_is_the_overlap_added_signals_error) {
+  constexpr int kN = 512, kHop = 128, kK = 6, kL = 8, kBins = kN / 2 + 1;
+  AudioMixOptions o;
+  o.context = kK;
+  o.snrLo = o.snrHi = 0;
+  o.noiseFloor = true;
+  o.outputs = kL;
+  o.spectra = true;
+  AudioMixSource src(loadSounds({kSpeech}, 16000), {}, o);
+  BOOST_TEST(src.width() == kK + 6 * kL - 1);
+  const int spacing = AudioMixSource::kFloorSpacing, warm = 20, count = 2;
+  const int frames = warm + (count - 1) * spacing + kK + kL - 1;
+  nn::Rng rng(9);
+  std::vector<float> s, v;
+  src.mixture(rng, kN + std::size_t(frames - 1) * kHop, s, v);
+  Tensor batch(nn::Shape{count, src.channels(), 1, src.width()});
+  float* cols[count] = {batch.sample(0), batch.sample(1)};
+  src.render(s, v, warm, false, count, cols);
+  Tensor in, target, spectra;
+  splitAudioSamples(batch, in, target, kBins, kL, &spectra);
+  BOOST_TEST((in.shape() == nn::Shape{count, src.channels(), 1, kK + kL - 1}));
+  BOOST_TEST((spectra.shape() == nn::Shape{count, kBins, 4, kL}));
+  const double noise = power(v);
+  const OverlapAddLoss loss(kN, kHop);
+  Tensor ones(target.shape(), 1.0f), zeros(target.shape(), 0.0f);
+  const double lOnes = loss.compute(ones, spectra, nullptr);
+  const double lZeros = loss.compute(zeros, spectra, nullptr);
+  // The same from the samples: sample j's first masked frame is warm + j spacing + K - 1.
+  double expOnes = 0, expZeros = 0;
+  for (int j = 0; j < count; ++j) {
+    const std::size_t f0 = std::size_t(warm + j * spacing + kK - 1) * kHop;
+    const std::size_t a = f0 + kN - kHop, b = f0 + std::size_t(kL) * kHop;
+    double sv = 0, ss = 0;
+    for (std::size_t k = a; k < b; ++k) {
+      sv += double(v[k]) * v[k];
+      ss += double(s[k]) * s[k];
+    }
+    expOnes += sv / double(b - a) / noise / count;
+    expZeros += ss / double(b - a) / noise / count;
+  }
+  BOOST_TEST(lOnes == expOnes, boost::test_tools::tolerance(1e-3));
+  BOOST_TEST(lZeros == expZeros, boost::test_tools::tolerance(1e-3));
+  // The phase-sensitive masks (the frame losses' target) leave less error than the noise.
+  BOOST_TEST(loss.compute(target, spectra, nullptr) < 0.8 * lOnes);
+  // Fewer masks than n / hop cover no sample with every window; shapes are checked.
+  BOOST_CHECK_THROW(
+      loss.compute(Tensor(nn::Shape{1, kBins, 1, 3}), Tensor(nn::Shape{1, kBins, 4, 3}), nullptr),
+      ShapeError);
+  BOOST_CHECK_THROW(loss.compute(ones, target, nullptr), ShapeError);
+  // Telephone mixtures: nothing above a quarter of the rate, in the spectra as in the frames.
+  src.render(s, v, warm, true, count, cols);
+  splitAudioSamples(batch, in, target, kBins, kL, &spectra);
+  double above = 0, below = 0;
+  for (int f = 0; f < kBins; ++f)
+    for (int p = 0; p < 4; ++p)
+      (f > kN / 4 ? above : below) += std::abs(double(spectra.at(1, f, p, 3)));
+  BOOST_TEST(above == 0.0);
+  BOOST_TEST(below > 0.0);
+}
+
+// The loss is quadratic in the masks, so central differences of any step are exact: its
+// gradient must give them along random directions and per entry, to float rounding.
+BOOST_AUTO_TEST_CASE(the_time_loss_gradient_matches_central_differences) {
+  constexpr int kN = 64, kHop = 16, kL = 6, kBins = kN / 2 + 1, kCount = 3;
+  nn::Rng rng(12);
+  Tensor m(nn::Shape{kCount, kBins, 1, kL}), sp(nn::Shape{kCount, kBins, 4, kL});
+  for (std::size_t i = 0; i < m.size(); ++i) m[i] = float(rng.uniform(0, 1));
+  for (std::size_t i = 0; i < sp.size(); ++i) sp[i] = float(rng.uniform(-3, 3));
+  const OverlapAddLoss loss(kN, kHop);
+  Tensor g;
+  const double l0 = loss.compute(m, sp, &g);
+  BOOST_TEST(l0 > 0.0);
+  BOOST_TEST((g.shape() == m.shape()));
+  const auto at = [&](const Tensor& d, double h) {
+    Tensor p = m, q = m;
+    for (std::size_t i = 0; i < m.size(); ++i) {
+      p[i] += float(h * d[i]);
+      q[i] -= float(h * d[i]);
+    }
+    return (loss.compute(p, sp, nullptr) - loss.compute(q, sp, nullptr)) / (2 * h);
+  };
+  for (int r = 0; r < 4; ++r) {
+    Tensor d(m.shape());
+    for (std::size_t i = 0; i < d.size(); ++i) d[i] = float(rng.uniform(-1, 1));
+    double analytic = 0;
+    for (std::size_t i = 0; i < d.size(); ++i) analytic += double(g[i]) * d[i];
+    BOOST_TEST(at(d, 0.5) == analytic, boost::test_tools::tolerance(1e-3));
+  }
+  // Entries: DC, Nyquist and bins between, of the first, a middle and the last frame.
+  for (const int f : {0, 1, 7, kBins - 1})
+    for (const int t : {0, 2, kL - 1}) {
+      Tensor d(m.shape(), 0.0f);
+      d.at(1, f, 0, t) = 1;
+      const double analytic = g.at(1, f, 0, t);
+      BOOST_TEST(std::abs(at(d, 0.5) - analytic) <= 1e-3 * std::abs(analytic) + 1e-6,
+                 "bin " << f << " frame " << t << ": " << at(d, 0.5) << " vs " << analytic);
+    }
+}
+
 // Stride 1 (7 frames) and 2 (11 frames): OpenCV DNN computes the exported file as the trainer's
 // model does, and the stream path (ColumnNet, where strides become dilations) gives the whole
 // window's mask frame after frame.
@@ -852,6 +957,32 @@ BOOST_AUTO_TEST_CASE(a_look_ahead_model_masks_the_frame_it_was_trained_for) {
     onnx::exportOnnx(b.model, path, eo);
     BOOST_CHECK_THROW(audio::MaskModel{path}, FormatError);
   }
+  fs::remove_all(dir);
+}
+
+// A run with --mask-loss time trains on the signal's error: the validation loss falls below the
+// noise's own power, the report says by how much, and the file is the deployed one-mask form.
+BOOST_AUTO_TEST_CASE(a_time_loss_run_lowers_the_signals_error) {
+  constexpr int kK = 8, kL = 6;
+  const fs::path dir = tempDir("audio-time-loss");
+  TrainConfig c = shortRun(dir, "t.onnx", 16, 8, kK);
+  c.arch.timeOutputs = kL;
+  c.noiseFloor = true;
+  c.maskLoss = "time";
+  c.epochs = 6;
+  c.stepsPerEpoch = 25;
+  c.valSamples = 32;
+  c.lr = 3e-3;
+  const TrainResult r = Trainer(c).run();
+  BOOST_TEST(r.history.back().valLoss < 1.0);
+  BOOST_TEST(r.history.back().valLoss < r.history.front().loss);
+  const onnx::ModelInfo info = onnx::readModelInfo(c.output);
+  const auto metrics = nlohmann::json::parse(info.metrics);
+  BOOST_TEST(metrics.at("val_time_snr_gain_db").get<double>() ==
+                 -10 * std::log10(r.history.back().valLoss),
+             boost::test_tools::tolerance(0.05));
+  audio::MaskModel m(c.output);
+  BOOST_TEST(m.context() == kK);
   fs::remove_all(dir);
 }
 

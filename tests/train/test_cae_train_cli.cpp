@@ -702,6 +702,11 @@ BOOST_AUTO_TEST_CASE(audio_mixing_options_are_checked) {
            {{"--task", "audio-denoise", "--time-stride", "3"}, "--time-stride"},
            {{"--task", "denoise", "--sequence", "8"}, "--sequence"},
            {{"--task", "audio-denoise", "--sequence", "0"}, "--sequence"},
+           {{"--task", "audio-denoise", "--mask-loss", "time", "--sequence", "3"},
+            "--sequence 4 or more"},
+           {{"--task", "audio-denoise", "--mask-loss", "time", "--stft", "512:64", "--sequence",
+             "4"},
+            "--sequence 8 or more"},
            // 8 frames: the second stride-2 conv would read 3 of the first's 4 outputs
            {{"--task", "audio-denoise", "--time-stride", "2", "--context", "8"}, "5, 7, 11"},
            {{"--task", "denoise", "--val-noise-data", "/usr/share/sounds/alsa/Noise.wav"},
