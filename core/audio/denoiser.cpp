@@ -117,6 +117,7 @@ StreamDenoiser::StreamDenoiser(std::shared_ptr<MaskModel> model, int rate)
   if (model_->envelope()) envelope_.emplace(model_->bins(), *model_->envelope());
   if (model_->columns()) columns_.emplace(model_->columns());
   delay_.assign(std::size_t(model_->lookahead()) * std::size_t(stft_.size() / 2 + 1), {});
+  partial_ = stft_.size() / stft_.hop() - 1;
 }
 
 void StreamDenoiser::reset() {
@@ -128,6 +129,7 @@ void StreamDenoiser::reset() {
   columnsStale_ = false;
   std::fill(delay_.begin(), delay_.end(), std::complex<float>{});
   delayAt_ = 0;
+  partial_ = stft_.size() / stft_.hop() - 1;
 }
 
 // The mask of the window in history_ through the ColumnNet: the newest frame alone, or after
@@ -159,8 +161,16 @@ void StreamDenoiser::frame(std::complex<float>* bins, int count) {
     const long j = std::lround(f / binRatio_);
     newest_[std::size_t(f)] = j < count ? magnitudeToUnit(std::abs(bins[j]) * magScale_, n) : 0.0f;
   }
-  if (floor_) floor_->update(newest_.data(), newest_.data() + mb);
-  if (envelope_) envelope_->update(newest_.data(), newest_.data() + std::ptrdiff_t(2) * mb);
+  // The first n / hop - 1 frames after a start hold the silence before it in all but their
+  // last hops: the trackers start at the first whole frame, as in training (where a mixture's
+  // first frame is whole), not at a near-silent one they would take seconds to rise from.
+  if (partial_ > 0) {
+    --partial_;
+    std::fill(newest_.begin() + mb, newest_.end(), 0.0f);
+  } else {
+    if (floor_) floor_->update(newest_.data(), newest_.data() + mb);
+    if (envelope_) envelope_->update(newest_.data(), newest_.data() + std::ptrdiff_t(2) * mb);
+  }
   // Shift the history one frame left, then the newest frame's features in the last column.
   for (int f = 0; f < model_->rows(); ++f) {
     float* row = &history_[std::size_t(f) * std::size_t(k)];

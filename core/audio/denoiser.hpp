@@ -110,6 +110,7 @@ class StreamDenoiser {
   // delayAt_; the frame L hops back is the one masked and sent on.
   std::vector<std::complex<float>> delay_;
   int delayAt_ = 0;
+  int partial_ = 0;                   // frames left that hold the silence before the start
   std::optional<ColumnNet> columns_;  // the model's layers, with this stream's state
   bool columnsStale_ = false;         // frames went by without a push (strength 0)
   bool wholeWindow_ = false;

@@ -6,7 +6,8 @@
 // once and up by at most `rise` per frame, the minimum tracking of Doblinger (Eurospeech 1995)
 // in its simplest form. Written here: no Debian library tracks a noise floor. The floor starts
 // at the first frame it sees (after reset too), and both trainer and element run this same
-// code on every frame, so the model reads the same values in both.
+// code on every whole frame (the element skips the first n / hop - 1 frames of a stream, which
+// are mostly the silence before it), so the model reads the same values in both.
 //
 // With no limit on the rise (envelopeOptions) the same tracker gives the envelope: the
 // log-magnitude smoothed over a few hundred milliseconds (cae-train --envelope, cae.envelope), a

@@ -188,7 +188,9 @@ struct TrainConfig {
   double snrLo = -5, snrHi = 20;
   // The masks' loss: "psa" (the gain's error weighted by the noisy bin's power, Objective::
   // maskLoss), "snr" (psa with each frame weighted by its power over its noise floor's; needs
-  // noiseFloor) or "mse" (plain mask MSE).
+  // noiseFloor), "time" (the overlap-added output's error over the noise's power, averaged over
+  // stretches; needs arch.timeOutputs >= stftSize / stftHop: train/overlap_add_loss.hpp) or
+  // "mse" (plain mask MSE).
   std::string maskLoss = "psa";
   // How mixtures draw their speech: "duration" (every second of speech as often as any other)
   // or "clip" (every file as often as any other; sessions 16-17's models).

@@ -696,6 +696,72 @@ BOOST_AUTO_TEST_CASE(the_time_loss_gradient_matches_central_differences) {
     }
 }
 
+// The time loss scores what the element outputs: the shipped model's masks of a training
+// mixture's 16 frames, as the trainer computes them from its samples, give the loss that the
+// error of the stream denoiser's output on the same mixture gives over the same samples, in
+// units of the mixture's noise power. The stream's noise floor is tracked from its first whole
+// frame, as the sample's is from the mixture's (the frames before it hold the silence before
+// the stream: from those it would start far too low), again so after a reset.
+BOOST_DATA_TEST_CASE(the_time_loss_scores_what_the_element_outputs,
+                     boost::unit_test::data::make({0, 10, 20}), snr) {
+  const std::string path =
+      (fs::path(CAE_TEST_DATA).parent_path().parent_path() / "models" / "audio-denoise.onnx")
+          .string();
+  auto model = std::make_shared<audio::MaskModel>(path);
+  const int n = model->stft().nFft, hop = model->stft().hop, k = model->context(), bins = n / 2 + 1;
+  constexpr int kL = 16, kWarm = 125;
+  AudioMixOptions o;
+  o.context = k;
+  o.outputs = kL;
+  o.noiseFloor = true;
+  o.spectra = true;
+  o.snrLo = o.snrHi = snr;
+  AudioMixSource src(loadSounds({kSpeech}, 16000), {}, o);
+  const int frames = kWarm + k + kL - 1;
+  const std::size_t len = std::size_t(n) + std::size_t(frames - 1) * std::size_t(hop);
+  nn::Rng rng(20 + std::uint64_t(snr));
+  audio::StreamDenoiser d(model, 16000);  // reset() between mixtures: as new
+  for (int trial = 0; trial < 3; ++trial) {
+    std::vector<float> s, v;
+    src.mixture(rng, len, s, v);
+    Tensor sample(nn::Shape{1, src.channels(), 1, src.width()});
+    float* col = sample.data();
+    src.render(s, v, kWarm, false, 1, &col);
+    Tensor in, target, spectra;
+    splitAudioSamples(sample, in, target, bins, kL, &spectra);
+    // The trainer's masks: the deployed model on each of the L windows.
+    Tensor masks(nn::Shape{1, bins, 1, kL});
+    std::vector<float> win(std::size_t(model->rows()) * std::size_t(k)),
+        mask(static_cast<std::size_t>(bins));
+    for (int t = 0; t < kL; ++t) {
+      for (int f = 0; f < model->rows(); ++f)
+        for (int u = 0; u < k; ++u) win[std::size_t(f * k + u)] = in.at(0, f, 0, t + u);
+      model->run(win.data(), mask.data());
+      for (int f = 0; f < bins; ++f) masks.at(0, f, 0, t) = mask[std::size_t(f)];
+    }
+    const double loss = OverlapAddLoss(n, hop).compute(masks, spectra, nullptr);
+    // The element's: the whole mixture through the stream denoiser.
+    if (trial > 0) d.reset();
+    std::vector<float> x(len + std::size_t(d.latency())), y(x.size());
+    for (std::size_t i = 0; i < len; ++i) x[i] = s[i] + v[i];
+    d.process(x.data(), y.data(), x.size());
+    const std::size_t first = std::size_t(kWarm + k - 1) * std::size_t(hop);  // frame o = 0
+    double err = 0;
+    const std::size_t from = first + std::size_t(n - hop), to = first + std::size_t(kL * hop);
+    for (std::size_t i = from; i < to; ++i) {
+      const double e = double(y[i + std::size_t(d.latency())]) - double(s[i]);
+      err += e * e;
+    }
+    const double elementLoss = err / double(to - from) / power(v);
+    BOOST_TEST_CONTEXT("snr " << snr << " trial " << trial) {
+      BOOST_TEST(loss > 0.0);
+      BOOST_TEST_MESSAGE("snr " << snr << ": trainer " << -10 * std::log10(loss) << " dB, element "
+                                << -10 * std::log10(elementLoss) << " dB");
+      BOOST_TEST(std::abs(10 * std::log10(elementLoss / loss)) < 0.01);
+    }
+  }
+}
+
 // Stride 1 (7 frames) and 2 (11 frames): OpenCV DNN computes the exported file as the trainer's
 // model does, and the stream path (ColumnNet, where strides become dilations) gives the whole
 // window's mask frame after frame.
