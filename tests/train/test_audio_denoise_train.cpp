@@ -735,7 +735,8 @@ BOOST_DATA_TEST_CASE(the_time_loss_scores_what_the_element_outputs,
         mask(static_cast<std::size_t>(bins));
     for (int t = 0; t < kL; ++t) {
       for (int f = 0; f < model->rows(); ++f)
-        for (int u = 0; u < k; ++u) win[std::size_t(f * k + u)] = in.at(0, f, 0, t + u);
+        for (int u = 0; u < k; ++u)
+          win[std::size_t(f) * std::size_t(k) + std::size_t(u)] = in.at(0, f, 0, t + u);
       model->run(win.data(), mask.data());
       for (int f = 0; f < bins; ++f) masks.at(0, f, 0, t) = mask[std::size_t(f)];
     }
