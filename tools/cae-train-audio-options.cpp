@@ -171,6 +171,13 @@ void addAudioOptions(CLI::App& app, Options& o) {
   app.add_option("--snr", o.snr, "audio-denoise: LO:HI, the mixtures' SNR range in dB")
       ->capture_default_str()
       ->group("Audio");
+  app.add_option("--recorded-share", o.c.recordedShare,
+                 "audio-denoise: the share of noise draws taken from the --noise-data "
+                 "recordings (training and validation mixtures); the rest is made noise "
+                 "(coloured, hum, babble in the proportions 5:3:5)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str()
+      ->group("Audio");
   app.add_option("--babble", o.babble,
                  "audio-denoise: LO:HI, how many voices of the training speech a babble noise "
                  "adds together (uniform; 1..64)")

@@ -151,6 +151,8 @@ AudioMixSource::AudioMixSource(SoundSet speech, SoundSet noise, AudioMixOptions 
     throw InvalidArgument("audio-denoise: --lookahead L needs 0 <= L < --context (" +
                           std::to_string(o_.context) + "), got " + std::to_string(o_.lookahead));
   if (!(o_.snrLo <= o_.snrHi)) throw InvalidArgument("audio-denoise: --snr LO:HI needs LO <= HI");
+  if (!(o_.recordedShare >= 0 && o_.recordedShare <= 1))
+    throw InvalidArgument("audio-denoise: --recorded-share needs a share in [0, 1]");
   if (o_.babbleLo < 1 || o_.babbleLo > o_.babbleHi)
     throw InvalidArgument("audio-denoise: --babble LO:HI needs 1 <= LO <= HI");
   if (o_.envelope != 0 && (!o_.noiseFloor || !(o_.envelope > 0 && o_.envelope < 1)))
@@ -179,17 +181,21 @@ void AudioMixSource::mixture(Rng& rng, std::size_t len, std::vector<float>& spee
   const double speechPower = std::max(speech_.activePower[si], 1e-12);
 
   std::vector<float> part(len);
+  // Below `share` a recording; the rest of [0, 1) coloured, hum and babble as 5 : 3 : 5 (with
+  // no recordings the draws below `share` are coloured too, as before the option).
+  const double share = o_.recordedShare, made = 1 - share;
+  const double colouredEnd = share + made * (5.0 / 13), humEnd = share + made * (8.0 / 13);
   const int kinds = rng.uniform() < 1.0 / 3 ? 2 : 1;
   for (int k = 0; k < kinds; ++k) {
     const double u = rng.uniform();
-    const bool recorded = !noise_.clips.empty() && u < 0.35;
+    const bool recorded = !noise_.clips.empty() && u < share;
     if (recorded) {
       stretch(noise_.clips[std::size_t(rng.below(noise_.clips.size()))], rng, len, part.data());
-    } else if (u < 0.6) {  // coloured: y = a y + x, a < 0 bluish, a near 1 brown
+    } else if (u < colouredEnd) {  // coloured: y = a y + x, a < 0 bluish, a near 1 brown
       const double a = rng.uniform(-0.5, 0.985);
       double y = 0;
       for (std::size_t i = 0; i < len; ++i) part[i] = float(y = a * y + rng.normal());
-    } else if (u < 0.75) {  // hum
+    } else if (u < humEnd) {  // hum
       const double f0 = rng.uniform(45, 65), decay = rng.uniform(0.3, 2.0);
       const int harmonics = 1 + int(rng.below(40));
       std::fill(part.begin(), part.end(), 0.0f);

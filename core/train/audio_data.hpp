@@ -12,7 +12,8 @@
 // without changing its phase. splitAudioSamples() cuts a batch into the model's input and target.
 //
 // The noise of each mixture is drawn from:
-//   recorded  a random stretch of a noise recording (the --noise-data files)
+//   recorded  a random stretch of a noise recording (the --noise-data files; recordedShare of
+//             the draws, 0.35 by default)
 //   coloured  Gaussian noise through a random one-pole filter (white to brown, or bluish)
 //   hum       mains hum: a 45-65 Hz fundamental with random decaying harmonics, a little hiss
 //   babble    babbleLo..babbleHi (default 3..6) stretches of the training speech, summed
@@ -71,6 +72,9 @@ struct AudioMixOptions {
   bool byDuration = false;
   // Babble: babbleLo..babbleHi voices (uniform), each at -6..6 dB around its active power.
   int babbleLo = 3, babbleHi = 6;
+  // The share of noise draws from the recordings (when there are any); the rest is coloured,
+  // hum and babble in the proportions 5 : 3 : 5 (0.35 gives 0.35 / 0.25 / 0.15 / 0.25).
+  double recordedShare = 0.35;
   // A second plane of bins rows: the noise floor (audio/noise_floor.hpp) of each of the K
   // frames, tracked from the start of a mixture that runs 0..floorWarmup frames (uniform)
   // before them, as a stream runs before the frames the model reads (and from its start, or a

@@ -197,6 +197,8 @@ struct TrainConfig {
   std::string speechSampling = "duration";
   // Babble noise: babbleLo..babbleHi voices of the training speech added together (uniform).
   int babbleLo = 3, babbleHi = 6;
+  // The share of noise draws from the recordings (--noise-data); the rest is made noise.
+  double recordedShare = 0.35;
   // Give the model each frame's noise floor too (audio/noise_floor.hpp, cae.noise_floor): a
   // second plane of bins rows of input.
   bool noiseFloor = false;

@@ -162,6 +162,7 @@ static TrainingData loadAudioMixtures(const TrainConfig& c) {
   o.byDuration = c.speechSampling == "duration";
   o.babbleLo = c.babbleLo;
   o.babbleHi = c.babbleHi;
+  o.recordedShare = c.recordedShare;
   o.noiseFloor = c.noiseFloor;
   o.envelope = c.envelope;
   o.lookahead = c.lookahead;

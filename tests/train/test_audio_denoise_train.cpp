@@ -295,6 +295,62 @@ BOOST_AUTO_TEST_CASE(babble_adds_as_many_voices_as_asked) {
   BOOST_CHECK_THROW(AudioMixSource(speech, {}, bad), InvalidArgument);
 }
 
+BOOST_AUTO_TEST_CASE(the_recorded_share_sets_how_often_noise_comes_from_a_recording) {
+  // The one recording is a sine on DFT bin 300 of the 1,024-sample mixture (4.7 kHz at 16 kHz:
+  // above every hum harmonic; the speech, a sine on bin 50, feeds babble). A mixture holds a
+  // recording when that bin carries more than 5 % of its noise (a recording drawn as the second
+  // kind is at most 10 dB below the first: 9 % or more; made noise puts well under 1 % there),
+  // and holds nothing else when it carries 99.9 %. A mixture draws one kind, or two with
+  // probability 1/3, each a recording with probability s: P(some) = 1 - (2/3 (1 - s) +
+  // 1/3 (1 - s)^2), P(only) = 2/3 s + 1/3 s^2.
+  const std::size_t len = 1024;
+  auto sine = [&](int bin) {
+    std::vector<float> c(len);
+    for (std::size_t t = 0; t < len; ++t)
+      c[t] = float(std::sin(2 * M_PI * bin * double(t) / double(len)));
+    return c;
+  };
+  SoundSet speech, noise;
+  speech.clips = {sine(50)};
+  speech.names = {"speech"};
+  speech.activePower = {0.5};
+  noise.clips = {sine(300)};
+  noise.names = {"recording"};
+  for (const double share : {0.0, 0.35, 0.7, 1.0}) {
+    AudioMixOptions o;
+    o.recordedShare = share;
+    AudioMixSource src(speech, noise, o);
+    nn::Rng rng(23);
+    const int mixtures = 600;
+    int some = 0, only = 0;
+    for (int m = 0; m < mixtures; ++m) {
+      std::vector<float> s, v;
+      src.mixture(rng, len, s, v);
+      double re = 0, im = 0;
+      for (std::size_t t = 0; t < len; ++t) {
+        re += v[t] * std::cos(2 * M_PI * 300 * double(t) / double(len));
+        im -= v[t] * std::sin(2 * M_PI * 300 * double(t) / double(len));
+      }
+      const double onBin = 2 * (re * re + im * im) / double(len);
+      const double total = power(v) * double(len);
+      some += onBin > 0.05 * total;
+      only += onBin > 0.999 * total;
+    }
+    const double u = 1 - share;
+    const double wantSome = 1 - (2.0 / 3 * u + 1.0 / 3 * u * u);
+    const double wantOnly = 2.0 / 3 * share + 1.0 / 3 * share * share;
+    BOOST_TEST_MESSAGE("share " << share << ": " << some << " of " << mixtures
+                                << " with a recording (expected " << wantSome * mixtures << "), "
+                                << only << " with nothing else (" << wantOnly * mixtures << ")");
+    // three standard deviations of a binomial share of 600 draws at most
+    BOOST_TEST(std::abs(double(some) / mixtures - wantSome) < 0.062);
+    BOOST_TEST(std::abs(double(only) / mixtures - wantOnly) < 0.062);
+  }
+  AudioMixOptions bad;
+  bad.recordedShare = 1.5;
+  BOOST_CHECK_THROW(AudioMixSource(speech, noise, bad), InvalidArgument);
+}
+
 BOOST_AUTO_TEST_CASE(validation_noise_is_held_out_by_file_or_named) {
   const std::string a = "/usr/share/sounds/alsa/Noise.wav",
                     b = "/usr/share/sounds/alsa/Rear_Left.wav",
