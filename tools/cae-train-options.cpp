@@ -532,6 +532,13 @@ void addOptimisationOptions(CLI::App& app, Options& o) {
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str()
       ->group("Optimisation");
+  app.add_option("--ema", c.ema,
+                 "weight averaging: an exponential moving average of the weights with this "
+                 "decay per step (e.g. 0.999; warm-up d = min(D, (1 + t) / (10 + t))); "
+                 "validation, early stopping and the file written use the average (0: off)")
+      ->check(CLI::Range(0.0, 0.999999))
+      ->capture_default_str()
+      ->group("Optimisation");
   app.add_option("--seed", c.seed, "seed for data split, weights, batches and noise")
       ->capture_default_str()
       ->group("Optimisation");

@@ -194,7 +194,9 @@ bool Trainer::Impl::runStage(Stage& s) {
     const auto te = Clock::now();
     const long stepsAtEpochStart = stepsHere;
     if (!trainEpoch(s, lastVal)) return false;
+    st.swapAverage(m);  // --ema: validation scores the average
     const double val = validate(s, loss);
+    st.swapAverage(m);
     if (!std::isfinite(val)) diverged(s, val);
     lastVal = val;
     if (endEpoch(s, val, te, stepsAtEpochStart)) {
@@ -202,9 +204,12 @@ bool Trainer::Impl::runStage(Stage& s) {
       break;
     }
   }
-  // Early stopping's promise: the weights of the best validation epoch.
+  // Early stopping's promise: the weights of the best validation epoch (with --ema, of the
+  // average; without a validation, the last average).
   if (!st.bestParams.empty())
     std::copy(st.bestParams.begin(), st.bestParams.end(), m.params().data());
+  else if (st.emaParams.size() == m.numParams())
+    std::copy(st.emaParams.begin(), st.emaParams.end(), m.params().data());
   return true;
 }
 
@@ -212,6 +217,7 @@ bool Trainer::Impl::runStage(Stage& s) {
 bool Trainer::Impl::trainEpoch(Stage& s, double lastVal) {
   Model& m = s.built.model;
   Tensor clean, noisy, buffer;
+  std::vector<nn::Scalar> before;  // --ema: the weights before the stage's first step
   const bool temporal = data.train->frames() > 1;
   for (; st.stepInEpoch < c.stepsPerEpoch; ++st.stepInEpoch) {
     if (owner.cancel_ && owner.cancel_->load()) {
@@ -230,7 +236,10 @@ bool Trainer::Impl::trainEpoch(Stage& s, double lastVal) {
                           rng);
     }
     if (!std::isfinite(l.total) || !std::isfinite(l.reconstruction)) diverged(s, l.total);
+    if (c.ema > 0 && st.emaParams.size() != m.numParams())  // the average starts here
+      before.assign(m.params().data(), m.params().data() + m.numParams());
     opt->step(m.params(), m.grads());
+    if (c.ema > 0) st.averageStep(m, before, c.ema, long(t) + 1);
     st.addStep(l.reconstruction);
     ++stepsHere;
     if (owner.checkpointNow_ && owner.checkpointNow_->exchange(false)) {
@@ -279,7 +288,9 @@ bool Trainer::Impl::endEpoch(Stage& s, double val, Clock::time_point te, long st
             {"lr", r.lr},
             {"seconds", r.seconds},
             {"patches_per_s", r.patchesPerSecond}});
+  st.swapAverage(s.built.model);  // the best weights kept are the ones validated
   st.endEpoch(val, s.built.model);
+  st.swapAverage(s.built.model);
   const bool stop = c.patience > 0 && st.sinceBest >= c.patience;
   ++st.epoch;  // the checkpoint continues with the next epoch
   saveCheckpoint(s);

@@ -130,6 +130,12 @@ struct TrainConfig {
   double minLr = 0;    // cosine floor
   int batch = 16, epochs = 10, stepsPerEpoch = 100;
   int patience = 0;  // epochs without validation improvement before stopping; 0: never
+  // Weight averaging (Polyak): 0, off; D in (0, 1), an exponential moving average of the weights
+  // after every step, e = d e + (1 - d) w with d = min(D, (1 + t) / (10 + t)) at the t-th step
+  // (a short warm-up, as TensorFlow's ExponentialMovingAverage), starting from the stage's first
+  // weights. Validation, the best epoch's weights and the file written use the average; the
+  // steps (and a checkpoint's model weights) keep the raw ones.
+  double ema = 0;
   std::uint64_t seed = 1;
   int threads = 0;  // 0: the engine's default
 

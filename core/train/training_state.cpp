@@ -83,6 +83,21 @@ void TrainingState::endEpoch(double val, const nn::Model& model) {
   stepInEpoch = 0;
 }
 
+void TrainingState::averageStep(const nn::Model& model, const std::vector<nn::Scalar>& before,
+                                double decay, long t) {
+  const std::size_t n = model.numParams();
+  if (emaParams.size() != n) emaParams = before;
+  const double d = std::min(decay, double(1 + t) / double(10 + t));
+  const nn::Scalar* w = model.params().data();
+  for (std::size_t i = 0; i < n; ++i)
+    emaParams[i] = nn::Scalar(d * double(emaParams[i]) + (1 - d) * double(w[i]));
+}
+
+void TrainingState::swapAverage(nn::Model& model) {
+  if (emaParams.size() != model.numParams()) return;
+  std::swap_ranges(emaParams.begin(), emaParams.end(), model.params().data());
+}
+
 void TrainingState::finishStage(int index, const nn::Model& model) {
   stageParams[kStageParams + std::to_string(index)] =
       bytesOf(model.params().data(), model.numParams());
@@ -93,6 +108,7 @@ void TrainingState::finishStage(int index, const nn::Model& model) {
   bestEpoch = 0;
   sinceBest = 0;
   bestParams.clear();
+  emaParams.clear();
 }
 
 TrainingState::Meta TrainingState::toMeta() const {
@@ -106,6 +122,7 @@ TrainingState::Meta TrainingState::toMeta() const {
   meta["train.best_epoch"] = std::to_string(bestEpoch);
   meta["train.since_best"] = std::to_string(sinceBest);
   meta["train.best_params"] = bytesOf(bestParams.data(), bestParams.size());
+  if (!emaParams.empty()) meta["train.ema_params"] = bytesOf(emaParams.data(), emaParams.size());
   meta["train.history"] = historyText(history);
   return meta;
 }
@@ -128,6 +145,12 @@ void TrainingState::restore(const Meta& m, std::size_t numParams) {
   if (bp != m.end() && !bp->second.empty()) {
     bestParams.resize(numParams);
     loadBytes(bp->second, bestParams.data(), bestParams.size(), "the best weights");
+  }
+  const auto ep = m.find("train.ema_params");
+  emaParams.clear();
+  if (ep != m.end() && !ep->second.empty()) {
+    emaParams.resize(numParams);
+    loadBytes(ep->second, emaParams.data(), emaParams.size(), "the weights' average");
   }
   const auto hist = m.find("train.history");
   history.clear();

@@ -28,8 +28,16 @@ struct TrainingState {
   double bestVal = std::numeric_limits<double>::infinity();
   int bestEpoch = 0, sinceBest = 0;
   std::vector<nn::Scalar> bestParams;  // the best validation epoch's weights; empty: none yet
+  std::vector<nn::Scalar> emaParams;   // the weights' moving average (--ema); empty: none yet
   Meta stageParams;                    // finished stages' weights, by "train.stage_params.K"
   std::vector<EpochRecord> history;    // every stage's finished epochs, in order
+
+  // After an optimizer step (the t-th of the stage, t >= 1) with --ema decay: folds the model's
+  // weights into the average; `before`: the weights before the step, which start it.
+  void averageStep(const nn::Model& model, const std::vector<nn::Scalar>& before, double decay,
+                   long t);
+  // Swaps the model's weights with the average (a no-op without one).
+  void swapAverage(nn::Model& model);
 
   // The running mean of this epoch's losses (0 before the first step).
   double epochLoss() const { return lossCount ? lossSum / double(lossCount) : 0; }

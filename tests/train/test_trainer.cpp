@@ -17,6 +17,7 @@
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "nn/checkpoint.hpp"
@@ -26,6 +27,7 @@
 #include "train/calibration.hpp"
 #include "train/objective.hpp"
 #include "train/trainer.hpp"
+#include "train/training_state.hpp"
 
 namespace fs = std::filesystem;
 using namespace cae;
@@ -181,6 +183,61 @@ BOOST_AUTO_TEST_CASE(cancel_writes_checkpoint_and_resumes_exactly) {
   const TrainResult done = Trainer(k).run();
   BOOST_CHECK(!done.cancelled);
   BOOST_CHECK(slurp(c.output) == slurp(k.output));
+}
+
+// --ema D: the checkpoint keeps the raw weights w_t of every step and their average e_t =
+// d_t e_(t-1) + (1 - d_t) w_t, d_t = min(D, (1 + t) / (10 + t)), from e_0 = w_0 (runs of 1, 2 and
+// 3 one-step epochs share their first steps; w_0 is a run's at a learning rate of 1e-30). The
+// best epoch's weights are the average's, and a run cut and resumed ends as an uncut one.
+BOOST_AUTO_TEST_CASE(weight_averaging_follows_the_steps_and_resumes_exactly) {
+  TempDir dir;
+  const double decay = 0.2;  // d_1 = 2/11 is under it, d_2 and d_3 are capped
+  auto run = [&](const std::string& name, int epochs, double lr) {
+    TrainConfig c = denseConfig(dir, name);
+    c.stepsPerEpoch = 1;
+    c.epochs = epochs;
+    c.lr = lr;
+    c.ema = decay;
+    Trainer t(c);
+    t.run();
+    const nn::Checkpoint ck = nn::loadCheckpoint(t.checkpointPath());
+    TrainingState st;
+    st.restore(ck.meta, ck.params.size());
+    BOOST_REQUIRE_EQUAL(st.emaParams.size(), ck.params.size());
+    return std::make_tuple(ck.params, st.emaParams, st);
+  };
+  const auto w0 = std::get<0>(run("w0", 1, 1e-30));
+  std::vector<nn::Scalar> e = w0;
+  double worst = 0, moved = 0;
+  for (int t = 1; t <= 3; ++t) {
+    const auto [w, ema, st] = run("run" + std::to_string(t), t, 3e-3);
+    const double d = std::min(decay, double(1 + t) / double(10 + t));
+    for (std::size_t i = 0; i < e.size(); ++i) {
+      e[i] = nn::Scalar(d * double(e[i]) + (1 - d) * double(w[i]));
+      worst = std::max(worst, double(std::abs(e[i] - ema[i])));
+      moved = std::max(moved, double(std::abs(w[i] - w0[i])));
+    }
+    if (t == 1) BOOST_CHECK(st.bestParams == ema);  // one epoch: the best is its average
+  }
+  BOOST_TEST_MESSAGE("weights moved up to " << moved << "; the average is off by " << worst);
+  BOOST_TEST(moved > 1e-3);
+  BOOST_TEST(worst < 1e-6);
+
+  TrainConfig c = denseConfig(dir, "whole");
+  c.ema = 0.9;
+  c.epochs = 3;
+  Trainer(c).run();
+  TrainConfig h = c;
+  h.output = dir / "cut.onnx";
+  h.epochs = 1;
+  Trainer(h).run();
+  h.epochs = 3;
+  h.resume = true;
+  Trainer(h).run();
+  BOOST_CHECK(slurp(c.output) == slurp(h.output));
+  const auto a = nn::loadCheckpoint(dir / "whole.ckpt"), b = nn::loadCheckpoint(dir / "cut.ckpt");
+  BOOST_CHECK(a.params == b.params);
+  BOOST_CHECK(a.meta.at("train.ema_params") == b.meta.at("train.ema_params"));
 }
 
 BOOST_AUTO_TEST_CASE(nan_loss_stops_and_keeps_the_last_good_checkpoint) {
