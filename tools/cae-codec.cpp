@@ -27,23 +27,52 @@ namespace {
 struct Options {
   std::string in, out, model = "codec-hq", backend = "auto", recon;
   int quality = 3;
+  bool modelNamed = false;  // decode: --model or --quality given (else the frame's own codec)
 };
 
-// A codec family ("codec-hq") and a quality -> its encoder file among the shipped models
-// (beside the source tree's models/ from a build tree, else the installed share/); a path
-// ending in .onnx is taken as it is.
-std::string modelPath(const Options& o) {
-  if (fs::path(o.model).extension() == ".onnx") return o.model;
-  const std::string file = o.model + "-q" + std::to_string(o.quality) + ".onnx";
+const char* const kFamilies[] = {"codec-hq", "codec-fast"};
+
+// A shipped model's file (beside the source tree's models/ from a build tree, else the
+// installed share/); empty when there is none.
+std::string shippedFile(const std::string& file) {
   std::error_code ec;
   const fs::path exe = fs::canonical("/proc/self/exe", ec);
   const fs::path base = ec ? fs::current_path() : exe.parent_path();
   for (const fs::path& dir :
        {base / "../../models", base / "../models", base / "../share/cae/models"})
     if (fs::exists(dir / file, ec)) return fs::weakly_canonical(dir / file, ec).string();
-  throw IoError("no shipped model " + file +
-                " (--model FAMILY with --quality 1..4, or a file "
-                "X.onnx written by cae-train --task compress)");
+  return {};
+}
+
+// A codec family ("codec-hq") and a quality -> its encoder file among the shipped models; a
+// path ending in .onnx is taken as it is.
+std::string modelPath(const Options& o) {
+  if (fs::path(o.model).extension() == ".onnx") return o.model;
+  const std::string file = o.model + "-q" + std::to_string(o.quality) + ".onnx";
+  std::string path = shippedFile(file);
+  if (path.empty())
+    throw IoError("no shipped model " + file +
+                  " (--model FAMILY with --quality 1..4, or a file "
+                  "X.onnx written by cae-train --task compress)");
+  return path;
+}
+
+// The shipped codec that made a frame: the rate point the frame names first, then the others,
+// of each family, the one whose identifier is the frame's. IoError when none is.
+std::string frameModel(const std::vector<std::uint8_t>& frame) {
+  const codec::FrameView v = codec::parseFrame(frame.data(), frame.size());
+  std::vector<int> points{v.header.ratePoint};
+  for (int q = 1; q <= 4; ++q)
+    if (q != v.header.ratePoint) points.push_back(q);
+  for (const char* family : kFamilies)
+    for (const int q : points) {
+      const std::string path =
+          shippedFile(std::string(family) + "-q" + std::to_string(q) + ".onnx");
+      if (!path.empty() && codec::readCodec(path).id == v.header.modelId) return path;
+    }
+  throw IoError("the frame was made by codec " + codec::modelIdHex(v.header.modelId) +
+                ", which is none of the shipped ones (codec-hq, codec-fast; rate points 1..4): "
+                "name its encoder with --model X.onnx");
 }
 
 std::vector<std::uint8_t> readBytes(const std::string& path) {
@@ -104,11 +133,13 @@ int encode(const Options& o) {
 
 int decode(const Options& o) {
   const std::vector<std::uint8_t> frame = readBytes(o.in);
-  codec::PictureDecoder dec({modelPath(o), o.backend, 0});
+  // Unless told which codec to use, the one the frame names (its identifier).
+  const std::string model = o.modelNamed ? modelPath(o) : frameModel(frame);
+  codec::PictureDecoder dec({model, o.backend, 0});
   const cv::Mat picture = dec.decode(frame.data(), frame.size());
   writePicture(o.out, picture);
-  std::printf("%s -> %s: %dx%d %s\n", o.in.c_str(), o.out.c_str(), picture.cols, picture.rows,
-              picture.channels() == 3 ? "RGB" : "gray");
+  std::printf("%s -> %s: %dx%d %s (%s)\n", o.in.c_str(), o.out.c_str(), picture.cols, picture.rows,
+              picture.channels() == 3 ? "RGB" : "gray", fs::path(model).filename().c_str());
   return 0;
 }
 
@@ -171,11 +202,17 @@ int main(int argc, char** argv) {
     dec->add_option("input", o.in, ".cae frame")->required();
     dec->add_option("output", o.out, "picture")->required();
     modelOptions(*dec, o);
+    dec->footer(
+        "Without --model or --quality the shipped codec the frame names (by its identifier) "
+        "decodes it.");
     CLI::App* inf = app.add_subcommand("info", "describe the frames of a .cae file");
     inf->add_option("input", o.in, ".cae file (one frame or a stream of them)")->required();
     CLI11_PARSE(app, argc, argv);
     if (enc->parsed()) return encode(o);
-    if (dec->parsed()) return decode(o);
+    if (dec->parsed()) {
+      o.modelNamed = dec->count("--model") > 0 || dec->count("--quality") > 0;
+      return decode(o);
+    }
     return info(o);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cae-codec: %s\n", e.what());

@@ -264,3 +264,41 @@ BOOST_AUTO_TEST_CASE(cae_codec_encodes_decodes_and_writes_nothing_when_it_fails)
   BOOST_TEST(sh(exe + " info " + (d / "cut2.cae").string()) == 1);
   BOOST_TEST(sh(exe + " --help") == 0);
 }
+
+// Without --model or --quality, decode finds the shipped codec a frame names by its identifier
+// (codec-fast's rate point 2 here, though the default is codec-hq's 3); a frame of a codec that
+// is not shipped (this test's) is refused with a message that says so, and nothing is written.
+BOOST_AUTO_TEST_CASE(cae_codec_decodes_a_shipped_codecs_frame_without_being_told_which) {
+  const std::string exe = CAE_CODEC_EXE;
+  const fs::path d = trained().dir / "auto";
+  fs::create_directories(d);
+  cv::Mat bgr;
+  cv::cvtColor(astronaut(64, 48, false), bgr, cv::COLOR_RGB2BGR);
+  cv::imwrite((d / "in.png").string(), bgr);
+  const std::string in = (d / "in.png").string(), cae = (d / "in.cae").string(),
+                    recon = (d / "recon.png").string(), out = (d / "out.png").string();
+  BOOST_REQUIRE_EQUAL(
+      sh(exe + " encode " + in + " " + cae + " --model codec-fast --quality 2 --recon " + recon),
+      0);
+  const std::string said = (d / "said.txt").string();
+  BOOST_REQUIRE_EQUAL(std::system((exe + " decode " + cae + " " + out + " >" + said).c_str()), 0);
+  std::ifstream saidFile(said);
+  const std::string line((std::istreambuf_iterator<char>(saidFile)), {});
+  BOOST_TEST(line.find("codec-fast-q2.onnx") != std::string::npos, line);
+  const cv::Mat a = cv::imread(out), b = cv::imread(recon);
+  BOOST_REQUIRE(!a.empty());
+  BOOST_TEST(cv::norm(a, b, cv::NORM_INF) == 0.0);
+  // Told another rate point, it is refused as before.
+  BOOST_TEST(sh(exe + " decode " + cae + " " + (d / "q3.png").string() + " --quality 3") == 1);
+  BOOST_TEST(!fs::exists(d / "q3.png"));
+
+  const std::string own = (d / "own.cae").string(), err = (d / "err.txt").string(),
+                    none = (d / "none.png").string();
+  BOOST_REQUIRE_EQUAL(sh(exe + " encode " + in + " " + own + " --model " + trained().model[1]), 0);
+  const int st = std::system((exe + " decode " + own + " " + none + " 2>" + err).c_str());
+  BOOST_TEST((WIFEXITED(st) && WEXITSTATUS(st) == 1));
+  std::ifstream errFile(err);
+  const std::string text((std::istreambuf_iterator<char>(errFile)), {});
+  BOOST_TEST(text.find("none of the shipped") != std::string::npos, text);
+  BOOST_TEST(!fs::exists(none));
+}
