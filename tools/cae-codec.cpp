@@ -66,8 +66,7 @@ std::string frameModel(const std::vector<std::uint8_t>& frame) {
     if (q != v.header.ratePoint) points.push_back(q);
   for (const char* family : kFamilies)
     for (const int q : points) {
-      const std::string path =
-          shippedFile(std::string(family) + "-q" + std::to_string(q) + ".onnx");
+      std::string path = shippedFile(std::string(family) + "-q" + std::to_string(q) + ".onnx");
       if (!path.empty() && codec::readCodec(path).id == v.header.modelId) return path;
     }
   throw IoError("the frame was made by codec " + codec::modelIdHex(v.header.modelId) +

@@ -118,7 +118,7 @@ kinds_val=(
 packages="btanks-data lugaru-data endless-sky-data etw-data dustracing2d-data lincity-ng-data foobillardplus-data"
 # Every step from `kinds` on (and the candidates from it) mixes in the kinds' noise.
 more_kinds=false
-case $step in kinds | envelope | lookahead | code128 | strided | sequence | timeloss | recorded | again) more_kinds=true ;; esac
+case $step in kinds | envelope | lookahead | code128 | strided | sequence | timeloss | recorded | again | ema) more_kinds=true ;; esac
 $more_kinds && packages+=" wesnoth-1.16-data scorched3d-data supertux-data hedgewars-data xmoto-data"
 noise_files=("${crowd_noise[@]}" "${crowd_val[@]}")
 $more_kinds && noise_files+=("${kinds_noise[@]}" "${kinds_val[@]}")
@@ -139,7 +139,7 @@ latent=64
 [[ $step == code128 ]] && latent=128
 # The frames the model reads: 8, 23 for the last step (`strided`: three stride-2 convs).
 context=8
-case $step in strided | sequence | timeloss | recorded | again) context=23 ;; esac
+case $step in strided | sequence | timeloss | recorded | again | ema) context=23 ;; esac
 common=(--task audio-denoise
   --rate 16000 --stft 512:128 --context "$context" --snr=-5:20 --latent "$latent"
   --batch 32 --steps 500 --schedule cosine --min-lr 1e-5 --val-samples 4096 --seed 15)
@@ -264,13 +264,19 @@ case $step in
   # 0.35: the rest coloured, hum and babble as 5 : 3 : 5), so that more of what it learns is
   # real noise, as a stream's noise is; `again` is the same continuation with the default
   # share, its control.
-  recorded | again)
-    share=0.35
+  # `ema` (session 31) is `again` with weight averaging (--ema 0.999: the weights' moving
+  # average over about 1,000 steps, two epochs, is what validates and is written): the
+  # validation loss of `strided` and of these continuations moves by 10 % from one epoch to the
+  # next (0.049-0.061), so a best epoch is partly luck and an average of the steps should be
+  # steadier and better.
+  recorded | again | ema)
+    share=0.35 average=()
     [[ $step == recorded ]] && share=0.7
+    [[ $step == ema ]] && average=(--ema 0.999)
     train "${wide[@]}" "${kinds[@]}" "${common[@]}" --mask-loss snr --channels 256 \
-      --threads 1 --noise-floor --time-stride 2 --recorded-share "$share" \
+      --threads 1 --noise-floor --time-stride 2 --recorded-share "$share" "${average[@]}" \
       --init "$root/models/audio-denoise.onnx" --epochs 60 --lr 1.5e-4 \
       -o "$out/audio-denoise-$step.onnx" ;;
-  *) echo "usage: $0 [out-dir] [base|s2|s3|s4|wide|floor|crowd|kinds|envelope|lookahead|code128|strided|sequence|timeloss|recorded|again|all] [cae-train options]" >&2
+  *) echo "usage: $0 [out-dir] [base|s2|s3|s4|wide|floor|crowd|kinds|envelope|lookahead|code128|strided|sequence|timeloss|recorded|again|ema|all] [cae-train options]" >&2
      exit 2 ;;
 esac
