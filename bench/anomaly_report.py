@@ -350,8 +350,16 @@ if "--cards" in sys.argv:
                  "`cae.recipe`).\n")
         if met:
             lit = " under random lighting (`--lighting`: gain ±15 %, offset ±0.05, gamma ±25 %)" if "--lighting" in recipe else ""
+            rtoks = recipe.split()
+
+            def opt(flag):
+                return rtoks[rtoks.index(flag) + 1] if flag in rtoks[:-1] else None
+
+            if opt("--defocus"):
+                lit += f", half of them blurred (`--defocus {opt('--defocus')}`: Gaussian σ up to {opt('--defocus')} px)"
             var = (" seen as a line's camera varies (`--calib-variation line`: lighting as in training, view "
-                   "rotation ±4°, zoom ±5 %, perspective 3 %, noise up to 0.02)"
+                   "rotation ±4°, zoom ±5 %, perspective 3 %, noise up to 0.02"
+                   + (f", half blurred up to σ {opt('--calib-defocus')} px" if opt("--calib-defocus") else "") + ")"
                    if met.get("calibration_variation") == "line" else "")
             fm = (f"; frame model (Gumbel fit of the crop maxima) for {met.get('frame_model', {}).get('fpr', 0):g} false "
                   f"alarms per frame: threshold {met.get('deploy_threshold', 0):.4g} at {met.get('deploy_size', '?')}"
