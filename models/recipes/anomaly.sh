@@ -52,6 +52,12 @@
 #                    --textures gravel) 0 false alarms per 1,000 frames (436), image / pixel
 #                    AUROC 0.628 / 0.780 (0.615 / 0.806), 4.1 % of defect crops flagged (7.5):
 #                    the false alarms go, and half the detections with them. Not shipped.
+#                    The other four the same way (bench_anomaly_defects eval --textures T, image /
+#                    pixel AUROC, defect crops flagged, against the shipped): wood 0.905 / 0.963,
+#                    36.1 % (0.871 / 0.957, 29.6 %; 1 of 46 clean crops flagged); brick 0.769 /
+#                    0.987, 4.1 % (0.810 / 0.987, 18.9 %); grass 0.666 / 0.840, 3.9 % (0.699 /
+#                    0.869, 3.8 %); leaf 0.752 / 0.979, 7.7 % (0.792 / 0.986, 17.0 %); no false
+#                    alarms on any. Brick's and leaf's thresholds saturate at 0.99999.
 #   <texture>-riad   reconstruction by inpainting (RIAD, issue 12): the quality network with U-Net
 #                    skips, trained to fill in one random set of blanked square cells per sample
 #                    (--noise grid-mask, cells of 2, 4, 8, 16 pixels); run as 4 scales x 3
