@@ -134,14 +134,35 @@ wider_noise=(
   /usr/share/games/supertux2/sounds/rain.wav
   /usr/share/games/wesnoth/1.16/data/core/sounds/ambient/wardrums.ogg
 )
+# Steps `broad` and `broad-half` (candidates, session 33) split `wider`'s recordings: six more
+# to train on, six more to validate on (13 validation recordings in all, against 7), so that the
+# best epoch is chosen on a wider set of noises than the one `recorded`'s epoch was chosen on.
+broad_noise=(
+  /usr/share/games/btanks/data/sounds/ambient/horror.ogg
+  $s3/apoc/data/wav/misc/cessna.wav
+  $s3/apoc/data/wav/misc/citysounds.wav
+  $s3/none/data/wav/misc/birds1.wav
+  $s3/none/data/wav/misc/f16_2.wav
+  $s3/none/data/wav/movement/tankmove.wav
+)
+broad_val=(
+  "${kinds_val[@]}"
+  /usr/share/games/btanks/data/sounds/ambient/space.ogg
+  $s3/apoc/data/wav/misc/helicopter.wav
+  $s3/apoc/data/wav/misc/cheeringloop.wav
+  $s3/none/data/wav/misc/jet.wav
+  /usr/share/games/supertux2/sounds/rain.wav
+  /usr/share/games/wesnoth/1.16/data/core/sounds/ambient/wardrums.ogg
+)
 packages="btanks-data lugaru-data endless-sky-data etw-data dustracing2d-data lincity-ng-data foobillardplus-data"
 # Every step from `kinds` on (and the candidates from it) mixes in the kinds' noise.
 more_kinds=false
-case $step in kinds | envelope | lookahead | code128 | strided | sequence | timeloss | recorded | again | ema | half | polish | polish-half | wider) more_kinds=true ;; esac
+case $step in kinds | envelope | lookahead | code128 | strided | sequence | timeloss | recorded | again | ema | half | polish | polish-half | wider | broad | broad-half) more_kinds=true ;; esac
 $more_kinds && packages+=" wesnoth-1.16-data scorched3d-data supertux-data hedgewars-data xmoto-data"
 noise_files=("${crowd_noise[@]}" "${crowd_val[@]}")
 $more_kinds && noise_files+=("${kinds_noise[@]}" "${kinds_val[@]}")
 [[ $step == wider ]] && noise_files+=("${wider_noise[@]}")
+[[ $step == broad* ]] && noise_files+=("${broad_noise[@]}" "${broad_val[@]}")
 for f in "${noise_files[@]}"; do
   [[ -f $f ]] || { echo "audio-denoise: missing $f (apt-get install $packages)" >&2; exit 1; }
 done
@@ -159,7 +180,7 @@ latent=64
 [[ $step == code128 ]] && latent=128
 # The frames the model reads: 8, 23 for the last step (`strided`: three stride-2 convs).
 context=8
-case $step in strided | sequence | timeloss | recorded | again | ema | half | polish | polish-half | wider) context=23 ;; esac
+case $step in strided | sequence | timeloss | recorded | again | ema | half | polish | polish-half | wider | broad | broad-half) context=23 ;; esac
 common=(--task audio-denoise
   --rate 16000 --stft 512:128 --context "$context" --snr=-5:20 --latent "$latent"
   --batch 32 --steps 500 --schedule cosine --min-lr 1e-5 --val-samples 4096 --seed 15)
@@ -360,6 +381,31 @@ case $step in
       --threads 1 --noise-floor --time-stride 2 --recorded-share 0.7 \
       --init "$out/audio-denoise.onnx" --epochs 40 --lr 1e-4 \
       -o "$out/audio-denoise-wider.onnx" ;;
-  *) echo "usage: $0 [out-dir] [base|s2|s3|s4|wide|floor|crowd|kinds|envelope|lookahead|code128|strided|sequence|timeloss|recorded|again|ema|half|polish|polish-half|wider|all] [cae-train options]" >&2
+  # Candidates (session 33), not in `all`: `recorded` trained on (lr 1e-4, 30 epochs, one
+  # thread each, side by side) with six of `wider`'s recordings added to the training noise and
+  # validated on `kinds_val` and the other six (broad_noise, broad_val above); `broad` keeps
+  # `recorded`'s share of recorded noise (0.7), `broad-half` draws half its noise from the
+  # recordings.
+  # Measured (session 33, 13 min each side by side): on the 13-recording validation set,
+  # validation loss 0.0441 (best epoch 13) against `recorded`'s 0.0450 at share 0.7 (the masks'
+  # error 6.84 dB below the noisy frames' against 6.16), `broad-half` 0.0492 against 0.0514 at
+  # share 0.5 (6.63 against 6.02 dB); `recorded` scored by --init with --steps 1 --epochs 1
+  # --lr 1e-12. Through the element (bench/audio_validation.py --list of this step's
+  # --list-validation, 40 clips x 14 noises x 0 / 5 / 10 dB = 1680 mixtures), per mixture
+  # against `recorded` (4.40 / 3.70 / 2.46):
+  #   broad        -0.12 +- 0.02 dB (better on 59 %; 0 dB -0.30, 10 dB +0.08)
+  #   broad-half   -0.15 +- 0.03 dB (better on 56 %; 0 dB -0.39, 10 dB +0.08)
+  # Both better on the six new validation recordings (+0.16, +0.13), white (+0.7, +0.8) and
+  # machinery (+0.6, +0.7), worse on the seven `recorded`'s epoch was chosen on (-0.33, -0.37;
+  # frogs -1.9, -2.1, campfire -0.9, -1.1). The trainer's frame error and the element's SI-SDR
+  # disagree again, and the loss is at 0 dB, where issue 15's target is: not shipped.
+    share=0.7
+    [[ $step == broad-half ]] && share=0.5
+    train "${wide[@]}" --noise-data "${kinds_noise[@]}" "${broad_noise[@]}" \
+      --val-noise-data "${broad_val[@]}" "${common[@]}" --mask-loss snr --channels 256 \
+      --threads 1 --noise-floor --time-stride 2 --recorded-share "$share" \
+      --init "$out/audio-denoise.onnx" --epochs 30 --lr 1e-4 \
+      -o "$out/audio-denoise-$step.onnx" ;;
+  *) echo "usage: $0 [out-dir] [base|s2|s3|s4|wide|floor|crowd|kinds|envelope|lookahead|code128|strided|sequence|timeloss|recorded|again|ema|half|polish|polish-half|wider|broad|broad-half|all] [cae-train options]" >&2
      exit 2 ;;
 esac
