@@ -341,10 +341,12 @@ if "--cards" in sys.argv:
                  f"(`cae.threshold` {r['threshold']:.4g} at 640×480"
                  + (", following each frame's area through `cae.frame_model`" if met.get("frame_model") else "")
                  + ").\n")
+        held = [os.path.basename(f) for f in met.get("calibration_images", [])]
+        count = {2: "two tiles", 3: "three tiles"}.get(len(held), "one tile")
         C.append(f"**Data.** {TEX.get(x, x)}: the left three quarters, cut into 6 tiles "
-                 "(`bench_anomaly_defects prepare`); cae-train holds one tile out for validation and "
+                 f"(`bench_anomaly_defects prepare`); cae-train holds {count} out for validation and "
                  "for calibrating the threshold"
-                 + (f" (`{os.path.basename(met['calibration_images'][0])}`)" if met.get("calibration_images") else "")
+                 + (" (" + ", ".join(f"`{h}`" for h in held) + ")" if held else "")
                  + ". The right quarter is never trained on: the benchmark's test strip.\n")
         C.append(f"**Recipe.** `models/recipes/anomaly.sh {name.removeprefix('anomaly-')}` (the exact command is in the file's "
                  "`cae.recipe`).\n")

@@ -2,9 +2,9 @@
 # Recipe of models/anomaly-<texture>.onnx, the caeanomaly texture models of the defect benchmark
 # (bench/run_anomaly_bench.sh): one undercomplete conv autoencoder per texture, trained on the
 # defect-free training part of the texture (bench_anomaly_defects prepare: the left three
-# quarters, cut into 6 tiles; one tile is held out for validation and for the threshold), as a
-# denoising autoencoder (Gaussian noise, sigma 15) so that it learns to pull unusual pixels back to
-# the texture. The threshold is calibrated by cae-train on held-out crops: the frame score is the
+# quarters, cut into 6 tiles; one tile, two for the segmentation variants, is held out for
+# validation and for the threshold), as a denoising autoencoder (Gaussian noise, sigma 15) so that
+# it learns to pull unusual pixels back to the texture. The threshold is calibrated by cae-train on held-out crops: the frame score is the
 # largest pixel of the low-passed residual map (sigma 2) smoothed by sigma 4 (cae.anomaly_map,
 # cae.map_sigma); the crop scores' frame model (--frame-fpr 0.001, cae.frame_model) sets it for
 # 0.001 false alarms per frame at each frame's size (cae.threshold: at 640x480). Models made
@@ -51,13 +51,23 @@
 #                    (0.886 / 42.5), on the benchmark's gravel (bench_anomaly_defects eval,
 #                    --textures gravel) 0 false alarms per 1,000 frames (436), image / pixel
 #                    AUROC 0.628 / 0.780 (0.615 / 0.806), 4.1 % of defect crops flagged (7.5):
-#                    the false alarms go, and half the detections with them. Not shipped.
+#                    the false alarms go, and half the detections with them. Not shipped then.
 #                    The other four the same way (bench_anomaly_defects eval --textures T, image /
 #                    pixel AUROC, defect crops flagged, against the shipped): wood 0.905 / 0.963,
 #                    36.1 % (0.871 / 0.957, 29.6 %; 1 of 46 clean crops flagged); brick 0.769 /
 #                    0.987, 4.1 % (0.810 / 0.987, 18.9 %); grass 0.666 / 0.840, 3.9 % (0.699 /
 #                    0.869, 3.8 %); leaf 0.752 / 0.979, 7.7 % (0.792 / 0.986, 17.0 %); no false
 #                    alarms on any. Brick's and leaf's thresholds saturate at 0.99999.
+#                    Shipped since session 33 for all five segmentation variants (--val-fraction
+#                    0.34 below): issue 12 asks for the threshold to be calibrated on held-out data
+#                    as varied as a line, with several held-out tiles, and one tile of six missed
+#                    what gravel's test strip holds. The benchmark of 2026-12-03 (the five
+#                    retrained, against the one-tile models of 2026-12-01): false alarms per 1,000
+#                    line-varied 640x480 frames 0.0 on every texture (mean 87.2, gravel 436: the
+#                    target of 1 is met), image / pixel AUROC 0.744 / 0.910 (0.757 / 0.921),
+#                    defect crops flagged 11.8 % (15.7; wood 36.1 against 29.6, brick 4.1 against
+#                    18.9, leaf 7.7 against 17.0): a threshold that holds its false-alarm rate is a
+#                    higher one, and these models find fewer defects under it.
 #   <texture>-riad   reconstruction by inpainting (RIAD, issue 12): the quality network with U-Net
 #                    skips, trained to fill in one random set of blanked square cells per sample
 #                    (--noise grid-mask, cells of 2, 4, 8, 16 pixels); run as 4 scales x 3
@@ -111,6 +121,10 @@ if [[ $name == *-seg ]]; then
              --deploy-size 640x480 --epochs 200 "${line[@]}")
   [[ $tex == grass || $tex == gravel ]] && objective+=(--rotations)
 fi
+# Held out for validation and the threshold: one tile of six (--val-fraction 0.17), two (tile01
+# and tile12: 0.34) for the segmentation variants (session 33; see <texture>-fast-seg above).
+val_fraction=0.17
+[[ $name == *-seg ]] && val_fraction=0.34
 data=$out/anomaly-data
 [[ -d $data/$tex/train ]] || "$root/build/bench/bench_anomaly_defects" prepare "$data" >/dev/null
 [[ -d $data/$tex/train ]] || { echo "unknown texture: $tex" >&2; exit 2; }
@@ -121,6 +135,6 @@ exec "$root/build/tools/cae-train" "$data/$tex/train" --color "$color" \
   --task anomaly --map-sigma 4 --calib-size 640 \
   --arch conv "${arch[@]}" \
   "${objective[@]}" \
-  --patch 64 --val-fraction 0.17 --val-samples 128 \
+  --patch 64 --val-fraction "$val_fraction" --val-samples 128 \
   --batch 16 --steps 100 --lr 1e-3 --schedule cosine --min-lr 1e-5 --seed 1 --threads 1 \
   -o "$out/anomaly-$name.onnx" "$@"
