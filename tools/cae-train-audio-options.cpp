@@ -102,6 +102,12 @@ void addAudioTimeOptions(CLI::App& app, Options& o) {
       ->check(CLI::Range(1, 1024))
       ->capture_default_str()
       ->group("Audio");
+  app.add_option("--decoder-layers", c.arch.decoderLayers,
+                 "audio-denoise: 1x1 convs (with ReLU) between the code and the mask conv; "
+                 "with --init-deepen a model may start from a file with fewer")
+      ->check(CLI::Range(1, 8))
+      ->capture_default_str()
+      ->group("Audio");
 }
 
 }  // namespace
@@ -237,6 +243,8 @@ void audioConfig(const Options& o, TrainConfig& c) {
         "--task audio-denoise and --noise-floor");
   if (c.arch.timeStride != 1 && c.task != TrainTask::AudioDenoise)
     throw InvalidArgument("--time-stride is for --task audio-denoise");
+  if (c.arch.decoderLayers != 1 && c.task != TrainTask::AudioDenoise)
+    throw InvalidArgument("--decoder-layers is for --task audio-denoise");
   if (c.arch.timeOutputs != 1 && c.task != TrainTask::AudioDenoise)
     throw InvalidArgument("--sequence is for --task audio-denoise");
   if (c.lookahead > 0 && c.task != TrainTask::AudioDenoise)

@@ -568,6 +568,11 @@ void addFileOptions(CLI::App& app, Options& o) {
                  "a fresh optimizer and schedule)")
       ->check(CLI::ExistingFile)
       ->group("Files");
+  app.add_flag("--init-deepen", c.initDeepen,
+               "with an ONNX --init: a square convolution the file lacks (a layer added to make "
+               "the model deeper) starts as the identity on its newest tap with zero bias, "
+               "instead of being an error")
+      ->group("Files");
   app.add_flag("--resume", c.resume,
                "continue from the checkpoint exactly where it stopped "
                "(same options)")

@@ -92,6 +92,9 @@ struct ArchSpec {
   // strides written as dilations (every output computed, as a stream computes them), with the
   // same layers and parameters as the deployed form, which exportTrained() writes.
   int timeOutputs = 1;
+  // AudioMask: the 1x1 convs of its decoder before the mask conv (code -> width0, then width0 ->
+  // width0), each with a ReLU. 1: "da0" only, as every model shipped before session 34.
+  int decoderLayers = 1;
   std::uint64_t seed = 1;  // weight initialisation and the VAE's Sampling generator
 };
 

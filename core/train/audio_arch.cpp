@@ -66,6 +66,9 @@ void validateAudioMask(const ArchSpec& s) {
         std::to_string(s.timeStride) +
         " (a conv would leave out the newest frame); contexts that fit up to 64: " + fit);
   }
+  if (s.decoderLayers < 1 || s.decoderLayers > 8)
+    throw InvalidArgument("audio-mask: --decoder-layers must be 1..8, got " +
+                          std::to_string(s.decoderLayers));
   if (s.frames != 1 || s.skips || s.residual || s.stem != 1 || s.segWidth > 0)
     throw InvalidArgument(
         "audio-mask: frames, skips, residual, stems and segmentation heads are for the conv "
@@ -91,8 +94,12 @@ BuiltModel buildAudioMask(const ArchSpec& s) {
   }
   at = m.add(timeConv(in, s.latent, frames, 1, outputs > 1 ? dilation : 1), {at}, "code_conv");
   b.code = m.add(std::make_unique<nn::ReLU>(), {at}, "code");
-  at = m.add(timeConv(s.latent, s.width0, 1), {b.code}, "da0");
-  at = m.add(std::make_unique<nn::ReLU>(), {at}, "da0_act");
+  at = b.code;
+  for (int d = 0; d < s.decoderLayers; ++d) {
+    const std::string name = "da" + std::to_string(d);
+    at = m.add(timeConv(d == 0 ? s.latent : s.width0, s.width0, 1), {at}, name);
+    at = m.add(std::make_unique<nn::ReLU>(), {at}, name + "_act");
+  }
   at = m.add(timeConv(s.width0, s.outChannels > 0 ? s.outChannels : s.channels, 1), {at},
              "mask_logits");
   m.setOutput(m.add(std::make_unique<nn::Sigmoid>(), {at}, "mask"));

@@ -12,7 +12,8 @@
 //             (a stream computes every output, and the strides become dilations there:
 //             audio/column_net.hpp)
 //   "code"    conv 1xT over the T frames left (width0 -> latent), ReLU: one code per step
-//   "da0"     conv 1x1 (latent -> width0), ReLU; "mask" conv 1x1 (width0 -> bins), Sigmoid
+//   "da<d>"   conv 1x1 (latent -> width0, then width0 -> width0), ReLU, decoderLayers of them
+//   "mask"    conv 1x1 (width0 -> bins), Sigmoid
 //   output    {bins, 1, 1}: the gain of each bin of the newest frame, in [0, 1]
 // With timeOutputs L > 1 (training on L frames at once, cae-train --sequence) the input is
 // {C, 1, K + L - 1} and the output {bins, 1, L}: the masks of the L newest frames, each from the
@@ -20,7 +21,7 @@
 // dilation timeStride^i, so that output j computes exactly what the deployed form (L = 1)
 // computes from frames j .. j + K - 1, with the same parameters in the same order.
 // ArchSpec fields read: channels (input rows), outChannels (bins; 0: channels), width (K >= 3),
-// width0, latent, timeStride, timeOutputs, seed.
+// width0, latent, timeStride, timeOutputs, decoderLayers, seed.
 #pragma once
 
 #include "nn/model.hpp"

@@ -57,12 +57,17 @@ void Trainer::Impl::buildStages() {
   if (stages.size() > 1) throw InvalidArgument("--init is for one-stage training, not stacked");
   const WarmStart w = isCheckpointFile(c.init)
                           ? warmStartFromCheckpoint(stages.back().built.model, c.init, architecture)
-                          : warmStart(stages.back().built.model, c.init);
-  std::string widened;
-  for (const std::string& n : w.widened) widened += (widened.empty() ? "" : ", ") + n;
+                          : warmStart(stages.back().built.model, c.init, c.initDeepen);
+  const auto list = [](const std::vector<std::string>& names) {
+    std::string s;
+    for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
+    return s;
+  };
   say("init   " + std::to_string(w.layers) + " layers from " + c.init +
-      (widened.empty() ? ""
-                       : " (wider here: " + widened + "; zero weights from the inputs added)"));
+      (w.widened.empty()
+           ? ""
+           : " (wider here: " + list(w.widened) + "; zero weights from the inputs added)") +
+      (w.identity.empty() ? "" : " (new here, started as the identity: " + list(w.identity) + ")"));
 }
 
 nn::Sampling* Trainer::Impl::sampling(Stage& s) {

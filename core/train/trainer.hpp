@@ -91,6 +91,9 @@ struct TrainConfig {
   // Start from the weights of this ONNX model (layers matched by name, train/warm_start.hpp),
   // e.g. the single-frame denoiser a --frames model extends. Empty: random initialisation.
   std::string init;
+  // With init: layers the file lacks start as the identity where they can (warm_start.hpp's
+  // deepen), instead of being an error: a model made deeper than the file's.
+  bool initDeepen = false;
   bool allowOvercomplete = false;  // dense: accept a code not smaller than the input
   int pretrainEpochs = 0;          // per stacked stage; 0: same as epochs
 

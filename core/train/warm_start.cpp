@@ -72,7 +72,7 @@ std::string fileBase(const onnx::Graph& g, const nn::Model& model, int i) {
 
 }  // namespace
 
-WarmStart warmStart(nn::Model& model, const std::string& onnxPath) {
+WarmStart warmStart(nn::Model& model, const std::string& onnxPath, bool deepen) {
   const onnx::Graph g = onnx::readGraph(onnxPath);
   std::map<std::size_t, std::size_t> weightsAt;  // param offset -> weight count (bias after)
   for (const nn::ParamRange& r : nn::weightRanges(model)) weightsAt[r.offset] = r.count;
@@ -84,8 +84,20 @@ WarmStart warmStart(nn::Model& model, const std::string& onnxPath) {
     const std::size_t weights = weightsAt.count(n.paramOffset) ? weightsAt[n.paramOffset] : 0;
     nn::Scalar* dst = model.params().data() + n.paramOffset;
     const std::string base = fileBase(g, model, i);
-    const onnx::Tensor& wt = initializer(g, base + ".weight");
     const auto* conv = dynamic_cast<const nn::Conv2d*>(n.layer.get());
+    if (deepen && conv && !g.initializers.count(base + ".weight")) {
+      const auto& o = conv->options();
+      const std::size_t kh = std::size_t(conv->kernelH()), kw = std::size_t(conv->kernelW());
+      const std::size_t ch = std::size_t(o.inChannels);
+      if (o.outChannels == o.inChannels && kh % 2 == 1 && weights == ch * ch * kh * kw) {
+        std::fill(dst, dst + total, nn::Scalar(0));
+        for (std::size_t c = 0; c < ch; ++c)
+          dst[((c * ch + c) * kh + kh / 2) * kw + kw - 1] = nn::Scalar(1);
+        w.identity.push_back(n.name);
+        continue;
+      }
+    }
+    const onnx::Tensor& wt = initializer(g, base + ".weight");
     const bool hasBias = total > weights;
     if (wt.data.size() == weights) {
       std::copy(wt.data.begin(), wt.data.end(), dst);

@@ -24,14 +24,21 @@
 namespace cae::train {
 
 struct WarmStart {
-  int layers = 0;                    // layers whose weights came from the file
-  std::vector<std::string> widened;  // of those, the wider ones (zeros on the inputs added)
+  int layers = 0;                     // layers whose weights came from the file
+  std::vector<std::string> widened;   // of those, the wider ones (zeros on the inputs added)
+  std::vector<std::string> identity;  // layers the file lacks, started as the identity (deepen)
 };
 
 // Overwrites the weights of every layer of model that has some, except the fixed current-frame
 // pick (kCurrentFrameNode), with the file's. IoError / FormatError for a missing or damaged
 // file; InvalidArgument naming the layer when the file lacks one or its shapes do not fit.
-WarmStart warmStart(nn::Model& model, const std::string& onnxPath);
+// deepen: a convolution the file lacks with as many outputs as inputs and an odd kernel height
+// (a layer added to make the model deeper) starts instead as the identity on its newest tap
+// (weight 1 from input c to output c at the centre row and last column, zeros elsewhere, zero
+// bias). Between ReLUs, as the audio mask model's 1x1 decoder convs are, the model then computes
+// exactly what the file's computes; a wider kernel passes only its newest column through, so a
+// strided conv added before others changes which frames those read.
+WarmStart warmStart(nn::Model& model, const std::string& onnxPath, bool deepen = false);
 
 // Whether path holds a training checkpoint (its magic), not an ONNX file.
 bool isCheckpointFile(const std::string& path);

@@ -819,12 +819,14 @@ BOOST_DATA_TEST_CASE(the_time_loss_scores_what_the_element_outputs,
   }
 }
 
-// Stride 1 (7 frames) and 2 (11 frames): OpenCV DNN computes the exported file as the trainer's
-// model does, and the stream path (ColumnNet, where strides become dilations) gives the whole
-// window's mask frame after frame.
+// Stride 1 (7 frames) and 2 (11 frames, and 47: four strided convs with two decoder convs):
+// OpenCV DNN computes the exported file as the trainer's model does, and the stream path
+// (ColumnNet, where strides become dilations) gives the whole window's mask frame after frame.
 BOOST_DATA_TEST_CASE(the_exported_mask_model_computes_in_opencv_what_it_computes_here,
-                     boost::unit_test::data::make({1, 2}) ^ boost::unit_test::data::make({7, 11}),
-                     stride, context) {
+                     boost::unit_test::data::make({1, 2, 2}) ^
+                         boost::unit_test::data::make({7, 11, 47}) ^
+                         boost::unit_test::data::make({1, 1, 2}),
+                     stride, context, decoder) {
   const fs::path dir = tempDir("audio-golden");
   ArchSpec s;
   s.kind = ArchKind::AudioMask;
@@ -834,6 +836,7 @@ BOOST_DATA_TEST_CASE(the_exported_mask_model_computes_in_opencv_what_it_computes
   s.width0 = 32;
   s.latent = 16;
   s.timeStride = stride;
+  s.decoderLayers = decoder;
   s.seed = 4;
   BuiltModel b = buildAudioMask(s);
   onnx::ExportOptions eo;
@@ -877,6 +880,89 @@ BOOST_DATA_TEST_CASE(the_exported_mask_model_computes_in_opencv_what_it_computes
   }
   BOOST_TEST(worst < 1e-5, "the stream differs from the whole window by " << worst);
   BOOST_TEST(spread > 0.05);  // masks that vary: the comparison means something
+  fs::remove_all(dir);
+}
+
+// A model made deeper than a file's (cae-train --init-deepen): the layers the file lacks start as
+// the identity. Added 1x1 decoder convs sit between ReLUs, so the deeper model computes the
+// file's masks exactly; a fourth strided conv (--context 47 from a 23-frame file) passes its
+// newest tap through, and the code conv then reads features 16 frames apart instead of 8 (not
+// the file's function, but every other layer holds the file's weights). Without the flag, or
+// for a layer that cannot be an identity, the file's missing layer is an error.
+BOOST_AUTO_TEST_CASE(a_deeper_model_starts_from_the_file_it_deepens) {
+  const fs::path dir = tempDir("audio-deepen");
+  ArchSpec s;
+  s.kind = ArchKind::AudioMask;
+  s.channels = 2 * 257;
+  s.outChannels = 257;
+  s.height = 1;
+  s.width = 23;
+  s.width0 = 24;
+  s.latent = 8;
+  s.timeStride = 2;
+  s.seed = 5;
+  BuiltModel file = buildAudioMask(s);
+  onnx::ExportOptions eo;
+  eo.task = onnx::Task::AudioDenoise;
+  eo.stft = onnx::Stft{512, 128, 16000};
+  const std::string path = (dir / "d.onnx").string();
+  onnx::exportOnnx(file.model, path, eo);
+  nn::Rng rng(8);
+  Tensor x(nn::Shape{3, 514, 1, 23});
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = rng.uniform(0, 1);
+  const Tensor want = file.model.forward(x);
+
+  ArchSpec deep = s;
+  deep.decoderLayers = 3;
+  deep.seed = 6;
+  BuiltModel d = buildAudioMask(deep);
+  BOOST_TEST(d.model.numParams() == file.model.numParams() + std::size_t(2 * (24 * 24 + 24)));
+  BOOST_CHECK_THROW(warmStart(d.model, path), InvalidArgument);  // da1: not in the file
+  const WarmStart w = warmStart(d.model, path, true);
+  BOOST_TEST(w.identity == (std::vector<std::string>{"da1", "da2"}));
+  BOOST_TEST(w.layers == 6);  // ea0..ea2, the code conv, da0, the mask conv
+  const Tensor got = d.model.forward(x);
+  double err = 0, spread = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    err = std::max(err, double(std::abs(got[i] - want[i])));
+    spread = std::max(spread, double(std::abs(want[i] - want[0])));
+  }
+  BOOST_TEST(err < 1e-6, "the deepened model differs by " << err);
+  BOOST_TEST(spread > 1e-3);
+
+  // --context 47: ea3 is new; it starts as the identity on its newest tap.
+  ArchSpec longer = s;
+  longer.width = 47;
+  BuiltModel l = buildAudioMask(longer);
+  const WarmStart wl = warmStart(l.model, path, true);
+  BOOST_TEST(wl.identity == std::vector<std::string>{"ea3"});
+  int ea3 = -1;
+  for (int i = 1; i < l.model.numNodes(); ++i)
+    if (l.model.node(i).name == "ea3") ea3 = i;
+  BOOST_REQUIRE(ea3 > 0);
+  const nn::Scalar* p = l.model.params().data() + l.model.node(ea3).paramOffset;
+  double ones = 0, others = 0;
+  for (int o = 0; o < 24; ++o)
+    for (int i = 0; i < 24; ++i)
+      for (int t = 0; t < 3; ++t) {
+        const double v = p[(o * 24 + i) * 3 + t];
+        (o == i && t == 2 ? ones : others) += std::abs(v);
+      }
+  BOOST_TEST(ones == 24.0);
+  BOOST_TEST(others == 0.0);
+  for (int o = 0; o < 24; ++o) BOOST_TEST(p[24 * 24 * 3 + o] == 0.0f);  // the bias
+
+  // Deepening does not excuse a layer that is there but does not fit (a code narrower than the
+  // file's).
+  ArchSpec other = s;
+  other.latent = 4;
+  BuiltModel o = buildAudioMask(other);
+  BOOST_CHECK_THROW(warmStart(o.model, path, true), InvalidArgument);
+  other = s;
+  other.decoderLayers = 0;
+  BOOST_CHECK_THROW(buildAudioMask(other), InvalidArgument);
+  other.decoderLayers = 9;
+  BOOST_CHECK_THROW(buildAudioMask(other), InvalidArgument);
   fs::remove_all(dir);
 }
 

@@ -535,6 +535,8 @@ BOOST_AUTO_TEST_CASE(help_documents_options) {
                         "--lookahead",
                         "--time-stride",
                         "--sequence",
+                        "--decoder-layers",
+                        "--init-deepen",
                         "--speech-sampling",
                         "sample"})
     BOOST_CHECK_MESSAGE(r.out.find(o) != std::string::npos, o << " missing from --help");
@@ -705,6 +707,8 @@ BOOST_AUTO_TEST_CASE(audio_mixing_options_are_checked) {
            {{"--task", "audio-denoise", "--time-stride", "3"}, "--time-stride"},
            {{"--task", "denoise", "--sequence", "8"}, "--sequence"},
            {{"--task", "audio-denoise", "--sequence", "0"}, "--sequence"},
+           {{"--task", "denoise", "--decoder-layers", "2"}, "--decoder-layers"},
+           {{"--task", "audio-denoise", "--decoder-layers", "0"}, "--decoder-layers"},
            {{"--task", "audio-denoise", "--mask-loss", "time", "--sequence", "3"},
             "--sequence 4 or more"},
            {{"--task", "audio-denoise", "--mask-loss", "time", "--stft", "512:64", "--sequence",
