@@ -694,6 +694,8 @@ TrainConfig configOf(Options& o, const std::string& recipe) {
   if (sparsity == Sparsity::Kl) c.klBeta = sparsityLambda;
   if (sparsity != Sparsity::None && sparsityLambda <= 0)
     throw InvalidArgument("--sparsity needs --sparsity-weight > 0");
+  if (c.initDeepen && c.init.empty())
+    throw InvalidArgument("--init-deepen starts new layers beside an --init file's: give --init");
   audioConfig(o, c);
   c.recipe = recipe;
   return c;
