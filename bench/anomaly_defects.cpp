@@ -555,12 +555,17 @@ void loadAutoEncoders(const Texture& tex, const fs::path& models, int threads,
           tex.name, model.filename().c_str(), anomaly::mapKindName(decision.map.map),
           decision.map.smoothSigma, decision.threshold.value_or(std::nan("")),
           ae.backend().c_str());
-    // The quality models of reconstruction are scored on all three maps; the others (and a
-    // segmentation model, whose output is its only map) on their own.
+    // The quality models of reconstruction are scored on all three maps; a segmentation model
+    // on its output both as probability and as logit (the calibrated threshold is its own
+    // form's); the others on their own map.
     if (suffix.empty() && !anomaly::outputIsMap(decision.map.map)) {
       for (anomaly::MapKind k :
            {anomaly::MapKind::Lowpass, anomaly::MapKind::L2, anomaly::MapKind::Ssim})
         ms.list.push_back(std::make_unique<AeMethod>(ae, k, ""));
+    } else if (anomaly::outputIsMap(decision.map.map)) {
+      for (anomaly::MapKind k :
+           {anomaly::MapKind::SegmentationLogit, anomaly::MapKind::Segmentation})
+        ms.list.push_back(std::make_unique<AeMethod>(ae, k, suffix));
     } else {
       ms.list.push_back(std::make_unique<AeMethod>(ae, decision.map.map, suffix));
     }

@@ -24,7 +24,9 @@ LABEL = {"ae-lowpass": "cae AE, low-passed residual (the models' map)", "ae-ssim
          "ae-l2": "cae AE, L2 map", "ae-fast-lowpass": "cae real-time AE (-fast), low-passed residual",
          "ae-segmentation": "cae AE + segmentation head (DRAEM-style)",
          "ae-seg-segmentation": "cae AE + segmentation head (DRAEM-style, -seg)",
-         "ae-fast-seg-segmentation": "cae real-time AE + segmentation head (-fast-seg)",
+         "ae-fast-seg-segmentation": "cae real-time AE + segmentation head (-fast-seg), probability map",
+         "ae-fast-seg-segmentation-logit": "cae real-time AE + segmentation head (-fast-seg), logit map",
+         "ae-seg-segmentation-logit": "cae AE + segmentation head (DRAEM-style, -seg), logit map",
          "ae-riad-lowpass": "cae reconstruction by inpainting (RIAD-style, -riad), low-passed residual",
          "pca": "patch PCA (baseline)", "gauss": "per-pixel Gaussian features (baseline)",
          "knn": "patch memory, nearest neighbour (PatchCore-style baseline, no pretrained network)"}
@@ -57,7 +59,9 @@ own = {r["texture"]: "ae-" + r["anomaly_map"] for r in models}
 # where the model folder has one for every texture, else the shipped autoencoders' own map.
 headline = os.environ.get("CAE_BENCH_HEADLINE")
 if not headline:
-    fast_seg = "ae-fast-seg-segmentation"
+    # the -fast-seg models' own map: segmentation (probability) or segmentation-logit
+    fs_maps = [r["anomaly_map"] for r in models if r.get("file", "").endswith("-fast-seg.onnx")]
+    fast_seg = "ae-fast-seg-" + (fs_maps[0] if fs_maps else "segmentation")
     if all((au.get(("image_auroc", fast_seg)) or {}).get((x, "all")) is not None for x in textures):
         headline = fast_seg
     else:

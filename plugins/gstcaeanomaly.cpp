@@ -6,7 +6,8 @@
  * normal images only (an ONNX file made by `cae-train --task anomaly`, run by oneDNN or OpenCV
  * DNN: `backend`): where the model reconstructs a frame badly, the frame holds something it has
  * not seen. Per analysed frame the element computes the model's anomaly map (the l2, low-passed
- * l2 or 1 - SSIM map and the smoothing named by the model's cae.anomaly_map / cae.map_sigma),
+ * l2 or 1 - SSIM map, or a segmentation model's own output as probability or logit, and the
+ * smoothing named by the model's cae.anomaly_map / cae.map_sigma),
  * the frame score (the map's maximum) and the connected regions above the threshold. The video
  * passes through unchanged unless `overlay=true`.
  *
@@ -418,7 +419,8 @@ static void gst_cae_anomaly_class_init(GstCaeAnomalyClass* klass) {
       gobject_class, PROP_THRESHOLD,
       g_param_spec_double("threshold", "Threshold",
                           "Frame score above which a frame is anomalous, and the per-pixel map "
-                          "level regions are cut at (model units, the scale of cae.threshold). "
+                          "level regions are cut at (model units, the scale of cae.threshold: "
+                          "logits for a segmentation-logit model, where 0 is probability 0.5). "
                           "Negative (the default, -1): the model's calibrated cae.threshold",
                           -1.0, G_MAXDOUBLE, DEFAULT_THRESHOLD, rw_playing));
   g_object_class_install_property(

@@ -8,6 +8,10 @@
 
 namespace cae::train::cli {
 
+namespace {
+void addSegmentationAndCalibrationOptions(CLI::App& app, TrainConfig& c);
+}  // namespace
+
 // Objective options of --task anomaly (the same help group).
 void addAnomalyOptions(CLI::App& app, Options& o) {
   TrainConfig& c = o.c;
@@ -18,8 +22,10 @@ void addAnomalyOptions(CLI::App& app, Options& o) {
   app.add_option("--anomaly-map", c.anomalyMap,
                  "anomaly: per-pixel map the frame score is the maximum of: l2 (squared "
                  "residual) | lowpass (squared residual low-passed by sigma 2: texture "
-                 "residuals cancel, coherent defects stay) | ssim (1 - SSIM)")
-      ->check(CLI::IsMember({"l2", "lowpass", "ssim"}))
+                 "residuals cancel, coherent defects stay) | ssim (1 - SSIM) | segmentation "
+                 "(with --seg-width: the head's anomaly probability) | segmentation-logit (its "
+                 "logit, log(p / (1 - p)): ranks where probabilities saturate near 1)")
+      ->check(CLI::IsMember({"l2", "lowpass", "ssim", "segmentation", "segmentation-logit"}))
       ->capture_default_str()
       ->group("Objective");
   app.add_option("--map-sigma", c.mapSigma,
@@ -43,10 +49,19 @@ void addAnomalyOptions(CLI::App& app, Options& o) {
          },
          "anomaly, --frame-fpr: the frame size cae.threshold is stored for (default 640x480)")
       ->group("Objective");
-  app.add_option("--seg-width", c.arch.segWidth,
-                 "anomaly, conv: a segmentation head of this base width (DRAEM): it reads the "
-                 "input beside the reconstruction and outputs the anomaly probability per pixel, "
-                 "trained on synthetic anomalies; implies --anomaly-map segmentation (0: none)")
+  addSegmentationAndCalibrationOptions(app, c);
+}
+
+namespace {
+
+// The segmentation head and its synthetic anomalies; where and how the calibration crops are
+// drawn (split from addAnomalyOptions for its length).
+void addSegmentationAndCalibrationOptions(CLI::App& app, TrainConfig& c) {
+  app.add_option(
+         "--seg-width", c.arch.segWidth,
+         "anomaly, conv: a segmentation head of this base width (DRAEM): it reads the "
+         "input beside the reconstruction and outputs the anomaly probability per pixel, "
+         "trained on synthetic anomalies; implies --anomaly-map segmentation-logit (0: none)")
       ->check(CLI::Range(0, 256))
       ->capture_default_str()
       ->group("Objective");
@@ -88,5 +103,7 @@ void addAnomalyOptions(CLI::App& app, Options& o) {
       ->capture_default_str()
       ->group("Objective");
 }
+
+}  // namespace
 
 }  // namespace cae::train::cli

@@ -26,22 +26,33 @@ enum class MapKind {
   // The model's own output: a segmentation model (DRAEM-style, a discriminative head trained on
   // synthetic anomalies) writes the per-pixel anomaly probability as its one output channel.
   Segmentation,
+  // The same model's output as a logit, log(p / (1 - p)), before the smoothing and the maximum:
+  // a trained head saturates (p within 1e-5 of 1 on defect-free texture), where probabilities no
+  // longer rank and a smoothed maximum of them is set by how many pixels saturate; logits keep
+  // the head's confidence. Scores and thresholds are then in logits (clamped at ±16.1, p 1e-7
+  // from 0 or 1).
+  SegmentationLogit,
 };
 inline constexpr double kLowpassSigma = 2.0;
 
-// The one place map-kind names are read: "l2" | "lowpass" | "ssim" | "segmentation";
-// InvalidArgument otherwise.
+// The one place map-kind names are read: "l2" | "lowpass" | "ssim" | "segmentation" |
+// "segmentation-logit"; InvalidArgument otherwise.
 inline MapKind parseMapKind(const std::string& name) {
   if (name == "l2") return MapKind::L2;
   if (name == "lowpass") return MapKind::Lowpass;
   if (name == "ssim") return MapKind::Ssim;
   if (name == "segmentation") return MapKind::Segmentation;
+  if (name == "segmentation-logit") return MapKind::SegmentationLogit;
   throw InvalidArgument("anomaly map kind '" + name +
-                        "': expected l2, lowpass, ssim or segmentation");
+                        "': expected l2, lowpass, ssim, segmentation or segmentation-logit");
 }
 
 // Whether the model's output is the map itself (one channel) rather than a reconstruction.
-inline bool outputIsMap(MapKind kind) { return kind == MapKind::Segmentation; }
+inline bool outputIsMap(MapKind kind) {
+  return kind == MapKind::Segmentation || kind == MapKind::SegmentationLogit;
+}
+// Whether the map's values are probabilities (bounded by 1): their frame model is fitted as logits.
+inline bool mapIsProbability(MapKind kind) { return kind == MapKind::Segmentation; }
 
 inline const char* mapKindName(MapKind kind) {
   switch (kind) {
@@ -51,6 +62,8 @@ inline const char* mapKindName(MapKind kind) {
       return "ssim";
     case MapKind::Segmentation:
       return "segmentation";
+    case MapKind::SegmentationLogit:
+      return "segmentation-logit";
     default:
       return "l2";
   }

@@ -105,6 +105,13 @@ void outputMap(const ImageView& output, ScoreMap& out) {
   }
 }
 
+void toLogits(ScoreMap& map) {
+  for (float& v : map.data) {
+    const double p = std::min(1.0 - kLogitClamp, std::max(kLogitClamp, double(v)));
+    v = float(std::log(p / (1.0 - p)));
+  }
+}
+
 ScoreMap l2Map(const ImageView& input, const ImageView& reconstruction) {
   ScoreMap out;
   l2Map(input, reconstruction, out);

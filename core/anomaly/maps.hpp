@@ -45,6 +45,10 @@ ScoreMap ssimMap(const ImageView& input, const ImageView& reconstruction, double
 
 // Channel 0 of a model's output as the map (segmentation models write the anomaly probability).
 void outputMap(const ImageView& output, ScoreMap& out);
+// A map of probabilities as logits, log(p / (1 - p)), in place; p clamped to [1e-7, 1 - 1e-7]
+// (logits within ±16.1), so that 0 and 1 (a saturated sigmoid in float) stay finite.
+void toLogits(ScoreMap& map);
+inline constexpr double kLogitClamp = 1e-7;
 
 // Gaussian smoothing with standard deviation sigma (pixels; radius 3*sigma, borders reflect).
 // sigma = 0 returns the map unchanged. Spreads an isolated noisy pixel so that one outlier does

@@ -8,12 +8,13 @@
 namespace cae::anomaly {
 namespace {
 
-// Blends each pixel whose score is above half the threshold towards the tint: alpha from 0.25 at
-// half the threshold to 0.75 at the threshold and above.
+// Blends each pixel whose score is within half the threshold's size below it (above t / 2 for a
+// positive threshold; a logit map's may be negative) towards the tint: alpha from 0.25 there to
+// 0.75 at the threshold and above.
 void tint(const std::vector<PlaneView>& p, const ScoreMap& map, double threshold) {
   const bool rgb = p.size() == 3;
   const unsigned top = p[0].maxValue();
-  const double lo = threshold / 2, span = std::max(lo, 1e-12);
+  const double span = std::max(std::abs(threshold) / 2, 1e-12), lo = threshold - span;
   for (int y = 0; y < map.height; ++y)
     for (int x = 0; x < map.width; ++x) {
       const double m = map.at(x, y);

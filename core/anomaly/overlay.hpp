@@ -1,7 +1,7 @@
 // What caeanomaly draws on a flagged frame, in place on the frame's own planes: a heat tint where
-// the anomaly map exceeds half the threshold (red on colour frames, brightening on gray; stronger
-// nearer and above the threshold) and a 2-pixel box around each region (yellow, or full white on
-// gray), drawn just outside the region and kept inside the frame.
+// the anomaly map comes within half the threshold's size of it (red on colour frames, brightening
+// on gray; stronger nearer and above the threshold) and a 2-pixel box around each region (yellow,
+// or full white on gray), drawn just outside the region and kept inside the frame.
 //
 //   drawOverlay({r, g, b}, map, regions, threshold);   // or drawOverlay({gray}, ...)
 #pragma once

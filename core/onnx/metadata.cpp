@@ -238,7 +238,7 @@ bool parseAnomalyKey(const std::string& k, const std::string& v, ModelInfo& info
     try {
       info.anomaly.map.map = anomaly::parseMapKind(v);
     } catch (const InvalidArgument&) {
-      throw badValue(k, v, "l2, lowpass, ssim or segmentation");
+      throw badValue(k, v, "l2, lowpass, ssim, segmentation or segmentation-logit");
     }
   } else if (k == key::kMapSigma) {
     info.anomaly.map.smoothSigma = parseDouble(k, v);

@@ -148,13 +148,15 @@ void SyntheticAnomaly::apply(const Tensor& clean, Tensor& anomalous, Tensor& mas
 void checkSegmentationConfig(const TrainConfig& c) {
   if (c.arch.segWidth > 0 && c.task != TrainTask::Anomaly)
     throw InvalidArgument("a segmentation head (--seg-width) is for --task anomaly");
-  if (c.arch.segWidth > 0 && c.anomalyMap != "segmentation")
+  const bool segMap = c.anomalyMap == "segmentation" || c.anomalyMap == "segmentation-logit";
+  if (c.arch.segWidth > 0 && !segMap)
     throw InvalidArgument(
         "a model with a segmentation head is scored on its own output: "
-        "--anomaly-map segmentation (not " +
+        "--anomaly-map segmentation or segmentation-logit (not " +
         c.anomalyMap + ")");
-  if (c.arch.segWidth == 0 && c.anomalyMap == "segmentation")
-    throw InvalidArgument("--anomaly-map segmentation needs a segmentation head (--seg-width)");
+  if (c.arch.segWidth == 0 && segMap)
+    throw InvalidArgument("--anomaly-map " + c.anomalyMap +
+                          " needs a segmentation head (--seg-width)");
 }
 
 SyntheticAnomaly syntheticAnomaliesFor(const TrainConfig& c, int channels, int height, int width,

@@ -120,9 +120,9 @@ AnomalyReport calibrateAnomaly(const std::vector<Image>& heldOut, const ArchSpec
   r.variation = c.calibVariation;
   for (const Image& im : heldOut) r.heldOut.push_back(im.source);
   if (c.frameFpr > 0 && r.calibration.std > 0) {
-    // Segmentation maps are probabilities: fitted as logits, so no threshold lands above 1.
-    r.decision.frame =
-        anomaly::fitFrameModel(scores, double(cw) * ch, c.frameFpr, anomaly::outputIsMap(so.map));
+    // Probability maps (segmentation) are fitted as logits, so no threshold lands above 1.
+    r.decision.frame = anomaly::fitFrameModel(scores, double(cw) * ch, c.frameFpr,
+                                              anomaly::mapIsProbability(so.map));
     r.decision.threshold = r.decision.frame->threshold(double(c.deployW) * c.deployH);
     r.deployW = c.deployW;
     r.deployH = c.deployH;

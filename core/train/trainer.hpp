@@ -149,7 +149,8 @@ struct TrainConfig {
   double fpr = 0.01;
   // Segmentation anomaly models (arch.segWidth > 0): the pictures synthetic anomalies are
   // filled from (train/synthetic_anomaly.hpp; empty: intensity and colour warps of the sample
-  // only) and the share of training samples that get one. Their map is "segmentation".
+  // only) and the share of training samples that get one. Their map is "segmentation" or
+  // "segmentation-logit".
   std::vector<std::string> anomalySources;
   // Frame-size calibration (anomaly::FrameModel): with frameFpr > 0 the crop scores are fitted by
   // the extreme-value model, cae.threshold is its threshold for deployW x deployH frames at that

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <numeric>
@@ -20,6 +21,7 @@
 #include "anomaly/calibration.hpp"
 #include "anomaly/defects.hpp"
 #include "anomaly/maps.hpp"
+#include "anomaly/overlay.hpp"
 #include "anomaly/regions.hpp"
 #include "anomaly/score.hpp"
 #include "error.hpp"
@@ -290,10 +292,73 @@ BOOST_AUTO_TEST_CASE(score_options_pick_map_and_smoothing) {
   BOOST_TEST((parseMapKind("ssim") == MapKind::Ssim));
   BOOST_TEST((parseMapKind("lowpass") == MapKind::Lowpass));
   BOOST_TEST(std::string(mapKindName(parseMapKind("l2"))) == "l2");
-  checkThrowsWith([] { parseMapKind("l1"); }, "expected l2, lowpass, ssim or segmentation");
+  checkThrowsWith([] { parseMapKind("l1"); },
+                  "expected l2, lowpass, ssim, segmentation or segmentation-logit");
   BOOST_TEST((parseMapKind("segmentation") == MapKind::Segmentation));
+  BOOST_TEST((parseMapKind("segmentation-logit") == MapKind::SegmentationLogit));
+  BOOST_TEST(std::string(mapKindName(MapKind::SegmentationLogit)) == "segmentation-logit");
   BOOST_TEST(outputIsMap(MapKind::Segmentation));
+  BOOST_TEST(outputIsMap(MapKind::SegmentationLogit));
   BOOST_TEST(!outputIsMap(MapKind::Lowpass));
+  BOOST_TEST(mapIsProbability(MapKind::Segmentation));
+  BOOST_TEST(!mapIsProbability(MapKind::SegmentationLogit));
+}
+
+// A segmentation model's output as logits: log(p / (1 - p)) per pixel, clamped so that a
+// saturated sigmoid (0 or 1 in float) stays finite; the input frame is not read.
+BOOST_AUTO_TEST_CASE(segmentation_logit_map_is_the_outputs_logit) {
+  std::vector<float> frame(16, 0.25f),
+      out = {0.5f, 0.25f, 0.75f, 0.999f, 1.0f, 0.0f, 1e-9f, 0.1f,
+             0.9f, 0.5f,  0.5f,  0.5f,   0.5f, 0.5f, 0.5f,  0.99999f};
+  const ScoreMap m =
+      anomalyMap(view(frame, 4, 4), view(out, 4, 4), {MapKind::SegmentationLogit, 0.0});
+  BOOST_REQUIRE(m.data.size() == 16u);
+  const double lim = std::log((1 - kLogitClamp) / kLogitClamp);
+  for (std::size_t i = 0; i < 16; ++i) {
+    const double p = std::min(1 - kLogitClamp, std::max(kLogitClamp, double(out[i])));
+    BOOST_TEST_CONTEXT("pixel " << i) {
+      BOOST_TEST(m.data[i] == std::log(p / (1 - p)), boost::test_tools::tolerance(1e-5));
+      BOOST_TEST(std::abs(m.data[i]) <= lim + 1e-4);
+    }
+  }
+  BOOST_TEST(m.data[0] == 0.0f);
+  BOOST_TEST(m.data[4] == float(lim), boost::test_tools::tolerance(1e-5));
+  BOOST_TEST(m.data[5] == float(-lim), boost::test_tools::tolerance(1e-5));
+  // Probabilities near 1 still rank as logits: 0.99999 above 0.999.
+  BOOST_TEST(m.data[15] > m.data[3] + 2);
+  // Smoothing comes after the logit: a saturated pixel among p = 0.5 stands out by its logit.
+  const ScoreMap s =
+      anomalyMap(view(frame, 4, 4), view(out, 4, 4), {MapKind::SegmentationLogit, 1.0});
+  ScoreMap raw = m;
+  BOOST_TEST(s.data == smooth(raw, 1.0).data, boost::test_tools::per_element());
+  // An output of another size than the frame is refused.
+  checkThrowsWith(
+      [&] {
+        anomalyMap(view(frame, 4, 4), view(out, 8, 2), {MapKind::SegmentationLogit, 0.0});
+      },
+      "the model's output is 8x2");
+}
+
+// The heat tint starts half the threshold's size below it, for a probability threshold (t / 2)
+// as for a logit one below 0: a pixel at the threshold is brightened, one far below it is not.
+BOOST_AUTO_TEST_CASE(overlay_tints_near_and_above_the_threshold_of_either_sign) {
+  for (double t : {0.8, -2.0, 3.0}) {
+    BOOST_TEST_CONTEXT("threshold " << t) {
+      std::vector<std::uint8_t> gray(4, 100);
+      PlaneView pv{gray.data(), 4, 1, 4, 1, 8};
+      ScoreMap m;
+      m.width = 4;
+      m.height = 1;
+      const double span = std::abs(t) / 2;
+      m.data = {float(t + 1), float(t), float(t - 0.9 * span), float(t - 1.5 * span)};
+      drawOverlay({pv}, m, {}, t);
+      BOOST_TEST(gray[0] > 100 + 100);  // alpha 0.75: 100 + 0.75 * 155
+      BOOST_TEST(gray[1] > 100 + 100);
+      BOOST_TEST(gray[2] > 100);  // tinted a little
+      BOOST_TEST(gray[2] < gray[1]);
+      BOOST_TEST(gray[3] == 100);  // far below: untouched
+    }
+  }
 }
 
 // Every defect kind changes the texture where its mask says and nowhere else, is clipped at the

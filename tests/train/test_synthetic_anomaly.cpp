@@ -278,6 +278,48 @@ BOOST_AUTO_TEST_CASE(a_segmentation_model_trains_and_exports) {
   }
 }
 
+// The logit form of the map: the file names it, and its frame model is fitted on the scores as
+// they are (logits, not probabilities), so its thresholds are logits and grow with the frame.
+BOOST_AUTO_TEST_CASE(a_segmentation_logit_model_is_calibrated_in_logits) {
+  TempDir dir;
+  TrainConfig c;
+  c.data = {kData + "brick.png"};
+  c.task = TrainTask::Anomaly;
+  c.anomalyMap = "segmentation-logit";
+  c.mapSigma = 2;
+  c.patch = 32;
+  c.valFraction = 0.2;
+  c.valSamples = 16;
+  c.arch.kind = ArchKind::Conv;
+  c.arch.depth = 1;
+  c.arch.stages = 2;
+  c.arch.width0 = 8;
+  c.arch.maxChannels = 16;
+  c.arch.latent = 8;
+  c.arch.stem = 2;
+  c.arch.segWidth = 4;
+  c.arch.segStem = 2;
+  c.batch = 8;
+  c.epochs = 2;
+  c.stepsPerEpoch = 20;
+  c.lr = 2e-3;
+  c.threads = 1;
+  c.calibSize = 64;
+  c.frameFpr = 0.001;
+  c.output = (dir.path / "seg-logit.onnx").string();
+  c.recipe = "test";
+  Trainer(c).run();
+  const onnx::ModelInfo info = onnx::readModelInfo(c.output);
+  BOOST_TEST((info.anomaly.map.map == anomaly::MapKind::SegmentationLogit));
+  BOOST_REQUIRE(info.anomaly.threshold.has_value());
+  BOOST_REQUIRE(info.anomaly.frame.has_value());
+  BOOST_TEST(!info.anomaly.frame->logit);
+  BOOST_TEST(std::isfinite(*info.anomaly.threshold));
+  BOOST_TEST(*info.anomaly.threshold == info.anomaly.frame->threshold(640.0 * 480),
+             boost::test_tools::tolerance(1e-4));
+  BOOST_TEST(info.anomaly.frame->threshold(640.0 * 480) > info.anomaly.frame->threshold(64.0 * 64));
+}
+
 BOOST_AUTO_TEST_CASE(segmentation_needs_an_anomaly_task_and_its_map) {
   TrainConfig c;
   c.data = {kData + "brick.png"};
@@ -291,6 +333,8 @@ BOOST_AUTO_TEST_CASE(segmentation_needs_an_anomaly_task_and_its_map) {
   BOOST_CHECK_THROW(Trainer(c).run(), InvalidArgument);
   c.arch.segWidth = 0;
   c.anomalyMap = "segmentation";
+  BOOST_CHECK_THROW(Trainer(c).run(), InvalidArgument);
+  c.anomalyMap = "segmentation-logit";
   BOOST_CHECK_THROW(Trainer(c).run(), InvalidArgument);
 }
 
