@@ -10,6 +10,7 @@ usage() {
   cat <<EOF
 Usage: $(basename "$0") [--seconds N] [--defects LIST] [--out DIR] [--model M]
                         [--threshold T] [--inference-interval N] [--min-region-area A]
+                        [--alarm-frames K --alarm-window N]
                         [--codec raw|jpeg] [--fps F] [--speed PX] [--defect-seconds S]
                         [--defect-size PX] [--contrast C] [--seed S] [--color]
                         [--display] [--record FILE.webm]
@@ -27,6 +28,8 @@ every such window).
                         models/anomaly-wood-fast-seg.onnx, the real-time wood model)
   --threshold T         score threshold (default: the model's calibrated one)
   --inference-interval N, --min-region-area A   caeanomaly properties
+  --alarm-frames K --alarm-window N   flag a frame only when K of the last N analysed frames are
+                        above the threshold (caeanomaly's temporal rule; default: off)
   --codec raw|jpeg      RTP payload (default raw: uncompressed, the pixels arrive exactly)
   --fps F, --speed PX, --defect-seconds S, --defect-size PX, --contrast C, --seed S, --color
                         the camera's settings (see: cae-inspect camera --help)
@@ -52,7 +55,7 @@ while (($#)); do
     --out) out="${2:?--out needs a folder}"; shift 2 ;;
     --model) model="${2:?--model needs a file}"; shift 2 ;;
     --codec) codec="${2:?--codec needs raw or jpeg}"; shift 2 ;;
-    --threshold | --inference-interval | --min-region-area | --record)
+    --threshold | --inference-interval | --min-region-area | --alarm-frames | --alarm-window | --record)
       watch_args+=("$1" "${2:?$1 needs a value}"); shift 2 ;;
     --display) watch_args+=("$1"); shift ;;
     --fps | --speed | --defect-seconds | --defect-size | --contrast | --seed)

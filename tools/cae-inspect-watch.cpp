@@ -354,6 +354,9 @@ void buildWatchPipeline(Watch& w) {
                guint(o.inferenceInterval), nullptr);
   if (o.minRegionArea > 0)
     g_object_set(detector, "min-region-area", guint(o.minRegionArea), nullptr);
+  // Checked by the element when the model loads: alarm-frames <= alarm-window.
+  if (o.alarmWindow > 0) g_object_set(detector, "alarm-window", guint(o.alarmWindow), nullptr);
+  if (o.alarmFrames > 0) g_object_set(detector, "alarm-frames", guint(o.alarmFrames), nullptr);
   if (o.display || !o.record.empty()) setProperty(detector, "overlay", "true");
   if (o.everyFrame) setProperty(detector, "message-every-frame", "true");
   GstElement* live = gst_bin_get_by_name(GST_BIN(w.pipeline), "live");
@@ -439,6 +442,13 @@ void reportWatch(const Watch& w) {
 }  // namespace
 
 int watch(const WatchOptions& o) {
+  // The element's defaults are 1 of 1: --alarm-frames alone needs a window as large.
+  if (o.alarmFrames > std::max(o.alarmWindow, 1))
+    throw cae::InvalidArgument("--alarm-frames " + std::to_string(o.alarmFrames) +
+                               " is larger than --alarm-window " +
+                               std::to_string(std::max(o.alarmWindow, 1)) +
+                               ": a frame is flagged when at least that many of the last window "
+                               "frames are above the threshold");
   requireWatchElements(o);
   Watch w;
   w.opt = o;

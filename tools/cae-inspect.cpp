@@ -112,6 +112,14 @@ void addWatchCommand(CLI::App& app, WatchOptions& w) {
   wat->add_option("--min-region-area", w.minRegionArea,
                   "smallest region in pixels (default: the element's)")
       ->check(CLI::Range(1, 1 << 24));
+  wat->add_option("--alarm-frames", w.alarmFrames,
+                  "flag a frame only when this many of the last --alarm-window analysed frames "
+                  "are above the threshold (caeanomaly's alarm-frames; default: the element's, "
+                  "every frame on its own)")
+      ->check(CLI::Range(1, 1000));
+  wat->add_option("--alarm-window", w.alarmWindow,
+                  "the analysed frames --alarm-frames counts over (caeanomaly's alarm-window)")
+      ->check(CLI::Range(1, 1000));
   wat->add_flag("--display", w.display, "show the stream with the overlay (autovideosink)");
   wat->add_option("--record", w.record, "also write the stream with the overlay to FILE.webm");
   wat->add_flag("--no-drop", w.noDrop,

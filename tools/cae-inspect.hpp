@@ -38,6 +38,7 @@ struct WatchOptions {
   double threshold = -1;
   int inferenceInterval = 1;
   int minRegionArea = 0;
+  int alarmFrames = 0, alarmWindow = 0;  // caeanomaly's k-of-n rule; 0: the element's default
   bool display = false;
   bool everyFrame = false;
   bool noDrop = false;

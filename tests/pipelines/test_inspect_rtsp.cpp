@@ -267,6 +267,12 @@ BOOST_AUTO_TEST_CASE(help_and_clear_errors) {
              noPlugin.out);
   BOOST_TEST(noPlugin.out.find((setup().build / "plugins").string()) != std::string::npos,
              "the hint names this build's plugin folder: " << noPlugin.out);
+  const Result badAlarm = run(
+      setup().inspect() + " watch rtsp://127.0.0.1:1/cam --alarm-frames 3 --alarm-window 2", 30);
+  BOOST_TEST(badAlarm.rc == 1);
+  BOOST_TEST(
+      badAlarm.out.find("--alarm-frames 3 is larger than --alarm-window 2") != std::string::npos,
+      badAlarm.out);
   const Result badDefects = run(setup().inspect() + " camera --port 0 --defects 3:dent", 30);
   BOOST_TEST(badDefects.rc == 1);
   BOOST_TEST(badDefects.out.find("defect kind 'dent'") != std::string::npos, badDefects.out);
