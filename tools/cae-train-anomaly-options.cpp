@@ -57,11 +57,10 @@ namespace {
 // The segmentation head and its synthetic anomalies; where and how the calibration crops are
 // drawn (split from addAnomalyOptions for its length).
 void addSegmentationAndCalibrationOptions(CLI::App& app, TrainConfig& c) {
-  app.add_option(
-         "--seg-width", c.arch.segWidth,
-         "anomaly, conv: a segmentation head of this base width (DRAEM): it reads the "
-         "input beside the reconstruction and outputs the anomaly probability per pixel, "
-         "trained on synthetic anomalies; implies --anomaly-map segmentation-logit (0: none)")
+  app.add_option("--seg-width", c.arch.segWidth,
+                 "anomaly, conv: a segmentation head of this base width (DRAEM): it reads the "
+                 "input beside the reconstruction and outputs the anomaly probability per pixel, "
+                 "trained on synthetic anomalies; implies --anomaly-map segmentation (0: none)")
       ->check(CLI::Range(0, 256))
       ->capture_default_str()
       ->group("Objective");

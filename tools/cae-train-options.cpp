@@ -648,9 +648,9 @@ TrainConfig configOf(Options& o, const std::string& recipe) {
   if (c.data.empty()) throw InvalidArgument("no training data given (folders or files)");
   c.channels = o.color == "rgb" ? 3 : 1;
   parseModality(o.window, o.sampleRescale, c);
-  // A segmentation head is scored on its own output: the default map follows it, as logits
-  // (chosen on validation, 2026-12-04: models/recipes/anomaly.sh, <texture>-fast-seg).
-  if (c.arch.segWidth > 0 && c.anomalyMap == "lowpass") c.anomalyMap = "segmentation-logit";
+  // A segmentation head is scored on its own output: the default map follows it (as a
+  // probability: the logit form raised false alarms on unseen texture, models/recipes/anomaly.sh).
+  if (c.arch.segWidth > 0 && c.anomalyMap == "lowpass") c.anomalyMap = "segmentation";
   const std::map<std::string, ArchKind> kinds{
       {"dense", ArchKind::Dense},  {"stacked", ArchKind::Dense},       {"conv", ArchKind::Conv},
       {"vae", ArchKind::DenseVae}, {"conv-vae", ArchKind::ConvVae},    {"pca", ArchKind::Pca},

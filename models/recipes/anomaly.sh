@@ -68,6 +68,30 @@
 #                    defect crops flagged 11.8 % (15.7; wood 36.1 against 29.6, brick 4.1 against
 #                    18.9, leaf 7.7 against 17.0): a threshold that holds its false-alarm rate is a
 #                    higher one, and these models find fewer defects under it.
+#                    A candidate (session 36), not shipped: the same models scored on the logit
+#                    of the head's output (--anomaly-map segmentation-logit: the logit taken
+#                    before the sigma-4 smoothing and the maximum; the heads saturate, brick's
+#                    and leaf's thresholds sat at probability 0.99999, where smoothed
+#                    probabilities no longer rank). On validation (2026-12-04, the five
+#                    recalibrated both ways by --init with one step at lr 1e-12; retrained by
+#                    this recipe with the logit map, each reached the shipped validation loss to
+#                    every digit and the same thresholds; AUROC / share flagged, brick grass
+#                    gravel leaf wood):
+#                    probability 0.960/2.5 %, 0.782/16.0, 0.875/16.5, 0.992/29.0, 0.973/52.5
+#                    (mean 0.916/23.3 %); logit 0.968/2.5, 0.785/19.5, 0.876/20.0, 0.992/51.5,
+#                    0.974/58.5 (mean 0.919/30.4 %). Its benchmark run
+#                    (bench/reports/candidates/anomaly-logit.md): image / pixel AUROC 0.763 /
+#                    0.905 (probability in the same run 0.744 / 0.910; brick 0.827 against
+#                    0.769, leaf 0.795 against 0.752, the others level),
+#                    defect crops flagged 19.7 % (11.8 with the probability map, 2026-12-03),
+#                    but false alarms per 1,000 line-varied 640x480 frames 105 on wood and 46
+#                    on gravel (0 and 0), mean 30.2 against the target of 1; the 5-minute demo
+#                    with the wood model found 11 of 15 defects (5) with 60 false-alarm frames
+#                    (0; with --alarm-frames 2 --alarm-window 3: 9 of 15, 4 false-alarm
+#                    frames): one spot of the never-calibrated test
+#                    strip scores logit 4.1 against the threshold 3.35 at one phase of the
+#                    model's 16-pixel grid. A logit map's maximum has a heavier tail on texture
+#                    the two calibration tiles do not hold; the probability map stays shipped.
 #   <texture>-riad   reconstruction by inpainting (RIAD, issue 12): the quality network with U-Net
 #                    skips, trained to fill in one random set of blanked square cells per sample
 #                    (--noise grid-mask, cells of 2, 4, 8, 16 pixels); run as 4 scales x 3

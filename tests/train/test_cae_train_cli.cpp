@@ -419,6 +419,17 @@ BOOST_AUTO_TEST_CASE(grid_mask_options_are_checked) {
   BOOST_CHECK_NE(seg.err.find("grid-mask"), std::string::npos);
 }
 
+// The segmentation maps (probability or logit) are a segmentation head's output: without
+// --seg-width either is refused with a clear error.
+BOOST_AUTO_TEST_CASE(segmentation_maps_need_a_head) {
+  const Run logit =
+      train("gl", textures() + std::vector<std::string>{"--task", "anomaly", "--anomaly-map",
+                                                        "segmentation-logit"});
+  BOOST_CHECK_NE(logit.code, 0);
+  BOOST_CHECK_NE(logit.err.find("--anomaly-map segmentation-logit needs a segmentation head"),
+                 std::string::npos);
+}
+
 // --resume through the CLI: 2 epochs, then resumed to 4, gives the model a straight 4-epoch run
 // gives (same outputs in OpenCV; the files differ only in their recipe's output path).
 BOOST_AUTO_TEST_CASE(resume_continues_exactly) {
