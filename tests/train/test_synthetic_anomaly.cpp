@@ -216,12 +216,12 @@ BOOST_AUTO_TEST_CASE(segmentation_objective_gradient_matches_central_differences
 
 // A short run: the validation loss (BCE of the map on fixed synthetic anomalies) falls, and the
 // file is a segmentation anomaly model that every backend runs alike.
-BOOST_AUTO_TEST_CASE(a_segmentation_model_trains_and_exports) {
-  TempDir dir;
+// A small segmentation model on brick.png, scored on `map`, written to `output`.
+TrainConfig smallSegmentationModel(const std::string& map, const fs::path& output) {
   TrainConfig c;
   c.data = {kData + "brick.png"};
   c.task = TrainTask::Anomaly;
-  c.anomalyMap = "segmentation";
+  c.anomalyMap = map;
   c.mapSigma = 2;
   c.patch = 32;
   c.valFraction = 0.2;
@@ -241,8 +241,14 @@ BOOST_AUTO_TEST_CASE(a_segmentation_model_trains_and_exports) {
   c.lr = 2e-3;
   c.threads = 1;
   c.calibSize = 64;
-  c.output = (dir.path / "seg.onnx").string();
+  c.output = output.string();
   c.recipe = "test";
+  return c;
+}
+
+BOOST_AUTO_TEST_CASE(a_segmentation_model_trains_and_exports) {
+  TempDir dir;
+  const TrainConfig c = smallSegmentationModel("segmentation", dir.path / "seg.onnx");
   const TrainResult r = Trainer(c).run();
   BOOST_REQUIRE(r.history.size() == 10);
   BOOST_TEST_MESSAGE("val loss " << r.history.front().valLoss << " -> "
@@ -282,32 +288,11 @@ BOOST_AUTO_TEST_CASE(a_segmentation_model_trains_and_exports) {
 // they are (logits, not probabilities), so its thresholds are logits and grow with the frame.
 BOOST_AUTO_TEST_CASE(a_segmentation_logit_model_is_calibrated_in_logits) {
   TempDir dir;
-  TrainConfig c;
-  c.data = {kData + "brick.png"};
-  c.task = TrainTask::Anomaly;
-  c.anomalyMap = "segmentation-logit";
-  c.mapSigma = 2;
-  c.patch = 32;
-  c.valFraction = 0.2;
+  TrainConfig c = smallSegmentationModel("segmentation-logit", dir.path / "seg-logit.onnx");
   c.valSamples = 16;
-  c.arch.kind = ArchKind::Conv;
-  c.arch.depth = 1;
-  c.arch.stages = 2;
-  c.arch.width0 = 8;
-  c.arch.maxChannels = 16;
-  c.arch.latent = 8;
-  c.arch.stem = 2;
-  c.arch.segWidth = 4;
-  c.arch.segStem = 2;
-  c.batch = 8;
   c.epochs = 2;
   c.stepsPerEpoch = 20;
-  c.lr = 2e-3;
-  c.threads = 1;
-  c.calibSize = 64;
   c.frameFpr = 0.001;
-  c.output = (dir.path / "seg-logit.onnx").string();
-  c.recipe = "test";
   Trainer(c).run();
   const onnx::ModelInfo info = onnx::readModelInfo(c.output);
   BOOST_TEST((info.anomaly.map.map == anomaly::MapKind::SegmentationLogit));
