@@ -469,6 +469,12 @@ void addFileOptions(CLI::App& app, Options& o) {
                  "a fresh optimizer and schedule)")
       ->check(CLI::ExistingFile)
       ->group("Files");
+  app.add_option("--init-average", c.initAverage,
+                 "more files of --init's layers (ONNX or checkpoints): start from the mean of "
+                 "their weights and --init's, a model soup of runs fine-tuned from one model "
+                 "(Wortsman et al. 2022); with --steps 1 --lr 1e-12, a soup written as it is")
+      ->check(CLI::ExistingFile)
+      ->group("Files");
   app.add_flag("--init-deepen", c.initDeepen,
                "with an ONNX --init: a square convolution the file lacks (a layer added to make "
                "the model deeper) starts as the identity on its newest tap with zero bias, "
@@ -596,6 +602,11 @@ TrainConfig configOf(Options& o, const std::string& recipe) {
   if (sparsity == Sparsity::Kl) c.klBeta = sparsityLambda;
   if (sparsity != Sparsity::None && sparsityLambda <= 0)
     throw InvalidArgument("--sparsity needs --sparsity-weight > 0");
+  if (!c.initAverage.empty() && c.init.empty())
+    throw InvalidArgument(
+        "--init-average averages other files' weights with --init's: give --init");
+  if (!c.initAverage.empty() && c.resume)
+    throw InvalidArgument("--init-average starts a run; --resume continues one: not both");
   if (c.initDeepen && c.init.empty())
     throw InvalidArgument("--init-deepen starts new layers beside an --init file's: give --init");
   audioConfig(o, c);

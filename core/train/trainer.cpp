@@ -55,9 +55,28 @@ void Trainer::Impl::buildStages() {
   }
   if (c.init.empty() || c.resume) return;  // a resumed run takes its weights from the checkpoint
   if (stages.size() > 1) throw InvalidArgument("--init is for one-stage training, not stacked");
-  const WarmStart w = isCheckpointFile(c.init)
-                          ? warmStartFromCheckpoint(stages.back().built.model, c.init, architecture)
-                          : warmStart(stages.back().built.model, c.init, c.initDeepen);
+  Model& model = stages.back().built.model;
+  const auto start = [&](const std::string& path) {
+    return isCheckpointFile(path) ? warmStartFromCheckpoint(model, path, architecture)
+                                  : warmStart(model, path, c.initDeepen);
+  };
+  // A model soup: the mean of every file's weights, each loaded as --init would be.
+  std::vector<nn::Scalar> sum;
+  for (const std::string& other : c.initAverage) {
+    start(other);
+    const auto p = model.params();
+    if (sum.empty())
+      sum.assign(p.data(), p.data() + p.size());
+    else
+      for (Eigen::Index i = 0; i < p.size(); ++i) sum[std::size_t(i)] += p[i];
+  }
+  const WarmStart w = start(c.init);
+  if (!sum.empty()) {
+    auto p = model.params();
+    const auto n = nn::Scalar(c.initAverage.size() + 1);
+    for (Eigen::Index i = 0; i < p.size(); ++i) p[i] = (p[i] + sum[std::size_t(i)]) / n;
+    say("init   the mean of " + std::to_string(c.initAverage.size() + 1) + " files' weights");
+  }
   const auto list = [](const std::vector<std::string>& names) {
     std::string s;
     for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;

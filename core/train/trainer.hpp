@@ -94,6 +94,9 @@ struct TrainConfig {
   // With init: layers the file lacks start as the identity where they can (warm_start.hpp's
   // deepen), instead of being an error: a model made deeper than the file's.
   bool initDeepen = false;
+  // With init: more files (ONNX or checkpoints of the same layers) whose weights are averaged
+  // with init's, a model soup of runs fine-tuned from one model (Wortsman et al. 2022).
+  std::vector<std::string> initAverage;
   bool allowOvercomplete = false;  // dense: accept a code not smaller than the input
   int pretrainEpochs = 0;          // per stacked stage; 0: same as epochs
 

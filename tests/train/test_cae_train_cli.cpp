@@ -721,6 +721,8 @@ BOOST_AUTO_TEST_CASE(audio_mixing_options_are_checked) {
            {{"--task", "denoise", "--decoder-layers", "2"}, "--decoder-layers"},
            {{"--task", "audio-denoise", "--decoder-layers", "0"}, "--decoder-layers"},
            {{"--task", "audio-denoise", "--init-deepen"}, "--init-deepen"},
+           {{"--task", "audio-denoise", "--init-average", "/usr/share/sounds/alsa/Noise.wav"},
+            "give --init"},
            {{"--task", "audio-denoise", "--mask-loss", "time", "--sequence", "3"},
             "--sequence 4 or more"},
            {{"--task", "audio-denoise", "--mask-loss", "time", "--stft", "512:64", "--sequence",

@@ -240,6 +240,41 @@ BOOST_AUTO_TEST_CASE(weight_averaging_follows_the_steps_and_resumes_exactly) {
   BOOST_CHECK(a.meta.at("train.ema_params") == b.meta.at("train.ema_params"));
 }
 
+// --init-average: two runs from other seeds, then a run from the mean of their files' weights
+// at a step too small to move them: its weights are the mean, value for value.
+BOOST_AUTO_TEST_CASE(init_average_starts_from_the_files_mean) {
+  TempDir dir;
+  std::vector<std::vector<nn::Scalar>> ends;
+  for (int seed : {5, 6}) {
+    TrainConfig c = denseConfig(dir, "seed" + std::to_string(seed));
+    c.seed = std::uint64_t(seed);
+    c.epochs = 1;
+    Trainer t(c);
+    t.run();
+    ends.push_back(nn::loadCheckpoint(t.checkpointPath()).params);
+  }
+  BOOST_REQUIRE(ends[0] != ends[1]);
+  TrainConfig c = denseConfig(dir, "soup");
+  c.init = dir / "seed5.onnx";
+  c.initAverage = {dir / "seed6.onnx"};
+  c.epochs = 1;
+  c.stepsPerEpoch = 1;
+  c.lr = 1e-30;
+  Trainer t(c);
+  t.run();
+  const auto soup = nn::loadCheckpoint(t.checkpointPath()).params;
+  BOOST_REQUIRE_EQUAL(soup.size(), ends[0].size());
+  double worst = 0, apart = 0;
+  for (std::size_t i = 0; i < soup.size(); ++i) {
+    worst = std::max(worst, double(std::abs(soup[i] - (ends[0][i] + ends[1][i]) / 2)));
+    apart = std::max(apart, double(std::abs(ends[0][i] - ends[1][i])));
+  }
+  BOOST_TEST_MESSAGE("the runs' weights differ by up to " << apart << "; the soup is off by "
+                                                          << worst);
+  BOOST_TEST(apart > 1e-2);
+  BOOST_TEST(worst < 1e-6);
+}
+
 BOOST_AUTO_TEST_CASE(nan_loss_stops_and_keeps_the_last_good_checkpoint) {
   TempDir dir;
   TrainConfig c = denseConfig(dir, "nan");
