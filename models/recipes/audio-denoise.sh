@@ -147,12 +147,12 @@ done
 packages="btanks-data lugaru-data endless-sky-data etw-data dustracing2d-data lincity-ng-data foobillardplus-data"
 # Every step from `kinds` on (and the candidates from it) mixes in the kinds' noise.
 more_kinds=false
-case $step in kinds | envelope | lookahead | code128 | strided | sequence | timeloss | recorded | again | ema | half | polish | polish-half | wider | broad* | ctx47*) more_kinds=true ;; esac
+case $step in kinds | envelope | lookahead | code128 | strided | sequence | timeloss | recorded | again | ema | half | polish | polish-half | wider | broad* | ctx47* | soup*) more_kinds=true ;; esac
 $more_kinds && packages+=" wesnoth-1.16-data scorched3d-data supertux-data hedgewars-data xmoto-data"
 noise_files=("${crowd_noise[@]}" "${crowd_val[@]}")
 $more_kinds && noise_files+=("${kinds_noise[@]}" "${kinds_val[@]}")
 [[ $step == wider ]] && noise_files+=("${wider_noise[@]}")
-[[ $step == broad* || $step == ctx47* ]] && noise_files+=("${broad_noise[@]}" "${broad_val[@]}")
+[[ $step == broad* || $step == ctx47* || $step == soup* ]] && noise_files+=("${broad_noise[@]}" "${broad_val[@]}")
 for f in "${noise_files[@]}"; do
   [[ -f $f ]] || { echo "audio-denoise: missing $f (apt-get install $packages)" >&2; exit 1; }
 done
@@ -170,7 +170,7 @@ latent=64
 [[ $step == code128 ]] && latent=128
 # The frames the model reads: 8, 23 for the last step (`strided`: three stride-2 convs).
 context=8
-case $step in strided | sequence | timeloss | recorded | again | ema | half | polish | polish-half | wider | broad | broad-half) context=23 ;; ctx47*) context=47 ;; esac
+case $step in strided | sequence | timeloss | recorded | again | ema | half | polish | polish-half | wider | broad | broad-half | soup*) context=23 ;; ctx47*) context=47 ;; esac
 common=(--task audio-denoise
   --rate 16000 --stft 512:128 --context "$context" --snr=-5:20 --latent "$latent"
   --batch 32 --steps 500 --schedule cosine --min-lr 1e-5 --val-samples 4096 --seed 15)
@@ -444,6 +444,16 @@ case $step in
       --channels 256 --threads 1 --noise-floor --time-stride 2 --recorded-share 0.7 \
       --decoder-layers 2 --init "$out/audio-denoise-ctx47-deep.onnx" --epochs 30 --lr 1e-4 \
       -o "$out/audio-denoise-ctx47-low.onnx" ;;
+  soup-try)
+    one_step=() skip=false  # `common` with one step at lr 1e-12: the soup written as it is
+    for o in "${common[@]}"; do
+      $skip && { skip=false; continue; }
+      case $o in --min-lr) skip=true; continue ;; 500) o=1 ;; cosine) o=constant ;; esac
+      one_step+=("$o")
+    done
+    train "${wide[@]}" --noise-data "${kinds_noise[@]}" "${broad_noise[@]}" \
+      --val-noise-data "${broad_val[@]}" "${one_step[@]}" --mask-loss snr --channels 256 \
+      --threads 1 --noise-floor --time-stride 2 --recorded-share 0.7 --epochs 1 --lr 1e-12 ;;
   *) echo "usage: $0 [out-dir] [base|s2|s3|s4|wide|floor|crowd|kinds|envelope|lookahead|code128|strided|sequence|timeloss|recorded|again|ema|half|polish|polish-half|wider|broad|broad-half|ctx47|ctx47-deep|ctx47-low|all] [cae-train options]" >&2
      exit 2 ;;
 esac
