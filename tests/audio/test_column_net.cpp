@@ -65,7 +65,10 @@ BOOST_AUTO_TEST_CASE(one_column_per_layer_gives_the_whole_windows_masks) {
     spread = std::max(spread, *hi - *lo);
   }
   BOOST_TEST_MESSAGE("largest difference of a gain: " << worst);
-  BOOST_TEST(worst < 1e-5f);
+  // Float rounding: sums of up to 1,542 products in another order, through five layers (0.8 to
+  // 1.5e-5 for the shipped models and their candidates); a column read from the wrong frame
+  // moves gains by tenths.
+  BOOST_TEST(worst < 5e-5f);
   BOOST_TEST(spread > 0.3f);  // masks that vary: the comparison means something
   // reset(): silence before, as at construction.
   net.reset();
@@ -74,7 +77,7 @@ BOOST_AUTO_TEST_CASE(one_column_per_layer_gives_the_whole_windows_masks) {
     window[std::size_t(f) * std::size_t(k) + std::size_t(k - 1)] = column[std::size_t(f)];
   net.push(column.data(), streamed.data());
   m.run(window.data(), whole.data());
-  BOOST_TEST(maxAbsDiff(streamed, whole) < 1e-5f);
+  BOOST_TEST(maxAbsDiff(streamed, whole) < 5e-5f);
 }
 
 BOOST_AUTO_TEST_CASE(the_element_path_sounds_the_same_streaming_or_whole) {
